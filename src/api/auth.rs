@@ -1,0 +1,61 @@
+//! Authentication as the reference API (CONTRACT §2): a REST token in the
+//! X-STRINGEE-AUTH header or the access_token query parameter.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::account::Account;
+use crate::domain::now_secs;
+use crate::domain::token::{self, TokenError};
+
+pub const HEADER: &str = "X-STRINGEE-AUTH";
+
+/// The authenticated account behind a request. Every handler that takes it scopes
+/// all its reads and writes to this account.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Account,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let raw = token_of(parts).ok_or_else(|| refuse(TokenError::Missing))?;
+        let unverified = token::decode(&raw).map_err(refuse)?;
+        let key = state
+            .store
+            .key(&unverified.issuer)
+            .await?
+            .ok_or_else(|| refuse(TokenError::UnknownKey(unverified.issuer.clone())))?;
+        if key.revoked {
+            return Err(refuse(TokenError::RevokedKey(key.sid)));
+        }
+        unverified.verify(&key.secret, now_secs()).map_err(refuse)?;
+        let account = state
+            .store
+            .account(&key.account_id)
+            .await?
+            .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
+        Ok(Caller { account })
+    }
+}
+
+fn refuse(e: TokenError) -> ApiError {
+    ApiError::auth(format!("authentication failed: {e}"))
+}
+
+/// The header wins over the query parameter; an empty value counts as none.
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(HEADER) {
+        let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
+        return (!value.is_empty()).then_some(value);
+    }
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,105 @@
+//! The HTTP API: router, extractors, envelope, and one module per resource.
+
+pub mod auth;
+mod campaign;
+mod contact;
+pub mod error;
+pub mod input;
+mod portal;
+
+use std::any::Any;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::config::Limits;
+use crate::store::DynStore;
+use error::{ApiError, Code};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub limits: Limits,
+}
+
+/// The resource routes, without the layers that [`app`] adds.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(campaign::router())
+        .merge(contact::router())
+        .merge(portal::router())
+}
+
+/// The complete application: `extra` routes (tests add some) plus the envelope for
+/// unknown routes, wrong methods and panics, the body limit and the request log.
+pub fn app(state: AppState, extra: Router<AppState>) -> Router {
+    let limit = state.limits.upload_bytes;
+    routes()
+        .merge(extra)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {method} {}", uri.path()))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    let mut e = ApiError::new(
+        Code::NotFound,
+        format!("method {method} is not allowed on {}", uri.path()),
+    );
+    e.status = Some(StatusCode::METHOD_NOT_ALLOWED);
+    e
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+}
+
+/// One line per request: method, matched route (low cardinality), status, latency.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let response = next.run(req).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,38 @@
+//! Portals (CONTRACT §5): an account's CRM spaces.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::json;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ok};
+use super::input::Input;
+use crate::domain::account::parse_name;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/portal", get(list).post(create))
+}
+
+/// POST /v1/portal {name} -> data.id (`pt_` + 16).
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    input: Input,
+) -> ApiResult<Response> {
+    let name = input.fields().required_string("name")?;
+    let name = parse_name("name", &name).map_err(ApiError::invalid)?;
+    let portal = state.store.create_portal(&caller.account.id, &name).await?;
+    Ok(ok(portal))
+}
+
+/// GET /v1/portal -> data.rows, default portal first.
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    let portals = state.store.portals(&caller.account.id).await?;
+    let total = portals.len();
+    Ok(ok(
+        json!({"rows": portals, "totalCount": total, "totalPages": 1}),
+    ))
+}

@@ -1,0 +1,182 @@
+//! CRM contacts: the people a campaign's customers are drawn from.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::phone::{self, Region};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub phones: Vec<String>,
+    pub email: String,
+    pub fields: Map<String, Value>,
+    pub portal: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// Contact data as a request gives it, before checking; absent fields are `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactFields {
+    pub name: Option<String>,
+    /// Raw phone cells, each possibly holding several numbers.
+    pub phones: Option<Vec<String>>,
+    pub email: Option<String>,
+    pub fields: Option<Map<String, Value>>,
+    pub portal: Option<String>,
+}
+
+/// Checked contact data: phones normalized, custom fields of scalar values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactDraft {
+    pub name: Option<String>,
+    pub phones: Option<Vec<String>>,
+    pub email: Option<String>,
+    pub fields: Option<Map<String, Value>>,
+    pub portal: Option<String>,
+}
+
+impl ContactFields {
+    /// Checks every field present; the error names the field and the bad value.
+    pub fn check(self, region: &Region) -> Result<ContactDraft, String> {
+        let name = match self.name {
+            Some(n) if n.chars().count() > 200 => {
+                return Err("name is longer than 200 characters".into());
+            }
+            Some(n) => Some(n.trim().to_string()),
+            None => None,
+        };
+        let phones = match self.phones {
+            Some(cells) => {
+                let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
+                if let Some(bad) = parsed.invalid.first() {
+                    return Err(format!("phones: '{bad}' is not a valid phone number"));
+                }
+                Some(parsed.valid)
+            }
+            None => None,
+        };
+        let email = match self.email {
+            Some(e) => Some(parse_email(&e)?),
+            None => None,
+        };
+        let fields = match self.fields {
+            Some(f) => Some(check_custom_fields(f)?),
+            None => None,
+        };
+        Ok(ContactDraft {
+            name,
+            phones,
+            email,
+            fields,
+            portal: self.portal,
+        })
+    }
+}
+
+fn parse_email(email: &str) -> Result<String, String> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = email.len() <= 254
+        && !email.contains(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if valid {
+        Ok(email.to_string())
+    } else {
+        Err(format!("email '{email}' is not an email address"))
+    }
+}
+
+fn check_custom_fields(fields: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    for (key, value) in &fields {
+        if key.trim().is_empty() || key.chars().count() > 100 {
+            return Err(format!("fields: key '{key}' must be 1 to 100 characters"));
+        }
+        if value.is_object() || value.is_array() {
+            return Err(format!(
+                "fields.{key} must be a string, number, boolean or null"
+            ));
+        }
+    }
+    Ok(fields)
+}
+
+impl ContactDraft {
+    /// Applies the draft over an existing contact (or a blank one for a new contact).
+    pub fn apply(self, mut c: Contact) -> Contact {
+        c.name = self.name.unwrap_or(c.name);
+        c.phones = self.phones.unwrap_or(c.phones);
+        c.email = self.email.unwrap_or(c.email);
+        c.fields = self.fields.unwrap_or(c.fields);
+        c.portal = self.portal.unwrap_or(c.portal);
+        c
+    }
+}
+
+impl Contact {
+    pub fn blank(id: String, portal: String, now: i64) -> Contact {
+        Contact {
+            id,
+            name: String::new(),
+            phones: Vec::new(),
+            email: String::new(),
+            fields: Map::new(),
+            portal,
+            created: now,
+            updated: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phones_are_normalized_and_deduplicated() {
+        let f = ContactFields {
+            phones: Some(vec!["0901234567".into(), "84901234567, 0912345678".into()]),
+            ..Default::default()
+        };
+        let d = f.check(&Region::vietnam()).unwrap();
+        assert_eq!(d.phones.unwrap(), ["84901234567", "84912345678"]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let vn = Region::vietnam();
+        let f = ContactFields {
+            phones: Some(vec!["12ab".into()]),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.check(&vn).unwrap_err(),
+            "phones: '12ab' is not a valid phone number"
+        );
+        let f = ContactFields {
+            email: Some("nope".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.check(&vn).unwrap_err(),
+            "email 'nope' is not an email address"
+        );
+        let mut m = Map::new();
+        m.insert("tags".into(), json!(["a"]));
+        let f = ContactFields {
+            fields: Some(m),
+            ..Default::default()
+        };
+        assert_eq!(
+            f.check(&vn).unwrap_err(),
+            "fields.tags must be a string, number, boolean or null"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! Pure types and rules of callsheet, with no I/O.
+
+pub mod account;
+pub mod campaign;
+pub mod contact;
+pub mod ids;
+pub mod page;
+pub mod phone;
+pub mod text;
+pub mod token;
+
+/// Seconds since the Unix epoch, the unit of every stored timestamp but campaign times.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

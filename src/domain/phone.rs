@@ -1,0 +1,281 @@
+//! Phone numbers as callsheet stores them: E.164 digits without `+` (CONTRACT §6).
+//!
+//! A number is kept when its length is possible for its country (libphonenumber's
+//! "possible number" test); prefixes are deliberately not checked, because call lists
+//! mix old and new numbering plans.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use phonenumber::metadata::DATABASE;
+
+/// A country whose numbering plan applies to numbers written without `+`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// ISO 3166 alpha-2, upper case.
+    pub code: String,
+    country_code: u16,
+}
+
+impl Region {
+    /// Parses an ISO 3166 alpha-2 code that libphonenumber knows (`VN`, `us`, ...).
+    pub fn parse(code: &str) -> Result<Region, String> {
+        let upper = code.trim().to_ascii_uppercase();
+        if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(format!("region '{code}' is not an ISO 3166 alpha-2 code"));
+        }
+        let meta = DATABASE
+            .by_id(upper.as_str())
+            .ok_or_else(|| format!("region '{code}' has no telephone numbering plan"))?;
+        Ok(Region {
+            country_code: meta.country_code(),
+            code: upper,
+        })
+    }
+
+    pub fn vietnam() -> Region {
+        Region {
+            code: "VN".into(),
+            country_code: 84,
+        }
+    }
+
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+}
+
+/// The numbers found in one cell or field: those kept and those refused, in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Phones {
+    pub valid: Vec<String>,
+    pub invalid: Vec<String>,
+}
+
+impl Phones {
+    /// Adds a normalized number unless the list already holds it.
+    fn push_valid(&mut self, phone: String) {
+        if !self.valid.contains(&phone) {
+            self.valid.push(phone);
+        }
+    }
+}
+
+/// Splits a cell on `,` `;` `/` and newlines and normalizes every number in it.
+pub fn parse_cell(cell: &str, region: &Region) -> Phones {
+    let mut phones = Phones::default();
+    add_cell(&mut phones, cell, region);
+    phones
+}
+
+/// Like [`parse_cell`], for several cells that make up one contact's phones.
+pub fn parse_cells<'a>(cells: impl IntoIterator<Item = &'a str>, region: &Region) -> Phones {
+    let mut phones = Phones::default();
+    for cell in cells {
+        add_cell(&mut phones, cell, region);
+    }
+    phones
+}
+
+fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
+    for part in cell.split([',', ';', '/', '\n', '\r']) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        match normalize(part, region) {
+            Some(p) => phones.push_valid(p),
+            None => phones.invalid.push(part.to_string()),
+        }
+    }
+}
+
+/// Normalizes one number to E.164 digits, or `None` when it is not a possible number.
+pub fn normalize(raw: &str, region: &Region) -> Option<String> {
+    let raw = raw.trim();
+    // A numeric spreadsheet cell arrives as `84901234567.0`.
+    let raw = strip_numeric_fraction(raw);
+    let (international, digits) = clean(raw)?;
+    if digits.is_empty() || digits.len() > 17 {
+        return None;
+    }
+    if international {
+        let possible =
+            split_country_code(&digits).is_some_and(|(cc, national)| is_possible(cc, national));
+        return possible.then_some(digits);
+    }
+    national_to_e164(&digits, region)
+}
+
+fn strip_numeric_fraction(raw: &str) -> &str {
+    match raw.split_once('.') {
+        Some((int, frac))
+            if !int.is_empty()
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && !frac.is_empty()
+                && frac.bytes().all(|b| b == b'0') =>
+        {
+            int
+        }
+        _ => raw,
+    }
+}
+
+/// Drops separators; refuses letters and other symbols. Returns whether the number
+/// was written in international form (`+` or `00`... is left to the country rules).
+fn clean(raw: &str) -> Option<(bool, String)> {
+    let mut international = false;
+    let mut digits = String::with_capacity(raw.len());
+    for (i, c) in raw.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => international = true,
+            ' ' | '.' | '-' | '(' | ')' | '\t' | '\u{a0}' => {}
+            _ => return None,
+        }
+    }
+    Some((international, digits))
+}
+
+/// Splits a leading country calling code (1 to 3 digits) off international digits.
+fn split_country_code(digits: &str) -> Option<(u16, &str)> {
+    (1..=3.min(digits.len())).find_map(|n| {
+        let cc: u16 = digits[..n].parse().ok()?;
+        DATABASE.region(&cc).map(|_| (cc, &digits[n..]))
+    })
+}
+
+fn national_to_e164(digits: &str, region: &Region) -> Option<String> {
+    let cc = region.country_code;
+    let cc_text = cc.to_string();
+    // A national prefix (trunk 0 in most plans) comes off first.
+    let prefix = national_prefix(region);
+    if let Some(p) = prefix.as_deref()
+        && let Some(rest) = digits.strip_prefix(p)
+        && is_possible(cc, rest)
+    {
+        return Some(format!("{cc_text}{rest}"));
+    }
+    // The country code written without `+`, when the remainder is possible and the whole is not.
+    if let Some(rest) = digits.strip_prefix(cc_text.as_str())
+        && !is_possible(cc, digits)
+        && is_possible(cc, rest)
+    {
+        return Some(digits.to_string());
+    }
+    // Otherwise the national number itself, as when a spreadsheet dropped the leading 0.
+    is_possible(cc, digits).then(|| format!("{cc_text}{digits}"))
+}
+
+fn national_prefix(region: &Region) -> Option<String> {
+    DATABASE
+        .by_id(region.code.as_str())?
+        .national_prefix()
+        .map(str::to_string)
+}
+
+/// libphonenumber's possible-number test: the national number's length is one that
+/// the country's plan allows (local-only lengths included).
+pub fn is_possible(country_code: u16, national: &str) -> bool {
+    if national.is_empty() || !national.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let len = national.len() as u16;
+    POSSIBLE_LENGTHS
+        .get(&country_code)
+        .is_some_and(|lengths| lengths.contains(&len))
+}
+
+/// Possible national lengths per country code. libphonenumber derives the general
+/// lengths as the union over number types; the metadata this crate ships leaves that
+/// union empty, so it is computed here once.
+static POSSIBLE_LENGTHS: LazyLock<HashMap<u16, Vec<u16>>> = LazyLock::new(|| {
+    let mut by_code: HashMap<u16, Vec<u16>> = HashMap::new();
+    for meta in DATABASE.iter() {
+        let d = meta.descriptors();
+        let types = [
+            Some(d.general()),
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let lengths = by_code.entry(meta.country_code()).or_default();
+        for desc in types.into_iter().flatten() {
+            lengths.extend(desc.possible_length());
+            lengths.extend(desc.possible_local_length());
+        }
+        lengths.sort_unstable();
+        lengths.dedup();
+    }
+    by_code
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vn(s: &str) -> Option<String> {
+        normalize(s, &Region::vietnam())
+    }
+
+    #[test]
+    fn vietnamese_forms_become_e164() {
+        for form in [
+            "0901234567",
+            "84901234567",
+            "+84 901 234 567",
+            "901234567",
+            "84901234567.0",
+        ] {
+            assert_eq!(vn(form).as_deref(), Some("84901234567"), "{form}");
+        }
+    }
+
+    #[test]
+    fn old_prefixes_are_kept() {
+        assert_eq!(vn("0654521598").as_deref(), Some("84654521598"));
+    }
+
+    #[test]
+    fn separators_are_ignored() {
+        assert_eq!(vn("0976.555.406").as_deref(), Some("84976555406"));
+        assert_eq!(vn("(024) 3826-1234").as_deref(), Some("842438261234"));
+    }
+
+    #[test]
+    fn foreign_numbers_in_international_form() {
+        assert_eq!(vn("+1 650 253 0000").as_deref(), Some("16502530000"));
+    }
+
+    #[test]
+    fn impossible_numbers_are_refused() {
+        for bad in ["abc", "0901abc567", "12", "+84 1", "090123456789012", ""] {
+            assert_eq!(vn(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cells_split_and_collapse_repeats() {
+        let p = parse_cell(
+            "0901234567, 84901234567;0912345678 / xyz\n0987654321",
+            &Region::vietnam(),
+        );
+        assert_eq!(p.valid, ["84901234567", "84912345678", "84987654321"]);
+        assert_eq!(p.invalid, ["xyz"]);
+    }
+
+    #[test]
+    fn regions_are_checked() {
+        assert_eq!(Region::parse("vn").unwrap(), Region::vietnam());
+        assert_eq!(Region::parse("US").unwrap().country_code(), 1);
+        assert!(Region::parse("XX").is_err());
+        assert!(Region::parse("VNM").is_err());
+    }
+}

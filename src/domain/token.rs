@@ -1,0 +1,202 @@
+//! REST tokens as the reference API issues them: HS256 JWTs naming a key in `iss`
+//! (CONTRACT §2). Minting and checking are pure; the key lookup happens in between.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// Clock skew tolerated on `exp`, in seconds.
+pub const LEEWAY_SECS: i64 = 30;
+
+/// Why a token was refused. Each message says which check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter")]
+    Missing,
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    #[error("unsupported token algorithm '{0}': only HS256 is accepted")]
+    Algorithm(String),
+    #[error("token has no iss naming an API key")]
+    MissingIssuer,
+    #[error("unknown API key '{0}' in iss")]
+    UnknownKey(String),
+    #[error("API key '{0}' is revoked")]
+    RevokedKey(String),
+    #[error("token signature does not match the key's secret")]
+    BadSignature,
+    #[error("token has no exp claim")]
+    MissingExpiry,
+    #[error("token expired at {0}")]
+    Expired(i64),
+    #[error("token is not a REST API token: \"rest_api\": true is required")]
+    NotRestApi,
+}
+
+/// A token whose header and payload decoded, before its signature is checked.
+#[derive(Debug)]
+pub struct Unverified<'a> {
+    signing_input: &'a str,
+    signature: Vec<u8>,
+    claims: Value,
+    /// The key sid named by `iss`.
+    pub issuer: String,
+}
+
+/// Mints a token for `key_sid`, valid `ttl` seconds from `now`.
+pub fn mint(key_sid: &str, key_secret: &str, now: i64, ttl: i64) -> String {
+    let header = json!({"typ": "JWT", "alg": "HS256", "cty": "stringee-api;v=1"});
+    let claims = json!({
+        "jti": format!("{key_sid}-{now}"),
+        "iss": key_sid,
+        "exp": now + ttl,
+        "rest_api": true,
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = URL_SAFE_NO_PAD.encode(sign(key_secret, &signing_input));
+    format!("{signing_input}.{signature}")
+}
+
+fn sign(secret: &str, input: &str) -> Vec<u8> {
+    let mut mac = mac(secret);
+    mac.update(input.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn mac(secret: &str) -> Hmac<Sha256> {
+    // HMAC takes keys of any length, so this cannot fail.
+    <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts any key length")
+}
+
+/// Decodes the token and checks its header, without trusting anything yet.
+pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(TokenError::Missing);
+    }
+    let (signing_input, signature) = token
+        .rsplit_once('.')
+        .ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
+    let (header, payload) = signing_input
+        .split_once('.')
+        .ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
+    if payload.contains('.') {
+        return Err(TokenError::Malformed("expected three dot-separated parts"));
+    }
+    let header = decode_json(header, "header is not base64url JSON")?;
+    match header.get("alg").and_then(Value::as_str) {
+        Some("HS256") => {}
+        Some(other) => return Err(TokenError::Algorithm(other.to_string())),
+        None => return Err(TokenError::Malformed("header has no alg")),
+    }
+    let claims = decode_json(payload, "payload is not base64url JSON")?;
+    if !claims.is_object() {
+        return Err(TokenError::Malformed("payload is not a JSON object"));
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+    let issuer = match claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if !iss.is_empty() => iss.to_string(),
+        _ => return Err(TokenError::MissingIssuer),
+    };
+    Ok(Unverified {
+        signing_input,
+        signature,
+        claims,
+        issuer,
+    })
+}
+
+fn decode_json(part: &str, what: &'static str) -> Result<Value, TokenError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed(what))?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed(what))
+}
+
+impl Unverified<'_> {
+    /// Checks the signature with the key's secret, then `exp` and `rest_api`.
+    pub fn verify(&self, key_secret: &str, now: i64) -> Result<(), TokenError> {
+        let mut mac = mac(key_secret);
+        mac.update(self.signing_input.as_bytes());
+        mac.verify_slice(&self.signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let exp = match self.claims.get("exp") {
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|f| f as i64))
+                .ok_or(TokenError::Malformed("exp is not a number"))?,
+            Some(_) => return Err(TokenError::Malformed("exp is not a number")),
+            None => return Err(TokenError::MissingExpiry),
+        };
+        if now > exp.saturating_add(LEEWAY_SECS) {
+            return Err(TokenError::Expired(exp));
+        }
+        if self.claims.get("rest_api") != Some(&Value::Bool(true)) {
+            return Err(TokenError::NotRestApi);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID: &str = "SKabcdefghijklmnopqrstuvwxyz1234";
+
+    #[test]
+    fn minted_token_verifies() {
+        let token = mint(SID, "secret", 1000, 3600);
+        let t = decode(&token).unwrap();
+        assert_eq!(t.issuer, SID);
+        t.verify("secret", 1000).unwrap();
+        assert_eq!(t.verify("other", 1000), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn expiry_has_leeway() {
+        let token = mint(SID, "s", 1000, 10);
+        let t = decode(&token).unwrap();
+        t.verify("s", 1010 + LEEWAY_SECS).unwrap();
+        assert_eq!(
+            t.verify("s", 1011 + LEEWAY_SECS),
+            Err(TokenError::Expired(1010))
+        );
+    }
+
+    #[test]
+    fn malformed_tokens_are_named() {
+        assert_eq!(decode("").unwrap_err(), TokenError::Missing);
+        assert!(matches!(
+            decode("abc").unwrap_err(),
+            TokenError::Malformed(_)
+        ));
+        assert!(matches!(
+            decode("a.b.c.d").unwrap_err(),
+            TokenError::Malformed(_)
+        ));
+        assert!(matches!(
+            decode("!!.e30.x").unwrap_err(),
+            TokenError::Malformed(_)
+        ));
+    }
+
+    #[test]
+    fn other_algorithms_are_refused() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"iss":"{SID}","exp":9999999999,"rest_api":true}}"#
+        ));
+        let err = decode(&format!("{header}.{payload}.")).unwrap_err();
+        assert_eq!(err, TokenError::Algorithm("none".into()));
+    }
+}

@@ -1,0 +1,7 @@
+//! callsheet: contact lists for outbound call campaigns, wire-compatible with the
+//! reference "customcampaign" API.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod store;

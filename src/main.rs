@@ -1,0 +1,228 @@
+//! The callsheet command line: parse arguments, call the library, print the result.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use callsheet::api::{self, AppState};
+use callsheet::config::{self, Limits};
+use callsheet::domain::ids::IdKind;
+use callsheet::domain::phone::Region;
+use callsheet::domain::{account::parse_name, now_secs, token};
+use callsheet::store;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "callsheet",
+    version,
+    about = "Contact lists for outbound call campaigns"
+)]
+struct Cli {
+    /// Database URL: sqlite://PATH or postgres://...
+    #[arg(long, global = true, env = "CALLSHEET_DATABASE_URL", default_value = config::DEFAULT_DATABASE)]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "CALLSHEET_LISTEN", default_value = config::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
+    /// Manage accounts (tenants).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Print a REST token for an API key.
+    Token {
+        #[arg(long)]
+        key_sid: String,
+        #[arg(long)]
+        key_secret: String,
+        /// Seconds the token stays valid.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account with a default portal; prints its id.
+    Create {
+        name: String,
+        /// Default country for phone numbers (ISO 3166 alpha-2).
+        #[arg(long, default_value = "VN")]
+        region: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key; the secret is printed only here.
+    Create {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an API key.
+    Revoke { sid: String },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: clap's first line names the problem.
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen } => serve(&cli.database, listen).await,
+        Command::Account {
+            command: AccountCommand::Create { name, region, json },
+        } => {
+            let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
+            let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
+            let store = store::open(&cli.database).await?;
+            let (account, portal) = store.create_account(&name, &region.code).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"account": account.id, "name": account.name, "region": account.region, "portal": portal.id})
+                );
+            } else {
+                println!("{}", account.id);
+            }
+            Ok(())
+        }
+        Command::Key {
+            command: KeyCommand::Create { account, json },
+        } => {
+            let store = store::open(&cli.database).await?;
+            let key = store.create_key(&account).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret})
+                );
+            } else {
+                println!("key_sid: {}\nkey_secret: {}", key.sid, key.secret);
+            }
+            Ok(())
+        }
+        Command::Key {
+            command: KeyCommand::Revoke { sid },
+        } => {
+            let store = store::open(&cli.database).await?;
+            if !store.revoke_key(&sid).await? {
+                anyhow::bail!("no API key '{sid}'");
+            }
+            println!("revoked {sid}");
+            Ok(())
+        }
+        Command::Token {
+            key_sid,
+            key_secret,
+            ttl,
+        } => {
+            if !IdKind::KeySid.matches(&key_sid) {
+                anyhow::bail!(
+                    "--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)"
+                );
+            }
+            if key_secret.is_empty() {
+                anyhow::bail!("--key-secret must not be empty");
+            }
+            if !(1..=366 * 24 * 3600).contains(&ttl) {
+                anyhow::bail!("--ttl must be between 1 second and 366 days");
+            }
+            println!("{}", token::mint(&key_sid, &key_secret, now_secs(), ttl));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let store = store::open(database).await?;
+    let state = AppState {
+        store,
+        limits: Limits::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(%listen, database, "callsheet serving");
+    api::serve(
+        listener,
+        api::app(state, Default::default()),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("callsheet stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,154 @@
+//! Campaigns.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction};
+
+use super::{StoreError, StoreResult, insert_with_fresh_id, resolve_portal};
+use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::ids::IdKind;
+use crate::domain::now_secs;
+use crate::domain::page::{Page, Paged};
+use crate::domain::text;
+
+const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
+                       time_between_two_call, number, created, updated";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
+    Ok(Campaign {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        desc1: r.get(2)?,
+        portal: r.get(3)?,
+        start_time: r.get(4)?,
+        end_time: r.get(5)?,
+        max_call_retry: r.get(6)?,
+        time_between_two_call: r.get(7)?,
+        number: r.get(8)?,
+        created: r.get(9)?,
+        updated: r.get(10)?,
+    })
+}
+
+pub fn create(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    fields: CampaignFields,
+) -> StoreResult<Campaign> {
+    let portal = resolve_portal(tx, account_id, fields.portal.as_deref())?;
+    let blank = Campaign::blank(String::new(), portal, now_secs());
+    let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
+    campaign.id = insert_with_fresh_id(tx, IdKind::Campaign, |tx, id| {
+        let c = &campaign;
+        tx.execute(
+            "INSERT INTO campaigns (account_id, id, portal_id, name, name_lower, name_folded, desc1, start_time, \
+             end_time, max_call_retry, time_between_two_call, number, created, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            rusqlite::params![
+                account_id,
+                id,
+                c.portal,
+                c.name,
+                c.name.to_lowercase(),
+                text::fold(&c.name),
+                c.desc1,
+                c.start_time,
+                c.end_time,
+                c.max_call_retry,
+                c.time_between_two_call,
+                c.number,
+                c.created,
+                c.updated
+            ],
+        )
+        .map(drop)
+    })?;
+    Ok(campaign)
+}
+
+pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND id = ?2"
+        ))?
+        .query_row((account_id, id), row)
+        .optional()?)
+}
+
+/// Campaigns in creation order, optionally those whose name contains `name` (accent-smart).
+pub fn list(
+    conn: &Connection,
+    account_id: &str,
+    name: Option<&str>,
+    page: Page,
+) -> StoreResult<Paged<Campaign>> {
+    let (filter, needle) = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) if text::has_diacritics(n) => ("AND instr(name_lower, ?2) > 0", n.to_lowercase()),
+        Some(n) => ("AND instr(name_folded, ?2) > 0", text::fold(n)),
+        None => ("AND ?2 = ''", String::new()),
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM campaigns WHERE account_id = ?1 {filter}"
+        ))?
+        .query_row((account_id, &needle), |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 {filter} ORDER BY rowid LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt
+        .query_map((account_id, &needle, page.limit, page.offset()), row)?
+        .collect::<Result<_, _>>()?;
+    Ok(Paged { rows, total })
+}
+
+pub fn update(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    id: &str,
+    fields: CampaignFields,
+) -> StoreResult<Option<Campaign>> {
+    let Some(current) = get(tx, account_id, id)? else {
+        return Ok(None);
+    };
+    if let Some(p) = fields.portal.as_deref() {
+        resolve_portal(tx, account_id, Some(p))?;
+    }
+    let mut c = fields.apply(current).map_err(StoreError::Invalid)?;
+    c.updated = now_secs();
+    tx.execute(
+        "UPDATE campaigns SET portal_id = ?3, name = ?4, name_lower = ?5, name_folded = ?6, desc1 = ?7, \
+         start_time = ?8, end_time = ?9, max_call_retry = ?10, time_between_two_call = ?11, number = ?12, \
+         updated = ?13 WHERE account_id = ?1 AND id = ?2",
+        rusqlite::params![
+            account_id,
+            id,
+            c.portal,
+            c.name,
+            c.name.to_lowercase(),
+            text::fold(&c.name),
+            c.desc1,
+            c.start_time,
+            c.end_time,
+            c.max_call_retry,
+            c.time_between_two_call,
+            c.number,
+            c.updated
+        ],
+    )?;
+    Ok(Some(c))
+}
+
+pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
+    // Explicit deletes by campaign use the campaign indexes; a cascade would go row by row.
+    tx.execute(
+        "DELETE FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2",
+        (account_id, id),
+    )?;
+    tx.execute(
+        "DELETE FROM customers WHERE account_id = ?1 AND campaign_id = ?2",
+        (account_id, id),
+    )?;
+    let n = tx.execute(
+        "DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2",
+        (account_id, id),
+    )?;
+    Ok(n > 0)
+}

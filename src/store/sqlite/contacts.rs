@@ -1,0 +1,146 @@
+//! CRM contacts and their phones.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction};
+use serde_json::{Map, Value};
+
+use super::{StoreResult, insert_with_fresh_id, resolve_portal};
+use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::ids::IdKind;
+use crate::domain::now_secs;
+use crate::domain::page::{Page, Paged};
+
+const COLUMNS: &str = "id, name, email, fields, portal_id, created, updated";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<Contact> {
+    let fields: String = r.get(3)?;
+    let fields: Map<String, Value> = serde_json::from_str(&fields).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Contact {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        phones: Vec::new(),
+        email: r.get(2)?,
+        fields,
+        portal: r.get(4)?,
+        created: r.get(5)?,
+        updated: r.get(6)?,
+    })
+}
+
+fn load_phones(conn: &Connection, account_id: &str, contact: &mut Contact) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT phone FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2 ORDER BY pos",
+    )?;
+    contact.phones = stmt
+        .query_map((account_id, &contact.id), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+fn save_phones(tx: &Transaction<'_>, account_id: &str, contact: &Contact) -> StoreResult<()> {
+    tx.prepare_cached("DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2")?
+        .execute((account_id, &contact.id))?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO contact_phones (account_id, contact_id, pos, phone) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (pos, phone) in contact.phones.iter().enumerate() {
+        insert.execute((account_id, &contact.id, pos as i64, phone))?;
+    }
+    Ok(())
+}
+
+pub fn create(tx: &Transaction<'_>, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
+    let portal = resolve_portal(tx, account_id, draft.portal.as_deref())?;
+    let mut contact = draft.apply(Contact::blank(String::new(), String::new(), now_secs()));
+    contact.portal = portal;
+    let fields = Value::Object(contact.fields.clone()).to_string();
+    contact.id = insert_with_fresh_id(tx, IdKind::Contact, |tx, id| {
+        let c = &contact;
+        tx.execute(
+            "INSERT INTO contacts (account_id, id, portal_id, name, email, fields, created, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            (account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated),
+        )
+        .map(drop)
+    })?;
+    save_phones(tx, account_id, &contact)?;
+    Ok(contact)
+}
+
+pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND id = ?2"
+        ))?
+        .query_row((account_id, id), row)
+        .optional()?;
+    let Some(mut contact) = found else {
+        return Ok(None);
+    };
+    load_phones(conn, account_id, &mut contact)?;
+    Ok(Some(contact))
+}
+
+/// A portal's contacts in creation order, which is stable across pages.
+pub fn list(
+    conn: &Connection,
+    account_id: &str,
+    portal: &str,
+    page: Page,
+) -> StoreResult<Paged<Contact>> {
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM contacts WHERE account_id = ?1 AND portal_id = ?2")?
+        .query_row((account_id, portal), |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND portal_id = ?2 ORDER BY rowid LIMIT ?3 OFFSET ?4"
+    ))?;
+    let mut rows: Vec<Contact> = stmt
+        .query_map((account_id, portal, page.limit, page.offset()), row)?
+        .collect::<Result<_, _>>()?;
+    for contact in &mut rows {
+        load_phones(conn, account_id, contact)?;
+    }
+    Ok(Paged { rows, total })
+}
+
+pub fn update(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    id: &str,
+    draft: ContactDraft,
+) -> StoreResult<Option<Contact>> {
+    let Some(current) = get(tx, account_id, id)? else {
+        return Ok(None);
+    };
+    if let Some(p) = draft.portal.as_deref() {
+        resolve_portal(tx, account_id, Some(p))?;
+    }
+    let phones_changed = draft.phones.is_some();
+    let mut c = draft.apply(current);
+    c.updated = now_secs().max(c.created);
+    let fields = Value::Object(c.fields.clone()).to_string();
+    tx.execute(
+        "UPDATE contacts SET portal_id = ?3, name = ?4, email = ?5, fields = ?6, updated = ?7 \
+         WHERE account_id = ?1 AND id = ?2",
+        (
+            account_id, id, &c.portal, &c.name, &c.email, &fields, c.updated,
+        ),
+    )?;
+    if phones_changed {
+        save_phones(tx, account_id, &c)?;
+    }
+    Ok(Some(c))
+}
+
+pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
+    tx.execute(
+        "DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2",
+        (account_id, id),
+    )?;
+    let n = tx.execute(
+        "DELETE FROM contacts WHERE account_id = ?1 AND id = ?2",
+        (account_id, id),
+    )?;
+    Ok(n > 0)
+}

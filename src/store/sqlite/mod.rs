@@ -1,0 +1,344 @@
+//! The SQLite store: one file, WAL, a small pool of connections used on blocking
+//! threads, `BEGIN IMMEDIATE` for every transaction that reads before it writes.
+
+mod campaigns;
+mod contacts;
+mod tenants;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use super::{Store, StoreError, StoreResult};
+use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::ids::IdKind;
+use crate::domain::page::{Page, Paged};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+/// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
+const POOL_SIZE: usize = 8;
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct SqliteStore {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl Pool {
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn checkout(&self) -> rusqlite::Result<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn checkin(&self, conn: Connection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+    }
+}
+
+/// The file path a `sqlite://PATH` (or `sqlite:PATH`) URL names.
+pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("database URL '{url}' is neither sqlite://PATH nor postgres://...")
+        })?;
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        anyhow::bail!("database URL '{url}' names no file; use sqlite://PATH");
+    }
+    Ok(PathBuf::from(path))
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and runs pending migrations.
+    pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
+        let path = path_from_url(url)?;
+        let pool = Arc::new(Pool {
+            path,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(POOL_SIZE),
+        });
+        let store = SqliteStore { pool };
+        store
+            .run(migrate)
+            .await
+            .map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
+        Ok(store)
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    async fn run<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.checkout()?;
+            let result = f(&mut conn);
+            pool.checkin(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)")?;
+    let current: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied) VALUES (?1, ?2)",
+            (version, crate::domain::now_secs()),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether an error is a uniqueness violation, the sign of an id collision.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
+/// Inserts a row under a fresh random id, drawing again on the rare collision.
+fn insert_with_fresh_id(
+    tx: &Transaction<'_>,
+    kind: IdKind,
+    mut insert: impl FnMut(&Transaction<'_>, &str) -> rusqlite::Result<()>,
+) -> StoreResult<String> {
+    for _ in 0..8 {
+        let id = kind.generate();
+        tx.execute_batch("SAVEPOINT fresh_id")?;
+        match insert(tx, &id) {
+            Ok(()) => {
+                tx.execute_batch("RELEASE fresh_id")?;
+                return Ok(id);
+            }
+            Err(e) if is_unique_violation(&e) => {
+                tx.execute_batch("ROLLBACK TO fresh_id; RELEASE fresh_id")?
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Internal(format!(
+        "could not draw a free {kind:?} id"
+    )))
+}
+
+fn portal_exists(tx: &Connection, account_id: &str, portal: &str) -> StoreResult<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM portals WHERE account_id = ?1 AND id = ?2")?
+        .query_row((account_id, portal), |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The portal a request names, or the account's default; r=4 when it is not the account's.
+fn resolve_portal(
+    conn: &Connection,
+    account_id: &str,
+    portal: Option<&str>,
+) -> StoreResult<String> {
+    match portal {
+        Some(p) if portal_exists(conn, account_id, p)? => Ok(p.to_string()),
+        Some(p) => Err(StoreError::NotFound(format!("portal '{p}' not found"))),
+        None => Ok(conn
+            .prepare_cached("SELECT id FROM portals WHERE account_id = ?1 AND is_default = 1")?
+            .query_row([account_id], |r| r.get(0))?),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
+        let (name, region) = (name.to_string(), region.to_string());
+        self.write(move |tx| tenants::create_account(tx, &name, &region))
+            .await
+    }
+
+    async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+        let id = id.to_string();
+        self.run(move |c| tenants::account(c, &id)).await
+    }
+
+    async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
+        let account_id = account_id.to_string();
+        self.write(move |tx| tenants::create_key(tx, &account_id))
+            .await
+    }
+
+    async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
+        let sid = sid.to_string();
+        self.write(move |tx| tenants::revoke_key(tx, &sid)).await
+    }
+
+    async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>> {
+        let sid = sid.to_string();
+        self.run(move |c| tenants::key(c, &sid)).await
+    }
+
+    async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
+        let (account_id, name) = (account_id.to_string(), name.to_string());
+        self.write(move |tx| tenants::create_portal(tx, &account_id, &name, false))
+            .await
+    }
+
+    async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
+        let account_id = account_id.to_string();
+        self.run(move |c| tenants::portals(c, &account_id)).await
+    }
+
+    async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>> {
+        let (account_id, id) = (account_id.to_string(), id.map(str::to_string));
+        self.run(move |c| tenants::portal(c, &account_id, id.as_deref()))
+            .await
+    }
+
+    async fn create_campaign(
+        &self,
+        account_id: &str,
+        fields: CampaignFields,
+    ) -> StoreResult<Campaign> {
+        let account_id = account_id.to_string();
+        self.write(move |tx| campaigns::create(tx, &account_id, fields))
+            .await
+    }
+
+    async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.run(move |c| campaigns::get(c, &account_id, &id)).await
+    }
+
+    async fn campaigns(
+        &self,
+        account_id: &str,
+        name: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<Campaign>> {
+        let (account_id, name) = (account_id.to_string(), name.map(str::to_string));
+        self.run(move |c| campaigns::list(c, &account_id, name.as_deref(), page))
+            .await
+    }
+
+    async fn update_campaign(
+        &self,
+        account_id: &str,
+        id: &str,
+        fields: CampaignFields,
+    ) -> StoreResult<Option<Campaign>> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.write(move |tx| campaigns::update(tx, &account_id, &id, fields))
+            .await
+    }
+
+    async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.write(move |tx| campaigns::delete(tx, &account_id, &id))
+            .await
+    }
+
+    async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
+        let account_id = account_id.to_string();
+        self.write(move |tx| contacts::create(tx, &account_id, draft))
+            .await
+    }
+
+    async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.run(move |c| contacts::get(c, &account_id, &id)).await
+    }
+
+    async fn contacts(
+        &self,
+        account_id: &str,
+        portal: &str,
+        page: Page,
+    ) -> StoreResult<Paged<Contact>> {
+        let (account_id, portal) = (account_id.to_string(), portal.to_string());
+        self.run(move |c| contacts::list(c, &account_id, &portal, page))
+            .await
+    }
+
+    async fn update_contact(
+        &self,
+        account_id: &str,
+        id: &str,
+        draft: ContactDraft,
+    ) -> StoreResult<Option<Contact>> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.write(move |tx| contacts::update(tx, &account_id, &id, draft))
+            .await
+    }
+
+    async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.write(move |tx| contacts::delete(tx, &account_id, &id))
+            .await
+    }
+}

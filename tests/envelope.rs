@@ -1,0 +1,101 @@
+//! The envelope (CONTRACT §3) for failures outside any handler: unknown routes,
+//! wrong methods, unreadable bodies, oversized bodies and panics.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use callsheet::config::Limits;
+use common::{Body, TestApp, error};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn unknown_route_is_r4_404() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get("/v1/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(body, error(4, "no such endpoint: GET /v1/nothing-here"));
+    let (status, body) = app.send(Method::GET, "/", None, Body::None).await;
+    assert_eq!(status, 404);
+    assert_eq!(body, error(4, "no such endpoint: GET /"));
+}
+
+#[tokio::test]
+async fn wrong_method_is_enveloped() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            "/v1/campaign",
+            Some(&app.tenant.token),
+            Body::None,
+        )
+        .await;
+    assert_eq!(status, 405);
+    assert_eq!(
+        body,
+        error(4, "method PATCH is not allowed on /v1/campaign")
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_r1() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/campaign",
+            Some(&app.tenant.token),
+            Body::Raw("application/json", b"{\"name\": ".to_vec()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        error(
+            1,
+            "malformed JSON body: EOF while parsing a value at line 1 column 9"
+        )
+    );
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/campaign",
+            Some(&app.tenant.token),
+            Body::Raw("application/json", b"[1]".to_vec()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body, error(1, "malformed JSON body: expected an object"));
+}
+
+#[tokio::test]
+async fn oversized_body_is_r9_413_and_writes_nothing() {
+    let limits = Limits {
+        upload_bytes: 1024,
+        ..Limits::default()
+    };
+    let app = TestApp::spawn_with(Router::new(), limits).await;
+    let big = json!({"name": "x".repeat(4096)});
+    let (status, body) = app.post("/v1/campaign", big).await;
+    assert_eq!(status, 413);
+    assert_eq!(body, error(9, "payload too large: the limit is 1024 bytes"));
+    let (_, body) = app.get("/v1/campaign").await;
+    assert_eq!(body["data"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn panic_is_r10_500_without_details() {
+    async fn boom() -> &'static str {
+        panic!("secret detail")
+    }
+    let extra = Router::new().route("/v1/boom", get(boom));
+    let app = TestApp::spawn_with(extra, Limits::default()).await;
+    let (status, body) = app.get("/v1/boom").await;
+    assert_eq!(status, 500);
+    assert_eq!(body, error(10, "internal error"));
+    // The server keeps serving.
+    let (status, _) = app.get("/v1/campaign").await;
+    assert_eq!(status, 200);
+}
