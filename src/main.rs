@@ -193,6 +193,7 @@ async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let listen = listener.local_addr()?;
     tracing::info!(%listen, database, "callsheet serving");
     api::serve(
         listener,

@@ -99,3 +99,40 @@ async fn panic_is_r10_500_without_details() {
     let (status, _) = app.get("/v1/campaign").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    use callsheet::api::{self, AppState};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = callsheet::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+        .await
+        .unwrap();
+    let state = AppState {
+        store,
+        limits: Limits::default(),
+    };
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "finished"
+    }
+    let app = api::app(state, Router::new().route("/slow", get(slow)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve(listener, app, async {
+        let _ = stop_rx.await;
+    }));
+    let request = tokio::spawn(async move {
+        reqwest::get(format!("http://{addr}/slow"))
+            .await
+            .unwrap()
+            .text()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop_tx.send(()).unwrap();
+    assert_eq!(request.await.unwrap().unwrap(), "finished");
+    server.await.unwrap().unwrap();
+}

@@ -80,7 +80,7 @@ fn too_large(limit: usize) -> ApiError {
 /// `104857600` -> "100 MiB"; sizes that are not whole MiB stay in bytes.
 pub fn human_size(bytes: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")
