@@ -184,6 +184,7 @@ async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<(
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let store = store::open(database).await?;
     let state = AppState {

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
 /// The complete application: `extra` routes (tests add some) plus the envelope for
 /// unknown routes, wrong methods and panics, the body limit and the request log.
 pub fn app(state: AppState, extra: Router<AppState>) -> Router {
+    crate::domain::phone::warm_up();
     let limit = state.limits.upload_bytes;
     routes()
         .merge(extra)
@@ -98,7 +99,7 @@ async fn log_request(req: Request, next: Next) -> Response {
         %method,
         route,
         status = response.status().as_u16(),
-        latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = %format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
         "request"
     );
     response

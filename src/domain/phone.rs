@@ -174,6 +174,11 @@ fn national_prefix(region: &Region) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Loads the numbering plans now, so the first request does not pay for it.
+pub fn warm_up() {
+    LazyLock::force(&POSSIBLE_LENGTHS);
+}
+
 /// libphonenumber's possible-number test: the national number's length is one that
 /// the country's plan allows (local-only lengths included).
 pub fn is_possible(country_code: u16, national: &str) -> bool {
