@@ -186,45 +186,36 @@ async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<(
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
+    // Signals are caught from here on, before anything can be served.
+    let shutdown = shutdown_signal()?;
     let store = store::open(database).await?;
-    let state = AppState {
-        store,
-        limits: Limits::default(),
-    };
+    let app = api::app(
+        AppState {
+            store,
+            limits: Limits::default(),
+        },
+        Default::default(),
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
     tracing::info!(%listen, database, "callsheet serving");
-    api::serve(
-        listener,
-        api::app(state, Default::default()),
-        shutdown_signal(),
-    )
-    .await?;
+    api::serve(listener, app, shutdown).await?;
     tracing::info!("callsheet stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers SIGINT and SIGTERM handlers; the future resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot catch SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot catch SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
