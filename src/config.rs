@@ -16,10 +16,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            upload_bytes: 100 * 1024 * 1024,
-            listcontacts: 100_000,
-        }
+        Limits { upload_bytes: 100 * 1024 * 1024, listcontacts: 100_000 }
     }
 }
 

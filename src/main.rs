@@ -13,11 +13,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(
-    name = "callsheet",
-    version,
-    about = "Contact lists for outbound call campaigns"
-)]
+#[command(name = "callsheet", version, about = "Contact lists for outbound call campaigns")]
 struct Cli {
     /// Database URL: sqlite://PATH or postgres://...
     #[arg(long, global = true, env = "CALLSHEET_DATABASE_URL", default_value = config::DEFAULT_DATABASE)]
@@ -115,9 +111,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { listen } => serve(&cli.database, listen).await,
-        Command::Account {
-            command: AccountCommand::Create { name, region, json },
-        } => {
+        Command::Account { command: AccountCommand::Create { name, region, json } } => {
             let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
             let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
             let store = store::open(&cli.database).await?;
@@ -132,24 +126,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Key {
-            command: KeyCommand::Create { account, json },
-        } => {
+        Command::Key { command: KeyCommand::Create { account, json } } => {
             let store = store::open(&cli.database).await?;
             let key = store.create_key(&account).await?;
             if json {
-                println!(
-                    "{}",
-                    json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret})
-                );
+                println!("{}", json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret}));
             } else {
                 println!("key_sid: {}\nkey_secret: {}", key.sid, key.secret);
             }
             Ok(())
         }
-        Command::Key {
-            command: KeyCommand::Revoke { sid },
-        } => {
+        Command::Key { command: KeyCommand::Revoke { sid } } => {
             let store = store::open(&cli.database).await?;
             if !store.revoke_key(&sid).await? {
                 anyhow::bail!("no API key '{sid}'");
@@ -157,15 +144,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("revoked {sid}");
             Ok(())
         }
-        Command::Token {
-            key_sid,
-            key_secret,
-            ttl,
-        } => {
+        Command::Token { key_sid, key_secret, ttl } => {
             if !IdKind::KeySid.matches(&key_sid) {
-                anyhow::bail!(
-                    "--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)"
-                );
+                anyhow::bail!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
             }
             if key_secret.is_empty() {
                 anyhow::bail!("--key-secret must not be empty");
@@ -181,24 +162,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     // Signals are caught from here on, before anything can be served.
     let shutdown = shutdown_signal()?;
     let store = store::open(database).await?;
-    let app = api::app(
-        AppState {
-            store,
-            limits: Limits::default(),
-        },
-        Default::default(),
-    );
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let app = api::app(AppState { store, limits: Limits::default() }, Default::default());
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
     tracing::info!(%listen, database, "callsheet serving");
     api::serve(listener, app, shutdown).await?;

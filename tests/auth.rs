@@ -13,11 +13,8 @@ use serde_json::{Value, json};
 
 /// A token with any header and claims, signed with HMAC-SHA256 (or SHA-512) by `secret`.
 fn forge(header: Value, claims: Value, secret: &str, sha512: bool) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let sig = if sha512 {
         let mut mac = <Hmac<sha2::Sha512> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(input.as_bytes());
@@ -35,9 +32,7 @@ fn hs256() -> Value {
 }
 
 async fn refused(app: &TestApp, token: Option<&str>, reason: &str) {
-    let (status, body) = app
-        .send(Method::GET, "/v1/campaign", token, Body::None)
-        .await;
+    let (status, body) = app.send(Method::GET, "/v1/campaign", token, Body::None).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body, error(5, &format!("authentication failed: {reason}")));
 }
@@ -57,63 +52,26 @@ async fn token_without_cty_is_accepted() {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let claims = json!({"jti": "x", "iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
-    let tok = forge(
-        json!({"typ": "JWT", "alg": "HS256"}),
-        claims,
-        &t.key_secret,
-        false,
-    );
-    let (status, _) = app
-        .send(Method::GET, "/v1/campaign", Some(&tok), Body::None)
-        .await;
+    let tok = forge(json!({"typ": "JWT", "alg": "HS256"}), claims, &t.key_secret, false);
+    let (status, _) = app.send(Method::GET, "/v1/campaign", Some(&tok), Body::None).await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn missing_token_is_refused() {
     let app = TestApp::spawn().await;
-    refused(
-        &app,
-        None,
-        "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter",
-    )
-    .await;
-    refused(
-        &app,
-        Some(""),
-        "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter",
-    )
-    .await;
+    refused(&app, None, "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter").await;
+    refused(&app, Some(""), "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter").await;
 }
 
 #[tokio::test]
 async fn malformed_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    refused(
-        &app,
-        Some("not-a-jwt"),
-        "malformed token: expected three dot-separated parts",
-    )
-    .await;
-    refused(
-        &app,
-        Some("a.b.c.d"),
-        "malformed token: expected three dot-separated parts",
-    )
-    .await;
-    refused(
-        &app,
-        Some("%%%.e30.sig"),
-        "malformed token: header is not base64url JSON",
-    )
-    .await;
+    refused(&app, Some("not-a-jwt"), "malformed token: expected three dot-separated parts").await;
+    refused(&app, Some("a.b.c.d"), "malformed token: expected three dot-separated parts").await;
+    refused(&app, Some("%%%.e30.sig"), "malformed token: header is not base64url JSON").await;
     let header = URL_SAFE_NO_PAD.encode(hs256().to_string());
-    refused(
-        &app,
-        Some(&format!("{header}.bm90IGpzb24.sig")),
-        "malformed token: payload is not base64url JSON",
-    )
-    .await;
+    refused(&app, Some(&format!("{header}.bm90IGpzb24.sig")), "malformed token: payload is not base64url JSON").await;
 }
 
 #[tokio::test]
@@ -123,12 +81,7 @@ async fn alg_none_is_refused() {
     let header = URL_SAFE_NO_PAD.encode(json!({"typ": "JWT", "alg": "none"}).to_string());
     let claims = json!({"iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
     let tok = format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()));
-    refused(
-        &app,
-        Some(&tok),
-        "unsupported token algorithm 'none': only HS256 is accepted",
-    )
-    .await;
+    refused(&app, Some(&tok), "unsupported token algorithm 'none': only HS256 is accepted").await;
 }
 
 #[tokio::test]
@@ -136,30 +89,15 @@ async fn hs512_is_refused() {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let claims = json!({"iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
-    let tok = forge(
-        json!({"typ": "JWT", "alg": "HS512"}),
-        claims,
-        &t.key_secret,
-        true,
-    );
-    refused(
-        &app,
-        Some(&tok),
-        "unsupported token algorithm 'HS512': only HS256 is accepted",
-    )
-    .await;
+    let tok = forge(json!({"typ": "JWT", "alg": "HS512"}), claims, &t.key_secret, true);
+    refused(&app, Some(&tok), "unsupported token algorithm 'HS512': only HS256 is accepted").await;
 }
 
 #[tokio::test]
 async fn wrong_secret_is_refused() {
     let app = TestApp::spawn().await;
     let tok = token::mint(&app.tenant.key_sid, "not-the-secret", now_secs(), 60);
-    refused(
-        &app,
-        Some(&tok),
-        "token signature does not match the key's secret",
-    )
-    .await;
+    refused(&app, Some(&tok), "token signature does not match the key's secret").await;
 }
 
 #[tokio::test]
@@ -169,9 +107,7 @@ async fn expired_token_is_refused_after_the_leeway() {
     let now = now_secs();
     // Expired 10 s ago: inside the 30 s leeway.
     let tok = token::mint(&t.key_sid, &t.key_secret, now - 3610, 3600);
-    let (status, _) = app
-        .send(Method::GET, "/v1/campaign", Some(&tok), Body::None)
-        .await;
+    let (status, _) = app.send(Method::GET, "/v1/campaign", Some(&tok), Body::None).await;
     assert_eq!(status, 200);
     let tok = token::mint(&t.key_sid, &t.key_secret, now - 3700, 3600);
     refused(&app, Some(&tok), &format!("token expired at {}", now - 100)).await;
@@ -181,12 +117,7 @@ async fn expired_token_is_refused_after_the_leeway() {
 async fn missing_exp_is_refused() {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
-    let tok = forge(
-        hs256(),
-        json!({"iss": t.key_sid, "rest_api": true}),
-        &t.key_secret,
-        false,
-    );
+    let tok = forge(hs256(), json!({"iss": t.key_sid, "rest_api": true}), &t.key_secret, false);
     refused(&app, Some(&tok), "token has no exp claim").await;
 }
 
@@ -195,17 +126,9 @@ async fn missing_rest_api_is_refused() {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let exp = now_secs() + 60;
-    for claims in [
-        json!({"iss": t.key_sid, "exp": exp}),
-        json!({"iss": t.key_sid, "exp": exp, "rest_api": false}),
-    ] {
+    for claims in [json!({"iss": t.key_sid, "exp": exp}), json!({"iss": t.key_sid, "exp": exp, "rest_api": false})] {
         let tok = forge(hs256(), claims, &t.key_secret, false);
-        refused(
-            &app,
-            Some(&tok),
-            "token is not a REST API token: \"rest_api\": true is required",
-        )
-        .await;
+        refused(&app, Some(&tok), "token is not a REST API token: \"rest_api\": true is required").await;
     }
 }
 
@@ -215,12 +138,7 @@ async fn unknown_iss_is_refused() {
     let sid = "SK000000000000000000000000000000";
     let tok = token::mint(sid, "whatever", now_secs(), 60);
     refused(&app, Some(&tok), &format!("unknown API key '{sid}' in iss")).await;
-    let tok = forge(
-        hs256(),
-        json!({"exp": now_secs() + 60, "rest_api": true}),
-        "x",
-        false,
-    );
+    let tok = forge(hs256(), json!({"exp": now_secs() + 60, "rest_api": true}), "x", false);
     refused(&app, Some(&tok), "token has no iss naming an API key").await;
 }
 
@@ -228,26 +146,14 @@ async fn unknown_iss_is_refused() {
 async fn revoked_key_is_refused() {
     let app = TestApp::spawn().await;
     assert!(app.store.revoke_key(&app.tenant.key_sid).await.unwrap());
-    refused(
-        &app,
-        Some(&app.tenant.token),
-        &format!("API key '{}' is revoked", app.tenant.key_sid),
-    )
-    .await;
+    refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
 }
 
 #[tokio::test]
 async fn refused_requests_change_nothing() {
     let app = TestApp::spawn().await;
     let tok = token::mint(&app.tenant.key_sid, "wrong", now_secs(), 60);
-    let (status, _) = app
-        .send(
-            Method::POST,
-            "/v1/campaign",
-            Some(&tok),
-            Body::Json(json!({"name": "sneaky"})),
-        )
-        .await;
+    let (status, _) = app.send(Method::POST, "/v1/campaign", Some(&tok), Body::Json(json!({"name": "sneaky"}))).await;
     assert_eq!(status, 401);
     let (_, body) = app.get("/v1/campaign").await;
     assert_eq!(body["data"]["totalCount"], 0);

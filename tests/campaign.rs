@@ -51,19 +51,8 @@ async fn create_with_json_returns_the_campaign() {
 #[tokio::test]
 async fn create_with_multipart_and_string_numbers() {
     let app = TestApp::spawn().await;
-    let form = pairs(&[
-        ("name", "A1"),
-        ("max_call_retry", "5"),
-        ("time_between_two_call", "120"),
-    ]);
-    let (status, body) = app
-        .send(
-            Method::POST,
-            "/v1/campaign",
-            Some(&app.tenant.token),
-            Body::Multipart(form),
-        )
-        .await;
+    let form = pairs(&[("name", "A1"), ("max_call_retry", "5"), ("time_between_two_call", "120")]);
+    let (status, body) = app.send(Method::POST, "/v1/campaign", Some(&app.tenant.token), Body::Multipart(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -80,14 +69,7 @@ async fn create_with_multipart_and_string_numbers() {
 async fn create_with_urlencoded() {
     let app = TestApp::spawn().await;
     let form = pairs(&[("name", "A2"), ("desc1", "x y"), ("start_time", "1000")]);
-    let (status, body) = app
-        .send(
-            Method::POST,
-            "/v1/campaign",
-            Some(&app.tenant.token),
-            Body::Form(form),
-        )
-        .await;
+    let (status, body) = app.send(Method::POST, "/v1/campaign", Some(&app.tenant.token), Body::Form(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "A2");
     assert_eq!(body["data"]["desc1"], "x y");
@@ -99,18 +81,11 @@ async fn create_in_another_portal() {
     let app = TestApp::spawn().await;
     let (_, portal) = app.post("/v1/portal", json!({"name": "Sales"})).await;
     let portal = portal["data"]["id"].as_str().unwrap();
-    let (status, body) = app
-        .post("/v1/campaign", json!({"name": "P", "portal": portal}))
-        .await;
+    let (status, body) = app.post("/v1/campaign", json!({"name": "P", "portal": portal})).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["portal"], portal);
-    let (status, body) = app
-        .post("/v1/campaign", json!({"name": "P", "portal": "pt_nope"}))
-        .await;
-    assert_eq!(
-        (status, body),
-        (404, error(4, "portal 'pt_nope' not found"))
-    );
+    let (status, body) = app.post("/v1/campaign", json!({"name": "P", "portal": "pt_nope"})).await;
+    assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
 }
 
 #[tokio::test]
@@ -119,26 +94,10 @@ async fn create_refuses_bad_input() {
     let cases = [
         (json!({}), 400, error(2, "missing name")),
         (json!({"name": "  "}), 400, error(2, "missing name")),
-        (
-            json!({"name": "x", "max_call_retry": "three"}),
-            400,
-            error(1, "max_call_retry must be an integer"),
-        ),
-        (
-            json!({"name": "x", "max_call_retry": -1}),
-            400,
-            error(1, "max_call_retry must not be negative"),
-        ),
-        (
-            json!({"name": "x", "start_time": 10, "end_time": 5}),
-            400,
-            error(1, "end_time is before start_time"),
-        ),
-        (
-            json!({"name": {"a": 1}}),
-            400,
-            error(1, "name must be a string"),
-        ),
+        (json!({"name": "x", "max_call_retry": "three"}), 400, error(1, "max_call_retry must be an integer")),
+        (json!({"name": "x", "max_call_retry": -1}), 400, error(1, "max_call_retry must not be negative")),
+        (json!({"name": "x", "start_time": 10, "end_time": 5}), 400, error(1, "end_time is before start_time")),
+        (json!({"name": {"a": 1}}), 400, error(1, "name must be a string")),
     ];
     for (input, status, want) in cases {
         let (got_status, got) = app.post("/v1/campaign", input.clone()).await;
@@ -159,12 +118,8 @@ async fn list_pages_and_filters_by_name() {
     assert_eq!(body["r"], 0);
     assert_eq!(body["data"]["totalCount"], 5);
     assert_eq!(body["data"]["totalPages"], 3);
-    let names: Vec<&str> = body["data"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        body["data"]["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Other", "Dài C"]);
 
     let (_, body) = app.get("/v1/campaign?name=dai").await;
@@ -174,10 +129,7 @@ async fn list_pages_and_filters_by_name() {
     assert_eq!(body["data"]["rows"][0]["name"], "Đài A");
 
     let (status, body) = app.get("/v1/campaign?limit=1001").await;
-    assert_eq!(
-        (status, body),
-        (400, error(1, "limit must be between 1 and 1000"))
-    );
+    assert_eq!((status, body), (400, error(1, "limit must be between 1 and 1000")));
     let (status, body) = app.get("/v1/campaign?page=0").await;
     assert_eq!((status, body), (400, error(1, "page must be 1 or more")));
 }
@@ -189,12 +141,7 @@ async fn list_reads_parameters_from_a_json_body() {
         app.create_campaign(name).await;
     }
     let (_, body) = app
-        .send(
-            Method::GET,
-            "/v1/campaign",
-            Some(&app.tenant.token),
-            Body::Json(json!({"page": "2", "limit": "2"})),
-        )
+        .send(Method::GET, "/v1/campaign", Some(&app.tenant.token), Body::Json(json!({"page": "2", "limit": "2"})))
         .await;
     assert_eq!(body["data"]["rows"].as_array().unwrap().len(), 1);
     assert_eq!(body["data"]["rows"][0]["name"], "c");
@@ -204,27 +151,17 @@ async fn list_reads_parameters_from_a_json_body() {
 async fn update_changes_only_the_fields_sent() {
     let app = TestApp::spawn().await;
     let id = app.create_campaign("Before").await;
-    let (status, body) = app
-        .put(
-            &format!("/v1/campaign/{id}"),
-            json!({"name": "After", "max_call_retry": "7"}),
-        )
-        .await;
+    let (status, body) = app.put(&format!("/v1/campaign/{id}"), json!({"name": "After", "max_call_retry": "7"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "After");
     assert_eq!(body["data"]["max_call_retry"], 7);
     assert_eq!(body["data"]["time_between_two_call"], 1800);
     let (_, got) = app.get(&format!("/v1/campaign/{id}")).await;
     assert_eq!(got, body);
-    let (status, body) = app
-        .put(&format!("/v1/campaign/{id}"), json!({"name": ""}))
-        .await;
+    let (status, body) = app.put(&format!("/v1/campaign/{id}"), json!({"name": ""})).await;
     assert_eq!((status, body), (400, error(1, "name must not be empty")));
     let (status, body) = app.put("/v1/campaign/CANOPE00", json!({"name": "x"})).await;
-    assert_eq!(
-        (status, body),
-        (404, error(3, "campaign 'CANOPE00' not found"))
-    );
+    assert_eq!((status, body), (404, error(3, "campaign 'CANOPE00' not found")));
 }
 
 #[tokio::test]
@@ -234,15 +171,9 @@ async fn delete_removes_the_campaign() {
     let (status, body) = app.delete(&format!("/v1/campaign/{id}")).await;
     assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
     let (status, body) = app.get(&format!("/v1/campaign/{id}")).await;
-    assert_eq!(
-        (status, body),
-        (404, error(3, &format!("campaign '{id}' not found")))
-    );
+    assert_eq!((status, body), (404, error(3, &format!("campaign '{id}' not found"))));
     let (status, body) = app.delete(&format!("/v1/campaign/{id}")).await;
-    assert_eq!(
-        (status, body),
-        (404, error(3, &format!("campaign '{id}' not found")))
-    );
+    assert_eq!((status, body), (404, error(3, &format!("campaign '{id}' not found"))));
 }
 
 #[tokio::test]
@@ -256,18 +187,9 @@ async fn other_accounts_campaigns_do_not_exist() {
         let (status, body) = app.send_as(&other, method, &path, Body::None).await;
         assert_eq!((status, &body), (404, &not_found));
     }
-    let (status, body) = app
-        .send_as(
-            &other,
-            Method::PUT,
-            &path,
-            Body::Json(json!({"name": "stolen"})),
-        )
-        .await;
+    let (status, body) = app.send_as(&other, Method::PUT, &path, Body::Json(json!({"name": "stolen"}))).await;
     assert_eq!((status, &body), (404, &not_found));
-    let (_, body) = app
-        .send_as(&other, Method::GET, "/v1/campaign", Body::None)
-        .await;
+    let (_, body) = app.send_as(&other, Method::GET, "/v1/campaign", Body::None).await;
     assert_eq!(body["data"]["totalCount"], 0);
     let (_, mine) = app.get(&path).await;
     assert_eq!(mine["data"]["name"], "Mine");

@@ -12,9 +12,7 @@ struct Cli {
 
 impl Cli {
     fn new() -> Cli {
-        Cli {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Cli { dir: tempfile::tempdir().unwrap() }
     }
 
     fn database(&self) -> String {
@@ -23,8 +21,7 @@ impl Cli {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_callsheet"));
-        cmd.env("CALLSHEET_DATABASE_URL", self.database())
-            .env_remove("CALLSHEET_LISTEN");
+        cmd.env("CALLSHEET_DATABASE_URL", self.database()).env_remove("CALLSHEET_LISTEN");
         cmd
     }
 
@@ -34,11 +31,7 @@ impl Cli {
 
     fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
@@ -67,15 +60,7 @@ fn account_key_and_token_commands() {
     assert!(sid.starts_with("SK") && sid.len() == 32, "{sid}");
     let secret = key["key_secret"].as_str().unwrap();
 
-    let out = cli.run(&[
-        "token",
-        "--key-sid",
-        sid,
-        "--key-secret",
-        secret,
-        "--ttl",
-        "60",
-    ]);
+    let out = cli.run(&["token", "--key-sid", sid, "--key-secret", secret, "--ttl", "60"]);
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let t = callsheet::domain::token::decode(&token).unwrap();
@@ -86,70 +71,37 @@ fn account_key_and_token_commands() {
     assert!(out.status.success());
     let out = cli.run(&["key", "create", "--account", &id]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        text.starts_with("key_sid: SK") && text.contains("\nkey_secret: "),
-        "{text}"
-    );
+    assert!(text.starts_with("key_sid: SK") && text.contains("\nkey_secret: "), "{text}");
 }
 
 #[test]
 fn bad_arguments_exit_non_zero_with_one_line() {
     let cli = Cli::new();
     let cases: &[(&[&str], &str)] = &[
-        (
-            &["account", "create", "X", "--region", "XX"],
-            "error: region 'XX' has no telephone numbering plan",
-        ),
-        (
-            &["account", "create", "  "],
-            "error: account name must not be empty",
-        ),
-        (
-            &["key", "create", "--account", "ACNOPE0000"],
-            "error: account 'ACNOPE0000' not found",
-        ),
+        (&["account", "create", "X", "--region", "XX"], "error: region 'XX' has no telephone numbering plan"),
+        (&["account", "create", "  "], "error: account name must not be empty"),
+        (&["key", "create", "--account", "ACNOPE0000"], "error: account 'ACNOPE0000' not found"),
         (&["key", "revoke", "SKnope"], "error: no API key 'SKnope'"),
         (
             &["token", "--key-sid", "nope", "--key-secret", "s"],
             "error: --key-sid 'nope' is not a key sid (SK and 30 letters or digits)",
         ),
         (
-            &[
-                "token",
-                "--key-sid",
-                "SK000000000000000000000000000000",
-                "--key-secret",
-                "s",
-                "--ttl",
-                "0",
-            ],
+            &["token", "--key-sid", "SK000000000000000000000000000000", "--key-secret", "s", "--ttl", "0"],
             "error: --ttl must be between 1 second and 366 days",
         ),
-        (
-            &["frobnicate"],
-            "error: unrecognized subcommand 'frobnicate'",
-        ),
-        (
-            &["key", "create"],
-            "error: the following required arguments were not provided:",
-        ),
+        (&["frobnicate"], "error: unrecognized subcommand 'frobnicate'"),
+        (&["key", "create"], "error: the following required arguments were not provided:"),
     ];
     for (args, want) in cases {
         let out = cli.run(args);
         assert!(!out.status.success(), "{args:?}");
         assert_eq!(stderr_line(&out), *want, "{args:?}");
     }
-    let out = cli
-        .command()
-        .args(["account", "create", "X"])
-        .env("CALLSHEET_DATABASE_URL", "mysql://x")
-        .output()
-        .unwrap();
+    let out =
+        cli.command().args(["account", "create", "X"]).env("CALLSHEET_DATABASE_URL", "mysql://x").output().unwrap();
     assert!(!out.status.success());
-    assert_eq!(
-        stderr_line(&out),
-        "error: database URL 'mysql://x' is neither sqlite://PATH nor postgres://..."
-    );
+    assert_eq!(stderr_line(&out), "error: database URL 'mysql://x' is neither sqlite://PATH nor postgres://...");
 }
 
 #[test]
@@ -190,20 +142,13 @@ fn serve_answers_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(
-        rest.iter().any(|l| l.contains("callsheet stopped")),
-        "{rest:?}"
-    );
+    assert!(rest.iter().any(|l| l.contains("callsheet stopped")), "{rest:?}");
 }
 
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out

@@ -54,35 +54,14 @@ async fn create_accepts_the_system_field_form() {
 #[tokio::test]
 async fn create_accepts_form_encodings() {
     let app = TestApp::spawn().await;
-    let form = pairs(&[
-        ("name", "Hai"),
-        ("phones[]", "0877777777"),
-        ("phones[]", "0912345678"),
-        ("fields[city]", "Huế"),
-    ]);
-    let (status, body) = app
-        .send(
-            Method::POST,
-            "/v1/contact",
-            Some(&app.tenant.token),
-            Body::Form(form),
-        )
-        .await;
+    let form =
+        pairs(&[("name", "Hai"), ("phones[]", "0877777777"), ("phones[]", "0912345678"), ("fields[city]", "Huế")]);
+    let (status, body) = app.send(Method::POST, "/v1/contact", Some(&app.tenant.token), Body::Form(form)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body["data"]["phones"],
-        json!(["84877777777", "84912345678"])
-    );
+    assert_eq!(body["data"]["phones"], json!(["84877777777", "84912345678"]));
     assert_eq!(body["data"]["fields"], json!({"city": "Huế"}));
     let form = pairs(&[("name", "Tai"), ("phones", "[\"0392095847\"]")]);
-    let (status, body) = app
-        .send(
-            Method::POST,
-            "/v1/contact",
-            Some(&app.tenant.token),
-            Body::Multipart(form),
-        )
-        .await;
+    let (status, body) = app.send(Method::POST, "/v1/contact", Some(&app.tenant.token), Body::Multipart(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["phones"], json!(["84392095847"]));
 }
@@ -92,36 +71,12 @@ async fn create_refuses_bad_input_and_writes_nothing() {
     let app = TestApp::spawn().await;
     let cases = [
         (json!({}), 400, error(2, "missing name or phones")),
-        (
-            json!({"name": "x", "phones": ["12ab"]}),
-            400,
-            error(1, "phones: '12ab' is not a valid phone number"),
-        ),
-        (
-            json!({"name": "x", "phones": [{"n": 1}]}),
-            400,
-            error(1, "phones[0] must be a string"),
-        ),
-        (
-            json!({"name": "x", "email": "nope"}),
-            400,
-            error(1, "email 'nope' is not an email address"),
-        ),
-        (
-            json!({"name": "x", "fields": "{bad"}),
-            400,
-            error(1, "fields is not a valid JSON object"),
-        ),
-        (
-            json!({"name": "x", "portal": "pt_nope"}),
-            404,
-            error(4, "portal 'pt_nope' not found"),
-        ),
-        (
-            json!({"systemField": [{"field_value": "x"}]}),
-            400,
-            error(2, "missing systemField[0].field_key"),
-        ),
+        (json!({"name": "x", "phones": ["12ab"]}), 400, error(1, "phones: '12ab' is not a valid phone number")),
+        (json!({"name": "x", "phones": [{"n": 1}]}), 400, error(1, "phones[0] must be a string")),
+        (json!({"name": "x", "email": "nope"}), 400, error(1, "email 'nope' is not an email address")),
+        (json!({"name": "x", "fields": "{bad"}), 400, error(1, "fields is not a valid JSON object")),
+        (json!({"name": "x", "portal": "pt_nope"}), 404, error(4, "portal 'pt_nope' not found")),
+        (json!({"systemField": [{"field_value": "x"}]}), 400, error(2, "missing systemField[0].field_key")),
     ];
     for (input, status, want) in cases {
         let (got_status, got) = app.post("/v1/contact", input.clone()).await;
@@ -134,39 +89,19 @@ async fn create_refuses_bad_input_and_writes_nothing() {
 #[tokio::test]
 async fn update_replaces_the_fields_sent() {
     let app = TestApp::spawn().await;
-    let c = app
-        .create_contact(json!({"name": "A", "phones": ["0901234567"], "email": "a@example.com"}))
-        .await;
+    let c = app.create_contact(json!({"name": "A", "phones": ["0901234567"], "email": "a@example.com"})).await;
     let id = c["id"].as_str().unwrap();
-    let (status, body) = app
-        .put(
-            &format!("/v1/contact/{id}"),
-            json!({"phones": ["0912345678", "0987654321"]}),
-        )
-        .await;
+    let (status, body) = app.put(&format!("/v1/contact/{id}"), json!({"phones": ["0912345678", "0987654321"]})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        body["data"]["phones"],
-        json!(["84912345678", "84987654321"])
-    );
+    assert_eq!(body["data"]["phones"], json!(["84912345678", "84987654321"]));
     assert_eq!(body["data"]["name"], "A");
     assert_eq!(body["data"]["email"], "a@example.com");
     let (_, got) = app.get(&format!("/v1/contact/{id}")).await;
     assert_eq!(got, body);
-    let (status, body) = app
-        .put(&format!("/v1/contact/{id}"), json!({"phones": ["x"]}))
-        .await;
-    assert_eq!(
-        (status, body),
-        (400, error(1, "phones: 'x' is not a valid phone number"))
-    );
-    let (status, body) = app
-        .put("/v1/contact/CTNOPE0000", json!({"name": "x"}))
-        .await;
-    assert_eq!(
-        (status, body),
-        (404, error(4, "contact 'CTNOPE0000' not found"))
-    );
+    let (status, body) = app.put(&format!("/v1/contact/{id}"), json!({"phones": ["x"]})).await;
+    assert_eq!((status, body), (400, error(1, "phones: 'x' is not a valid phone number")));
+    let (status, body) = app.put("/v1/contact/CTNOPE0000", json!({"name": "x"})).await;
+    assert_eq!((status, body), (404, error(4, "contact 'CTNOPE0000' not found")));
 }
 
 #[tokio::test]
@@ -177,29 +112,18 @@ async fn delete_removes_the_contact() {
     let (status, body) = app.delete(&path).await;
     assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
     let (status, body) = app.get(&path).await;
-    assert_eq!(
-        (status, body),
-        (
-            404,
-            error(
-                4,
-                &format!("contact '{}' not found", c["id"].as_str().unwrap())
-            )
-        )
-    );
+    assert_eq!((status, body), (404, error(4, &format!("contact '{}' not found", c["id"].as_str().unwrap()))));
 }
 
 #[tokio::test]
 async fn list_pages_in_creation_order_per_portal() {
     let app = TestApp::spawn().await;
     for i in 0..5 {
-        app.create_contact(json!({"name": format!("c{i}"), "phones": [format!("090123456{i}")]}))
-            .await;
+        app.create_contact(json!({"name": format!("c{i}"), "phones": [format!("090123456{i}")]})).await;
     }
     let (_, portal) = app.post("/v1/portal", json!({"name": "Other"})).await;
     let other = portal["data"]["id"].as_str().unwrap();
-    app.create_contact(json!({"name": "elsewhere", "portal": other}))
-        .await;
+    app.create_contact(json!({"name": "elsewhere", "portal": other})).await;
 
     let (status, body) = app.get("/v1/contact?page=2&limit=2").await;
     assert_eq!(status, 200);
@@ -215,10 +139,7 @@ async fn list_pages_in_creation_order_per_portal() {
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["name"], "elsewhere");
     let (status, body) = app.get("/v1/contact?portal=pt_nope").await;
-    assert_eq!(
-        (status, body),
-        (404, error(4, "portal 'pt_nope' not found"))
-    );
+    assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
 }
 
 #[tokio::test]
@@ -233,26 +154,13 @@ async fn other_accounts_contacts_do_not_exist() {
         let (status, body) = app.send_as(&other, method, &path, Body::None).await;
         assert_eq!((status, &body), (404, &not_found));
     }
-    let (status, body) = app
-        .send_as(&other, Method::PUT, &path, Body::Json(json!({"name": "x"})))
-        .await;
+    let (status, body) = app.send_as(&other, Method::PUT, &path, Body::Json(json!({"name": "x"}))).await;
     assert_eq!((status, &body), (404, &not_found));
     // Another account's portal is as unknown as a made-up one.
     let (status, body) = app
-        .send_as(
-            &other,
-            Method::POST,
-            "/v1/contact",
-            Body::Json(json!({"name": "x", "portal": app.tenant.portal})),
-        )
+        .send_as(&other, Method::POST, "/v1/contact", Body::Json(json!({"name": "x", "portal": app.tenant.portal})))
         .await;
-    assert_eq!(
-        (status, body),
-        (
-            404,
-            error(4, &format!("portal '{}' not found", app.tenant.portal))
-        )
-    );
+    assert_eq!((status, body), (404, error(4, &format!("portal '{}' not found", app.tenant.portal))));
     let (_, mine) = app.get(&path).await;
     assert_eq!(mine["data"]["name"], "Mine");
 }

@@ -24,19 +24,9 @@ async fn unknown_route_is_r4_404() {
 #[tokio::test]
 async fn wrong_method_is_enveloped() {
     let app = TestApp::spawn().await;
-    let (status, body) = app
-        .send(
-            Method::PATCH,
-            "/v1/campaign",
-            Some(&app.tenant.token),
-            Body::None,
-        )
-        .await;
+    let (status, body) = app.send(Method::PATCH, "/v1/campaign", Some(&app.tenant.token), Body::None).await;
     assert_eq!(status, 405);
-    assert_eq!(
-        body,
-        error(4, "method PATCH is not allowed on /v1/campaign")
-    );
+    assert_eq!(body, error(4, "method PATCH is not allowed on /v1/campaign"));
 }
 
 #[tokio::test]
@@ -51,20 +41,9 @@ async fn malformed_json_is_r1() {
         )
         .await;
     assert_eq!(status, 400);
-    assert_eq!(
-        body,
-        error(
-            1,
-            "malformed JSON body: EOF while parsing a value at line 1 column 9"
-        )
-    );
+    assert_eq!(body, error(1, "malformed JSON body: EOF while parsing a value at line 1 column 9"));
     let (status, body) = app
-        .send(
-            Method::POST,
-            "/v1/campaign",
-            Some(&app.tenant.token),
-            Body::Raw("application/json", b"[1]".to_vec()),
-        )
+        .send(Method::POST, "/v1/campaign", Some(&app.tenant.token), Body::Raw("application/json", b"[1]".to_vec()))
         .await;
     assert_eq!(status, 400);
     assert_eq!(body, error(1, "malformed JSON body: expected an object"));
@@ -72,10 +51,7 @@ async fn malformed_json_is_r1() {
 
 #[tokio::test]
 async fn oversized_body_is_r9_413_and_writes_nothing() {
-    let limits = Limits {
-        upload_bytes: 1024,
-        ..Limits::default()
-    };
+    let limits = Limits { upload_bytes: 1024, ..Limits::default() };
     let app = TestApp::spawn_with(Router::new(), limits).await;
     let big = json!({"name": "x".repeat(4096)});
     let (status, body) = app.post("/v1/campaign", big).await;
@@ -106,13 +82,8 @@ async fn shutdown_lets_in_flight_requests_finish() {
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
-    let store = callsheet::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let state = AppState {
-        store,
-        limits: Limits::default(),
-    };
+    let store = callsheet::store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
+    let state = AppState { store, limits: Limits::default() };
     async fn slow() -> &'static str {
         tokio::time::sleep(Duration::from_millis(300)).await;
         "finished"
@@ -124,13 +95,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let server = tokio::spawn(api::serve(listener, app, async {
         let _ = stop_rx.await;
     }));
-    let request = tokio::spawn(async move {
-        reqwest::get(format!("http://{addr}/slow"))
-            .await
-            .unwrap()
-            .text()
-            .await
-    });
+    let request = tokio::spawn(async move { reqwest::get(format!("http://{addr}/slow")).await.unwrap().text().await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop_tx.send(()).unwrap();
     assert_eq!(request.await.unwrap().unwrap(), "finished");

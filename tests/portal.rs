@@ -26,10 +26,7 @@ async fn create_portal_returns_its_id() {
     let (status, body) = app.post("/v1/portal", json!({"name": "Sales"})).await;
     assert_eq!(status, 200, "{body}");
     let id = body["data"]["id"].as_str().unwrap().to_string();
-    assert!(
-        id.starts_with("pt_") && id.len() == 19 && id == id.to_lowercase(),
-        "{id}"
-    );
+    assert!(id.starts_with("pt_") && id.len() == 19 && id == id.to_lowercase(), "{id}");
     assert_eq!(
         body,
         json!({"r": 0, "msg": "Success", "data": {"id": id, "name": "Sales", "default": false,
@@ -54,9 +51,7 @@ async fn portals_are_per_account() {
     let app = TestApp::spawn().await;
     app.post("/v1/portal", json!({"name": "Sales"})).await;
     let other = app.new_tenant("B").await;
-    let (_, body) = app
-        .send_as(&other, Method::GET, "/v1/portal", common::Body::None)
-        .await;
+    let (_, body) = app.send_as(&other, Method::GET, "/v1/portal", common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["id"], json!(other.portal));
 }

@@ -7,10 +7,15 @@ use axum::routing::get;
 
 use super::AppState;
 use super::auth::Caller;
+use super::customcampaign::{add_sources, read_sources};
 use super::error::{ApiError, ApiResult, done, ok, page};
 use super::input::{Fields, Input};
 use crate::domain::campaign::CampaignFields;
 use crate::domain::page::Page;
+use crate::store::Target;
+use axum::Json;
+use axum::response::IntoResponse;
+use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,32 +41,19 @@ pub fn page_of(f: &Fields<'_>) -> ApiResult<Page> {
     Page::parse(f.int("page")?, f.int("limit")?).map_err(ApiError::invalid)
 }
 
-/// POST /v1/campaign: `name` required -> data.id (`CA` + 6) and the campaign.
-async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    input: Input,
-) -> ApiResult<Response> {
+/// POST /v1/campaign: `name` required -> data.id (`CA` + 6) and the campaign. With
+/// `listcontacts`, the campaign and its customers are created in one transaction.
+async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     f.required_string("name")?;
-    for field in ["listcontacts", "listfilters"] {
-        if f.get(field).is_some() {
-            return Err(ApiError::invalid(format!(
-                "{field} on POST /v1/campaign is not supported yet: create the campaign, then POST /v1/customcampaign"
-            )));
-        }
-    }
-    if !input.uploads.is_empty() {
-        return Err(ApiError::invalid(
-            "file on POST /v1/campaign is not supported yet: create the campaign, then POST /v1/customcampaign",
-        ));
-    }
     let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
-    let campaign = state
-        .store
-        .create_campaign(&caller.account.id, fields)
-        .await?;
-    Ok(ok(campaign))
+    let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
+    if sources.contacts.is_empty() && sources.invalid.is_empty() {
+        let campaign = state.store.create_campaign(&caller.account.id, fields).await?;
+        return Ok(ok(campaign));
+    }
+    let (campaign, _, summary) = add_sources(&state, &caller.account.id, Target::New(fields), sources).await?;
+    Ok(Json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})).into_response())
 }
 
 /// GET /v1/campaign?page=&limit=&name= -> data.rows, data.totalCount, data.totalPages.
@@ -69,23 +61,14 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = page_of(&f)?;
     let name = f.string("name")?;
-    let found = state
-        .store
-        .campaigns(&caller.account.id, name.as_deref(), p)
-        .await?;
+    let found = state.store.campaigns(&caller.account.id, name.as_deref(), p).await?;
     Ok(page(found.rows, found.total, p))
 }
 
 /// GET /v1/campaign/{id}.
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let campaign = state.store.campaign(&caller.account.id, &id).await?;
-    campaign
-        .map(ok)
-        .ok_or_else(|| ApiError::campaign_not_found(&id))
+    campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
 /// PUT /v1/campaign/{id}: the fields sent replace the stored ones.
@@ -95,24 +78,13 @@ async fn update(
     Path(id): Path<String>,
     input: Input,
 ) -> ApiResult<Response> {
-    let fields = campaign_fields(&input.fields())?
-        .check()
-        .map_err(ApiError::invalid)?;
-    let campaign = state
-        .store
-        .update_campaign(&caller.account.id, &id, fields)
-        .await?;
-    campaign
-        .map(ok)
-        .ok_or_else(|| ApiError::campaign_not_found(&id))
+    let fields = campaign_fields(&input.fields())?.check().map_err(ApiError::invalid)?;
+    let campaign = state.store.update_campaign(&caller.account.id, &id, fields).await?;
+    campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
 /// DELETE /v1/campaign/{id}: the campaign and all its customers.
-async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     if state.store.delete_campaign(&caller.account.id, &id).await? {
         Ok(done())
     } else {

@@ -38,9 +38,7 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
         };
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("{}[{i}]", f.name(list));
-            let entry = entry
-                .as_object()
-                .ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
+            let entry = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
             let e = Fields::new(entry, at.clone());
             let key = e.required_string("field_key")?;
             let value = e.get("field_value").cloned().unwrap_or(Value::Null);
@@ -53,10 +51,7 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
                 }
                 ("systemField", "email") => contact.email = Some(text()),
                 _ => {
-                    contact
-                        .fields
-                        .get_or_insert_with(Map::new)
-                        .insert(key, value);
+                    contact.fields.get_or_insert_with(Map::new).insert(key, value);
                 }
             }
         }
@@ -65,34 +60,19 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
 }
 
 /// POST /v1/contact -> `id` (`CT` + 8) at top level and the contact in `data`.
-async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    input: Input,
-) -> ApiResult<Response> {
+async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let fields = contact_fields(&input.fields())?;
-    let draft = fields
-        .check(&caller.account.region())
-        .map_err(ApiError::invalid)?;
-    if draft.name.as_deref().unwrap_or("").is_empty()
-        && draft.phones.as_deref().unwrap_or(&[]).is_empty()
-    {
+    let draft = fields.check(&caller.account.region()).map_err(ApiError::invalid)?;
+    if draft.name.as_deref().unwrap_or("").is_empty() && draft.phones.as_deref().unwrap_or(&[]).is_empty() {
         return Err(ApiError::missing("name or phones"));
     }
-    let contact = state
-        .store
-        .create_contact(&caller.account.id, draft)
-        .await?;
+    let contact = state.store.create_contact(&caller.account.id, draft).await?;
     let id = json!(contact.id);
     Ok(ok_with(json!(contact), &[("id", id)]))
 }
 
 /// GET /v1/contact/{id}.
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let contact = state.store.contact(&caller.account.id, &id).await?;
     contact.map(ok).ok_or_else(|| not_found(&id))
 }
@@ -109,27 +89,14 @@ async fn update(
     input: Input,
 ) -> ApiResult<Response> {
     let fields = contact_fields(&input.fields())?;
-    let draft = fields
-        .check(&caller.account.region())
-        .map_err(ApiError::invalid)?;
-    let contact = state
-        .store
-        .update_contact(&caller.account.id, &id, draft)
-        .await?;
+    let draft = fields.check(&caller.account.region()).map_err(ApiError::invalid)?;
+    let contact = state.store.update_contact(&caller.account.id, &id, draft).await?;
     contact.map(ok).ok_or_else(|| not_found(&id))
 }
 
 /// DELETE /v1/contact/{id}. Campaign customers drawn from it stay in their campaigns.
-async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    if state.store.delete_contact(&caller.account.id, &id).await? {
-        Ok(done())
-    } else {
-        Err(not_found(&id))
-    }
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    if state.store.delete_contact(&caller.account.id, &id).await? { Ok(done()) } else { Err(not_found(&id)) }
 }
 
 /// GET /v1/contact?portal=&page=&limit= -> a page of the portal's contacts.
@@ -137,21 +104,14 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = page_of(&f)?;
     if f.string("query")?.is_some_and(|q| !q.trim().is_empty()) {
-        return Err(ApiError::invalid(
-            "query is not supported on GET /v1/contact yet; list without it",
-        ));
+        return Err(ApiError::invalid("query is not supported on GET /v1/contact yet; list without it"));
     }
     let portal = f.string("portal")?.filter(|p| !p.trim().is_empty());
     let portal = state
         .store
         .portal(&caller.account.id, portal.as_deref())
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default()))
-        })?;
-    let found = state
-        .store
-        .contacts(&caller.account.id, &portal.id, p)
-        .await?;
+        .ok_or_else(|| ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default())))?;
+    let found = state.store.contacts(&caller.account.id, &portal.id, p).await?;
     Ok(page(found.rows, found.total, p))
 }

@@ -60,11 +60,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, msg: impl Into<String>) -> ApiError {
-        ApiError {
-            code,
-            msg: msg.into(),
-            status: None,
-        }
+        ApiError { code, msg: msg.into(), status: None }
     }
     pub fn invalid(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::Invalid, msg)
@@ -97,6 +93,8 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Conflict(m) => ApiError::new(Code::Conflict, m),
+            StoreError::CampaignNotFound(id) => ApiError::campaign_not_found(&id),
+            StoreError::Aborted => ApiError::internal("a feed ended without its producer's error"),
             StoreError::Internal(m) => ApiError::internal(m),
         }
     }
@@ -121,11 +119,7 @@ pub fn done() -> Response {
 }
 
 /// A list page as the management API answers it: `data.rows`, `totalCount`, `totalPages`.
-pub fn page<T: serde::Serialize>(
-    rows: Vec<T>,
-    total: i64,
-    page: crate::domain::page::Page,
-) -> Response {
+pub fn page<T: serde::Serialize>(rows: Vec<T>, total: i64, page: crate::domain::page::Page) -> Response {
     ok(json!({"rows": rows, "totalCount": total, "totalPages": page.total_pages(total)}))
 }
 

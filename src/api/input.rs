@@ -34,26 +34,19 @@ impl FromRequest<AppState> for Input {
         if let Some(q) = req.uri().query() {
             insert_pairs(&mut query, form_urlencoded::parse(q.as_bytes()));
         }
-        let content_type = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type =
+            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         if content_type.starts_with("multipart/form-data") {
-            let multipart = Multipart::from_request(req, state).await.map_err(|e| {
-                ApiError::invalid(format!("malformed multipart body: {}", e.body_text()))
-            })?;
+            let multipart = Multipart::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::invalid(format!("malformed multipart body: {}", e.body_text())))?;
             read_multipart(multipart, &mut input, state.limits.upload_bytes).await?;
         } else {
             let bytes = Bytes::from_request(req, state).await.map_err(|e| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     too_large(state.limits.upload_bytes)
                 } else {
-                    ApiError::invalid(format!(
-                        "could not read the request body: {}",
-                        e.body_text()
-                    ))
+                    ApiError::invalid(format!("could not read the request body: {}", e.body_text()))
                 }
             })?;
             if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -71,20 +64,13 @@ impl FromRequest<AppState> for Input {
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::too_large(format!(
-        "payload too large: the limit is {}",
-        human_size(limit)
-    ))
+    ApiError::too_large(format!("payload too large: the limit is {}", human_size(limit)))
 }
 
 /// `104857600` -> "100 MiB"; sizes that are not whole MiB stay in bytes.
 pub fn human_size(bytes: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
-    }
+    if bytes >= MIB && bytes.is_multiple_of(MIB) { format!("{} MiB", bytes / MIB) } else { format!("{bytes} bytes") }
 }
 
 fn merge_json(map: &mut Map<String, Value>, bytes: &[u8]) -> ApiResult<()> {
@@ -98,11 +84,7 @@ fn merge_json(map: &mut Map<String, Value>, bytes: &[u8]) -> ApiResult<()> {
     }
 }
 
-async fn read_multipart(
-    mut multipart: Multipart,
-    input: &mut Input,
-    limit: usize,
-) -> ApiResult<()> {
+async fn read_multipart(mut multipart: Multipart, input: &mut Input, limit: usize) -> ApiResult<()> {
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
@@ -111,10 +93,7 @@ async fn read_multipart(
                 return Err(too_large(limit));
             }
             Err(e) => {
-                return Err(ApiError::invalid(format!(
-                    "malformed multipart body: {}",
-                    e.body_text()
-                )));
+                return Err(ApiError::invalid(format!("malformed multipart body: {}", e.body_text())));
             }
         };
         let name = field.name().unwrap_or_default().to_string();
@@ -123,22 +102,14 @@ async fn read_multipart(
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 too_large(limit)
             } else {
-                ApiError::invalid(format!(
-                    "malformed multipart field '{name}': {}",
-                    e.body_text()
-                ))
+                ApiError::invalid(format!("malformed multipart field '{name}': {}", e.body_text()))
             }
         })?;
         match filename {
-            Some(filename) => input.uploads.push(Upload {
-                field: name,
-                filename,
-                bytes,
-            }),
+            Some(filename) => input.uploads.push(Upload { field: name, filename, bytes }),
             None => {
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                    ApiError::invalid(format!("multipart field '{name}' is not UTF-8 text"))
-                })?;
+                let text = String::from_utf8(bytes.to_vec())
+                    .map_err(|_| ApiError::invalid(format!("multipart field '{name}' is not UTF-8 text")))?;
                 insert_pairs(&mut input.map, [(name.into(), text.into())]);
             }
         }
@@ -185,11 +156,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) {
         None => return,
     };
     // `[]` appends: the next free numeric index.
-    let key = if first.is_empty() {
-        map.len().to_string()
-    } else {
-        first.to_string()
-    };
+    let key = if first.is_empty() { map.len().to_string() } else { first.to_string() };
     if rest.is_empty() {
         match map.get_mut(&key) {
             // A plain key sent twice becomes a list of both values.
@@ -229,9 +196,7 @@ fn normalize_value(value: &mut Value) {
                 && inner.keys().all(|k| k == "0" || !k.starts_with('0'));
             if sequential {
                 let mut inner = std::mem::take(inner);
-                let items = (0..inner.len())
-                    .map(|i| inner.remove(&i.to_string()).unwrap_or(Value::Null))
-                    .collect();
+                let items = (0..inner.len()).map(|i| inner.remove(&i.to_string()).unwrap_or(Value::Null)).collect();
                 *value = Value::Array(items);
             }
         }
@@ -248,28 +213,18 @@ pub struct Fields<'a> {
 
 impl Input {
     pub fn fields(&self) -> Fields<'_> {
-        Fields {
-            map: &self.map,
-            path: String::new(),
-        }
+        Fields { map: &self.map, path: String::new() }
     }
 }
 
 impl<'a> Fields<'a> {
     pub fn new(map: &'a Map<String, Value>, path: impl Into<String>) -> Fields<'a> {
-        Fields {
-            map,
-            path: path.into(),
-        }
+        Fields { map, path: path.into() }
     }
 
     /// The field's name as the client sees it, e.g. `listcontacts[2].phones`.
     pub fn name(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
+        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
     }
 
     /// The raw value; `null` counts as absent.
@@ -279,17 +234,14 @@ impl<'a> Fields<'a> {
 
     /// The first present of several names for one field.
     pub fn get_any(&self, keys: &[&str]) -> Option<(&'a Value, String)> {
-        keys.iter()
-            .find_map(|k| self.get(k).map(|v| (v, k.to_string())))
+        keys.iter().find_map(|k| self.get(k).map(|v| (v, k.to_string())))
     }
 
     /// A string; numbers are taken as their text.
     pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => scalar_text(v)
-                .map(Some)
-                .ok_or_else(|| self.wrong_type(key, "a string")),
+            Some(v) => scalar_text(v).map(Some).ok_or_else(|| self.wrong_type(key, "a string")),
         }
     }
 
@@ -314,11 +266,7 @@ impl<'a> Fields<'a> {
                     .ok_or_else(|| self.wrong_type(key, "an integer")),
             },
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| self.wrong_type(key, "an integer")),
+            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| self.wrong_type(key, "an integer")),
             Some(_) => Err(self.wrong_type(key, "an integer")),
         }
     }
@@ -328,15 +276,10 @@ impl<'a> Fields<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items.clone())),
-            Some(Value::String(s)) if s.trim_start().starts_with('[') => {
-                match serde_json::from_str(s) {
-                    Ok(Value::Array(items)) => Ok(Some(items)),
-                    _ => Err(ApiError::invalid(format!(
-                        "{} is not a valid JSON array",
-                        self.name(key)
-                    ))),
-                }
-            }
+            Some(Value::String(s)) if s.trim_start().starts_with('[') => match serde_json::from_str(s) {
+                Ok(Value::Array(items)) => Ok(Some(items)),
+                _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
+            },
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(vec![v.clone()])),
             Some(_) => Err(self.wrong_type(key, "a list")),
@@ -351,10 +294,7 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => match serde_json::from_str(s) {
                 Ok(Value::Object(m)) => Ok(Some(m)),
-                _ => Err(ApiError::invalid(format!(
-                    "{} is not a valid JSON object",
-                    self.name(key)
-                ))),
+                _ => Err(ApiError::invalid(format!("{} is not a valid JSON object", self.name(key)))),
             },
             Some(_) => Err(self.wrong_type(key, "an object")),
         }
@@ -369,9 +309,7 @@ impl<'a> Fields<'a> {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                scalar_text(v).ok_or_else(|| {
-                    ApiError::invalid(format!("{}[{i}] must be a string", self.name(key)))
-                })
+                scalar_text(v).ok_or_else(|| ApiError::invalid(format!("{}[{i}] must be a string", self.name(key))))
             })
             .collect::<ApiResult<Vec<_>>>()
             .map(Some)
@@ -419,18 +357,12 @@ mod tests {
     #[test]
     fn phone_keyed_objects_stay_objects() {
         let v = parse("listKeepCustomer[84368646891]=17674&listKeepCustomer[84346608877]=17659");
-        assert_eq!(
-            v,
-            json!({"listKeepCustomer": {"84368646891": "17674", "84346608877": "17659"}})
-        );
+        assert_eq!(v, json!({"listKeepCustomer": {"84368646891": "17674", "84346608877": "17659"}}));
     }
 
     #[test]
     fn odd_keys_are_taken_whole() {
-        assert_eq!(
-            parse("a[b=1&[x]=2&c[d]e=3"),
-            json!({"a[b": "1", "[x]": "2", "c[d]e": "3"})
-        );
+        assert_eq!(parse("a[b=1&[x]=2&c[d]e=3"), json!({"a[b": "1", "[x]": "2", "c[d]e": "3"}));
     }
 
     #[test]
@@ -442,9 +374,6 @@ mod tests {
         assert_eq!(f.int("bad").unwrap_err().msg, "bad must be an integer");
         assert_eq!(f.strings("list").unwrap().unwrap(), ["1", "2"]);
         assert_eq!(f.strings("one").unwrap().unwrap(), ["0901"]);
-        assert_eq!(
-            f.required_string("missing").unwrap_err().msg,
-            "missing missing"
-        );
+        assert_eq!(f.required_string("missing").unwrap_err().msg, "missing missing");
     }
 }

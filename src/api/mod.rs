@@ -3,6 +3,7 @@
 pub mod auth;
 mod campaign;
 mod contact;
+mod customcampaign;
 pub mod error;
 pub mod input;
 mod portal;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(campaign::router())
         .merge(contact::router())
         .merge(portal::router())
+        .merge(customcampaign::router())
 }
 
 /// The complete application: `extra` routes (tests add some) plus the envelope for
@@ -58,9 +60,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
@@ -68,10 +68,7 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
 }
 
 async fn wrong_method(method: Method, uri: Uri) -> ApiError {
-    let mut e = ApiError::new(
-        Code::NotFound,
-        format!("method {method} is not allowed on {}", uri.path()),
-    );
+    let mut e = ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path()));
     e.status = Some(StatusCode::METHOD_NOT_ALLOWED);
     e
 }

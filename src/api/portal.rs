@@ -17,11 +17,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// POST /v1/portal {name} -> data.id (`pt_` + 16).
-async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    input: Input,
-) -> ApiResult<Response> {
+async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let name = input.fields().required_string("name")?;
     let name = parse_name("name", &name).map_err(ApiError::invalid)?;
     let portal = state.store.create_portal(&caller.account.id, &name).await?;
@@ -32,7 +28,5 @@ async fn create(
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let portals = state.store.portals(&caller.account.id).await?;
     let total = portals.len();
-    Ok(ok(
-        json!({"rows": portals, "totalCount": total, "totalPages": 1}),
-    ))
+    Ok(ok(json!({"rows": portals, "totalCount": total, "totalPages": 1})))
 }

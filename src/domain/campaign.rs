@@ -72,16 +72,8 @@ impl CampaignFields {
 
     /// Applies these fields over an existing campaign (or a blank one for a new campaign).
     pub fn apply(self, mut c: Campaign) -> Result<Campaign, String> {
-        let CampaignFields {
-            name,
-            desc1,
-            portal,
-            start_time,
-            end_time,
-            max_call_retry,
-            time_between_two_call,
-            number,
-        } = self.check()?;
+        let CampaignFields { name, desc1, portal, start_time, end_time, max_call_retry, time_between_two_call, number } =
+            self.check()?;
         c.name = name.unwrap_or(c.name);
         c.desc1 = desc1.unwrap_or(c.desc1);
         c.portal = portal.unwrap_or(c.portal);
@@ -122,14 +114,8 @@ mod tests {
 
     #[test]
     fn fields_apply_over_defaults() {
-        let fields = CampaignFields {
-            name: Some("  Tết  ".into()),
-            max_call_retry: Some(5),
-            ..Default::default()
-        };
-        let c = fields
-            .apply(Campaign::blank("CAAAAAAA".into(), "pt_x".into(), 7))
-            .unwrap();
+        let fields = CampaignFields { name: Some("  Tết  ".into()), max_call_retry: Some(5), ..Default::default() };
+        let c = fields.apply(Campaign::blank("CAAAAAAA".into(), "pt_x".into(), 7)).unwrap();
         assert_eq!(c.name, "Tết");
         assert_eq!(c.max_call_retry, 5);
         assert_eq!(c.time_between_two_call, DEFAULT_TIME_BETWEEN_TWO_CALL);
@@ -138,27 +124,11 @@ mod tests {
     #[test]
     fn bad_values_name_their_field() {
         let blank = || Campaign::blank("CA".into(), "pt".into(), 0);
-        let neg = CampaignFields {
-            max_call_retry: Some(-1),
-            ..Default::default()
-        };
-        assert_eq!(
-            neg.apply(blank()).unwrap_err(),
-            "max_call_retry must not be negative"
-        );
-        let empty = CampaignFields {
-            name: Some(" ".into()),
-            ..Default::default()
-        };
+        let neg = CampaignFields { max_call_retry: Some(-1), ..Default::default() };
+        assert_eq!(neg.apply(blank()).unwrap_err(), "max_call_retry must not be negative");
+        let empty = CampaignFields { name: Some(" ".into()), ..Default::default() };
         assert_eq!(empty.apply(blank()).unwrap_err(), "name must not be empty");
-        let order = CampaignFields {
-            start_time: Some(10),
-            end_time: Some(5),
-            ..Default::default()
-        };
-        assert_eq!(
-            order.apply(blank()).unwrap_err(),
-            "end_time is before start_time"
-        );
+        let order = CampaignFields { start_time: Some(10), end_time: Some(5), ..Default::default() };
+        assert_eq!(order.apply(blank()).unwrap_err(), "end_time is before start_time");
     }
 }

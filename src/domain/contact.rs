@@ -66,13 +66,7 @@ impl ContactFields {
             Some(f) => Some(check_custom_fields(f)?),
             None => None,
         };
-        Ok(ContactDraft {
-            name,
-            phones,
-            email,
-            fields,
-            portal: self.portal,
-        })
+        Ok(ContactDraft { name, phones, email, fields, portal: self.portal })
     }
 }
 
@@ -83,14 +77,8 @@ fn parse_email(email: &str) -> Result<String, String> {
     }
     let valid = email.len() <= 254
         && !email.contains(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if valid {
-        Ok(email.to_string())
-    } else {
-        Err(format!("email '{email}' is not an email address"))
-    }
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+    if valid { Ok(email.to_string()) } else { Err(format!("email '{email}' is not an email address")) }
 }
 
 fn check_custom_fields(fields: Map<String, Value>) -> Result<Map<String, Value>, String> {
@@ -99,9 +87,7 @@ fn check_custom_fields(fields: Map<String, Value>) -> Result<Map<String, Value>,
             return Err(format!("fields: key '{key}' must be 1 to 100 characters"));
         }
         if value.is_object() || value.is_array() {
-            return Err(format!(
-                "fields.{key} must be a string, number, boolean or null"
-            ));
+            return Err(format!("fields.{key} must be a string, number, boolean or null"));
         }
     }
     Ok(fields)
@@ -152,31 +138,13 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let vn = Region::vietnam();
-        let f = ContactFields {
-            phones: Some(vec!["12ab".into()]),
-            ..Default::default()
-        };
-        assert_eq!(
-            f.check(&vn).unwrap_err(),
-            "phones: '12ab' is not a valid phone number"
-        );
-        let f = ContactFields {
-            email: Some("nope".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            f.check(&vn).unwrap_err(),
-            "email 'nope' is not an email address"
-        );
+        let f = ContactFields { phones: Some(vec!["12ab".into()]), ..Default::default() };
+        assert_eq!(f.check(&vn).unwrap_err(), "phones: '12ab' is not a valid phone number");
+        let f = ContactFields { email: Some("nope".into()), ..Default::default() };
+        assert_eq!(f.check(&vn).unwrap_err(), "email 'nope' is not an email address");
         let mut m = Map::new();
         m.insert("tags".into(), json!(["a"]));
-        let f = ContactFields {
-            fields: Some(m),
-            ..Default::default()
-        };
-        assert_eq!(
-            f.check(&vn).unwrap_err(),
-            "fields.tags must be a string, number, boolean or null"
-        );
+        let f = ContactFields { fields: Some(m), ..Default::default() };
+        assert_eq!(f.check(&vn).unwrap_err(), "fields.tags must be a string, number, boolean or null");
     }
 }

@@ -43,8 +43,7 @@ impl IdKind {
     /// Whether `s` has this kind's shape (prefix, length and alphabet).
     pub fn matches(self, s: &str) -> bool {
         let (prefix, len, alphabet) = self.shape();
-        s.strip_prefix(prefix)
-            .is_some_and(|rest| rest.len() == len && rest.bytes().all(|b| alphabet.contains(&b)))
+        s.strip_prefix(prefix).is_some_and(|rest| rest.len() == len && rest.bytes().all(|b| alphabet.contains(&b)))
     }
 }
 

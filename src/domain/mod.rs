@@ -3,6 +3,7 @@
 pub mod account;
 pub mod campaign;
 pub mod contact;
+pub mod customer;
 pub mod ids;
 pub mod page;
 pub mod phone;
@@ -11,8 +12,5 @@ pub mod token;
 
 /// Seconds since the Unix epoch, the unit of every stored timestamp but campaign times.
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

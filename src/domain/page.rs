@@ -49,10 +49,7 @@ mod tests {
 
     #[test]
     fn defaults_and_bounds() {
-        assert_eq!(
-            Page::parse(None, None).unwrap(),
-            Page { page: 1, limit: 10 }
-        );
+        assert_eq!(Page::parse(None, None).unwrap(), Page { page: 1, limit: 10 });
         assert!(Page::parse(Some(0), None).is_err());
         assert!(Page::parse(None, Some(0)).is_err());
         assert!(Page::parse(None, Some(1001)).is_err());

@@ -15,6 +15,7 @@ pub struct Region {
     /// ISO 3166 alpha-2, upper case.
     pub code: String,
     country_code: u16,
+    national_prefix: Option<String>,
 }
 
 impl Region {
@@ -24,20 +25,17 @@ impl Region {
         if upper.len() != 2 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(format!("region '{code}' is not an ISO 3166 alpha-2 code"));
         }
-        let meta = DATABASE
-            .by_id(upper.as_str())
-            .ok_or_else(|| format!("region '{code}' has no telephone numbering plan"))?;
+        let meta =
+            DATABASE.by_id(upper.as_str()).ok_or_else(|| format!("region '{code}' has no telephone numbering plan"))?;
         Ok(Region {
             country_code: meta.country_code(),
             code: upper,
+            national_prefix: meta.national_prefix().map(str::to_string),
         })
     }
 
     pub fn vietnam() -> Region {
-        Region {
-            code: "VN".into(),
-            country_code: 84,
-        }
+        Region { code: "VN".into(), country_code: vn::COUNTRY_CODE, national_prefix: Some("0".into()) }
     }
 
     pub fn country_code(&self) -> u16 {
@@ -92,6 +90,16 @@ fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
 
 /// Normalizes one number to E.164 digits, or `None` when it is not a possible number.
 pub fn normalize(raw: &str, region: &Region) -> Option<String> {
+    if region.country_code == vn::COUNTRY_CODE && region.code == "VN" {
+        vn::normalize(raw)
+    } else {
+        normalize_general(raw, region)
+    }
+}
+
+/// The general path: any region, driven by libphonenumber's metadata. The Vietnam
+/// fast path must agree with it on every input (see the property test).
+pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
     let raw = raw.trim();
     // A numeric spreadsheet cell arrives as `84901234567.0`.
     let raw = strip_numeric_fraction(raw);
@@ -100,11 +108,14 @@ pub fn normalize(raw: &str, region: &Region) -> Option<String> {
         return None;
     }
     if international {
-        let possible =
-            split_country_code(&digits).is_some_and(|(cc, national)| is_possible(cc, national));
-        return possible.then_some(digits);
+        return international_to_e164(digits);
     }
     national_to_e164(&digits, region)
+}
+
+fn international_to_e164(digits: String) -> Option<String> {
+    let possible = split_country_code(&digits).is_some_and(|(cc, national)| is_possible(cc, national));
+    possible.then_some(digits)
 }
 
 fn strip_numeric_fraction(raw: &str) -> &str {
@@ -149,8 +160,7 @@ fn national_to_e164(digits: &str, region: &Region) -> Option<String> {
     let cc = region.country_code;
     let cc_text = cc.to_string();
     // A national prefix (trunk 0 in most plans) comes off first.
-    let prefix = national_prefix(region);
-    if let Some(p) = prefix.as_deref()
+    if let Some(p) = region.national_prefix.as_deref()
         && let Some(rest) = digits.strip_prefix(p)
         && is_possible(cc, rest)
     {
@@ -167,11 +177,72 @@ fn national_to_e164(digits: &str, region: &Region) -> Option<String> {
     is_possible(cc, digits).then(|| format!("{cc_text}{digits}"))
 }
 
-fn national_prefix(region: &Region) -> Option<String> {
-    DATABASE
-        .by_id(region.code.as_str())?
-        .national_prefix()
-        .map(str::to_string)
+/// The Vietnam fast path: the same rules as the general path with the plan's
+/// constants inlined, no allocation but the result, and no table lookups.
+mod vn {
+    pub const COUNTRY_CODE: u16 = 84;
+    /// Possible national lengths (a unit test checks them against the metadata).
+    pub const LENGTHS: [u16; 4] = [7, 8, 9, 10];
+    /// More digits than any E.164 number has.
+    const MAX_DIGITS: usize = 17;
+
+    const SHORTEST: usize = LENGTHS[0] as usize;
+    const LONGEST: usize = LENGTHS[LENGTHS.len() - 1] as usize;
+
+    /// The lengths are contiguous (a unit test checks), so a range test is exact.
+    fn possible(len: usize) -> bool {
+        (SHORTEST..=LONGEST).contains(&len)
+    }
+
+    pub fn normalize(raw: &str) -> Option<String> {
+        let raw = super::strip_numeric_fraction(raw.trim());
+        let mut buf = [0u8; MAX_DIGITS];
+        let mut len = 0;
+        let mut international = false;
+        for (i, &b) in raw.as_bytes().iter().enumerate() {
+            match b {
+                b'0'..=b'9' => {
+                    if len == MAX_DIGITS {
+                        return None;
+                    }
+                    buf[len] = b;
+                    len += 1;
+                }
+                b'+' if i == 0 => international = true,
+                b' ' | b'.' | b'-' | b'(' | b')' | b'\t' => {}
+                // Non-ASCII separators (a no-break space) take the general path.
+                _ if !b.is_ascii() => return super::normalize_general(raw, &super::Region::vietnam()),
+                _ => return None,
+            }
+        }
+        let digits = &buf[..len];
+        if digits.is_empty() {
+            return None;
+        }
+        let with_cc = |national: &[u8]| {
+            let mut out = String::with_capacity(national.len() + 2);
+            out.push_str("84");
+            // The bytes are ASCII digits.
+            out.extend(national.iter().map(|&b| b as char));
+            out
+        };
+        if international {
+            return match digits {
+                [b'8', b'4', rest @ ..] => possible(rest.len()).then(|| with_cc(rest)),
+                _ => super::international_to_e164(digits.iter().map(|&b| b as char).collect()),
+            };
+        }
+        if digits[0] == b'0' && possible(len - 1) {
+            return Some(with_cc(&digits[1..]));
+        }
+        if let [b'8', b'4', rest @ ..] = digits
+            && !possible(len)
+            && possible(rest.len())
+        {
+            return Some(with_cc(rest));
+        }
+        possible(len).then(|| with_cc(digits))
+    }
 }
 
 /// Loads the numbering plans now, so the first request does not pay for it.
@@ -186,9 +257,7 @@ pub fn is_possible(country_code: u16, national: &str) -> bool {
         return false;
     }
     let len = national.len() as u16;
-    POSSIBLE_LENGTHS
-        .get(&country_code)
-        .is_some_and(|lengths| lengths.contains(&len))
+    POSSIBLE_LENGTHS.get(&country_code).is_some_and(|lengths| lengths.contains(&len))
 }
 
 /// Possible national lengths per country code. libphonenumber derives the general
@@ -232,13 +301,7 @@ mod tests {
 
     #[test]
     fn vietnamese_forms_become_e164() {
-        for form in [
-            "0901234567",
-            "84901234567",
-            "+84 901 234 567",
-            "901234567",
-            "84901234567.0",
-        ] {
+        for form in ["0901234567", "84901234567", "+84 901 234 567", "901234567", "84901234567.0"] {
             assert_eq!(vn(form).as_deref(), Some("84901234567"), "{form}");
         }
     }
@@ -268,10 +331,7 @@ mod tests {
 
     #[test]
     fn cells_split_and_collapse_repeats() {
-        let p = parse_cell(
-            "0901234567, 84901234567;0912345678 / xyz\n0987654321",
-            &Region::vietnam(),
-        );
+        let p = parse_cell("0901234567, 84901234567;0912345678 / xyz\n0987654321", &Region::vietnam());
         assert_eq!(p.valid, ["84901234567", "84912345678", "84987654321"]);
         assert_eq!(p.invalid, ["xyz"]);
     }
@@ -282,5 +342,58 @@ mod tests {
         assert_eq!(Region::parse("US").unwrap().country_code(), 1);
         assert!(Region::parse("XX").is_err());
         assert!(Region::parse("VNM").is_err());
+    }
+}
+
+#[cfg(test)]
+mod agreement {
+    //! The Vietnam fast path against the general path, on generated inputs.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn vietnam_lengths_match_the_metadata() {
+        assert_eq!(POSSIBLE_LENGTHS[&84], vn::LENGTHS);
+        assert!(vn::LENGTHS.windows(2).all(|w| w[1] == w[0] + 1), "not contiguous");
+    }
+
+    fn phone_like() -> impl Strategy<Value = String> {
+        let prefix = prop::sample::select(vec!["", "0", "84", "+84", "+84 ", "+", "+1", "+44", "00", "840", "8"]);
+        let digits = prop::collection::vec(0u8..10, 0..14);
+        let seps = prop::collection::vec(prop::sample::select(vec!["", "", "", " ", ".", "-", "(", ")"]), 14);
+        let suffix = prop::sample::select(vec!["", "", ".0", ".00", "x", " ", "\u{a0}", "/"]);
+        (prefix, digits, seps, suffix).prop_map(|(prefix, digits, seps, suffix)| {
+            let mut s = prefix.to_string();
+            for (d, sep) in digits.iter().zip(seps.iter().chain(std::iter::repeat(&""))) {
+                s.push((b'0' + d) as char);
+                s.push_str(sep);
+            }
+            s.push_str(suffix);
+            s
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn fast_path_agrees_with_the_general_path(raw in phone_like()) {
+            prop_assert_eq!(vn::normalize(&raw), normalize_general(&raw, &Region::vietnam()), "{:?}", raw);
+        }
+
+        #[test]
+        fn fast_path_agrees_on_arbitrary_text(raw in "\\PC{0,20}") {
+            prop_assert_eq!(vn::normalize(&raw), normalize_general(&raw, &Region::vietnam()), "{:?}", raw);
+        }
+
+        #[test]
+        fn every_possible_national_number_is_kept(national in "[1-9][0-9]{6,9}") {
+            let want = format!("84{national}");
+            for form in [format!("0{national}"), format!("+84{national}"), format!("{national}.0")] {
+                prop_assert_eq!(vn::normalize(&form), normalize_general(&form, &Region::vietnam()));
+                let got = vn::normalize(&form);
+                prop_assert_eq!(got.as_deref(), Some(want.as_str()), "{}", form);
+            }
+        }
     }
 }

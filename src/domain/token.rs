@@ -54,11 +54,8 @@ pub fn mint(key_sid: &str, key_secret: &str, now: i64, ttl: i64) -> String {
         "exp": now + ttl,
         "rest_api": true,
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = URL_SAFE_NO_PAD.encode(sign(key_secret, &signing_input));
     format!("{signing_input}.{signature}")
 }
@@ -71,8 +68,7 @@ fn sign(secret: &str, input: &str) -> Vec<u8> {
 
 fn mac(secret: &str) -> Hmac<Sha256> {
     // HMAC takes keys of any length, so this cannot fail.
-    <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC accepts any key length")
+    <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length")
 }
 
 /// Decodes the token and checks its header, without trusting anything yet.
@@ -81,12 +77,10 @@ pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
     if token.is_empty() {
         return Err(TokenError::Missing);
     }
-    let (signing_input, signature) = token
-        .rsplit_once('.')
-        .ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
-    let (header, payload) = signing_input
-        .split_once('.')
-        .ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
+    let (signing_input, signature) =
+        token.rsplit_once('.').ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
+    let (header, payload) =
+        signing_input.split_once('.').ok_or(TokenError::Malformed("expected three dot-separated parts"))?;
     if payload.contains('.') {
         return Err(TokenError::Malformed("expected three dot-separated parts"));
     }
@@ -100,25 +94,17 @@ pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
     if !claims.is_object() {
         return Err(TokenError::Malformed("payload is not a JSON object"));
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| TokenError::Malformed("signature is not base64url"))?;
+    let signature =
+        URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed("signature is not base64url"))?;
     let issuer = match claims.get("iss").and_then(Value::as_str) {
         Some(iss) if !iss.is_empty() => iss.to_string(),
         _ => return Err(TokenError::MissingIssuer),
     };
-    Ok(Unverified {
-        signing_input,
-        signature,
-        claims,
-        issuer,
-    })
+    Ok(Unverified { signing_input, signature, claims, issuer })
 }
 
 fn decode_json(part: &str, what: &'static str) -> Result<Value, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::Malformed(what))?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed(what))
 }
 
@@ -127,8 +113,7 @@ impl Unverified<'_> {
     pub fn verify(&self, key_secret: &str, now: i64) -> Result<(), TokenError> {
         let mut mac = mac(key_secret);
         mac.update(self.signing_input.as_bytes());
-        mac.verify_slice(&self.signature)
-            .map_err(|_| TokenError::BadSignature)?;
+        mac.verify_slice(&self.signature).map_err(|_| TokenError::BadSignature)?;
         let exp = match self.claims.get("exp") {
             Some(Value::Number(n)) => n
                 .as_i64()
@@ -167,35 +152,21 @@ mod tests {
         let token = mint(SID, "s", 1000, 10);
         let t = decode(&token).unwrap();
         t.verify("s", 1010 + LEEWAY_SECS).unwrap();
-        assert_eq!(
-            t.verify("s", 1011 + LEEWAY_SECS),
-            Err(TokenError::Expired(1010))
-        );
+        assert_eq!(t.verify("s", 1011 + LEEWAY_SECS), Err(TokenError::Expired(1010)));
     }
 
     #[test]
     fn malformed_tokens_are_named() {
         assert_eq!(decode("").unwrap_err(), TokenError::Missing);
-        assert!(matches!(
-            decode("abc").unwrap_err(),
-            TokenError::Malformed(_)
-        ));
-        assert!(matches!(
-            decode("a.b.c.d").unwrap_err(),
-            TokenError::Malformed(_)
-        ));
-        assert!(matches!(
-            decode("!!.e30.x").unwrap_err(),
-            TokenError::Malformed(_)
-        ));
+        assert!(matches!(decode("abc").unwrap_err(), TokenError::Malformed(_)));
+        assert!(matches!(decode("a.b.c.d").unwrap_err(), TokenError::Malformed(_)));
+        assert!(matches!(decode("!!.e30.x").unwrap_err(), TokenError::Malformed(_)));
     }
 
     #[test]
     fn other_algorithms_are_refused() {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(format!(
-            r#"{{"iss":"{SID}","exp":9999999999,"rest_api":true}}"#
-        ));
+        let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"iss":"{SID}","exp":9999999999,"rest_api":true}}"#));
         let err = decode(&format!("{header}.{payload}.")).unwrap_err();
         assert_eq!(err, TokenError::Algorithm("none".into()));
     }

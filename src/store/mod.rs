@@ -6,10 +6,12 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::page::{Page, Paged};
 
 /// What went wrong in the store. Only `Invalid` and `NotFound` carry text meant for
@@ -25,8 +27,52 @@ pub enum StoreError {
     /// A uniqueness rule was broken (r=7).
     #[error("{0}")]
     Conflict(String),
+    /// The campaign named is not the account's (r=3).
+    #[error("campaign '{0}' not found")]
+    CampaignNotFound(String),
+    /// The feed of entries ended without `Feed::Done`: its producer failed, so the
+    /// transaction was rolled back. The producer's own error is the one to report.
+    #[error("the request was abandoned before it completed")]
+    Aborted,
     #[error("database error: {0}")]
     Internal(String),
+}
+
+/// Where added customers go: an existing campaign, or one created in the same
+/// transaction (POST /v1/campaign with contacts).
+#[derive(Debug, Clone)]
+pub enum Target {
+    Existing(String),
+    New(CampaignFields),
+}
+
+/// Batches of entries for [`Store::add_customers`]. Nothing commits unless `Done`
+/// arrives, so a producer that fails or panics leaves nothing behind.
+#[derive(Debug)]
+pub enum Feed {
+    Rows(Vec<NewCustomer>),
+    Done,
+}
+
+/// What add-by-phones did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhonesOutcome {
+    pub added: i64,
+    pub skipped_phones: Vec<String>,
+}
+
+/// A phone held by two or more customers of one campaign, with them by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateGroup {
+    pub phone: String,
+    pub customers: Vec<(i64, String)>,
+}
+
+/// What keepduplicate removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct KeepOutcome {
+    pub removed_phones: i64,
+    pub removed_customers: i64,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -50,18 +96,9 @@ pub trait Store: Send + Sync + 'static {
     async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>>;
 
     // Campaigns.
-    async fn create_campaign(
-        &self,
-        account_id: &str,
-        fields: CampaignFields,
-    ) -> StoreResult<Campaign>;
+    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign>;
     async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>>;
-    async fn campaigns(
-        &self,
-        account_id: &str,
-        name: Option<&str>,
-        page: Page,
-    ) -> StoreResult<Paged<Campaign>>;
+    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>>;
     async fn update_campaign(
         &self,
         account_id: &str,
@@ -74,19 +111,32 @@ pub trait Store: Send + Sync + 'static {
     // CRM contacts.
     async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact>;
     async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>>;
-    async fn contacts(
-        &self,
-        account_id: &str,
-        portal: &str,
-        page: Page,
-    ) -> StoreResult<Paged<Contact>>;
-    async fn update_contact(
-        &self,
-        account_id: &str,
-        id: &str,
-        draft: ContactDraft,
-    ) -> StoreResult<Option<Contact>>;
+    async fn contacts(&self, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>>;
+    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>>;
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool>;
+
+    // Campaign customers.
+    /// Adds every entry the feed brings, in one transaction; entries whose CRM contact
+    /// is already in the campaign are skipped, entries left without a phone reported.
+    async fn add_customers(
+        &self,
+        account_id: &str,
+        target: Target,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<(Campaign, AddOutcome)>;
+    /// Each phone not yet held by a customer of the campaign becomes a customer.
+    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome>;
+    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>>;
+    /// For each (phone, customer) pair the customer keeps the phone and the campaign's
+    /// other customers lose it; all pairs or none.
+    async fn keep_duplicates(
+        &self,
+        account_id: &str,
+        campaign_id: &str,
+        keep: Vec<(String, i64)>,
+    ) -> StoreResult<KeepOutcome>;
+    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>>;
+    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;
@@ -94,9 +144,7 @@ pub type DynStore = Arc<dyn Store>;
 /// Opens the store a database URL names, running its migrations.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
-            "the PostgreSQL backend is not available in this build yet; use sqlite://PATH"
-        );
+        anyhow::bail!("the PostgreSQL backend is not available in this build yet; use sqlite://PATH");
     }
     let store = sqlite::SqliteStore::open(url).await?;
     Ok(Arc::new(store))

@@ -49,13 +49,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("callsheet.db").display());
         let store = store::open(&url).await.expect("open store");
-        let state = AppState {
-            store: store.clone(),
-            limits,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let state = AppState { store: store.clone(), limits };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = api::app(state, extra);
         tokio::spawn(async move { api::serve(listener, app, std::future::pending()).await });
@@ -78,20 +73,10 @@ impl TestApp {
 
     /// Creates another account with a key and a token, as the admin CLI does.
     pub async fn new_tenant(&self, name: &str) -> Tenant {
-        let (account, portal) = self
-            .store
-            .create_account(name, "VN")
-            .await
-            .expect("account");
+        let (account, portal) = self.store.create_account(name, "VN").await.expect("account");
         let key = self.store.create_key(&account.id).await.expect("key");
         let token = token::mint(&key.sid, &key.secret, now_secs(), 3600);
-        Tenant {
-            account: account.id,
-            portal: portal.id,
-            key_sid: key.sid,
-            key_secret: key.secret,
-            token,
-        }
+        Tenant { account: account.id, portal: portal.id, key_sid: key.sid, key_secret: key.secret, token }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -99,13 +84,14 @@ impl TestApp {
     }
 
     /// Sends a request with an optional token in X-STRINGEE-AUTH; returns status and JSON.
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Body,
-    ) -> (u16, Value) {
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Body) -> (u16, Value) {
+        let (status, text) = self.send_raw(method, path, token, body).await;
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, json)
+    }
+
+    /// As `send`, returning the body exactly as it came over the wire.
+    pub async fn send_raw(&self, method: Method, path: &str, token: Option<&str>, body: Body) -> (u16, String) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.header("X-STRINGEE-AUTH", t);
@@ -115,11 +101,8 @@ impl TestApp {
             Body::Json(v) => req.json(&v),
             Body::Raw(content_type, bytes) => req.header("content-type", content_type).body(bytes),
             Body::Form(pairs) => {
-                let encoded = form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(pairs)
-                    .finish();
-                req.header("content-type", "application/x-www-form-urlencoded")
-                    .body(encoded)
+                let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+                req.header("content-type", "application/x-www-form-urlencoded").body(encoded)
             }
             Body::Multipart(pairs) => {
                 let mut form = reqwest::multipart::Form::new();
@@ -131,62 +114,34 @@ impl TestApp {
         };
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        let json =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-        (status, json)
+        (status, resp.text().await.expect("body"))
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(Method::GET, path, Some(&self.tenant.token), Body::None)
-            .await
+        self.send(Method::GET, path, Some(&self.tenant.token), Body::None).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(
-            Method::POST,
-            path,
-            Some(&self.tenant.token),
-            Body::Json(body),
-        )
-        .await
+        self.send(Method::POST, path, Some(&self.tenant.token), Body::Json(body)).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(
-            Method::PUT,
-            path,
-            Some(&self.tenant.token),
-            Body::Json(body),
-        )
-        .await
+        self.send(Method::PUT, path, Some(&self.tenant.token), Body::Json(body)).await
     }
 
     pub async fn delete(&self, path: &str) -> (u16, Value) {
-        self.send(Method::DELETE, path, Some(&self.tenant.token), Body::None)
-            .await
+        self.send(Method::DELETE, path, Some(&self.tenant.token), Body::None).await
     }
 
     /// As `send`, with another tenant's token.
-    pub async fn send_as(
-        &self,
-        tenant: &Tenant,
-        method: Method,
-        path: &str,
-        body: Body,
-    ) -> (u16, Value) {
+    pub async fn send_as(&self, tenant: &Tenant, method: Method, path: &str, body: Body) -> (u16, Value) {
         self.send(method, path, Some(&tenant.token), body).await
     }
 
     pub async fn create_campaign(&self, name: &str) -> String {
-        let (status, body) = self
-            .post("/v1/campaign", serde_json::json!({"name": name}))
-            .await;
+        let (status, body) = self.post("/v1/campaign", serde_json::json!({"name": name})).await;
         assert_eq!(status, 200, "{body}");
-        body["data"]["id"]
-            .as_str()
-            .expect("campaign id")
-            .to_string()
+        body["data"]["id"].as_str().expect("campaign id").to_string()
     }
 
     pub async fn create_contact(&self, body: Value) -> Value {
@@ -202,8 +157,5 @@ pub fn error(r: u8, msg: &str) -> Value {
 }
 
 pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }

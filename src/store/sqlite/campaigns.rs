@@ -28,11 +28,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     })
 }
 
-pub fn create(
-    tx: &Transaction<'_>,
-    account_id: &str,
-    fields: CampaignFields,
-) -> StoreResult<Campaign> {
+pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
     let portal = resolve_portal(tx, account_id, fields.portal.as_deref())?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
@@ -66,36 +62,25 @@ pub fn create(
 
 pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND id = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND id = ?2"))?
         .query_row((account_id, id), row)
         .optional()?)
 }
 
 /// Campaigns in creation order, optionally those whose name contains `name` (accent-smart).
-pub fn list(
-    conn: &Connection,
-    account_id: &str,
-    name: Option<&str>,
-    page: Page,
-) -> StoreResult<Paged<Campaign>> {
+pub fn list(conn: &Connection, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
     let (filter, needle) = match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(n) if text::has_diacritics(n) => ("AND instr(name_lower, ?2) > 0", n.to_lowercase()),
         Some(n) => ("AND instr(name_folded, ?2) > 0", text::fold(n)),
         None => ("AND ?2 = ''", String::new()),
     };
     let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM campaigns WHERE account_id = ?1 {filter}"
-        ))?
+        .prepare_cached(&format!("SELECT count(*) FROM campaigns WHERE account_id = ?1 {filter}"))?
         .query_row((account_id, &needle), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 {filter} ORDER BY rowid LIMIT ?3 OFFSET ?4"
     ))?;
-    let rows = stmt
-        .query_map((account_id, &needle, page.limit, page.offset()), row)?
-        .collect::<Result<_, _>>()?;
+    let rows = stmt.query_map((account_id, &needle, page.limit, page.offset()), row)?.collect::<Result<_, _>>()?;
     Ok(Paged { rows, total })
 }
 
@@ -138,17 +123,8 @@ pub fn update(
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
     // Explicit deletes by campaign use the campaign indexes; a cascade would go row by row.
-    tx.execute(
-        "DELETE FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2",
-        (account_id, id),
-    )?;
-    tx.execute(
-        "DELETE FROM customers WHERE account_id = ?1 AND campaign_id = ?2",
-        (account_id, id),
-    )?;
-    let n = tx.execute(
-        "DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2",
-        (account_id, id),
-    )?;
+    tx.execute("DELETE FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2", (account_id, id))?;
+    tx.execute("DELETE FROM customers WHERE account_id = ?1 AND campaign_id = ?2", (account_id, id))?;
+    let n = tx.execute("DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }

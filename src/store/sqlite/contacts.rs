@@ -13,9 +13,8 @@ const COLUMNS: &str = "id, name, email, fields, portal_id, created, updated";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     let fields: String = r.get(3)?;
-    let fields: Map<String, Value> = serde_json::from_str(&fields).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let fields: Map<String, Value> = serde_json::from_str(&fields)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))?;
     Ok(Contact {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -29,50 +28,48 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Contact> {
 }
 
 fn load_phones(conn: &Connection, account_id: &str, contact: &mut Contact) -> StoreResult<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT phone FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2 ORDER BY pos",
-    )?;
-    contact.phones = stmt
-        .query_map((account_id, &contact.id), |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT phone FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2 ORDER BY pos")?;
+    contact.phones = stmt.query_map((account_id, &contact.id), |r| r.get(0))?.collect::<Result<_, _>>()?;
     Ok(())
 }
 
-fn save_phones(tx: &Transaction<'_>, account_id: &str, contact: &Contact) -> StoreResult<()> {
+fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[String]) -> StoreResult<()> {
     tx.prepare_cached("DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2")?
-        .execute((account_id, &contact.id))?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO contact_phones (account_id, contact_id, pos, phone) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for (pos, phone) in contact.phones.iter().enumerate() {
-        insert.execute((account_id, &contact.id, pos as i64, phone))?;
+        .execute((account_id, contact_id))?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO contact_phones (account_id, contact_id, pos, phone) VALUES (?1, ?2, ?3, ?4)")?;
+    for (pos, phone) in phones.iter().enumerate() {
+        insert.execute((account_id, contact_id, pos as i64, phone))?;
     }
     Ok(())
 }
 
 pub fn create(tx: &Transaction<'_>, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
     let portal = resolve_portal(tx, account_id, draft.portal.as_deref())?;
-    let mut contact = draft.apply(Contact::blank(String::new(), String::new(), now_secs()));
-    contact.portal = portal;
-    let fields = Value::Object(contact.fields.clone()).to_string();
-    contact.id = insert_with_fresh_id(tx, IdKind::Contact, |tx, id| {
-        let c = &contact;
-        tx.execute(
+    let mut contact = draft.apply(Contact::blank(String::new(), portal, now_secs()));
+    contact.id = insert(tx, account_id, &contact)?;
+    Ok(contact)
+}
+
+/// Inserts a contact (its portal already checked) under a fresh id; returns the id.
+pub fn insert(conn: &Connection, account_id: &str, c: &Contact) -> StoreResult<String> {
+    let fields = Value::Object(c.fields.clone()).to_string();
+    let id = insert_with_fresh_id(conn, IdKind::Contact, |conn, id| {
+        conn.prepare_cached(
             "INSERT INTO contacts (account_id, id, portal_id, name, email, fields, created, updated) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            (account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated),
-        )
+        )?
+        .execute((account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
         .map(drop)
     })?;
-    save_phones(tx, account_id, &contact)?;
-    Ok(contact)
+    save_phones(conn, account_id, &id, &c.phones)?;
+    Ok(id)
 }
 
 pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
     let found = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND id = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND id = ?2"))?
         .query_row((account_id, id), row)
         .optional()?;
     let Some(mut contact) = found else {
@@ -83,33 +80,22 @@ pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<
 }
 
 /// A portal's contacts in creation order, which is stable across pages.
-pub fn list(
-    conn: &Connection,
-    account_id: &str,
-    portal: &str,
-    page: Page,
-) -> StoreResult<Paged<Contact>> {
+pub fn list(conn: &Connection, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>> {
     let total: i64 = conn
         .prepare_cached("SELECT count(*) FROM contacts WHERE account_id = ?1 AND portal_id = ?2")?
         .query_row((account_id, portal), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND portal_id = ?2 ORDER BY rowid LIMIT ?3 OFFSET ?4"
     ))?;
-    let mut rows: Vec<Contact> = stmt
-        .query_map((account_id, portal, page.limit, page.offset()), row)?
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<Contact> =
+        stmt.query_map((account_id, portal, page.limit, page.offset()), row)?.collect::<Result<_, _>>()?;
     for contact in &mut rows {
         load_phones(conn, account_id, contact)?;
     }
     Ok(Paged { rows, total })
 }
 
-pub fn update(
-    tx: &Transaction<'_>,
-    account_id: &str,
-    id: &str,
-    draft: ContactDraft,
-) -> StoreResult<Option<Contact>> {
+pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
     let Some(current) = get(tx, account_id, id)? else {
         return Ok(None);
     };
@@ -123,24 +109,16 @@ pub fn update(
     tx.execute(
         "UPDATE contacts SET portal_id = ?3, name = ?4, email = ?5, fields = ?6, updated = ?7 \
          WHERE account_id = ?1 AND id = ?2",
-        (
-            account_id, id, &c.portal, &c.name, &c.email, &fields, c.updated,
-        ),
+        (account_id, id, &c.portal, &c.name, &c.email, &fields, c.updated),
     )?;
     if phones_changed {
-        save_phones(tx, account_id, &c)?;
+        save_phones(tx, account_id, &c.id, &c.phones)?;
     }
     Ok(Some(c))
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
-    tx.execute(
-        "DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2",
-        (account_id, id),
-    )?;
-    let n = tx.execute(
-        "DELETE FROM contacts WHERE account_id = ?1 AND id = ?2",
-        (account_id, id),
-    )?;
+    tx.execute("DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2", (account_id, id))?;
+    let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }

@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod contacts;
+mod customers;
 mod tenants;
 
 use std::path::PathBuf;
@@ -13,12 +14,14 @@ use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
-use super::{Store, StoreError, StoreResult};
+use super::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::ids::IdKind;
 use crate::domain::page::{Page, Paged};
+use tokio::sync::mpsc;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
@@ -56,10 +59,7 @@ impl Pool {
     }
 
     fn checkin(&self, conn: Connection) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
     }
 }
 
@@ -68,9 +68,7 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| {
-            anyhow::anyhow!("database URL '{url}' is neither sqlite://PATH nor postgres://...")
-        })?;
+        .ok_or_else(|| anyhow::anyhow!("database URL '{url}' is neither sqlite://PATH nor postgres://..."))?;
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         anyhow::bail!("database URL '{url}' names no file; use sqlite://PATH");
@@ -82,16 +80,9 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
-        let pool = Arc::new(Pool {
-            path,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(POOL_SIZE),
-        });
+        let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Semaphore::new(POOL_SIZE) });
         let store = SqliteStore { pool };
-        store
-            .run(migrate)
-            .await
-            .map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
+        store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         Ok(store)
     }
 
@@ -101,12 +92,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self
-            .pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let _permit = self.pool.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.checkout()?;
@@ -142,12 +128,10 @@ impl From<rusqlite::Error> for StoreError {
 
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)")?;
-    let current: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
     )?;
+    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tx.execute_batch(sql)?;
         tx.execute(
@@ -167,28 +151,21 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 /// Inserts a row under a fresh random id, drawing again on the rare collision.
+/// A failed statement in SQLite undoes only itself, so the transaction goes on.
 fn insert_with_fresh_id(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     kind: IdKind,
-    mut insert: impl FnMut(&Transaction<'_>, &str) -> rusqlite::Result<()>,
+    mut insert: impl FnMut(&Connection, &str) -> rusqlite::Result<()>,
 ) -> StoreResult<String> {
     for _ in 0..8 {
         let id = kind.generate();
-        tx.execute_batch("SAVEPOINT fresh_id")?;
-        match insert(tx, &id) {
-            Ok(()) => {
-                tx.execute_batch("RELEASE fresh_id")?;
-                return Ok(id);
-            }
-            Err(e) if is_unique_violation(&e) => {
-                tx.execute_batch("ROLLBACK TO fresh_id; RELEASE fresh_id")?
-            }
+        match insert(conn, &id) {
+            Ok(()) => return Ok(id),
+            Err(e) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Internal(format!(
-        "could not draw a free {kind:?} id"
-    )))
+    Err(StoreError::Internal(format!("could not draw a free {kind:?} id")))
 }
 
 fn portal_exists(tx: &Connection, account_id: &str, portal: &str) -> StoreResult<bool> {
@@ -200,11 +177,7 @@ fn portal_exists(tx: &Connection, account_id: &str, portal: &str) -> StoreResult
 }
 
 /// The portal a request names, or the account's default; r=4 when it is not the account's.
-fn resolve_portal(
-    conn: &Connection,
-    account_id: &str,
-    portal: Option<&str>,
-) -> StoreResult<String> {
+fn resolve_portal(conn: &Connection, account_id: &str, portal: Option<&str>) -> StoreResult<String> {
     match portal {
         Some(p) if portal_exists(conn, account_id, p)? => Ok(p.to_string()),
         Some(p) => Err(StoreError::NotFound(format!("portal '{p}' not found"))),
@@ -218,8 +191,7 @@ fn resolve_portal(
 impl Store for SqliteStore {
     async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
         let (name, region) = (name.to_string(), region.to_string());
-        self.write(move |tx| tenants::create_account(tx, &name, &region))
-            .await
+        self.write(move |tx| tenants::create_account(tx, &name, &region)).await
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
@@ -229,8 +201,7 @@ impl Store for SqliteStore {
 
     async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
         let account_id = account_id.to_string();
-        self.write(move |tx| tenants::create_key(tx, &account_id))
-            .await
+        self.write(move |tx| tenants::create_key(tx, &account_id)).await
     }
 
     async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
@@ -245,8 +216,7 @@ impl Store for SqliteStore {
 
     async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
         let (account_id, name) = (account_id.to_string(), name.to_string());
-        self.write(move |tx| tenants::create_portal(tx, &account_id, &name, false))
-            .await
+        self.write(move |tx| tenants::create_portal(tx, &account_id, &name, false)).await
     }
 
     async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
@@ -256,18 +226,12 @@ impl Store for SqliteStore {
 
     async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>> {
         let (account_id, id) = (account_id.to_string(), id.map(str::to_string));
-        self.run(move |c| tenants::portal(c, &account_id, id.as_deref()))
-            .await
+        self.run(move |c| tenants::portal(c, &account_id, id.as_deref())).await
     }
 
-    async fn create_campaign(
-        &self,
-        account_id: &str,
-        fields: CampaignFields,
-    ) -> StoreResult<Campaign> {
+    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
         let account_id = account_id.to_string();
-        self.write(move |tx| campaigns::create(tx, &account_id, fields))
-            .await
+        self.write(move |tx| campaigns::create(tx, &account_id, fields)).await
     }
 
     async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
@@ -275,15 +239,9 @@ impl Store for SqliteStore {
         self.run(move |c| campaigns::get(c, &account_id, &id)).await
     }
 
-    async fn campaigns(
-        &self,
-        account_id: &str,
-        name: Option<&str>,
-        page: Page,
-    ) -> StoreResult<Paged<Campaign>> {
+    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
         let (account_id, name) = (account_id.to_string(), name.map(str::to_string));
-        self.run(move |c| campaigns::list(c, &account_id, name.as_deref(), page))
-            .await
+        self.run(move |c| campaigns::list(c, &account_id, name.as_deref(), page)).await
     }
 
     async fn update_campaign(
@@ -293,20 +251,17 @@ impl Store for SqliteStore {
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| campaigns::update(tx, &account_id, &id, fields))
-            .await
+        self.write(move |tx| campaigns::update(tx, &account_id, &id, fields)).await
     }
 
     async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| campaigns::delete(tx, &account_id, &id))
-            .await
+        self.write(move |tx| campaigns::delete(tx, &account_id, &id)).await
     }
 
     async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
         let account_id = account_id.to_string();
-        self.write(move |tx| contacts::create(tx, &account_id, draft))
-            .await
+        self.write(move |tx| contacts::create(tx, &account_id, draft)).await
     }
 
     async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
@@ -314,31 +269,58 @@ impl Store for SqliteStore {
         self.run(move |c| contacts::get(c, &account_id, &id)).await
     }
 
-    async fn contacts(
-        &self,
-        account_id: &str,
-        portal: &str,
-        page: Page,
-    ) -> StoreResult<Paged<Contact>> {
+    async fn contacts(&self, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>> {
         let (account_id, portal) = (account_id.to_string(), portal.to_string());
-        self.run(move |c| contacts::list(c, &account_id, &portal, page))
-            .await
+        self.run(move |c| contacts::list(c, &account_id, &portal, page)).await
     }
 
-    async fn update_contact(
-        &self,
-        account_id: &str,
-        id: &str,
-        draft: ContactDraft,
-    ) -> StoreResult<Option<Contact>> {
+    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| contacts::update(tx, &account_id, &id, draft))
-            .await
+        self.write(move |tx| contacts::update(tx, &account_id, &id, draft)).await
     }
 
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| contacts::delete(tx, &account_id, &id))
-            .await
+        self.write(move |tx| contacts::delete(tx, &account_id, &id)).await
+    }
+
+    async fn add_customers(
+        &self,
+        account_id: &str,
+        target: Target,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<(Campaign, AddOutcome)> {
+        let account_id = account_id.to_string();
+        self.run(move |c| customers::add(c, &account_id, target, feed)).await
+    }
+
+    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
+        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
+        self.write(move |tx| customers::add_phones(tx, &account_id, &campaign_id, phones)).await
+    }
+
+    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
+        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
+        self.run(move |c| customers::duplicates(c, &account_id, &campaign_id)).await
+    }
+
+    async fn keep_duplicates(
+        &self,
+        account_id: &str,
+        campaign_id: &str,
+        keep: Vec<(String, i64)>,
+    ) -> StoreResult<KeepOutcome> {
+        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
+        self.write(move |tx| customers::keep_duplicates(tx, &account_id, &campaign_id, keep)).await
+    }
+
+    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+        let account_id = account_id.to_string();
+        self.run(move |c| customers::list(c, &account_id, filter, page)).await
+    }
+
+    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
+        let account_id = account_id.to_string();
+        self.write(move |tx| customers::delete(tx, &account_id, id)).await
     }
 }

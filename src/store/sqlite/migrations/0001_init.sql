@@ -42,6 +42,8 @@ CREATE TABLE campaigns (
     max_call_retry        INTEGER NOT NULL,
     time_between_two_call INTEGER NOT NULL,
     number                TEXT NOT NULL DEFAULT '',
+    -- Kept by every write to customers, so list counts need no scan.
+    customer_count        INTEGER NOT NULL DEFAULT 0,
     created               INTEGER NOT NULL,
     updated               INTEGER NOT NULL,
     PRIMARY KEY (account_id, id),
@@ -83,6 +85,8 @@ CREATE TABLE customers (
     campaign_id               TEXT NOT NULL,
     crm_id                    TEXT NOT NULL,
     name                      TEXT NOT NULL DEFAULT '',
+    -- Lowercase words then folded words, each after a space (domain::customer::name_key).
+    name_key                  TEXT NOT NULL DEFAULT '',
     status                    INTEGER NOT NULL DEFAULT 0,
     type                      INTEGER NOT NULL,
     insert_time               INTEGER NOT NULL,
@@ -96,6 +100,7 @@ CREATE TABLE customers (
 -- A CRM contact is in a campaign at most once.
 CREATE UNIQUE INDEX customers_one_per_contact ON customers(account_id, campaign_id, crm_id);
 CREATE INDEX customers_campaign ON customers(account_id, campaign_id, id);
+CREATE INDEX customers_account ON customers(account_id, id);
 
 CREATE TABLE customer_phones (
     account_id  TEXT NOT NULL,

@@ -1,0 +1,334 @@
+//! The reference "customcampaign" endpoints (CONTRACT §4), byte-compatible.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::auth::Caller;
+use super::campaign::page_of;
+use super::error::{ApiError, ApiResult, Code, done, ok};
+use super::input::{Fields, Input, scalar_text};
+use crate::domain::customer::{
+    AddOutcome, CustomerFilter, InvalidRow, MAX_REPORTED_ROWS, NameMatch, NewCustomer, Repeats, Source, parse_status,
+};
+use crate::domain::phone::{self, Region};
+use crate::store::{Feed, Target};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customcampaign", post(add).get(list).delete(remove_by_body))
+        .route("/v1/customcampaign/add-by-phones", post(add_by_phones))
+        .route("/v1/customcampaign/duplicate", post(duplicates))
+        .route("/v1/customcampaign/keepduplicate", post(keep_duplicates))
+        .route("/v1/customcampaign/{id}", delete(remove))
+}
+
+/// The sources of entries a request may carry besides its own fields.
+pub struct Sources {
+    pub contacts: Vec<NewCustomer>,
+    pub invalid: Vec<InvalidRow>,
+}
+
+/// Reads `listcontacts`, `listfilters` and `file` of POST /v1/customcampaign or
+/// POST /v1/campaign, checking everything before anything is written.
+pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sources> {
+    let f = input.fields();
+    if let Some(t) = f.int("type")?
+        && !(1..=4).contains(&t)
+    {
+        return Err(ApiError::invalid("type must be between 1 and 4"));
+    }
+    let mut sources = Sources { contacts: Vec::new(), invalid: Vec::new() };
+    if let Some(entries) = f.list("listcontacts")? {
+        if entries.len() > max_entries {
+            return Err(ApiError::too_large(format!(
+                "listcontacts has {} entries; the limit is {max_entries}",
+                entries.len()
+            )));
+        }
+        let mut repeats = Repeats::default();
+        for (i, entry) in entries.iter().enumerate() {
+            match contact_entry(&f, i, entry, region)? {
+                Ok(new) => match repeats.check(&new) {
+                    Some(reason) => sources.invalid.push(InvalidRow { row: new.row, id: new.crm_id, reason }),
+                    None => sources.contacts.push(new),
+                },
+                Err(row) => sources.invalid.push(row),
+            }
+        }
+    }
+    if f.list("listfilters")?.is_some_and(|l| !l.is_empty()) {
+        return Err(ApiError::invalid("listfilters is not supported by this version of callsheet; send listcontacts"));
+    }
+    if input.uploads.iter().any(|u| u.field == "file") {
+        return Err(ApiError::new(Code::File, "file import is not supported by this version of callsheet"));
+    }
+    Ok(sources)
+}
+
+/// One `listcontacts` entry: `{id, name, phones[]}`. A malformed entry fails the
+/// request; an entry whose every phone is impossible is reported, not added.
+fn contact_entry(
+    f: &Fields<'_>,
+    i: usize,
+    entry: &Value,
+    region: &Region,
+) -> ApiResult<Result<NewCustomer, InvalidRow>> {
+    let at = format!("{}[{i}]", f.name("listcontacts"));
+    let Some(map) = entry.as_object() else {
+        return Err(ApiError::invalid(format!("{at} must be an object")));
+    };
+    let e = Fields::new(map, at);
+    let crm_id = e.string("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let name = e.string("name")?;
+    let cells = e.strings("phones")?.unwrap_or_default();
+    let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
+    let row = i as i64;
+    if parsed.valid.is_empty() && !parsed.invalid.is_empty() {
+        let reason = format!("no valid phone: {}", parsed.invalid.join(", "));
+        return Ok(Err(InvalidRow { row, id: crm_id, reason }));
+    }
+    Ok(Ok(NewCustomer {
+        row,
+        crm_id,
+        name,
+        phones: parsed.valid,
+        dropped_phones: parsed.invalid,
+        fields: Map::new(),
+        email: String::new(),
+        source: Source::Contacts,
+    }))
+}
+
+/// Adds the entries to the target campaign in one transaction.
+pub async fn add_sources(
+    state: &AppState,
+    account_id: &str,
+    target: Target,
+    sources: Sources,
+) -> ApiResult<(crate::domain::campaign::Campaign, AddOutcome, Value)> {
+    let total = (sources.contacts.len() + sources.invalid.len()) as i64;
+    let dropped: Vec<Value> = sources
+        .contacts
+        .iter()
+        .flat_map(|c| c.dropped_phones.iter().map(move |p| json!({"row": c.row, "id": c.crm_id, "phone": p})))
+        .take(MAX_REPORTED_ROWS)
+        .collect();
+    let (tx, rx) = mpsc::channel(2);
+    let store = state.store.clone();
+    let account = account_id.to_string();
+    let adding = tokio::spawn(async move { store.add_customers(&account, target, rx).await });
+    // The receiver lives until the store finishes, so these sends only fail if it failed.
+    let _ = tx.send(Feed::Rows(sources.contacts)).await;
+    let _ = tx.send(Feed::Done).await;
+    drop(tx);
+    let (campaign, stored) = adding.await.map_err(ApiError::internal)??;
+    let mut outcome = AddOutcome::default();
+    for row in sources.invalid {
+        outcome.reject(row);
+    }
+    outcome.merge(stored);
+    outcome.invalid_rows.sort_by_key(|r| r.row);
+    let summary = json!({
+        "total": total,
+        "added": outcome.added,
+        "skipped": outcome.skipped.len(),
+        "invalid": outcome.invalid,
+        "invalid_rows": outcome.invalid_rows,
+        "dropped_phones": dropped,
+    });
+    Ok((campaign, outcome, summary))
+}
+
+/// `[]`, or the reference's `["contactexistis", <crm ids>…]`.
+fn skipped_marker(skipped: &[String]) -> Value {
+    if skipped.is_empty() {
+        json!([])
+    } else {
+        let mut data = vec![json!("contactexistis")];
+        data.extend(skipped.iter().map(|id| json!(id)));
+        Value::Array(data)
+    }
+}
+
+/// POST /v1/customcampaign: add contacts to a campaign.
+async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let campaign = input.fields().required_string("campaign")?;
+    let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
+    let (_, outcome, summary) = add_sources(&state, &caller.account.id, Target::Existing(campaign), sources).await?;
+    let body = json!({"r": 0, "msg": "Success", "data": skipped_marker(&outcome.skipped), "summary": summary});
+    Ok(Json(body).into_response())
+}
+
+/// POST /v1/customcampaign/add-by-phones.
+async fn add_by_phones(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let campaign = match f.string("campaign_id")?.filter(|s| !s.trim().is_empty()) {
+        Some(c) => c.trim().to_string(),
+        None => f.required_string("campaign").map_err(|_| ApiError::missing("campaign_id"))?,
+    };
+    let raw = f.strings("phones")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::missing("phones"))?;
+    if raw.len() > state.limits.listcontacts {
+        return Err(ApiError::too_large(format!(
+            "phones has {} entries; the limit is {}",
+            raw.len(),
+            state.limits.listcontacts
+        )));
+    }
+    let region = caller.account.region();
+    let (mut phones, mut invalid, mut repeated) = (Vec::new(), Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::new();
+    for cell in &raw {
+        match phone::normalize(cell, &region) {
+            Some(p) if seen.insert(p.clone()) => phones.push(p),
+            Some(p) => repeated.push(p),
+            None => invalid.push(cell.clone()),
+        }
+    }
+    let outcome = state.store.add_phones(&caller.account.id, &campaign, phones).await?;
+    let mut skipped = outcome.skipped_phones;
+    skipped.extend(repeated);
+    Ok(ok(json!({
+        "total": raw.len(),
+        "added": outcome.added,
+        "skipped": skipped.len(),
+        "skipped_phones": skipped,
+        "invalid": invalid.len(),
+        "invalid_phones": invalid,
+    })))
+}
+
+/// POST /v1/customcampaign/duplicate: phones held by two or more customers.
+async fn duplicates(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let campaign = input.fields().required_string("campaign")?;
+    let groups = state.store.duplicates(&caller.account.id, &campaign).await?;
+    let mut data = Map::new();
+    for g in groups {
+        let customers: Vec<Value> = g
+            .customers
+            .into_iter()
+            .map(|(id, name)| json!({"id": id, "name": name, "phone_number": g.phone}))
+            .collect();
+        data.insert(g.phone, Value::Array(customers));
+    }
+    Ok(ok(Value::Object(data)))
+}
+
+/// POST /v1/customcampaign/keepduplicate.
+async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let campaign = f.required_string("campaign")?;
+    let pairs = keep_pairs(&f, &caller.account.region())?;
+    let outcome = state.store.keep_duplicates(&caller.account.id, &campaign, pairs).await?;
+    Ok(ok(json!({"removed_phones": outcome.removed_phones, "removed_customers": outcome.removed_customers})))
+}
+
+/// `listKeepCustomer` in any of its forms: `{"phone": id, …}`, `[{"phone": id}, …]`,
+/// `[{"phone": …, "id": …}, …]`, or any of them as JSON text.
+fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(String, i64)>> {
+    const FIELD: &str = "listKeepCustomer";
+    let raw = match f.get(FIELD) {
+        None => return Err(ApiError::missing(FIELD)),
+        Some(Value::String(s)) => {
+            serde_json::from_str::<Value>(s).map_err(|_| ApiError::invalid(format!("{FIELD} is not valid JSON")))?
+        }
+        Some(v) => v.clone(),
+    };
+    let mut raw_pairs: Vec<(String, Value)> = Vec::new();
+    match raw {
+        Value::Object(map) => raw_pairs.extend(map),
+        Value::Array(items) => {
+            for item in items {
+                let Value::Object(map) = item else {
+                    return Err(ApiError::invalid(format!("{FIELD} entries must be objects")));
+                };
+                match (map.get("phone"), map.get("id")) {
+                    (Some(phone), Some(id)) => {
+                        let phone = scalar_text(phone)
+                            .ok_or_else(|| ApiError::invalid(format!("{FIELD}: phone must be a string")))?;
+                        raw_pairs.push((phone, id.clone()));
+                    }
+                    _ => raw_pairs.extend(map),
+                }
+            }
+        }
+        _ => return Err(ApiError::invalid(format!("{FIELD} must be an object of phone: customer id"))),
+    }
+    if raw_pairs.is_empty() {
+        return Err(ApiError::missing(FIELD));
+    }
+    let mut pairs: Vec<(String, i64)> = Vec::with_capacity(raw_pairs.len());
+    let mut seen = std::collections::HashSet::new();
+    for (phone_raw, id) in raw_pairs {
+        let phone = phone::normalize(&phone_raw, region)
+            .ok_or_else(|| ApiError::invalid(format!("{FIELD}: '{phone_raw}' is not a valid phone number")))?;
+        let id = match &id {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| ApiError::invalid(format!("{FIELD}: customer id for {phone_raw} must be an integer")))?;
+        if !seen.insert(phone.clone()) {
+            return Err(ApiError::invalid(format!("{FIELD}: phone {phone} is named twice")));
+        }
+        pairs.push((phone, id));
+    }
+    Ok(pairs)
+}
+
+/// GET /v1/customcampaign: the reference's list shape, `totalCount` as a string.
+async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let p = page_of(&f)?;
+    let status = f.int("status")?.map(parse_status).transpose().map_err(ApiError::invalid)?;
+    let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
+        Some(raw) => Some(
+            phone::normalize(&raw, &caller.account.region())
+                .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
+        ),
+        None => None,
+    };
+    let filter = CustomerFilter {
+        campaign: f.string("campaign")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        name: f.string("name")?.as_deref().and_then(NameMatch::parse),
+        status,
+        phone,
+    };
+    let found = state.store.customers(&caller.account.id, filter, p).await?;
+    let body = json!({
+        "r": 0,
+        "msg": "Call API success",
+        "message": "Call API success",
+        "resFromPccApi": {"data": {
+            "rows": found.rows,
+            "totalCount": found.total.to_string(),
+            "totalPages": p.total_pages(found.total),
+        }},
+    });
+    Ok(Json(body).into_response())
+}
+
+/// DELETE /v1/customcampaign/{id}.
+async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::invalid(format!("customer id '{id}' must be an integer")))?;
+    delete_customer(&state, &caller, id).await
+}
+
+/// DELETE /v1/customcampaign with `{"id": 110}`.
+async fn remove_by_body(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let id = input.fields().int("id")?.ok_or_else(|| ApiError::missing("id"))?;
+    delete_customer(&state, &caller, id).await
+}
+
+async fn delete_customer(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Response> {
+    if state.store.delete_customer(&caller.account.id, id).await? {
+        Ok(done())
+    } else {
+        Err(ApiError::not_found(format!("customer {id} not found")))
+    }
+}

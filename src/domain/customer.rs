@@ -1,0 +1,211 @@
+//! Campaign customers: the rows of a campaign's call list (CONTRACT §4).
+
+use serde::Serialize;
+
+use super::text;
+
+/// Where a customer came from, the reference's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Contacts = 1,
+    Filter = 2,
+    File = 3,
+    Phones = 4,
+}
+
+/// Call statuses 0..=8 as the reference numbers them.
+pub const STATUSES: std::ops::RangeInclusive<i64> = 0..=8;
+
+/// Checks a `status` filter value.
+pub fn parse_status(status: i64) -> Result<i64, String> {
+    if STATUSES.contains(&status) {
+        Ok(status)
+    } else {
+        Err(format!("status must be between {} and {}", STATUSES.start(), STATUSES.end()))
+    }
+}
+
+/// A customer row exactly as GET /v1/customcampaign returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub campaign_id: String,
+    pub campaignname: String,
+    pub crm_id: String,
+    pub name: String,
+    pub phones: Vec<String>,
+    pub status: i64,
+    #[serde(rename = "type")]
+    pub source: i64,
+    pub insert_time: i64,
+    pub callback_time: i64,
+    pub last_time_make_call: i64,
+    pub number_call_out: i64,
+    pub do_not_call: i64,
+    pub stringee_user_id_callback: Option<String>,
+}
+
+/// One entry to add to a campaign, before the store resolves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCustomer {
+    /// Where the entry stood in the request (list index, or spreadsheet row).
+    pub row: i64,
+    /// The CRM contact; `None` makes a new CRM contact in the default portal.
+    pub crm_id: Option<String>,
+    /// `None` takes the CRM contact's name.
+    pub name: Option<String>,
+    /// Normalized phones; empty takes the CRM contact's phones.
+    pub phones: Vec<String>,
+    /// Phones of the entry that were not possible numbers (reported, not stored).
+    pub dropped_phones: Vec<String>,
+    /// Custom fields for a new CRM contact.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    pub email: String,
+    pub source: Source,
+}
+
+/// An entry that was not added, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvalidRow {
+    pub row: i64,
+    pub id: Option<String>,
+    pub reason: String,
+}
+
+/// Rows reported in a summary at most; the counts still cover every row.
+pub const MAX_REPORTED_ROWS: usize = 1000;
+
+/// What adding entries to a campaign did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddOutcome {
+    pub added: i64,
+    /// CRM ids already in the campaign, in request order.
+    pub skipped: Vec<String>,
+    pub invalid: i64,
+    /// The first [`MAX_REPORTED_ROWS`] invalid rows.
+    pub invalid_rows: Vec<InvalidRow>,
+}
+
+impl AddOutcome {
+    pub fn reject(&mut self, row: InvalidRow) {
+        self.invalid += 1;
+        if self.invalid_rows.len() < MAX_REPORTED_ROWS {
+            self.invalid_rows.push(row);
+        }
+    }
+
+    /// Folds another part's outcome (earlier parts first) into this one.
+    pub fn merge(&mut self, other: AddOutcome) {
+        self.added += other.added;
+        self.skipped.extend(other.skipped);
+        self.invalid += other.invalid - other.invalid_rows.len() as i64;
+        for row in other.invalid_rows {
+            self.reject(row);
+        }
+    }
+}
+
+/// What GET /v1/customcampaign filters on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerFilter {
+    pub campaign: Option<String>,
+    pub name: Option<NameMatch>,
+    pub status: Option<i64>,
+    pub phone: Option<String>,
+}
+
+/// A name search: each word of the query must start a word of the name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NameMatch {
+    pub words: Vec<String>,
+}
+
+impl NameMatch {
+    /// Splits a query into words; `None` when it has none.
+    pub fn parse(query: &str) -> Option<NameMatch> {
+        let words: Vec<String> = name_words(query).map(|w| w.to_lowercase()).collect();
+        (!words.is_empty()).then_some(NameMatch { words })
+    }
+}
+
+fn name_words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// The searchable form of a name: its lowercase words, then their folded forms.
+///
+/// A query word without diacritics is a folded word and finds its match among the
+/// folded forms ("dai" finds "Đài"); a word with diacritics can only match a
+/// lowercase form ("đài" finds "Đài" but not "Dài"). So a word-prefix match against
+/// this one string gives the accent-smart rule of CONTRACT §7.
+pub fn name_key(name: &str) -> String {
+    let lower: Vec<String> = name_words(name).map(str::to_lowercase).collect();
+    let folded: Vec<String> = lower.iter().map(|w| text::fold(w)).collect();
+    let mut key = String::with_capacity(name.len() * 2 + 2);
+    for w in lower.iter().chain(folded.iter()) {
+        key.push(' ');
+        key.push_str(w);
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SQL side matches `' ' || word` as a prefix of a word in the key.
+    fn matches(name: &str, query: &str) -> bool {
+        let key = name_key(name);
+        NameMatch::parse(query).unwrap().words.iter().all(|w| key.contains(&format!(" {w}")))
+    }
+
+    #[test]
+    fn name_search_is_accent_smart() {
+        assert!(matches("Đài", "dai"));
+        assert!(matches("Dài", "dai"));
+        assert!(matches("Đài", "Đài"));
+        assert!(matches("đài", "ĐÀI"));
+        assert!(!matches("Dài", "Đài"));
+        assert!(matches("Nguyễn Văn Đài", "ng dai"));
+        assert!(!matches("Nguyễn Văn Đài", "guyen"));
+        assert!(matches("Chị Soa", "chi"));
+    }
+
+    #[test]
+    fn statuses_are_checked() {
+        assert_eq!(parse_status(8), Ok(8));
+        assert!(parse_status(9).is_err());
+        assert!(parse_status(-1).is_err());
+    }
+}
+
+/// Finds entries that repeat an earlier one of the same request: the same CRM id,
+/// or, for entries without an id, a phone an earlier id-less entry already has.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    ids: std::collections::HashMap<String, i64>,
+    phones: std::collections::HashMap<String, i64>,
+}
+
+impl Repeats {
+    /// The reason `entry` is a repeat, naming the row it repeats; `None` records it.
+    pub fn check(&mut self, entry: &NewCustomer) -> Option<String> {
+        match &entry.crm_id {
+            Some(id) => {
+                if let Some(first) = self.ids.get(id) {
+                    return Some(format!("repeats row {first} (same id)"));
+                }
+                self.ids.insert(id.clone(), entry.row);
+            }
+            None => {
+                if let Some(first) = entry.phones.iter().find_map(|p| self.phones.get(p)) {
+                    return Some(format!("repeats row {first} (same phone)"));
+                }
+                for p in &entry.phones {
+                    self.phones.insert(p.clone(), entry.row);
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,587 @@
+//! The reference "customcampaign" endpoints (CONTRACT §4): every encoding, the exact
+//! reference JSON (pinned by snapshots of the bytes on the wire), duplicates,
+//! keepduplicate, listing and deleting.
+
+mod common;
+
+use common::{Body, TestApp, error, pairs};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The reference document's own listcontacts sample.
+fn reference_contacts() -> Value {
+    json!([
+        {"id": "CTKN242H2Y", "name": "Hoang", "phones": ["84346608877", "0654521598"]},
+        {"id": "CT3NSRHTXF", "name": "Hai", "phones": ["84877777777"]}
+    ])
+}
+
+/// Replaces what changes from run to run (campaign ids, clock) for snapshots.
+fn redact(text: &str, campaign: &str) -> String {
+    let text = text.replace(campaign, "[campaign]");
+    replace_numbers_after(&text, "\"insert_time\":", "[time]")
+}
+
+/// Replaces the number after each `key` with `with`.
+fn replace_numbers_after(text: &str, key: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(key) {
+        out.push_str(&rest[..i + key.len()]);
+        rest = &rest[i + key.len()..];
+        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        out.push_str(&format!("\"{with}\""));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn add(app: &TestApp, campaign: &str, contacts: Value) -> (u16, Value) {
+    app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": contacts})).await
+}
+
+async fn list(app: &TestApp, query: &str) -> Value {
+    let (status, body) = app.get(&format!("/v1/customcampaign?{query}")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn ids(body: &Value) -> Vec<i64> {
+    body["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn add_with_multipart_json_text_as_the_reference_documents() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let form = pairs(&[("type", "1"), ("campaign", &campaign), ("listcontacts", &reference_contacts().to_string())]);
+    let (status, text) =
+        app.send_raw(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(form)).await;
+    assert_eq!(status, 200, "{text}");
+    insta::assert_snapshot!("add_reference_sample", text);
+
+    let (_, text) = app
+        .send_raw(
+            Method::GET,
+            &format!("/v1/customcampaign?campaign={campaign}&page=1&limit=10"),
+            Some(&app.tenant.token),
+            Body::None,
+        )
+        .await;
+    insta::assert_snapshot!("list_reference_sample", redact(&text, &campaign));
+}
+
+#[tokio::test]
+async fn adding_again_reports_contactexistis() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    add(&app, &campaign, reference_contacts()).await;
+    let more = json!([{"id": "CTGZUZ073Z", "name": "Tai", "phones": ["0392095847"]}, reference_contacts()[1]]);
+    let (status, text) = app
+        .send_raw(
+            Method::POST,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign": campaign, "listcontacts": more})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    insta::assert_snapshot!("add_contactexistis", text);
+}
+
+#[tokio::test]
+async fn add_with_php_brackets_urlencoded_and_multipart() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let fields = pairs(&[
+        ("campaign", &campaign),
+        ("type", "1"),
+        ("listcontacts[0][id]", "CTKN242H2Y"),
+        ("listcontacts[0][name]", "Hoang"),
+        ("listcontacts[0][phones][]", "84346608877"),
+        ("listcontacts[0][phones][]", "0654521598"),
+        ("listcontacts[1][id]", "CT3NSRHTXF"),
+        ("listcontacts[1][name]", "Hai"),
+        ("listcontacts[1][phones][0]", "84877777777"),
+    ]);
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Form(fields.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 2);
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    assert_eq!(rows["resFromPccApi"]["data"]["rows"][0]["phones"], json!(["84346608877", "84654521598"]));
+
+    let other = app.create_campaign("A2").await;
+    let mut fields = fields;
+    fields[0].1 = other.clone();
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(fields)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 2);
+}
+
+#[tokio::test]
+async fn add_with_json_body_and_string_numbers() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": campaign, "type": "1",
+                   "listcontacts": [{"id": 12345, "name": "Số", "phones": [84901234567_i64, "912345678"]}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let row = &rows["resFromPccApi"]["data"]["rows"][0];
+    assert_eq!(row["crm_id"], "12345");
+    assert_eq!(row["phones"], json!(["84901234567", "84912345678"]));
+    assert_eq!(row["type"], 1);
+}
+
+#[tokio::test]
+async fn missing_name_and_phones_come_from_the_crm_contact() {
+    let app = TestApp::spawn().await;
+    let contact = app.create_contact(json!({"name": "Linh", "phones": ["0386142833"]})).await;
+    let crm = contact["id"].as_str().unwrap();
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) = add(&app, &campaign, json!([{"id": crm}, {"id": "CTNOTINCRM", "name": "x"}])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 1);
+    assert_eq!(body["summary"]["invalid_rows"], json!([{"row": 1, "id": "CTNOTINCRM", "reason": "no valid phone"}]));
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let row = &rows["resFromPccApi"]["data"]["rows"][0];
+    assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));
+}
+
+#[tokio::test]
+async fn entries_without_an_id_become_crm_contacts() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) = add(&app, &campaign, json!([{"name": "Walk-in", "phones": ["0901234567"]}])).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let crm = rows["resFromPccApi"]["data"]["rows"][0]["crm_id"].as_str().unwrap().to_string();
+    assert!(crm.starts_with("CT"));
+    let (status, contact) = app.get(&format!("/v1/contact/{crm}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(contact["data"]["phones"], json!(["84901234567"]));
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_and_good_ones_added() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) = add(
+        &app,
+        &campaign,
+        json!([
+            {"id": "CT1", "name": "ok", "phones": ["0901234567", "abc"]},
+            {"id": "CT2", "name": "bad", "phones": ["12", "xyz"]},
+            {"id": "CT1", "name": "again", "phones": ["0912345678"]},
+            {"name": "new", "phones": ["0987654321"]},
+            {"name": "new again", "phones": ["+84 987 654 321"]}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Success", "data": [], "summary": {
+            "total": 5, "added": 2, "skipped": 0, "invalid": 3,
+            "invalid_rows": [
+                {"row": 1, "id": "CT2", "reason": "no valid phone: 12, xyz"},
+                {"row": 2, "id": "CT1", "reason": "repeats row 0 (same id)"},
+                {"row": 4, "id": null, "reason": "repeats row 3 (same phone)"}],
+            "dropped_phones": [{"row": 0, "id": "CT1", "phone": "abc"}]}})
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_change_nothing() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let cases = [
+        (json!({"listcontacts": []}), 400, error(2, "missing campaign")),
+        (
+            json!({"campaign": "CANOPE00", "listcontacts": reference_contacts()}),
+            404,
+            error(3, "campaign 'CANOPE00' not found"),
+        ),
+        (
+            json!({"campaign": campaign, "listcontacts": [{"id": "CT1", "phones": ["0901234567"]}, 5]}),
+            400,
+            error(1, "listcontacts[1] must be an object"),
+        ),
+        (
+            json!({"campaign": campaign, "listcontacts": "[{\"id\": "}),
+            400,
+            error(1, "listcontacts is not a valid JSON array"),
+        ),
+        (json!({"campaign": campaign, "type": "x", "listcontacts": []}), 400, error(1, "type must be an integer")),
+        (
+            json!({"campaign": campaign, "listcontacts": [{"id": "CT1", "phones": [{"a": 1}]}]}),
+            400,
+            error(1, "listcontacts[0].phones[0] must be a string"),
+        ),
+    ];
+    for (input, status, want) in cases {
+        let (got_status, got) = app.post("/v1/customcampaign", input.clone()).await;
+        assert_eq!((got_status, &got), (status, &want), "{input}");
+    }
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    assert_eq!(rows["resFromPccApi"]["data"]["totalCount"], "0");
+}
+
+#[tokio::test]
+async fn another_accounts_campaign_is_not_found() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let other = app.new_tenant("B").await;
+    let not_found = error(3, &format!("campaign '{campaign}' not found"));
+    for (path, body) in [
+        ("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": reference_contacts()})),
+        ("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": ["0901234567"]})),
+        ("/v1/customcampaign/duplicate", json!({"campaign": campaign})),
+        ("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": {"84901234567": 1}})),
+    ] {
+        let (status, got) = app.send_as(&other, Method::POST, path, Body::Json(body)).await;
+        assert_eq!((status, &got), (404, &not_found), "{path}");
+    }
+    let (status, got) =
+        app.send_as(&other, Method::GET, &format!("/v1/customcampaign?campaign={campaign}"), Body::None).await;
+    assert_eq!((status, &got), (404, &not_found));
+}
+
+#[tokio::test]
+async fn add_by_phones_answers_the_documented_shape() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    add(&app, &campaign, reference_contacts()).await;
+    let (status, text) = app
+        .send_raw(
+            Method::POST,
+            "/v1/customcampaign/add-by-phones",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign_id": campaign,
+                "phones": ["0901234567", "0877777777", "not a phone", "84901234567", "0912345678"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    insta::assert_snapshot!("add_by_phones", text);
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let body = &rows["resFromPccApi"]["data"];
+    assert_eq!(body["totalCount"], "4");
+    assert_eq!(body["rows"][2]["phones"], json!(["84901234567"]));
+    assert_eq!(body["rows"][2]["type"], 4);
+    let (status, got) = app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign})).await;
+    assert_eq!((status, got), (400, error(2, "missing phones")));
+}
+
+#[tokio::test]
+async fn add_by_phones_uses_the_crm_contact_with_that_phone() {
+    let app = TestApp::spawn().await;
+    let contact = app.create_contact(json!({"name": "Known", "phones": ["0901234567"]})).await;
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": ["84901234567"]})).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let row = &rows["resFromPccApi"]["data"]["rows"][0];
+    assert_eq!(row["crm_id"], contact["id"]);
+    assert_eq!(row["name"], "Known");
+}
+
+/// Six customers: a1..a3 share one phone, a4..a6 another; a2 also has its own.
+async fn duplicated_campaign(app: &TestApp) -> String {
+    let campaign = app.create_campaign("Dup").await;
+    let (status, body) = add(
+        app,
+        &campaign,
+        json!([
+            {"id": "CT01", "name": "a1", "phones": ["0368646891"]},
+            {"id": "CT02", "name": "a2", "phones": ["0368646891", "0911111111"]},
+            {"id": "CT03", "name": "a3", "phones": ["84368646891"]},
+            {"id": "CT04", "name": "a4", "phones": ["0346608877"]},
+            {"id": "CT05", "name": "a5", "phones": ["0346608877"]},
+            {"id": "CT06", "name": "a6", "phones": ["0346608877"]},
+            {"id": "CT07", "name": "alone", "phones": ["0922222222"]}
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    campaign
+}
+
+#[tokio::test]
+async fn duplicate_maps_each_shared_phone_to_its_customers() {
+    let app = TestApp::spawn().await;
+    let campaign = duplicated_campaign(&app).await;
+    let (status, text) = app
+        .send_raw(
+            Method::POST,
+            "/v1/customcampaign/duplicate",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign": campaign})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    insta::assert_snapshot!("duplicate", text);
+    let empty = app.create_campaign("Empty").await;
+    let (_, body) = app.post("/v1/customcampaign/duplicate", json!({"campaign": empty})).await;
+    assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {}}));
+}
+
+#[tokio::test]
+async fn keepduplicate_removes_phone_from_other_customers() {
+    let app = TestApp::spawn().await;
+    let campaign = duplicated_campaign(&app).await;
+    // a1 keeps the first phone: a2 keeps its other phone, a3 has none left and leaves.
+    let (status, body) = app
+        .post(
+            "/v1/customcampaign/keepduplicate",
+            json!({"campaign": campaign, "listKeepCustomer": {"84368646891": 1, "0346608877": "5"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {"removed_phones": 4, "removed_customers": 3}}));
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    assert_eq!(ids(&rows), [1, 2, 5, 7]);
+    assert_eq!(rows["resFromPccApi"]["data"]["totalCount"], "4");
+    assert_eq!(rows["resFromPccApi"]["data"]["rows"][1]["phones"], json!(["84911111111"]));
+    let (_, dup) = app.post("/v1/customcampaign/duplicate", json!({"campaign": campaign})).await;
+    assert_eq!(dup["data"], json!({}));
+}
+
+#[tokio::test]
+async fn keepduplicate_accepts_every_documented_form() {
+    let forms =
+        [json!([{"84368646891": 3}]), json!([{"phone": "84368646891", "id": 3}]), json!("{\"84368646891\": 3}")];
+    for form in forms {
+        let app = TestApp::spawn().await;
+        let campaign = duplicated_campaign(&app).await;
+        let (status, body) = app
+            .post("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": form.clone()}))
+            .await;
+        assert_eq!(status, 200, "{form}: {body}");
+        assert_eq!(body["data"], json!({"removed_phones": 2, "removed_customers": 1}), "{form}");
+    }
+    let app = TestApp::spawn().await;
+    let campaign = duplicated_campaign(&app).await;
+    let form = pairs(&[("campaign", &campaign), ("listKeepCustomer[84368646891]", "3")]);
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign/keepduplicate", Some(&app.tenant.token), Body::Form(form)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!({"removed_phones": 2, "removed_customers": 1}));
+}
+
+#[tokio::test]
+async fn keepduplicate_with_one_bad_pair_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let campaign = duplicated_campaign(&app).await;
+    let before = list(&app, &format!("campaign={campaign}")).await;
+    let cases = [
+        (
+            json!({"84368646891": 1, "84346608877": 1}),
+            error(1, &format!("listKeepCustomer: customer 1 does not hold phone 84346608877 in campaign {campaign}")),
+        ),
+        (
+            json!({"84368646891": 999}),
+            error(1, &format!("listKeepCustomer: customer 999 does not hold phone 84368646891 in campaign {campaign}")),
+        ),
+        (json!({"abc": 1}), error(1, "listKeepCustomer: 'abc' is not a valid phone number")),
+        (json!({"84368646891": "x"}), error(1, "listKeepCustomer: customer id for 84368646891 must be an integer")),
+        (
+            json!([{"84368646891": 1}, {"0368646891": 2}]),
+            error(1, "listKeepCustomer: phone 84368646891 is named twice"),
+        ),
+        (json!({}), error(2, "missing listKeepCustomer")),
+    ];
+    for (keep, want) in cases {
+        let (status, body) = app
+            .post("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": keep.clone()}))
+            .await;
+        assert_eq!((status, &body), (400, &want), "{keep}");
+    }
+    assert_eq!(list(&app, &format!("campaign={campaign}")).await, before);
+}
+
+#[tokio::test]
+async fn keepduplicate_cannot_reach_another_campaign() {
+    let app = TestApp::spawn().await;
+    let campaign = duplicated_campaign(&app).await;
+    let other = app.create_campaign("Other").await;
+    add(&app, &other, json!([{"id": "CT99", "name": "x", "phones": ["0368646891"]}])).await;
+    // Customer 8 is in the other campaign: naming it here is a bad pair.
+    let (status, body) = app
+        .post("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": {"84368646891": 8}}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let rows = list(&app, &format!("campaign={other}")).await;
+    assert_eq!(ids(&rows), [8]);
+}
+
+#[tokio::test]
+async fn list_filters_by_name_accent_smart() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    add(
+        &app,
+        &campaign,
+        json!([
+            {"id": "C1", "name": "Đài", "phones": ["0901000001"]},
+            {"id": "C2", "name": "Dài", "phones": ["0901000002"]},
+            {"id": "C3", "name": "Nguyễn Văn Đài", "phones": ["0901000003"]},
+            {"id": "C4", "name": "Chị Soa", "phones": ["0901000004"]}
+        ]),
+    )
+    .await;
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=dai")).await), [1, 2, 3]);
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=DAI")).await), [1, 2, 3]);
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%C4%90%C3%A0i")).await), [1, 3]); // Đài
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%C4%91%C3%A0i")).await), [1, 3]); // đài
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=ngu%20da")).await), [3]);
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=soa")).await), [4]);
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=oa")).await), Vec::<i64>::new());
+}
+
+#[tokio::test]
+async fn list_filters_by_status_and_phone_and_pages() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let entries: Vec<Value> = (0..25)
+        .map(|i| json!({"id": format!("C{i:02}"), "name": format!("n{i}"), "phones": [format!("09010000{i:02}")]}))
+        .collect();
+    add(&app, &campaign, Value::Array(entries)).await;
+    let page = list(&app, &format!("campaign={campaign}&page=3&limit=10")).await;
+    assert_eq!(ids(&page), (21..=25).collect::<Vec<_>>());
+    assert_eq!(page["resFromPccApi"]["data"]["totalCount"], "25");
+    assert_eq!(page["resFromPccApi"]["data"]["totalPages"], 3);
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&phone=0901000007")).await), [8]);
+    let s0 = list(&app, &format!("campaign={campaign}&status=0&limit=5")).await;
+    assert_eq!(s0["resFromPccApi"]["data"]["totalCount"], "25");
+    let s2 = list(&app, &format!("campaign={campaign}&status=2")).await;
+    assert_eq!(s2["resFromPccApi"]["data"]["totalCount"], "0");
+    assert_eq!(s2["resFromPccApi"]["data"]["totalPages"], 0);
+    let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&status=9")).await;
+    assert_eq!((status, body), (400, error(1, "status must be between 0 and 8")));
+    let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone=12")).await;
+    assert_eq!((status, body), (400, error(1, "phone '12' is not a valid phone number")));
+}
+
+#[tokio::test]
+async fn list_reads_parameters_from_a_json_body_and_spans_campaigns() {
+    let app = TestApp::spawn().await;
+    let a = app.create_campaign("A").await;
+    let b = app.create_campaign("B").await;
+    add(&app, &a, json!([{"id": "C1", "name": "x", "phones": ["0901000001"]}])).await;
+    add(&app, &b, json!([{"id": "C1", "name": "x", "phones": ["0901000001"]}])).await;
+    let (status, body) = app
+        .send(
+            Method::GET,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign": "", "name": "", "status": 0, "page": 1, "limit": 10})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [1, 2]);
+    assert_eq!(body["resFromPccApi"]["data"]["rows"][1]["campaignname"], "B");
+    let (_, body) = app
+        .send(
+            Method::GET,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign": b, "page": "1", "limit": "10"})),
+        )
+        .await;
+    assert_eq!(ids(&body), [2]);
+    let other = app.new_tenant("B").await;
+    let (_, body) = app.send_as(&other, Method::GET, "/v1/customcampaign", Body::None).await;
+    assert_eq!(body["resFromPccApi"]["data"]["totalCount"], "0");
+}
+
+#[tokio::test]
+async fn delete_by_path_or_body() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    add(&app, &campaign, reference_contacts()).await;
+    let (status, body) = app.delete("/v1/customcampaign/1").await;
+    assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
+    let (status, body) =
+        app.send(Method::DELETE, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(json!({"id": 2}))).await;
+    assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    assert_eq!(rows["resFromPccApi"]["data"]["totalCount"], "0");
+    let (status, body) = app.delete("/v1/customcampaign/1").await;
+    assert_eq!((status, body), (404, error(4, "customer 1 not found")));
+    let (status, body) = app.delete("/v1/customcampaign/abc").await;
+    assert_eq!((status, body), (400, error(1, "customer id 'abc' must be an integer")));
+    let (status, body) =
+        app.send(Method::DELETE, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(json!({}))).await;
+    assert_eq!((status, body), (400, error(2, "missing id")));
+}
+
+#[tokio::test]
+async fn another_accounts_customer_is_not_found() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    add(&app, &campaign, reference_contacts()).await;
+    let other = app.new_tenant("B").await;
+    let (status, body) = app.send_as(&other, Method::DELETE, "/v1/customcampaign/1", Body::None).await;
+    assert_eq!((status, body), (404, error(4, "customer 1 not found")));
+    assert_eq!(list(&app, &format!("campaign={campaign}")).await["resFromPccApi"]["data"]["totalCount"], "2");
+}
+
+#[tokio::test]
+async fn concurrent_adds_of_one_contact_make_one_customer() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let campaign = app.create_campaign("Race").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let (app, campaign) = (app.clone(), campaign.clone());
+        tasks.push(tokio::spawn(async move {
+            let entries = json!([{"id": "CTSAME", "name": format!("try {i}"), "phones": ["0901234567"]},
+                                 {"id": format!("CT{i:04}"), "name": "own", "phones": ["0912345678"]}]);
+            add(&app, &campaign, entries).await
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        added += body["summary"]["added"].as_i64().unwrap();
+    }
+    assert_eq!(added, 17);
+    let rows = list(&app, &format!("campaign={campaign}&limit=100")).await;
+    assert_eq!(rows["resFromPccApi"]["data"]["totalCount"], "17");
+    let same: Vec<&Value> =
+        rows["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().filter(|r| r["crm_id"] == "CTSAME").collect();
+    assert_eq!(same.len(), 1);
+}
+
+#[tokio::test]
+async fn campaign_create_with_contacts_is_one_transaction() {
+    let app = TestApp::spawn().await;
+    let (status, body) =
+        app.post("/v1/campaign", json!({"name": "With list", "listcontacts": reference_contacts()})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 2);
+    let campaign = body["data"]["id"].as_str().unwrap();
+    assert_eq!(list(&app, &format!("campaign={campaign}")).await["resFromPccApi"]["data"]["totalCount"], "2");
+    let (status, body) = app.post("/v1/campaign", json!({"name": "Broken", "listcontacts": [1]})).await;
+    assert_eq!((status, body), (400, error(1, "listcontacts[0] must be an object")));
+    let (_, campaigns) = app.get("/v1/campaign").await;
+    assert_eq!(campaigns["data"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn listcontacts_over_the_limit_is_refused() {
+    let limits = callsheet::config::Limits { listcontacts: 3, ..Default::default() };
+    let app = TestApp::spawn_with(axum::Router::new(), limits).await;
+    let campaign = app.create_campaign("A1").await;
+    let entries: Vec<Value> = (0..4).map(|i| json!({"id": format!("C{i}"), "phones": ["0901234567"]})).collect();
+    let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
+    assert_eq!((status, body), (413, error(9, "listcontacts has 4 entries; the limit is 3")));
+}
