@@ -585,3 +585,62 @@ async fn listcontacts_over_the_limit_is_refused() {
     let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
     assert_eq!((status, body), (413, error(9, "listcontacts has 4 entries; the limit is 3")));
 }
+
+#[tokio::test]
+async fn deep_pages_follow_the_id_order_through_changes() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Deep").await;
+    let entries = |from: usize, to: usize| {
+        Value::Array(
+            (from..to)
+                .map(|i| json!({"id": format!("C{i:05}"), "name": "n", "phones": [format!("0901{i:06}")]}))
+                .collect(),
+        )
+    };
+    add(&app, &campaign, entries(0, 2600)).await;
+    let mut expected: Vec<i64> = (1..=2600).collect();
+    let check = |expected: Vec<i64>| {
+        let (app, campaign) = (&app, campaign.clone());
+        async move {
+            for page in [1, 100, 101, 102, 129, 130, 131] {
+                let got = ids(&list(app, &format!("campaign={campaign}&page={page}&limit=20")).await);
+                let from = ((page - 1) * 20).min(expected.len());
+                let want = &expected[from..(from + 20).min(expected.len())];
+                assert_eq!(got, want, "page {page}");
+            }
+        }
+    };
+    check(expected.clone()).await;
+    for id in [5, 1500, 2001] {
+        app.delete(&format!("/v1/customcampaign/{id}")).await;
+        expected.retain(|&x| x != id);
+    }
+    check(expected.clone()).await;
+    add(&app, &campaign, entries(2600, 2700)).await;
+    expected.extend(2601..=2700);
+    check(expected).await;
+}
+
+#[tokio::test]
+async fn a_customer_in_two_groups_is_named_in_both() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Two").await;
+    add(
+        &app,
+        &campaign,
+        json!([
+            {"id": "A", "name": "both", "phones": ["0901000001", "0901000002"]},
+            {"id": "B", "name": "b", "phones": ["0901000001"]},
+            {"id": "C", "name": "c", "phones": ["0901000002"]}
+        ]),
+    )
+    .await;
+    let (_, body) = app.post("/v1/customcampaign/duplicate", json!({"campaign": campaign})).await;
+    assert_eq!(
+        body["data"],
+        json!({
+            "84901000001": [{"id": 1, "name": "both", "phone_number": "84901000001"}, {"id": 2, "name": "b", "phone_number": "84901000001"}],
+            "84901000002": [{"id": 1, "name": "both", "phone_number": "84901000002"}, {"id": 3, "name": "c", "phone_number": "84901000002"}]
+        })
+    );
+}

@@ -48,11 +48,11 @@ impl Adder<'_> {
             .optional()?;
         if let Some(id) = id {
             let mut insert = self.conn.prepare_cached(
-                "INSERT INTO customer_phones (account_id, campaign_id, customer_id, pos, phone) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO customer_phones (account_id, campaign_id, customer_id, pos, phone, name) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for (pos, phone) in phones.iter().enumerate() {
-                insert.execute((self.account_id, &self.campaign_id, id, pos as i64, phone))?;
+                insert.execute((self.account_id, &self.campaign_id, id, pos as i64, phone, name))?;
             }
         }
         Ok(id)
@@ -111,7 +111,8 @@ impl Adder<'_> {
 fn bump_count(conn: &Connection, account_id: &str, campaign_id: &str, by: i64) -> StoreResult<()> {
     if by != 0 {
         conn.prepare_cached(
-            "UPDATE campaigns SET customer_count = customer_count + ?3 WHERE account_id = ?1 AND id = ?2",
+            "UPDATE campaigns SET customer_count = customer_count + ?3, list_version = list_version + 1 \
+             WHERE account_id = ?1 AND id = ?2",
         )?
         .execute((account_id, campaign_id, by))?;
     }
@@ -220,24 +221,32 @@ fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> S
 }
 
 /// Phones held by two or more customers of the campaign, ascending, customers by id.
+///
+/// One ordered pass over the campaign's phone index, which also carries the names,
+/// finds the groups without touching the customers table.
 pub fn duplicates(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
     require_campaign(conn, account_id, campaign_id)?;
+    let mut groups: Vec<DuplicateGroup> = Vec::new();
     let mut stmt = conn.prepare_cached(
-        "WITH dup AS (SELECT phone FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 \
-                      GROUP BY phone HAVING count(*) > 1) \
-         SELECT p.phone, c.id, c.name FROM dup \
-         JOIN customer_phones p ON p.account_id = ?1 AND p.campaign_id = ?2 AND p.phone = dup.phone \
-         JOIN customers c ON c.id = p.customer_id \
-         ORDER BY p.phone, c.id",
+        "SELECT phone, customer_id, name FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 \
+         ORDER BY phone, customer_id",
     )?;
     let mut rows = stmt.query((account_id, campaign_id))?;
-    let mut groups: Vec<DuplicateGroup> = Vec::new();
+    // The first member of the current phone is kept aside until a second one shows.
+    let mut first: Option<(String, i64, String)> = None;
     while let Some(r) = rows.next()? {
-        let phone: String = r.get(0)?;
-        let customer = (r.get(1)?, r.get(2)?);
-        match groups.last_mut() {
-            Some(g) if g.phone == phone => g.customers.push(customer),
-            _ => groups.push(DuplicateGroup { phone, customers: vec![customer] }),
+        let phone = r.get_ref(0)?.as_str().map_err(|e| StoreError::Internal(e.to_string()))?;
+        let id: i64 = r.get(1)?;
+        let name = || r.get_ref(2).and_then(|v| Ok(v.as_str()?.to_string()));
+        match (&first, groups.last_mut()) {
+            (_, Some(g)) if g.phone == phone => g.customers.push((id, name()?)),
+            (Some((p, first_id, first_name)), _) if p == phone => {
+                groups.push(DuplicateGroup {
+                    phone: phone.to_string(),
+                    customers: vec![(*first_id, first_name.clone()), (id, name()?)],
+                });
+            }
+            _ => first = Some((phone.to_string(), id, name()?)),
         }
     }
     Ok(groups)
@@ -307,13 +316,42 @@ const COLUMNS: &str = "c.id, c.campaign_id, k.name, c.crm_id, c.name, c.status, 
                        c.callback_time, c.last_time_make_call, c.number_call_out, c.do_not_call, \
                        c.stringee_user_id_callback";
 
-/// A page of customers, by id; the total comes from the campaign's counter when
-/// nothing but the campaign is filtered on.
-pub fn list(conn: &Connection, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+/// Every [`MARK_EVERY`]th customer id of a campaign, by id, for one `list_version`.
+#[derive(Debug)]
+pub struct PageMarks {
+    version: i64,
+    ids: Vec<i64>,
+}
+
+/// Cached page marks by campaign id.
+pub type MarkCache = std::sync::Mutex<HashMap<String, std::sync::Arc<PageMarks>>>;
+
+/// Customers between two marks: a deep page starts from the mark before it.
+const MARK_EVERY: i64 = 1000;
+/// Campaigns whose marks are kept at once.
+const MARK_CAMPAIGNS: usize = 64;
+
+/// A page of customers, by id, from one snapshot of the database. The total comes
+/// from the campaign's counter when only the campaign is filtered on, and a deep
+/// page of such a list starts from a cached mark instead of walking the offset.
+pub fn list(
+    conn: &mut Connection,
+    account_id: &str,
+    filter: CustomerFilter,
+    page: Page,
+    marks: &MarkCache,
+) -> StoreResult<Paged<Customer>> {
+    let tx = conn.transaction()?;
+    let conn: &Connection = &tx;
     let mut conds = vec!["c.account_id = ?".to_string()];
     let mut args: Vec<Sql> = vec![account_id.to_string().into()];
+    let mut counter: Option<(i64, i64)> = None;
     if let Some(campaign) = &filter.campaign {
-        require_campaign(conn, account_id, campaign)?;
+        let found: Option<(i64, i64)> = conn
+            .prepare_cached("SELECT customer_count, list_version FROM campaigns WHERE account_id = ?1 AND id = ?2")?
+            .query_row((account_id, campaign), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        counter = Some(found.ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?);
         conds.push("c.campaign_id = ?".into());
         args.push(campaign.clone().into());
     }
@@ -337,28 +375,39 @@ pub fn list(conn: &Connection, account_id: &str, filter: CustomerFilter, page: P
     }
     let filtered = filter.status.is_some() || filter.name.is_some() || filter.phone.is_some();
     let where_sql = conds.join(" AND ");
-    let total: i64 = if filtered {
-        conn.prepare_cached(&format!("SELECT count(*) FROM customers c WHERE {where_sql}"))?
-            .query_row(params_from_iter(args.iter()), |r| r.get(0))?
-    } else {
-        let mut sql = "SELECT COALESCE(SUM(customer_count), 0) FROM campaigns WHERE account_id = ?1".to_string();
-        if filter.campaign.is_some() {
-            sql.push_str(" AND id = ?2");
-        }
-        conn.prepare_cached(&sql)?.query_row(params_from_iter(args.iter().take(2)), |r| r.get(0))?
+    let total: i64 = match counter {
+        Some((count, _)) if !filtered => count,
+        _ if !filtered => conn
+            .prepare_cached("SELECT COALESCE(SUM(customer_count), 0) FROM campaigns WHERE account_id = ?1")?
+            .query_row([account_id], |r| r.get(0))?,
+        _ => conn
+            .prepare_cached(&format!("SELECT count(*) FROM customers c WHERE {where_sql}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
     };
-    // The page's ids first, from the index alone, then their rows: a deep offset
-    // then walks index entries, not table rows.
-    let mut page_args = args.clone();
-    page_args.push(page.limit.into());
-    page_args.push(page.offset().into());
+    let mut offset = page.offset();
+    let mut after = "";
+    if let (Some((_, version)), Some(campaign), false) = (counter, &filter.campaign, filtered)
+        && offset >= 2 * MARK_EVERY
+        && offset < total
+    {
+        let marks = page_marks(conn, account_id, campaign, version, marks)?;
+        let skip = (offset / MARK_EVERY) as usize;
+        if let Some(&mark) = marks.ids.get(skip - 1) {
+            after = " AND c.id > ?";
+            args.push(mark.into());
+            offset -= skip as i64 * MARK_EVERY;
+        }
+    }
+    // The page's ids first, from the index alone, then their rows.
+    args.push(page.limit.into());
+    args.push(offset.into());
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM customers c JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id \
-         WHERE c.id IN (SELECT c.id FROM customers c WHERE {where_sql} ORDER BY c.id LIMIT ? OFFSET ?) \
+         WHERE c.id IN (SELECT c.id FROM customers c WHERE {where_sql}{after} ORDER BY c.id LIMIT ? OFFSET ?) \
          ORDER BY c.id"
     ))?;
     let mut rows: Vec<Customer> = stmt
-        .query_map(params_from_iter(page_args.iter()), |r| {
+        .query_map(params_from_iter(args.iter()), |r| {
             Ok(Customer {
                 id: r.get(0)?,
                 campaign_id: r.get(1)?,
@@ -379,6 +428,38 @@ pub fn list(conn: &Connection, account_id: &str, filter: CustomerFilter, page: P
         .collect::<Result<_, _>>()?;
     load_phones(conn, &mut rows)?;
     Ok(Paged { rows, total })
+}
+
+/// The campaign's marks for `version`, from the cache or from one pass over its index.
+fn page_marks(
+    conn: &Connection,
+    account_id: &str,
+    campaign_id: &str,
+    version: i64,
+    cache: &MarkCache,
+) -> StoreResult<std::sync::Arc<PageMarks>> {
+    let cached = cache.lock().unwrap_or_else(|p| p.into_inner()).get(campaign_id).cloned();
+    if let Some(marks) = cached.filter(|m| m.version == version) {
+        return Ok(marks);
+    }
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id")?;
+    let mut rows = stmt.query((account_id, campaign_id))?;
+    let mut ids = Vec::new();
+    let mut n: i64 = 0;
+    while let Some(r) = rows.next()? {
+        n += 1;
+        if n % MARK_EVERY == 0 {
+            ids.push(r.get(0)?);
+        }
+    }
+    let marks = std::sync::Arc::new(PageMarks { version, ids });
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= MARK_CAMPAIGNS {
+        cache.clear();
+    }
+    cache.insert(campaign_id.to_string(), marks.clone());
+    Ok(marks)
 }
 
 fn load_phones(conn: &Connection, rows: &mut [Customer]) -> StoreResult<()> {

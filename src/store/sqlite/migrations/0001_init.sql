@@ -44,6 +44,8 @@ CREATE TABLE campaigns (
     number                TEXT NOT NULL DEFAULT '',
     -- Kept by every write to customers, so list counts need no scan.
     customer_count        INTEGER NOT NULL DEFAULT 0,
+    -- Bumped whenever customers join or leave, so cached page marks know they are stale.
+    list_version          INTEGER NOT NULL DEFAULT 0,
     created               INTEGER NOT NULL,
     updated               INTEGER NOT NULL,
     PRIMARY KEY (account_id, id),
@@ -108,6 +110,9 @@ CREATE TABLE customer_phones (
     customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     pos         INTEGER NOT NULL,
     phone       TEXT NOT NULL,
+    -- The customer's name (customers are never renamed), so that /duplicate reads
+    -- every group from this index alone.
+    name        TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (customer_id, pos)
 ) WITHOUT ROWID;
-CREATE INDEX customer_phones_phone ON customer_phones(account_id, campaign_id, phone);
+CREATE INDEX customer_phones_phone ON customer_phones(account_id, campaign_id, phone, customer_id, name);
