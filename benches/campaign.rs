@@ -106,8 +106,8 @@ async fn main() {
     let c = campaign.id.as_str();
     let a = account.id.as_str();
     let group_floor = time_sql(
-        "SELECT phone, count(*) FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 \
-         GROUP BY phone HAVING count(*) > 1",
+        "SELECT phones, count(*) FROM customers WHERE account_id = ?1 AND campaign_id = ?2 \
+         GROUP BY phones HAVING count(*) > 1",
         &[&a, &c],
     );
     let deep_offset = (rows / 20).saturating_sub(1) * 20;

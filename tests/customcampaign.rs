@@ -644,3 +644,13 @@ async fn a_customer_in_two_groups_is_named_in_both() {
         })
     );
 }
+
+#[tokio::test]
+async fn customer_ids_are_never_given_twice() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Ids").await;
+    add(&app, &campaign, reference_contacts()).await;
+    app.delete("/v1/customcampaign/2").await;
+    add(&app, &campaign, json!([{"id": "CTNEW", "name": "n", "phones": ["0901234567"]}])).await;
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}")).await), [1, 3]);
+}

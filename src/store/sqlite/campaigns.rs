@@ -123,8 +123,16 @@ pub fn update(
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
     // Explicit deletes by campaign use the campaign indexes; a cascade would go row by row.
-    tx.execute("DELETE FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2", (account_id, id))?;
     tx.execute("DELETE FROM customers WHERE account_id = ?1 AND campaign_id = ?2", (account_id, id))?;
     let n = tx.execute("DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
+}
+
+/// How many customers the campaign has, from its counter.
+pub fn customer_count(conn: &Connection, account_id: &str, id: &str) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT customer_count FROM campaigns WHERE account_id = ?1 AND id = ?2")?
+        .query_row((account_id, id), |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }

@@ -29,33 +29,51 @@ struct Adder<'a> {
     campaign_id: String,
     default_portal: String,
     now: i64,
+    /// The last customer id given out; written back by [`Adder::finish`].
+    last_id: i64,
+    added: i64,
 }
 
-impl Adder<'_> {
-    /// Inserts the customer and its phones; `None` when its contact is already in.
-    fn insert_customer(&self, crm_id: &str, name: &str, phones: &[String], source: Source) -> StoreResult<Option<i64>> {
-        let id: Option<i64> = self
+impl<'a> Adder<'a> {
+    fn new(conn: &'a Connection, account_id: &'a str, campaign_id: String) -> StoreResult<Adder<'a>> {
+        let last_id = conn.query_row("SELECT value FROM counters WHERE name = 'customer'", [], |r| r.get(0))?;
+        Ok(Adder {
+            conn,
+            account_id,
+            campaign_id,
+            default_portal: resolve_portal(conn, account_id, None)?,
+            now: now_secs(),
+            last_id,
+            added: 0,
+        })
+    }
+
+    /// Inserts the customer; `false` when its contact is already in the campaign.
+    fn insert_customer(&mut self, crm_id: &str, name: &str, phones: &[String], source: Source) -> StoreResult<bool> {
+        let id = self.last_id + 1;
+        let inserted = self
             .conn
             .prepare_cached(
-                "INSERT INTO customers (account_id, campaign_id, crm_id, name, name_key, type, insert_time) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-                 ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING RETURNING id",
+                "INSERT INTO customers (id, account_id, campaign_id, crm_id, name, name_key, phones, type, insert_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING",
             )?
-            .query_row(
-                (self.account_id, &self.campaign_id, crm_id, name, name_key(name), source as i64, self.now),
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = id {
-            let mut insert = self.conn.prepare_cached(
-                "INSERT INTO customer_phones (account_id, campaign_id, customer_id, pos, phone, name) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (pos, phone) in phones.iter().enumerate() {
-                insert.execute((self.account_id, &self.campaign_id, id, pos as i64, phone, name))?;
-            }
+            .execute(rusqlite::params![
+                id,
+                self.account_id,
+                &self.campaign_id,
+                crm_id,
+                name,
+                name_key(name),
+                phones.join(","),
+                source as i64,
+                self.now
+            ])?;
+        if inserted == 1 {
+            self.last_id = id;
+            self.added += 1;
         }
-        Ok(id)
+        Ok(inserted == 1)
     }
 
     /// A new CRM contact in the default portal for an entry that has no id.
@@ -73,7 +91,7 @@ impl Adder<'_> {
         contacts::insert(self.conn, self.account_id, &contact)
     }
 
-    fn add(&self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
+    fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
         let (crm_id, mut name, mut phones) = match &entry.crm_id {
             Some(id) => (id.clone(), entry.name.clone(), entry.phones.clone()),
             None if entry.phones.is_empty() => {
@@ -92,19 +110,21 @@ impl Adder<'_> {
             }
         }
         if phones.is_empty() {
-            let reason = if entry.dropped_phones.is_empty() {
-                "no valid phone".to_string()
-            } else {
-                format!("no valid phone: {}", entry.dropped_phones.join(", "))
-            };
-            outcome.reject(InvalidRow { row: entry.row, id: Some(crm_id), reason });
+            outcome.reject(InvalidRow { row: entry.row, id: Some(crm_id), reason: "no valid phone".into() });
             return Ok(());
         }
-        match self.insert_customer(&crm_id, name.as_deref().unwrap_or(""), &phones, entry.source)? {
-            Some(_) => outcome.added += 1,
-            None => outcome.skipped.push(crm_id),
+        if self.insert_customer(&crm_id, name.as_deref().unwrap_or(""), &phones, entry.source)? {
+            outcome.added += 1;
+        } else {
+            outcome.skipped.push(crm_id);
         }
         Ok(())
+    }
+
+    /// Writes back the id counter and the campaign's count.
+    fn finish(self) -> StoreResult<()> {
+        self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
+        bump_count(self.conn, self.account_id, &self.campaign_id, self.added)
     }
 }
 
@@ -128,13 +148,7 @@ pub fn add(
 ) -> StoreResult<(Campaign, AddOutcome)> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let campaign = target_campaign(&tx, account_id, target)?;
-    let adder = Adder {
-        conn: &tx,
-        account_id,
-        campaign_id: campaign.id.clone(),
-        default_portal: resolve_portal(&tx, account_id, None)?,
-        now: now_secs(),
-    };
+    let mut adder = Adder::new(&tx, account_id, campaign.id.clone())?;
     let mut outcome = AddOutcome::default();
     loop {
         match feed.blocking_recv() {
@@ -148,9 +162,47 @@ pub fn add(
             None => return Err(StoreError::Aborted),
         }
     }
-    bump_count(&tx, account_id, &campaign.id, outcome.added)?;
+    adder.finish()?;
     tx.commit()?;
     Ok((campaign, outcome))
+}
+
+/// A stored phone as a number (E.164 digits have no leading zero and fit in u64).
+fn phone_key(phone: &str) -> Option<u64> {
+    phone.parse().ok()
+}
+
+/// Visits every customer of a campaign in id order as (id, name, phones). The
+/// campaign's rows lie mostly together, so this walks the table between the
+/// campaign's first and last id rather than looking each row up from an index.
+fn scan_campaign(
+    conn: &Connection,
+    account_id: &str,
+    campaign_id: &str,
+    mut visit: impl FnMut(i64, &str, &str) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let bound = |order: &str| -> StoreResult<Option<i64>> {
+        Ok(conn
+            .prepare_cached(&format!(
+                "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id {order} LIMIT 1"
+            ))?
+            .query_row((account_id, campaign_id), |r| r.get(0))
+            .optional()?)
+    };
+    let (Some(first), Some(last)) = (bound("ASC")?, bound("DESC")?) else {
+        return Ok(());
+    };
+    // The unary + keeps SQLite on the rowid range instead of the campaign index.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, phones FROM customers \
+         WHERE id BETWEEN ?3 AND ?4 AND +account_id = ?1 AND +campaign_id = ?2 ORDER BY id",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![account_id, campaign_id, first, last])?;
+    while let Some(r) = rows.next()? {
+        let text = |i| r.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(StoreError::from);
+        visit(r.get(0)?, text(1)?, text(2)?)?;
+    }
+    Ok(())
 }
 
 /// add-by-phones: each phone not in the campaign becomes a customer, drawn from the
@@ -162,27 +214,22 @@ pub fn add_phones(
     phones: Vec<String>,
 ) -> StoreResult<PhonesOutcome> {
     let campaign = target_campaign(tx, account_id, Target::Existing(campaign_id.to_string()))?;
-    let adder = Adder {
-        conn: tx,
-        account_id,
-        campaign_id: campaign.id,
-        default_portal: resolve_portal(tx, account_id, None)?,
-        now: now_secs(),
-    };
+    let mut held = std::collections::HashSet::new();
+    scan_campaign(tx, account_id, campaign_id, |_, _, phones| {
+        held.extend(phones.split(',').filter_map(phone_key));
+        Ok(())
+    })?;
+    let mut adder = Adder::new(tx, account_id, campaign.id)?;
     let mut outcome = PhonesOutcome::default();
     for phone in phones {
-        let held: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 AND phone = ?3)",
-            )?
-            .query_row((account_id, campaign_id, &phone), |r| r.get(0))?;
-        if held {
+        if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
             outcome.skipped_phones.push(phone);
             continue;
         }
         let existing: Option<(String, String)> = tx
             .prepare_cached(
-                "SELECT c.id, c.name FROM contact_phones p JOIN contacts c ON c.account_id = p.account_id AND c.id = p.contact_id \
+                "SELECT c.id, c.name FROM contact_phones p \
+                 JOIN contacts c ON c.account_id = p.account_id AND c.id = p.contact_id \
                  WHERE p.account_id = ?1 AND p.phone = ?2 AND c.portal_id = ?3 ORDER BY c.rowid LIMIT 1",
             )?
             .query_row((account_id, &phone, &adder.default_portal), |r| Ok((r.get(0)?, r.get(1)?)))
@@ -203,13 +250,14 @@ pub fn add_phones(
                 (adder.new_contact(&entry)?, String::new())
             }
         };
-        match adder.insert_customer(&crm_id, &name, std::slice::from_ref(&phone), Source::Phones)? {
-            Some(_) => outcome.added += 1,
+        if adder.insert_customer(&crm_id, &name, std::slice::from_ref(&phone), Source::Phones)? {
+            outcome.added += 1;
+        } else {
             // That contact is already a customer, under another phone.
-            None => outcome.skipped_phones.push(phone),
+            outcome.skipped_phones.push(phone);
         }
     }
-    bump_count(tx, account_id, campaign_id, outcome.added)?;
+    adder.finish()?;
     Ok(outcome)
 }
 
@@ -222,37 +270,45 @@ fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> S
 
 /// Phones held by two or more customers of the campaign, ascending, customers by id.
 ///
-/// One ordered pass over the campaign's phone index, which also carries the names,
-/// finds the groups without touching the customers table.
+/// One pass over the campaign's rows collects (phone, row) pairs, with phones as
+/// numbers and names in one arena; a sort then brings each phone's holders together.
 pub fn duplicates(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
     require_campaign(conn, account_id, campaign_id)?;
-    let mut groups: Vec<DuplicateGroup> = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT phone, customer_id, name FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 \
-         ORDER BY phone, customer_id",
-    )?;
-    let mut rows = stmt.query((account_id, campaign_id))?;
-    // The first member of the current phone is kept aside until a second one shows.
-    let mut first: Option<(String, i64, String)> = None;
-    while let Some(r) = rows.next()? {
-        let phone = r.get_ref(0)?.as_str().map_err(|e| StoreError::Internal(e.to_string()))?;
-        let id: i64 = r.get(1)?;
-        let name = || r.get_ref(2).and_then(|v| Ok(v.as_str()?.to_string()));
-        match (&first, groups.last_mut()) {
-            (_, Some(g)) if g.phone == phone => g.customers.push((id, name()?)),
-            (Some((p, first_id, first_name)), _) if p == phone => {
-                groups.push(DuplicateGroup {
-                    phone: phone.to_string(),
-                    customers: vec![(*first_id, first_name.clone()), (id, name()?)],
-                });
-            }
-            _ => first = Some((phone.to_string(), id, name()?)),
-        }
-    }
+    let expected = campaigns::customer_count(conn, account_id, campaign_id)? as usize;
+    let mut ids: Vec<i64> = Vec::with_capacity(expected);
+    let mut names = String::new();
+    let mut name_ends: Vec<usize> = Vec::with_capacity(expected);
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(expected);
+    scan_campaign(conn, account_id, campaign_id, |id, name, phones| {
+        let row = ids.len() as u32;
+        ids.push(id);
+        names.push_str(name);
+        name_ends.push(names.len());
+        pairs.extend(phones.split(',').filter_map(phone_key).map(|key| (key, row)));
+        Ok(())
+    })?;
+    // Rows are in id order, so within one phone the sort keeps customers by id.
+    pairs.sort_unstable();
+    let name_of = |row: u32| {
+        let row = row as usize;
+        let start = if row == 0 { 0 } else { name_ends[row - 1] };
+        names[start..name_ends[row]].to_string()
+    };
+    let mut groups: Vec<DuplicateGroup> = pairs
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| DuplicateGroup {
+            phone: run[0].0.to_string(),
+            customers: run.iter().map(|&(_, row)| (ids[row as usize], name_of(row))).collect(),
+        })
+        .collect();
+    // Numbers of one length sort as their text does; across lengths they may not.
+    groups.sort_by(|a, b| a.phone.cmp(&b.phone));
     Ok(groups)
 }
 
-/// keepduplicate: set-based, through a temporary table of the pairs.
+/// keepduplicate: one pass finds every customer holding a named phone; the pairs are
+/// checked against it, then the losers' phones are rewritten or the losers removed.
 pub fn keep_duplicates(
     tx: &Transaction<'_>,
     account_id: &str,
@@ -260,61 +316,51 @@ pub fn keep_duplicates(
     keep: Vec<(String, i64)>,
 ) -> StoreResult<KeepOutcome> {
     require_campaign(tx, account_id, campaign_id)?;
-    tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS keep_pairs (phone TEXT PRIMARY KEY, customer_id INTEGER NOT NULL);
-         DELETE FROM temp.keep_pairs;
-         CREATE TEMP TABLE IF NOT EXISTS keep_losers (customer_id INTEGER PRIMARY KEY);
-         DELETE FROM temp.keep_losers;",
-    )?;
-    {
-        let mut insert = tx.prepare_cached("INSERT INTO temp.keep_pairs (phone, customer_id) VALUES (?1, ?2)")?;
-        for (phone, id) in &keep {
-            insert.execute((phone, id))?;
+    let keepers: HashMap<&str, i64> = keep.iter().map(|(phone, id)| (phone.as_str(), *id)).collect();
+    let mut held: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
+    let mut losers: Vec<(i64, Vec<String>)> = Vec::new();
+    scan_campaign(tx, account_id, campaign_id, |id, _, phones| {
+        let mut lost = false;
+        for phone in phones.split(',') {
+            match keepers.get(phone) {
+                Some(&keeper) if keeper == id => {
+                    held.insert((id, phone.to_string()));
+                }
+                Some(_) => lost = true,
+                None => {}
+            }
         }
-    }
+        if lost {
+            losers.push((id, phones.split(',').map(str::to_string).collect()));
+        }
+        Ok(())
+    })?;
     // Every pair must name a customer of this campaign holding that phone.
-    let bad: Option<(String, i64)> = tx
-        .query_row(
-            "SELECT k.phone, k.customer_id FROM temp.keep_pairs k WHERE NOT EXISTS ( \
-               SELECT 1 FROM customer_phones p JOIN customers c ON c.id = p.customer_id \
-               WHERE p.account_id = ?1 AND p.campaign_id = ?2 AND p.phone = k.phone \
-                 AND p.customer_id = k.customer_id AND c.account_id = ?1) \
-             ORDER BY k.rowid LIMIT 1",
-            (account_id, campaign_id),
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    if let Some((phone, id)) = bad {
+    if let Some((phone, id)) = keep.iter().find(|(phone, id)| !held.contains(&(*id, phone.clone()))) {
         return Err(StoreError::Invalid(format!(
             "listKeepCustomer: customer {id} does not hold phone {phone} in campaign {campaign_id}"
         )));
     }
-    tx.execute(
-        "INSERT OR IGNORE INTO temp.keep_losers (customer_id) \
-         SELECT p.customer_id FROM temp.keep_pairs k \
-         JOIN customer_phones p ON p.account_id = ?1 AND p.campaign_id = ?2 AND p.phone = k.phone \
-         WHERE p.customer_id <> k.customer_id",
-        (account_id, campaign_id),
-    )?;
-    let removed_phones = tx.execute(
-        "DELETE FROM customer_phones WHERE account_id = ?1 AND campaign_id = ?2 \
-           AND phone IN (SELECT phone FROM temp.keep_pairs) \
-           AND customer_id <> (SELECT k.customer_id FROM temp.keep_pairs k WHERE k.phone = customer_phones.phone)",
-        (account_id, campaign_id),
-    )? as i64;
-    let removed_customers = tx.execute(
-        "DELETE FROM customers WHERE id IN (SELECT customer_id FROM temp.keep_losers) \
-           AND NOT EXISTS (SELECT 1 FROM customer_phones p WHERE p.customer_id = customers.id)",
-        [],
-    )? as i64;
-    bump_count(tx, account_id, campaign_id, -removed_customers)?;
-    tx.execute_batch("DELETE FROM temp.keep_pairs; DELETE FROM temp.keep_losers;")?;
-    Ok(KeepOutcome { removed_phones, removed_customers })
+    let mut outcome = KeepOutcome::default();
+    for (id, phones) in losers {
+        let before = phones.len();
+        let kept: Vec<String> =
+            phones.into_iter().filter(|p| keepers.get(p.as_str()).is_none_or(|&k| k == id)).collect();
+        outcome.removed_phones += (before - kept.len()) as i64;
+        if kept.is_empty() {
+            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?;
+            outcome.removed_customers += 1;
+        } else {
+            tx.prepare_cached("UPDATE customers SET phones = ?2 WHERE id = ?1")?.execute((id, kept.join(",")))?;
+        }
+    }
+    bump_count(tx, account_id, campaign_id, -outcome.removed_customers)?;
+    Ok(outcome)
 }
 
 const COLUMNS: &str = "c.id, c.campaign_id, k.name, c.crm_id, c.name, c.status, c.type, c.insert_time, \
                        c.callback_time, c.last_time_make_call, c.number_call_out, c.do_not_call, \
-                       c.stringee_user_id_callback";
+                       c.stringee_user_id_callback, c.phones";
 
 /// Every [`MARK_EVERY`]th customer id of a campaign, by id, for one `list_version`.
 #[derive(Debug)]
@@ -366,12 +412,8 @@ pub fn list(
         }
     }
     if let Some(phone) = &filter.phone {
-        conds.push(
-            "EXISTS (SELECT 1 FROM customer_phones p WHERE p.account_id = c.account_id \
-             AND p.campaign_id = c.campaign_id AND p.phone = ? AND p.customer_id = c.id)"
-                .into(),
-        );
-        args.push(phone.clone().into());
+        conds.push("instr(',' || c.phones || ',', ?) > 0".into());
+        args.push(format!(",{phone},").into());
     }
     let filtered = filter.status.is_some() || filter.name.is_some() || filter.phone.is_some();
     let where_sql = conds.join(" AND ");
@@ -406,7 +448,7 @@ pub fn list(
          WHERE c.id IN (SELECT c.id FROM customers c WHERE {where_sql}{after} ORDER BY c.id LIMIT ? OFFSET ?) \
          ORDER BY c.id"
     ))?;
-    let mut rows: Vec<Customer> = stmt
+    let rows: Vec<Customer> = stmt
         .query_map(params_from_iter(args.iter()), |r| {
             Ok(Customer {
                 id: r.get(0)?,
@@ -414,7 +456,7 @@ pub fn list(
                 campaignname: r.get(2)?,
                 crm_id: r.get(3)?,
                 name: r.get(4)?,
-                phones: Vec::new(),
+                phones: r.get::<_, String>(13)?.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
                 status: r.get(5)?,
                 source: r.get(6)?,
                 insert_time: r.get(7)?,
@@ -426,7 +468,6 @@ pub fn list(
             })
         })?
         .collect::<Result<_, _>>()?;
-    load_phones(conn, &mut rows)?;
     Ok(Paged { rows, total })
 }
 
@@ -462,25 +503,6 @@ fn page_marks(
     Ok(marks)
 }
 
-fn load_phones(conn: &Connection, rows: &mut [Customer]) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let marks = vec!["?"; rows.len()].join(",");
-    let mut stmt = conn.prepare(&format!(
-        "SELECT customer_id, phone FROM customer_phones WHERE customer_id IN ({marks}) ORDER BY customer_id, pos"
-    ))?;
-    let mut phones: HashMap<i64, Vec<String>> = HashMap::new();
-    let mut q = stmt.query(params_from_iter(rows.iter().map(|c| c.id)))?;
-    while let Some(r) = q.next()? {
-        phones.entry(r.get(0)?).or_default().push(r.get(1)?);
-    }
-    for c in rows.iter_mut() {
-        c.phones = phones.remove(&c.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bool> {
     let campaign: Option<String> = tx
         .query_row("SELECT campaign_id FROM customers WHERE id = ?1 AND account_id = ?2", (id, account_id), |r| {
@@ -490,7 +512,6 @@ pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bo
     let Some(campaign) = campaign else {
         return Ok(false);
     };
-    tx.execute("DELETE FROM customer_phones WHERE customer_id = ?1", [id])?;
     tx.execute("DELETE FROM customers WHERE id = ?1", [id])?;
     bump_count(tx, account_id, &campaign, -1)?;
     Ok(true)

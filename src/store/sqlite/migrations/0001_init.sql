@@ -80,15 +80,21 @@ CREATE TABLE contact_phones (
 ) WITHOUT ROWID;
 CREATE INDEX contact_phones_phone ON contact_phones(account_id, phone);
 
--- Customers: the rows of a campaign's call list. Integer ids as the reference API.
+-- Customers: the rows of a campaign's call list. Integer ids as the reference API,
+-- drawn from `counters` so that an id is never given twice, even after deletes.
+-- Phones are kept in the row (comma-separated E.164): a million-row import then
+-- writes one row and two index entries per customer, and the questions about phones
+-- (/duplicate, keepduplicate) are answered by one pass over the campaign's rows.
+-- No foreign keys: the store deletes customers with their campaign itself.
 CREATE TABLE customers (
-    id                        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                        INTEGER PRIMARY KEY,
     account_id                TEXT NOT NULL,
     campaign_id               TEXT NOT NULL,
     crm_id                    TEXT NOT NULL,
     name                      TEXT NOT NULL DEFAULT '',
     -- Lowercase words then folded words, each after a space (domain::customer::name_key).
     name_key                  TEXT NOT NULL DEFAULT '',
+    phones                    TEXT NOT NULL,
     status                    INTEGER NOT NULL DEFAULT 0,
     type                      INTEGER NOT NULL,
     insert_time               INTEGER NOT NULL,
@@ -96,23 +102,14 @@ CREATE TABLE customers (
     last_time_make_call       INTEGER NOT NULL DEFAULT 0,
     number_call_out           INTEGER NOT NULL DEFAULT 0,
     do_not_call               INTEGER NOT NULL DEFAULT 0,
-    stringee_user_id_callback TEXT,
-    FOREIGN KEY (account_id, campaign_id) REFERENCES campaigns(account_id, id) ON DELETE CASCADE
+    stringee_user_id_callback TEXT
 );
 -- A CRM contact is in a campaign at most once.
 CREATE UNIQUE INDEX customers_one_per_contact ON customers(account_id, campaign_id, crm_id);
 CREATE INDEX customers_campaign ON customers(account_id, campaign_id, id);
-CREATE INDEX customers_account ON customers(account_id, id);
 
-CREATE TABLE customer_phones (
-    account_id  TEXT NOT NULL,
-    campaign_id TEXT NOT NULL,
-    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
-    pos         INTEGER NOT NULL,
-    phone       TEXT NOT NULL,
-    -- The customer's name (customers are never renamed), so that /duplicate reads
-    -- every group from this index alone.
-    name        TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (customer_id, pos)
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX customer_phones_phone ON customer_phones(account_id, campaign_id, phone, customer_id, name);
+INSERT INTO counters (name, value) VALUES ('customer', 0);
