@@ -10,13 +10,28 @@ pub const DEFAULT_DATABASE: &str = "sqlite://callsheet.db";
 pub struct Limits {
     /// Largest request body, in bytes.
     pub upload_bytes: usize,
-    /// Most entries in one `listcontacts`.
+    /// Most entries in one `listcontacts` (or `phones` of add-by-phones).
     pub listcontacts: usize,
+    /// Most data rows in one uploaded file.
+    pub file_rows: usize,
+    /// Most bytes an .xlsx may unpack to (the zip-bomb guard).
+    pub unpacked_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { upload_bytes: 100 * 1024 * 1024, listcontacts: 100_000 }
+        Limits {
+            upload_bytes: 100 * 1024 * 1024,
+            listcontacts: 100_000,
+            file_rows: 1_000_000,
+            unpacked_bytes: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub fn import(&self) -> crate::import::ImportLimits {
+        crate::import::ImportLimits { max_rows: self.file_rows, max_unpacked_bytes: self.unpacked_bytes }
     }
 }
 

@@ -29,6 +29,18 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "CALLSHEET_LISTEN", default_value = config::DEFAULT_LISTEN)]
         listen: std::net::SocketAddr,
+        /// Largest request body (uploads included), in bytes.
+        #[arg(long, env = "CALLSHEET_MAX_UPLOAD_BYTES", default_value_t = Limits::default().upload_bytes)]
+        max_upload_bytes: usize,
+        /// Most entries in one listcontacts (or add-by-phones phones).
+        #[arg(long, env = "CALLSHEET_MAX_LISTCONTACTS", default_value_t = Limits::default().listcontacts)]
+        max_listcontacts: usize,
+        /// Most data rows in one uploaded file.
+        #[arg(long, env = "CALLSHEET_MAX_FILE_ROWS", default_value_t = Limits::default().file_rows)]
+        max_file_rows: usize,
+        /// Most bytes an uploaded .xlsx may unpack to.
+        #[arg(long, env = "CALLSHEET_MAX_UNPACKED_BYTES", default_value_t = Limits::default().unpacked_bytes)]
+        max_unpacked_bytes: u64,
     },
     /// Manage accounts (tenants).
     Account {
@@ -110,7 +122,15 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen } => serve(&cli.database, listen).await,
+        Command::Serve { listen, max_upload_bytes, max_listcontacts, max_file_rows, max_unpacked_bytes } => {
+            let limits = Limits {
+                upload_bytes: max_upload_bytes,
+                listcontacts: max_listcontacts,
+                file_rows: max_file_rows,
+                unpacked_bytes: max_unpacked_bytes,
+            };
+            serve(&cli.database, listen, limits).await
+        }
         Command::Account { command: AccountCommand::Create { name, region, json } } => {
             let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
             let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
@@ -160,7 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+async fn serve(database: &str, listen: std::net::SocketAddr, limits: Limits) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
@@ -168,7 +188,7 @@ async fn serve(database: &str, listen: std::net::SocketAddr) -> anyhow::Result<(
     // Signals are caught from here on, before anything can be served.
     let shutdown = shutdown_signal()?;
     let store = store::open(database).await?;
-    let app = api::app(AppState { store, limits: Limits::default() }, Default::default());
+    let app = api::app(AppState { store, limits }, Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
     tracing::info!(%listen, database, "callsheet serving");

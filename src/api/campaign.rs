@@ -48,11 +48,11 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     f.required_string("name")?;
     let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
     let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
-    if sources.contacts.is_empty() && sources.invalid.is_empty() {
+    if sources.is_empty() {
         let campaign = state.store.create_campaign(&caller.account.id, fields).await?;
         return Ok(ok(campaign));
     }
-    let (campaign, _, summary) = add_sources(&state, &caller.account.id, Target::New(fields), sources).await?;
+    let (campaign, _, summary) = add_sources(&state, &caller.account, Target::New(fields), sources).await?;
     Ok(Json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})).into_response())
 }
 

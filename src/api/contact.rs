@@ -9,14 +9,17 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::campaign::page_of;
+use super::customcampaign::{feed_sources, file_upload, import_error};
 use super::error::{ApiError, ApiResult, done, ok, ok_with, page};
 use super::input::{Fields, Input, scalar_text};
 use crate::domain::contact::ContactFields;
+use crate::import::ImportError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/contact", get(list).post(create))
         .route("/v1/contact/{id}", get(show).put(update).delete(remove))
+        .route("/v1/contact/import", axum::routing::post(import))
 }
 
 /// Reads a contact in callsheet's form (`name`, `phones`, `email`, `fields`, `portal`)
@@ -114,4 +117,32 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
         .ok_or_else(|| ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default())))?;
     let found = state.store.contacts(&caller.account.id, &portal.id, p).await?;
     Ok(page(found.rows, found.total, p))
+}
+
+/// POST /v1/contact/import (multipart `file`, `portal`): every row becomes a CRM
+/// contact of the portal, in one transaction; rows that cannot are reported.
+async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let file = file_upload(&input)?.ok_or_else(|| ApiError::missing("file"))?;
+    let portal = input.fields().string("portal")?.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let store = state.store.clone();
+    let account_id = caller.account.id.clone();
+    let importing = tokio::spawn(async move { store.import_contacts(&account_id, portal, rx).await });
+    let fed = feed_sources(&state, &caller.account.region(), Vec::new(), Some(file), tx).await;
+    let stored = importing.await.map_err(ApiError::internal)?;
+    let (report, outcome) = match (fed, stored) {
+        (Ok(report), Ok(outcome)) => (report, outcome),
+        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => return Err(e.into()),
+        (Err(e), _) => return Err(import_error(e)),
+    };
+    let dropped: Vec<Value> =
+        report.dropped.iter().map(|(row, id, phone)| json!({"row": row, "id": id, "phone": phone})).collect();
+    Ok(ok(json!({
+        "total": report.rows,
+        "added": outcome.added,
+        "updated": outcome.updated,
+        "invalid": report.invalid_count,
+        "invalid_rows": report.invalid,
+        "dropped_phones": dropped,
+    })))
 }

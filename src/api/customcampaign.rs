@@ -17,6 +17,7 @@ use crate::domain::customer::{
     AddOutcome, CustomerFilter, InvalidRow, MAX_REPORTED_ROWS, NameMatch, NewCustomer, Repeats, Source, parse_status,
 };
 use crate::domain::phone::{self, Region};
+use crate::import::{self, FileReport, ImportError};
 use crate::store::{DuplicateGroup, Feed, Target};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
@@ -33,6 +34,14 @@ pub fn router() -> Router<AppState> {
 pub struct Sources {
     pub contacts: Vec<NewCustomer>,
     pub invalid: Vec<InvalidRow>,
+    /// An uploaded .xlsx or .csv, read while the entries are stored.
+    pub file: Option<axum::body::Bytes>,
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.contacts.is_empty() && self.invalid.is_empty() && self.file.is_none()
+    }
 }
 
 /// Reads `listcontacts`, `listfilters` and `file` of POST /v1/customcampaign or
@@ -44,7 +53,7 @@ pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiRe
     {
         return Err(ApiError::invalid("type must be between 1 and 4"));
     }
-    let mut sources = Sources { contacts: Vec::new(), invalid: Vec::new() };
+    let mut sources = Sources { contacts: Vec::new(), invalid: Vec::new(), file: None };
     if let Some(entries) = f.list("listcontacts")? {
         if entries.len() > max_entries {
             return Err(ApiError::too_large(format!(
@@ -66,10 +75,57 @@ pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiRe
     if f.list("listfilters")?.is_some_and(|l| !l.is_empty()) {
         return Err(ApiError::invalid("listfilters is not supported by this version of callsheet; send listcontacts"));
     }
-    if input.uploads.iter().any(|u| u.field == "file") {
-        return Err(ApiError::new(Code::File, "file import is not supported by this version of callsheet"));
-    }
+    sources.file = file_upload(input)?;
     Ok(sources)
+}
+
+/// The `file` part of a multipart body, if any.
+pub fn file_upload(input: &Input) -> ApiResult<Option<axum::body::Bytes>> {
+    let mut files = input.uploads.iter().filter(|u| u.field == "file");
+    let file = files.next().map(|u| u.bytes.clone());
+    if files.next().is_some() {
+        return Err(ApiError::invalid("send one file per request"));
+    }
+    Ok(file)
+}
+
+/// The envelope error for a file that cannot be imported.
+pub fn import_error(e: ImportError) -> ApiError {
+    match e {
+        ImportError::File(msg) => ApiError::new(Code::File, msg),
+        ImportError::TooLarge(msg) => ApiError::too_large(msg),
+        ImportError::Stopped => ApiError::internal("an import stopped without its consumer's error"),
+    }
+}
+
+/// Feeds `rows` and then the uploaded file's entries to `feed`, reading the file on
+/// a blocking thread; `Feed::Done` goes only after the last row was read whole.
+/// On a file error the feed is dropped without `Done`, so the store writes nothing.
+pub async fn feed_sources(
+    state: &AppState,
+    region: &Region,
+    rows: Vec<NewCustomer>,
+    file: Option<axum::body::Bytes>,
+    feed: mpsc::Sender<Feed>,
+) -> Result<FileReport, ImportError> {
+    if !rows.is_empty() && feed.send(Feed::Rows(rows)).await.is_err() {
+        return Err(ImportError::Stopped);
+    }
+    let report = match file {
+        None => FileReport::default(),
+        Some(bytes) => {
+            let (limits, region, tx) = (state.limits.import(), region.clone(), feed.clone());
+            tokio::task::spawn_blocking(move || {
+                import::read_entries(&bytes, &limits, &region, Source::File, &mut |batch| {
+                    tx.blocking_send(Feed::Rows(batch)).is_ok()
+                })
+            })
+            .await
+            .map_err(|_| ImportError::File("the file could not be read".into()))??
+        }
+    };
+    feed.send(Feed::Done).await.map_err(|_| ImportError::Stopped)?;
+    Ok(report)
 }
 
 /// One `listcontacts` entry: `{id, name, phones[]}`. A malformed entry fails the
@@ -109,34 +165,40 @@ fn contact_entry(
 /// Adds the entries to the target campaign in one transaction.
 pub async fn add_sources(
     state: &AppState,
-    account_id: &str,
+    account: &crate::domain::account::Account,
     target: Target,
     sources: Sources,
 ) -> ApiResult<(crate::domain::campaign::Campaign, AddOutcome, Value)> {
-    let total = (sources.contacts.len() + sources.invalid.len()) as i64;
-    let dropped: Vec<Value> = sources
+    let listed = (sources.contacts.len() + sources.invalid.len()) as i64;
+    let mut dropped: Vec<Value> = sources
         .contacts
         .iter()
         .flat_map(|c| c.dropped_phones.iter().map(move |p| json!({"row": c.row, "id": c.crm_id, "phone": p})))
-        .take(MAX_REPORTED_ROWS)
         .collect();
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, rx) = mpsc::channel(4);
     let store = state.store.clone();
-    let account = account_id.to_string();
-    let adding = tokio::spawn(async move { store.add_customers(&account, target, rx).await });
-    // The receiver lives until the store finishes, so these sends only fail if it failed.
-    let _ = tx.send(Feed::Rows(sources.contacts)).await;
-    let _ = tx.send(Feed::Done).await;
-    drop(tx);
-    let (campaign, stored) = adding.await.map_err(ApiError::internal)??;
+    let account_id = account.id.clone();
+    let adding = tokio::spawn(async move { store.add_customers(&account_id, target, rx).await });
+    let fed = feed_sources(state, &account.region(), sources.contacts, sources.file, tx).await;
+    let stored = adding.await.map_err(ApiError::internal)?;
+    let report = match (fed, stored) {
+        (Ok(report), Ok(stored)) => (report, stored),
+        // The store's own failure (an unknown campaign, say) explains a stopped feed.
+        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => return Err(e.into()),
+        (Err(e), _) => return Err(import_error(e)),
+    };
+    let (file, (campaign, stored)) = report;
     let mut outcome = AddOutcome::default();
-    for row in sources.invalid {
+    let unreported = file.invalid_count - file.invalid.len() as i64;
+    for row in sources.invalid.into_iter().chain(file.invalid) {
         outcome.reject(row);
     }
+    outcome.invalid += unreported;
     outcome.merge(stored);
-    outcome.invalid_rows.sort_by_key(|r| r.row);
+    dropped.extend(file.dropped.iter().map(|(row, id, phone)| json!({"row": row, "id": id, "phone": phone})));
+    dropped.truncate(MAX_REPORTED_ROWS);
     let summary = json!({
-        "total": total,
+        "total": listed + file.rows,
         "added": outcome.added,
         "skipped": outcome.skipped.len(),
         "invalid": outcome.invalid,
@@ -161,7 +223,7 @@ fn skipped_marker(skipped: &[String]) -> Value {
 async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let campaign = input.fields().required_string("campaign")?;
     let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
-    let (_, outcome, summary) = add_sources(&state, &caller.account.id, Target::Existing(campaign), sources).await?;
+    let (_, outcome, summary) = add_sources(&state, &caller.account, Target::Existing(campaign), sources).await?;
     let body = json!({"r": 0, "msg": "Success", "data": skipped_marker(&outcome.skipped), "summary": summary});
     Ok(Json(body).into_response())
 }

@@ -72,13 +72,18 @@ impl ContactFields {
 
 fn parse_email(email: &str) -> Result<String, String> {
     let email = email.trim();
-    if email.is_empty() {
-        return Ok(String::new());
+    if email.is_empty() || looks_like_email(email) {
+        Ok(email.to_string())
+    } else {
+        Err(format!("email '{email}' is not an email address"))
     }
-    let valid = email.len() <= 254
+}
+
+/// A plausible address: something@domain.tld, no spaces, at most 254 characters.
+pub fn looks_like_email(email: &str) -> bool {
+    email.len() <= 254
         && !email.contains(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    if valid { Ok(email.to_string()) } else { Err(format!("email '{email}' is not an email address")) }
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
 }
 
 fn check_custom_fields(fields: Map<String, Value>) -> Result<Map<String, Value>, String> {

@@ -75,7 +75,8 @@ pub fn parse_cells<'a>(cells: impl IntoIterator<Item = &'a str>, region: &Region
     phones
 }
 
-fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
+/// Adds every number of one cell to `phones`.
+pub fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
     for part in cell.split([',', ';', '/', '\n', '\r']) {
         let part = part.trim();
         if part.is_empty() {

@@ -68,6 +68,13 @@ pub struct DuplicateGroup {
     pub customers: Vec<(i64, String)>,
 }
 
+/// What a contact import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ImportOutcome {
+    pub added: i64,
+    pub updated: i64,
+}
+
 /// What keepduplicate removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct KeepOutcome {
@@ -114,6 +121,14 @@ pub trait Store: Send + Sync + 'static {
     async fn contacts(&self, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>>;
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>>;
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool>;
+    /// Imports entries as CRM contacts of `portal` (the default one when `None`), in
+    /// one transaction: an entry whose id is one of the account's contacts updates it.
+    async fn import_contacts(
+        &self,
+        account_id: &str,
+        portal: Option<String>,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<ImportOutcome>;
 
     // Campaign customers.
     /// Adds every entry the feed brings, in one transaction; entries whose CRM contact

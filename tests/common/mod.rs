@@ -37,6 +37,8 @@ pub enum Body {
     Raw(&'static str, Vec<u8>),
     Form(Vec<(String, String)>),
     Multipart(Vec<(String, String)>),
+    /// Multipart text fields plus one file part named `file`.
+    Upload(Vec<(String, String)>, &'static str, Vec<u8>),
 }
 
 impl TestApp {
@@ -109,6 +111,14 @@ impl TestApp {
                 for (k, v) in pairs {
                     form = form.text(k, v);
                 }
+                req.multipart(form)
+            }
+            Body::Upload(pairs, filename, bytes) => {
+                let mut form = reqwest::multipart::Form::new();
+                for (k, v) in pairs {
+                    form = form.text(k, v);
+                }
+                form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename));
                 req.multipart(form)
             }
         };

@@ -122,3 +122,80 @@ pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<b
     let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }
+
+/// Imports a feed of entries as contacts of one portal, in one transaction that
+/// commits only on `Feed::Done`. An entry whose id is one of the account's contacts
+/// updates that contact with the values the row has; any other entry is a new
+/// contact, keeping a foreign id as the custom field `external_id`.
+pub fn import(
+    conn: &mut Connection,
+    account_id: &str,
+    portal: Option<String>,
+    mut feed: tokio::sync::mpsc::Receiver<crate::store::Feed>,
+) -> StoreResult<crate::store::ImportOutcome> {
+    use crate::store::Feed;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let portal = resolve_portal(&tx, account_id, portal.as_deref())?;
+    let now = now_secs();
+    let mut outcome = crate::store::ImportOutcome::default();
+    loop {
+        let rows = match feed.blocking_recv() {
+            Some(Feed::Rows(rows)) => rows,
+            Some(Feed::Done) => break,
+            None => return Err(super::StoreError::Aborted),
+        };
+        for entry in rows {
+            let existing = match &entry.crm_id {
+                Some(id) => get(&tx, account_id, id)?,
+                None => None,
+            };
+            match existing {
+                Some(mut c) => {
+                    c.name = entry.name.unwrap_or(c.name);
+                    if !entry.phones.is_empty() {
+                        c.phones = entry.phones;
+                    }
+                    if !entry.email.is_empty() {
+                        c.email = entry.email;
+                    }
+                    c.fields.extend(entry.fields);
+                    let fields = Value::Object(c.fields.clone()).to_string();
+                    tx.prepare_cached(
+                        "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = ?6 \
+                         WHERE account_id = ?1 AND id = ?2",
+                    )?
+                    .execute((
+                        account_id,
+                        &c.id,
+                        &c.name,
+                        &c.email,
+                        &fields,
+                        now.max(c.created),
+                    ))?;
+                    save_phones(&tx, account_id, &c.id, &c.phones)?;
+                    outcome.updated += 1;
+                }
+                None => {
+                    let mut fields = entry.fields;
+                    if let Some(id) = entry.crm_id {
+                        fields.insert("external_id".into(), Value::String(id));
+                    }
+                    let contact = Contact {
+                        id: String::new(),
+                        name: entry.name.unwrap_or_default(),
+                        phones: entry.phones,
+                        email: entry.email,
+                        fields,
+                        portal: portal.clone(),
+                        created: now,
+                        updated: now,
+                    };
+                    insert(&tx, account_id, &contact)?;
+                    outcome.added += 1;
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(outcome)
+}

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
-use super::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
+use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
@@ -328,5 +328,15 @@ impl Store for SqliteStore {
     async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
         let account_id = account_id.to_string();
         self.write(move |tx| customers::delete(tx, &account_id, id)).await
+    }
+
+    async fn import_contacts(
+        &self,
+        account_id: &str,
+        portal: Option<String>,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<ImportOutcome> {
+        let account_id = account_id.to_string();
+        self.run(move |c| contacts::import(c, &account_id, portal, feed)).await
     }
 }

@@ -1,0 +1,275 @@
+//! Finding columns by header, case- and accent-insensitively, in English and
+//! Vietnamese; every other column becomes a custom field.
+
+use serde_json::{Map, Value};
+
+use super::{Cell, ImportError, SheetRow};
+use crate::domain::customer::{InvalidRow, NewCustomer, Source};
+use crate::domain::phone::{self, Region};
+use crate::domain::text::fold;
+
+const ID: &[&str] = &["id", "crmid", "ma", "makh", "makhachhang", "contactid"];
+const NAME: &[&str] =
+    &["name", "hoten", "hovaten", "ten", "fullname", "tenkhachhang", "khachhang", "customername", "contactname"];
+/// Phone headers; a trailing number (phone2, số điện thoại 2) is another phone column.
+const PHONE: &[&str] = &[
+    "phone",
+    "phones",
+    "sodienthoai",
+    "sdt",
+    "dienthoai",
+    "mobile",
+    "didong",
+    "phonenumber",
+    "tel",
+    "telephone",
+    "sodt",
+];
+const EMAIL: &[&str] = &["email", "mail"];
+
+/// What a column holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Role {
+    Id,
+    Name,
+    Phone,
+    Email,
+    /// A custom field, keyed by the header as written.
+    Field(String),
+}
+
+/// The header row's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub roles: Vec<(usize, Role)>,
+}
+
+/// A header folded to its letters and digits: "Số điện thoại 2" -> "sodienthoai2".
+fn key(header: &str) -> String {
+    fold(header).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+fn role_of(header: &str) -> Option<Role> {
+    let k = key(header);
+    if ID.contains(&k.as_str()) {
+        return Some(Role::Id);
+    }
+    if NAME.contains(&k.as_str()) {
+        return Some(Role::Name);
+    }
+    if EMAIL.contains(&k.as_str()) {
+        return Some(Role::Email);
+    }
+    let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
+    if PHONE.contains(&base) {
+        return Some(Role::Phone);
+    }
+    None
+}
+
+/// The spreadsheet letter of a 0-based column: 0 -> A, 27 -> AB.
+pub fn column_letter(mut col: usize) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+impl Columns {
+    /// Reads the header row. A blank header cell right after a phone column (a merged
+    /// "Số điện thoại" header over two columns) is another phone column; other blank
+    /// headers name their column by its letter. No phone column: r=8 naming the headers.
+    pub fn from_header(row: &SheetRow) -> Result<Columns, ImportError> {
+        let width = row.cells.iter().map(|(c, _)| c + 1).max().unwrap_or(0);
+        let mut headers = vec![String::new(); width];
+        for (col, cell) in &row.cells {
+            headers[*col] = cell.text().trim().to_string();
+        }
+        let mut roles: Vec<(usize, Role)> = Vec::new();
+        let mut seen_single: Vec<Role> = Vec::new();
+        for (col, header) in headers.iter().enumerate() {
+            let role = if header.is_empty() {
+                match roles.last() {
+                    Some((prev, Role::Phone)) if *prev + 1 == col => Role::Phone,
+                    _ => continue,
+                }
+            } else {
+                match role_of(header) {
+                    // A second id, name or email column is kept as a custom field.
+                    Some(r) if r != Role::Phone && seen_single.contains(&r) => Role::Field(header.clone()),
+                    Some(r) => {
+                        seen_single.push(r.clone());
+                        r
+                    }
+                    None => Role::Field(header.clone()),
+                }
+            };
+            roles.push((col, role));
+        }
+        if !roles.iter().any(|(_, r)| *r == Role::Phone) {
+            let seen: Vec<&str> = headers.iter().map(String::as_str).filter(|h| !h.is_empty()).collect();
+            return Err(ImportError::File(format!(
+                "no phone column found; the header row has: {}",
+                if seen.is_empty() { "no names".to_string() } else { seen.join(", ") }
+            )));
+        }
+        Ok(Columns { roles })
+    }
+
+    fn role(&self, col: usize) -> Role {
+        match self.roles.iter().find(|(c, _)| *c == col) {
+            Some((_, role)) => role.clone(),
+            None => Role::Field(format!("column {}", column_letter(col))),
+        }
+    }
+
+    /// A data row as an entry, or the reason it cannot be one.
+    pub fn entry(&self, row: &SheetRow, region: &Region, source: Source) -> Result<NewCustomer, InvalidRow> {
+        let mut id = None;
+        let mut name = None;
+        let mut email = String::new();
+        let mut fields = Map::new();
+        let mut phones = phone::Phones::default();
+        for (col, cell) in &row.cells {
+            if cell.is_empty() {
+                continue;
+            }
+            let text = cell.text().trim();
+            match self.role(*col) {
+                Role::Id => id = Some(text.to_string()),
+                Role::Name => name = Some(text.to_string()),
+                // A date is never a phone, whatever its digits.
+                Role::Phone if matches!(cell, Cell::Date(_)) => phones.invalid.push(text.to_string()),
+                Role::Phone => phone::add_cell(&mut phones, text, region),
+                Role::Email if crate::domain::contact::looks_like_email(text) => email = text.to_string(),
+                Role::Email => {
+                    fields.insert("email".into(), Value::String(text.to_string()));
+                }
+                Role::Field(key) => {
+                    fields.insert(key, Value::String(text.to_string()));
+                }
+            }
+        }
+        if phones.valid.is_empty() {
+            let reason = if phones.invalid.is_empty() {
+                // With an id, the CRM contact's phones may still be used.
+                if id.is_some() {
+                    return Ok(NewCustomer {
+                        row: row.number,
+                        crm_id: id,
+                        name,
+                        phones: Vec::new(),
+                        dropped_phones: Vec::new(),
+                        fields,
+                        email,
+                        source,
+                    });
+                }
+                "no phone".to_string()
+            } else {
+                format!("no valid phone: {}", phones.invalid.join(", "))
+            };
+            return Err(InvalidRow { row: row.number, id, reason });
+        }
+        Ok(NewCustomer {
+            row: row.number,
+            crm_id: id,
+            name,
+            phones: phones.valid,
+            dropped_phones: phones.invalid,
+            fields,
+            email,
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> SheetRow {
+        SheetRow {
+            number: 1,
+            cells: names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !n.is_empty())
+                .map(|(i, n)| (i, Cell::Text(n.to_string())))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn headers_are_found_in_english_and_vietnamese() {
+        let cols =
+            Columns::from_header(&header(&["Mã", "Họ và tên", "Số điện thoại", "SĐT 2", "E-mail", "Ghi chú"])).unwrap();
+        assert_eq!(
+            cols.roles,
+            [
+                (0, Role::Id),
+                (1, Role::Name),
+                (2, Role::Phone),
+                (3, Role::Phone),
+                (4, Role::Email),
+                (5, Role::Field("Ghi chú".into()))
+            ]
+        );
+        let cols = Columns::from_header(&header(&["CRM_ID", "Full Name", "Mobile", "Phone2", "Di động"])).unwrap();
+        assert_eq!(cols.roles.iter().filter(|(_, r)| *r == Role::Phone).count(), 3);
+    }
+
+    #[test]
+    fn a_blank_header_after_a_phone_column_is_a_phone_column() {
+        let cols = Columns::from_header(&header(&["Tên", "Điện thoại", "", "", "Note"])).unwrap();
+        assert_eq!(
+            cols.roles,
+            [(0, Role::Name), (1, Role::Phone), (2, Role::Phone), (3, Role::Phone), (4, Role::Field("Note".into()))]
+        );
+    }
+
+    #[test]
+    fn no_phone_column_names_the_headers() {
+        let err = Columns::from_header(&header(&["Tên", "Email"])).unwrap_err();
+        assert_eq!(err, ImportError::File("no phone column found; the header row has: Tên, Email".into()));
+    }
+
+    #[test]
+    fn rows_become_entries() {
+        let cols = Columns::from_header(&header(&["id", "name", "phone", "phone 2", "city"])).unwrap();
+        let row = SheetRow {
+            number: 7,
+            cells: vec![
+                (0, Cell::Number("12345".into())),
+                (1, Cell::Text("Đài".into())),
+                (2, Cell::Number("912345678".into())),
+                (3, Cell::Date("2024-01-02".into())),
+                (4, Cell::Text("Huế".into())),
+                (6, Cell::Text("stray".into())),
+            ],
+        };
+        let e = cols.entry(&row, &Region::vietnam(), Source::File).unwrap();
+        assert_eq!(e.row, 7);
+        assert_eq!(e.crm_id.as_deref(), Some("12345"));
+        assert_eq!(e.phones, ["84912345678"]);
+        assert_eq!(e.dropped_phones, ["2024-01-02"]);
+        assert_eq!(e.fields["city"], "Huế");
+        assert_eq!(e.fields["column G"], "stray");
+    }
+
+    #[test]
+    fn letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+}

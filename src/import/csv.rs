@@ -1,0 +1,92 @@
+//! .csv: UTF-8 with or without a byte-order mark, `,` `;` or tab separated.
+
+use super::{Cell, ImportError, SheetRow};
+
+/// The separator the first line uses most (outside quotes); `,` when none shows.
+fn separator(text: &str) -> u8 {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|(s, _)| *s == b) {
+            c.1 += 1;
+        }
+    }
+    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map(|(s, _)| *s).unwrap_or(b',')
+}
+
+pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>) -> Result<(), ImportError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        ImportError::File(format!(
+            "the CSV file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" and upload it again"
+        ))
+    })?;
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(separator(text))
+        .from_reader(text.as_bytes());
+    let mut record = ::csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let number = record.position().map(|p| p.line() as i64).unwrap_or(0);
+                let cells = record
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| !v.trim().is_empty())
+                    .map(|(i, v)| (i, Cell::Text(v.trim().to_string())))
+                    .collect();
+                on_row(SheetRow { number, cells })?;
+            }
+            Err(e) => return Err(ImportError::File(format!("the CSV file cannot be read: {e}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(input: &[u8]) -> Result<Vec<SheetRow>, ImportError> {
+        let mut out = Vec::new();
+        read(input, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn separators_are_detected() {
+        assert_eq!(separator("a,b,c"), b',');
+        assert_eq!(separator("a;b;c"), b';');
+        assert_eq!(separator("a\tb\tc"), b'\t');
+        assert_eq!(separator("\"a;b\",c"), b',');
+        assert_eq!(separator("single"), b',');
+    }
+
+    #[test]
+    fn bom_and_line_numbers() {
+        let r = rows("\u{feff}tên;sđt\nĐài;0901234567\n\nX;1\n".as_bytes()).unwrap();
+        assert_eq!(r[0].cells[0].1, Cell::Text("tên".into()));
+        assert_eq!(r[1].number, 2);
+        assert_eq!(r.last().unwrap().number, 4);
+    }
+
+    #[test]
+    fn non_utf8_is_refused_clearly() {
+        let err = rows(b"name,phone\nD\xe0i,0901\n").unwrap_err();
+        assert_eq!(
+            err,
+            ImportError::File(
+                "the CSV file is not UTF-8 text (line 2); save it as \"CSV UTF-8\" and upload it again".into()
+            )
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! Spreadsheet import: .xlsx and .csv files -> rows -> contact entries.
+//!
+//! The format is told from the content, never the file name. Rows stream out one
+//! at a time: memory does not grow with the row count, beyond the workbook's
+//! shared-strings table and the ids and phones kept to spot repeats.
+
+pub mod columns;
+mod csv;
+mod xlsx;
+
+use crate::domain::customer::{InvalidRow, NewCustomer, Repeats, Source};
+use crate::domain::phone::Region;
+use columns::Columns;
+
+/// One cell as the import sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    /// A numeric cell, as integer text when it is whole (`912345678`, not `912345678.0`).
+    Number(String),
+    /// A date or time cell (ISO text); never a phone.
+    Date(String),
+}
+
+impl Cell {
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Empty => "",
+            Cell::Text(s) | Cell::Number(s) | Cell::Date(s) => s,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text().trim().is_empty()
+    }
+}
+
+/// A row of the sheet: its number as the spreadsheet shows it, and its non-empty
+/// cells by column (0-based).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetRow {
+    pub number: i64,
+    pub cells: Vec<(usize, Cell)>,
+}
+
+/// Why a file cannot be imported; nothing is written when there is one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportError {
+    /// Not a readable .xlsx/.csv, no phone column, over the row limit (r=8).
+    File(String),
+    /// Over the unpacked-size limit (r=9).
+    TooLarge(String),
+    /// The consumer of the rows went away (the store failed); its error is the one to report.
+    Stopped,
+}
+
+/// Limits applied while reading (CONTRACT §8).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    pub max_rows: usize,
+    pub max_unpacked_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xlsx,
+    Csv,
+}
+
+/// Tells the format from the first bytes.
+fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ImportError::File("the file is empty".into()));
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Ok(Format::Xlsx);
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Err(ImportError::File(
+            "this is an Excel 97-2003 (.xls) file; save it as .xlsx or .csv and upload it again".into(),
+        ));
+    }
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Err(ImportError::File("the file is neither an .xlsx workbook nor a .csv text file".into()));
+    }
+    Ok(Format::Csv)
+}
+
+/// Reads every row of the file's first sheet, in order, calling `on_row` for each
+/// (empty rows included; the caller skips them). `on_row` returns false to stop.
+fn read_rows(
+    bytes: &[u8],
+    limits: &ImportLimits,
+    on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    match detect(bytes)? {
+        Format::Xlsx => xlsx::read(bytes, limits, on_row),
+        Format::Csv => csv::read(bytes, on_row),
+    }
+}
+
+/// What reading a file found besides the entries it handed on.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FileReport {
+    /// Non-empty data rows.
+    pub rows: i64,
+    pub invalid: Vec<InvalidRow>,
+    pub invalid_count: i64,
+    /// Phones dropped from rows that still had a valid one: (row, id, phone).
+    pub dropped: Vec<(i64, Option<String>, String)>,
+}
+
+impl FileReport {
+    fn reject(&mut self, row: InvalidRow) {
+        self.invalid_count += 1;
+        if self.invalid.len() < crate::domain::customer::MAX_REPORTED_ROWS {
+            self.invalid.push(row);
+        }
+    }
+}
+
+/// Rows handed on at once.
+pub const BATCH_ROWS: usize = 2000;
+
+/// Reads a file into contact entries, handing them on in batches. Rows that cannot
+/// become an entry (no valid phone, a repeat of an earlier row) are reported.
+pub fn read_entries(
+    bytes: &[u8],
+    limits: &ImportLimits,
+    region: &Region,
+    source: Source,
+    send: &mut dyn FnMut(Vec<NewCustomer>) -> bool,
+) -> Result<FileReport, ImportError> {
+    let mut report = FileReport::default();
+    let mut columns: Option<Columns> = None;
+    let mut repeats = Repeats::default();
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    read_rows(bytes, limits, &mut |row| {
+        if row.cells.iter().all(|(_, c)| c.is_empty()) {
+            return Ok(());
+        }
+        let Some(cols) = &columns else {
+            columns = Some(Columns::from_header(&row)?);
+            return Ok(());
+        };
+        report.rows += 1;
+        if report.rows as usize > limits.max_rows {
+            return Err(ImportError::File(format!(
+                "the file has more than {} rows, the limit; split it and upload the parts",
+                limits.max_rows
+            )));
+        }
+        match cols.entry(&row, region, source) {
+            Ok(entry) => {
+                if let Some(reason) = repeats.check(&entry) {
+                    report.reject(InvalidRow { row: entry.row, id: entry.crm_id, reason });
+                    return Ok(());
+                }
+                for phone in &entry.dropped_phones {
+                    if report.dropped.len() < crate::domain::customer::MAX_REPORTED_ROWS {
+                        report.dropped.push((entry.row, entry.crm_id.clone(), phone.clone()));
+                    }
+                }
+                batch.push(entry);
+                if batch.len() == BATCH_ROWS && !send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS))) {
+                    return Err(ImportError::Stopped);
+                }
+            }
+            Err(invalid) => report.reject(invalid),
+        }
+        Ok(())
+    })?;
+    if columns.is_none() {
+        return Err(ImportError::File("the file has no header row and no data".into()));
+    }
+    if !batch.is_empty() && !send(batch) {
+        return Err(ImportError::Stopped);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_from_content() {
+        assert_eq!(detect(b"PK\x03\x04rest"), Ok(Format::Xlsx));
+        assert_eq!(detect("phone\n0901".as_bytes()), Ok(Format::Csv));
+        assert!(matches!(detect(b""), Err(ImportError::File(m)) if m == "the file is empty"));
+        assert!(
+            matches!(detect(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]), Err(ImportError::File(m)) if m.contains(".xls"))
+        );
+        assert!(matches!(detect(b"\x00\x01binary"), Err(ImportError::File(_))));
+    }
+}

@@ -1,0 +1,105 @@
+//! .xlsx through calamine's streaming cell reader (never `worksheet_range`, which
+//! allocates the sheet's whole bounding box).
+
+use std::io::{Cursor, Read};
+
+use calamine::{DataRef, Reader, Xlsx, XlsxError};
+
+use super::{Cell, ImportError, ImportLimits, SheetRow};
+
+/// Refuses a workbook that unpacks to more than the limit. The sizes its directory
+/// declares are checked first; then every part is inflated and counted, because a
+/// hostile file can declare small sizes and still expand without bound.
+fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
+    let too_large = || {
+        ImportError::TooLarge(format!(
+            "the workbook unpacks to more than {}, the limit",
+            crate::api::input::human_size(limit as usize)
+        ))
+    };
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;
+    let mut declared: u64 = 0;
+    for i in 0..zip.len() {
+        let file = zip.by_index(i).map_err(|_| not_a_workbook())?;
+        declared = declared.saturating_add(file.size());
+    }
+    if declared > limit {
+        return Err(too_large());
+    }
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let file = zip.by_index(i).map_err(|_| not_a_workbook())?;
+        let n = std::io::copy(&mut file.take(limit - total + 1), &mut std::io::sink())
+            .map_err(|_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into()))?;
+        total += n;
+        if total > limit {
+            return Err(too_large());
+        }
+    }
+    Ok(())
+}
+
+fn not_a_workbook() -> ImportError {
+    ImportError::File("the file is not a readable .xlsx workbook".into())
+}
+
+fn xlsx_error(e: XlsxError) -> ImportError {
+    match e {
+        XlsxError::Password => ImportError::File("the workbook is password-protected; remove the password".into()),
+        other => ImportError::File(format!("the .xlsx file is corrupt: {other}")),
+    }
+}
+
+fn convert(value: &DataRef<'_>) -> Cell {
+    match value {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) => Cell::Text(s.trim().to_string()),
+        DataRef::SharedString(s) => Cell::Text(s.trim().to_string()),
+        DataRef::Int(i) => Cell::Number(i.to_string()),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Cell::Number(format!("{}", *f as i64)),
+        DataRef::Float(f) => Cell::Number(f.to_string()),
+        DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
+        DataRef::DateTime(dt) => {
+            let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+            if (h, mi, s) == (0, 0, 0) {
+                Cell::Date(format!("{y:04}-{mo:02}-{d:02}"))
+            } else {
+                Cell::Date(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+            }
+        }
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Date(s.clone()),
+        DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+    }
+}
+
+/// Streams the first sheet's rows.
+pub fn read(
+    bytes: &[u8],
+    limits: &ImportLimits,
+    on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    check_unpacked_size(bytes, limits.max_unpacked_bytes)?;
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
+    let sheet =
+        workbook.sheet_names().first().cloned().ok_or_else(|| ImportError::File("the workbook has no sheet".into()))?;
+    let mut reader = workbook.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
+    let mut current = SheetRow { number: 0, cells: Vec::new() };
+    while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
+        let (row, col) = cell.get_position();
+        let number = row as i64 + 1;
+        if number != current.number {
+            if current.number != 0 {
+                on_row(std::mem::replace(&mut current, SheetRow { number, cells: Vec::new() }))?;
+            }
+            current.number = number;
+        }
+        let value = convert(cell.get_value());
+        if value != Cell::Empty {
+            current.cells.push((col as usize, value));
+        }
+    }
+    if current.number != 0 {
+        on_row(current)?;
+    }
+    Ok(())
+}

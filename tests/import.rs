@@ -1,0 +1,331 @@
+//! Spreadsheet import (CONTRACT §4, §5, §8): real .xlsx files made with
+//! rust_xlsxwriter, CSV variants, hostile and broken files, limits, and the
+//! per-row report.
+
+mod common;
+
+use callsheet::config::Limits;
+use common::{Body, TestApp, error, pairs};
+use reqwest::Method;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+use serde_json::{Value, json};
+
+/// A workbook from rows of cells: strings, numbers (`#123`) and dates (`@2024-01-02`).
+fn xlsx(rows: &[&[&str]], constant_memory: bool) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let ws = if constant_memory { wb.add_worksheet_with_constant_memory().unwrap() } else { wb.add_worksheet() };
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            if let Some(n) = cell.strip_prefix('#') {
+                ws.write_number(r, c, n.parse::<f64>().unwrap()).unwrap();
+            } else if let Some(d) = cell.strip_prefix('@') {
+                let dt = ExcelDateTime::parse_from_str(d).unwrap();
+                ws.write_datetime_with_format(r, c, &dt, &date).unwrap();
+            } else if !cell.is_empty() {
+                ws.write_string(r, c, *cell).unwrap();
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+async fn upload(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &'static str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    app.send(Method::POST, path, Some(&app.tenant.token), Body::Upload(pairs(fields), name, bytes)).await
+}
+
+async fn customers(app: &TestApp, campaign: &str) -> Vec<Value> {
+    let (_, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1000")).await;
+    body["resFromPccApi"]["data"]["rows"].as_array().unwrap().clone()
+}
+
+fn summary_of(rows: &[Value]) -> Vec<(String, String, Value)> {
+    rows.iter()
+        .map(|r| {
+            (r["crm_id"].as_str().unwrap().to_string(), r["name"].as_str().unwrap().to_string(), r["phones"].clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn xlsx_with_vietnamese_headers_and_numeric_phones() {
+    for constant_memory in [false, true] {
+        let app = TestApp::spawn().await;
+        let campaign = app.create_campaign("Import").await;
+        let file = xlsx(
+            &[
+                &["Mã", "Họ và tên", "Số điện thoại", "SĐT 2", "Ghi chú"],
+                &["CT01", "Nguyễn Văn Đài", "#912345678", "0987654321", "VIP"],
+                &["#12345", "Trần Thị B", "#84901234567", "", ""],
+                &[],
+                &["CT03", "Lê C", "@2024-01-02", "", "date is not a phone"],
+                &["CT04", "Phạm D", "abc", "", ""],
+            ],
+            constant_memory,
+        );
+        let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "list.xlsx", file).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"r": 0, "msg": "Success", "data": [], "summary": {
+                "total": 4, "added": 2, "skipped": 0, "invalid": 2,
+                "invalid_rows": [
+                    {"row": 5, "id": "CT03", "reason": "no valid phone: 2024-01-02"},
+                    {"row": 6, "id": "CT04", "reason": "no valid phone: abc"}],
+                "dropped_phones": []}}),
+            "constant_memory={constant_memory}"
+        );
+        let rows = customers(&app, &campaign).await;
+        assert_eq!(
+            summary_of(&rows),
+            [
+                ("CT01".into(), "Nguyễn Văn Đài".into(), json!(["84912345678", "84987654321"])),
+                ("12345".into(), "Trần Thị B".into(), json!(["84901234567"])),
+            ]
+        );
+        assert_eq!(rows[0]["type"], 3);
+    }
+}
+
+#[tokio::test]
+async fn rows_without_id_become_crm_contacts_with_their_fields() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let file =
+        xlsx(&[&["Full Name", "Mobile", "Email", "City"], &["Linh", "0386142833", "linh@example.com", "Huế"]], false);
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.xlsx", file).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = customers(&app, &campaign).await;
+    let crm = rows[0]["crm_id"].as_str().unwrap();
+    let (_, contact) = app.get(&format!("/v1/contact/{crm}")).await;
+    let c = &contact["data"];
+    assert_eq!((c["name"].as_str(), c["email"].as_str()), (Some("Linh"), Some("linh@example.com")));
+    assert_eq!(c["phones"], json!(["84386142833"]));
+    assert_eq!(c["fields"], json!({"City": "Huế"}));
+    assert_eq!(c["portal"], json!(app.tenant.portal));
+}
+
+#[tokio::test]
+async fn repeats_inside_a_file_are_reported_not_doubled() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let file = xlsx(
+        &[
+            &["id", "name", "phone"],
+            &["A", "one", "0901000001"],
+            &["A", "one again", "0901000009"],
+            &["", "two", "0901000002"],
+            &["", "two again", "+84 901 000 002"],
+        ],
+        false,
+    );
+    let (_, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.xlsx", file).await;
+    assert_eq!(
+        body["summary"]["invalid_rows"],
+        json!([
+            {"row": 3, "id": "A", "reason": "repeats row 2 (same id)"},
+            {"row": 5, "id": null, "reason": "repeats row 4 (same phone)"}])
+    );
+    assert_eq!(customers(&app, &campaign).await.len(), 2);
+}
+
+#[tokio::test]
+async fn blank_and_merged_header_cells_are_tolerated() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "Tên").unwrap();
+    ws.merge_range(0, 1, 0, 2, "Điện thoại", &Format::new()).unwrap();
+    ws.write_string(0, 3, "Ghi chú").unwrap();
+    for (c, v) in ["An", "0901000001", "0901000002", "note", "extra"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "m.xlsx", wb.save_to_buffer().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = customers(&app, &campaign).await;
+    assert_eq!(rows[0]["phones"], json!(["84901000001", "84901000002"]));
+    let (_, contact) = app.get(&format!("/v1/contact/{}", rows[0]["crm_id"].as_str().unwrap())).await;
+    assert_eq!(contact["data"]["fields"], json!({"column E": "extra", "Ghi chú": "note"}));
+}
+
+#[tokio::test]
+async fn csv_with_bom_semicolons_and_tabs() {
+    let app = TestApp::spawn().await;
+    for (i, text) in [
+        "\u{feff}Họ tên;SĐT\nĐài;0901000001\n",
+        "name,phone\n\"Hai, Le\",0901000002\n",
+        "name\tphone\nBa\t0901000003\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let campaign = app.create_campaign(&format!("csv {i}")).await;
+        let (status, body) =
+            upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.txt", text.as_bytes().to_vec()).await;
+        assert_eq!(status, 200, "{text}: {body}");
+        assert_eq!(body["summary"]["added"], 1, "{text}");
+    }
+    let (_, body) = app.get("/v1/customcampaign?limit=10").await;
+    let names: Vec<&str> =
+        body["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Đài", "Hai, Le", "Ba"]);
+}
+
+#[tokio::test]
+async fn unreadable_files_get_r8_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let mut xls = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    xls.resize(4096, 0);
+    let mut truncated = xlsx(&[&["name", "phone"], &["a", "0901000001"]], false);
+    truncated.truncate(truncated.len() / 2);
+    let cases: Vec<(&'static str, Vec<u8>, String)> = vec![
+        ("empty.xlsx", Vec::new(), "the file is empty".into()),
+        ("old.xlsx", xls, "this is an Excel 97-2003 (.xls) file; save it as .xlsx or .csv and upload it again".into()),
+        ("corrupt.xlsx", truncated, "the file is not a readable .xlsx workbook".into()),
+        (
+            "bin.xlsx",
+            b"\x00\x01\x02garbage".to_vec(),
+            "the file is neither an .xlsx workbook nor a .csv text file".into(),
+        ),
+        (
+            "latin1.csv",
+            b"name,phone\nD\xe0i,0901000001\n".to_vec(),
+            "the CSV file is not UTF-8 text (line 2); save it as \"CSV UTF-8\" and upload it again".into(),
+        ),
+        (
+            "nophone.csv",
+            "Tên,Email\nA,a@example.com\n".as_bytes().to_vec(),
+            "no phone column found; the header row has: Tên, Email".into(),
+        ),
+    ];
+    for (name, bytes, msg) in cases {
+        let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], name, bytes).await;
+        assert_eq!((status, &body), (422, &error(8, &msg)), "{name}");
+    }
+    assert!(customers(&app, &campaign).await.is_empty());
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn zip_bomb_is_refused_by_unpacked_size() {
+    let limits = Limits { unpacked_bytes: 1024 * 1024, ..Limits::default() };
+    let app = TestApp::spawn_with(axum::Router::new(), limits).await;
+    let campaign = app.create_campaign("Import").await;
+    // Kilobytes that unpack to megabytes: inline strings of Excel's longest length.
+    let long = "0".repeat(32_000);
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().unwrap();
+    ws.write_string(0, 0, "phone").unwrap();
+    for r in 1..200 {
+        ws.write_string(r, 0, &long).unwrap();
+    }
+    let bomb = wb.save_to_buffer().unwrap();
+    assert!(bomb.len() < 512 * 1024, "{}", bomb.len());
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "bomb.xlsx", bomb).await;
+    assert_eq!((status, body), (413, error(9, "the workbook unpacks to more than 1 MiB, the limit")));
+    assert!(customers(&app, &campaign).await.is_empty());
+}
+
+#[tokio::test]
+async fn over_the_row_limit_nothing_is_written_even_after_batches_went_out() {
+    let limits = Limits { file_rows: 2500, ..Limits::default() };
+    let app = TestApp::spawn_with(axum::Router::new(), limits).await;
+    let campaign = app.create_campaign("Import").await;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("n{i},0901{i:06}\n"));
+    }
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "big.csv", csv.into_bytes()).await;
+    assert_eq!(
+        (status, body),
+        (422, error(8, "the file has more than 2500 rows, the limit; split it and upload the parts"))
+    );
+    assert!(customers(&app, &campaign).await.is_empty());
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn over_the_upload_limit_is_r9() {
+    let limits = Limits { upload_bytes: 64 * 1024, ..Limits::default() };
+    let app = TestApp::spawn_with(axum::Router::new(), limits).await;
+    let campaign = app.create_campaign("Import").await;
+    let big = format!("name,phone\n{}", "x,0901000001\n".repeat(10_000));
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "b.csv", big.into_bytes()).await;
+    assert_eq!((status, body), (413, error(9, "payload too large: the limit is 65536 bytes")));
+}
+
+#[tokio::test]
+async fn a_file_with_an_unknown_campaign_is_r3() {
+    let app = TestApp::spawn().await;
+    let file = "name,phone\na,0901000001\n".as_bytes().to_vec();
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", "CANOPE00")], "x.csv", file).await;
+    assert_eq!((status, body), (404, error(3, "campaign 'CANOPE00' not found")));
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn campaign_create_with_a_file() {
+    let app = TestApp::spawn().await;
+    let file = xlsx(&[&["name", "phone"], &["a", "0901000001"], &["b", "0901000002"]], false);
+    let (status, body) = upload(&app, "/v1/campaign", &[("name", "From file")], "x.xlsx", file).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 2);
+    let campaign = body["data"]["id"].as_str().unwrap();
+    assert_eq!(customers(&app, campaign).await.len(), 2);
+    let bad = b"\x00\x01".to_vec();
+    let (status, _) = upload(&app, "/v1/campaign", &[("name", "Broken")], "x.xlsx", bad).await;
+    assert_eq!(status, 422);
+    let (_, campaigns) = app.get("/v1/campaign").await;
+    assert_eq!(campaigns["data"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn contact_import_adds_and_updates() {
+    let app = TestApp::spawn().await;
+    let existing = app.create_contact(json!({"name": "Old", "phones": ["0901000001"]})).await;
+    let id = existing["id"].as_str().unwrap();
+    let (_, portal) = app.post("/v1/portal", json!({"name": "Imported"})).await;
+    let portal = portal["data"]["id"].as_str().unwrap().to_string();
+    let file = xlsx(
+        &[
+            &["id", "name", "phone", "company"],
+            &[id, "Renamed", "0901000009", "ACME"],
+            &["EXT-1", "Foreign", "0901000002", ""],
+            &["", "New", "0901000003", ""],
+            &["", "Bad", "12", ""],
+        ],
+        false,
+    );
+    let (status, body) = upload(&app, "/v1/contact/import", &[("portal", &portal)], "c.xlsx", file).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Success", "data": {"total": 4, "added": 2, "updated": 1, "invalid": 1,
+            "invalid_rows": [{"row": 5, "id": null, "reason": "no valid phone: 12"}], "dropped_phones": []}})
+    );
+    let (_, updated) = app.get(&format!("/v1/contact/{id}")).await;
+    assert_eq!(updated["data"]["name"], "Renamed");
+    assert_eq!(updated["data"]["phones"], json!(["84901000009"]));
+    assert_eq!(updated["data"]["fields"], json!({"company": "ACME"}));
+    let (_, list) = app.get(&format!("/v1/contact?portal={portal}")).await;
+    assert_eq!(list["data"]["totalCount"], 2);
+    assert_eq!(list["data"]["rows"][0]["fields"], json!({"external_id": "EXT-1"}));
+    let form = Body::Multipart(pairs(&[("portal", &portal)]));
+    let (status, body) = app.send(Method::POST, "/v1/contact/import", Some(&app.tenant.token), form).await;
+    assert_eq!((status, body), (400, error(2, "missing file")));
+}
