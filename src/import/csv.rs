@@ -31,11 +31,21 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
         .delimiter(separator(text))
         .from_reader(text.as_bytes());
     let mut record = ::csv::StringRecord::new();
+    // Line numbers come from byte offsets: the reader's own count passes over blank lines.
+    let (mut counted_to, mut line) = (0usize, 1i64);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
-                let number = record.position().map(|p| p.line() as i64).unwrap_or(0);
+                let bytes = text.as_bytes();
+                let mut start = record.position().map(|p| p.byte() as usize).unwrap_or(counted_to).min(text.len());
+                // A record's position is where the reader began, before the blank lines it skipped.
+                while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+                    start += 1;
+                }
+                line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == b'\n').count() as i64;
+                counted_to = start;
+                let number = line;
                 let cells = record
                     .iter()
                     .enumerate()
