@@ -64,6 +64,7 @@ async fn main() {
                 fields: Default::default(),
                 email: String::new(),
                 source: Source::Contacts,
+                name_key: None,
             })
             .collect();
         tx.send(Feed::Rows(batch)).await.unwrap();

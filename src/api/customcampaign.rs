@@ -159,7 +159,9 @@ fn contact_entry(
         fields: Map::new(),
         email: String::new(),
         source: Source::Contacts,
-    }))
+        name_key: None,
+    }
+    .prepare()))
 }
 
 /// Adds the entries to the target campaign in one transaction.

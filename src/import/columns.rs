@@ -122,37 +122,39 @@ impl Columns {
         Ok(Columns { roles })
     }
 
-    fn role(&self, col: usize) -> Role {
+    fn role(&self, col: usize) -> std::borrow::Cow<'_, Role> {
         match self.roles.iter().find(|(c, _)| *c == col) {
-            Some((_, role)) => role.clone(),
-            None => Role::Field(format!("column {}", column_letter(col))),
+            Some((_, role)) => std::borrow::Cow::Borrowed(role),
+            None => std::borrow::Cow::Owned(Role::Field(format!("column {}", column_letter(col)))),
         }
     }
 
     /// A data row as an entry, or the reason it cannot be one.
-    pub fn entry(&self, row: &SheetRow, region: &Region, source: Source) -> Result<NewCustomer, InvalidRow> {
+    pub fn entry(&self, row: SheetRow, region: &Region, source: Source) -> Result<NewCustomer, InvalidRow> {
         let mut id = None;
         let mut name = None;
         let mut email = String::new();
         let mut fields = Map::new();
         let mut phones = phone::Phones::default();
-        for (col, cell) in &row.cells {
+        for (col, cell) in row.cells {
             if cell.is_empty() {
                 continue;
             }
-            let text = cell.text().trim();
-            match self.role(*col) {
-                Role::Id => id = Some(text.to_string()),
-                Role::Name => name = Some(text.to_string()),
+            let is_date = matches!(cell, Cell::Date(_));
+            // Cells arrive trimmed from both readers.
+            let text = cell.into_text();
+            match &*self.role(col) {
+                Role::Id => id = Some(text),
+                Role::Name => name = Some(text),
                 // A date is never a phone, whatever its digits.
-                Role::Phone if matches!(cell, Cell::Date(_)) => phones.invalid.push(text.to_string()),
-                Role::Phone => phone::add_cell(&mut phones, text, region),
-                Role::Email if crate::domain::contact::looks_like_email(text) => email = text.to_string(),
+                Role::Phone if is_date => phones.invalid.push(text),
+                Role::Phone => phone::add_cell(&mut phones, &text, region),
+                Role::Email if crate::domain::contact::looks_like_email(&text) => email = text,
                 Role::Email => {
-                    fields.insert("email".into(), Value::String(text.to_string()));
+                    fields.insert("email".into(), Value::String(text));
                 }
                 Role::Field(key) => {
-                    fields.insert(key, Value::String(text.to_string()));
+                    fields.insert(key.clone(), Value::String(text));
                 }
             }
         }
@@ -169,6 +171,7 @@ impl Columns {
                         fields,
                         email,
                         source,
+                        name_key: None,
                     });
                 }
                 "no phone".to_string()
@@ -186,6 +189,7 @@ impl Columns {
             fields,
             email,
             source,
+            name_key: None,
         })
     }
 }
@@ -254,7 +258,7 @@ mod tests {
                 (6, Cell::Text("stray".into())),
             ],
         };
-        let e = cols.entry(&row, &Region::vietnam(), Source::File).unwrap();
+        let e = cols.entry(row, &Region::vietnam(), Source::File).unwrap();
         assert_eq!(e.row, 7);
         assert_eq!(e.crm_id.as_deref(), Some("12345"));
         assert_eq!(e.phones, ["84912345678"]);

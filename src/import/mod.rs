@@ -34,6 +34,13 @@ impl Cell {
     pub fn is_empty(&self) -> bool {
         self.text().trim().is_empty()
     }
+
+    pub fn into_text(self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) | Cell::Number(s) | Cell::Date(s) => s,
+        }
+    }
 }
 
 /// A row of the sheet: its number as the spreadsheet shows it, and its non-empty
@@ -89,13 +96,15 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
 
 /// Reads every row of the file's first sheet, in order, calling `on_row` for each
 /// (empty rows included; the caller skips them). `on_row` returns false to stop.
+/// `on_size` first hears how many rows the file says it has, when it says.
 fn read_rows(
     bytes: &[u8],
     limits: &ImportLimits,
+    on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     match detect(bytes)? {
-        Format::Xlsx => xlsx::read(bytes, limits, on_row),
+        Format::Xlsx => xlsx::read(bytes, limits, on_size, on_row),
         Format::Csv => csv::read(bytes, on_row),
     }
 }
@@ -136,12 +145,14 @@ pub fn read_entries(
     let mut columns: Option<Columns> = None;
     let mut repeats = Repeats::default();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
-    read_rows(bytes, limits, &mut |row| {
+    let size_hint = std::cell::Cell::new(0usize);
+    read_rows(bytes, limits, &mut |rows| size_hint.set(rows.min(limits.max_rows)), &mut |row| {
         if row.cells.iter().all(|(_, c)| c.is_empty()) {
             return Ok(());
         }
         let Some(cols) = &columns else {
             columns = Some(Columns::from_header(&row)?);
+            repeats = Repeats::with_capacity(size_hint.get());
             return Ok(());
         };
         report.rows += 1;
@@ -151,7 +162,7 @@ pub fn read_entries(
                 limits.max_rows
             )));
         }
-        match cols.entry(&row, region, source) {
+        match cols.entry(row, region, source) {
             Ok(entry) => {
                 if let Some(reason) = repeats.check(&entry) {
                     report.reject(InvalidRow { row: entry.row, id: entry.crm_id, reason });

@@ -76,6 +76,7 @@ fn convert(value: &DataRef<'_>) -> Cell {
 pub fn read(
     bytes: &[u8],
     limits: &ImportLimits,
+    on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     check_unpacked_size(bytes, limits.max_unpacked_bytes)?;
@@ -83,6 +84,7 @@ pub fn read(
     let sheet =
         workbook.sheet_names().first().cloned().ok_or_else(|| ImportError::File("the workbook has no sheet".into()))?;
     let mut reader = workbook.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
+    on_size(reader.dimensions().end.0.saturating_sub(reader.dimensions().start.0) as usize + 1);
     let mut current = SheetRow { number: 0, cells: Vec::new() };
     while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
         let (row, col) = cell.get_position();

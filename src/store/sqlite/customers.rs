@@ -22,7 +22,19 @@ fn target_campaign(tx: &Transaction<'_>, account_id: &str, target: Target) -> St
     }
 }
 
-/// Prepared statements and settings of one add transaction.
+/// Customers written by one multi-row INSERT.
+const CHUNK: usize = 64;
+
+/// A customer ready to be written.
+struct Row {
+    crm_id: String,
+    name: String,
+    name_key: String,
+    phones: String,
+    source: Source,
+}
+
+/// State of one add transaction.
 struct Adder<'a> {
     conn: &'a Connection,
     account_id: &'a str,
@@ -32,6 +44,7 @@ struct Adder<'a> {
     /// The last customer id given out; written back by [`Adder::finish`].
     last_id: i64,
     added: i64,
+    pending: Vec<Row>,
 }
 
 impl<'a> Adder<'a> {
@@ -45,35 +58,68 @@ impl<'a> Adder<'a> {
             now: now_secs(),
             last_id,
             added: 0,
+            pending: Vec::with_capacity(CHUNK),
         })
     }
 
-    /// Inserts the customer; `false` when its contact is already in the campaign.
-    fn insert_customer(&mut self, crm_id: &str, name: &str, phones: &[String], source: Source) -> StoreResult<bool> {
-        let id = self.last_id + 1;
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO customers (id, account_id, campaign_id, crm_id, name, name_key, phones, type, insert_time) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-                 ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING",
-            )?
-            .execute(rusqlite::params![
-                id,
-                self.account_id,
-                &self.campaign_id,
-                crm_id,
-                name,
-                name_key(name),
-                phones.join(","),
-                source as i64,
-                self.now
-            ])?;
-        if inserted == 1 {
-            self.last_id = id;
-            self.added += 1;
+    /// Writes the pending customers with one INSERT; contacts already in the campaign
+    /// are skipped by the unique index and come back in `skipped`. Ids are drawn in
+    /// row order, so a skipped row leaves a gap, never a reuse.
+    fn flush(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
         }
-        Ok(inserted == 1)
+        let n = self.pending.len();
+        let mut sql = String::from(
+            "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) VALUES ",
+        );
+        for i in 0..n {
+            let p = 4 + i * 6;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(?{},?1,?2,?3,?{},?{},?{},?{},?{})", p, p + 1, p + 2, p + 3, p + 4, p + 5));
+        }
+        sql.push_str(" ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING RETURNING id");
+        let first_id = self.last_id + 1;
+        let mut args: Vec<Sql> = Vec::with_capacity(3 + n * 6);
+        args.push(self.account_id.to_string().into());
+        args.push(self.campaign_id.clone().into());
+        args.push(self.now.into());
+        for (i, row) in self.pending.iter_mut().enumerate() {
+            args.push((first_id + i as i64).into());
+            args.push(std::mem::take(&mut row.crm_id).into());
+            args.push(std::mem::take(&mut row.name).into());
+            args.push(std::mem::take(&mut row.name_key).into());
+            args.push(std::mem::take(&mut row.phones).into());
+            args.push((row.source as i64).into());
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut inserted = vec![false; n];
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            inserted[(id - first_id) as usize] = true;
+        }
+        for (i, ok) in inserted.iter().enumerate() {
+            if *ok {
+                self.added += 1;
+            } else if let Sql::Text(crm_id) = &args[3 + i * 6 + 1] {
+                skipped.push(crm_id.clone());
+            }
+        }
+        self.last_id += n as i64;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Writes one customer at once; false when its contact is already in the campaign.
+    fn insert_now(&mut self, row: Row) -> StoreResult<bool> {
+        let mut skipped = Vec::new();
+        self.flush(&mut skipped)?;
+        self.pending.push(row);
+        self.flush(&mut skipped)?;
+        Ok(skipped.is_empty())
     }
 
     /// A new CRM contact in the default portal for an entry that has no id.
@@ -92,39 +138,47 @@ impl<'a> Adder<'a> {
     }
 
     fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
-        let (crm_id, mut name, mut phones) = match &entry.crm_id {
-            Some(id) => (id.clone(), entry.name.clone(), entry.phones.clone()),
+        let crm_id = match &entry.crm_id {
+            Some(id) => id.clone(),
             None if entry.phones.is_empty() => {
                 outcome.reject(InvalidRow { row: entry.row, id: None, reason: "no valid phone".into() });
                 return Ok(());
             }
-            None => (self.new_contact(&entry)?, entry.name.clone(), entry.phones.clone()),
+            None => self.new_contact(&entry)?,
         };
+        let NewCustomer { mut name, mut phones, name_key: key, source, row, .. } = entry;
         // Name or phones left out are the CRM contact's, if the account has one.
+        let mut key = key;
         if (name.is_none() || phones.is_empty())
             && let Some(contact) = contacts::get(self.conn, self.account_id, &crm_id)?
         {
-            name = name.or(Some(contact.name));
+            if name.is_none() {
+                key = None;
+                name = Some(contact.name);
+            }
             if phones.is_empty() {
                 phones = contact.phones;
             }
         }
         if phones.is_empty() {
-            outcome.reject(InvalidRow { row: entry.row, id: Some(crm_id), reason: "no valid phone".into() });
+            outcome.reject(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
             return Ok(());
         }
-        if self.insert_customer(&crm_id, name.as_deref().unwrap_or(""), &phones, entry.source)? {
-            outcome.added += 1;
-        } else {
-            outcome.skipped.push(crm_id);
+        let name = name.unwrap_or_default();
+        let name_key = key.unwrap_or_else(|| name_key(&name));
+        self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source });
+        if self.pending.len() == CHUNK {
+            self.flush(&mut outcome.skipped)?;
         }
         Ok(())
     }
 
-    /// Writes back the id counter and the campaign's count.
-    fn finish(self) -> StoreResult<()> {
+    /// Writes what is pending, the id counter and the campaign's count.
+    fn finish(mut self, skipped: &mut Vec<String>) -> StoreResult<i64> {
+        self.flush(skipped)?;
         self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
-        bump_count(self.conn, self.account_id, &self.campaign_id, self.added)
+        bump_count(self.conn, self.account_id, &self.campaign_id, self.added)?;
+        Ok(self.added)
     }
 }
 
@@ -162,7 +216,7 @@ pub fn add(
             None => return Err(StoreError::Aborted),
         }
     }
-    adder.finish()?;
+    outcome.added = adder.finish(&mut outcome.skipped)?;
     tx.commit()?;
     Ok((campaign, outcome))
 }
@@ -246,18 +300,25 @@ pub fn add_phones(
                     fields: Default::default(),
                     email: String::new(),
                     source: Source::Phones,
+                    name_key: None,
                 };
                 (adder.new_contact(&entry)?, String::new())
             }
         };
-        if adder.insert_customer(&crm_id, &name, std::slice::from_ref(&phone), Source::Phones)? {
+        if adder.insert_now(Row {
+            crm_id,
+            name_key: name_key(&name),
+            name,
+            phones: phone.clone(),
+            source: Source::Phones,
+        })? {
             outcome.added += 1;
         } else {
             // That contact is already a customer, under another phone.
             outcome.skipped_phones.push(phone);
         }
     }
-    adder.finish()?;
+    adder.finish(&mut Vec::new())?;
     Ok(outcome)
 }
 
