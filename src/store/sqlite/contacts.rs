@@ -27,20 +27,31 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Contact> {
     })
 }
 
+/// A contact's phones hang off its rowid: new contacts append to that key, where
+/// their random text ids would land all over the index.
+const ROWID_OF: &str = "(SELECT rowid FROM contacts WHERE account_id = ?1 AND id = ?2)";
+
 fn load_phones(conn: &Connection, account_id: &str, contact: &mut Contact) -> StoreResult<()> {
-    let mut stmt =
-        conn.prepare_cached("SELECT phone FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2 ORDER BY pos")?;
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT phone FROM contact_phones WHERE contact_rowid = {ROWID_OF} ORDER BY pos"))?;
     contact.phones = stmt.query_map((account_id, &contact.id), |r| r.get(0))?.collect::<Result<_, _>>()?;
     Ok(())
 }
 
 fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[String]) -> StoreResult<()> {
-    tx.prepare_cached("DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2")?
+    tx.prepare_cached(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"))?
         .execute((account_id, contact_id))?;
-    let mut insert =
-        tx.prepare_cached("INSERT INTO contact_phones (account_id, contact_id, pos, phone) VALUES (?1, ?2, ?3, ?4)")?;
+    let rowid: i64 =
+        tx.prepare_cached(&format!("SELECT {}", &ROWID_OF))?.query_row((account_id, contact_id), |r| r.get(0))?;
+    insert_phones(tx, account_id, rowid, phones)
+}
+
+/// Phones of a contact that has none stored yet.
+fn insert_phones(tx: &Connection, account_id: &str, rowid: i64, phones: &[String]) -> StoreResult<()> {
+    let mut insert = tx
+        .prepare_cached("INSERT INTO contact_phones (account_id, contact_rowid, pos, phone) VALUES (?1, ?2, ?3, ?4)")?;
     for (pos, phone) in phones.iter().enumerate() {
-        insert.execute((account_id, contact_id, pos as i64, phone))?;
+        insert.execute((account_id, rowid, pos as i64, phone))?;
     }
     Ok(())
 }
@@ -63,7 +74,7 @@ pub fn insert(conn: &Connection, account_id: &str, c: &Contact) -> StoreResult<S
         .execute((account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
         .map(drop)
     })?;
-    save_phones(conn, account_id, &id, &c.phones)?;
+    insert_phones(conn, account_id, conn.last_insert_rowid(), &c.phones)?;
     Ok(id)
 }
 
@@ -118,7 +129,7 @@ pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDr
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
-    tx.execute("DELETE FROM contact_phones WHERE account_id = ?1 AND contact_id = ?2", (account_id, id))?;
+    tx.execute(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
     let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }

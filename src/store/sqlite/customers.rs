@@ -283,7 +283,7 @@ pub fn add_phones(
         let existing: Option<(String, String)> = tx
             .prepare_cached(
                 "SELECT c.id, c.name FROM contact_phones p \
-                 JOIN contacts c ON c.account_id = p.account_id AND c.id = p.contact_id \
+                 JOIN contacts c ON c.rowid = p.contact_rowid \
                  WHERE p.account_id = ?1 AND p.phone = ?2 AND c.portal_id = ?3 ORDER BY c.rowid LIMIT 1",
             )?
             .query_row((account_id, &phone, &adder.default_portal), |r| Ok((r.get(0)?, r.get(1)?)))

@@ -29,7 +29,9 @@ CREATE TABLE api_keys (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX api_keys_sid ON api_keys(sid);
 
+-- `seq` is an explicit rowid, so VACUUM keeps it: lists go in its (creation) order.
 CREATE TABLE campaigns (
+    seq                   INTEGER PRIMARY KEY,
     account_id            TEXT NOT NULL REFERENCES accounts(id),
     id                    TEXT NOT NULL,
     portal_id             TEXT NOT NULL,
@@ -48,14 +50,16 @@ CREATE TABLE campaigns (
     list_version          INTEGER NOT NULL DEFAULT 0,
     created               INTEGER NOT NULL,
     updated               INTEGER NOT NULL,
-    PRIMARY KEY (account_id, id),
+    UNIQUE (account_id, id),
     FOREIGN KEY (account_id, portal_id) REFERENCES portals(account_id, id)
 );
--- Lists go in creation order: the rowid, which each index entry carries.
 CREATE INDEX campaigns_account ON campaigns(account_id);
 CREATE UNIQUE INDEX campaigns_id ON campaigns(id);
 
+-- `seq` is an explicit rowid, so VACUUM keeps it: phones hang off it and lists go
+-- in its (creation) order.
 CREATE TABLE contacts (
+    seq        INTEGER PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts(id),
     id         TEXT NOT NULL,
     portal_id  TEXT NOT NULL,
@@ -64,21 +68,22 @@ CREATE TABLE contacts (
     fields     TEXT NOT NULL DEFAULT '{}',
     created    INTEGER NOT NULL,
     updated    INTEGER NOT NULL,
-    PRIMARY KEY (account_id, id),
+    UNIQUE (account_id, id),
     FOREIGN KEY (account_id, portal_id) REFERENCES portals(account_id, id)
 );
 CREATE UNIQUE INDEX contacts_id ON contacts(id);
 CREATE INDEX contacts_portal ON contacts(account_id, portal_id);
 
+-- Keyed by the contact's rowid, so new contacts append instead of landing at random
+-- places of the index, as their random text ids would.
 CREATE TABLE contact_phones (
-    account_id TEXT NOT NULL,
-    contact_id TEXT NOT NULL,
-    pos        INTEGER NOT NULL,
-    phone      TEXT NOT NULL,
-    PRIMARY KEY (account_id, contact_id, pos),
-    FOREIGN KEY (account_id, contact_id) REFERENCES contacts(account_id, id) ON DELETE CASCADE
+    account_id    TEXT NOT NULL,
+    contact_rowid INTEGER NOT NULL,
+    pos           INTEGER NOT NULL,
+    phone         TEXT NOT NULL,
+    PRIMARY KEY (contact_rowid, pos)
 ) WITHOUT ROWID;
-CREATE INDEX contact_phones_phone ON contact_phones(account_id, phone);
+CREATE INDEX contact_phones_phone ON contact_phones(account_id, phone, contact_rowid);
 
 -- Customers: the rows of a campaign's call list. Integer ids as the reference API,
 -- drawn from `counters` so that an id is never given twice, even after deletes.
