@@ -5,4 +5,5 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod query;
 pub mod store;

@@ -9,11 +9,10 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::campaign::page_of;
-use super::customcampaign::{feed_sources, file_upload, import_error};
+use super::customcampaign::{dropped_json, feed_store, file_upload};
 use super::error::{ApiError, ApiResult, done, ok, ok_with, page};
 use super::input::{Fields, Input, scalar_text};
 use crate::domain::contact::ContactFields;
-use crate::import::ImportError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -124,25 +123,18 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let file = file_upload(&input)?.ok_or_else(|| ApiError::missing("file"))?;
     let portal = input.fields().string("portal")?.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let store = state.store.clone();
-    let account_id = caller.account.id.clone();
-    let importing = tokio::spawn(async move { store.import_contacts(&account_id, portal, rx).await });
-    let fed = feed_sources(&state, &caller.account.region(), Vec::new(), Some(file), tx).await;
-    let stored = importing.await.map_err(ApiError::internal)?;
-    let (report, outcome) = match (fed, stored) {
-        (Ok(report), Ok(outcome)) => (report, outcome),
-        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => return Err(e.into()),
-        (Err(e), _) => return Err(import_error(e)),
-    };
-    let dropped: Vec<Value> =
-        report.dropped.iter().map(|(row, id, phone)| json!({"row": row, "id": id, "phone": phone})).collect();
+    let (store, account_id) = (state.store.clone(), caller.account.id.clone());
+    let (report, outcome) =
+        feed_store(&state, &caller.account.region(), Vec::new(), Some(file), move |rx| async move {
+            store.import_contacts(&account_id, portal, rx).await
+        })
+        .await?;
     Ok(ok(json!({
         "total": report.rows,
         "added": outcome.added,
         "updated": outcome.updated,
         "invalid": report.invalid_count,
         "invalid_rows": report.invalid,
-        "dropped_phones": dropped,
+        "dropped_phones": dropped_json(&report.dropped),
     })))
 }

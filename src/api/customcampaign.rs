@@ -98,10 +98,42 @@ pub fn import_error(e: ImportError) -> ApiError {
     }
 }
 
+/// Runs `store_side` on a feed while `rows` and then the uploaded file's entries are
+/// fed to it; returns the file's report and what the store made of the entries, or
+/// the one error that explains a failure.
+pub async fn feed_store<T, F, Fut>(
+    state: &AppState,
+    region: &Region,
+    rows: Vec<NewCustomer>,
+    file: Option<axum::body::Bytes>,
+    store_side: F,
+) -> ApiResult<(FileReport, T)>
+where
+    F: FnOnce(mpsc::Receiver<Feed>) -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(4);
+    let storing = tokio::spawn(store_side(rx));
+    let fed = feed_sources(state, region, rows, file, tx).await;
+    let stored = storing.await.map_err(ApiError::internal)?;
+    match (fed, stored) {
+        (Ok(report), Ok(stored)) => Ok((report, stored)),
+        // The store's own failure (an unknown campaign, say) explains a stopped feed.
+        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(import_error(e)),
+    }
+}
+
+/// Phones dropped from rows that were still added, as the summary lists them.
+pub fn dropped_json(dropped: &[(i64, Option<String>, String)]) -> Vec<Value> {
+    dropped.iter().map(|(row, id, phone)| json!({"row": row, "id": id, "phone": phone})).collect()
+}
+
 /// Feeds `rows` and then the uploaded file's entries to `feed`, reading the file on
 /// a blocking thread; `Feed::Done` goes only after the last row was read whole.
 /// On a file error the feed is dropped without `Done`, so the store writes nothing.
-pub async fn feed_sources(
+async fn feed_sources(
     state: &AppState,
     region: &Region,
     rows: Vec<NewCustomer>,
@@ -177,19 +209,12 @@ pub async fn add_sources(
         .iter()
         .flat_map(|c| c.dropped_phones.iter().map(move |p| json!({"row": c.row, "id": c.crm_id, "phone": p})))
         .collect();
-    let (tx, rx) = mpsc::channel(4);
-    let store = state.store.clone();
-    let account_id = account.id.clone();
-    let adding = tokio::spawn(async move { store.add_customers(&account_id, target, rx).await });
-    let fed = feed_sources(state, &account.region(), sources.contacts, sources.file, tx).await;
-    let stored = adding.await.map_err(ApiError::internal)?;
-    let report = match (fed, stored) {
-        (Ok(report), Ok(stored)) => (report, stored),
-        // The store's own failure (an unknown campaign, say) explains a stopped feed.
-        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => return Err(e.into()),
-        (Err(e), _) => return Err(import_error(e)),
-    };
-    let (file, (campaign, stored)) = report;
+    let (store, account_id) = (state.store.clone(), account.id.clone());
+    let (file, (campaign, stored)) =
+        feed_store(state, &account.region(), sources.contacts, sources.file, move |rx| async move {
+            store.add_customers(&account_id, target, rx).await
+        })
+        .await?;
     let mut outcome = AddOutcome::default();
     let unreported = file.invalid_count - file.invalid.len() as i64;
     for row in sources.invalid.into_iter().chain(file.invalid) {
@@ -197,7 +222,7 @@ pub async fn add_sources(
     }
     outcome.invalid += unreported;
     outcome.merge(stored);
-    dropped.extend(file.dropped.iter().map(|(row, id, phone)| json!({"row": row, "id": id, "phone": phone})));
+    dropped.extend(dropped_json(&file.dropped));
     dropped.truncate(MAX_REPORTED_ROWS);
     let summary = json!({
         "total": listed + file.rows,

@@ -1,0 +1,167 @@
+//! Tokens of the filter language, each with its character offset.
+
+use super::QueryError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    LParen,
+    RParen,
+    Colon,
+    And,
+    Or,
+    Not,
+    /// `+` or `-` directly before a clause.
+    Must,
+    MustNot,
+    /// `[` (true) or `{` (false): whether the lower end is inclusive.
+    RangeOpen(bool),
+    /// `]` (true) or `}` (false).
+    RangeClose(bool),
+    /// `>`, `>=`, `<`, `<=`.
+    Cmp(&'static str),
+    /// A bare word; `wildcard` when it ended in an unescaped `*`; `escaped` when any
+    /// character was escaped (then it is never a keyword such as AND or TO).
+    Word {
+        text: String,
+        wildcard: bool,
+        escaped: bool,
+    },
+    Phrase(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub tok: Tok,
+    pub pos: usize,
+}
+
+fn special(c: char) -> bool {
+    matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\')
+}
+
+pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let pos = i;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let single = match c {
+            '(' => Some(Tok::LParen),
+            ')' => Some(Tok::RParen),
+            ':' => Some(Tok::Colon),
+            '[' => Some(Tok::RangeOpen(true)),
+            '{' => Some(Tok::RangeOpen(false)),
+            ']' => Some(Tok::RangeClose(true)),
+            '}' => Some(Tok::RangeClose(false)),
+            _ => None,
+        };
+        if let Some(tok) = single {
+            tokens.push(Token { tok, pos });
+            i += 1;
+            continue;
+        }
+        match c {
+            '&' if chars.get(i + 1) == Some(&'&') => {
+                tokens.push(Token { tok: Tok::And, pos });
+                i += 2;
+            }
+            '|' if chars.get(i + 1) == Some(&'|') => {
+                tokens.push(Token { tok: Tok::Or, pos });
+                i += 2;
+            }
+            '!' => {
+                tokens.push(Token { tok: Tok::Not, pos });
+                i += 1;
+            }
+            '+' => {
+                tokens.push(Token { tok: Tok::Must, pos });
+                i += 1;
+            }
+            '-' => {
+                tokens.push(Token { tok: Tok::MustNot, pos });
+                i += 1;
+            }
+            '>' | '<' => {
+                let eq = chars.get(i + 1) == Some(&'=');
+                let op = match (c, eq) {
+                    ('>', true) => ">=",
+                    ('>', false) => ">",
+                    ('<', true) => "<=",
+                    _ => "<",
+                };
+                tokens.push(Token { tok: Tok::Cmp(op), pos });
+                i += if eq { 2 } else { 1 };
+            }
+            '"' => {
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(QueryError { pos, msg: "unclosed phrase: expected '\"'".into() }),
+                        Some('"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some('\\') if i + 1 < chars.len() => {
+                            text.push(chars[i + 1]);
+                            i += 2;
+                        }
+                        Some(&ch) => {
+                            text.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                tokens.push(Token { tok: Tok::Phrase(text), pos });
+            }
+            _ => {
+                let mut text = String::new();
+                let mut wildcard = false;
+                let mut escaped = false;
+                while i < chars.len() {
+                    let ch = chars[i];
+                    if ch.is_whitespace() || (special(ch) && ch != '\\') {
+                        break;
+                    }
+                    if ch == '\\' {
+                        match chars.get(i + 1) {
+                            Some(&next) => {
+                                text.push(next);
+                                escaped = true;
+                                i += 2;
+                                continue;
+                            }
+                            None => return Err(QueryError { pos: i, msg: "expected a character after '\\'".into() }),
+                        }
+                    }
+                    if ch == '*' {
+                        if chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && !special(*n)) {
+                            return Err(QueryError {
+                                pos: i,
+                                msg: "a wildcard is only allowed at the end of a term".into(),
+                            });
+                        }
+                        wildcard = true;
+                        i += 1;
+                        break;
+                    }
+                    text.push(ch);
+                    i += 1;
+                }
+                let tok = match (text.as_str(), wildcard || escaped) {
+                    ("AND", false) => Tok::And,
+                    ("OR", false) => Tok::Or,
+                    ("NOT", false) => Tok::Not,
+                    _ => Tok::Word { text, wildcard, escaped },
+                };
+                tokens.push(Token { tok, pos });
+            }
+        }
+    }
+    Ok(tokens)
+}

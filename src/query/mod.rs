@@ -1,0 +1,245 @@
+//! The filter language (CONTRACT §7): a Lucene / Elasticsearch `query_string`
+//! subset. `parse` turns text into an AST whose leaves carry their source position;
+//! compiling it to SQL for a dialect comes on top of this module.
+
+mod lexer;
+mod parser;
+mod print;
+
+pub use parser::parse;
+
+/// Where a query went wrong, as r=6 reports it: "expected a value after 'name:' at 5".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// Character offset into the query, from 0.
+    pub pos: usize,
+    pub msg: String,
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {}", self.msg, self.pos)
+    }
+}
+
+/// The field a leaf names; resolving it to a built-in or custom field is the compiler's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// No field given: `name` and `phone`.
+    Default,
+    Named(String),
+}
+
+/// A term's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Word(String),
+    Phrase(String),
+    /// `lin*`: the text before the star.
+    Prefix(String),
+}
+
+/// One end of a range; `*` is `Open`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bound {
+    Open,
+    Inclusive(String),
+    Exclusive(String),
+}
+
+/// The query AST. Leaves carry the character offset where they start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// `*:*`
+    All,
+    Term {
+        field: Field,
+        value: Value,
+        pos: usize,
+    },
+    Range {
+        field: Field,
+        lower: Bound,
+        upper: Bound,
+        pos: usize,
+    },
+    /// `_exists_:field`
+    Exists {
+        field: String,
+        pos: usize,
+    },
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+}
+
+impl Node {
+    /// The same tree with every position set to 0, for comparing shapes.
+    pub fn without_positions(&self) -> Node {
+        match self {
+            Node::All => Node::All,
+            Node::Term { field, value, .. } => Node::Term { field: field.clone(), value: value.clone(), pos: 0 },
+            Node::Range { field, lower, upper, .. } => {
+                Node::Range { field: field.clone(), lower: lower.clone(), upper: upper.clone(), pos: 0 }
+            }
+            Node::Exists { field, .. } => Node::Exists { field: field.clone(), pos: 0 },
+            Node::And(items) => Node::And(items.iter().map(Node::without_positions).collect()),
+            Node::Or(items) => Node::Or(items.iter().map(Node::without_positions).collect()),
+            Node::Not(inner) => Node::Not(Box::new(inner.without_positions())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(q: &str) -> Node {
+        parse(q).unwrap_or_else(|e| panic!("{q}: {e}")).without_positions()
+    }
+
+    fn named(f: &str, v: Value) -> Node {
+        Node::Term { field: Field::Named(f.into()), value: v, pos: 0 }
+    }
+
+    fn word(f: &str, w: &str) -> Node {
+        named(f, Value::Word(w.into()))
+    }
+
+    fn bare(w: &str) -> Node {
+        Node::Term { field: Field::Default, value: Value::Word(w.into()), pos: 0 }
+    }
+
+    fn err(q: &str) -> String {
+        parse(q).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn terms_phrases_and_prefixes() {
+        assert_eq!(p("name:linh"), word("name", "linh"));
+        assert_eq!(p("name:\"chị soa\""), named("name", Value::Phrase("chị soa".into())));
+        assert_eq!(p("name:lin*"), named("name", Value::Prefix("lin".into())));
+        assert_eq!(p("phone:8434*"), named("phone", Value::Prefix("8434".into())));
+        assert_eq!(p("linh"), bare("linh"));
+        assert_eq!(p("phone:+84901234567"), word("phone", "+84901234567"));
+        assert_eq!(p(r"name:a\:b"), word("name", "a:b"));
+    }
+
+    #[test]
+    fn ranges_and_comparisons() {
+        let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
+        assert_eq!(p("created:[1564592400 TO *]"), range(Bound::Inclusive("1564592400".into()), Bound::Open));
+        assert_eq!(p("created:{1 TO 5}"), range(Bound::Exclusive("1".into()), Bound::Exclusive("5".into())));
+        assert_eq!(p("created:[1 TO 5}"), range(Bound::Inclusive("1".into()), Bound::Exclusive("5".into())));
+        assert_eq!(p("created:[* TO 5]"), range(Bound::Open, Bound::Inclusive("5".into())));
+        assert_eq!(p("created:>=1564592400"), range(Bound::Inclusive("1564592400".into()), Bound::Open));
+        assert_eq!(p("created:>7"), range(Bound::Exclusive("7".into()), Bound::Open));
+        assert_eq!(p("created:<7"), range(Bound::Open, Bound::Exclusive("7".into())));
+        assert_eq!(p("created:<=7"), range(Bound::Open, Bound::Inclusive("7".into())));
+    }
+
+    #[test]
+    fn exists_and_match_all() {
+        assert_eq!(p("_exists_:email"), Node::Exists { field: "email".into(), pos: 0 });
+        assert_eq!(p("*:*"), Node::All);
+    }
+
+    #[test]
+    fn operators_and_precedence() {
+        // AND binds tighter than OR; bare clauses combine with OR.
+        assert_eq!(p("a AND b OR c"), Node::Or(vec![Node::And(vec![bare("a"), bare("b")]), bare("c")]));
+        assert_eq!(p("a b"), Node::Or(vec![bare("a"), bare("b")]));
+        assert_eq!(p("a && b || c"), p("a AND b OR c"));
+        assert_eq!(p("NOT a"), Node::Not(Box::new(bare("a"))));
+        assert_eq!(p("!a"), p("NOT a"));
+        assert_eq!(p("a AND NOT b"), Node::And(vec![bare("a"), Node::Not(Box::new(bare("b")))]));
+        assert_eq!(p("(a OR b) AND c"), Node::And(vec![Node::Or(vec![bare("a"), bare("b")]), bare("c")]));
+    }
+
+    #[test]
+    fn plus_and_minus_follow_elasticsearch() {
+        // With a required clause, plain clauses are optional.
+        assert_eq!(p("a +b -c"), Node::And(vec![bare("b"), Node::Not(Box::new(bare("c")))]));
+        assert_eq!(p("a b -c"), Node::And(vec![Node::Or(vec![bare("a"), bare("b")]), Node::Not(Box::new(bare("c")))]));
+        assert_eq!(p("-c"), Node::And(vec![Node::All, Node::Not(Box::new(bare("c")))]));
+    }
+
+    #[test]
+    fn the_reference_filters_parse() {
+        assert_eq!(p("created:[1564592400 TO *] ").to_string(), "created:[1564592400 TO *]");
+        assert_eq!(
+            p("name:\"linh\" OR name:\"Đài\" OR name:\"Chị soa\" "),
+            Node::Or(vec![
+                named("name", Value::Phrase("linh".into())),
+                named("name", Value::Phrase("Đài".into())),
+                named("name", Value::Phrase("Chị soa".into())),
+            ])
+        );
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        assert_eq!(err("name:"), "expected a value after 'name:' at 5");
+        assert_eq!(err(""), "expected a query at 0");
+        assert_eq!(err("(a OR b"), "unclosed '(': expected ')' at 0");
+        assert_eq!(err("a)"), "unexpected ')' at 1");
+        assert_eq!(err("name:\"open"), "unclosed phrase: expected '\"' at 5");
+        assert_eq!(err("created:[1 5]"), "expected TO in the range at 11");
+        assert_eq!(err("created:[1 TO 5"), "expected ']' or '}' to close the range at 15");
+        assert_eq!(err("a AND"), "expected a clause after AND at 5");
+        assert_eq!(err("a OR"), "expected a clause after OR at 4");
+        assert_eq!(err("NOT"), "expected a clause after NOT at 3");
+        assert_eq!(err("name:*abc"), "a wildcard is only allowed at the end of a term at 5");
+        assert_eq!(err("created:>"), "expected a value after '>' at 9");
+        assert_eq!(err("()"), "expected a clause inside '()' at 1");
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9]{1,8}",
+            "[a-zđàáạảãâầấậẩẫăằắặẳẵ ]{1,8}",
+            Just("AND".to_string()),
+            Just("TO".to_string()),
+            "[a-z:()\\[\\]{}\"*+!<>&|\\\\-]{1,6}",
+        ]
+    }
+
+    fn leaf() -> impl Strategy<Value = Node> {
+        let field = prop_oneof![Just(Field::Default), text().prop_map(Field::Named)];
+        let value =
+            prop_oneof![text().prop_map(Value::Word), text().prop_map(Value::Phrase), text().prop_map(Value::Prefix),];
+        let bound = |inclusive: bool| {
+            prop_oneof![
+                Just(Bound::Open),
+                text().prop_map(move |t| if inclusive { Bound::Inclusive(t) } else { Bound::Exclusive(t) }),
+            ]
+        };
+        prop_oneof![
+            Just(Node::All),
+            (field, value).prop_map(|(field, value)| Node::Term { field, value, pos: 0 }),
+            (text(), any::<bool>().prop_flat_map(bound), any::<bool>().prop_flat_map(bound))
+                .prop_map(|(f, lower, upper)| Node::Range { field: Field::Named(f), lower, upper, pos: 0 }),
+            text().prop_map(|f| Node::Exists { field: f, pos: 0 }),
+        ]
+    }
+
+    fn tree() -> impl Strategy<Value = Node> {
+        leaf().prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Node::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Node::Or),
+                inner.prop_map(|n| Node::Not(Box::new(n))),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn printing_and_parsing_again_gives_the_same_tree(node in tree()) {
+            let printed = node.to_string();
+            let parsed = parse(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e}")))?;
+            prop_assert_eq!(parsed.without_positions(), node, "{}", printed);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Printing an AST back as query text that parses to the same tree.
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use super::{Bound, Field, Node, Value};
+
+/// Escapes every character the lexer would read as syntax.
+fn escape(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if c.is_whitespace() || "()[]{}:\"\\*+-!<>&|".contains(c) {
+            f.write_char('\\')?;
+        }
+        f.write_char(c)?;
+    }
+    Ok(())
+}
+
+/// Words the parser would take as operators are escaped whole.
+fn word(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
+    if matches!(text, "AND" | "OR" | "NOT" | "TO") {
+        f.write_char('\\')?;
+    }
+    escape(f, text)
+}
+
+fn value(f: &mut Formatter<'_>, v: &Value) -> fmt::Result {
+    match v {
+        Value::Word(w) => word(f, w),
+        Value::Prefix(p) => {
+            word(f, p)?;
+            f.write_char('*')
+        }
+        Value::Phrase(p) => {
+            f.write_char('"')?;
+            for c in p.chars() {
+                if c == '"' || c == '\\' {
+                    f.write_char('\\')?;
+                }
+                f.write_char(c)?;
+            }
+            f.write_char('"')
+        }
+    }
+}
+
+fn field(f: &mut Formatter<'_>, field: &Field) -> fmt::Result {
+    match field {
+        Field::Default => Ok(()),
+        Field::Named(name) => {
+            word(f, name)?;
+            f.write_char(':')
+        }
+    }
+}
+
+impl Display for Node {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::All => f.write_str("*:*"),
+            Node::Term { field: name, value: v, .. } => {
+                field(f, name)?;
+                value(f, v)
+            }
+            Node::Range { field: name, lower, upper, .. } => {
+                field(f, name)?;
+                match lower {
+                    Bound::Open => f.write_str("[*")?,
+                    Bound::Inclusive(v) => {
+                        f.write_char('[')?;
+                        word(f, v)?;
+                    }
+                    Bound::Exclusive(v) => {
+                        f.write_char('{')?;
+                        word(f, v)?;
+                    }
+                }
+                f.write_str(" TO ")?;
+                match upper {
+                    Bound::Open => f.write_str("*]"),
+                    Bound::Inclusive(v) => {
+                        word(f, v)?;
+                        f.write_char(']')
+                    }
+                    Bound::Exclusive(v) => {
+                        word(f, v)?;
+                        f.write_char('}')
+                    }
+                }
+            }
+            Node::Exists { field: name, .. } => {
+                f.write_str("_exists_:")?;
+                word(f, name)
+            }
+            Node::And(items) | Node::Or(items) => {
+                let op = if matches!(self, Node::And(_)) { " AND " } else { " OR " };
+                f.write_char('(')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(op)?;
+                    }
+                    item.fmt(f)?;
+                }
+                f.write_char(')')
+            }
+            Node::Not(inner) => {
+                f.write_str("NOT ")?;
+                inner.fmt(f)
+            }
+        }
+    }
+}
