@@ -141,7 +141,8 @@ impl NameMatch {
     }
 }
 
-fn name_words(s: &str) -> impl Iterator<Item = &str> {
+/// The words of a name: runs of letters and digits.
+pub fn name_words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
 }
 

@@ -5,6 +5,7 @@
 mod lexer;
 mod parser;
 mod print;
+pub mod sql;
 
 pub use parser::parse;
 

@@ -41,9 +41,28 @@ fn load_phones(conn: &Connection, account_id: &str, contact: &mut Contact) -> St
 fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[String]) -> StoreResult<()> {
     tx.prepare_cached(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"))?
         .execute((account_id, contact_id))?;
-    let rowid: i64 =
-        tx.prepare_cached(&format!("SELECT {}", &ROWID_OF))?.query_row((account_id, contact_id), |r| r.get(0))?;
-    insert_phones(tx, account_id, rowid, phones)
+    insert_phones(tx, account_id, rowid_of(tx, account_id, contact_id)?, phones)
+}
+
+/// The contact's name words in both forms, replacing any it had.
+fn save_words(tx: &Connection, account_id: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
+    if !fresh {
+        tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO contact_words (account_id, contact_rowid, form, pos, word) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
+        let lower = word.to_lowercase();
+        let folded = crate::domain::text::fold(&lower);
+        insert.execute((account_id, rowid, 0, pos as i64, &lower))?;
+        insert.execute((account_id, rowid, 1, pos as i64, &folded))?;
+    }
+    Ok(())
+}
+
+fn rowid_of(tx: &Connection, account_id: &str, contact_id: &str) -> StoreResult<i64> {
+    Ok(tx.prepare_cached(&format!("SELECT {ROWID_OF}"))?.query_row((account_id, contact_id), |r| r.get(0))?)
 }
 
 /// Phones of a contact that has none stored yet.
@@ -74,7 +93,9 @@ pub fn insert(conn: &Connection, account_id: &str, c: &Contact) -> StoreResult<S
         .execute((account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
         .map(drop)
     })?;
-    insert_phones(conn, account_id, conn.last_insert_rowid(), &c.phones)?;
+    let rowid = conn.last_insert_rowid();
+    insert_phones(conn, account_id, rowid, &c.phones)?;
+    save_words(conn, account_id, rowid, &c.name, true)?;
     Ok(id)
 }
 
@@ -125,11 +146,13 @@ pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDr
     if phones_changed {
         save_phones(tx, account_id, &c.id, &c.phones)?;
     }
+    save_words(tx, account_id, rowid_of(tx, account_id, &c.id)?, &c.name, false)?;
     Ok(Some(c))
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
     tx.execute(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
+    tx.execute(&format!("DELETE FROM contact_words WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
     let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }
@@ -184,6 +207,7 @@ pub fn import(
                         now.max(c.created),
                     ))?;
                     save_phones(&tx, account_id, &c.id, &c.phones)?;
+                    save_words(&tx, account_id, rowid_of(&tx, account_id, &c.id)?, &c.name, false)?;
                     outcome.updated += 1;
                 }
                 None => {

@@ -23,7 +23,8 @@ use crate::domain::ids::IdKind;
 use crate::domain::page::{Page, Paged};
 use tokio::sync::mpsc;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("migrations/0001_init.sql")), (2, include_str!("migrations/0002_search.sql"))];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
 /// How long a writer waits for another process's write lock before giving up.

@@ -1,0 +1,462 @@
+//! The AST compiled to a SQL WHERE fragment over CRM contacts (alias `c`), with
+//! every value bound: the fragment holds `?` placeholders only, never a value.
+//! Built-in fields come from a fixed list; any other name is a custom field,
+//! reached through a bound JSON path.
+
+use super::{Bound, Field, Node, QueryError, Value};
+use crate::domain::phone::{self, Region};
+use crate::domain::text;
+
+/// The SQL flavour to emit. Only SQLite exists today; the PostgreSQL backend adds its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE fragment and its parameters, in placeholder order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// The fields every contact has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builtin {
+    Id,
+    Name,
+    Phone,
+    Email,
+    Created,
+    Updated,
+}
+
+enum Target {
+    Builtin(Builtin),
+    Custom(String),
+}
+
+fn resolve(name: &str) -> Target {
+    match name {
+        "id" => Target::Builtin(Builtin::Id),
+        "name" => Target::Builtin(Builtin::Name),
+        "phone" | "phones" => Target::Builtin(Builtin::Phone),
+        "email" => Target::Builtin(Builtin::Email),
+        "created" => Target::Builtin(Builtin::Created),
+        "updated" => Target::Builtin(Builtin::Updated),
+        other => Target::Custom(other.strip_prefix("fields.").unwrap_or(other).to_string()),
+    }
+}
+
+struct Compiler<'a> {
+    account_id: &'a str,
+    region: &'a Region,
+    out: Compiled,
+}
+
+/// Compiles `node` for contacts of `account_id`; phone terms are read with `region`.
+pub fn compile(node: &Node, _dialect: Dialect, account_id: &str, region: &Region) -> Result<Compiled, QueryError> {
+    let mut c = Compiler { account_id, region, out: Compiled::default() };
+    c.node(node)?;
+    Ok(c.out)
+}
+
+/// The text just after `prefix` in byte order, as an exclusive upper bound.
+fn after_prefix(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+impl Compiler<'_> {
+    fn push(&mut self, sql: &str) {
+        self.out.sql.push_str(sql);
+    }
+
+    fn text(&mut self, v: impl Into<String>) {
+        self.out.params.push(Param::Text(v.into()));
+    }
+
+    fn node(&mut self, node: &Node) -> Result<(), QueryError> {
+        match node {
+            Node::All => self.push("1 = 1"),
+            Node::And(items) | Node::Or(items) => {
+                let op = if matches!(node, Node::And(_)) { " AND " } else { " OR " };
+                self.push("(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.push(op);
+                    }
+                    self.node(item)?;
+                }
+                self.push(")");
+            }
+            Node::Not(inner) => {
+                self.push("NOT (");
+                self.node(inner)?;
+                self.push(")");
+            }
+            Node::Exists { field, pos } => self.exists(field, *pos)?,
+            Node::Term { field: Field::Default, value, pos } => {
+                self.push("(");
+                self.term(Builtin::Name, value, *pos)?;
+                self.push(" OR ");
+                self.term(Builtin::Phone, value, *pos)?;
+                self.push(")");
+            }
+            Node::Term { field: Field::Named(name), value, pos } => match resolve(name) {
+                Target::Builtin(b) => self.term(b, value, *pos)?,
+                Target::Custom(key) => self.custom_term(&key, value, *pos)?,
+            },
+            Node::Range { field: Field::Default, pos, .. } => {
+                return Err(QueryError { pos: *pos, msg: "a range needs a field".into() });
+            }
+            Node::Range { field: Field::Named(name), lower, upper, pos } => self.range(name, lower, upper, *pos)?,
+        }
+        Ok(())
+    }
+
+    fn words_in(&mut self, form: i64, word: &str, prefix: bool) {
+        self.push("c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND form = ? AND ");
+        self.text(self.account_id.to_string());
+        self.out.params.push(Param::Int(form));
+        if prefix {
+            self.push("word >= ? AND word < ?)");
+            self.text(word);
+            self.text(after_prefix(word));
+        } else {
+            self.push("word = ?)");
+            self.text(word);
+        }
+    }
+
+    /// Whole-word name matching: lower-case form for a term with diacritics, folded
+    /// form otherwise. A phrase's words must stand next to each other, in order.
+    fn name(&mut self, value: &Value) {
+        let (raw, prefix) = match value {
+            Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
+            Value::Prefix(p) => (p.as_str(), true),
+        };
+        let form = if text::has_diacritics(raw) { 0 } else { 1 };
+        let words: Vec<String> = crate::domain::customer::name_words(raw)
+            .map(|w| if form == 0 { w.to_lowercase() } else { text::fold(w) })
+            .collect();
+        match words.len() {
+            0 => self.push("0 = 1"),
+            1 => self.words_in(form, &words[0], prefix),
+            n => {
+                self.push("c.seq IN (SELECT w0.contact_rowid FROM contact_words w0");
+                for i in 1..n {
+                    self.push(&format!(
+                        " JOIN contact_words w{i} ON w{i}.contact_rowid = w0.contact_rowid AND w{i}.form = w0.form \
+                         AND w{i}.pos = w0.pos + {i} AND w{i}.word "
+                    ));
+                    if prefix && i == n - 1 {
+                        self.push(&format!(">= ? AND w{i}.word < ?"));
+                        self.text(words[i].clone());
+                        self.text(after_prefix(&words[i]));
+                    } else {
+                        self.push("= ?");
+                        self.text(words[i].clone());
+                    }
+                }
+                self.push(" WHERE w0.account_id = ? AND w0.form = ? AND w0.word = ?)");
+                self.text(self.account_id.to_string());
+                self.out.params.push(Param::Int(form));
+                self.text(words[0].clone());
+            }
+        }
+    }
+
+    /// Phone terms are normalized as stored phones; a prefix keeps its digits, with a
+    /// leading 0 read as the account's country code.
+    fn phone(&mut self, value: &Value) {
+        match value {
+            Value::Word(w) | Value::Phrase(w) => match phone::normalize(w, self.region) {
+                Some(p) => {
+                    self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND phone = ?)");
+                    self.text(self.account_id.to_string());
+                    self.text(p);
+                }
+                None => self.push("0 = 1"),
+            },
+            Value::Prefix(p) => {
+                let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+                let international = p.trim_start().starts_with('+');
+                let digits = match digits.strip_prefix('0') {
+                    Some(rest) if !international => format!("{}{rest}", self.region.country_code()),
+                    _ => digits,
+                };
+                if digits.is_empty() || p.chars().any(|c| c.is_alphabetic()) {
+                    self.push("0 = 1");
+                    return;
+                }
+                self.push(
+                    "c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND phone >= ? AND phone < ?)",
+                );
+                self.text(self.account_id.to_string());
+                self.text(digits.clone());
+                self.text(after_prefix(&digits));
+            }
+        }
+    }
+
+    fn term(&mut self, field: Builtin, value: &Value, pos: usize) -> Result<(), QueryError> {
+        match field {
+            Builtin::Name => self.name(value),
+            Builtin::Phone => self.phone(value),
+            Builtin::Id => self.column("c.id", value, false),
+            Builtin::Email => self.column("c.email", value, true),
+            Builtin::Created | Builtin::Updated => {
+                let column = if field == Builtin::Created { "c.created" } else { "c.updated" };
+                let n = number(value, pos)?;
+                self.push(&format!("{column} = ?"));
+                self.out.params.push(Param::Int(n));
+            }
+        }
+        Ok(())
+    }
+
+    /// A plain column: equality (case-insensitive when asked) or a prefix range.
+    fn column(&mut self, column: &str, value: &Value, fold_case: bool) {
+        match value {
+            Value::Word(w) | Value::Phrase(w) if fold_case => {
+                self.push(&format!("lower({column}) = ?"));
+                self.text(w.to_lowercase());
+            }
+            Value::Word(w) | Value::Phrase(w) => {
+                self.push(&format!("{column} = ?"));
+                self.text(w.clone());
+            }
+            Value::Prefix(p) => {
+                let column = if fold_case { format!("lower({column})") } else { column.to_string() };
+                let p = if fold_case { p.to_lowercase() } else { p.clone() };
+                self.push(&format!("({column} >= ? AND {column} < ?)"));
+                self.text(p.clone());
+                self.text(after_prefix(&p));
+            }
+        }
+    }
+
+    fn json_path(key: &str, pos: usize) -> Result<String, QueryError> {
+        if key.is_empty() || key.contains('"') || key.contains('\\') {
+            return Err(QueryError { pos, msg: format!("'{key}' cannot name a custom field") });
+        }
+        Ok(format!("$.\"{key}\""))
+    }
+
+    fn custom_term(&mut self, key: &str, value: &Value, pos: usize) -> Result<(), QueryError> {
+        let path = Self::json_path(key, pos)?;
+        match value {
+            Value::Word(w) | Value::Phrase(w) => {
+                self.push("lower(CAST(json_extract(c.fields, ?) AS TEXT)) = ?");
+                self.text(path);
+                self.text(w.to_lowercase());
+            }
+            Value::Prefix(p) => {
+                self.push(
+                    "(lower(CAST(json_extract(c.fields, ?) AS TEXT)) >= ? \
+                     AND lower(CAST(json_extract(c.fields, ?) AS TEXT)) < ?)",
+                );
+                let p = p.to_lowercase();
+                self.text(path.clone());
+                self.text(p.clone());
+                self.text(path);
+                self.text(after_prefix(&p));
+            }
+        }
+        Ok(())
+    }
+
+    fn exists(&mut self, field: &str, pos: usize) -> Result<(), QueryError> {
+        match resolve(field) {
+            Target::Builtin(Builtin::Name) => self.push("c.name <> ''"),
+            Target::Builtin(Builtin::Email) => self.push("c.email <> ''"),
+            Target::Builtin(Builtin::Phone) => {
+                self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ?)");
+                self.text(self.account_id.to_string());
+            }
+            Target::Builtin(_) => self.push("1 = 1"),
+            Target::Custom(key) => {
+                self.push("json_extract(c.fields, ?) IS NOT NULL");
+                self.text(Self::json_path(&key, pos)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn range(&mut self, name: &str, lower: &Bound, upper: &Bound, pos: usize) -> Result<(), QueryError> {
+        // The compared expression, and whether its values are numbers.
+        let (column, numeric) = match resolve(name) {
+            Target::Builtin(Builtin::Created) => (Column::Plain("c.created"), true),
+            Target::Builtin(Builtin::Updated) => (Column::Plain("c.updated"), true),
+            Target::Builtin(Builtin::Id) => (Column::Plain("c.id"), false),
+            Target::Builtin(Builtin::Email) => (Column::Plain("lower(c.email)"), false),
+            Target::Builtin(Builtin::Name | Builtin::Phone) => {
+                return Err(QueryError { pos, msg: format!("'{name}' does not take a range") });
+            }
+            Target::Custom(key) => (Column::Custom(Self::json_path(&key, pos)?), false),
+        };
+        let mut parts = Vec::new();
+        for (bound, low) in [(lower, true), (upper, false)] {
+            let (value, inclusive) = match bound {
+                Bound::Open => continue,
+                Bound::Inclusive(v) => (v, true),
+                Bound::Exclusive(v) => (v, false),
+            };
+            let op = match (low, inclusive) {
+                (true, true) => ">=",
+                (true, false) => ">",
+                (false, true) => "<=",
+                (false, false) => "<",
+            };
+            parts.push((op, value));
+        }
+        if parts.is_empty() {
+            self.push("1 = 1");
+            return Ok(());
+        }
+        self.push("(");
+        for (i, (op, value)) in parts.into_iter().enumerate() {
+            if i > 0 {
+                self.push(" AND ");
+            }
+            match &column {
+                Column::Plain(c) => self.push(&format!("{c} {op} ?")),
+                Column::Custom(path) => {
+                    self.push(&format!("json_extract(c.fields, ?) {op} ?"));
+                    self.text(path.clone());
+                }
+            }
+            let as_number = value.parse::<i64>().ok();
+            match (numeric, as_number) {
+                (true, None) => {
+                    return Err(QueryError {
+                        pos,
+                        msg: format!("expected a number (epoch seconds) for '{name}', not '{value}'"),
+                    });
+                }
+                // A custom field compares numbers as numbers when the bound is one.
+                (_, Some(n)) if numeric || matches!(column, Column::Custom(_)) => self.out.params.push(Param::Int(n)),
+                _ if matches!(column, Column::Plain("lower(c.email)")) => self.text(value.to_lowercase()),
+                _ => self.text(value.clone()),
+            }
+        }
+        self.push(")");
+        Ok(())
+    }
+}
+
+/// What a range compares.
+enum Column {
+    Plain(&'static str),
+    /// A custom field, by its JSON path.
+    Custom(String),
+}
+
+fn number(value: &Value, pos: usize) -> Result<i64, QueryError> {
+    match value {
+        Value::Word(w) | Value::Phrase(w) => w
+            .trim()
+            .parse()
+            .map_err(|_| QueryError { pos, msg: format!("expected a number (epoch seconds), not '{w}'") }),
+        Value::Prefix(_) => Err(QueryError { pos, msg: "a date field does not take a wildcard".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::parse;
+    use proptest::prelude::*;
+
+    fn sql(q: &str) -> Compiled {
+        compile(&parse(q).unwrap(), Dialect::Sqlite, "ACX", &Region::vietnam()).unwrap()
+    }
+
+    #[test]
+    fn terms_choose_the_word_form() {
+        let c = sql("name:dai");
+        assert!(c.sql.contains("contact_words"), "{}", c.sql);
+        assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(1), Param::Text("dai".into())]);
+        let c = sql("name:Đài");
+        assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(0), Param::Text("đài".into())]);
+    }
+
+    #[test]
+    fn phones_are_normalized() {
+        let c = sql("phone:0901234567");
+        assert_eq!(c.params[1], Param::Text("84901234567".into()));
+        let c = sql("phone:0343*");
+        assert_eq!(c.params[1], Param::Text("84343".into()));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_positions() {
+        let e = compile(&parse("x created:abc").unwrap(), Dialect::Sqlite, "A", &Region::vietnam()).unwrap_err();
+        assert_eq!(e.to_string(), "expected a number (epoch seconds), not 'abc' at 2");
+        let e = compile(&parse("name:[a TO b]").unwrap(), Dialect::Sqlite, "A", &Region::vietnam()).unwrap_err();
+        assert_eq!(e.to_string(), "'name' does not take a range at 0");
+    }
+
+    /// Literals carry a marker that must never show up in the SQL text.
+    fn literal() -> impl Strategy<Value = String> {
+        "[a-z0-9]{0,6}".prop_map(|s| format!("zqx{s}"))
+    }
+
+    fn field() -> impl Strategy<Value = Field> {
+        prop_oneof![
+            Just(Field::Default),
+            prop::sample::select(vec!["id", "name", "phone", "email", "created", "updated", "city", "fields.zqxkey"])
+                .prop_map(|f| Field::Named(f.to_string())),
+        ]
+    }
+
+    fn tree() -> impl Strategy<Value = Node> {
+        let value = prop_oneof![
+            literal().prop_map(Value::Word),
+            literal().prop_map(|l| Value::Phrase(format!("{l} {l}"))),
+            literal().prop_map(Value::Prefix),
+            Just(Value::Word("1564592400".into())),
+        ];
+        let leaf = prop_oneof![
+            Just(Node::All),
+            (field(), value).prop_map(|(field, value)| Node::Term { field, value, pos: 0 }),
+            (prop::sample::select(vec!["created", "email", "zqxcustom"]), literal(), literal()).prop_map(
+                |(f, a, b)| {
+                    Node::Range {
+                        field: Field::Named(f.into()),
+                        lower: Bound::Inclusive(a),
+                        upper: Bound::Exclusive(b),
+                        pos: 0,
+                    }
+                }
+            ),
+            prop::sample::select(vec!["email", "phone", "zqxcustom"])
+                .prop_map(|f| Node::Exists { field: f.into(), pos: 0 }),
+        ];
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..3).prop_map(Node::And),
+                prop::collection::vec(inner.clone(), 2..3).prop_map(Node::Or),
+                inner.prop_map(|n| Node::Not(Box::new(n))),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn every_literal_is_bound(node in tree()) {
+            if let Ok(c) = compile(&node, Dialect::Sqlite, "ACX", &Region::vietnam()) {
+                prop_assert!(!c.sql.contains("zqx"), "{}", c.sql);
+                prop_assert!(!c.sql.contains("ACX"), "{}", c.sql);
+                prop_assert_eq!(c.sql.matches('?').count(), c.params.len(), "{}", c.sql);
+            }
+        }
+    }
+}
