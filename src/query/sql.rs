@@ -151,18 +151,18 @@ impl Compiler<'_> {
             1 => self.words_in(form, &words[0], prefix),
             n => {
                 self.push("c.seq IN (SELECT w0.contact_rowid FROM contact_words w0");
-                for i in 1..n {
+                for (i, word) in words.iter().enumerate().skip(1) {
                     self.push(&format!(
                         " JOIN contact_words w{i} ON w{i}.contact_rowid = w0.contact_rowid AND w{i}.form = w0.form \
                          AND w{i}.pos = w0.pos + {i} AND w{i}.word "
                     ));
                     if prefix && i == n - 1 {
                         self.push(&format!(">= ? AND w{i}.word < ?"));
-                        self.text(words[i].clone());
-                        self.text(after_prefix(&words[i]));
+                        self.text(word.clone());
+                        self.text(after_prefix(word));
                     } else {
                         self.push("= ?");
-                        self.text(words[i].clone());
+                        self.text(word.clone());
                     }
                 }
                 self.push(" WHERE w0.account_id = ? AND w0.form = ? AND w0.word = ?)");
