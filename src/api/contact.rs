@@ -105,16 +105,17 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     let p = page_of(&f)?;
-    if f.string("query")?.is_some_and(|q| !q.trim().is_empty()) {
-        return Err(ApiError::invalid("query is not supported on GET /v1/contact yet; list without it"));
-    }
     let portal = f.string("portal")?.filter(|p| !p.trim().is_empty());
     let portal = state
         .store
         .portal(&caller.account.id, portal.as_deref())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default())))?;
-    let found = state.store.contacts(&caller.account.id, &portal.id, p).await?;
+    let query = match f.string("query")?.filter(|q| !q.trim().is_empty()) {
+        Some(q) => Some(compile_query(&state, &q, &caller.account)?),
+        None => None,
+    };
+    let found = state.store.contacts(&caller.account.id, &portal.id, query, p).await?;
     Ok(page(found.rows, found.total, p))
 }
 
@@ -137,4 +138,14 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
         "invalid_rows": report.invalid,
         "dropped_phones": dropped_json(&report.dropped),
     })))
+}
+
+/// Parses and compiles a filter query for the account; r=6 with the position on error.
+pub fn compile_query(
+    state: &AppState,
+    query: &str,
+    account: &crate::domain::account::Account,
+) -> ApiResult<crate::query::sql::Compiled> {
+    let node = crate::query::parse(query).map_err(ApiError::query)?;
+    crate::query::sql::compile(&node, state.store.dialect(), &account.id, &account.region()).map_err(ApiError::query)
 }

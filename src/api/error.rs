@@ -77,6 +77,10 @@ impl ApiError {
     pub fn auth(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::Auth, msg)
     }
+    /// r=6: a filter query that does not parse or compile, with its position.
+    pub fn query(e: crate::query::QueryError) -> ApiError {
+        ApiError::new(Code::Query, format!("invalid query: {e}"))
+    }
     pub fn too_large(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::TooLarge, msg)
     }

@@ -13,6 +13,7 @@ use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::page::{Page, Paged};
+use crate::query::sql::Compiled;
 
 /// What went wrong in the store. Only `Invalid` and `NotFound` carry text meant for
 /// the client; `Internal` is logged and answered with a bare r=10.
@@ -88,6 +89,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// account: another account's ids behave exactly as ids that do not exist.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The SQL flavour filter queries must be compiled to for this store.
+    fn dialect(&self) -> crate::query::sql::Dialect;
+
     // Accounts and keys (admin CLI and authentication).
     async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)>;
     async fn account(&self, id: &str) -> StoreResult<Option<Account>>;
@@ -118,7 +122,14 @@ pub trait Store: Send + Sync + 'static {
     // CRM contacts.
     async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact>;
     async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>>;
-    async fn contacts(&self, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>>;
+    /// A portal's contacts, those matching `query` (compiled for this store's dialect) when given.
+    async fn contacts(
+        &self,
+        account_id: &str,
+        portal: &str,
+        query: Option<Compiled>,
+        page: Page,
+    ) -> StoreResult<Paged<Contact>>;
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>>;
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool>;
     /// Imports entries as CRM contacts of `portal` (the default one when `None`), in

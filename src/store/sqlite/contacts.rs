@@ -111,16 +111,48 @@ pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<
     Ok(Some(contact))
 }
 
-/// A portal's contacts in creation order, which is stable across pages.
-pub fn list(conn: &Connection, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>> {
+/// The bound values of a compiled query, as SQLite takes them.
+pub fn query_params(query: &crate::query::sql::Compiled) -> Vec<rusqlite::types::Value> {
+    use crate::query::sql::Param;
+    query
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+        })
+        .collect()
+}
+
+/// A portal's contacts in creation order, which is stable across pages; only those
+/// matching `query` when one is given.
+pub fn list(
+    conn: &Connection,
+    account_id: &str,
+    portal: &str,
+    query: Option<&crate::query::sql::Compiled>,
+    page: Page,
+) -> StoreResult<Paged<Contact>> {
+    use rusqlite::types::Value as Sql;
+    let mut args: Vec<Sql> = vec![account_id.to_string().into(), portal.to_string().into()];
+    let filter = match query {
+        Some(q) => {
+            args.extend(query_params(q));
+            format!(" AND ({})", q.sql)
+        }
+        None => String::new(),
+    };
     let total: i64 = conn
-        .prepare_cached("SELECT count(*) FROM contacts WHERE account_id = ?1 AND portal_id = ?2")?
-        .query_row((account_id, portal), |r| r.get(0))?;
+        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE c.account_id = ? AND c.portal_id = ?{filter}"))?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    args.push(page.limit.into());
+    args.push(page.offset().into());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND portal_id = ?2 ORDER BY rowid LIMIT ?3 OFFSET ?4"
+        "SELECT {COLUMNS} FROM contacts c WHERE c.account_id = ? AND c.portal_id = ?{filter} \
+         ORDER BY c.seq LIMIT ? OFFSET ?"
     ))?;
     let mut rows: Vec<Contact> =
-        stmt.query_map((account_id, portal, page.limit, page.offset()), row)?.collect::<Result<_, _>>()?;
+        stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<Result<_, _>>()?;
     for contact in &mut rows {
         load_phones(conn, account_id, contact)?;
     }

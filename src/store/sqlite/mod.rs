@@ -196,6 +196,10 @@ fn resolve_portal(conn: &Connection, account_id: &str, portal: Option<&str>) -> 
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn dialect(&self) -> crate::query::sql::Dialect {
+        crate::query::sql::Dialect::Sqlite
+    }
+
     async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
         let (name, region) = (name.to_string(), region.to_string());
         self.write(move |tx| tenants::create_account(tx, &name, &region)).await
@@ -276,9 +280,15 @@ impl Store for SqliteStore {
         self.run(move |c| contacts::get(c, &account_id, &id)).await
     }
 
-    async fn contacts(&self, account_id: &str, portal: &str, page: Page) -> StoreResult<Paged<Contact>> {
+    async fn contacts(
+        &self,
+        account_id: &str,
+        portal: &str,
+        query: Option<crate::query::sql::Compiled>,
+        page: Page,
+    ) -> StoreResult<Paged<Contact>> {
         let (account_id, portal) = (account_id.to_string(), portal.to_string());
-        self.run(move |c| contacts::list(c, &account_id, &portal, page)).await
+        self.run(move |c| contacts::list(c, &account_id, &portal, query.as_ref(), page)).await
     }
 
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {

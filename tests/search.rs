@@ -1,0 +1,109 @@
+//! Contact search with the filter language (CONTRACT §7) over HTTP.
+
+mod common;
+
+use common::{TestApp, error};
+use serde_json::{Value, json};
+
+async fn seeded() -> TestApp {
+    let app = TestApp::spawn().await;
+    for (name, phone, extra) in [
+        ("Đài", "0901000001", json!({"email": "dai@example.com", "fields": {"city": "Huế"}})),
+        ("Dài", "0901000002", json!({"fields": {"city": "Hà Nội", "score": 7}})),
+        ("Nguyễn Văn Đài", "0901000003", json!({})),
+        ("Chị Soa", "0912000004", json!({"email": "soa@example.com"})),
+        ("Linh", "0343000005", json!({"fields": {"score": 12}})),
+    ] {
+        let mut body = json!({"name": name, "phones": [phone]});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        app.create_contact(body).await;
+    }
+    app
+}
+
+async fn names(app: &TestApp, query: &str) -> Vec<String> {
+    let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+    let (status, body) = app.get(&format!("/v1/contact?query={q}&limit=100")).await;
+    assert_eq!(status, 200, "{query}: {body}");
+    let rows = body["data"]["rows"].as_array().unwrap();
+    assert_eq!(body["data"]["totalCount"], json!(rows.len()), "{query}");
+    rows.iter().map(|r: &Value| r["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn names_match_whole_words_accent_smart() {
+    let app = seeded().await;
+    assert_eq!(names(&app, "name:dai").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:DAI").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:\"Đài\"").await, ["Đài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:đài").await, ["Đài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:da").await, Vec::<String>::new());
+    assert_eq!(names(&app, "name:lin*").await, ["Linh"]);
+    assert_eq!(names(&app, "name:\"chị soa\"").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "name:\"chi soa\"").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "name:\"soa chị\"").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_reference_filters_work() {
+    let app = seeded().await;
+    assert_eq!(
+        names(&app, "name:\"linh\" OR name:\"Đài\" OR name:\"Chị soa\" ").await,
+        ["Đài", "Nguyễn Văn Đài", "Chị Soa", "Linh"]
+    );
+    assert_eq!(names(&app, "created:[1564592400 TO *] ").await.len(), 5);
+}
+
+#[tokio::test]
+async fn phones_emails_and_custom_fields() {
+    let app = seeded().await;
+    assert_eq!(names(&app, "phone:0901000002").await, ["Dài"]);
+    assert_eq!(names(&app, "phones:\"+84 901 000 003\"").await, ["Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "phone:090100*").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "phone:84343*").await, ["Linh"]);
+    assert_eq!(names(&app, "email:SOA@example.com").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "_exists_:email").await, ["Đài", "Chị Soa"]);
+    assert_eq!(names(&app, "city:huế").await, ["Đài"]);
+    assert_eq!(names(&app, "fields.city:\"Hà Nội\"").await, ["Dài"]);
+    assert_eq!(names(&app, "score:>=10").await, ["Linh"]);
+    assert_eq!(names(&app, "_exists_:score").await, ["Dài", "Linh"]);
+    assert_eq!(names(&app, "nosuchfield:x").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn operators_combine() {
+    let app = seeded().await;
+    assert_eq!(names(&app, "*:*").await.len(), 5);
+    assert_eq!(names(&app, "dai AND NOT name:\"Đài\"").await, ["Dài"]);
+    assert_eq!(names(&app, "dai -nguyen").await, ["Đài", "Dài"]);
+    assert_eq!(names(&app, "linh soa").await, ["Chị Soa", "Linh"]);
+    assert_eq!(names(&app, "+dai +van").await, ["Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "(linh OR soa) AND _exists_:email").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "0912000004").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "created:>9999999999").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn invalid_queries_are_r6_with_a_position() {
+    let app = seeded().await;
+    for (query, msg) in [
+        ("name:", "invalid query: expected a value after 'name:' at 5"),
+        ("(linh", "invalid query: unclosed '(': expected ')' at 0"),
+        ("created:abc", "invalid query: expected a number (epoch seconds), not 'abc' at 0"),
+        ("name:[a TO b]", "invalid query: 'name' does not take a range at 0"),
+    ] {
+        let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+        let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+        assert_eq!((status, body), (400, error(6, msg)), "{query}");
+    }
+}
+
+#[tokio::test]
+async fn search_sees_only_the_account() {
+    let app = seeded().await;
+    let other = app.new_tenant("B").await;
+    let (_, body) = app.send_as(&other, reqwest::Method::GET, "/v1/contact?query=*:*", common::Body::None).await;
+    assert_eq!(body["data"]["totalCount"], 0);
+}
