@@ -126,7 +126,7 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let portal = input.fields().string("portal")?.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
     let (store, account_id) = (state.store.clone(), caller.account.id.clone());
     let (report, outcome) =
-        feed_store(&state, &caller.account.region(), Vec::new(), Some(file), move |rx| async move {
+        feed_store(&state, &caller.account.region(), Vec::new(), Vec::new(), Some(file), move |rx| async move {
             store.import_contacts(&account_id, portal, rx).await
         })
         .await?;

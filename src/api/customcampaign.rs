@@ -34,14 +34,53 @@ pub fn router() -> Router<AppState> {
 pub struct Sources {
     pub contacts: Vec<NewCustomer>,
     pub invalid: Vec<InvalidRow>,
+    /// `listfilters` entries, resolved and compiled before anything is written.
+    pub filters: Vec<FilterSpec>,
     /// An uploaded .xlsx or .csv, read while the entries are stored.
     pub file: Option<axum::body::Bytes>,
 }
 
 impl Sources {
     pub fn is_empty(&self) -> bool {
-        self.contacts.is_empty() && self.invalid.is_empty() && self.file.is_none()
+        self.contacts.is_empty() && self.invalid.is_empty() && self.filters.is_empty() && self.file.is_none()
     }
+}
+
+/// One `listfilters` entry: a query as sent, or the saved filter `id` names.
+pub struct FilterSpec {
+    pub row: i64,
+    pub id: Option<String>,
+    pub query: Option<String>,
+    pub portal: Option<String>,
+}
+
+/// A filter ready for the store: compiled query and portal.
+pub type ReadyFilter = (crate::query::sql::Compiled, Option<String>, i64);
+
+/// Resolves saved filters (r=4 when `id` names none) and compiles every query (r=6).
+async fn ready_filters(
+    state: &AppState,
+    account: &crate::domain::account::Account,
+    specs: Vec<FilterSpec>,
+) -> ApiResult<Vec<ReadyFilter>> {
+    let mut ready = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let (query, portal) = match (spec.query, spec.id) {
+            (Some(q), _) => (q, spec.portal),
+            (None, Some(id)) => {
+                let saved = state
+                    .store
+                    .filter(&account.id, &id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found(format!("filter '{id}' not found")))?;
+                (saved.query, spec.portal.or(Some(saved.portal)))
+            }
+            (None, None) => return Err(ApiError::missing(&format!("listfilters[{}].query or id", spec.row))),
+        };
+        let compiled = super::contact::compile_query(state, &query, account)?;
+        ready.push((compiled, portal, spec.row));
+    }
+    Ok(ready)
 }
 
 /// Reads `listcontacts`, `listfilters` and `file` of POST /v1/customcampaign or
@@ -53,7 +92,7 @@ pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiRe
     {
         return Err(ApiError::invalid("type must be between 1 and 4"));
     }
-    let mut sources = Sources { contacts: Vec::new(), invalid: Vec::new(), file: None };
+    let mut sources = Sources { contacts: Vec::new(), invalid: Vec::new(), filters: Vec::new(), file: None };
     if let Some(entries) = f.list("listcontacts")? {
         if entries.len() > max_entries {
             return Err(ApiError::too_large(format!(
@@ -72,8 +111,19 @@ pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiRe
             }
         }
     }
-    if f.list("listfilters")?.is_some_and(|l| !l.is_empty()) {
-        return Err(ApiError::invalid("listfilters is not supported by this version of callsheet; send listcontacts"));
+    for (i, entry) in f.list("listfilters")?.unwrap_or_default().iter().enumerate() {
+        let at = format!("{}[{i}]", f.name("listfilters"));
+        let map = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
+        let e = Fields::new(map, at);
+        let text = |k: &str| -> ApiResult<Option<String>> {
+            Ok(e.string(k)?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+        };
+        sources.filters.push(FilterSpec {
+            row: i as i64,
+            id: text("id")?,
+            query: text("query")?,
+            portal: text("portal")?,
+        });
     }
     sources.file = file_upload(input)?;
     Ok(sources)
@@ -105,6 +155,7 @@ pub async fn feed_store<T, F, Fut>(
     state: &AppState,
     region: &Region,
     rows: Vec<NewCustomer>,
+    filters: Vec<ReadyFilter>,
     file: Option<axum::body::Bytes>,
     store_side: F,
 ) -> ApiResult<(FileReport, T)>
@@ -115,7 +166,7 @@ where
 {
     let (tx, rx) = mpsc::channel(4);
     let storing = tokio::spawn(store_side(rx));
-    let fed = feed_sources(state, region, rows, file, tx).await;
+    let fed = feed_sources(state, region, rows, filters, file, tx).await;
     let stored = storing.await.map_err(ApiError::internal)?;
     match (fed, stored) {
         (Ok(report), Ok(stored)) => Ok((report, stored)),
@@ -137,11 +188,17 @@ async fn feed_sources(
     state: &AppState,
     region: &Region,
     rows: Vec<NewCustomer>,
+    filters: Vec<ReadyFilter>,
     file: Option<axum::body::Bytes>,
     feed: mpsc::Sender<Feed>,
 ) -> Result<FileReport, ImportError> {
     if !rows.is_empty() && feed.send(Feed::Rows(rows)).await.is_err() {
         return Err(ImportError::Stopped);
+    }
+    for (query, portal, row) in filters {
+        if feed.send(Feed::Filter { query, portal, row }).await.is_err() {
+            return Err(ImportError::Stopped);
+        }
     }
     let report = match file {
         None => FileReport::default(),
@@ -209,9 +266,10 @@ pub async fn add_sources(
         .iter()
         .flat_map(|c| c.dropped_phones.iter().map(move |p| json!({"row": c.row, "id": c.crm_id, "phone": p})))
         .collect();
+    let filters = ready_filters(state, account, sources.filters).await?;
     let (store, account_id) = (state.store.clone(), account.id.clone());
     let (file, (campaign, stored)) =
-        feed_store(state, &account.region(), sources.contacts, sources.file, move |rx| async move {
+        feed_store(state, &account.region(), sources.contacts, filters, sources.file, move |rx| async move {
             store.add_customers(&account_id, target, rx).await
         })
         .await?;
@@ -222,6 +280,7 @@ pub async fn add_sources(
     }
     outcome.invalid += unreported;
     outcome.merge(stored);
+    let listed = listed + outcome.matched;
     dropped.extend(dropped_json(&file.dropped));
     dropped.truncate(MAX_REPORTED_ROWS);
     let summary = json!({

@@ -5,6 +5,7 @@ mod campaign;
 mod contact;
 mod customcampaign;
 pub mod error;
+mod filter;
 pub mod input;
 mod portal;
 
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(contact::router())
         .merge(portal::router())
         .merge(customcampaign::router())
+        .merge(filter::router())
 }
 
 /// The complete application: `extra` routes (tests add some) plus the envelope for

@@ -91,6 +91,8 @@ pub const MAX_REPORTED_ROWS: usize = 1000;
 /// What adding entries to a campaign did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddOutcome {
+    /// Contacts that filters matched (each one added, skipped or reported).
+    pub matched: i64,
     pub added: i64,
     /// CRM ids already in the campaign, in request order.
     pub skipped: Vec<String>,
@@ -109,6 +111,7 @@ impl AddOutcome {
 
     /// Folds another part's outcome (earlier parts first) into this one.
     pub fn merge(&mut self, other: AddOutcome) {
+        self.matched += other.matched;
         self.added += other.added;
         self.skipped.extend(other.skipped);
         self.invalid += other.invalid - other.invalid_rows.len() as i64;

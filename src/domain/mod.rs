@@ -4,6 +4,7 @@ pub mod account;
 pub mod campaign;
 pub mod contact;
 pub mod customer;
+pub mod filter;
 pub mod ids;
 pub mod page;
 pub mod phone;

@@ -12,6 +12,7 @@ use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
+use crate::domain::filter::Filter;
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::Compiled;
 
@@ -52,6 +53,13 @@ pub enum Target {
 #[derive(Debug)]
 pub enum Feed {
     Rows(Vec<NewCustomer>),
+    /// Every contact of `portal` (the default one when `None`) matching `query`, added
+    /// inside the database in one statement; `row` is the filter's place in the request.
+    Filter {
+        query: Compiled,
+        portal: Option<String>,
+        row: i64,
+    },
     Done,
 }
 
@@ -132,6 +140,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Paged<Contact>>;
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>>;
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool>;
+
+    // Saved filters.
+    async fn create_filter(
+        &self,
+        account_id: &str,
+        name: &str,
+        query: &str,
+        portal: Option<&str>,
+    ) -> StoreResult<Filter>;
+    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<Filter>>;
+    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<Filter>>;
+    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool>;
     /// Imports entries as CRM contacts of `portal` (the default one when `None`), in
     /// one transaction: an entry whose id is one of the account's contacts updates it.
     async fn import_contacts(

@@ -208,6 +208,9 @@ pub fn import(
         let rows = match feed.blocking_recv() {
             Some(Feed::Rows(rows)) => rows,
             Some(Feed::Done) => break,
+            Some(Feed::Filter { .. }) => {
+                return Err(super::StoreError::Internal("a contact import was fed a filter".into()));
+            }
             None => return Err(super::StoreError::Aborted),
         };
         for entry in rows {

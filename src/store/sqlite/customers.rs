@@ -173,6 +173,71 @@ impl<'a> Adder<'a> {
         Ok(())
     }
 
+    /// Adds every contact of the portal that matches `query` with one INSERT ... SELECT
+    /// inside the database: no contact travels through callsheet. Contacts already in
+    /// the campaign are skipped, contacts without a phone reported.
+    fn add_filter(
+        &mut self,
+        query: &crate::query::sql::Compiled,
+        portal: Option<&str>,
+        row: i64,
+        outcome: &mut AddOutcome,
+    ) -> StoreResult<()> {
+        self.flush(&mut outcome.skipped)?;
+        let portal = resolve_portal(self.conn, self.account_id, portal)?;
+        let matching = format!("c.account_id = ? AND c.portal_id = ? AND ({})", query.sql);
+        let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.into()];
+        base.extend(contacts::query_params(query));
+        let in_campaign =
+            "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
+        let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
+        let with_campaign = |mut args: Vec<Sql>| {
+            args.push(self.account_id.to_string().into());
+            args.push(self.campaign_id.clone().into());
+            args
+        };
+        let ids = |sql: String, args: Vec<Sql>| -> StoreResult<Vec<String>> {
+            let mut stmt = self.conn.prepare(&sql)?;
+            let found = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(found)
+        };
+        let skipped = ids(
+            format!("SELECT c.id FROM contacts c WHERE {matching} AND {in_campaign} ORDER BY c.seq"),
+            with_campaign(base.clone()),
+        )?;
+        let phoneless = ids(
+            format!(
+                "SELECT c.id FROM contacts c WHERE {matching} AND NOT {in_campaign} AND NOT {has_phone} ORDER BY c.seq"
+            ),
+            with_campaign(base.clone()),
+        )?;
+        let mut args: Vec<Sql> = vec![
+            self.last_id.into(),
+            self.account_id.to_string().into(),
+            self.campaign_id.clone().into(),
+            self.now.into(),
+        ];
+        args.extend(with_campaign(base));
+        let added = self.conn.execute(
+            &format!(
+                "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
+                 SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
+                        (SELECT group_concat(p.phone, ',' ORDER BY p.pos) FROM contact_phones p WHERE p.contact_rowid = c.seq), {} \
+                 FROM contacts c WHERE {matching} AND NOT {in_campaign} AND {has_phone}",
+                Source::Filter as i64
+            ),
+            params_from_iter(args.iter()),
+        )? as i64;
+        self.last_id += added;
+        self.added += added;
+        outcome.matched += added + skipped.len() as i64 + phoneless.len() as i64;
+        outcome.skipped.extend(skipped);
+        for id in phoneless {
+            outcome.reject(InvalidRow { row, id: Some(id), reason: "no phone".into() });
+        }
+        Ok(())
+    }
+
     /// Writes what is pending, the id counter and the campaign's count.
     fn finish(mut self, skipped: &mut Vec<String>) -> StoreResult<i64> {
         self.flush(skipped)?;
@@ -210,6 +275,9 @@ pub fn add(
                 for entry in rows {
                     adder.add(entry, &mut outcome)?;
                 }
+            }
+            Some(Feed::Filter { query, portal, row }) => {
+                adder.add_filter(&query, portal.as_deref(), row, &mut outcome)?
             }
             Some(Feed::Done) => break,
             // The producer failed or went away: roll everything back.

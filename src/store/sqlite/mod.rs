@@ -4,6 +4,7 @@
 mod campaigns;
 mod contacts;
 mod customers;
+mod filters;
 mod tenants;
 
 use std::path::PathBuf;
@@ -54,6 +55,13 @@ impl Pool {
         // Reads of large lists go through the OS page cache without a copy.
         conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         conn.set_prepared_statement_cache_capacity(64);
+        // Adding from a filter computes name keys inside the database.
+        conn.create_scalar_function(
+            "callsheet_name_key",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| Ok(crate::domain::customer::name_key(&ctx.get::<String>(0)?)),
+        )?;
         Ok(conn)
     }
 
@@ -349,5 +357,32 @@ impl Store for SqliteStore {
     ) -> StoreResult<ImportOutcome> {
         let account_id = account_id.to_string();
         self.run(move |c| contacts::import(c, &account_id, portal, feed)).await
+    }
+
+    async fn create_filter(
+        &self,
+        account_id: &str,
+        name: &str,
+        query: &str,
+        portal: Option<&str>,
+    ) -> StoreResult<crate::domain::filter::Filter> {
+        let (account_id, name, query, portal) =
+            (account_id.to_string(), name.to_string(), query.to_string(), portal.map(str::to_string));
+        self.write(move |tx| filters::create(tx, &account_id, &name, &query, portal.as_deref())).await
+    }
+
+    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<crate::domain::filter::Filter>> {
+        let account_id = account_id.to_string();
+        self.run(move |c| filters::list(c, &account_id, page)).await
+    }
+
+    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<crate::domain::filter::Filter>> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.run(move |c| filters::get(c, &account_id, &id)).await
+    }
+
+    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        let (account_id, id) = (account_id.to_string(), id.to_string());
+        self.write(move |tx| filters::delete(tx, &account_id, &id)).await
     }
 }

@@ -1,0 +1,167 @@
+//! Saved filters (CONTRACT §5) and `listfilters` on POST /v1/customcampaign (§4).
+
+mod common;
+
+use common::{Body, TestApp, error, pairs};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn seeded() -> TestApp {
+    let app = TestApp::spawn().await;
+    for (name, phones) in [
+        ("Linh", vec!["0901000001"]),
+        ("Đài", vec!["0901000002", "0912000002"]),
+        ("Chị Soa", vec!["0901000003"]),
+        ("No Phone", vec![]),
+        ("Other", vec!["0901000005"]),
+    ] {
+        app.create_contact(json!({"name": name, "phones": phones})).await;
+    }
+    app
+}
+
+async fn customer_names(app: &TestApp, campaign: &str) -> Vec<String> {
+    let (_, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=100")).await;
+    body["resFromPccApi"]["data"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn filters_are_saved_listed_read_and_deleted() {
+    let app = seeded().await;
+    let (status, body) =
+        app.post("/v1/filter", json!({"name": "Hot leads", "query": "name:linh OR name:\"Đài\""})).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("FT") && id.len() == 10, "{id}");
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Success", "data": {"id": id, "name": "Hot leads",
+            "query": "name:linh OR name:\"Đài\"", "portal": app.tenant.portal, "created": body["data"]["created"]}})
+    );
+    let (_, list) = app.get("/v1/filter").await;
+    assert_eq!(list["data"]["totalCount"], 1);
+    let (_, one) = app.get(&format!("/v1/filter/{id}")).await;
+    assert_eq!(one["data"]["id"], json!(id));
+    let (_, contacts) = app.get(&format!("/v1/filter/{id}/contacts")).await;
+    let names: Vec<&str> =
+        contacts["data"]["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Linh", "Đài"]);
+    let (status, body) = app.delete(&format!("/v1/filter/{id}")).await;
+    assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
+    let (status, body) = app.get(&format!("/v1/filter/{id}")).await;
+    assert_eq!((status, body), (404, error(4, &format!("filter '{id}' not found"))));
+}
+
+#[tokio::test]
+async fn a_filter_with_an_invalid_query_is_refused() {
+    let app = seeded().await;
+    let (status, body) = app.post("/v1/filter", json!({"name": "bad", "query": "name:"})).await;
+    assert_eq!((status, body), (400, error(6, "invalid query: expected a value after 'name:' at 5")));
+    let (status, body) = app.post("/v1/filter", json!({"name": "x"})).await;
+    assert_eq!((status, body), (400, error(2, "missing query")));
+    let (status, body) = app.post("/v1/filter", json!({"name": "x", "query": "*:*", "portal": "pt_nope"})).await;
+    assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
+    let (_, list) = app.get("/v1/filter").await;
+    assert_eq!(list["data"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn listfilters_add_matching_contacts_inside_the_database() {
+    let app = seeded().await;
+    let campaign = app.create_campaign("From filters").await;
+    let filters = json!([{"id": "FTRLF1YBHO", "query": "name:\"linh\" OR name:\"Đài\" OR name:\"Chị soa\" "}]);
+    let form = pairs(&[("type", "2"), ("campaign", &campaign), ("listfilters", &filters.to_string())]);
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(form)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Success", "data": [], "summary": {"total": 3, "added": 3, "skipped": 0,
+            "invalid": 0, "invalid_rows": [], "dropped_phones": []}})
+    );
+    assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Chị Soa"]);
+    let (_, rows) = app.get(&format!("/v1/customcampaign?campaign={campaign}&name=dai")).await;
+    let row: &Value = &rows["resFromPccApi"]["data"]["rows"][0];
+    assert_eq!(row["phones"], json!(["84901000002", "84912000002"]));
+    assert_eq!(row["type"], 2);
+
+    // Again, with everything: those already in are skipped, a phoneless one reported.
+    let (status, body) =
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"query": "*:*"}]})).await;
+    assert_eq!(status, 200, "{body}");
+    let crm: Vec<Value> = body["data"].as_array().unwrap()[1..].to_vec();
+    assert_eq!(body["data"][0], "contactexistis");
+    assert_eq!(crm.len(), 3);
+    assert_eq!(body["summary"]["added"], 1);
+    assert_eq!(body["summary"]["total"], 5);
+    assert_eq!(body["summary"]["invalid_rows"][0]["reason"], "no phone");
+    assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Chị Soa", "Other"]);
+}
+
+#[tokio::test]
+async fn listfilters_by_saved_id_and_failures() {
+    let app = seeded().await;
+    let campaign = app.create_campaign("Saved").await;
+    let (_, saved) = app.post("/v1/filter", json!({"name": "Linh", "query": "name:lin*"})).await;
+    let id = saved["data"]["id"].as_str().unwrap();
+    let (status, body) =
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"id": id}]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(customer_names(&app, &campaign).await, ["Linh"]);
+
+    let before = customer_names(&app, &campaign).await;
+    let cases = [
+        (json!([{"id": "FTNOTHERE"}]), 404, error(4, "filter 'FTNOTHERE' not found")),
+        (json!([{"query": "name:"}]), 400, error(6, "invalid query: expected a value after 'name:' at 5")),
+        (json!([{"query": "*:*", "portal": "pt_nope"}]), 404, error(4, "portal 'pt_nope' not found")),
+        (json!([{}]), 400, error(2, "missing listfilters[0].query or id")),
+    ];
+    for (filters, status, want) in cases {
+        let (got_status, got) = app
+            .post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": [{"id": "CTX", "name": "x", "phones": ["0987654321"]}], "listfilters": filters.clone()}))
+            .await;
+        assert_eq!((got_status, &got), (status, &want), "{filters}");
+    }
+    // Nothing of a failed request stays, not even its listcontacts.
+    assert_eq!(customer_names(&app, &campaign).await, before);
+}
+
+#[tokio::test]
+async fn another_accounts_filters_do_not_exist() {
+    let app = seeded().await;
+    let (_, saved) = app.post("/v1/filter", json!({"name": "Mine", "query": "*:*"})).await;
+    let id = saved["data"]["id"].as_str().unwrap().to_string();
+    let other = app.new_tenant("B").await;
+    for path in [format!("/v1/filter/{id}"), format!("/v1/filter/{id}/contacts")] {
+        let (status, body) = app.send_as(&other, Method::GET, &path, Body::None).await;
+        assert_eq!((status, body), (404, error(4, &format!("filter '{id}' not found"))));
+    }
+    let campaign = {
+        let (_, c) = app.send_as(&other, Method::POST, "/v1/campaign", Body::Json(json!({"name": "B's"}))).await;
+        c["data"]["id"].as_str().unwrap().to_string()
+    };
+    let (status, _) = app
+        .send_as(
+            &other,
+            Method::POST,
+            "/v1/customcampaign",
+            Body::Json(json!({"campaign": campaign, "listfilters": [{"id": id}]})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    // A query runs over the caller's own contacts only.
+    let (_, body) = app
+        .send_as(
+            &other,
+            Method::POST,
+            "/v1/customcampaign",
+            Body::Json(json!({"campaign": campaign, "listfilters": [{"query": "*:*"}]})),
+        )
+        .await;
+    assert_eq!(body["summary"]["added"], 0);
+}
