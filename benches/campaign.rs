@@ -10,7 +10,10 @@ use callsheet::config::Limits;
 use callsheet::domain::customer::{NewCustomer, Source};
 use callsheet::domain::{now_secs, token};
 use callsheet::store::{self, Feed, Target};
+use support::{median, ms};
 use tokio::sync::mpsc;
+
+mod support;
 
 const BATCH: usize = 10_000;
 
@@ -18,15 +21,6 @@ const BATCH: usize = 10_000;
 fn phone_of(i: usize) -> String {
     let n = if i % 10 == 1 { i - 1 } else { i };
     format!("849{:08}", n)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 #[tokio::main]

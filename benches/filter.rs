@@ -4,23 +4,17 @@
 //!
 //! `cargo bench --bench filter [-- CONTACTS]` (default 1,000,000) prints a markdown table.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use callsheet::api::{self, AppState};
 use callsheet::config::Limits;
 use callsheet::domain::customer::{NewCustomer, Source};
 use callsheet::domain::{now_secs, token};
 use callsheet::store::{self, Feed};
+use support::{median, ms};
 use tokio::sync::mpsc;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
+mod support;
 
 #[tokio::main]
 async fn main() {
@@ -91,28 +85,15 @@ async fn main() {
     let insert_floor = start.elapsed();
     drop(conn);
 
-    let created: serde_json::Value = client
-        .post(format!("http://{addr}/v1/campaign"))
-        .header("X-STRINGEE-AUTH", &tok)
-        .json(&serde_json::json!({"name": "From a filter"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign = created["data"]["id"].as_str().unwrap();
+    let campaign = support::create_campaign(&client, &addr.to_string(), &tok, "From a filter").await;
     let start = Instant::now();
-    let added: serde_json::Value = client
-        .post(format!("http://{addr}/v1/customcampaign"))
-        .header("X-STRINGEE-AUTH", &tok)
-        .json(&serde_json::json!({"campaign": campaign, "listfilters": [{"query": "name:linh"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let added = support::post_json(
+        &client,
+        &format!("http://{addr}/v1/customcampaign"),
+        &tok,
+        serde_json::json!({"campaign": campaign, "listfilters": [{"query": "name:linh"}]}),
+    )
+    .await;
     let add_time = start.elapsed();
     assert_eq!(added["summary"]["added"], matched, "{added}");
 

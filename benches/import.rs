@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use calamine::{Reader, Xlsx};
 
+mod support;
+
 /// A workbook like a CRM export: text ids and names, phones as numeric cells.
 fn workbook(rows: usize, with_id: bool) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
@@ -139,17 +141,7 @@ fn peak_rss_mb(pid: u32) -> f64 {
 /// Uploads `file` into a new campaign; returns the request's duration and the summary.
 async fn import(server: &Server, file: Vec<u8>) -> (Duration, serde_json::Value) {
     let client = reqwest::Client::new();
-    let created: serde_json::Value = client
-        .post(format!("http://{}/v1/campaign", server.addr))
-        .header("X-STRINGEE-AUTH", &server.token)
-        .json(&serde_json::json!({"name": "Import"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let campaign = created["data"]["id"].as_str().unwrap().to_string();
+    let campaign = support::create_campaign(&client, &server.addr, &server.token, "Import").await;
     let form = reqwest::multipart::Form::new()
         .text("campaign", campaign)
         .part("file", reqwest::multipart::Part::bytes(file).file_name("list.xlsx"));
