@@ -25,6 +25,20 @@ pub enum Param {
 pub struct Compiled {
     pub sql: String,
     pub params: Vec<Param>,
+    /// The fragment must hold a name or phone lookup, whose index finds the few
+    /// matching contacts: the store should start from it rather than from the portal.
+    pub selective: bool,
+}
+
+/// Whether every match of `node` comes out of a name or phone index lookup.
+fn selective(node: &Node) -> bool {
+    match node {
+        Node::Term { field: Field::Named(name), .. } => {
+            matches!(resolve(name), Target::Builtin(Builtin::Name | Builtin::Phone))
+        }
+        Node::And(items) => items.iter().any(selective),
+        _ => false,
+    }
 }
 
 /// The fields every contact has.
@@ -65,6 +79,7 @@ struct Compiler<'a> {
 pub fn compile(node: &Node, _dialect: Dialect, account_id: &str, region: &Region) -> Result<Compiled, QueryError> {
     let mut c = Compiler { account_id, region, out: Compiled::default() };
     c.node(node)?;
+    c.out.selective = selective(node);
     Ok(c.out)
 }
 
@@ -386,6 +401,15 @@ mod tests {
         assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(1), Param::Text("dai".into())]);
         let c = sql("name:Đài");
         assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(0), Param::Text("đài".into())]);
+    }
+
+    #[test]
+    fn selective_queries_are_marked() {
+        assert!(sql("name:linh").selective);
+        assert!(sql("phone:0901234567 AND city:hue").selective);
+        assert!(!sql("linh").selective);
+        assert!(!sql("name:linh OR city:hue").selective);
+        assert!(!sql("*:*").selective);
     }
 
     #[test]

@@ -111,6 +111,17 @@ pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<
     Ok(Some(contact))
 }
 
+/// The account-and-portal condition (two placeholders) for contacts `query` narrows.
+/// A selective query's own index lookup should drive the search, so the unary `+`
+/// keeps SQLite from walking the whole portal's index instead.
+pub fn scope(query: Option<&crate::query::sql::Compiled>) -> &'static str {
+    if query.is_some_and(|q| q.selective) {
+        "+c.account_id = ? AND +c.portal_id = ?"
+    } else {
+        "c.account_id = ? AND c.portal_id = ?"
+    }
+}
+
 /// The bound values of a compiled query, as SQLite takes them.
 pub fn query_params(query: &crate::query::sql::Compiled) -> Vec<rusqlite::types::Value> {
     use crate::query::sql::Param;
@@ -135,6 +146,7 @@ pub fn list(
 ) -> StoreResult<Paged<Contact>> {
     use rusqlite::types::Value as Sql;
     let mut args: Vec<Sql> = vec![account_id.to_string().into(), portal.to_string().into()];
+    let scope = scope(query);
     let filter = match query {
         Some(q) => {
             args.extend(query_params(q));
@@ -143,13 +155,12 @@ pub fn list(
         None => String::new(),
     };
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE c.account_id = ? AND c.portal_id = ?{filter}"))?
+        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}"))?
         .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
     args.push(page.limit.into());
     args.push(page.offset().into());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM contacts c WHERE c.account_id = ? AND c.portal_id = ?{filter} \
-         ORDER BY c.seq LIMIT ? OFFSET ?"
+        "SELECT {COLUMNS} FROM contacts c WHERE {scope}{filter} ORDER BY c.seq LIMIT ? OFFSET ?"
     ))?;
     let mut rows: Vec<Contact> =
         stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<Result<_, _>>()?;

@@ -185,7 +185,7 @@ impl<'a> Adder<'a> {
     ) -> StoreResult<()> {
         self.flush(&mut outcome.skipped)?;
         let portal = resolve_portal(self.conn, self.account_id, portal)?;
-        let matching = format!("c.account_id = ? AND c.portal_id = ? AND ({})", query.sql);
+        let matching = format!("{} AND ({})", contacts::scope(Some(query)), query.sql);
         let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.into()];
         base.extend(contacts::query_params(query));
         let in_campaign =
@@ -201,16 +201,25 @@ impl<'a> Adder<'a> {
             let found = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(found)
         };
-        let skipped = ids(
-            format!("SELECT c.id FROM contacts c WHERE {matching} AND {in_campaign} ORDER BY c.seq"),
-            with_campaign(base.clone()),
-        )?;
-        let phoneless = ids(
+        // One pass finds the matches not to add: those already in the campaign (by
+        // id) and those without a phone (their id marked with a leading '!').
+        let mut skipped = Vec::new();
+        let mut phoneless = Vec::new();
+        let mut args = with_campaign(Vec::new());
+        args.extend(with_campaign(base.clone()));
+        let passed_over = ids(
             format!(
-                "SELECT c.id FROM contacts c WHERE {matching} AND NOT {in_campaign} AND NOT {has_phone} ORDER BY c.seq"
+                "SELECT CASE WHEN {in_campaign} THEN c.id ELSE '!' || c.id END FROM contacts c \
+                 WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
             ),
-            with_campaign(base.clone()),
+            args,
         )?;
+        for id in passed_over {
+            match id.strip_prefix('!') {
+                Some(id) => phoneless.push(id.to_string()),
+                None => skipped.push(id),
+            }
+        }
         let mut args: Vec<Sql> = vec![
             self.last_id.into(),
             self.account_id.to_string().into(),
