@@ -107,3 +107,18 @@ async fn search_sees_only_the_account() {
     let (_, body) = app.send_as(&other, reqwest::Method::GET, "/v1/contact?query=*:*", common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn one_word_counts_are_per_contact_and_per_portal() {
+    let app = seeded().await;
+    app.create_contact(json!({"name": "Linh Linh", "phones": ["0901000009"]})).await;
+    let (_, portal) = app.post("/v1/portal", json!({"name": "Other"})).await;
+    let other = portal["data"]["id"].as_str().unwrap().to_string();
+    let moved = app.create_contact(json!({"name": "Linh Moved", "phones": ["0901000010"]})).await;
+    app.put(&format!("/v1/contact/{}", moved["id"].as_str().unwrap()), json!({"portal": other})).await;
+    assert_eq!(names(&app, "name:linh").await, ["Linh", "Linh Linh"]);
+    assert_eq!(names(&app, "name:lin*").await, ["Linh", "Linh Linh"]);
+    let (_, body) = app.get(&format!("/v1/contact?portal={other}&query=name:linh")).await;
+    assert_eq!(body["data"]["totalCount"], 1);
+    assert_eq!(body["data"]["rows"][0]["name"], "Linh Moved");
+}

@@ -106,16 +106,12 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = page_of(&f)?;
     let portal = f.string("portal")?.filter(|p| !p.trim().is_empty());
-    let portal = state
-        .store
-        .portal(&caller.account.id, portal.as_deref())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default())))?;
+    let portal = portal_of(&state, &caller.account.id, portal.as_deref()).await?;
     let query = match f.string("query")?.filter(|q| !q.trim().is_empty()) {
-        Some(q) => Some(compile_query(&state, &q, &caller.account)?),
+        Some(q) => Some(compile_query(&state, &q, &caller.account, &portal)?),
         None => None,
     };
-    let found = state.store.contacts(&caller.account.id, &portal.id, query, p).await?;
+    let found = state.store.contacts(&caller.account.id, &portal, query, p).await?;
     Ok(page(found.rows, found.total, p))
 }
 
@@ -145,7 +141,15 @@ pub fn compile_query(
     state: &AppState,
     query: &str,
     account: &crate::domain::account::Account,
+    portal_id: &str,
 ) -> ApiResult<crate::query::sql::Compiled> {
     let node = crate::query::parse(query).map_err(ApiError::query)?;
-    crate::query::sql::compile(&node, state.store.dialect(), &account.id, &account.region()).map_err(ApiError::query)
+    let scope = crate::query::sql::Scope { account_id: &account.id, portal_id };
+    crate::query::sql::compile(&node, state.store.dialect(), scope, &account.region()).map_err(ApiError::query)
+}
+
+/// The portal a request names, or the account's default one; r=4 when it is not the account's.
+pub async fn portal_of(state: &AppState, account_id: &str, portal: Option<&str>) -> ApiResult<String> {
+    let found = state.store.portal(account_id, portal).await?;
+    found.map(|p| p.id).ok_or_else(|| ApiError::not_found(format!("portal '{}' not found", portal.unwrap_or_default())))
 }

@@ -77,8 +77,9 @@ async fn ready_filters(
             }
             (None, None) => return Err(ApiError::missing(&format!("listfilters[{}].query or id", spec.row))),
         };
-        let compiled = super::contact::compile_query(state, &query, account)?;
-        ready.push((compiled, portal, spec.row));
+        let portal = super::contact::portal_of(state, &account.id, portal.as_deref()).await?;
+        let compiled = super::contact::compile_query(state, &query, account, &portal)?;
+        ready.push((compiled, Some(portal), spec.row));
     }
     Ok(ready)
 }

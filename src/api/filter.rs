@@ -8,7 +8,7 @@ use axum::routing::get;
 use super::AppState;
 use super::auth::Caller;
 use super::campaign::page_of;
-use super::contact::compile_query;
+use super::contact::{compile_query, portal_of};
 use super::error::{ApiError, ApiResult, done, ok, page};
 use super::input::Input;
 use crate::domain::account::parse_name;
@@ -29,9 +29,10 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     let name = parse_name("name", &f.required_string("name")?).map_err(ApiError::invalid)?;
     let query = f.required_string("query")?;
-    compile_query(&state, &query, &caller.account)?;
     let portal = f.string("portal")?.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
-    let filter = state.store.create_filter(&caller.account.id, &name, &query, portal.as_deref()).await?;
+    let portal = portal_of(&state, &caller.account.id, portal.as_deref()).await?;
+    compile_query(&state, &query, &caller.account, &portal)?;
+    let filter = state.store.create_filter(&caller.account.id, &name, &query, Some(&portal)).await?;
     Ok(ok(filter))
 }
 
@@ -61,7 +62,7 @@ async fn contacts(
 ) -> ApiResult<Response> {
     let p = page_of(&input.fields())?;
     let filter = state.store.filter(&caller.account.id, &id).await?.ok_or_else(|| not_found(&id))?;
-    let query = compile_query(&state, &filter.query, &caller.account)?;
+    let query = compile_query(&state, &filter.query, &caller.account, &filter.portal)?;
     let found = state.store.contacts(&caller.account.id, &filter.portal, Some(query), p).await?;
     Ok(page(found.rows, found.total, p))
 }

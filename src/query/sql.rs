@@ -28,6 +28,16 @@ pub struct Compiled {
     /// The fragment must hold a name or phone lookup, whose index finds the few
     /// matching contacts: the store should start from it rather than from the portal.
     pub selective: bool,
+    /// For a query that is one name word or prefix: a whole statement counting its
+    /// matches from the word index alone.
+    pub word_count: Option<Box<Compiled>>,
+}
+
+/// Whose contacts a query runs over.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub account_id: &'a str,
+    pub portal_id: &'a str,
 }
 
 /// Whether every match of `node` comes out of a name or phone index lookup.
@@ -71,15 +81,26 @@ fn resolve(name: &str) -> Target {
 
 struct Compiler<'a> {
     account_id: &'a str,
+    portal_id: &'a str,
     region: &'a Region,
     out: Compiled,
 }
 
-/// Compiles `node` for contacts of `account_id`; phone terms are read with `region`.
-pub fn compile(node: &Node, _dialect: Dialect, account_id: &str, region: &Region) -> Result<Compiled, QueryError> {
-    let mut c = Compiler { account_id, region, out: Compiled::default() };
+/// Compiles `node` for the contacts of one portal; phone terms are read with `region`.
+pub fn compile(node: &Node, _dialect: Dialect, scope: Scope<'_>, region: &Region) -> Result<Compiled, QueryError> {
+    let compiler = |out| Compiler { account_id: scope.account_id, portal_id: scope.portal_id, region, out };
+    let mut c = compiler(Compiled::default());
     c.node(node)?;
     c.out.selective = selective(node);
+    if let Node::Term { field: Field::Named(name), value: value @ (Value::Word(_) | Value::Prefix(_)), .. } = node
+        && matches!(resolve(name), Target::Builtin(Builtin::Name))
+    {
+        let mut count = compiler(Compiled::default());
+        count.name(value, true);
+        if count.out.sql.starts_with("SELECT") {
+            c.out.word_count = Some(Box::new(count.out));
+        }
+    }
     Ok(c.out)
 }
 
@@ -136,23 +157,33 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn words_in(&mut self, form: i64, word: &str, prefix: bool) {
-        self.push("c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND form = ? AND ");
+    /// Contacts with `word` (or a word it begins) in the given form; `count` makes
+    /// the statement that counts them instead.
+    fn words_in(&mut self, form: i64, word: &str, prefix: bool, count: bool) {
+        self.push(if count {
+            "SELECT count(DISTINCT contact_rowid) FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND "
+        } else {
+            "c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND "
+        });
         self.text(self.account_id.to_string());
+        self.text(self.portal_id.to_string());
         self.out.params.push(Param::Int(form));
         if prefix {
-            self.push("word >= ? AND word < ?)");
+            self.push("word >= ? AND word < ?");
             self.text(word);
             self.text(after_prefix(word));
         } else {
-            self.push("word = ?)");
+            self.push("word = ?");
             self.text(word);
+        }
+        if !count {
+            self.push(")");
         }
     }
 
     /// Whole-word name matching: lower-case form for a term with diacritics, folded
     /// form otherwise. A phrase's words must stand next to each other, in order.
-    fn name(&mut self, value: &Value) {
+    fn name(&mut self, value: &Value, count: bool) {
         let (raw, prefix) = match value {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
             Value::Prefix(p) => (p.as_str(), true),
@@ -163,7 +194,8 @@ impl Compiler<'_> {
             .collect();
         match words.len() {
             0 => self.push("0 = 1"),
-            1 => self.words_in(form, &words[0], prefix),
+            1 => self.words_in(form, &words[0], prefix, count),
+            _ if count => {}
             n => {
                 self.push("c.seq IN (SELECT w0.contact_rowid FROM contact_words w0");
                 for (i, word) in words.iter().enumerate().skip(1) {
@@ -180,8 +212,9 @@ impl Compiler<'_> {
                         self.text(word.clone());
                     }
                 }
-                self.push(" WHERE w0.account_id = ? AND w0.form = ? AND w0.word = ?)");
+                self.push(" WHERE w0.account_id = ? AND w0.portal_id = ? AND w0.form = ? AND w0.word = ?)");
                 self.text(self.account_id.to_string());
+                self.text(self.portal_id.to_string());
                 self.out.params.push(Param::Int(form));
                 self.text(words[0].clone());
             }
@@ -223,7 +256,7 @@ impl Compiler<'_> {
 
     fn term(&mut self, field: Builtin, value: &Value, pos: usize) -> Result<(), QueryError> {
         match field {
-            Builtin::Name => self.name(value),
+            Builtin::Name => self.name(value, false),
             Builtin::Phone => self.phone(value),
             Builtin::Id => self.column("c.id", value, false),
             Builtin::Email => self.column("c.email", value, true),
@@ -390,17 +423,22 @@ mod tests {
     use crate::query::parse;
     use proptest::prelude::*;
 
+    const SCOPE: Scope<'static> = Scope { account_id: "ACX", portal_id: "PTX" };
+
     fn sql(q: &str) -> Compiled {
-        compile(&parse(q).unwrap(), Dialect::Sqlite, "ACX", &Region::vietnam()).unwrap()
+        compile(&parse(q).unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap()
     }
 
     #[test]
     fn terms_choose_the_word_form() {
         let c = sql("name:dai");
         assert!(c.sql.contains("contact_words"), "{}", c.sql);
-        assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(1), Param::Text("dai".into())]);
+        let scope = [Param::Text("ACX".into()), Param::Text("PTX".into())];
+        assert_eq!(c.params, [&scope[..], &[Param::Int(1), Param::Text("dai".into())]].concat());
         let c = sql("name:Đài");
-        assert_eq!(c.params, [Param::Text("ACX".into()), Param::Int(0), Param::Text("đài".into())]);
+        assert_eq!(c.params, [&scope[..], &[Param::Int(0), Param::Text("đài".into())]].concat());
+        assert!(c.word_count.is_some());
+        assert!(sql("name:\"chị soa\"").word_count.is_none());
     }
 
     #[test]
@@ -422,9 +460,9 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_with_positions() {
-        let e = compile(&parse("x created:abc").unwrap(), Dialect::Sqlite, "A", &Region::vietnam()).unwrap_err();
+        let e = compile(&parse("x created:abc").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap_err();
         assert_eq!(e.to_string(), "expected a number (epoch seconds), not 'abc' at 2");
-        let e = compile(&parse("name:[a TO b]").unwrap(), Dialect::Sqlite, "A", &Region::vietnam()).unwrap_err();
+        let e = compile(&parse("name:[a TO b]").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap_err();
         assert_eq!(e.to_string(), "'name' does not take a range at 0");
     }
 
@@ -476,9 +514,9 @@ mod tests {
     proptest! {
         #[test]
         fn every_literal_is_bound(node in tree()) {
-            if let Ok(c) = compile(&node, Dialect::Sqlite, "ACX", &Region::vietnam()) {
+            if let Ok(c) = compile(&node, Dialect::Sqlite, SCOPE, &Region::vietnam()) {
                 prop_assert!(!c.sql.contains("zqx"), "{}", c.sql);
-                prop_assert!(!c.sql.contains("ACX"), "{}", c.sql);
+                prop_assert!(!c.sql.contains("ACX") && !c.sql.contains("PTX"), "{}", c.sql);
                 prop_assert_eq!(c.sql.matches('?').count(), c.params.len(), "{}", c.sql);
             }
         }

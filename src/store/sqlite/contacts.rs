@@ -45,18 +45,19 @@ fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[St
 }
 
 /// The contact's name words in both forms, replacing any it had.
-fn save_words(tx: &Connection, account_id: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
+fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
     if !fresh {
         tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
     }
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO contact_words (account_id, contact_rowid, form, pos, word) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
         let lower = word.to_lowercase();
         let folded = crate::domain::text::fold(&lower);
-        insert.execute((account_id, rowid, 0, pos as i64, &lower))?;
-        insert.execute((account_id, rowid, 1, pos as i64, &folded))?;
+        insert.execute((account_id, portal, rowid, 0, pos as i64, &lower))?;
+        insert.execute((account_id, portal, rowid, 1, pos as i64, &folded))?;
     }
     Ok(())
 }
@@ -95,7 +96,7 @@ pub fn insert(conn: &Connection, account_id: &str, c: &Contact) -> StoreResult<S
     })?;
     let rowid = conn.last_insert_rowid();
     insert_phones(conn, account_id, rowid, &c.phones)?;
-    save_words(conn, account_id, rowid, &c.name, true)?;
+    save_words(conn, account_id, &c.portal, rowid, &c.name, true)?;
     Ok(id)
 }
 
@@ -154,9 +155,15 @@ pub fn list(
         }
         None => String::new(),
     };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}"))?
-        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    let total: i64 = match query.and_then(|q| q.word_count.as_ref()) {
+        // A one-word search counts straight from the word index.
+        Some(count) => conn
+            .prepare_cached(&count.sql)?
+            .query_row(rusqlite::params_from_iter(query_params(count).iter()), |r| r.get(0))?,
+        None => conn
+            .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}"))?
+            .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?,
+    };
     args.push(page.limit.into());
     args.push(page.offset().into());
     let mut stmt = conn.prepare_cached(&format!(
@@ -189,7 +196,7 @@ pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDr
     if phones_changed {
         save_phones(tx, account_id, &c.id, &c.phones)?;
     }
-    save_words(tx, account_id, rowid_of(tx, account_id, &c.id)?, &c.name, false)?;
+    save_words(tx, account_id, &c.portal, rowid_of(tx, account_id, &c.id)?, &c.name, false)?;
     Ok(Some(c))
 }
 
@@ -253,7 +260,7 @@ pub fn import(
                         now.max(c.created),
                     ))?;
                     save_phones(&tx, account_id, &c.id, &c.phones)?;
-                    save_words(&tx, account_id, rowid_of(&tx, account_id, &c.id)?, &c.name, false)?;
+                    save_words(&tx, account_id, &c.portal, rowid_of(&tx, account_id, &c.id)?, &c.name, false)?;
                     outcome.updated += 1;
                 }
                 None => {

@@ -3,13 +3,15 @@
 -- phrases. A term is looked up by (form, word) through the index, never by scanning.
 CREATE TABLE contact_words (
     account_id    TEXT NOT NULL,
+    -- The contact's portal, so a one-word search counts its matches from this index alone.
+    portal_id     TEXT NOT NULL,
     contact_rowid INTEGER NOT NULL,
     form          INTEGER NOT NULL,
     pos           INTEGER NOT NULL,
     word          TEXT NOT NULL,
     PRIMARY KEY (contact_rowid, form, pos)
 ) WITHOUT ROWID;
-CREATE INDEX contact_words_word ON contact_words(account_id, form, word, contact_rowid);
+CREATE INDEX contact_words_word ON contact_words(account_id, portal_id, form, word, contact_rowid);
 
 -- Saved filters.
 CREATE TABLE filters (
