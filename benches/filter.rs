@@ -68,7 +68,8 @@ async fn main() {
     let start = Instant::now();
     let matched: i64 = conn
         .query_row(
-            "SELECT count(*) FROM contact_words WHERE account_id = ?1 AND form = 1 AND word = 'linh'",
+            "SELECT count(*) FROM contact_words WHERE account_id = ?1 AND portal_id = \
+             (SELECT id FROM portals WHERE account_id = ?1 AND is_default = 1) AND form = 1 AND word = 'linh'",
             [&account.id],
             |r| r.get(0),
         )
@@ -78,7 +79,8 @@ async fn main() {
     let start = Instant::now();
     conn.execute(
         "INSERT INTO floor_copy SELECT c.id, c.name FROM contacts c WHERE c.seq IN \
-         (SELECT contact_rowid FROM contact_words WHERE account_id = ?1 AND form = 1 AND word = 'linh')",
+         (SELECT contact_rowid FROM contact_words WHERE account_id = ?1 AND portal_id = \
+         (SELECT id FROM portals WHERE account_id = ?1 AND is_default = 1) AND form = 1 AND word = 'linh')",
         [&account.id],
     )
     .unwrap();

@@ -31,7 +31,17 @@ pub struct Compiled {
     /// For a query that is one name word or prefix: a whole statement counting its
     /// matches from the word index alone.
     pub word_count: Option<Box<Compiled>>,
+    /// For the same queries: a statement listing the matches' contact rowids in order
+    /// straight from the word index, to which the store adds LIMIT and OFFSET.
+    pub word_rows: Option<Box<Compiled>>,
 }
+
+/// The head of the statement counting a one-word query's contacts.
+const COUNT_WORDS: &str =
+    "SELECT count(DISTINCT contact_rowid) FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND ";
+/// The same head, listing the contacts' rowids instead.
+const ROW_WORDS: &str =
+    "SELECT DISTINCT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND ";
 
 /// Whose contacts a query runs over.
 #[derive(Debug, Clone, Copy)]
@@ -97,7 +107,13 @@ pub fn compile(node: &Node, _dialect: Dialect, scope: Scope<'_>, region: &Region
     {
         let mut count = compiler(Compiled::default());
         count.name(value, true);
-        if count.out.sql.starts_with("SELECT") {
+        if let Some(rest) = count.out.sql.strip_prefix(COUNT_WORDS) {
+            let rows = Compiled {
+                sql: format!("{ROW_WORDS}{rest} ORDER BY contact_rowid"),
+                params: count.out.params.clone(),
+                ..Compiled::default()
+            };
+            c.out.word_rows = Some(Box::new(rows));
             c.out.word_count = Some(Box::new(count.out));
         }
     }
@@ -161,7 +177,7 @@ impl Compiler<'_> {
     /// the statement that counts them instead.
     fn words_in(&mut self, form: i64, word: &str, prefix: bool, count: bool) {
         self.push(if count {
-            "SELECT count(DISTINCT contact_rowid) FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND "
+            COUNT_WORDS
         } else {
             "c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND "
         });

@@ -164,11 +164,21 @@ pub fn list(
             .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}"))?
             .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?,
     };
+    let mut stmt = match query.and_then(|q| q.word_rows.as_ref()) {
+        // A one-word search pages through the word index, already in contact order.
+        Some(rows) => {
+            args = query_params(rows);
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM contacts c WHERE c.seq IN ({} LIMIT ? OFFSET ?) ORDER BY c.seq",
+                rows.sql
+            ))?
+        }
+        None => conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM contacts c WHERE {scope}{filter} ORDER BY c.seq LIMIT ? OFFSET ?"
+        ))?,
+    };
     args.push(page.limit.into());
     args.push(page.offset().into());
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM contacts c WHERE {scope}{filter} ORDER BY c.seq LIMIT ? OFFSET ?"
-    ))?;
     let mut rows: Vec<Contact> =
         stmt.query_map(rusqlite::params_from_iter(args.iter()), row)?.collect::<Result<_, _>>()?;
     for contact in &mut rows {
