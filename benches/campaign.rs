@@ -7,15 +7,13 @@ use std::time::{Duration, Instant};
 
 use callsheet::api::{self, AppState};
 use callsheet::config::Limits;
-use callsheet::domain::customer::{NewCustomer, Source};
+use callsheet::domain::customer::Source;
 use callsheet::domain::{now_secs, token};
-use callsheet::store::{self, Feed, Target};
+use callsheet::store::{self, Target};
 use support::{median, ms};
 use tokio::sync::mpsc;
 
 mod support;
-
-const BATCH: usize = 10_000;
 
 /// Customer `i`'s phone: every tenth customer shares its phone with the next one.
 fn phone_of(i: usize) -> String {
@@ -47,23 +45,13 @@ async fn main() {
         let (account, campaign) = (account.id.clone(), campaign.id.clone());
         tokio::spawn(async move { store.add_customers(&account, Target::Existing(campaign), rx).await })
     };
-    for start in (0..rows).step_by(BATCH) {
-        let batch = (start..(start + BATCH).min(rows))
-            .map(|i| NewCustomer {
-                row: i as i64,
-                crm_id: Some(format!("CT{i:08}")),
-                name: Some(format!("Khách {i}")),
-                phones: vec![phone_of(i)],
-                dropped_phones: Vec::new(),
-                fields: Default::default(),
-                email: String::new(),
-                source: Source::Contacts,
-                name_key: None,
-            })
-            .collect();
-        tx.send(Feed::Rows(batch)).await.unwrap();
-    }
-    tx.send(Feed::Done).await.unwrap();
+    support::feed_entries(
+        tx,
+        rows,
+        |i| (Some(format!("CT{i:08}")), format!("Khách {i}"), phone_of(i)),
+        Source::Contacts,
+    )
+    .await;
     let (_, outcome) = adding.await.unwrap().unwrap();
     assert_eq!(outcome.added as usize, rows);
     let seeded = seeding.elapsed();

@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use callsheet::api::{self, AppState};
 use callsheet::config::Limits;
-use callsheet::domain::customer::{NewCustomer, Source};
+use callsheet::domain::customer::Source;
 use callsheet::domain::{now_secs, token};
-use callsheet::store::{self, Feed};
+use callsheet::store;
 use support::{median, ms};
 use tokio::sync::mpsc;
 
@@ -32,27 +32,10 @@ async fn main() {
         let (store, account) = (store.clone(), account.id.clone());
         tokio::spawn(async move { store.import_contacts(&account, None, rx).await })
     };
-    for start in (0..n).step_by(10_000) {
-        let batch = (start..(start + 10_000).min(n))
-            .map(|i| NewCustomer {
-                row: i as i64,
-                crm_id: None,
-                name: Some(if i % 10 == 0 {
-                    format!("Nguyễn Thị Linh {i}")
-                } else {
-                    format!("Trần Văn Khách {i}")
-                }),
-                phones: vec![format!("849{:08}", i)],
-                dropped_phones: Vec::new(),
-                fields: Default::default(),
-                email: String::new(),
-                source: Source::File,
-                name_key: None,
-            })
-            .collect();
-        tx.send(Feed::Rows(batch)).await.unwrap();
-    }
-    tx.send(Feed::Done).await.unwrap();
+    let name = |i: usize| {
+        if i.is_multiple_of(10) { format!("Nguyễn Thị Linh {i}") } else { format!("Trần Văn Khách {i}") }
+    };
+    support::feed_entries(tx, n, |i| (None, name(i), format!("849{:08}", i)), Source::File).await;
     importing.await.unwrap().unwrap();
     let seeded = seeding.elapsed();
 

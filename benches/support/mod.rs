@@ -26,3 +26,33 @@ pub async fn create_campaign(client: &reqwest::Client, addr: &str, token: &str, 
         post_json(client, &format!("http://{addr}/v1/campaign"), token, serde_json::json!({"name": name})).await;
     created["data"]["id"].as_str().unwrap().to_string()
 }
+
+/// Sends entries `0..n`, made by `entry`, down a store feed in batches, then `Done`.
+pub async fn feed_entries(
+    tx: tokio::sync::mpsc::Sender<callsheet::store::Feed>,
+    n: usize,
+    entry: impl Fn(usize) -> (Option<String>, String, String),
+    source: callsheet::domain::customer::Source,
+) {
+    use callsheet::store::Feed;
+    for start in (0..n).step_by(10_000) {
+        let batch = (start..(start + 10_000).min(n))
+            .map(|i| {
+                let (crm_id, name, phone) = entry(i);
+                callsheet::domain::customer::NewCustomer {
+                    row: i as i64,
+                    crm_id,
+                    name: Some(name),
+                    phones: vec![phone],
+                    dropped_phones: Vec::new(),
+                    fields: Default::default(),
+                    email: String::new(),
+                    source,
+                    name_key: None,
+                }
+            })
+            .collect();
+        tx.send(Feed::Rows(batch)).await.unwrap();
+    }
+    tx.send(Feed::Done).await.unwrap();
+}
