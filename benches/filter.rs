@@ -6,10 +6,7 @@
 
 use std::time::Instant;
 
-use callsheet::api::{self, AppState};
-use callsheet::config::Limits;
 use callsheet::domain::customer::Source;
-use callsheet::domain::{now_secs, token};
 use callsheet::store;
 use support::{median, ms};
 use tokio::sync::mpsc;
@@ -39,12 +36,7 @@ async fn main() {
     importing.await.unwrap().unwrap();
     let seeded = seeding.elapsed();
 
-    let state = AppState { store: store.clone(), limits: Limits::default() };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(api::serve(listener, api::app(state, Default::default()), std::future::pending()));
-    let client = reqwest::Client::new();
-    let tok = token::mint(&key.sid, &key.secret, now_secs(), 3600);
+    let (addr, client, tok) = support::serve_in_process(store.clone(), &key).await;
 
     // Floors on the same database: the bare index lookup and a plain INSERT ... SELECT.
     let conn = rusqlite::Connection::open(&path).unwrap();

@@ -56,3 +56,18 @@ pub async fn feed_entries(
     }
     tx.send(Feed::Done).await.unwrap();
 }
+
+/// Serves the app on this process's runtime, on a free loopback port; returns the
+/// address, a client and a token for `key`.
+pub async fn serve_in_process(
+    store: callsheet::store::DynStore,
+    key: &callsheet::domain::account::ApiKey,
+) -> (std::net::SocketAddr, reqwest::Client, String) {
+    use callsheet::api::{self, AppState};
+    let state = AppState { store, limits: callsheet::config::Limits::default() };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(api::serve(listener, api::app(state, Default::default()), std::future::pending()));
+    let token = callsheet::domain::token::mint(&key.sid, &key.secret, callsheet::domain::now_secs(), 3600);
+    (addr, reqwest::Client::new(), token)
+}
