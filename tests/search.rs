@@ -122,3 +122,14 @@ async fn one_word_counts_are_per_contact_and_per_portal() {
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["name"], "Linh Moved");
 }
+
+#[tokio::test]
+async fn hostile_queries_are_refused_not_crashed_on() {
+    let app = seeded().await;
+    let deep = "(".repeat(5000);
+    let q = form_urlencoded::byte_serialize(deep.as_bytes()).collect::<String>();
+    let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+    assert_eq!((status, body), (400, error(6, "invalid query: the query nests deeper than 64 levels at 64")));
+    let (status, _) = app.get("/v1/contact?query=*:*").await;
+    assert_eq!(status, 200);
+}

@@ -127,6 +127,9 @@ fn insert_pairs<'a>(
     }
 }
 
+/// Deepest bracket path read from a form key; a deeper key is taken whole, as text.
+const MAX_BRACKETS: usize = 16;
+
 /// `a[b][]` -> `["a", "b", ""]`; a key whose brackets do not close is taken whole.
 fn bracket_path(key: &str) -> Vec<&str> {
     let Some(open) = key.find('[') else {
@@ -144,7 +147,7 @@ fn bracket_path(key: &str) -> Vec<&str> {
         path.push(&inner[..close]);
         rest = &inner[close + 1..];
     }
-    if !rest.is_empty() {
+    if !rest.is_empty() || path.len() > MAX_BRACKETS + 1 {
         return vec![key];
     }
     path
@@ -358,6 +361,13 @@ mod tests {
     fn phone_keyed_objects_stay_objects() {
         let v = parse("listKeepCustomer[84368646891]=17674&listKeepCustomer[84346608877]=17659");
         assert_eq!(v, json!({"listKeepCustomer": {"84368646891": "17674", "84346608877": "17659"}}));
+    }
+
+    #[test]
+    fn deep_bracket_keys_are_taken_whole() {
+        let deep = format!("a{}", "[x]".repeat(100_000));
+        let v = parse(&format!("{deep}=1"));
+        assert_eq!(v[&deep], "1");
     }
 
     #[test]

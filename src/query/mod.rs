@@ -194,6 +194,10 @@ mod tests {
         assert_eq!(err("name:*abc"), "a wildcard is only allowed at the end of a term at 5");
         assert_eq!(err("created:>"), "expected a value after '>' at 9");
         assert_eq!(err("()"), "expected a clause inside '()' at 1");
+        assert_eq!(err(&"(".repeat(5000)), "the query nests deeper than 64 levels at 64");
+        assert_eq!(err(&"NOT ".repeat(2000)), "the query nests deeper than 64 levels at 256");
+        assert_eq!(err(&"a ".repeat(6000)), "the query is longer than 10000 characters at 10000");
+        assert!(parse(&format!("{}a{}", "(".repeat(60), ")".repeat(60))).is_ok());
     }
 
     fn text() -> impl Strategy<Value = String> {

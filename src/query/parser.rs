@@ -5,11 +5,22 @@
 use super::lexer::{Tok, Token, lex};
 use super::{Bound, Field, Node, QueryError, Value};
 
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 10_000;
+/// Deepest nesting of parentheses and NOTs accepted: the parser recurses on both.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses a query; the error gives the position and what was expected.
 pub fn parse(input: &str) -> Result<Node, QueryError> {
-    let tokens = lex(input)?;
     let end = input.chars().count();
-    let mut p = Parser { tokens, at: 0, end };
+    if end > MAX_QUERY_CHARS {
+        return Err(QueryError {
+            pos: MAX_QUERY_CHARS,
+            msg: format!("the query is longer than {MAX_QUERY_CHARS} characters"),
+        });
+    }
+    let tokens = lex(input)?;
+    let mut p = Parser { tokens, at: 0, end, depth: 0 };
     if p.tokens.is_empty() {
         return Err(QueryError { pos: 0, msg: "expected a query".into() });
     }
@@ -25,6 +36,7 @@ struct Parser {
     tokens: Vec<Token>,
     at: usize,
     end: usize,
+    depth: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -104,7 +116,23 @@ impl Parser {
         }
     }
 
+    /// Enters one level of nesting, refusing to go deeper than [`MAX_DEPTH`].
+    fn deeper(&mut self) -> Result<(), QueryError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(QueryError { pos: self.pos(), msg: format!("the query nests deeper than {MAX_DEPTH} levels") });
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Node, QueryError> {
+        self.deeper()?;
+        let node = self.unary_inner();
+        self.depth -= 1;
+        node
+    }
+
+    fn unary_inner(&mut self) -> Result<Node, QueryError> {
         if matches!(self.peek().map(|t| &t.tok), Some(Tok::Not)) {
             let at = self.next().map(|t| t.pos).unwrap_or(self.end);
             if !self.starts_clause() {
