@@ -62,8 +62,9 @@ pub struct NewCustomer {
     pub fields: serde_json::Map<String, serde_json::Value>,
     pub email: String,
     pub source: Source,
-    /// `name_key(name)`, worked out by the producer (see [`NewCustomer::prepare`]) so
-    /// that a large import spends that time off the store's thread.
+    /// `name_key(name)` when the producer worked it out (see [`NewCustomer::prepare`]);
+    /// otherwise the store does. File imports leave it to the store, whose thread
+    /// waits on the parser anyway, so the two threads stay balanced.
     pub name_key: Option<String>,
 }
 

@@ -128,11 +128,10 @@ pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<b
     Ok(n > 0)
 }
 
-/// How many customers the campaign has, from its counter.
-pub fn customer_count(conn: &Connection, account_id: &str, id: &str) -> StoreResult<i64> {
+/// How many customers the campaign has, from its counter; `None` when it is not the account's.
+pub fn customer_count(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT customer_count FROM campaigns WHERE account_id = ?1 AND id = ?2")?
         .query_row((account_id, id), |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
+        .optional()?)
 }

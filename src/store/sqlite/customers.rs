@@ -399,11 +399,10 @@ pub fn add_phones(
     Ok(outcome)
 }
 
-fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<()> {
-    match campaigns::get(conn, account_id, campaign_id)? {
-        Some(_) => Ok(()),
-        None => Err(StoreError::CampaignNotFound(campaign_id.to_string())),
-    }
+/// The campaign's customer count; r=3 when the account has no such campaign.
+fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<i64> {
+    campaigns::customer_count(conn, account_id, campaign_id)?
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))
 }
 
 /// Phones held by two or more customers of the campaign, ascending, customers by id.
@@ -411,8 +410,7 @@ fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> S
 /// One pass over the campaign's rows collects (phone, row) pairs, with phones as
 /// numbers and names in one arena; a sort then brings each phone's holders together.
 pub fn duplicates(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
-    require_campaign(conn, account_id, campaign_id)?;
-    let expected = campaigns::customer_count(conn, account_id, campaign_id)? as usize;
+    let expected = require_campaign(conn, account_id, campaign_id)? as usize;
     let mut ids: Vec<i64> = Vec::with_capacity(expected);
     let mut names = String::new();
     let mut name_ends: Vec<usize> = Vec::with_capacity(expected);
