@@ -1,6 +1,7 @@
 //! Authentication (CONTRACT §2): every way a token can fail answers HTTP 401, r=5,
 //! with a message that says which check failed.
 
+#[macro_use]
 mod common;
 
 use base64::Engine;
@@ -37,71 +38,63 @@ async fn refused(app: &TestApp, token: Option<&str>, reason: &str) {
     assert_eq!(body, error(5, &format!("authentication failed: {reason}")));
 }
 
-#[tokio::test]
-async fn valid_token_in_header_or_query_is_accepted() {
+backend_test!(valid_token_in_header_or_query_is_accepted, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.get("/v1/campaign").await;
     assert_eq!(status, 200, "{body}");
     let path = format!("/v1/campaign?access_token={}", app.tenant.token);
     let (status, body) = app.send(Method::GET, &path, None, Body::None).await;
     assert_eq!(status, 200, "{body}");
-}
+});
 
-#[tokio::test]
-async fn token_without_cty_is_accepted() {
+backend_test!(token_without_cty_is_accepted, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let claims = json!({"jti": "x", "iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
     let tok = forge(json!({"typ": "JWT", "alg": "HS256"}), claims, &t.key_secret, false);
     let (status, _) = app.send(Method::GET, "/v1/campaign", Some(&tok), Body::None).await;
     assert_eq!(status, 200);
-}
+});
 
-#[tokio::test]
-async fn missing_token_is_refused() {
+backend_test!(missing_token_is_refused, async {
     let app = TestApp::spawn().await;
     refused(&app, None, "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter").await;
     refused(&app, Some(""), "missing token: send it in the X-STRINGEE-AUTH header or the access_token parameter").await;
-}
+});
 
-#[tokio::test]
-async fn malformed_tokens_are_refused() {
+backend_test!(malformed_tokens_are_refused, async {
     let app = TestApp::spawn().await;
     refused(&app, Some("not-a-jwt"), "malformed token: expected three dot-separated parts").await;
     refused(&app, Some("a.b.c.d"), "malformed token: expected three dot-separated parts").await;
     refused(&app, Some("%%%.e30.sig"), "malformed token: header is not base64url JSON").await;
     let header = URL_SAFE_NO_PAD.encode(hs256().to_string());
     refused(&app, Some(&format!("{header}.bm90IGpzb24.sig")), "malformed token: payload is not base64url JSON").await;
-}
+});
 
-#[tokio::test]
-async fn alg_none_is_refused() {
+backend_test!(alg_none_is_refused, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let header = URL_SAFE_NO_PAD.encode(json!({"typ": "JWT", "alg": "none"}).to_string());
     let claims = json!({"iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
     let tok = format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims.to_string()));
     refused(&app, Some(&tok), "unsupported token algorithm 'none': only HS256 is accepted").await;
-}
+});
 
-#[tokio::test]
-async fn hs512_is_refused() {
+backend_test!(hs512_is_refused, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let claims = json!({"iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true});
     let tok = forge(json!({"typ": "JWT", "alg": "HS512"}), claims, &t.key_secret, true);
     refused(&app, Some(&tok), "unsupported token algorithm 'HS512': only HS256 is accepted").await;
-}
+});
 
-#[tokio::test]
-async fn wrong_secret_is_refused() {
+backend_test!(wrong_secret_is_refused, async {
     let app = TestApp::spawn().await;
     let tok = token::mint(&app.tenant.key_sid, "not-the-secret", now_secs(), 60);
     refused(&app, Some(&tok), "token signature does not match the key's secret").await;
-}
+});
 
-#[tokio::test]
-async fn expired_token_is_refused_after_the_leeway() {
+backend_test!(expired_token_is_refused_after_the_leeway, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let now = now_secs();
@@ -111,18 +104,16 @@ async fn expired_token_is_refused_after_the_leeway() {
     assert_eq!(status, 200);
     let tok = token::mint(&t.key_sid, &t.key_secret, now - 3700, 3600);
     refused(&app, Some(&tok), &format!("token expired at {}", now - 100)).await;
-}
+});
 
-#[tokio::test]
-async fn missing_exp_is_refused() {
+backend_test!(missing_exp_is_refused, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let tok = forge(hs256(), json!({"iss": t.key_sid, "rest_api": true}), &t.key_secret, false);
     refused(&app, Some(&tok), "token has no exp claim").await;
-}
+});
 
-#[tokio::test]
-async fn missing_rest_api_is_refused() {
+backend_test!(missing_rest_api_is_refused, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;
     let exp = now_secs() + 60;
@@ -130,31 +121,28 @@ async fn missing_rest_api_is_refused() {
         let tok = forge(hs256(), claims, &t.key_secret, false);
         refused(&app, Some(&tok), "token is not a REST API token: \"rest_api\": true is required").await;
     }
-}
+});
 
-#[tokio::test]
-async fn unknown_iss_is_refused() {
+backend_test!(unknown_iss_is_refused, async {
     let app = TestApp::spawn().await;
     let sid = "SK000000000000000000000000000000";
     let tok = token::mint(sid, "whatever", now_secs(), 60);
     refused(&app, Some(&tok), &format!("unknown API key '{sid}' in iss")).await;
     let tok = forge(hs256(), json!({"exp": now_secs() + 60, "rest_api": true}), "x", false);
     refused(&app, Some(&tok), "token has no iss naming an API key").await;
-}
+});
 
-#[tokio::test]
-async fn revoked_key_is_refused() {
+backend_test!(revoked_key_is_refused, async {
     let app = TestApp::spawn().await;
     assert!(app.store.revoke_key(&app.tenant.key_sid).await.unwrap());
     refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
-}
+});
 
-#[tokio::test]
-async fn refused_requests_change_nothing() {
+backend_test!(refused_requests_change_nothing, async {
     let app = TestApp::spawn().await;
     let tok = token::mint(&app.tenant.key_sid, "wrong", now_secs(), 60);
     let (status, _) = app.send(Method::POST, "/v1/campaign", Some(&tok), Body::Json(json!({"name": "sneaky"}))).await;
     assert_eq!(status, 401);
     let (_, body) = app.get("/v1/campaign").await;
     assert_eq!(body["data"]["totalCount"], 0);
-}
+});

@@ -1,6 +1,7 @@
 //! Campaigns (CONTRACT §5): create in every encoding, list with paging, get, update,
 //! delete, and isolation between accounts.
 
+#[macro_use]
 mod common;
 
 use common::{Body, TestApp, error, pairs};
@@ -19,8 +20,7 @@ fn expected(id: &Value, portal: &str, created: &Value, fields: Value) -> Value {
     json!({"r": 0, "msg": "Success", "data": data})
 }
 
-#[tokio::test]
-async fn create_with_json_returns_the_campaign() {
+backend_test!(create_with_json_returns_the_campaign, async {
     let app = TestApp::spawn().await;
     let (status, body) = app
         .post(
@@ -46,10 +46,9 @@ async fn create_with_json_returns_the_campaign() {
     let (status, got) = app.get(&format!("/v1/campaign/{id_text}")).await;
     assert_eq!(status, 200);
     assert_eq!(got, want);
-}
+});
 
-#[tokio::test]
-async fn create_with_multipart_and_string_numbers() {
+backend_test!(create_with_multipart_and_string_numbers, async {
     let app = TestApp::spawn().await;
     let form = pairs(&[("name", "A1"), ("max_call_retry", "5"), ("time_between_two_call", "120")]);
     let (status, body) = app.send(Method::POST, "/v1/campaign", Some(&app.tenant.token), Body::Multipart(form)).await;
@@ -63,10 +62,9 @@ async fn create_with_multipart_and_string_numbers() {
             json!({"name": "A1", "max_call_retry": 5, "time_between_two_call": 120})
         )
     );
-}
+});
 
-#[tokio::test]
-async fn create_with_urlencoded() {
+backend_test!(create_with_urlencoded, async {
     let app = TestApp::spawn().await;
     let form = pairs(&[("name", "A2"), ("desc1", "x y"), ("start_time", "1000")]);
     let (status, body) = app.send(Method::POST, "/v1/campaign", Some(&app.tenant.token), Body::Form(form)).await;
@@ -74,10 +72,9 @@ async fn create_with_urlencoded() {
     assert_eq!(body["data"]["name"], "A2");
     assert_eq!(body["data"]["desc1"], "x y");
     assert_eq!(body["data"]["start_time"], 1000);
-}
+});
 
-#[tokio::test]
-async fn create_in_another_portal() {
+backend_test!(create_in_another_portal, async {
     let app = TestApp::spawn().await;
     let (_, portal) = app.post("/v1/portal", json!({"name": "Sales"})).await;
     let portal = portal["data"]["id"].as_str().unwrap();
@@ -86,10 +83,9 @@ async fn create_in_another_portal() {
     assert_eq!(body["data"]["portal"], portal);
     let (status, body) = app.post("/v1/campaign", json!({"name": "P", "portal": "pt_nope"})).await;
     assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
-}
+});
 
-#[tokio::test]
-async fn create_refuses_bad_input() {
+backend_test!(create_refuses_bad_input, async {
     let app = TestApp::spawn().await;
     let cases = [
         (json!({}), 400, error(2, "missing name")),
@@ -105,10 +101,9 @@ async fn create_refuses_bad_input() {
     }
     let (_, list) = app.get("/v1/campaign").await;
     assert_eq!(list["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn list_pages_and_filters_by_name() {
+backend_test!(list_pages_and_filters_by_name, async {
     let app = TestApp::spawn().await;
     for name in ["Đài A", "dai B", "Other", "Dài C", "x"] {
         app.create_campaign(name).await;
@@ -132,10 +127,9 @@ async fn list_pages_and_filters_by_name() {
     assert_eq!((status, body), (400, error(1, "limit must be between 1 and 1000")));
     let (status, body) = app.get("/v1/campaign?page=0").await;
     assert_eq!((status, body), (400, error(1, "page must be 1 or more")));
-}
+});
 
-#[tokio::test]
-async fn list_reads_parameters_from_a_json_body() {
+backend_test!(list_reads_parameters_from_a_json_body, async {
     let app = TestApp::spawn().await;
     for name in ["a", "b", "c"] {
         app.create_campaign(name).await;
@@ -145,10 +139,9 @@ async fn list_reads_parameters_from_a_json_body() {
         .await;
     assert_eq!(body["data"]["rows"].as_array().unwrap().len(), 1);
     assert_eq!(body["data"]["rows"][0]["name"], "c");
-}
+});
 
-#[tokio::test]
-async fn update_changes_only_the_fields_sent() {
+backend_test!(update_changes_only_the_fields_sent, async {
     let app = TestApp::spawn().await;
     let id = app.create_campaign("Before").await;
     let (status, body) = app.put(&format!("/v1/campaign/{id}"), json!({"name": "After", "max_call_retry": "7"})).await;
@@ -162,10 +155,9 @@ async fn update_changes_only_the_fields_sent() {
     assert_eq!((status, body), (400, error(1, "name must not be empty")));
     let (status, body) = app.put("/v1/campaign/CANOPE00", json!({"name": "x"})).await;
     assert_eq!((status, body), (404, error(3, "campaign 'CANOPE00' not found")));
-}
+});
 
-#[tokio::test]
-async fn delete_removes_the_campaign() {
+backend_test!(delete_removes_the_campaign, async {
     let app = TestApp::spawn().await;
     let id = app.create_campaign("Gone").await;
     let (status, body) = app.delete(&format!("/v1/campaign/{id}")).await;
@@ -174,10 +166,9 @@ async fn delete_removes_the_campaign() {
     assert_eq!((status, body), (404, error(3, &format!("campaign '{id}' not found"))));
     let (status, body) = app.delete(&format!("/v1/campaign/{id}")).await;
     assert_eq!((status, body), (404, error(3, &format!("campaign '{id}' not found"))));
-}
+});
 
-#[tokio::test]
-async fn other_accounts_campaigns_do_not_exist() {
+backend_test!(other_accounts_campaigns_do_not_exist, async {
     let app = TestApp::spawn().await;
     let id = app.create_campaign("Mine").await;
     let other = app.new_tenant("B").await;
@@ -193,4 +184,4 @@ async fn other_accounts_campaigns_do_not_exist() {
     assert_eq!(body["data"]["totalCount"], 0);
     let (_, mine) = app.get(&path).await;
     assert_eq!(mine["data"]["name"], "Mine");
-}
+});

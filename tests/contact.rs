@@ -1,13 +1,13 @@
 //! CRM contacts (CONTRACT §5): create (both forms), get, update, delete, list.
 
+#[macro_use]
 mod common;
 
 use common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn create_normalizes_phones_and_returns_the_id_twice() {
+backend_test!(create_normalizes_phones_and_returns_the_id_twice, async {
     let app = TestApp::spawn().await;
     let (status, body) = app
         .post(
@@ -28,10 +28,9 @@ async fn create_normalizes_phones_and_returns_the_id_twice() {
     let (status, got) = app.get(&format!("/v1/contact/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(got, json!({"r": 0, "msg": "Success", "data": want["data"]}));
-}
+});
 
-#[tokio::test]
-async fn create_accepts_the_system_field_form() {
+backend_test!(create_accepts_the_system_field_form, async {
     let app = TestApp::spawn().await;
     let (status, body) = app
         .post(
@@ -49,10 +48,9 @@ async fn create_accepts_the_system_field_form() {
     assert_eq!(data["phones"], json!(["84901234567"]));
     assert_eq!(data["email"], "linh@example.com");
     assert_eq!(data["fields"], json!({"company": "ACME"}));
-}
+});
 
-#[tokio::test]
-async fn create_accepts_form_encodings() {
+backend_test!(create_accepts_form_encodings, async {
     let app = TestApp::spawn().await;
     let form =
         pairs(&[("name", "Hai"), ("phones[]", "0877777777"), ("phones[]", "0912345678"), ("fields[city]", "Huế")]);
@@ -64,10 +62,9 @@ async fn create_accepts_form_encodings() {
     let (status, body) = app.send(Method::POST, "/v1/contact", Some(&app.tenant.token), Body::Multipart(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["phones"], json!(["84392095847"]));
-}
+});
 
-#[tokio::test]
-async fn create_refuses_bad_input_and_writes_nothing() {
+backend_test!(create_refuses_bad_input_and_writes_nothing, async {
     let app = TestApp::spawn().await;
     let cases = [
         (json!({}), 400, error(2, "missing name or phones")),
@@ -84,10 +81,9 @@ async fn create_refuses_bad_input_and_writes_nothing() {
     }
     let (_, list) = app.get("/v1/contact").await;
     assert_eq!(list["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn update_replaces_the_fields_sent() {
+backend_test!(update_replaces_the_fields_sent, async {
     let app = TestApp::spawn().await;
     let c = app.create_contact(json!({"name": "A", "phones": ["0901234567"], "email": "a@example.com"})).await;
     let id = c["id"].as_str().unwrap();
@@ -102,10 +98,9 @@ async fn update_replaces_the_fields_sent() {
     assert_eq!((status, body), (400, error(1, "phones: 'x' is not a valid phone number")));
     let (status, body) = app.put("/v1/contact/CTNOPE0000", json!({"name": "x"})).await;
     assert_eq!((status, body), (404, error(4, "contact 'CTNOPE0000' not found")));
-}
+});
 
-#[tokio::test]
-async fn delete_removes_the_contact() {
+backend_test!(delete_removes_the_contact, async {
     let app = TestApp::spawn().await;
     let c = app.create_contact(json!({"name": "A"})).await;
     let path = format!("/v1/contact/{}", c["id"].as_str().unwrap());
@@ -113,10 +108,9 @@ async fn delete_removes_the_contact() {
     assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
     let (status, body) = app.get(&path).await;
     assert_eq!((status, body), (404, error(4, &format!("contact '{}' not found", c["id"].as_str().unwrap()))));
-}
+});
 
-#[tokio::test]
-async fn list_pages_in_creation_order_per_portal() {
+backend_test!(list_pages_in_creation_order_per_portal, async {
     let app = TestApp::spawn().await;
     for i in 0..5 {
         app.create_contact(json!({"name": format!("c{i}"), "phones": [format!("090123456{i}")]})).await;
@@ -140,10 +134,9 @@ async fn list_pages_in_creation_order_per_portal() {
     assert_eq!(body["data"]["rows"][0]["name"], "elsewhere");
     let (status, body) = app.get("/v1/contact?portal=pt_nope").await;
     assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
-}
+});
 
-#[tokio::test]
-async fn other_accounts_contacts_do_not_exist() {
+backend_test!(other_accounts_contacts_do_not_exist, async {
     let app = TestApp::spawn().await;
     let c = app.create_contact(json!({"name": "Mine"})).await;
     let id = c["id"].as_str().unwrap();
@@ -163,4 +156,4 @@ async fn other_accounts_contacts_do_not_exist() {
     assert_eq!((status, body), (404, error(4, &format!("portal '{}' not found", app.tenant.portal))));
     let (_, mine) = app.get(&path).await;
     assert_eq!(mine["data"]["name"], "Mine");
-}
+});

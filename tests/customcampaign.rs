@@ -2,6 +2,7 @@
 //! reference JSON (pinned by snapshots of the bytes on the wire), duplicates,
 //! keepduplicate, listing and deleting.
 
+#[macro_use]
 mod common;
 
 use common::{Body, TestApp, error, pairs};
@@ -9,6 +10,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The reference document's own listcontacts sample.
+/// The exact bytes of an answer, pinned in tests/snapshots/NAME.snap: one file for
+/// both backends, which must answer alike.
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false }, { insta::assert_snapshot!($name, $text) })
+    };
+}
+
 fn reference_contacts() -> Value {
     json!([
         {"id": "CTKN242H2Y", "name": "Hoang", "phones": ["84346608877", "0654521598"]},
@@ -51,15 +60,14 @@ fn ids(body: &Value) -> Vec<i64> {
     body["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect()
 }
 
-#[tokio::test]
-async fn add_with_multipart_json_text_as_the_reference_documents() {
+backend_test!(add_with_multipart_json_text_as_the_reference_documents, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let form = pairs(&[("type", "1"), ("campaign", &campaign), ("listcontacts", &reference_contacts().to_string())]);
     let (status, text) =
         app.send_raw(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(form)).await;
     assert_eq!(status, 200, "{text}");
-    insta::assert_snapshot!("add_reference_sample", text);
+    snapshot!("add_reference_sample", text);
 
     let (_, text) = app
         .send_raw(
@@ -69,11 +77,10 @@ async fn add_with_multipart_json_text_as_the_reference_documents() {
             Body::None,
         )
         .await;
-    insta::assert_snapshot!("list_reference_sample", redact(&text, &campaign));
-}
+    snapshot!("list_reference_sample", redact(&text, &campaign));
+});
 
-#[tokio::test]
-async fn adding_again_reports_contactexistis() {
+backend_test!(adding_again_reports_contactexistis, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     add(&app, &campaign, reference_contacts()).await;
@@ -87,11 +94,10 @@ async fn adding_again_reports_contactexistis() {
         )
         .await;
     assert_eq!(status, 200);
-    insta::assert_snapshot!("add_contactexistis", text);
-}
+    snapshot!("add_contactexistis", text);
+});
 
-#[tokio::test]
-async fn add_with_php_brackets_urlencoded_and_multipart() {
+backend_test!(add_with_php_brackets_urlencoded_and_multipart, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let fields = pairs(&[
@@ -119,10 +125,9 @@ async fn add_with_php_brackets_urlencoded_and_multipart() {
         app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(fields)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["summary"]["added"], 2);
-}
+});
 
-#[tokio::test]
-async fn add_with_json_body_and_string_numbers() {
+backend_test!(add_with_json_body_and_string_numbers, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let (status, body) = app
@@ -138,10 +143,9 @@ async fn add_with_json_body_and_string_numbers() {
     assert_eq!(row["crm_id"], "12345");
     assert_eq!(row["phones"], json!(["84901234567", "84912345678"]));
     assert_eq!(row["type"], 1);
-}
+});
 
-#[tokio::test]
-async fn missing_name_and_phones_come_from_the_crm_contact() {
+backend_test!(missing_name_and_phones_come_from_the_crm_contact, async {
     let app = TestApp::spawn().await;
     let contact = app.create_contact(json!({"name": "Linh", "phones": ["0386142833"]})).await;
     let crm = contact["id"].as_str().unwrap();
@@ -153,10 +157,9 @@ async fn missing_name_and_phones_come_from_the_crm_contact() {
     let rows = list(&app, &format!("campaign={campaign}")).await;
     let row = &rows["resFromPccApi"]["data"]["rows"][0];
     assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));
-}
+});
 
-#[tokio::test]
-async fn entries_without_an_id_become_crm_contacts() {
+backend_test!(entries_without_an_id_become_crm_contacts, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let (status, body) = add(&app, &campaign, json!([{"name": "Walk-in", "phones": ["0901234567"]}])).await;
@@ -167,10 +170,9 @@ async fn entries_without_an_id_become_crm_contacts() {
     let (status, contact) = app.get(&format!("/v1/contact/{crm}")).await;
     assert_eq!(status, 200);
     assert_eq!(contact["data"]["phones"], json!(["84901234567"]));
-}
+});
 
-#[tokio::test]
-async fn bad_rows_are_reported_and_good_ones_added() {
+backend_test!(bad_rows_are_reported_and_good_ones_added, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let (status, body) = add(
@@ -196,10 +198,9 @@ async fn bad_rows_are_reported_and_good_ones_added() {
                 {"row": 4, "id": null, "reason": "repeats row 3 (same phone)"}],
             "dropped_phones": [{"row": 0, "id": "CT1", "phone": "abc"}]}})
     );
-}
+});
 
-#[tokio::test]
-async fn malformed_requests_change_nothing() {
+backend_test!(malformed_requests_change_nothing, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let cases = [
@@ -232,10 +233,9 @@ async fn malformed_requests_change_nothing() {
     }
     let rows = list(&app, &format!("campaign={campaign}")).await;
     assert_eq!(rows["resFromPccApi"]["data"]["totalCount"], "0");
-}
+});
 
-#[tokio::test]
-async fn another_accounts_campaign_is_not_found() {
+backend_test!(another_accounts_campaign_is_not_found, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let other = app.new_tenant("B").await;
@@ -252,10 +252,9 @@ async fn another_accounts_campaign_is_not_found() {
     let (status, got) =
         app.send_as(&other, Method::GET, &format!("/v1/customcampaign?campaign={campaign}"), Body::None).await;
     assert_eq!((status, &got), (404, &not_found));
-}
+});
 
-#[tokio::test]
-async fn add_by_phones_answers_the_documented_shape() {
+backend_test!(add_by_phones_answers_the_documented_shape, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     add(&app, &campaign, reference_contacts()).await;
@@ -269,7 +268,7 @@ async fn add_by_phones_answers_the_documented_shape() {
         )
         .await;
     assert_eq!(status, 200, "{text}");
-    insta::assert_snapshot!("add_by_phones", text);
+    snapshot!("add_by_phones", text);
     let rows = list(&app, &format!("campaign={campaign}")).await;
     let body = &rows["resFromPccApi"]["data"];
     assert_eq!(body["totalCount"], "4");
@@ -277,10 +276,9 @@ async fn add_by_phones_answers_the_documented_shape() {
     assert_eq!(body["rows"][2]["type"], 4);
     let (status, got) = app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign})).await;
     assert_eq!((status, got), (400, error(2, "missing phones")));
-}
+});
 
-#[tokio::test]
-async fn add_by_phones_uses_the_crm_contact_with_that_phone() {
+backend_test!(add_by_phones_uses_the_crm_contact_with_that_phone, async {
     let app = TestApp::spawn().await;
     let contact = app.create_contact(json!({"name": "Known", "phones": ["0901234567"]})).await;
     let campaign = app.create_campaign("A1").await;
@@ -291,7 +289,7 @@ async fn add_by_phones_uses_the_crm_contact_with_that_phone() {
     let row = &rows["resFromPccApi"]["data"]["rows"][0];
     assert_eq!(row["crm_id"], contact["id"]);
     assert_eq!(row["name"], "Known");
-}
+});
 
 /// Six customers: a1..a3 share one phone, a4..a6 another; a2 also has its own.
 async fn duplicated_campaign(app: &TestApp) -> String {
@@ -314,8 +312,7 @@ async fn duplicated_campaign(app: &TestApp) -> String {
     campaign
 }
 
-#[tokio::test]
-async fn duplicate_maps_each_shared_phone_to_its_customers() {
+backend_test!(duplicate_maps_each_shared_phone_to_its_customers, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;
     let (status, text) = app
@@ -327,14 +324,13 @@ async fn duplicate_maps_each_shared_phone_to_its_customers() {
         )
         .await;
     assert_eq!(status, 200);
-    insta::assert_snapshot!("duplicate", text);
+    snapshot!("duplicate", text);
     let empty = app.create_campaign("Empty").await;
     let (_, body) = app.post("/v1/customcampaign/duplicate", json!({"campaign": empty})).await;
     assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {}}));
-}
+});
 
-#[tokio::test]
-async fn keepduplicate_removes_phone_from_other_customers() {
+backend_test!(keepduplicate_removes_phone_from_other_customers, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;
     // a1 keeps the first phone: a2 keeps its other phone, a3 has none left and leaves.
@@ -352,10 +348,9 @@ async fn keepduplicate_removes_phone_from_other_customers() {
     assert_eq!(rows["resFromPccApi"]["data"]["rows"][1]["phones"], json!(["84911111111"]));
     let (_, dup) = app.post("/v1/customcampaign/duplicate", json!({"campaign": campaign})).await;
     assert_eq!(dup["data"], json!({}));
-}
+});
 
-#[tokio::test]
-async fn keepduplicate_accepts_every_documented_form() {
+backend_test!(keepduplicate_accepts_every_documented_form, async {
     let forms =
         [json!([{"84368646891": 3}]), json!([{"phone": "84368646891", "id": 3}]), json!("{\"84368646891\": 3}")];
     for form in forms {
@@ -374,10 +369,9 @@ async fn keepduplicate_accepts_every_documented_form() {
         app.send(Method::POST, "/v1/customcampaign/keepduplicate", Some(&app.tenant.token), Body::Form(form)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"], json!({"removed_phones": 2, "removed_customers": 1}));
-}
+});
 
-#[tokio::test]
-async fn keepduplicate_with_one_bad_pair_changes_nothing() {
+backend_test!(keepduplicate_with_one_bad_pair_changes_nothing, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;
     let before = list(&app, &format!("campaign={campaign}")).await;
@@ -405,10 +399,9 @@ async fn keepduplicate_with_one_bad_pair_changes_nothing() {
         assert_eq!((status, &body), (400, &want), "{keep}");
     }
     assert_eq!(list(&app, &format!("campaign={campaign}")).await, before);
-}
+});
 
-#[tokio::test]
-async fn keepduplicate_cannot_reach_another_campaign() {
+backend_test!(keepduplicate_cannot_reach_another_campaign, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;
     let other = app.create_campaign("Other").await;
@@ -420,10 +413,9 @@ async fn keepduplicate_cannot_reach_another_campaign() {
     assert_eq!(status, 400, "{body}");
     let rows = list(&app, &format!("campaign={other}")).await;
     assert_eq!(ids(&rows), [8]);
-}
+});
 
-#[tokio::test]
-async fn list_filters_by_name_accent_smart() {
+backend_test!(list_filters_by_name_accent_smart, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     add(
@@ -444,10 +436,9 @@ async fn list_filters_by_name_accent_smart() {
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=ngu%20da")).await), [3]);
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=soa")).await), [4]);
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=oa")).await), Vec::<i64>::new());
-}
+});
 
-#[tokio::test]
-async fn list_filters_by_status_and_phone_and_pages() {
+backend_test!(list_filters_by_status_and_phone_and_pages, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let entries: Vec<Value> = (0..25)
@@ -468,10 +459,9 @@ async fn list_filters_by_status_and_phone_and_pages() {
     assert_eq!((status, body), (400, error(1, "status must be between 0 and 8")));
     let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone=12")).await;
     assert_eq!((status, body), (400, error(1, "phone '12' is not a valid phone number")));
-}
+});
 
-#[tokio::test]
-async fn list_reads_parameters_from_a_json_body_and_spans_campaigns() {
+backend_test!(list_reads_parameters_from_a_json_body_and_spans_campaigns, async {
     let app = TestApp::spawn().await;
     let a = app.create_campaign("A").await;
     let b = app.create_campaign("B").await;
@@ -500,10 +490,9 @@ async fn list_reads_parameters_from_a_json_body_and_spans_campaigns() {
     let other = app.new_tenant("B").await;
     let (_, body) = app.send_as(&other, Method::GET, "/v1/customcampaign", Body::None).await;
     assert_eq!(body["resFromPccApi"]["data"]["totalCount"], "0");
-}
+});
 
-#[tokio::test]
-async fn delete_by_path_or_body() {
+backend_test!(delete_by_path_or_body, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     add(&app, &campaign, reference_contacts()).await;
@@ -521,10 +510,9 @@ async fn delete_by_path_or_body() {
     let (status, body) =
         app.send(Method::DELETE, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(json!({}))).await;
     assert_eq!((status, body), (400, error(2, "missing id")));
-}
+});
 
-#[tokio::test]
-async fn another_accounts_customer_is_not_found() {
+backend_test!(another_accounts_customer_is_not_found, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     add(&app, &campaign, reference_contacts()).await;
@@ -532,10 +520,9 @@ async fn another_accounts_customer_is_not_found() {
     let (status, body) = app.send_as(&other, Method::DELETE, "/v1/customcampaign/1", Body::None).await;
     assert_eq!((status, body), (404, error(4, "customer 1 not found")));
     assert_eq!(list(&app, &format!("campaign={campaign}")).await["resFromPccApi"]["data"]["totalCount"], "2");
-}
+});
 
-#[tokio::test]
-async fn concurrent_adds_of_one_contact_make_one_customer() {
+backend_test!(concurrent_adds_of_one_contact_make_one_customer, async {
     let app = std::sync::Arc::new(TestApp::spawn().await);
     let campaign = app.create_campaign("Race").await;
     let mut tasks = Vec::new();
@@ -559,10 +546,9 @@ async fn concurrent_adds_of_one_contact_make_one_customer() {
     let same: Vec<&Value> =
         rows["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().filter(|r| r["crm_id"] == "CTSAME").collect();
     assert_eq!(same.len(), 1);
-}
+});
 
-#[tokio::test]
-async fn campaign_create_with_contacts_is_one_transaction() {
+backend_test!(campaign_create_with_contacts_is_one_transaction, async {
     let app = TestApp::spawn().await;
     let (status, body) =
         app.post("/v1/campaign", json!({"name": "With list", "listcontacts": reference_contacts()})).await;
@@ -574,20 +560,18 @@ async fn campaign_create_with_contacts_is_one_transaction() {
     assert_eq!((status, body), (400, error(1, "listcontacts[0] must be an object")));
     let (_, campaigns) = app.get("/v1/campaign").await;
     assert_eq!(campaigns["data"]["totalCount"], 1);
-}
+});
 
-#[tokio::test]
-async fn listcontacts_over_the_limit_is_refused() {
+backend_test!(listcontacts_over_the_limit_is_refused, async {
     let limits = callsheet::config::Limits { listcontacts: 3, ..Default::default() };
     let app = TestApp::spawn_with(axum::Router::new(), limits).await;
     let campaign = app.create_campaign("A1").await;
     let entries: Vec<Value> = (0..4).map(|i| json!({"id": format!("C{i}"), "phones": ["0901234567"]})).collect();
     let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
     assert_eq!((status, body), (413, error(9, "listcontacts has 4 entries; the limit is 3")));
-}
+});
 
-#[tokio::test]
-async fn deep_pages_follow_the_id_order_through_changes() {
+backend_test!(deep_pages_follow_the_id_order_through_changes, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Deep").await;
     let entries = |from: usize, to: usize| {
@@ -619,10 +603,9 @@ async fn deep_pages_follow_the_id_order_through_changes() {
     add(&app, &campaign, entries(2600, 2700)).await;
     expected.extend(2601..=2700);
     check(expected).await;
-}
+});
 
-#[tokio::test]
-async fn a_customer_in_two_groups_is_named_in_both() {
+backend_test!(a_customer_in_two_groups_is_named_in_both, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Two").await;
     add(
@@ -643,14 +626,13 @@ async fn a_customer_in_two_groups_is_named_in_both() {
             "84901000002": [{"id": 1, "name": "both", "phone_number": "84901000002"}, {"id": 3, "name": "c", "phone_number": "84901000002"}]
         })
     );
-}
+});
 
-#[tokio::test]
-async fn customer_ids_are_never_given_twice() {
+backend_test!(customer_ids_are_never_given_twice, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Ids").await;
     add(&app, &campaign, reference_contacts()).await;
     app.delete("/v1/customcampaign/2").await;
     add(&app, &campaign, json!([{"id": "CTNEW", "name": "n", "phones": ["0901234567"]}])).await;
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}")).await), [1, 3]);
-}
+});

@@ -1,6 +1,7 @@
 //! The envelope (CONTRACT §3) for failures outside any handler: unknown routes,
 //! wrong methods, unreadable bodies, oversized bodies and panics.
 
+#[macro_use]
 mod common;
 
 use axum::Router;
@@ -10,8 +11,7 @@ use common::{Body, TestApp, error};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn unknown_route_is_r4_404() {
+backend_test!(unknown_route_is_r4_404, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.get("/v1/nothing-here").await;
     assert_eq!(status, 404);
@@ -19,18 +19,27 @@ async fn unknown_route_is_r4_404() {
     let (status, body) = app.send(Method::GET, "/", None, Body::None).await;
     assert_eq!(status, 404);
     assert_eq!(body, error(4, "no such endpoint: GET /"));
-}
+});
 
-#[tokio::test]
-async fn wrong_method_is_enveloped() {
+backend_test!(wrong_method_is_enveloped, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.send(Method::PATCH, "/v1/campaign", Some(&app.tenant.token), Body::None).await;
     assert_eq!(status, 405);
     assert_eq!(body, error(4, "method PATCH is not allowed on /v1/campaign"));
-}
+});
 
-#[tokio::test]
-async fn malformed_json_is_r1() {
+backend_test!(healthz_answers_a_constant_without_a_token, async {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.send_raw(Method::GET, "/healthz", None, Body::None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"r":0,"msg":"Success"}"#);
+    // It sits behind the same layers as every route.
+    let (status, body) = app.send(Method::POST, "/healthz", None, Body::None).await;
+    assert_eq!(status, 405);
+    assert_eq!(body, error(4, "method POST is not allowed on /healthz"));
+});
+
+backend_test!(malformed_json_is_r1, async {
     let app = TestApp::spawn().await;
     let (status, body) = app
         .send(
@@ -47,10 +56,9 @@ async fn malformed_json_is_r1() {
         .await;
     assert_eq!(status, 400);
     assert_eq!(body, error(1, "malformed JSON body: expected an object"));
-}
+});
 
-#[tokio::test]
-async fn oversized_body_is_r9_413_and_writes_nothing() {
+backend_test!(oversized_body_is_r9_413_and_writes_nothing, async {
     let limits = Limits { upload_bytes: 1024, ..Limits::default() };
     let app = TestApp::spawn_with(Router::new(), limits).await;
     let big = json!({"name": "x".repeat(4096)});
@@ -59,10 +67,9 @@ async fn oversized_body_is_r9_413_and_writes_nothing() {
     assert_eq!(body, error(9, "payload too large: the limit is 1024 bytes"));
     let (_, body) = app.get("/v1/campaign").await;
     assert_eq!(body["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn panic_is_r10_500_without_details() {
+backend_test!(panic_is_r10_500_without_details, async {
     async fn boom() -> &'static str {
         panic!("secret detail")
     }
@@ -74,8 +81,9 @@ async fn panic_is_r10_500_without_details() {
     // The server keeps serving.
     let (status, _) = app.get("/v1/campaign").await;
     assert_eq!(status, 200);
-}
+});
 
+// Shutdown is the HTTP server's behaviour, not the store's: one backend is enough.
 #[tokio::test]
 async fn shutdown_lets_in_flight_requests_finish() {
     use callsheet::api::{self, AppState};

@@ -1,5 +1,6 @@
 //! Saved filters (CONTRACT §5) and `listfilters` on POST /v1/customcampaign (§4).
 
+#[macro_use]
 mod common;
 
 use common::{Body, TestApp, error, pairs};
@@ -30,8 +31,7 @@ async fn customer_names(app: &TestApp, campaign: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn filters_are_saved_listed_read_and_deleted() {
+backend_test!(filters_are_saved_listed_read_and_deleted, async {
     let app = seeded().await;
     let (status, body) =
         app.post("/v1/filter", json!({"name": "Hot leads", "query": "name:linh OR name:\"Đài\""})).await;
@@ -55,10 +55,9 @@ async fn filters_are_saved_listed_read_and_deleted() {
     assert_eq!((status, body), (200, json!({"r": 0, "msg": "Success"})));
     let (status, body) = app.get(&format!("/v1/filter/{id}")).await;
     assert_eq!((status, body), (404, error(4, &format!("filter '{id}' not found"))));
-}
+});
 
-#[tokio::test]
-async fn a_filter_with_an_invalid_query_is_refused() {
+backend_test!(a_filter_with_an_invalid_query_is_refused, async {
     let app = seeded().await;
     let (status, body) = app.post("/v1/filter", json!({"name": "bad", "query": "name:"})).await;
     assert_eq!((status, body), (400, error(6, "invalid query: expected a value after 'name:' at 5")));
@@ -68,10 +67,9 @@ async fn a_filter_with_an_invalid_query_is_refused() {
     assert_eq!((status, body), (404, error(4, "portal 'pt_nope' not found")));
     let (_, list) = app.get("/v1/filter").await;
     assert_eq!(list["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn listfilters_add_matching_contacts_inside_the_database() {
+backend_test!(listfilters_add_matching_contacts_inside_the_database, async {
     let app = seeded().await;
     let campaign = app.create_campaign("From filters").await;
     let filters = json!([{"id": "FTRLF1YBHO", "query": "name:\"linh\" OR name:\"Đài\" OR name:\"Chị soa\" "}]);
@@ -101,10 +99,9 @@ async fn listfilters_add_matching_contacts_inside_the_database() {
     assert_eq!(body["summary"]["total"], 5);
     assert_eq!(body["summary"]["invalid_rows"][0]["reason"], "no phone");
     assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Chị Soa", "Other"]);
-}
+});
 
-#[tokio::test]
-async fn listfilters_by_saved_id_and_failures() {
+backend_test!(listfilters_by_saved_id_and_failures, async {
     let app = seeded().await;
     let campaign = app.create_campaign("Saved").await;
     let (_, saved) = app.post("/v1/filter", json!({"name": "Linh", "query": "name:lin*"})).await;
@@ -129,10 +126,9 @@ async fn listfilters_by_saved_id_and_failures() {
     }
     // Nothing of a failed request stays, not even its listcontacts.
     assert_eq!(customer_names(&app, &campaign).await, before);
-}
+});
 
-#[tokio::test]
-async fn another_accounts_filters_do_not_exist() {
+backend_test!(another_accounts_filters_do_not_exist, async {
     let app = seeded().await;
     let (_, saved) = app.post("/v1/filter", json!({"name": "Mine", "query": "*:*"})).await;
     let id = saved["data"]["id"].as_str().unwrap().to_string();
@@ -164,4 +160,4 @@ async fn another_accounts_filters_do_not_exist() {
         )
         .await;
     assert_eq!(body["summary"]["added"], 0);
-}
+});

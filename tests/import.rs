@@ -2,6 +2,7 @@
 //! rust_xlsxwriter, CSV variants, hostile and broken files, limits, and the
 //! per-row report.
 
+#[macro_use]
 mod common;
 
 use callsheet::config::Limits;
@@ -54,8 +55,7 @@ fn summary_of(rows: &[Value]) -> Vec<(String, String, Value)> {
         .collect()
 }
 
-#[tokio::test]
-async fn xlsx_with_vietnamese_headers_and_numeric_phones() {
+backend_test!(xlsx_with_vietnamese_headers_and_numeric_phones, async {
     for constant_memory in [false, true] {
         let app = TestApp::spawn().await;
         let campaign = app.create_campaign("Import").await;
@@ -92,10 +92,9 @@ async fn xlsx_with_vietnamese_headers_and_numeric_phones() {
         );
         assert_eq!(rows[0]["type"], 3);
     }
-}
+});
 
-#[tokio::test]
-async fn rows_without_id_become_crm_contacts_with_their_fields() {
+backend_test!(rows_without_id_become_crm_contacts_with_their_fields, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
     let file =
@@ -110,10 +109,9 @@ async fn rows_without_id_become_crm_contacts_with_their_fields() {
     assert_eq!(c["phones"], json!(["84386142833"]));
     assert_eq!(c["fields"], json!({"City": "Huế"}));
     assert_eq!(c["portal"], json!(app.tenant.portal));
-}
+});
 
-#[tokio::test]
-async fn repeats_inside_a_file_are_reported_not_doubled() {
+backend_test!(repeats_inside_a_file_are_reported_not_doubled, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
     let file = xlsx(
@@ -134,10 +132,9 @@ async fn repeats_inside_a_file_are_reported_not_doubled() {
             {"row": 5, "id": null, "reason": "repeats row 4 (same phone)"}])
     );
     assert_eq!(customers(&app, &campaign).await.len(), 2);
-}
+});
 
-#[tokio::test]
-async fn blank_and_merged_header_cells_are_tolerated() {
+backend_test!(blank_and_merged_header_cells_are_tolerated, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
     let mut wb = Workbook::new();
@@ -155,10 +152,9 @@ async fn blank_and_merged_header_cells_are_tolerated() {
     assert_eq!(rows[0]["phones"], json!(["84901000001", "84901000002"]));
     let (_, contact) = app.get(&format!("/v1/contact/{}", rows[0]["crm_id"].as_str().unwrap())).await;
     assert_eq!(contact["data"]["fields"], json!({"column E": "extra", "Ghi chú": "note"}));
-}
+});
 
-#[tokio::test]
-async fn csv_with_bom_semicolons_and_tabs() {
+backend_test!(csv_with_bom_semicolons_and_tabs, async {
     let app = TestApp::spawn().await;
     for (i, text) in [
         "\u{feff}Họ tên;SĐT\nĐài;0901000001\n",
@@ -178,10 +174,9 @@ async fn csv_with_bom_semicolons_and_tabs() {
     let names: Vec<&str> =
         body["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Đài", "Hai, Le", "Ba"]);
-}
+});
 
-#[tokio::test]
-async fn unreadable_files_get_r8_and_change_nothing() {
+backend_test!(unreadable_files_get_r8_and_change_nothing, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
     let mut xls = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -215,10 +210,9 @@ async fn unreadable_files_get_r8_and_change_nothing() {
     assert!(customers(&app, &campaign).await.is_empty());
     let (_, contacts) = app.get("/v1/contact").await;
     assert_eq!(contacts["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn zip_bomb_is_refused_by_unpacked_size() {
+backend_test!(zip_bomb_is_refused_by_unpacked_size, async {
     let limits = Limits { unpacked_bytes: 1024 * 1024, ..Limits::default() };
     let app = TestApp::spawn_with(axum::Router::new(), limits).await;
     let campaign = app.create_campaign("Import").await;
@@ -235,10 +229,9 @@ async fn zip_bomb_is_refused_by_unpacked_size() {
     let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "bomb.xlsx", bomb).await;
     assert_eq!((status, body), (413, error(9, "the workbook unpacks to more than 1 MiB, the limit")));
     assert!(customers(&app, &campaign).await.is_empty());
-}
+});
 
-#[tokio::test]
-async fn over_the_row_limit_nothing_is_written_even_after_batches_went_out() {
+backend_test!(over_the_row_limit_nothing_is_written_even_after_batches_went_out, async {
     let limits = Limits { file_rows: 2500, ..Limits::default() };
     let app = TestApp::spawn_with(axum::Router::new(), limits).await;
     let campaign = app.create_campaign("Import").await;
@@ -255,10 +248,9 @@ async fn over_the_row_limit_nothing_is_written_even_after_batches_went_out() {
     assert!(customers(&app, &campaign).await.is_empty());
     let (_, contacts) = app.get("/v1/contact").await;
     assert_eq!(contacts["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn over_the_upload_limit_is_r9() {
+backend_test!(over_the_upload_limit_is_r9, async {
     let limits = Limits { upload_bytes: 64 * 1024, ..Limits::default() };
     let app = TestApp::spawn_with(axum::Router::new(), limits).await;
     let campaign = app.create_campaign("Import").await;
@@ -266,20 +258,18 @@ async fn over_the_upload_limit_is_r9() {
     let (status, body) =
         upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "b.csv", big.into_bytes()).await;
     assert_eq!((status, body), (413, error(9, "payload too large: the limit is 65536 bytes")));
-}
+});
 
-#[tokio::test]
-async fn a_file_with_an_unknown_campaign_is_r3() {
+backend_test!(a_file_with_an_unknown_campaign_is_r3, async {
     let app = TestApp::spawn().await;
     let file = "name,phone\na,0901000001\n".as_bytes().to_vec();
     let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", "CANOPE00")], "x.csv", file).await;
     assert_eq!((status, body), (404, error(3, "campaign 'CANOPE00' not found")));
     let (_, contacts) = app.get("/v1/contact").await;
     assert_eq!(contacts["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn campaign_create_with_a_file() {
+backend_test!(campaign_create_with_a_file, async {
     let app = TestApp::spawn().await;
     let file = xlsx(&[&["name", "phone"], &["a", "0901000001"], &["b", "0901000002"]], false);
     let (status, body) = upload(&app, "/v1/campaign", &[("name", "From file")], "x.xlsx", file).await;
@@ -292,10 +282,9 @@ async fn campaign_create_with_a_file() {
     assert_eq!(status, 422);
     let (_, campaigns) = app.get("/v1/campaign").await;
     assert_eq!(campaigns["data"]["totalCount"], 1);
-}
+});
 
-#[tokio::test]
-async fn contact_import_adds_and_updates() {
+backend_test!(contact_import_adds_and_updates, async {
     let app = TestApp::spawn().await;
     let existing = app.create_contact(json!({"name": "Old", "phones": ["0901000001"]})).await;
     let id = existing["id"].as_str().unwrap();
@@ -328,4 +317,4 @@ async fn contact_import_adds_and_updates() {
     let form = Body::Multipart(pairs(&[("portal", &portal)]));
     let (status, body) = app.send(Method::POST, "/v1/contact/import", Some(&app.tenant.token), form).await;
     assert_eq!((status, body), (400, error(2, "missing file")));
-}
+});

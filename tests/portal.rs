@@ -1,13 +1,13 @@
 //! Portals (CONTRACT §5).
 
+#[macro_use]
 mod common;
 
 use common::{TestApp, error};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn account_starts_with_a_default_portal() {
+backend_test!(account_starts_with_a_default_portal, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.get("/v1/portal").await;
     assert_eq!(status, 200);
@@ -18,10 +18,9 @@ async fn account_starts_with_a_default_portal() {
             "rows": [{"id": app.tenant.portal, "name": "Default", "default": true, "created": created}],
             "totalCount": 1, "totalPages": 1}})
     );
-}
+});
 
-#[tokio::test]
-async fn create_portal_returns_its_id() {
+backend_test!(create_portal_returns_its_id, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.post("/v1/portal", json!({"name": "Sales"})).await;
     assert_eq!(status, 200, "{body}");
@@ -35,23 +34,21 @@ async fn create_portal_returns_its_id() {
     let (_, list) = app.get("/v1/portal").await;
     assert_eq!(list["data"]["totalCount"], 2);
     assert_eq!(list["data"]["rows"][1]["id"], json!(id));
-}
+});
 
-#[tokio::test]
-async fn portal_needs_a_name() {
+backend_test!(portal_needs_a_name, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.post("/v1/portal", json!({})).await;
     assert_eq!((status, body), (400, error(2, "missing name")));
     let (status, body) = app.post("/v1/portal", json!({"name": ["x"]})).await;
     assert_eq!((status, body), (400, error(1, "name must be a string")));
-}
+});
 
-#[tokio::test]
-async fn portals_are_per_account() {
+backend_test!(portals_are_per_account, async {
     let app = TestApp::spawn().await;
     app.post("/v1/portal", json!({"name": "Sales"})).await;
     let other = app.new_tenant("B").await;
     let (_, body) = app.send_as(&other, Method::GET, "/v1/portal", common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["id"], json!(other.portal));
-}
+});

@@ -1,5 +1,6 @@
 //! Contact search with the filter language (CONTRACT §7) over HTTP.
 
+#[macro_use]
 mod common;
 
 use common::{TestApp, error};
@@ -32,8 +33,7 @@ async fn names(app: &TestApp, query: &str) -> Vec<String> {
     rows.iter().map(|r: &Value| r["name"].as_str().unwrap().to_string()).collect()
 }
 
-#[tokio::test]
-async fn names_match_whole_words_accent_smart() {
+backend_test!(names_match_whole_words_accent_smart, async {
     let app = seeded().await;
     assert_eq!(names(&app, "name:dai").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
     assert_eq!(names(&app, "name:DAI").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
@@ -44,20 +44,18 @@ async fn names_match_whole_words_accent_smart() {
     assert_eq!(names(&app, "name:\"chị soa\"").await, ["Chị Soa"]);
     assert_eq!(names(&app, "name:\"chi soa\"").await, ["Chị Soa"]);
     assert_eq!(names(&app, "name:\"soa chị\"").await, Vec::<String>::new());
-}
+});
 
-#[tokio::test]
-async fn the_reference_filters_work() {
+backend_test!(the_reference_filters_work, async {
     let app = seeded().await;
     assert_eq!(
         names(&app, "name:\"linh\" OR name:\"Đài\" OR name:\"Chị soa\" ").await,
         ["Đài", "Nguyễn Văn Đài", "Chị Soa", "Linh"]
     );
     assert_eq!(names(&app, "created:[1564592400 TO *] ").await.len(), 5);
-}
+});
 
-#[tokio::test]
-async fn phones_emails_and_custom_fields() {
+backend_test!(phones_emails_and_custom_fields, async {
     let app = seeded().await;
     assert_eq!(names(&app, "phone:0901000002").await, ["Dài"]);
     assert_eq!(names(&app, "phones:\"+84 901 000 003\"").await, ["Nguyễn Văn Đài"]);
@@ -70,10 +68,9 @@ async fn phones_emails_and_custom_fields() {
     assert_eq!(names(&app, "score:>=10").await, ["Linh"]);
     assert_eq!(names(&app, "_exists_:score").await, ["Dài", "Linh"]);
     assert_eq!(names(&app, "nosuchfield:x").await, Vec::<String>::new());
-}
+});
 
-#[tokio::test]
-async fn operators_combine() {
+backend_test!(operators_combine, async {
     let app = seeded().await;
     assert_eq!(names(&app, "*:*").await.len(), 5);
     assert_eq!(names(&app, "dai AND NOT name:\"Đài\"").await, ["Dài"]);
@@ -83,10 +80,9 @@ async fn operators_combine() {
     assert_eq!(names(&app, "(linh OR soa) AND _exists_:email").await, ["Chị Soa"]);
     assert_eq!(names(&app, "0912000004").await, ["Chị Soa"]);
     assert_eq!(names(&app, "created:>9999999999").await, Vec::<String>::new());
-}
+});
 
-#[tokio::test]
-async fn invalid_queries_are_r6_with_a_position() {
+backend_test!(invalid_queries_are_r6_with_a_position, async {
     let app = seeded().await;
     for (query, msg) in [
         ("name:", "invalid query: expected a value after 'name:' at 5"),
@@ -98,18 +94,16 @@ async fn invalid_queries_are_r6_with_a_position() {
         let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
         assert_eq!((status, body), (400, error(6, msg)), "{query}");
     }
-}
+});
 
-#[tokio::test]
-async fn search_sees_only_the_account() {
+backend_test!(search_sees_only_the_account, async {
     let app = seeded().await;
     let other = app.new_tenant("B").await;
     let (_, body) = app.send_as(&other, reqwest::Method::GET, "/v1/contact?query=*:*", common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 0);
-}
+});
 
-#[tokio::test]
-async fn one_word_counts_are_per_contact_and_per_portal() {
+backend_test!(one_word_counts_are_per_contact_and_per_portal, async {
     let app = seeded().await;
     app.create_contact(json!({"name": "Linh Linh", "phones": ["0901000009"]})).await;
     let (_, portal) = app.post("/v1/portal", json!({"name": "Other"})).await;
@@ -121,10 +115,9 @@ async fn one_word_counts_are_per_contact_and_per_portal() {
     let (_, body) = app.get(&format!("/v1/contact?portal={other}&query=name:linh")).await;
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["name"], "Linh Moved");
-}
+});
 
-#[tokio::test]
-async fn hostile_queries_are_refused_not_crashed_on() {
+backend_test!(hostile_queries_are_refused_not_crashed_on, async {
     let app = seeded().await;
     let deep = "(".repeat(5000);
     let q = form_urlencoded::byte_serialize(deep.as_bytes()).collect::<String>();
@@ -132,4 +125,4 @@ async fn hostile_queries_are_refused_not_crashed_on() {
     assert_eq!((status, body), (400, error(6, "invalid query: the query nests deeper than 64 levels at 64")));
     let (status, _) = app.get("/v1/contact?query=*:*").await;
     assert_eq!(status, 200);
-}
+});

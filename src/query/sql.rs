@@ -7,10 +7,13 @@ use super::{Bound, Field, Node, QueryError, Value};
 use crate::domain::phone::{self, Region};
 use crate::domain::text;
 
-/// The SQL flavour to emit. Only SQLite exists today; the PostgreSQL backend adds its own.
+/// The SQL flavour to emit. The two differ only in how custom fields (JSON) are read
+/// and compared; everything else is plain SQL both understand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,
+    /// Custom fields are a JSONB column; text compares in byte order (`COLLATE "C"`).
+    Postgres,
 }
 
 /// A value bound to a placeholder.
@@ -90,6 +93,7 @@ fn resolve(name: &str) -> Target {
 }
 
 struct Compiler<'a> {
+    dialect: Dialect,
     account_id: &'a str,
     portal_id: &'a str,
     region: &'a Region,
@@ -97,8 +101,8 @@ struct Compiler<'a> {
 }
 
 /// Compiles `node` for the contacts of one portal; phone terms are read with `region`.
-pub fn compile(node: &Node, _dialect: Dialect, scope: Scope<'_>, region: &Region) -> Result<Compiled, QueryError> {
-    let compiler = |out| Compiler { account_id: scope.account_id, portal_id: scope.portal_id, region, out };
+pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region) -> Result<Compiled, QueryError> {
+    let compiler = |out| Compiler { dialect, account_id: scope.account_id, portal_id: scope.portal_id, region, out };
     let mut c = compiler(Compiled::default());
     c.node(node)?;
     c.out.selective = selective(node);
@@ -298,7 +302,11 @@ impl Compiler<'_> {
                 self.text(w.clone());
             }
             Value::Prefix(p) => {
-                let column = if fold_case { format!("lower({column})") } else { column.to_string() };
+                let column = match (fold_case, self.dialect) {
+                    (true, Dialect::Sqlite) => format!("lower({column})"),
+                    (true, Dialect::Postgres) => format!("(lower({column}) COLLATE \"C\")"),
+                    (false, _) => column.to_string(),
+                };
                 let p = if fold_case { p.to_lowercase() } else { p.clone() };
                 self.push(&format!("({column} >= ? AND {column} < ?)"));
                 self.text(p.clone());
@@ -307,26 +315,36 @@ impl Compiler<'_> {
         }
     }
 
-    fn json_path(key: &str, pos: usize) -> Result<String, QueryError> {
+    /// How the dialect names a custom field: SQLite takes a JSON path, PostgreSQL the key.
+    fn json_path(&self, key: &str, pos: usize) -> Result<String, QueryError> {
         if key.is_empty() || key.contains('"') || key.contains('\\') {
             return Err(QueryError { pos, msg: format!("'{key}' cannot name a custom field") });
         }
-        Ok(format!("$.\"{key}\""))
+        Ok(match self.dialect {
+            Dialect::Sqlite => format!("$.\"{key}\""),
+            Dialect::Postgres => key.to_string(),
+        })
+    }
+
+    /// A custom field's value as lower-case text, its key or path bound to one placeholder.
+    fn custom_text(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "lower(CAST(json_extract(c.fields, ?) AS TEXT))",
+            Dialect::Postgres => "(lower(c.fields ->> ?::text) COLLATE \"C\")",
+        }
     }
 
     fn custom_term(&mut self, key: &str, value: &Value, pos: usize) -> Result<(), QueryError> {
-        let path = Self::json_path(key, pos)?;
+        let path = self.json_path(key, pos)?;
+        let text = self.custom_text();
         match value {
             Value::Word(w) | Value::Phrase(w) => {
-                self.push("lower(CAST(json_extract(c.fields, ?) AS TEXT)) = ?");
+                self.push(&format!("{text} = ?"));
                 self.text(path);
                 self.text(w.to_lowercase());
             }
             Value::Prefix(p) => {
-                self.push(
-                    "(lower(CAST(json_extract(c.fields, ?) AS TEXT)) >= ? \
-                     AND lower(CAST(json_extract(c.fields, ?) AS TEXT)) < ?)",
-                );
+                self.push(&format!("({text} >= ? AND {text} < ?)"));
                 let p = p.to_lowercase();
                 self.text(path.clone());
                 self.text(p.clone());
@@ -347,8 +365,12 @@ impl Compiler<'_> {
             }
             Target::Builtin(_) => self.push("1 = 1"),
             Target::Custom(key) => {
-                self.push("json_extract(c.fields, ?) IS NOT NULL");
-                self.text(Self::json_path(&key, pos)?);
+                self.push(match self.dialect {
+                    Dialect::Sqlite => "json_extract(c.fields, ?) IS NOT NULL",
+                    Dialect::Postgres => "COALESCE(jsonb_typeof(c.fields -> ?::text), 'null') <> 'null'",
+                });
+                let path = self.json_path(&key, pos)?;
+                self.text(path);
             }
         }
         Ok(())
@@ -364,7 +386,7 @@ impl Compiler<'_> {
             Target::Builtin(Builtin::Name | Builtin::Phone) => {
                 return Err(QueryError { pos, msg: format!("'{name}' does not take a range") });
             }
-            Target::Custom(key) => (Column::Custom(Self::json_path(&key, pos)?), false),
+            Target::Custom(key) => (Column::Custom(self.json_path(&key, pos)?), false),
         };
         let mut parts = Vec::new();
         for (bound, low) in [(lower, true), (upper, false)] {
@@ -390,14 +412,31 @@ impl Compiler<'_> {
             if i > 0 {
                 self.push(" AND ");
             }
-            match &column {
-                Column::Plain(c) => self.push(&format!("{c} {op} ?")),
-                Column::Custom(path) => {
+            let as_number = value.parse::<i64>().ok();
+            match (&column, self.dialect) {
+                (Column::Plain(c), Dialect::Sqlite) => self.push(&format!("{c} {op} ?")),
+                (Column::Plain(c), Dialect::Postgres) if !numeric => self.push(&format!("({c} COLLATE \"C\") {op} ?")),
+                (Column::Plain(c), Dialect::Postgres) => self.push(&format!("{c} {op} ?")),
+                (Column::Custom(path), Dialect::Sqlite) => {
                     self.push(&format!("json_extract(c.fields, ?) {op} ?"));
                     self.text(path.clone());
                 }
+                // As in SQLite, a number bound compares with numbers as numbers and
+                // ranks below any text; a text bound compares with the value's text.
+                (Column::Custom(path), Dialect::Postgres) if as_number.is_some() => {
+                    let text_side = if op.starts_with('>') { "true" } else { "false" };
+                    self.push(&format!(
+                        "(CASE jsonb_typeof(c.fields -> ?::text) WHEN 'number' THEN (c.fields ->> ?::text)::numeric {op} ?::bigint \
+                         WHEN 'string' THEN {text_side} END)"
+                    ));
+                    self.text(path.clone());
+                    self.text(path.clone());
+                }
+                (Column::Custom(path), Dialect::Postgres) => {
+                    self.push(&format!("((c.fields ->> ?::text) COLLATE \"C\") {op} ?"));
+                    self.text(path.clone());
+                }
             }
-            let as_number = value.parse::<i64>().ok();
             match (numeric, as_number) {
                 (true, None) => {
                     return Err(QueryError {
@@ -467,6 +506,16 @@ mod tests {
     }
 
     #[test]
+    fn postgres_reads_custom_fields_from_jsonb_by_key() {
+        let c = compile(&parse("city:Huế").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
+        assert_eq!(c.sql, "(lower(c.fields ->> ?::text) COLLATE \"C\") = ?");
+        assert_eq!(c.params, [Param::Text("city".into()), Param::Text("huế".into())]);
+        let c = compile(&parse("age:>30").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
+        assert!(c.sql.contains("::numeric > ?::bigint"), "{}", c.sql);
+        assert_eq!(c.params[2], Param::Int(30));
+    }
+
+    #[test]
     fn phones_are_normalized() {
         let c = sql("phone:0901234567");
         assert_eq!(c.params[1], Param::Text("84901234567".into()));
@@ -530,10 +579,12 @@ mod tests {
     proptest! {
         #[test]
         fn every_literal_is_bound(node in tree()) {
-            if let Ok(c) = compile(&node, Dialect::Sqlite, SCOPE, &Region::vietnam()) {
-                prop_assert!(!c.sql.contains("zqx"), "{}", c.sql);
-                prop_assert!(!c.sql.contains("ACX") && !c.sql.contains("PTX"), "{}", c.sql);
-                prop_assert_eq!(c.sql.matches('?').count(), c.params.len(), "{}", c.sql);
+            for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+                if let Ok(c) = compile(&node, dialect, SCOPE, &Region::vietnam()) {
+                    prop_assert!(!c.sql.contains("zqx"), "{}", c.sql);
+                    prop_assert!(!c.sql.contains("ACX") && !c.sql.contains("PTX"), "{}", c.sql);
+                    prop_assert_eq!(c.sql.matches('?').count(), c.params.len(), "{}", c.sql);
+                }
             }
         }
     }

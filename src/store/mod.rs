@@ -1,6 +1,8 @@
 //! Persistence: the `Store` trait the HTTP layer sees, and one implementation per
 //! database. All SQL lives below this module.
 
+pub mod plan;
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -189,8 +191,8 @@ pub type DynStore = Arc<dyn Store>;
 
 /// Opens the store a database URL names, running its migrations.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!("the PostgreSQL backend is not available in this build yet; use sqlite://PATH");
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     let store = sqlite::SqliteStore::open(url).await?;
     Ok(Arc::new(store))

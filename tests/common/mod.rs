@@ -27,7 +27,114 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: DynStore,
     pub tenant: Tenant,
-    _dir: tempfile::TempDir,
+    pub backend: Backend,
+    _db: TestDb,
+}
+
+/// The database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+/// The PostgreSQL server tests may use, from CALLSHEET_TEST_POSTGRES_URL.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CALLSHEET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())
+}
+
+/// Runs a test body with every `TestApp` it spawns on `backend`. Without
+/// CALLSHEET_TEST_POSTGRES_URL the PostgreSQL run is skipped, except in CI, where
+/// a missing server is a failure.
+pub async fn on_backend(backend: Backend, test: impl std::future::Future<Output = ()>) {
+    if backend == Backend::Postgres && postgres_url().is_none() {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI must run the PostgreSQL suite: set CALLSHEET_TEST_POSTGRES_URL"
+        );
+        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    BACKEND.scope(backend, test).await
+}
+
+/// Defines a test that runs once on SQLite and once on PostgreSQL, as
+/// `name::sqlite` and `name::postgres`.
+#[allow(unused_macros)]
+macro_rules! backend_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::common::on_backend($crate::common::Backend::Sqlite, $body).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $crate::common::on_backend($crate::common::Backend::Postgres, $body).await
+            }
+        }
+    };
+}
+
+/// A fresh database for one test: a SQLite file in a temporary directory, or a
+/// schema of its own on the PostgreSQL server, dropped afterwards.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { base: String, schema: String },
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> (TestDb, String) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("callsheet.db").display());
+                (TestDb::Sqlite(dir), url)
+            }
+            Backend::Postgres => {
+                let base = postgres_url().expect("CALLSHEET_TEST_POSTGRES_URL");
+                let schema = format!("t_{}", callsheet::domain::ids::IdKind::KeySecret.generate().to_lowercase());
+                let schema: String =
+                    schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+                run_sql(&base, &format!("CREATE SCHEMA {schema}")).await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                (TestDb::Postgres { base, schema }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { base, schema } = self {
+            let (base, sql) = (base.clone(), format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            // Drop runs inside the test's runtime; a thread of its own may block.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(run_sql(&base, &sql));
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs one statement on its own connection.
+pub async fn run_sql(url: &str, sql: &str) {
+    let (client, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
+    let task = tokio::spawn(connection);
+    client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    drop(client);
+    let _ = task.await;
 }
 
 /// A request body in one of the encodings clients send.
@@ -48,8 +155,8 @@ impl TestApp {
 
     /// Spawns the app with extra routes (merged before the app's layers) and limits.
     pub async fn spawn_with(extra: Router<AppState>, limits: Limits) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("callsheet.db").display());
+        let backend = BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite);
+        let (db, url) = TestDb::create(backend).await;
         let store = store::open(&url).await.expect("open store");
         let state = AppState { store: store.clone(), limits };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -67,7 +174,8 @@ impl TestApp {
                 key_secret: String::new(),
                 token: String::new(),
             },
-            _dir: dir,
+            backend,
+            _db: db,
         };
         app.tenant = app.new_tenant("Tenant A").await;
         app

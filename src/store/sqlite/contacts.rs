@@ -248,14 +248,7 @@ pub fn import(
             };
             match existing {
                 Some(mut c) => {
-                    c.name = entry.name.unwrap_or(c.name);
-                    if !entry.phones.is_empty() {
-                        c.phones = entry.phones;
-                    }
-                    if !entry.email.is_empty() {
-                        c.email = entry.email;
-                    }
-                    c.fields.extend(entry.fields);
+                    crate::store::plan::merge_entry(&mut c, entry);
                     let fields = Value::Object(c.fields.clone()).to_string();
                     tx.prepare_cached(
                         "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = ?6 \
@@ -274,20 +267,7 @@ pub fn import(
                     outcome.updated += 1;
                 }
                 None => {
-                    let mut fields = entry.fields;
-                    if let Some(id) = entry.crm_id {
-                        fields.insert("external_id".into(), Value::String(id));
-                    }
-                    let contact = Contact {
-                        id: String::new(),
-                        name: entry.name.unwrap_or_default(),
-                        phones: entry.phones,
-                        email: entry.email,
-                        fields,
-                        portal: portal.clone(),
-                        created: now,
-                        updated: now,
-                    };
+                    let contact = crate::store::plan::entry_contact(&entry, &portal, now, true);
                     insert(&tx, account_id, &contact)?;
                     outcome.added += 1;
                 }

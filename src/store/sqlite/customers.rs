@@ -1,17 +1,17 @@
 //! Campaign customers: adding (from contacts, files, filters, phones), duplicates,
 //! keepduplicate, listing and deleting.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter, types::Value as Sql};
 use tokio::sync::mpsc;
 
 use super::{StoreError, StoreResult, campaigns, contacts, resolve_portal};
 use crate::domain::campaign::Campaign;
-use crate::domain::contact::Contact;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
+use crate::store::plan::{
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, worth_a_mark,
+};
 use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
 
 /// The campaign a request names, created first when the request makes a new one.
@@ -124,16 +124,7 @@ impl<'a> Adder<'a> {
 
     /// A new CRM contact in the default portal for an entry that has no id.
     fn new_contact(&self, entry: &NewCustomer) -> StoreResult<String> {
-        let contact = Contact {
-            id: String::new(),
-            name: entry.name.clone().unwrap_or_default(),
-            phones: entry.phones.clone(),
-            email: entry.email.clone(),
-            fields: entry.fields.clone(),
-            portal: self.default_portal.clone(),
-            created: self.now,
-            updated: self.now,
-        };
+        let contact = entry_contact(entry, &self.default_portal, self.now, false);
         contacts::insert(self.conn, self.account_id, &contact)
     }
 
@@ -298,11 +289,6 @@ pub fn add(
     Ok((campaign, outcome))
 }
 
-/// A stored phone as a number (E.164 digits have no leading zero and fit in u64).
-fn phone_key(phone: &str) -> Option<u64> {
-    phone.parse().ok()
-}
-
 /// Visits every customer of a campaign in id order as (id, name, phones). The
 /// campaign's rows lie mostly together, so this walks the table between the
 /// campaign's first and last id rather than looking each row up from an index.
@@ -406,41 +392,14 @@ fn require_campaign(conn: &Connection, account_id: &str, campaign_id: &str) -> S
 }
 
 /// Phones held by two or more customers of the campaign, ascending, customers by id.
-///
-/// One pass over the campaign's rows collects (phone, row) pairs, with phones as
-/// numbers and names in one arena; a sort then brings each phone's holders together.
 pub fn duplicates(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
     let expected = require_campaign(conn, account_id, campaign_id)? as usize;
-    let mut ids: Vec<i64> = Vec::with_capacity(expected);
-    let mut names = String::new();
-    let mut name_ends: Vec<usize> = Vec::with_capacity(expected);
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(expected);
+    let mut finder = DuplicateFinder::with_capacity(expected);
     scan_campaign(conn, account_id, campaign_id, |id, name, phones| {
-        let row = ids.len() as u32;
-        ids.push(id);
-        names.push_str(name);
-        name_ends.push(names.len());
-        pairs.extend(phones.split(',').filter_map(phone_key).map(|key| (key, row)));
+        finder.visit(id, name, phones);
         Ok(())
     })?;
-    // Rows are in id order, so within one phone the sort keeps customers by id.
-    pairs.sort_unstable();
-    let name_of = |row: u32| {
-        let row = row as usize;
-        let start = if row == 0 { 0 } else { name_ends[row - 1] };
-        names[start..name_ends[row]].to_string()
-    };
-    let mut groups: Vec<DuplicateGroup> = pairs
-        .chunk_by(|a, b| a.0 == b.0)
-        .filter(|run| run.len() > 1)
-        .map(|run| DuplicateGroup {
-            phone: run[0].0.to_string(),
-            customers: run.iter().map(|&(_, row)| (ids[row as usize], name_of(row))).collect(),
-        })
-        .collect();
-    // Numbers of one length sort as their text does; across lengths they may not.
-    groups.sort_by(|a, b| a.phone.cmp(&b.phone));
-    Ok(groups)
+    Ok(finder.groups())
 }
 
 /// keepduplicate: one pass finds every customer holding a named phone; the pairs are
@@ -452,43 +411,19 @@ pub fn keep_duplicates(
     keep: Vec<(String, i64)>,
 ) -> StoreResult<KeepOutcome> {
     require_campaign(tx, account_id, campaign_id)?;
-    let keepers: HashMap<&str, i64> = keep.iter().map(|(phone, id)| (phone.as_str(), *id)).collect();
-    let mut held: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
-    let mut losers: Vec<(i64, Vec<String>)> = Vec::new();
+    let mut plan = KeepPlan::new(&keep);
     scan_campaign(tx, account_id, campaign_id, |id, _, phones| {
-        let mut lost = false;
-        for phone in phones.split(',') {
-            match keepers.get(phone) {
-                Some(&keeper) if keeper == id => {
-                    held.insert((id, phone.to_string()));
-                }
-                Some(_) => lost = true,
-                None => {}
-            }
-        }
-        if lost {
-            losers.push((id, phones.split(',').map(str::to_string).collect()));
-        }
+        plan.visit(id, phones);
         Ok(())
     })?;
-    // Every pair must name a customer of this campaign holding that phone.
-    if let Some((phone, id)) = keep.iter().find(|(phone, id)| !held.contains(&(*id, phone.clone()))) {
-        return Err(StoreError::Invalid(format!(
-            "listKeepCustomer: customer {id} does not hold phone {phone} in campaign {campaign_id}"
-        )));
-    }
-    let mut outcome = KeepOutcome::default();
-    for (id, phones) in losers {
-        let before = phones.len();
-        let kept: Vec<String> =
-            phones.into_iter().filter(|p| keepers.get(p.as_str()).is_none_or(|&k| k == id)).collect();
-        outcome.removed_phones += (before - kept.len()) as i64;
-        if kept.is_empty() {
-            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?;
-            outcome.removed_customers += 1;
-        } else {
-            tx.prepare_cached("UPDATE customers SET phones = ?2 WHERE id = ?1")?.execute((id, kept.join(",")))?;
-        }
+    let (changes, outcome) = plan.changes(campaign_id)?;
+    for change in changes {
+        match change {
+            KeepChange::Remove(id) => tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?,
+            KeepChange::Rewrite(id, phones) => {
+                tx.prepare_cached("UPDATE customers SET phones = ?2 WHERE id = ?1")?.execute((id, phones))?
+            }
+        };
     }
     bump_count(tx, account_id, campaign_id, -outcome.removed_customers)?;
     Ok(outcome)
@@ -497,21 +432,6 @@ pub fn keep_duplicates(
 const COLUMNS: &str = "c.id, c.campaign_id, k.name, c.crm_id, c.name, c.status, c.type, c.insert_time, \
                        c.callback_time, c.last_time_make_call, c.number_call_out, c.do_not_call, \
                        c.stringee_user_id_callback, c.phones";
-
-/// Every [`MARK_EVERY`]th customer id of a campaign, by id, for one `list_version`.
-#[derive(Debug)]
-pub struct PageMarks {
-    version: i64,
-    ids: Vec<i64>,
-}
-
-/// Cached page marks by campaign id.
-pub type MarkCache = std::sync::Mutex<HashMap<String, std::sync::Arc<PageMarks>>>;
-
-/// Customers between two marks: a deep page starts from the mark before it.
-const MARK_EVERY: i64 = 1000;
-/// Campaigns whose marks are kept at once.
-const MARK_CAMPAIGNS: usize = 64;
 
 /// A page of customers, by id, from one snapshot of the database. The total comes
 /// from the campaign's counter when only the campaign is filtered on, and a deep
@@ -565,16 +485,12 @@ pub fn list(
     let mut offset = page.offset();
     let mut after = "";
     if let (Some((_, version)), Some(campaign), false) = (counter, &filter.campaign, filtered)
-        && offset >= 2 * MARK_EVERY
-        && offset < total
+        && worth_a_mark(offset, total)
+        && let Some((mark, rest)) = page_marks(conn, account_id, campaign, version, marks)?.skip_to(offset)
     {
-        let marks = page_marks(conn, account_id, campaign, version, marks)?;
-        let skip = (offset / MARK_EVERY) as usize;
-        if let Some(&mark) = marks.ids.get(skip - 1) {
-            after = " AND c.id > ?";
-            args.push(mark.into());
-            offset -= skip as i64 * MARK_EVERY;
-        }
+        after = " AND c.id > ?";
+        args.push(mark.into());
+        offset = rest;
     }
     // The page's ids first, from the index alone, then their rows.
     args.push(page.limit.into());
@@ -615,28 +531,17 @@ fn page_marks(
     version: i64,
     cache: &MarkCache,
 ) -> StoreResult<std::sync::Arc<PageMarks>> {
-    let cached = cache.lock().unwrap_or_else(|p| p.into_inner()).get(campaign_id).cloned();
-    if let Some(marks) = cached.filter(|m| m.version == version) {
+    if let Some(marks) = cache.get(campaign_id, version) {
         return Ok(marks);
     }
     let mut stmt =
         conn.prepare_cached("SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id")?;
     let mut rows = stmt.query((account_id, campaign_id))?;
-    let mut ids = Vec::new();
-    let mut n: i64 = 0;
+    let mut marks = PageMarks::new(version);
     while let Some(r) = rows.next()? {
-        n += 1;
-        if n % MARK_EVERY == 0 {
-            ids.push(r.get(0)?);
-        }
+        marks.visit(r.get(0)?);
     }
-    let marks = std::sync::Arc::new(PageMarks { version, ids });
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.len() >= MARK_CAMPAIGNS {
-        cache.clear();
-    }
-    cache.insert(campaign_id.to_string(), marks.clone());
-    Ok(marks)
+    Ok(cache.put(campaign_id, marks))
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bool> {

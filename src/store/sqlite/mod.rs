@@ -33,7 +33,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
     pool: Arc<Pool>,
-    marks: Arc<customers::MarkCache>,
+    marks: Arc<super::plan::MarkCache>,
 }
 
 struct Pool {

@@ -1,0 +1,577 @@
+//! Campaign customers: adding (from contacts, files, filters, phones), duplicates,
+//! keepduplicate, listing and deleting. Every write locks the campaign's row
+//! first: writers of one campaign take turns, writers of different ones do not wait.
+
+use futures_util::TryStreamExt;
+use tokio::sync::mpsc;
+use tokio_postgres::GenericClient;
+
+use super::{Arg, StoreError, StoreResult, arg, campaigns, contacts, numbered, query_args, refs, resolve_portal};
+use crate::domain::campaign::Campaign;
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::now_secs;
+use crate::domain::page::{Page, Paged};
+use crate::query::sql::Compiled;
+use crate::store::plan::{
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, worth_a_mark,
+};
+use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
+
+/// The campaign a request names, locked, or created first when the request makes one.
+async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Target) -> StoreResult<Campaign> {
+    match target {
+        Target::New(fields) => campaigns::create(db, account_id, fields).await,
+        Target::Existing(id) => {
+            campaigns::get(db, account_id, &id, true).await?.ok_or(StoreError::CampaignNotFound(id))
+        }
+    }
+}
+
+/// Locks the campaign and returns its customer count; r=3 when it is not the account's.
+async fn require_campaign(db: &impl GenericClient, account_id: &str, campaign_id: &str) -> StoreResult<i64> {
+    campaigns::lock(db, account_id, campaign_id)
+        .await?
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))
+}
+
+/// Customers written by one INSERT.
+const CHUNK: usize = 4096;
+
+/// A customer ready to be written.
+struct Row {
+    crm_id: String,
+    name: String,
+    name_key: String,
+    phones: String,
+    source: Source,
+}
+
+/// State of one add transaction.
+struct Adder<'a, C: GenericClient> {
+    db: &'a C,
+    account_id: &'a str,
+    campaign_id: String,
+    default_portal: String,
+    now: i64,
+    added: i64,
+    pending: Vec<Row>,
+}
+
+impl<'a, C: GenericClient> Adder<'a, C> {
+    async fn new(db: &'a C, account_id: &'a str, campaign_id: String) -> StoreResult<Adder<'a, C>> {
+        Ok(Adder {
+            db,
+            account_id,
+            campaign_id,
+            default_portal: resolve_portal(db, account_id, None).await?,
+            now: now_secs(),
+            added: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Writes the pending customers with one INSERT; contacts already in the campaign
+    /// are skipped by the unique index and come back in `skipped`. Ids are drawn in
+    /// row order, so a skipped row leaves a gap, never a reuse.
+    async fn flush(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let n = self.pending.len();
+        let ids: Vec<i64> = self
+            .db
+            .query("SELECT nextval('customer_ids') FROM generate_series(1, $1::bigint) ORDER BY 1", &[&(n as i64)])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let rows = std::mem::take(&mut self.pending);
+        let (mut crm, mut names, mut keys, mut phones, mut types) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for row in rows {
+            crm.push(row.crm_id);
+            names.push(row.name);
+            keys.push(row.name_key);
+            phones.push(row.phones);
+            types.push(row.source as i64);
+        }
+        let inserted = self
+            .db
+            .query(
+                "INSERT INTO customers (account_id, campaign_id, insert_time, id, crm_id, name, name_key, phones, type) \
+                 SELECT $1, $2, $3, * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) \
+                 ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING RETURNING id",
+                &[&self.account_id, &self.campaign_id, &self.now, &ids, &crm, &names, &keys, &phones, &types],
+            )
+            .await?;
+        let mut done = vec![false; n];
+        for r in inserted {
+            let id: i64 = r.get(0);
+            if let Ok(i) = ids.binary_search(&id) {
+                done[i] = true;
+            }
+        }
+        for (i, ok) in done.into_iter().enumerate() {
+            if ok {
+                self.added += 1;
+            } else {
+                skipped.push(std::mem::take(&mut crm[i]));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one customer at once; false when its contact is already in the campaign.
+    async fn insert_now(&mut self, row: Row) -> StoreResult<bool> {
+        let mut skipped = Vec::new();
+        self.flush(&mut skipped).await?;
+        self.pending.push(row);
+        self.flush(&mut skipped).await?;
+        Ok(skipped.is_empty())
+    }
+
+    /// Adds a batch of entries. Entries without an id become CRM contacts of the
+    /// default portal first; names or phones left out are the CRM contact's.
+    async fn add(&mut self, entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
+        let fresh: Vec<_> = entries
+            .iter()
+            .filter(|e| e.crm_id.is_none() && !e.phones.is_empty())
+            .map(|e| entry_contact(e, &self.default_portal, self.now, false))
+            .collect();
+        let mut fresh_ids = contacts::insert_many(self.db, self.account_id, &fresh).await?.into_iter();
+        let wanted: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.name.is_none() || e.phones.is_empty())
+            .filter_map(|e| e.crm_id.as_deref())
+            .collect();
+        let mut known = contacts::by_ids(self.db, self.account_id, &wanted).await?;
+        for entry in entries {
+            let NewCustomer { crm_id, mut name, mut phones, name_key: mut key, source, row, .. } = entry;
+            let crm_id = match crm_id {
+                Some(id) => {
+                    if (name.is_none() || phones.is_empty())
+                        && let Some((_, contact)) = known.get(&id)
+                    {
+                        if name.is_none() {
+                            key = None;
+                            name = Some(contact.name.clone());
+                        }
+                        if phones.is_empty() {
+                            phones = contact.phones.clone();
+                        }
+                    }
+                    id
+                }
+                None if phones.is_empty() => {
+                    outcome.reject(InvalidRow { row, id: None, reason: "no valid phone".into() });
+                    continue;
+                }
+                None => fresh_ids.next().ok_or_else(|| StoreError::Internal("a new contact went missing".into()))?,
+            };
+            if phones.is_empty() {
+                outcome.reject(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
+                continue;
+            }
+            let name = name.unwrap_or_default();
+            let name_key = key.unwrap_or_else(|| name_key(&name));
+            self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source });
+            if self.pending.len() >= CHUNK {
+                self.flush(&mut outcome.skipped).await?;
+            }
+        }
+        known.clear();
+        Ok(())
+    }
+
+    /// Adds every contact of the portal that matches `query` with one INSERT ... SELECT
+    /// inside the database: no contact travels through callsheet. Contacts already in
+    /// the campaign are skipped, contacts without a phone reported.
+    async fn add_filter(
+        &mut self,
+        query: &Compiled,
+        portal: Option<&str>,
+        row: i64,
+        outcome: &mut AddOutcome,
+    ) -> StoreResult<()> {
+        self.flush(&mut outcome.skipped).await?;
+        let portal = resolve_portal(self.db, self.account_id, portal).await?;
+        let matching = format!("c.account_id = ? AND c.portal_id = ? AND ({})", query.sql);
+        let base = || {
+            let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(portal.clone())];
+            args.extend(query_args(query));
+            args
+        };
+        let in_campaign =
+            "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
+        let has_phone =
+            "EXISTS (SELECT 1 FROM contact_phones p WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq)";
+        let campaign = || -> Vec<Arg> { vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone())] };
+        // One pass finds the matches not to add: those already in the campaign (by
+        // id) and those without a phone (their id marked with a leading '!').
+        let mut args = campaign();
+        args.extend(base());
+        args.extend(campaign());
+        let passed_over = self
+            .db
+            .query(
+                &numbered(&format!(
+                    "SELECT CASE WHEN {in_campaign} THEN c.id ELSE '!' || c.id END FROM contacts c \
+                     WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
+                )),
+                &refs(&args),
+            )
+            .await?;
+        let mut skipped = Vec::new();
+        let mut phoneless = Vec::new();
+        for r in passed_over {
+            let id: String = r.get(0);
+            match id.strip_prefix('!') {
+                Some(id) => phoneless.push(id.to_string()),
+                None => skipped.push(id),
+            }
+        }
+        let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone()), arg(self.now)];
+        args.extend(base());
+        args.extend(campaign());
+        let added = self
+            .db
+            .execute(
+                &numbered(&format!(
+                    "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
+                     SELECT nextval('customer_ids'), m.* FROM ( \
+                       SELECT ?, ?, ?::bigint, c.id, c.name, c.name_key, \
+                              (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
+                               WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq), {}::bigint \
+                       FROM contacts c WHERE {matching} AND NOT {in_campaign} AND {has_phone} ORDER BY c.seq) m",
+                    Source::Filter as i64
+                )),
+                &refs(&args),
+            )
+            .await? as i64;
+        self.added += added;
+        outcome.matched += added + skipped.len() as i64 + phoneless.len() as i64;
+        outcome.skipped.extend(skipped);
+        for id in phoneless {
+            outcome.reject(InvalidRow { row, id: Some(id), reason: "no phone".into() });
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending and the campaign's count.
+    async fn finish(mut self, skipped: &mut Vec<String>) -> StoreResult<i64> {
+        self.flush(skipped).await?;
+        bump_count(self.db, self.account_id, &self.campaign_id, self.added).await?;
+        Ok(self.added)
+    }
+}
+
+async fn bump_count(db: &impl GenericClient, account_id: &str, campaign_id: &str, by: i64) -> StoreResult<()> {
+    if by != 0 {
+        db.execute(
+            "UPDATE campaigns SET customer_count = customer_count + $3, list_version = list_version + 1 \
+             WHERE account_id = $1 AND id = $2",
+            &[&account_id, &campaign_id, &by],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds every entry of the feed in the caller's transaction; returns only on `Feed::Done`.
+pub async fn add(
+    db: &impl GenericClient,
+    account_id: &str,
+    target: Target,
+    mut feed: mpsc::Receiver<Feed>,
+) -> StoreResult<(Campaign, AddOutcome)> {
+    let campaign = target_campaign(db, account_id, target).await?;
+    let mut adder = Adder::new(db, account_id, campaign.id.clone()).await?;
+    let mut outcome = AddOutcome::default();
+    loop {
+        match feed.recv().await {
+            Some(Feed::Rows(rows)) => adder.add(rows, &mut outcome).await?,
+            Some(Feed::Filter { query, portal, row }) => {
+                adder.add_filter(&query, portal.as_deref(), row, &mut outcome).await?
+            }
+            Some(Feed::Done) => break,
+            // The producer failed or went away: the caller rolls everything back.
+            None => return Err(StoreError::Aborted),
+        }
+    }
+    outcome.added = adder.finish(&mut outcome.skipped).await?;
+    Ok((campaign, outcome))
+}
+
+/// Visits every customer of a campaign in id order as (id, name, phones), streamed.
+async fn scan_campaign(
+    db: &impl GenericClient,
+    account_id: &str,
+    campaign_id: &str,
+    mut visit: impl FnMut(i64, &str, &str),
+) -> StoreResult<()> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&account_id, &campaign_id];
+    let rows = db
+        .query_raw(
+            "SELECT id, name, phones FROM customers WHERE account_id = $1 AND campaign_id = $2 ORDER BY id",
+            params,
+        )
+        .await?;
+    futures_util::pin_mut!(rows);
+    while let Some(r) = rows.try_next().await? {
+        visit(r.get(0), r.get(1), r.get(2));
+    }
+    Ok(())
+}
+
+/// add-by-phones: each phone not in the campaign becomes a customer, drawn from the
+/// default portal's CRM contact with that phone or from a new one.
+pub async fn add_phones(
+    db: &impl GenericClient,
+    account_id: &str,
+    campaign_id: &str,
+    phones: Vec<String>,
+) -> StoreResult<PhonesOutcome> {
+    let campaign = target_campaign(db, account_id, Target::Existing(campaign_id.to_string())).await?;
+    let mut held = std::collections::HashSet::new();
+    scan_campaign(db, account_id, campaign_id, |_, _, phones| {
+        held.extend(phones.split(',').filter_map(phone_key));
+    })
+    .await?;
+    let mut adder = Adder::new(db, account_id, campaign.id).await?;
+    let mut outcome = PhonesOutcome::default();
+    for phone in phones {
+        if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
+            outcome.skipped_phones.push(phone);
+            continue;
+        }
+        let existing = db
+            .query_opt(
+                "SELECT c.id, c.name FROM contact_phones p \
+                 JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
+                 WHERE p.account_id = $1 AND p.phone = $2 AND c.portal_id = $3 ORDER BY c.seq LIMIT 1",
+                &[&account_id, &phone, &adder.default_portal],
+            )
+            .await?;
+        let (crm_id, name) = match existing {
+            Some(r) => (r.get(0), r.get(1)),
+            None => {
+                let contact = crate::domain::contact::Contact {
+                    phones: vec![phone.clone()],
+                    ..crate::domain::contact::Contact::blank(String::new(), adder.default_portal.clone(), adder.now)
+                };
+                (contacts::insert_many(db, account_id, &[contact]).await?.remove(0), String::new())
+            }
+        };
+        let row = Row { crm_id, name_key: name_key(&name), name, phones: phone.clone(), source: Source::Phones };
+        if adder.insert_now(row).await? {
+            outcome.added += 1;
+        } else {
+            // That contact is already a customer, under another phone.
+            outcome.skipped_phones.push(phone);
+        }
+    }
+    adder.finish(&mut Vec::new()).await?;
+    Ok(outcome)
+}
+
+/// Phones held by two or more customers of the campaign, ascending, customers by id.
+pub async fn duplicates(
+    db: &impl GenericClient,
+    account_id: &str,
+    campaign_id: &str,
+) -> StoreResult<Vec<DuplicateGroup>> {
+    let expected: i64 = db
+        .query_opt(
+            "SELECT customer_count FROM campaigns WHERE account_id = $1 AND id = $2",
+            &[&account_id, &campaign_id],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))?;
+    let mut finder = DuplicateFinder::with_capacity(expected as usize);
+    scan_campaign(db, account_id, campaign_id, |id, name, phones| finder.visit(id, name, phones)).await?;
+    Ok(finder.groups())
+}
+
+/// keepduplicate: one pass finds every customer holding a named phone; the pairs are
+/// checked against it, then the losers' phones are rewritten or the losers removed,
+/// each kind with one statement.
+pub async fn keep_duplicates(
+    db: &impl GenericClient,
+    account_id: &str,
+    campaign_id: &str,
+    keep: Vec<(String, i64)>,
+) -> StoreResult<KeepOutcome> {
+    require_campaign(db, account_id, campaign_id).await?;
+    let mut plan = KeepPlan::new(&keep);
+    scan_campaign(db, account_id, campaign_id, |id, _, phones| plan.visit(id, phones)).await?;
+    let (changes, outcome) = plan.changes(campaign_id)?;
+    let (mut removed, mut rewritten, mut phones) = (Vec::new(), Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            KeepChange::Remove(id) => removed.push(id),
+            KeepChange::Rewrite(id, kept) => {
+                rewritten.push(id);
+                phones.push(kept);
+            }
+        }
+    }
+    if !removed.is_empty() {
+        db.execute("DELETE FROM customers WHERE account_id = $1 AND id = ANY($2)", &[&account_id, &removed]).await?;
+    }
+    if !rewritten.is_empty() {
+        db.execute(
+            "UPDATE customers c SET phones = u.phones FROM unnest($2::bigint[], $3::text[]) AS u(id, phones) \
+             WHERE c.account_id = $1 AND c.id = u.id",
+            &[&account_id, &rewritten, &phones],
+        )
+        .await?;
+    }
+    bump_count(db, account_id, campaign_id, -outcome.removed_customers).await?;
+    Ok(outcome)
+}
+
+const COLUMNS: &str = "c.id, c.campaign_id, k.name, c.crm_id, c.name, c.status, c.type, c.insert_time, \
+                       c.callback_time, c.last_time_make_call, c.number_call_out, c.do_not_call, \
+                       c.stringee_user_id_callback, c.phones";
+
+/// A page of customers, by id, from one snapshot (the caller's transaction). The
+/// total comes from the campaign's counter when only the campaign is filtered on,
+/// and a deep page of such a list starts from a cached mark instead of walking the offset.
+pub async fn list(
+    db: &impl GenericClient,
+    account_id: &str,
+    filter: CustomerFilter,
+    page: Page,
+    marks: &MarkCache,
+) -> StoreResult<Paged<Customer>> {
+    let mut conds = vec!["c.account_id = ?".to_string()];
+    let mut args: Vec<Arg> = vec![arg(account_id.to_string())];
+    let mut counter: Option<(i64, i64)> = None;
+    if let Some(campaign) = &filter.campaign {
+        let found = db
+            .query_opt(
+                "SELECT customer_count, list_version FROM campaigns WHERE account_id = $1 AND id = $2",
+                &[&account_id, campaign],
+            )
+            .await?;
+        counter =
+            Some(found.map(|r| (r.get(0), r.get(1))).ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?);
+        conds.push("c.campaign_id = ?".into());
+        args.push(arg(campaign.clone()));
+    }
+    if let Some(status) = filter.status {
+        conds.push("c.status = ?".into());
+        args.push(arg(status));
+    }
+    if let Some(name) = &filter.name {
+        for word in &name.words {
+            conds.push("strpos(c.name_key, ?) > 0".into());
+            args.push(arg(format!(" {word}")));
+        }
+    }
+    if let Some(phone) = &filter.phone {
+        conds.push("strpos(',' || c.phones || ',', ?) > 0".into());
+        args.push(arg(format!(",{phone},")));
+    }
+    let filtered = filter.status.is_some() || filter.name.is_some() || filter.phone.is_some();
+    let where_sql = conds.join(" AND ");
+    let total: i64 = match counter {
+        Some((count, _)) if !filtered => count,
+        _ if !filtered => db
+            .query_one(
+                "SELECT COALESCE(SUM(customer_count), 0)::bigint FROM campaigns WHERE account_id = $1",
+                &[&account_id],
+            )
+            .await?
+            .get(0),
+        _ => db
+            .query_one(&numbered(&format!("SELECT count(*) FROM customers c WHERE {where_sql}")), &refs(&args))
+            .await?
+            .get(0),
+    };
+    let mut offset = page.offset();
+    let mut after = "";
+    if let (Some((_, version)), Some(campaign), false) = (counter, &filter.campaign, filtered)
+        && worth_a_mark(offset, total)
+        && let Some((mark, rest)) = page_marks(db, account_id, campaign, version, marks).await?.skip_to(offset)
+    {
+        after = " AND c.id > ?";
+        args.push(arg(mark));
+        offset = rest;
+    }
+    args.push(arg(page.limit));
+    args.push(arg(offset));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customers c JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id \
+         WHERE c.account_id = ? AND c.id IN (SELECT c.id FROM customers c WHERE {where_sql}{after} ORDER BY c.id LIMIT ? OFFSET ?) \
+         ORDER BY c.id"
+    );
+    args.insert(0, arg(account_id.to_string()));
+    let rows = db.query(&numbered(&sql), &refs(&args)).await?;
+    let rows = rows
+        .iter()
+        .map(|r| Customer {
+            id: r.get(0),
+            campaign_id: r.get(1),
+            campaignname: r.get(2),
+            crm_id: r.get(3),
+            name: r.get(4),
+            phones: r.get::<_, &str>(13).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            status: r.get(5),
+            source: r.get(6),
+            insert_time: r.get(7),
+            callback_time: r.get(8),
+            last_time_make_call: r.get(9),
+            number_call_out: r.get(10),
+            do_not_call: r.get(11),
+            stringee_user_id_callback: r.get(12),
+        })
+        .collect();
+    Ok(Paged { rows, total })
+}
+
+/// The campaign's marks for `version`, from the cache or from one pass over its index.
+async fn page_marks(
+    db: &impl GenericClient,
+    account_id: &str,
+    campaign_id: &str,
+    version: i64,
+    cache: &MarkCache,
+) -> StoreResult<std::sync::Arc<PageMarks>> {
+    if let Some(marks) = cache.get(campaign_id, version) {
+        return Ok(marks);
+    }
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&account_id, &campaign_id];
+    let rows =
+        db.query_raw("SELECT id FROM customers WHERE account_id = $1 AND campaign_id = $2 ORDER BY id", params).await?;
+    futures_util::pin_mut!(rows);
+    let mut marks = PageMarks::new(version);
+    while let Some(r) = rows.try_next().await? {
+        marks.visit(r.get(0));
+    }
+    Ok(cache.put(campaign_id, marks))
+}
+
+pub async fn delete(db: &impl GenericClient, account_id: &str, id: i64) -> StoreResult<bool> {
+    let Some(found) = db
+        .query_opt("SELECT campaign_id FROM customers WHERE account_id = $1 AND id = $2", &[&account_id, &id])
+        .await?
+    else {
+        return Ok(false);
+    };
+    let campaign: String = found.get(0);
+    // The campaign first, as every other writer of its customers does.
+    require_campaign(db, account_id, &campaign).await?;
+    let n = db.execute("DELETE FROM customers WHERE account_id = $1 AND id = $2", &[&account_id, &id]).await?;
+    if n == 0 {
+        return Ok(false);
+    }
+    bump_count(db, account_id, &campaign, -1).await?;
+    Ok(true)
+}

@@ -1,0 +1,473 @@
+//! The PostgreSQL store: for deployments where several callsheet servers share one
+//! database. Each request takes a pooled connection; writes that touch a campaign's
+//! customers lock the campaign's row first, so concurrent servers serialize per
+//! campaign and never deadlock on each other's customers.
+
+mod campaigns;
+mod contacts;
+mod customers;
+mod filters;
+mod tenants;
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, NoTls};
+
+use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
+use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
+use crate::domain::filter::Filter;
+use crate::domain::ids::IdKind;
+use crate::domain::page::{Page, Paged};
+use crate::query::sql::{Compiled, Dialect, Param};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+/// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
+const DEFAULT_POOL_SIZE: usize = 16;
+/// Any number; servers starting together take this advisory lock to migrate one by one.
+const MIGRATION_LOCK: i64 = 0x6361_6c6c_7368_6565;
+
+pub struct PgStore {
+    pool: Arc<Pool>,
+    marks: Arc<super::plan::MarkCache>,
+}
+
+struct Pool {
+    config: tokio_postgres::Config,
+    idle: Mutex<Vec<Client>>,
+    permits: Semaphore,
+}
+
+/// A pooled connection, given back when dropped unless it broke.
+struct Conn<'a> {
+    client: Option<Client>,
+    pool: &'a Pool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Deref for Conn<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("connection present until dropped")
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("connection present until dropped")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
+            self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(client);
+        }
+    }
+}
+
+impl Pool {
+    async fn get(&self) -> StoreResult<Conn<'_>> {
+        let permit = self.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
+        let idle = loop {
+            let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match next {
+                Some(c) if c.is_closed() => continue,
+                other => break other,
+            }
+        };
+        let client = match idle {
+            Some(c) => c,
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!("postgres connection closed: {e}");
+                    }
+                });
+                client
+            }
+        };
+        Ok(Conn { client: Some(client), pool: self, _permit: permit })
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => StoreError::Internal(format!("{}: {}", db.code().code(), db.message())),
+            None => StoreError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Whether a URL names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl PgStore {
+    /// Connects to the database a `postgres://` URL names and runs pending migrations.
+    pub async fn open(url: &str) -> anyhow::Result<PgStore> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| anyhow::anyhow!("database URL '{url}' is not a valid PostgreSQL URL: {e}"))?;
+        let size = match std::env::var("CALLSHEET_PG_POOL") {
+            Ok(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                anyhow::anyhow!("CALLSHEET_PG_POOL must be a positive number of connections, not '{v}'")
+            })?,
+            Err(_) => DEFAULT_POOL_SIZE,
+        };
+        let pool = Arc::new(Pool { config, idle: Mutex::new(Vec::new()), permits: Semaphore::new(size) });
+        let store = PgStore { pool, marks: Default::default() };
+        store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(url)))?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)",
+        )
+        .await?;
+        let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
+                &[version, &crate::domain::now_secs()],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A URL with its password hidden, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Rewrites `?` placeholders as `$1`, `$2`, ... (the fragments callsheet writes hold
+/// no `?` inside literals).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A bound value of a statement put together at run time.
+type Arg = Box<dyn ToSql + Sync + Send>;
+
+fn arg(v: impl ToSql + Sync + Send + 'static) -> Arg {
+    Box::new(v)
+}
+
+/// The bound values of a compiled query.
+fn query_args(query: &Compiled) -> Vec<Arg> {
+    query
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Text(t) => arg(t.clone()),
+            Param::Int(i) => arg(*i),
+        })
+        .collect()
+}
+
+fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a.as_ref() as &(dyn ToSql + Sync)).collect()
+}
+
+/// Inserts a row under a fresh random id, bound as `$1` before `rest`; the statement
+/// must end in `ON CONFLICT DO NOTHING`, so a collision draws again without
+/// aborting the transaction.
+async fn insert_with_fresh_id(
+    db: &impl GenericClient,
+    kind: IdKind,
+    sql: &str,
+    rest: &[&(dyn ToSql + Sync)],
+) -> StoreResult<String> {
+    let statement = db.prepare(sql).await?;
+    for _ in 0..8 {
+        let id = kind.generate();
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(rest.len() + 1);
+        params.push(&id);
+        params.extend_from_slice(rest);
+        if db.execute(&statement, &params).await? == 1 {
+            return Ok(id);
+        }
+    }
+    Err(StoreError::Internal(format!("could not draw a free {kind:?} id")))
+}
+
+/// The portal a request names, or the account's default; r=4 when it is not the account's.
+async fn resolve_portal(db: &impl GenericClient, account_id: &str, portal: Option<&str>) -> StoreResult<String> {
+    match portal {
+        Some(p) => {
+            let found =
+                db.query_opt("SELECT 1 FROM portals WHERE account_id = $1 AND id = $2", &[&account_id, &p]).await?;
+            match found {
+                Some(_) => Ok(p.to_string()),
+                None => Err(StoreError::NotFound(format!("portal '{p}' not found"))),
+            }
+        }
+        None => Ok(db
+            .query_one("SELECT id FROM portals WHERE account_id = $1 AND is_default", &[&account_id])
+            .await?
+            .get(0)),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let created = tenants::create_account(&tx, name, region).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+        tenants::account(&*self.pool.get().await?, id).await
+    }
+
+    async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
+        tenants::create_key(&*self.pool.get().await?, account_id).await
+    }
+
+    async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
+        tenants::revoke_key(&*self.pool.get().await?, sid).await
+    }
+
+    async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>> {
+        tenants::key(&*self.pool.get().await?, sid).await
+    }
+
+    async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
+        tenants::create_portal(&*self.pool.get().await?, account_id, name, false).await
+    }
+
+    async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
+        tenants::portals(&*self.pool.get().await?, account_id).await
+    }
+
+    async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>> {
+        tenants::portal(&*self.pool.get().await?, account_id, id).await
+    }
+
+    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
+        campaigns::create(&*self.pool.get().await?, account_id, fields).await
+    }
+
+    async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
+        campaigns::get(&*self.pool.get().await?, account_id, id, false).await
+    }
+
+    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        campaigns::list(&tx, account_id, name, page).await
+    }
+
+    async fn update_campaign(
+        &self,
+        account_id: &str,
+        id: &str,
+        fields: CampaignFields,
+    ) -> StoreResult<Option<Campaign>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let updated = campaigns::update(&tx, account_id, id, fields).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let deleted = campaigns::delete(&tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let contact = contacts::create(&tx, account_id, draft).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
+        contacts::get(&*self.pool.get().await?, account_id, id).await
+    }
+
+    async fn contacts(
+        &self,
+        account_id: &str,
+        portal: &str,
+        query: Option<Compiled>,
+        page: Page,
+    ) -> StoreResult<Paged<Contact>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        contacts::list(&tx, account_id, portal, query.as_ref(), page).await
+    }
+
+    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let updated = contacts::update(&tx, account_id, id, draft).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let deleted = contacts::delete(&tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn create_filter(
+        &self,
+        account_id: &str,
+        name: &str,
+        query: &str,
+        portal: Option<&str>,
+    ) -> StoreResult<Filter> {
+        filters::create(&*self.pool.get().await?, account_id, name, query, portal).await
+    }
+
+    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<Filter>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        filters::list(&tx, account_id, page).await
+    }
+
+    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<Filter>> {
+        filters::get(&*self.pool.get().await?, account_id, id).await
+    }
+
+    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
+        filters::delete(&*self.pool.get().await?, account_id, id).await
+    }
+
+    async fn import_contacts(
+        &self,
+        account_id: &str,
+        portal: Option<String>,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<ImportOutcome> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let outcome = contacts::import(&tx, account_id, portal, feed).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn add_customers(
+        &self,
+        account_id: &str,
+        target: Target,
+        feed: mpsc::Receiver<Feed>,
+    ) -> StoreResult<(Campaign, AddOutcome)> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let added = customers::add(&tx, account_id, target, feed).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let outcome = customers::add_phones(&tx, account_id, campaign_id, phones).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        customers::duplicates(&tx, account_id, campaign_id).await
+    }
+
+    async fn keep_duplicates(
+        &self,
+        account_id: &str,
+        campaign_id: &str,
+        keep: Vec<(String, i64)>,
+    ) -> StoreResult<KeepOutcome> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let outcome = customers::keep_duplicates(&tx, account_id, campaign_id, keep).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        customers::list(&tx, account_id, filter, page, &self.marks).await
+    }
+
+    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let deleted = customers::delete(&tx, account_id, id).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+const REPEATABLE_READ: tokio_postgres::IsolationLevel = tokio_postgres::IsolationLevel::RepeatableRead;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered() {
+        assert_eq!(numbered("a = ? AND b < ?::text"), "a = $1 AND b < $2::text");
+    }
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}
