@@ -1,0 +1,198 @@
+//! Several `callsheet serve` processes on one PostgreSQL database, as behind a load
+//! balancer (docs/SCALING.md): concurrent writes through different servers lose
+//! nothing and double nothing.
+//!
+//! PostgreSQL only: a SQLite database is one file of one machine, so there is no
+//! second server to share it with.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::{Backend, TestDb, postgres_url};
+use serde_json::{Value, json};
+
+/// A `callsheet serve` child process, stopped when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database: &str) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
+            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start callsheet serve");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = loop {
+            let line = lines.next().expect("serve printed nothing").expect("read stdout");
+            if let Some(rest) = line.split("listen=").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        // Keep draining the request log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+        Server { child, base: format!("http://{addr}") }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI against `database` and returns its JSON output.
+fn cli(database: &str, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_callsheet"))
+        .args(["--database", database])
+        .args(args)
+        .output()
+        .expect("run callsheet");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+struct Client {
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Client {
+    async fn call(&self, method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, url).header("X-STRINGEE-AUTH", &self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        (resp.status().as_u16(), resp.json().await.expect("JSON"))
+    }
+
+    async fn post(&self, server: &Server, path: &str, body: Value) -> Value {
+        let (status, body) = self.call(reqwest::Method::POST, format!("{}{path}", server.base), Some(body)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    async fn get(&self, server: &Server, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, format!("{}{path}", server.base), None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn contact(i: usize) -> Value {
+    json!({"id": format!("CT{i:05}"), "name": format!("Khach {i}"), "phones": [format!("09{:08}", i % 1000)]})
+}
+
+/// Every customer of a campaign, as (id, crm_id, phones), through one server.
+async fn customers(client: &Client, server: &Server, campaign: &str) -> (i64, Vec<(i64, String, Vec<String>)>) {
+    let body = client.get(server, &format!("/v1/customcampaign?campaign={campaign}&limit=1000")).await;
+    let data = &body["resFromPccApi"]["data"];
+    let rows = data["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let phones = r["phones"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+            (r["id"].as_i64().unwrap(), r["crm_id"].as_str().unwrap().to_string(), phones)
+        })
+        .collect();
+    (data["totalCount"].as_str().and_then(|t| t.parse().ok()).expect("totalCount"), rows)
+}
+
+#[tokio::test]
+async fn two_servers_share_one_database() {
+    if postgres_url().is_none() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
+        eprintln!("skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    let (_db, url) = TestDb::create(Backend::Postgres).await;
+    // The CLI works on PostgreSQL too; both servers then migrate the same database at once.
+    let (a_url, b_url) = (url.clone(), url.clone());
+    let started = std::thread::spawn(move || Server::start(&a_url));
+    let b = Server::start(&b_url);
+    let a = started.join().expect("server a");
+    let account = cli(&url, &["account", "create", "Shared", "--json"]);
+    let account = account["account"].as_str().expect("account id");
+    let key = cli(&url, &["key", "create", "--account", account, "--json"]);
+    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
+    let token = callsheet::domain::token::mint(sid, secret, callsheet::domain::now_secs(), 3600);
+    let client = Client { http: reqwest::Client::new(), token };
+
+    // 16 requests, half through each server, add overlapping slices of 400 contacts.
+    let campaign = client.post(&a, "/v1/campaign", json!({"name": "Shared list"})).await;
+    let campaign = campaign["data"]["id"].as_str().expect("campaign id").to_string();
+    let requests = (0..16).map(|k| {
+        let server = if k % 2 == 0 { &a } else { &b };
+        let slice: Vec<Value> = (k * 20..k * 20 + 100).map(|i| contact(i % 400)).collect();
+        let sent = slice.len() as i64;
+        let (client, campaign) = (&client, &campaign);
+        async move {
+            let body =
+                client.post(server, "/v1/customcampaign", json!({"campaign": campaign, "listcontacts": slice})).await;
+            assert_eq!(body["r"], 0, "{body}");
+            (sent, body)
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let (mut sent, mut added, mut skipped) = (0, 0, 0);
+    for (n, body) in &answers {
+        sent += n;
+        added += body["summary"]["added"].as_i64().unwrap_or_else(|| panic!("added in {body}"));
+        skipped += body["summary"]["skipped"].as_i64().unwrap_or_else(|| panic!("skipped in {body}"));
+    }
+    // Every contact was added exactly once; every other sending was reported as already there.
+    assert_eq!(added, 400, "{answers:?}");
+    assert_eq!(added + skipped, sent);
+    let (total, rows) = customers(&client, &b, &campaign).await;
+    assert_eq!((total, rows.len()), (400, 400));
+    let mut crm: Vec<&str> = rows.iter().map(|(_, c, _)| c.as_str()).collect();
+    crm.sort_unstable();
+    crm.dedup();
+    assert_eq!(crm.len(), 400);
+    let mut ids: Vec<i64> = rows.iter().map(|(id, _, _)| *id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 400, "customer ids are never given twice");
+
+    // Pairs of customers share a phone. Server a keeps the first of every pair while
+    // server b deletes the second of half of them: whichever runs first, only the
+    // keepers remain, counted right.
+    let dup = client.post(&a, "/v1/campaign", json!({"name": "Pairs"})).await;
+    let dup = dup["data"]["id"].as_str().unwrap().to_string();
+    let pairs: Vec<Value> = (0..200)
+        .map(|i| json!({"id": format!("CP{i:04}"), "name": format!("p{i}"), "phones": [format!("09{:08}", i % 100)]}))
+        .collect();
+    let body = client.post(&b, "/v1/customcampaign", json!({"campaign": dup, "listcontacts": pairs})).await;
+    assert_eq!(body["summary"]["added"], 200, "{body}");
+    let (_, rows) = customers(&client, &a, &dup).await;
+    let keepers: Vec<&(i64, String, Vec<String>)> = rows.iter().filter(|(_, c, _)| c.as_str() < "CP0100").collect();
+    let losers: Vec<i64> = rows.iter().filter(|(_, c, _)| c.as_str() >= "CP0100").map(|(id, _, _)| *id).collect();
+    let keep: serde_json::Map<String, Value> =
+        keepers.iter().map(|(id, _, phones)| (phones[0].clone(), json!(id))).collect();
+    let keeping =
+        client.post(&a, "/v1/customcampaign/keepduplicate", json!({"campaign": dup, "listKeepCustomer": keep}));
+    let deleting = futures_util::future::join_all(losers.iter().step_by(2).map(|id| {
+        let url = format!("{}/v1/customcampaign/{id}", b.base);
+        client.call(reqwest::Method::DELETE, url, None)
+    }));
+    let (kept, deleted) = tokio::join!(keeping, deleting);
+    assert_eq!(kept["r"], 0, "{kept}");
+    for (status, body) in &deleted {
+        // A loser keepduplicate already removed is simply not found any more.
+        assert!((*status, &body["r"]) == (200, &json!(0)) || (*status, &body["r"]) == (404, &json!(4)), "{body}");
+    }
+    let (total, rows) = customers(&client, &b, &dup).await;
+    assert_eq!((total, rows.len()), (100, 100));
+    assert!(rows.iter().all(|(_, c, _)| c.as_str() < "CP0100"));
+    let body = client.post(&a, "/v1/customcampaign/duplicate", json!({"campaign": dup})).await;
+    assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {}}));
+}
