@@ -1,13 +1,17 @@
-//! A large campaign through the real HTTP stack: /duplicate, GET page 1 and a deep
-//! page, each beside its floor (the bare SQL on the same database) in the same run.
+//! A large campaign through the real server over HTTP: /duplicate, keepduplicate on
+//! every duplicate group, GET page 1 and a deep page, and the list's throughput under
+//! a separate load generator, each beside its floor measured in the same run: the
+//! bare SQL on the same database, and a bare endpoint of the same server stack.
 //!
-//! `cargo bench --bench campaign [-- ROWS]` (default 1,000,000) prints a markdown table.
+//! `cargo bench --bench campaign [-- ROWS]` (default 1,000,000 customers, one in ten
+//! sharing its phone with the next: 100k duplicate groups) prints a markdown table.
+//! The settings are in `support`.
 
 use std::time::{Duration, Instant};
 
+use callsheet::domain::campaign::CampaignFields;
 use callsheet::domain::customer::Source;
-use callsheet::store::{self, Target};
-use support::{median, ms};
+use support::{Backend, Database, Figure, Row, Server, Target, median};
 use tokio::sync::mpsc;
 
 mod support;
@@ -18,29 +22,15 @@ fn phone_of(i: usize) -> String {
     format!("849{:08}", n)
 }
 
-#[tokio::main]
-async fn main() {
-    let rows: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let url = format!("sqlite://{}", path.display());
-    let store = store::open(&url).await.unwrap();
-    let (account, _) = store.create_account("Bench", "VN").await.unwrap();
-    let key = store.create_key(&account.id).await.unwrap();
-    let campaign = store
-        .create_campaign(
-            &account.id,
-            callsheet::domain::campaign::CampaignFields { name: Some("Big".into()), ..Default::default() },
-        )
-        .await
-        .unwrap();
-
-    let seeding = Instant::now();
+/// Adds customers `0..rows` to a new campaign named `name` through the store; returns its id.
+async fn seed(store: &callsheet::store::DynStore, account: &str, name: &str, rows: usize) -> String {
+    let fields = CampaignFields { name: Some(name.into()), ..Default::default() };
+    let campaign = store.create_campaign(account, fields).await.unwrap().id;
     let (tx, rx) = mpsc::channel(4);
     let adding = {
-        let store = store.clone();
-        let (account, campaign) = (account.id.clone(), campaign.id.clone());
-        tokio::spawn(async move { store.add_customers(&account, Target::Existing(campaign), rx).await })
+        let (store, account) = (store.clone(), account.to_string());
+        let target = callsheet::store::Target::Existing(campaign.clone());
+        tokio::spawn(async move { store.add_customers(&account, target, rx).await })
     };
     support::feed_entries(
         tx,
@@ -51,94 +41,129 @@ async fn main() {
     .await;
     let (_, outcome) = adding.await.unwrap().unwrap();
     assert_eq!(outcome.added as usize, rows);
+    campaign
+}
+
+#[tokio::main]
+async fn main() {
+    let rows = support::rows(1_000_000).max(1_000);
+    let groups = rows / 10;
+    let db = Database::fresh("campaign");
+    let backend = db.backend;
+    let (store, account, key) = support::account(db.url()).await;
+    let a = account.id.as_str();
+
+    // Two identical campaigns: the service works on the first, and keepduplicate's
+    // floor deletes the same customers from the second, since a delete cannot be undone.
+    let seeding = Instant::now();
+    let c = seed(&store, a, "Big", rows).await;
+    let twin = seed(&store, a, "Twin", rows).await;
     let seeded = seeding.elapsed();
 
-    let (addr, client, tok) = support::serve_in_process(store.clone(), &key).await;
-    let get = |path: String| {
-        let (client, tok) = (client.clone(), tok.clone());
-        async move {
-            let start = Instant::now();
-            let resp = client.get(format!("http://{addr}{path}")).header("X-STRINGEE-AUTH", tok).send().await.unwrap();
-            assert!(resp.status().is_success());
-            let body = resp.bytes().await.unwrap();
-            (start.elapsed(), body.len())
-        }
-    };
+    let server = Server::start(db.url(), &key, &[]);
 
-    // The floors: the same questions asked of SQLite directly.
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    let time_sql = |sql: &str, args: &[&dyn rusqlite::ToSql]| {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let mut samples = Vec::new();
-        for _ in 0..5 {
-            let start = Instant::now();
-            let n = stmt.query_map(args, |_| Ok(())).unwrap().count();
-            samples.push(start.elapsed());
-            std::hint::black_box(n);
-        }
-        median(samples)
-    };
-    let c = campaign.id.as_str();
-    let a = account.id.as_str();
-    let group_floor = time_sql(
-        "SELECT phones, count(*) FROM customers WHERE account_id = ?1 AND campaign_id = ?2 \
-         GROUP BY phones HAVING count(*) > 1",
-        &[&a, &c],
+    // The floors: the same questions asked of the database directly.
+    let group_floor = db.time_query(
+        &format!(
+            "SELECT phones, count(*) FROM customers WHERE account_id = '{a}' AND campaign_id = '{c}' \
+             GROUP BY phones HAVING count(*) > 1"
+        ),
+        5,
     );
-    let deep_offset = (rows / 20).saturating_sub(1) * 20;
-    let page_sql =
-        "SELECT id, name FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id LIMIT 20 OFFSET ?3";
-    let page1_floor = time_sql(page_sql, &[&a, &c, &0]);
-    let deep_floor = time_sql(page_sql, &[&a, &c, &(deep_offset as i64)]);
+    let deep_offset = (rows / 20 - 1) * 20;
+    let page_sql = |offset: usize| {
+        format!(
+            "SELECT id, name FROM customers WHERE account_id = '{a}' AND campaign_id = '{c}' \
+             ORDER BY id LIMIT 20 OFFSET {offset}"
+        )
+    };
+    let page1_floor = db.time_query(&page_sql(0), 5);
+    let deep_floor = db.time_query(&page_sql(deep_offset), 5);
 
     let store_dup = {
         let start = Instant::now();
-        let groups = store.duplicates(a, c).await.unwrap();
-        assert_eq!(groups.len(), rows / 10);
+        let found = store.duplicates(a, &c).await.unwrap();
+        assert_eq!(found.len(), groups);
         start.elapsed()
     };
     let mut dup = Vec::new();
-    let mut dup_bytes = 0;
+    let mut found = serde_json::Value::Null;
     for _ in 0..3 {
-        let start = Instant::now();
-        let resp = client
-            .post(format!("http://{addr}/v1/customcampaign/duplicate"))
-            .header("X-STRINGEE-AUTH", &tok)
-            .json(&serde_json::json!({"campaign": c}))
-            .send()
-            .await
-            .unwrap();
-        dup_bytes = resp.bytes().await.unwrap().len();
-        dup.push(start.elapsed());
+        let (took, answer) = server.post_json("/v1/customcampaign/duplicate", serde_json::json!({"campaign": c})).await;
+        dup.push(took);
+        found = answer;
     }
+    let found = found["data"].as_object().unwrap_or_else(|| panic!("/duplicate answered {found}"));
+    assert_eq!(found.len(), groups);
+
+    let deep_page = deep_offset / 20 + 1;
+    let list = |page: usize| format!("/v1/customcampaign?campaign={c}&page={page}&limit=20");
+    // The first deep page after a change builds the campaign's page marks.
+    let deep_cold = server.get(&list(deep_page)).await.0;
     let mut page1 = Vec::new();
     let mut deep = Vec::new();
-    let deep_page = deep_offset / 20 + 1;
-    // The first deep page after a change builds the campaign's page marks.
-    let deep_cold = get(format!("/v1/customcampaign?campaign={c}&page={deep_page}&limit=20")).await.0;
     for _ in 0..20 {
-        page1.push(get(format!("/v1/customcampaign?campaign={c}&page=1&limit=20")).await.0);
-        deep.push(get(format!("/v1/customcampaign?campaign={c}&page={deep_page}&limit=20")).await.0);
+        page1.push(server.get(&list(1)).await.0);
+        deep.push(server.get(&list(deep_page)).await.0);
     }
-    println!(
-        "campaign of {rows} customers (SQLite, seeded in {:.1} s; {} duplicate groups, {dup_bytes} bytes)",
-        seeded.as_secs_f64(),
-        rows / 10
+
+    // Throughput: wrk is its own process; the baseline is a bare endpoint of the same stack.
+    let auth = format!("X-STRINGEE-AUTH: {}", server.token);
+    let list_rate = support::wrk(&server.url(&list(1)), &[auth]);
+    let bare_rate = support::wrk(&server.url("/healthz"), &[]);
+
+    // keepduplicate on every group: each group's first customer keeps the phone, so
+    // the other one, left without a phone, leaves the campaign.
+    let keep: serde_json::Map<String, serde_json::Value> =
+        found.iter().map(|(phone, holders)| (phone.clone(), holders[0]["id"].clone())).collect();
+    let (keep_time, kept) = server
+        .post_json("/v1/customcampaign/keepduplicate", serde_json::json!({"campaign": c, "listKeepCustomer": keep}))
+        .await;
+    assert_eq!(kept["data"]["removed_customers"], groups, "{kept}");
+    let losers: Vec<i64> = store
+        .duplicates(a, &twin)
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|group| group.customers.iter().skip(1).map(|(id, _)| *id))
+        .collect();
+    assert_eq!(losers.len(), groups);
+    let keep_floor = db.delete_customers(a, &twin, &losers);
+    drop(server);
+
+    let t = Figure::Time;
+    let none = Target::None;
+    // psql's timing includes the round trip to the server, as the service's own does.
+    let sql = if backend == Backend::Postgres { "bare SQL via psql" } else { "bare SQL" };
+    let report = vec![
+        Row::new(
+            format!("/duplicate, {groups} groups in {rows} customers (median of 3)"),
+            t(median(dup)),
+            target(1000),
+        )
+        .floor(t(group_floor), "raw GROUP BY"),
+        Row::new("/duplicate, the store call alone, in process", t(store_dup), none)
+            .floor(t(group_floor), "raw GROUP BY"),
+        Row::new(format!("keepduplicate, {groups} groups ({groups} customers removed)"), t(keep_time), none)
+            .floor(t(keep_floor), format!("one DELETE of the same {groups} customers, one transaction")),
+        Row::new("GET list page 1, limit 20 (median of 20)", t(median(page1)), target(5)).floor(t(page1_floor), sql),
+        Row::new(format!("GET list page {deep_page}, limit 20 (median of 20)"), t(median(deep)), target(50))
+            .floor(t(deep_floor), sql),
+        Row::new(format!("GET list page {deep_page}, first after a change"), t(deep_cold), none)
+            .floor(t(deep_floor), sql),
+        Row::new("GET list page 1 throughput, 16 connections (wrk, 2 threads)", Figure::Rate(list_rate, "req"), none)
+            .floor(Figure::Rate(bare_rate, "req"), "GET /healthz, same server stack"),
+    ];
+    support::report(
+        &format!(
+            "campaign: 2 x {rows} customers ({}; seeded through the store in {:.1} s)",
+            backend.name(),
+            seeded.as_secs_f64()
+        ),
+        &report,
     );
-    println!();
-    println!("| operation | callsheet over HTTP (median) | floor: bare SQL | ratio | target |");
-    println!("|---|---|---|---|---|");
-    let row = |name: &str, got: Duration, floor: Duration, target: &str| {
-        println!(
-            "| {name} | {} | {} | {:.1}x | {target} |",
-            ms(got),
-            ms(floor),
-            got.as_secs_f64() / floor.as_secs_f64()
-        );
-    };
-    row("/duplicate", median(dup), group_floor, "< 1 s");
-    row("/duplicate, store call alone", store_dup, group_floor, "");
-    row("GET page 1, limit 20", median(page1), page1_floor, "< 5 ms");
-    row(&format!("GET page {deep_page}, limit 20"), median(deep), deep_floor, "< 50 ms");
-    row(&format!("GET page {deep_page}, first after a change"), deep_cold, deep_floor, "");
+}
+
+fn target(ms: u64) -> Target {
+    Target::Within(Duration::from_millis(ms))
 }

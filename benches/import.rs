@@ -1,14 +1,15 @@
 //! A million-row .xlsx through the real server over HTTP into a campaign, beside
 //! its floor measured in the same run: calamine parsing the same file plus a plain
-//! SQLite insert of the same rows. Also the server's peak RSS.
+//! insert of the same rows (COPY on PostgreSQL). Also the server's peak RSS.
 //!
 //! `cargo bench --bench import [-- ROWS]` (default 1,000,000) prints a markdown table.
+//! The settings are in `support`.
 
 use std::io::Cursor;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use calamine::{Reader, Xlsx};
+use support::{Backend, Database, Figure, Row, Server, Target};
 
 mod support;
 
@@ -36,7 +37,7 @@ fn workbook(rows: usize, with_id: bool) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-/// Floor 1: calamine reading every cell of the file, as text.
+/// The floor's first half: calamine reading every cell of the file, as text.
 fn calamine_parse(bytes: &[u8]) -> (Duration, Vec<Vec<String>>) {
     let start = Instant::now();
     let mut wb = Xlsx::new(Cursor::new(bytes)).unwrap();
@@ -60,94 +61,16 @@ fn calamine_parse(bytes: &[u8]) -> (Duration, Vec<Vec<String>>) {
     (start.elapsed(), rows)
 }
 
-/// Floor 2: a plain insert of the same rows into one SQLite table, one transaction.
-fn plain_insert(dir: &std::path::Path, rows: &[Vec<String>]) -> Duration {
-    let conn = rusqlite::Connection::open(dir.join("floor.db")).unwrap();
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    conn.execute_batch("CREATE TABLE t (a TEXT, b TEXT, c TEXT)").unwrap();
-    let start = Instant::now();
-    let tx = conn.unchecked_transaction().unwrap();
-    {
-        let mut stmt = tx.prepare("INSERT INTO t VALUES (?1, ?2, ?3)").unwrap();
-        for row in rows.iter().skip(1) {
-            stmt.execute((&row[0], &row[1], &row[2])).unwrap();
-        }
-    }
-    tx.commit().unwrap();
-    start.elapsed()
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(db: &str, args: &[&str]) -> String {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_callsheet")).env("CALLSHEET_DATABASE_URL", db).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_server(dir: &std::path::Path, name: &str) -> Server {
-    let db = format!("sqlite://{}", dir.join(name).display());
-    let account = cli(&db, &["account", "create", "Bench"]).trim().to_string();
-    let key: serde_json::Value =
-        serde_json::from_str(&cli(&db, &["key", "create", "--account", &account, "--json"])).unwrap();
-    let token = cli(
-        &db,
-        &["token", "--key-sid", key["key_sid"].as_str().unwrap(), "--key-secret", key["key_secret"].as_str().unwrap()],
-    )
-    .trim()
-    .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-        .env("CALLSHEET_DATABASE_URL", &db)
-        .env("RUST_LOG", "warn")
-        .args(["serve", "--listen", &addr])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(&addr).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, addr, token }
-}
-
-/// Peak resident memory of a process, from /proc.
-fn peak_rss_mb(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
 /// Uploads `file` into a new campaign; returns the request's duration and the summary.
 async fn import(server: &Server, file: Vec<u8>) -> (Duration, serde_json::Value) {
-    let client = reqwest::Client::new();
-    let campaign = support::create_campaign(&client, &server.addr, &server.token, "Import").await;
+    let campaign = server.create_campaign("Import").await;
     let form = reqwest::multipart::Form::new()
         .text("campaign", campaign)
         .part("file", reqwest::multipart::Part::bytes(file).file_name("list.xlsx"));
     let start = Instant::now();
-    let resp = client
-        .post(format!("http://{}/v1/customcampaign", server.addr))
+    let resp = server
+        .client
+        .post(server.url("/v1/customcampaign"))
         .header("X-STRINGEE-AUTH", &server.token)
         .multipart(form)
         .send()
@@ -159,34 +82,37 @@ async fn import(server: &Server, file: Vec<u8>) -> (Duration, serde_json::Value)
 
 #[tokio::main]
 async fn main() {
-    let rows: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    println!(
-        "| import of a {rows}-row, 3-column .xlsx (SQLite) | callsheet over HTTP | floor: calamine parse + plain insert | ratio | target |"
-    );
-    println!("|---|---|---|---|---|");
+    let rows = support::rows(1_000_000).max(1_000);
+    let backend = Backend::from_env();
+    let mut report = Vec::new();
+    // Sizes past the default limits are let through.
+    let limits = callsheet::config::Limits::default();
+    let max_rows = rows.max(limits.file_rows).to_string();
     for with_id in [true, false] {
         let file = workbook(rows, with_id);
         let (parse, parsed) = calamine_parse(&file);
-        let insert = plain_insert(dir.path(), &parsed);
-        let _ = std::fs::remove_file(dir.path().join("floor.db"));
+        let parsed: Vec<[String; 3]> =
+            parsed.into_iter().skip(1).map(|r| <[String; 3]>::try_from(r).expect("three cells a row")).collect();
+        let insert = Database::fresh("import_floor").plain_insert("floor", &parsed);
         drop(parsed);
-        let server = start_server(dir.path(), if with_id { "with_id.db" } else { "no_id.db" });
-        let (took, summary) = import(&server, file.clone()).await;
+
+        let columns = if with_id { "id, name, phone" } else { "name, phone, email: each row a new CRM contact" };
+        let label = format!("import of a {rows}-row .xlsx ({:.1} MB; {columns})", file.len() as f64 / 1e6);
+        let db = Database::fresh(if with_id { "import_with_id" } else { "import_no_id" });
+        let (store, _, key) = support::account(db.url()).await;
+        drop(store);
+        let max_upload = (2 * file.len()).max(limits.upload_bytes).to_string();
+        let server = Server::start(db.url(), &key, &["--max-file-rows", &max_rows, "--max-upload-bytes", &max_upload]);
+        let (took, summary) = import(&server, file).await;
         assert_eq!(summary["added"], rows, "{summary}");
-        let rss = peak_rss_mb(server.child.id());
-        let floor = parse + insert;
-        let label =
-            if with_id { "columns id, name, phone" } else { "columns name, phone, email (each row a new CRM contact)" };
-        println!(
-            "| {label}; file {:.1} MB | {:.2} s | {:.2} s ({:.2} + {:.2}) | {:.2}x | <= 1.5x |",
-            file.len() as f64 / 1e6,
-            took.as_secs_f64(),
-            floor.as_secs_f64(),
-            parse.as_secs_f64(),
-            insert.as_secs_f64(),
-            took.as_secs_f64() / floor.as_secs_f64()
-        );
-        println!("| server peak RSS, same import | {rss:.0} MB | | | <= 500 MB |");
+        let rss = server.peak_rss_mb();
+        drop(server);
+
+        report.push(Row::new(label, Figure::Time(took), Target::RatioAtMost(1.5)).floor(
+            Figure::Time(parse + insert),
+            format!("calamine parse {} + {} {}", support::ms(parse), backend.plain_insert(), support::ms(insert)),
+        ));
+        report.push(Row::new("server peak RSS, same import", Figure::Megabytes(rss), Target::MegabytesAtMost(500.0)));
     }
+    support::report(&format!("import: {rows}-row .xlsx files through the server ({})", backend.name()), &report);
 }

@@ -1,12 +1,15 @@
 //! Phone normalization rate: the Vietnam fast path, the general path, and the
 //! `phonenumber` crate's parser as the floor, on the same generated numbers.
 //!
-//! `cargo bench --bench phone [-- N]` prints a markdown table.
+//! `cargo bench --bench phone [-- N]` (default 1,000,000) prints a markdown table.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use callsheet::domain::phone::{self, Region};
+use support::{Figure, Row, Target};
+
+mod support;
 
 /// Numbers in the forms customer lists hold them, from a fixed seed.
 fn sample(n: usize) -> Vec<String> {
@@ -46,7 +49,7 @@ fn rate(input: &[String], rounds: usize, mut f: impl FnMut(&str) -> bool) -> (f6
 }
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n = support::rows(1_000_000).max(1_000);
     let input = sample(n);
     let vn = Region::vietnam();
     phone::warm_up();
@@ -56,9 +59,15 @@ fn main() {
     let (crate_rate, _) =
         rate(small, 2, |s| black_box(phonenumber::parse(Some(phonenumber::country::Id::VN), s)).is_ok());
     assert_eq!(fast_kept, general_kept, "fast and general paths disagree");
-    println!("| phone normalization ({n} numbers, 1 core) | numbers/s | floor: phonenumber crate | ratio |");
-    println!("|---|---|---|---|");
-    println!("| Vietnam fast path | {:.2}M | {:.2}M | {:.1}x |", fast / 1e6, crate_rate / 1e6, fast / crate_rate);
-    println!("| general path | {:.2}M | {:.2}M | {:.1}x |", general / 1e6, crate_rate / 1e6, general / crate_rate);
-    println!("target: fast path >= 5M numbers/s per core");
+    let floor = Figure::Rate(crate_rate, "numbers");
+    let what = "`phonenumber` crate's parse";
+    support::report(
+        &format!("phone normalization: {n} numbers in the forms customer lists hold them, 1 core"),
+        &[
+            Row::new("phone normalization, Vietnam fast path", Figure::Rate(fast, "numbers"), Target::RateAtLeast(5e6))
+                .floor(floor, what),
+            Row::new("phone normalization, general path", Figure::Rate(general, "numbers"), Target::None)
+                .floor(floor, what),
+        ],
+    );
 }
