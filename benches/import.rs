@@ -101,6 +101,34 @@ async fn main() {
         let db = Database::fresh(if with_id { "import_with_id" } else { "import_no_id" });
         let (store, _, key) = support::account(db.url()).await;
         drop(store);
+        // On PostgreSQL the target compares with COPY of the same rows into callsheet's
+        // own customers table, its indexes included, in a database of its own.
+        let copy_floor = if backend == Backend::Postgres && with_id {
+            let floor = Database::fresh("import_copy_floor");
+            let (store, account, _) = support::account(floor.url()).await;
+            drop(store);
+            let customer = |i: usize| {
+                let name = format!("Khách hàng {i}");
+                let phone = format!("84{}", 900_000_000 + (i * 7919) % 99_999_999);
+                let key = callsheet::domain::customer::name_key(&name);
+                let id = (i + 1).to_string();
+                vec![
+                    account.id.clone(),
+                    "CAFLOOR".into(),
+                    "0".into(),
+                    id,
+                    format!("CT{i:08}"),
+                    name,
+                    key,
+                    phone,
+                    "3".into(),
+                ]
+            };
+            let target = "customers (account_id, campaign_id, insert_time, id, crm_id, name, name_key, phones, type)";
+            Some(floor.copy_into(target, (0..rows).map(customer)))
+        } else {
+            None
+        };
         let max_upload = (2 * file.len()).max(limits.upload_bytes).to_string();
         let server = Server::start(db.url(), &key, &["--max-file-rows", &max_rows, "--max-upload-bytes", &max_upload]);
         let (took, summary) = import(&server, file).await;
@@ -108,10 +136,20 @@ async fn main() {
         let rss = server.peak_rss_mb();
         drop(server);
 
-        report.push(Row::new(label, Figure::Time(took), Target::RatioAtMost(1.5)).floor(
+        // The 1.5x target is the SQLite one (issue 4); PostgreSQL's is the COPY row below.
+        let target = if backend == Backend::Sqlite { Target::RatioAtMost(1.5) } else { Target::None };
+        report.push(Row::new(label.clone(), Figure::Time(took), target).floor(
             Figure::Time(parse + insert),
             format!("calamine parse {} + {} {}", support::ms(parse), backend.plain_insert(), support::ms(insert)),
         ));
+        if let Some(copy) = copy_floor {
+            report.push(
+                Row::new(format!("{label}, against COPY"), Figure::Time(took), Target::RatioAtMost(2.0)).floor(
+                    Figure::Time(copy),
+                    format!("COPY of the same {rows} rows into the customers table, its indexes included"),
+                ),
+            );
+        }
         report.push(Row::new("server peak RSS, same import", Figure::Megabytes(rss), Target::MegabytesAtMost(500.0)));
     }
     support::report(&format!("import: {rows}-row .xlsx files through the server ({})", backend.name()), &report);

@@ -175,21 +175,27 @@ impl Database {
                 took
             }
             Backend::Postgres => {
-                // The file is written before the clock starts: COPY alone is timed.
-                let file = self.dir().join(format!("{table}.tsv"));
-                let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-                for row in rows {
-                    let cells: Vec<String> = row.iter().map(|c| copy_text(c)).collect();
-                    writeln!(out, "{}", cells.join("\t")).unwrap();
-                }
-                out.into_inner().unwrap().sync_all().unwrap();
                 psql(&self.url, &format!("{create};\n"));
-                let times = psql_timed(&self.url, &format!("\\copy {table} FROM '{}'\n", file.display()));
+                let took = self.copy_into(table, rows.iter().map(|r| r.to_vec()));
                 psql(&self.url, &format!("DROP TABLE {table};\n"));
-                let _ = std::fs::remove_file(&file);
-                times.iter().sum()
+                took
             }
         }
+    }
+
+    /// Time of one COPY of `rows` into `target` (a table, optionally with its columns);
+    /// PostgreSQL only. The file is written before the clock starts: COPY alone is timed.
+    pub fn copy_into(&self, target: &str, rows: impl Iterator<Item = Vec<String>>) -> Duration {
+        let file = self.dir().join("copy.tsv");
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+        for row in rows {
+            let cells: Vec<String> = row.iter().map(|c| copy_text(c)).collect();
+            writeln!(out, "{}", cells.join("\t")).unwrap();
+        }
+        out.into_inner().unwrap().sync_all().unwrap();
+        let times = psql_timed(&self.url, &format!("\\copy {target} FROM '{}'\n", file.display()));
+        let _ = std::fs::remove_file(&file);
+        times.iter().sum()
     }
 
     /// Time of deleting the customers `ids` of a campaign with one bare DELETE in one

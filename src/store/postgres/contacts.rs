@@ -1,13 +1,14 @@
 //! CRM contacts, their phones and their name words. Contacts are written in
 //! batches through UNNEST arrays: one statement per table for a whole batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
+use tokio_postgres::types::{Json, Type};
 use tokio_postgres::{GenericClient, Row};
 
-use super::{Arg, StoreError, StoreResult, arg, numbered, query_args, refs, resolve_portal};
+use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{name_key, name_words};
 use crate::domain::ids::IdKind;
@@ -110,114 +111,111 @@ async fn save_details(
         )
         .await?;
     }
-    let (mut p_seq, mut p_pos, mut p_phone) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut w_portal, mut w_seq, mut w_form, mut w_pos, mut w_word) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut phones: Vec<(i64, i64, &str)> = Vec::new();
+    let mut words: Vec<(&str, i64, i64, i64, String)> = Vec::new();
     for (seq, c) in contacts {
         for (pos, phone) in c.phones.iter().enumerate() {
-            p_seq.push(*seq);
-            p_pos.push(pos as i64);
-            p_phone.push(phone.as_str());
+            phones.push((*seq, pos as i64, phone));
         }
         for (pos, word) in name_words(&c.name).enumerate() {
             let lower = word.to_lowercase();
             let folded = text::fold(&lower);
-            for (form, word) in [(0_i64, lower), (1, folded)] {
-                w_portal.push(c.portal.as_str());
-                w_seq.push(*seq);
-                w_form.push(form);
-                w_pos.push(pos as i64);
-                w_word.push(word);
-            }
+            words.push((&c.portal, *seq, 0, pos as i64, lower));
+            words.push((&c.portal, *seq, 1, pos as i64, folded));
         }
     }
-    if !p_seq.is_empty() {
-        db.execute(
-            "INSERT INTO contact_phones (account_id, contact_rowid, pos, phone) \
-             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[])",
-            &[&account_id, &p_seq, &p_pos, &p_phone],
-        )
-        .await?;
-    }
-    if !w_seq.is_empty() {
-        db.execute(
-            "INSERT INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) \
-             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[])",
-            &[&account_id, &w_portal, &w_seq, &w_form, &w_pos, &w_word],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// A batch of contacts as the arrays one INSERT unnests.
-#[derive(Default)]
-struct ContactColumns<'a> {
-    ids: Vec<String>,
-    portals: Vec<&'a str>,
-    names: Vec<&'a str>,
-    keys: Vec<String>,
-    emails: Vec<&'a str>,
-    fields: Vec<String>,
-    created: Vec<i64>,
-    updated: Vec<i64>,
+    copy_rows(
+        db,
+        "contact_phones (account_id, contact_rowid, pos, phone)",
+        &[Type::TEXT, Type::INT8, Type::INT8, Type::TEXT],
+        phones.len(),
+        |i| {
+            let (seq, pos, phone) = &phones[i];
+            vec![&account_id, seq, pos, phone]
+        },
+    )
+    .await?;
+    copy_rows(
+        db,
+        "contact_words (account_id, portal_id, contact_rowid, form, pos, word)",
+        &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::INT8, Type::TEXT],
+        words.len(),
+        |i| {
+            let (portal, seq, form, pos, word) = &words[i];
+            vec![&account_id, portal, seq, form, pos, word]
+        },
+    )
+    .await
 }
 
 /// Inserts contacts (their portals already checked) under fresh ids, with their
-/// phones and words; returns the ids in the contacts' order.
+/// phones and words, by COPY; returns the ids in the contacts' order. Ids that
+/// are taken already are drawn again before anything is written.
 pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[Contact]) -> StoreResult<Vec<String>> {
-    let mut ids: Vec<String> = vec![String::new(); contacts.len()];
-    let mut seqs: Vec<i64> = vec![0; contacts.len()];
-    let mut todo: Vec<usize> = (0..contacts.len()).collect();
-    let statement = db
-        .prepare(
-            "INSERT INTO contacts (account_id, id, portal_id, name, name_key, email, fields, created, updated) \
-             SELECT $1, u.id, u.portal, u.name, u.name_key, u.email, u.fields::jsonb, u.created, u.updated \
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[]) \
-                  WITH ORDINALITY AS u(id, portal, name, name_key, email, fields, created, updated, ord) \
-             ORDER BY u.ord ON CONFLICT DO NOTHING RETURNING id, seq",
-        )
-        .await?;
-    for _ in 0..8 {
-        if todo.is_empty() {
+    if contacts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut drawn: HashSet<String> = HashSet::with_capacity(contacts.len());
+    let mut fresh_id = || loop {
+        let id = IdKind::Contact.generate();
+        if drawn.insert(id.clone()) {
+            break id;
+        }
+    };
+    let mut ids: Vec<String> = (0..contacts.len()).map(|_| fresh_id()).collect();
+    for attempt in 0.. {
+        let taken: HashSet<String> = db
+            .query("SELECT id FROM contacts WHERE account_id = $1 AND id = ANY($2)", &[&account_id, &ids])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if taken.is_empty() {
             break;
         }
-        let mut batch = ContactColumns::default();
-        let mut slot: HashMap<String, usize> = HashMap::with_capacity(todo.len());
-        for &i in &todo {
+        if attempt == 8 {
+            return Err(StoreError::Internal("could not draw free contact ids".into()));
+        }
+        for id in ids.iter_mut().filter(|id| taken.contains(id.as_str())) {
+            *id = fresh_id();
+        }
+    }
+    let seqs = draw(db, "pg_get_serial_sequence('contacts', 'seq')", contacts.len()).await?;
+    let keys: Vec<String> = contacts.iter().map(|c| name_key(&c.name)).collect();
+    let fields: Vec<Json<&Map<String, Value>>> = contacts.iter().map(|c| Json(&c.fields)).collect();
+    copy_rows(
+        db,
+        "contacts (account_id, id, seq, portal_id, name, name_key, email, fields, created, updated)",
+        &[
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::JSONB,
+            Type::INT8,
+            Type::INT8,
+        ],
+        contacts.len(),
+        |i| {
             let c = &contacts[i];
-            let id = IdKind::Contact.generate();
-            slot.insert(id.clone(), i);
-            batch.ids.push(id);
-            batch.portals.push(&c.portal);
-            batch.names.push(&c.name);
-            batch.keys.push(name_key(&c.name));
-            batch.emails.push(&c.email);
-            batch.fields.push(Value::Object(c.fields.clone()).to_string());
-            batch.created.push(c.created);
-            batch.updated.push(c.updated);
-        }
-        let b = &batch;
-        let rows = db
-            .query(
-                &statement,
-                &[&account_id, &b.ids, &b.portals, &b.names, &b.keys, &b.emails, &b.fields, &b.created, &b.updated],
-            )
-            .await?;
-        for r in rows {
-            let id: String = r.get(0);
-            if let Some(i) = slot.remove(&id) {
-                seqs[i] = r.get(1);
-                ids[i] = id;
-            }
-        }
-        // Whatever collided with an existing id is drawn again.
-        todo = slot.into_values().collect();
-        todo.sort_unstable();
-    }
-    if !todo.is_empty() {
-        return Err(StoreError::Internal("could not draw free contact ids".into()));
-    }
+            vec![
+                &account_id,
+                &ids[i],
+                &seqs[i],
+                &c.portal,
+                &c.name,
+                &keys[i],
+                &c.email,
+                &fields[i],
+                &c.created,
+                &c.updated,
+            ]
+        },
+    )
+    .await?;
     let written: Vec<(i64, &Contact)> = seqs.iter().copied().zip(contacts).collect();
     save_details(db, account_id, &written, true).await?;
     Ok(ids)

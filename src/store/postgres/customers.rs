@@ -3,10 +3,15 @@
 //! first: writers of one campaign take turns, writers of different ones do not wait.
 
 use futures_util::TryStreamExt;
+use std::collections::HashSet;
 use tokio::sync::mpsc;
-use tokio_postgres::GenericClient;
 
-use super::{Arg, StoreError, StoreResult, arg, campaigns, contacts, numbered, query_args, refs, resolve_portal};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
+
+use super::{
+    Arg, StoreError, StoreResult, arg, campaigns, contacts, copy_rows, draw, numbered, query_args, refs, resolve_portal,
+};
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
 use crate::domain::now_secs;
@@ -17,12 +22,15 @@ use crate::store::plan::{
 };
 use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
 
-/// The campaign a request names, locked, or created first when the request makes one.
-async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Target) -> StoreResult<Campaign> {
+/// The campaign a request names, locked, or created first when the request makes
+/// one; with whether it has no customers yet.
+async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Target) -> StoreResult<(Campaign, bool)> {
     match target {
-        Target::New(fields) => campaigns::create(db, account_id, fields).await,
+        Target::New(fields) => Ok((campaigns::create(db, account_id, fields).await?, true)),
         Target::Existing(id) => {
-            campaigns::get(db, account_id, &id, true).await?.ok_or(StoreError::CampaignNotFound(id))
+            let count = require_campaign(db, account_id, &id).await?;
+            let campaign = campaigns::get(db, account_id, &id, false).await?.ok_or(StoreError::CampaignNotFound(id))?;
+            Ok((campaign, count == 0))
         }
     }
 }
@@ -34,7 +42,7 @@ async fn require_campaign(db: &impl GenericClient, account_id: &str, campaign_id
         .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))
 }
 
-/// Customers written by one INSERT.
+/// Customers written by one COPY.
 const CHUNK: usize = 4096;
 
 /// A customer ready to be written.
@@ -44,9 +52,12 @@ struct Row {
     name_key: String,
     phones: String,
     source: Source,
+    /// The CRM contact was made by this request, so it cannot be in the campaign yet.
+    fresh: bool,
 }
 
-/// State of one add transaction.
+/// State of one add transaction, which holds the campaign's lock: no other writer
+/// adds to the campaign meanwhile, so what this one reads stays true until it commits.
 struct Adder<'a, C: GenericClient> {
     db: &'a C,
     account_id: &'a str,
@@ -55,10 +66,15 @@ struct Adder<'a, C: GenericClient> {
     now: i64,
     added: i64,
     pending: Vec<Row>,
+    /// CRM contacts made for entries that had no id.
+    made_contacts: usize,
+    /// The contacts this adder wrote, while they are all the campaign holds: a
+    /// campaign that started empty needs no lookup to tell a contact already in it.
+    seen: Option<HashSet<String>>,
 }
 
 impl<'a, C: GenericClient> Adder<'a, C> {
-    async fn new(db: &'a C, account_id: &'a str, campaign_id: String) -> StoreResult<Adder<'a, C>> {
+    async fn new(db: &'a C, account_id: &'a str, campaign_id: String, empty: bool) -> StoreResult<Adder<'a, C>> {
         Ok(Adder {
             db,
             account_id,
@@ -67,61 +83,74 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             now: now_secs(),
             added: 0,
             pending: Vec::new(),
+            made_contacts: 0,
+            seen: empty.then(HashSet::new),
         })
     }
 
-    /// Writes the pending customers with one INSERT; contacts already in the campaign
-    /// are skipped by the unique index and come back in `skipped`. Ids are drawn in
-    /// row order, so a skipped row leaves a gap, never a reuse.
+    /// Writes the pending customers with one COPY. Contacts already in the campaign,
+    /// or twice in the batch, are passed over and come back in `skipped`. Ids are
+    /// drawn in row order, so a skipped row leaves a gap, never a reuse.
     async fn flush(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let n = self.pending.len();
-        let ids: Vec<i64> = self
-            .db
-            .query("SELECT nextval('customer_ids') FROM generate_series(1, $1::bigint) ORDER BY 1", &[&(n as i64)])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
         let rows = std::mem::take(&mut self.pending);
-        let (mut crm, mut names, mut keys, mut phones, mut types) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for row in rows {
-            crm.push(row.crm_id);
-            names.push(row.name);
-            keys.push(row.name_key);
-            phones.push(row.phones);
-            types.push(row.source as i64);
-        }
-        let inserted = self
-            .db
-            .query(
-                "INSERT INTO customers (account_id, campaign_id, insert_time, id, crm_id, name, name_key, phones, type) \
-                 SELECT $1, $2, $3, * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[]) \
-                 ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING RETURNING id",
-                &[&self.account_id, &self.campaign_id, &self.now, &ids, &crm, &names, &keys, &phones, &types],
-            )
-            .await?;
-        let mut done = vec![false; n];
-        for r in inserted {
-            let id: i64 = r.get(0);
-            if let Ok(i) = ids.binary_search(&id) {
-                done[i] = true;
-            }
-        }
-        for (i, ok) in done.into_iter().enumerate() {
-            if ok {
-                self.added += 1;
+        let known: Vec<&str> = rows.iter().filter(|r| !r.fresh).map(|r| r.crm_id.as_str()).collect();
+        let existing: HashSet<String> = match &self.seen {
+            None if !known.is_empty() => self
+                .db
+                .query(
+                    "SELECT crm_id FROM customers WHERE account_id = $1 AND campaign_id = $2 AND crm_id = ANY($3)",
+                    &[&self.account_id, &self.campaign_id, &known],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+            _ => HashSet::new(),
+        };
+        let ids = draw(self.db, "'customer_ids'", rows.len()).await?;
+        let mut in_batch: HashSet<&str> = HashSet::with_capacity(rows.len());
+        let mut written: Vec<usize> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let crm = row.crm_id.as_str();
+            let repeat = existing.contains(crm)
+                || self.seen.as_ref().is_some_and(|seen| seen.contains(crm))
+                || !in_batch.insert(crm);
+            if repeat {
+                skipped.push(row.crm_id.clone());
             } else {
-                skipped.push(std::mem::take(&mut crm[i]));
+                written.push(i);
             }
+        }
+        let kinds: Vec<i64> = rows.iter().map(|r| r.source as i64).collect();
+        let (account_id, campaign_id, now) = (self.account_id, self.campaign_id.as_str(), self.now);
+        copy_rows(
+            self.db,
+            "customers (account_id, campaign_id, insert_time, id, crm_id, name, name_key, phones, type)",
+            &[
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+            ],
+            written.len(),
+            |k| {
+                let i = written[k];
+                let r = &rows[i];
+                vec![&account_id, &campaign_id, &now, &ids[i], &r.crm_id, &r.name, &r.name_key, &r.phones, &kinds[i]]
+            },
+        )
+        .await?;
+        self.added += written.len() as i64;
+        if let Some(seen) = &mut self.seen {
+            seen.extend(written.iter().filter(|&&i| !rows[i].fresh).map(|&i| rows[i].crm_id.clone()));
         }
         Ok(())
     }
@@ -143,6 +172,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             .filter(|e| e.crm_id.is_none() && !e.phones.is_empty())
             .map(|e| entry_contact(e, &self.default_portal, self.now, false))
             .collect();
+        self.made_contacts += fresh.len();
         let mut fresh_ids = contacts::insert_many(self.db, self.account_id, &fresh).await?.into_iter();
         let wanted: Vec<&str> = entries
             .iter()
@@ -152,6 +182,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let mut known = contacts::by_ids(self.db, self.account_id, &wanted).await?;
         for entry in entries {
             let NewCustomer { crm_id, mut name, mut phones, name_key: mut key, source, row, .. } = entry;
+            let fresh = crm_id.is_none();
             let crm_id = match crm_id {
                 Some(id) => {
                     if (name.is_none() || phones.is_empty())
@@ -179,7 +210,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             }
             let name = name.unwrap_or_default();
             let name_key = key.unwrap_or_else(|| name_key(&name));
-            self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source });
+            self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source, fresh });
             if self.pending.len() >= CHUNK {
                 self.flush(&mut outcome.skipped).await?;
             }
@@ -199,6 +230,8 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         outcome: &mut AddOutcome,
     ) -> StoreResult<()> {
         self.flush(&mut outcome.skipped).await?;
+        // The campaign now holds customers this adder did not list.
+        self.seen = None;
         let portal = resolve_portal(self.db, self.account_id, portal).await?;
         let matching = format!("c.account_id = ? AND c.portal_id = ? AND ({})", query.sql);
         let base = || {
@@ -282,15 +315,16 @@ async fn bump_count(db: &impl GenericClient, account_id: &str, campaign_id: &str
     Ok(())
 }
 
-/// Adds every entry of the feed in the caller's transaction; returns only on `Feed::Done`.
+/// Adds every entry of the feed in the caller's transaction; returns only on
+/// `Feed::Done`, with how many CRM contacts were made on the way.
 pub async fn add(
     db: &impl GenericClient,
     account_id: &str,
     target: Target,
     mut feed: mpsc::Receiver<Feed>,
-) -> StoreResult<(Campaign, AddOutcome)> {
-    let campaign = target_campaign(db, account_id, target).await?;
-    let mut adder = Adder::new(db, account_id, campaign.id.clone()).await?;
+) -> StoreResult<(Campaign, AddOutcome, usize)> {
+    let (campaign, empty) = target_campaign(db, account_id, target).await?;
+    let mut adder = Adder::new(db, account_id, campaign.id.clone(), empty).await?;
     let mut outcome = AddOutcome::default();
     loop {
         match feed.recv().await {
@@ -303,8 +337,9 @@ pub async fn add(
             None => return Err(StoreError::Aborted),
         }
     }
+    let made_contacts = adder.made_contacts;
     outcome.added = adder.finish(&mut outcome.skipped).await?;
-    Ok((campaign, outcome))
+    Ok((campaign, outcome, made_contacts))
 }
 
 /// Visits every customer of a campaign in id order as (id, name, phones), streamed.
@@ -336,13 +371,13 @@ pub async fn add_phones(
     campaign_id: &str,
     phones: Vec<String>,
 ) -> StoreResult<PhonesOutcome> {
-    let campaign = target_campaign(db, account_id, Target::Existing(campaign_id.to_string())).await?;
+    let (campaign, empty) = target_campaign(db, account_id, Target::Existing(campaign_id.to_string())).await?;
     let mut held = std::collections::HashSet::new();
     scan_campaign(db, account_id, campaign_id, |_, _, phones| {
         held.extend(phones.split(',').filter_map(phone_key));
     })
     .await?;
-    let mut adder = Adder::new(db, account_id, campaign.id).await?;
+    let mut adder = Adder::new(db, account_id, campaign.id, empty).await?;
     let mut outcome = PhonesOutcome::default();
     for phone in phones {
         if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
@@ -367,7 +402,14 @@ pub async fn add_phones(
                 (contacts::insert_many(db, account_id, &[contact]).await?.remove(0), String::new())
             }
         };
-        let row = Row { crm_id, name_key: name_key(&name), name, phones: phone.clone(), source: Source::Phones };
+        let row = Row {
+            crm_id,
+            name_key: name_key(&name),
+            name,
+            phones: phone.clone(),
+            source: Source::Phones,
+            fresh: false,
+        };
         if adder.insert_now(row).await? {
             outcome.added += 1;
         } else {

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls};
 
 use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
@@ -30,6 +31,10 @@ use crate::query::sql::{Compiled, Dialect, Param};
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
+/// Rows one request writes beyond which the tables' statistics are refreshed at
+/// once: the planner would otherwise plan the next queries for the tables as they
+/// were (empty, after a first import) until autovacuum comes by.
+const ANALYZE_AFTER: i64 = 5_000;
 /// Any number; servers starting together take this advisory lock to migrate one by one.
 const MIGRATION_LOCK: i64 = 0x6361_6c6c_7368_6565;
 
@@ -227,6 +232,39 @@ async fn insert_with_fresh_id(
     Err(StoreError::Internal(format!("could not draw a free {kind:?} id")))
 }
 
+/// Writes `rows` rows into `target` (a table and its columns) with one binary COPY,
+/// `row(i)` giving the values of row `i` in the columns' order and `types`.
+async fn copy_rows<'a>(
+    db: &impl GenericClient,
+    target: &str,
+    types: &[Type],
+    rows: usize,
+    row: impl Fn(usize) -> Vec<&'a (dyn ToSql + Sync)>,
+) -> StoreResult<()> {
+    if rows == 0 {
+        return Ok(());
+    }
+    let sink = db.client().copy_in(&format!("COPY {target} FROM STDIN (FORMAT binary)")).await?;
+    let writer = BinaryCopyInWriter::new(sink, types);
+    futures_util::pin_mut!(writer);
+    for i in 0..rows {
+        writer.as_mut().write(&row(i)).await?;
+    }
+    writer.finish().await?;
+    Ok(())
+}
+
+/// `n` fresh values of a sequence, ascending.
+async fn draw(db: &impl GenericClient, sequence: &str, n: usize) -> StoreResult<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query(&format!("SELECT nextval({sequence}) FROM generate_series(1, $1::bigint) ORDER BY 1"), &[&(n as i64)])
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// The portal a request names, or the account's default; r=4 when it is not the account's.
 async fn resolve_portal(db: &impl GenericClient, account_id: &str, portal: Option<&str>) -> StoreResult<String> {
     match portal {
@@ -396,6 +434,7 @@ impl Store for PgStore {
         let tx = conn.transaction().await?;
         let outcome = contacts::import(&tx, account_id, portal, feed).await?;
         tx.commit().await?;
+        refresh_statistics(&conn, outcome.added + outcome.updated, "contacts, contact_phones, contact_words").await?;
         Ok(outcome)
     }
 
@@ -407,9 +446,23 @@ impl Store for PgStore {
     ) -> StoreResult<(Campaign, AddOutcome)> {
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await?;
-        let added = customers::add(&tx, account_id, target, feed).await?;
+        let (campaign, outcome, made_contacts) = customers::add(&tx, account_id, target, feed).await?;
         tx.commit().await?;
-        Ok(added)
+        refresh_statistics(&conn, made_contacts as i64, "contacts, contact_phones, contact_words").await?;
+        drop(conn);
+        if outcome.added >= ANALYZE_AFTER {
+            // Customers are read through plain index lookups that need no fresh
+            // statistics, so the answer does not wait for them.
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                if let Ok(conn) = pool.get().await
+                    && let Err(e) = conn.batch_execute("ANALYZE customers").await
+                {
+                    tracing::warn!("refreshing customer statistics: {e}");
+                }
+            });
+        }
+        Ok((campaign, outcome))
     }
 
     async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
@@ -452,6 +505,14 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(deleted)
     }
+}
+
+/// Refreshes the statistics of `tables` when a request wrote many rows to them.
+async fn refresh_statistics(db: &Client, written: i64, tables: &str) -> StoreResult<()> {
+    if written >= ANALYZE_AFTER {
+        db.batch_execute(&format!("ANALYZE {tables}")).await?;
+    }
+    Ok(())
 }
 
 const REPEATABLE_READ: tokio_postgres::IsolationLevel = tokio_postgres::IsolationLevel::RepeatableRead;
