@@ -255,9 +255,13 @@ pub async fn list(
         None => String::new(),
     };
     let scope = "c.account_id = ? AND c.portal_id = ?";
-    let total: i64 = match query.and_then(|q| q.word_count.as_ref()) {
-        // A one-word search counts straight from the word index.
-        Some(count) => db.query_one(&numbered(&count.sql), &refs(&query_args(count))).await?.get(0),
+    let total: i64 = match query.and_then(|q| q.word_rows.as_ref()) {
+        // A one-word search counts straight from the word index, whose order lets
+        // PostgreSQL drop repeats without sorting.
+        Some(rows) => {
+            let sql = format!("SELECT count(*) FROM ({}) AS words", rows.sql);
+            db.query_one(&numbered(&sql), &refs(&query_args(rows))).await?.get(0)
+        }
         None => db
             .query_one(&numbered(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}")), &refs(&args))
             .await?

@@ -233,59 +233,49 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         // The campaign now holds customers this adder did not list.
         self.seen = None;
         let portal = resolve_portal(self.db, self.account_id, portal).await?;
-        let matching = format!("c.account_id = ? AND c.portal_id = ? AND ({})", query.sql);
-        let base = || {
-            let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(portal.clone())];
-            args.extend(query_args(query));
-            args
-        };
-        let in_campaign =
-            "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
-        let has_phone =
-            "EXISTS (SELECT 1 FROM contact_phones p WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq)";
-        let campaign = || -> Vec<Arg> { vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone())] };
-        // One pass finds the matches not to add: those already in the campaign (by
-        // id) and those without a phone (their id marked with a leading '!').
-        let mut args = campaign();
-        args.extend(base());
-        args.extend(campaign());
-        let passed_over = self
-            .db
-            .query(
-                &numbered(&format!(
-                    "SELECT CASE WHEN {in_campaign} THEN c.id ELSE '!' || c.id END FROM contacts c \
-                     WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
-                )),
-                &refs(&args),
-            )
-            .await?;
+        // One statement reads the matches once: those already in the campaign (by id)
+        // or without a phone come back, marked, in contact order (a leading '!' marks
+        // the phoneless); the others are inserted, and their count comes first.
+        let sql = format!(
+            "WITH m AS MATERIALIZED ( \
+               SELECT c.seq, c.id, c.name, c.name_key, \
+                      EXISTS (SELECT 1 FROM customers x \
+                              WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id) AS present, \
+                      (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
+                       WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq) AS phones \
+               FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
+             ), added AS ( \
+               INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
+               SELECT nextval('customer_ids'), ?, ?, ?::bigint, n.id, n.name, n.name_key, n.phones, {}::bigint \
+               FROM (SELECT * FROM m WHERE NOT present AND phones IS NOT NULL ORDER BY seq) n \
+               RETURNING 1 \
+             ) \
+             SELECT (SELECT count(*) FROM added), NULL::text \
+             UNION ALL \
+             SELECT NULL, passed.mark FROM ( \
+               SELECT seq, CASE WHEN present THEN id ELSE '!' || id END AS mark FROM m \
+               WHERE present OR phones IS NULL ORDER BY seq) passed",
+            query.sql,
+            Source::Filter as i64
+        );
+        let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone())];
+        args.extend([arg(self.account_id.to_string()), arg(portal)]);
+        args.extend(query_args(query));
+        args.extend([arg(self.account_id.to_string()), arg(self.campaign_id.clone()), arg(self.now)]);
+        let rows = self.db.query(&numbered(&sql), &refs(&args)).await?;
+        let mut added = 0;
         let mut skipped = Vec::new();
         let mut phoneless = Vec::new();
-        for r in passed_over {
-            let id: String = r.get(0);
-            match id.strip_prefix('!') {
-                Some(id) => phoneless.push(id.to_string()),
-                None => skipped.push(id),
+        for r in rows {
+            match (r.get::<_, Option<i64>>(0), r.get::<_, Option<String>>(1)) {
+                (Some(n), _) => added = n,
+                (None, Some(mark)) => match mark.strip_prefix('!') {
+                    Some(id) => phoneless.push(id.to_string()),
+                    None => skipped.push(mark),
+                },
+                (None, None) => {}
             }
         }
-        let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone()), arg(self.now)];
-        args.extend(base());
-        args.extend(campaign());
-        let added = self
-            .db
-            .execute(
-                &numbered(&format!(
-                    "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
-                     SELECT nextval('customer_ids'), m.* FROM ( \
-                       SELECT ?, ?, ?::bigint, c.id, c.name, c.name_key, \
-                              (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
-                               WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq), {}::bigint \
-                       FROM contacts c WHERE {matching} AND NOT {in_campaign} AND {has_phone} ORDER BY c.seq) m",
-                    Source::Filter as i64
-                )),
-                &refs(&args),
-            )
-            .await? as i64;
         self.added += added;
         outcome.matched += added + skipped.len() as i64 + phoneless.len() as i64;
         outcome.skipped.extend(skipped);

@@ -31,6 +31,8 @@ use crate::query::sql::{Compiled, Dialect, Param};
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
+/// Settings of every session callsheet opens, after any the URL gives.
+const SESSION_OPTIONS: &str = "-c jit=off -c work_mem=32MB";
 /// Rows one request writes beyond which the tables' statistics are refreshed at
 /// once: the planner would otherwise plan the next queries for the tables as they
 /// were (empty, after a first import) until autovacuum comes by.
@@ -120,8 +122,13 @@ pub fn is_postgres_url(url: &str) -> bool {
 impl PgStore {
     /// Connects to the database a `postgres://` URL names and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
-        let config: tokio_postgres::Config =
+        let mut config: tokio_postgres::Config =
             url.parse().map_err(|e| anyhow::anyhow!("database URL '{url}' is not a valid PostgreSQL URL: {e}"))?;
+        // callsheet's statements are short and planned afresh: compiling them to
+        // machine code (JIT) costs more than it saves; sorts of a large filter's
+        // matches should stay in memory.
+        let options = format!("{} {SESSION_OPTIONS}", config.get_options().unwrap_or_default());
+        config.options(options.trim());
         let size = match std::env::var("CALLSHEET_PG_POOL") {
             Ok(v) => v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                 anyhow::anyhow!("CALLSHEET_PG_POOL must be a positive number of connections, not '{v}'")
@@ -456,7 +463,7 @@ impl Store for PgStore {
             let pool = self.pool.clone();
             tokio::spawn(async move {
                 if let Ok(conn) = pool.get().await
-                    && let Err(e) = conn.batch_execute("ANALYZE customers").await
+                    && let Err(e) = conn.batch_execute("VACUUM (ANALYZE) customers").await
                 {
                     tracing::warn!("refreshing customer statistics: {e}");
                 }
@@ -507,10 +514,11 @@ impl Store for PgStore {
     }
 }
 
-/// Refreshes the statistics of `tables` when a request wrote many rows to them.
+/// Refreshes the statistics of `tables` when a request wrote many rows to them,
+/// and their visibility maps, so index-only scans need not visit the new rows.
 async fn refresh_statistics(db: &Client, written: i64, tables: &str) -> StoreResult<()> {
     if written >= ANALYZE_AFTER {
-        db.batch_execute(&format!("ANALYZE {tables}")).await?;
+        db.batch_execute(&format!("VACUUM (ANALYZE) {tables}")).await?;
     }
     Ok(())
 }

@@ -24,10 +24,19 @@ use crate::domain::ids::IdKind;
 use crate::domain::page::{Page, Paged};
 use tokio::sync::mpsc;
 
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("migrations/0001_init.sql")), (2, include_str!("migrations/0002_search.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_search.sql")),
+    (3, include_str!("migrations/0003_contact_ids_per_account.sql")),
+];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
+/// Page cache of a connection (KiB): large lists touch many index pages, and the
+/// default 2 MB thrashes on them.
+const CACHE_KIB: i64 = 64 * 1024;
+/// Page cache while one request writes in bulk (KiB): the indexes a million-row
+/// import touches at random stay in memory instead of spilling mid-transaction.
+const BULK_CACHE_KIB: i64 = 256 * 1024;
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -49,8 +58,7 @@ impl Pool {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Large lists touch many index pages; the default 2 MB cache thrashes on them.
-        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Reads of large lists go through the OS page cache without a copy.
         conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
@@ -117,6 +125,21 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
+
+    /// Runs a bulk write `f` with a larger page cache, given back afterwards.
+    async fn bulk<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+            let result = f(conn);
+            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+            result
+        })
+        .await
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
@@ -316,7 +339,7 @@ impl Store for SqliteStore {
         feed: mpsc::Receiver<Feed>,
     ) -> StoreResult<(Campaign, AddOutcome)> {
         let account_id = account_id.to_string();
-        self.run(move |c| customers::add(c, &account_id, target, feed)).await
+        self.bulk(move |c| customers::add(c, &account_id, target, feed)).await
     }
 
     async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
@@ -356,7 +379,7 @@ impl Store for SqliteStore {
         feed: mpsc::Receiver<Feed>,
     ) -> StoreResult<ImportOutcome> {
         let account_id = account_id.to_string();
-        self.run(move |c| contacts::import(c, &account_id, portal, feed)).await
+        self.bulk(move |c| contacts::import(c, &account_id, portal, feed)).await
     }
 
     async fn create_filter(
