@@ -36,7 +36,7 @@ const POOL_SIZE: usize = 8;
 const CACHE_KIB: i64 = 64 * 1024;
 /// Page cache while one request writes in bulk (KiB): the indexes a million-row
 /// import touches at random stay in memory instead of spilling mid-transaction.
-const BULK_CACHE_KIB: i64 = 256 * 1024;
+const BULK_CACHE_KIB: i64 = 128 * 1024;
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
