@@ -202,6 +202,18 @@ pub fn worth_a_mark(offset: i64, total: i64) -> bool {
     offset >= 2 * MARK_EVERY && offset < total
 }
 
+/// The forms of a campaign's name that campaign searches compare with.
+pub struct SearchNames {
+    pub lower: String,
+    pub folded: String,
+}
+
+impl SearchNames {
+    pub fn of(c: &crate::domain::campaign::Campaign) -> SearchNames {
+        SearchNames { lower: c.name.to_lowercase(), folded: crate::domain::text::fold(&c.name) }
+    }
+}
+
 /// An imported entry laid over the contact it names: the values the row has win.
 pub fn merge_entry(contact: &mut Contact, entry: NewCustomer) {
     if let Some(name) = entry.name {

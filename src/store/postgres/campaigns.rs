@@ -1,5 +1,6 @@
 //! Campaigns.
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::{StoreError, StoreResult, insert_with_fresh_id, resolve_portal};
@@ -8,6 +9,7 @@ use crate::domain::ids::IdKind;
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::domain::text;
+use crate::store::plan::SearchNames;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
                        time_between_two_call, number, created, updated";
@@ -28,31 +30,36 @@ fn row(r: &Row) -> Campaign {
     }
 }
 
+/// The values of the columns a campaign's settings are stored in, in the order
+/// portal_id, name, name_lower, name_folded, desc1, start_time, end_time,
+/// max_call_retry, time_between_two_call, number.
+fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sync); 10] {
+    [
+        &c.portal,
+        &c.name,
+        &names.lower,
+        &names.folded,
+        &c.desc1,
+        &c.start_time,
+        &c.end_time,
+        &c.max_call_retry,
+        &c.time_between_two_call,
+        &c.number,
+    ]
+}
+
 pub async fn create(db: &impl GenericClient, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
     let portal = resolve_portal(db, account_id, fields.portal.as_deref()).await?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut c = fields.apply(blank).map_err(StoreError::Invalid)?;
+    let names = SearchNames::of(&c);
     c.id = insert_with_fresh_id(
         db,
         IdKind::Campaign,
         "INSERT INTO campaigns (id, account_id, portal_id, name, name_lower, name_folded, desc1, start_time, \
          end_time, max_call_retry, time_between_two_call, number, created, updated) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
-        &[
-            &account_id,
-            &c.portal,
-            &c.name,
-            &c.name.to_lowercase(),
-            &text::fold(&c.name),
-            &c.desc1,
-            &c.start_time,
-            &c.end_time,
-            &c.max_call_retry,
-            &c.time_between_two_call,
-            &c.number,
-            &c.created,
-            &c.updated,
-        ],
+        &[&[&account_id as &(dyn ToSql + Sync)], &settings(&c, &names)[..], &[&c.created, &c.updated]].concat(),
     )
     .await?;
     Ok(c)
@@ -122,25 +129,12 @@ pub async fn update(
     }
     let mut c = fields.apply(current).map_err(StoreError::Invalid)?;
     c.updated = now_secs();
+    let names = SearchNames::of(&c);
     db.execute(
         "UPDATE campaigns SET portal_id = $3, name = $4, name_lower = $5, name_folded = $6, desc1 = $7, \
          start_time = $8, end_time = $9, max_call_retry = $10, time_between_two_call = $11, number = $12, \
          updated = $13 WHERE account_id = $1 AND id = $2",
-        &[
-            &account_id,
-            &id,
-            &c.portal,
-            &c.name,
-            &c.name.to_lowercase(),
-            &text::fold(&c.name),
-            &c.desc1,
-            &c.start_time,
-            &c.end_time,
-            &c.max_call_retry,
-            &c.time_between_two_call,
-            &c.number,
-            &c.updated,
-        ],
+        &[&[&account_id as &(dyn ToSql + Sync), &id], &settings(&c, &names)[..], &[&c.updated]].concat(),
     )
     .await?;
     Ok(Some(c))

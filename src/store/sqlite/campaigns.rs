@@ -1,6 +1,6 @@
 //! Campaigns.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, Transaction};
 
 use super::{StoreError, StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
@@ -8,6 +8,7 @@ use crate::domain::ids::IdKind;
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::domain::text;
+use crate::store::plan::SearchNames;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
                        time_between_two_call, number, created, updated";
@@ -28,32 +29,37 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     })
 }
 
+/// The values of the columns a campaign's settings are stored in, in the order
+/// portal_id, name, name_lower, name_folded, desc1, start_time, end_time,
+/// max_call_retry, time_between_two_call, number.
+fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a dyn ToSql; 10] {
+    [
+        &c.portal,
+        &c.name,
+        &names.lower,
+        &names.folded,
+        &c.desc1,
+        &c.start_time,
+        &c.end_time,
+        &c.max_call_retry,
+        &c.time_between_two_call,
+        &c.number,
+    ]
+}
+
 pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
     let portal = resolve_portal(tx, account_id, fields.portal.as_deref())?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
+    let names = SearchNames::of(&campaign);
     campaign.id = insert_with_fresh_id(tx, IdKind::Campaign, |tx, id| {
         let c = &campaign;
+        let values: &[&dyn ToSql] = &[&account_id, &id];
         tx.execute(
             "INSERT INTO campaigns (account_id, id, portal_id, name, name_lower, name_folded, desc1, start_time, \
              end_time, max_call_retry, time_between_two_call, number, created, updated) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            rusqlite::params![
-                account_id,
-                id,
-                c.portal,
-                c.name,
-                c.name.to_lowercase(),
-                text::fold(&c.name),
-                c.desc1,
-                c.start_time,
-                c.end_time,
-                c.max_call_retry,
-                c.time_between_two_call,
-                c.number,
-                c.created,
-                c.updated
-            ],
+            &[values, &settings(c, &names)[..], &[&c.created, &c.updated]].concat()[..],
         )
         .map(drop)
     })?;
@@ -98,25 +104,13 @@ pub fn update(
     }
     let mut c = fields.apply(current).map_err(StoreError::Invalid)?;
     c.updated = now_secs();
+    let names = SearchNames::of(&c);
+    let values: &[&dyn ToSql] = &[&account_id, &id];
     tx.execute(
         "UPDATE campaigns SET portal_id = ?3, name = ?4, name_lower = ?5, name_folded = ?6, desc1 = ?7, \
          start_time = ?8, end_time = ?9, max_call_retry = ?10, time_between_two_call = ?11, number = ?12, \
          updated = ?13 WHERE account_id = ?1 AND id = ?2",
-        rusqlite::params![
-            account_id,
-            id,
-            c.portal,
-            c.name,
-            c.name.to_lowercase(),
-            text::fold(&c.name),
-            c.desc1,
-            c.start_time,
-            c.end_time,
-            c.max_call_retry,
-            c.time_between_two_call,
-            c.number,
-            c.updated
-        ],
+        &[values, &settings(&c, &names)[..], &[&c.updated]].concat()[..],
     )?;
     Ok(Some(c))
 }
