@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{DuplicateGroup, KeepOutcome, StoreError, StoreResult};
 use crate::domain::contact::Contact;
-use crate::domain::customer::NewCustomer;
+use crate::domain::customer::{AddOutcome, InvalidRow, NewCustomer};
 
 /// A stored phone as a number (E.164 digits have no leading zero and fit in u64).
 pub fn phone_key(phone: &str) -> Option<u64> {
@@ -211,6 +211,19 @@ pub struct SearchNames {
 impl SearchNames {
     pub fn of(c: &crate::domain::campaign::Campaign) -> SearchNames {
         SearchNames { lower: c.name.to_lowercase(), folded: crate::domain::text::fold(&c.name) }
+    }
+}
+
+/// What adding from a filter did, into `outcome`: `added` customers, and the matches
+/// passed over, in contact order, each the id of a contact already in the campaign or
+/// that id after a '!' for a contact without a phone, reported as the request's `row`.
+pub fn record_filter(outcome: &mut AddOutcome, row: i64, added: i64, passed_over: Vec<String>) {
+    outcome.matched += added + passed_over.len() as i64;
+    for mark in passed_over {
+        match mark.strip_prefix('!') {
+            Some(id) => outcome.reject(InvalidRow { row, id: Some(id.to_string()), reason: "no phone".into() }),
+            None => outcome.skipped.push(mark),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::Compiled;
 use crate::store::plan::{
-    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, worth_a_mark,
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
 };
 use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
 
@@ -179,7 +179,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             .filter(|e| e.name.is_none() || e.phones.is_empty())
             .filter_map(|e| e.crm_id.as_deref())
             .collect();
-        let mut known = contacts::by_ids(self.db, self.account_id, &wanted).await?;
+        let known = contacts::by_ids(self.db, self.account_id, &wanted).await?;
         for entry in entries {
             let NewCustomer { crm_id, mut name, mut phones, name_key: mut key, source, row, .. } = entry;
             let fresh = crm_id.is_none();
@@ -215,7 +215,6 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                 self.flush(&mut outcome.skipped).await?;
             }
         }
-        known.clear();
         Ok(())
     }
 
@@ -264,24 +263,16 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         args.extend([arg(self.account_id.to_string()), arg(self.campaign_id.clone()), arg(self.now)]);
         let rows = self.db.query(&numbered(&sql), &refs(&args)).await?;
         let mut added = 0;
-        let mut skipped = Vec::new();
-        let mut phoneless = Vec::new();
+        let mut passed_over = Vec::new();
         for r in rows {
             match (r.get::<_, Option<i64>>(0), r.get::<_, Option<String>>(1)) {
                 (Some(n), _) => added = n,
-                (None, Some(mark)) => match mark.strip_prefix('!') {
-                    Some(id) => phoneless.push(id.to_string()),
-                    None => skipped.push(mark),
-                },
+                (None, Some(mark)) => passed_over.push(mark),
                 (None, None) => {}
             }
         }
         self.added += added;
-        outcome.matched += added + skipped.len() as i64 + phoneless.len() as i64;
-        outcome.skipped.extend(skipped);
-        for id in phoneless {
-            outcome.reject(InvalidRow { row, id: Some(id), reason: "no phone".into() });
-        }
+        record_filter(outcome, row, added, passed_over);
         Ok(())
     }
 

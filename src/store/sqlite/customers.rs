@@ -10,7 +10,7 @@ use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, 
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
-    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, worth_a_mark,
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
 };
 use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
 
@@ -194,8 +194,6 @@ impl<'a> Adder<'a> {
         };
         // One pass finds the matches not to add: those already in the campaign (by
         // id) and those without a phone (their id marked with a leading '!').
-        let mut skipped = Vec::new();
-        let mut phoneless = Vec::new();
         let mut args = with_campaign(Vec::new());
         args.extend(with_campaign(base.clone()));
         let passed_over = ids(
@@ -205,12 +203,6 @@ impl<'a> Adder<'a> {
             ),
             args,
         )?;
-        for id in passed_over {
-            match id.strip_prefix('!') {
-                Some(id) => phoneless.push(id.to_string()),
-                None => skipped.push(id),
-            }
-        }
         let mut args: Vec<Sql> = vec![
             self.last_id.into(),
             self.account_id.to_string().into(),
@@ -230,11 +222,7 @@ impl<'a> Adder<'a> {
         )? as i64;
         self.last_id += added;
         self.added += added;
-        outcome.matched += added + skipped.len() as i64 + phoneless.len() as i64;
-        outcome.skipped.extend(skipped);
-        for id in phoneless {
-            outcome.reject(InvalidRow { row, id: Some(id), reason: "no phone".into() });
-        }
+        record_filter(outcome, row, added, passed_over);
         Ok(())
     }
 
