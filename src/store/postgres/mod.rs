@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, GenericClient, NoTls};
+use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
 use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
 use crate::domain::account::{Account, ApiKey, Portal};
@@ -139,6 +139,22 @@ impl PgStore {
         let store = PgStore { pool, marks: Default::default() };
         store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(url)))?;
         Ok(store)
+    }
+
+    /// Runs `f` in a transaction on a pooled connection, committed only if `f` succeeds.
+    async fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.transaction().await?;
+        let value = f(&tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    /// Runs the reads of `f` in one read-only snapshot, so counts and rows agree.
+    async fn snapshot<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.pool.get().await?;
+        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+        f(&tx).await
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -297,11 +313,7 @@ impl Store for PgStore {
     }
 
     async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let created = tenants::create_account(&tx, name, region).await?;
-        tx.commit().await?;
-        Ok(created)
+        self.write(async |tx| tenants::create_account(tx, name, region).await).await
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
@@ -341,9 +353,7 @@ impl Store for PgStore {
     }
 
     async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        campaigns::list(&tx, account_id, name, page).await
+        self.snapshot(async |tx| campaigns::list(tx, account_id, name, page).await).await
     }
 
     async fn update_campaign(
@@ -352,27 +362,15 @@ impl Store for PgStore {
         id: &str,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let updated = campaigns::update(&tx, account_id, id, fields).await?;
-        tx.commit().await?;
-        Ok(updated)
+        self.write(async |tx| campaigns::update(tx, account_id, id, fields).await).await
     }
 
     async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let deleted = campaigns::delete(&tx, account_id, id).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.write(async |tx| campaigns::delete(tx, account_id, id).await).await
     }
 
     async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let contact = contacts::create(&tx, account_id, draft).await?;
-        tx.commit().await?;
-        Ok(contact)
+        self.write(async |tx| contacts::create(tx, account_id, draft).await).await
     }
 
     async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
@@ -386,25 +384,15 @@ impl Store for PgStore {
         query: Option<Compiled>,
         page: Page,
     ) -> StoreResult<Paged<Contact>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        contacts::list(&tx, account_id, portal, query.as_ref(), page).await
+        self.snapshot(async |tx| contacts::list(tx, account_id, portal, query.as_ref(), page).await).await
     }
 
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let updated = contacts::update(&tx, account_id, id, draft).await?;
-        tx.commit().await?;
-        Ok(updated)
+        self.write(async |tx| contacts::update(tx, account_id, id, draft).await).await
     }
 
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let deleted = contacts::delete(&tx, account_id, id).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.write(async |tx| contacts::delete(tx, account_id, id).await).await
     }
 
     async fn create_filter(
@@ -418,9 +406,7 @@ impl Store for PgStore {
     }
 
     async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<Filter>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        filters::list(&tx, account_id, page).await
+        self.snapshot(async |tx| filters::list(tx, account_id, page).await).await
     }
 
     async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<Filter>> {
@@ -473,17 +459,11 @@ impl Store for PgStore {
     }
 
     async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let outcome = customers::add_phones(&tx, account_id, campaign_id, phones).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        self.write(async |tx| customers::add_phones(tx, account_id, campaign_id, phones).await).await
     }
 
     async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        customers::duplicates(&tx, account_id, campaign_id).await
+        self.snapshot(async |tx| customers::duplicates(tx, account_id, campaign_id).await).await
     }
 
     async fn keep_duplicates(
@@ -492,25 +472,15 @@ impl Store for PgStore {
         campaign_id: &str,
         keep: Vec<(String, i64)>,
     ) -> StoreResult<KeepOutcome> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let outcome = customers::keep_duplicates(&tx, account_id, campaign_id, keep).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        self.write(async |tx| customers::keep_duplicates(tx, account_id, campaign_id, keep).await).await
     }
 
     async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        customers::list(&tx, account_id, filter, page, &self.marks).await
+        self.snapshot(async |tx| customers::list(tx, account_id, filter, page, &self.marks).await).await
     }
 
     async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let deleted = customers::delete(&tx, account_id, id).await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.write(async |tx| customers::delete(tx, account_id, id).await).await
     }
 }
 
