@@ -352,14 +352,16 @@ pub async fn import(
         };
         let ids: Vec<&str> = rows.iter().filter_map(|e| e.crm_id.as_deref()).collect();
         let mut existing = by_ids(db, account_id, &ids).await?;
+        // The contacts the batch changed, each once, in the order first changed.
         let mut changed: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         let mut fresh: Vec<Contact> = Vec::new();
         for entry in rows {
             match entry.crm_id.as_ref().and_then(|id| existing.get_mut(id)) {
                 Some((_, c)) => {
                     merge_entry(c, entry);
                     c.updated = now.max(c.created);
-                    if !changed.contains(&c.id) {
+                    if seen.insert(c.id.clone()) {
                         changed.push(c.id.clone());
                     }
                     outcome.updated += 1;
