@@ -37,6 +37,9 @@ const CACHE_KIB: i64 = 64 * 1024;
 /// Page cache while one request writes in bulk (KiB): the indexes a million-row
 /// import touches at random stay in memory instead of spilling mid-transaction.
 const BULK_CACHE_KIB: i64 = 128 * 1024;
+/// SQLite's default: a commit that leaves the WAL longer than this many pages
+/// copies them into the database file before it returns.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -127,19 +130,48 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
     }
 
-    /// Runs a bulk write `f` with a larger page cache, given back afterwards.
+    /// Runs a bulk write `f` with a larger page cache, given back afterwards. Its
+    /// commit does not wait for the pages to be copied from the WAL into the database
+    /// file: that checkpoint runs after the answer, on a connection of its own.
     async fn bulk<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
-            conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-            let result = f(conn);
-            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-            result
-        })
-        .await
+        let result = self
+            .run(move |conn| {
+                conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+                let result = f(conn);
+                conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+                conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+                result
+            })
+            .await;
+        if result.is_ok() {
+            self.checkpoint_later();
+        }
+        result
+    }
+
+    /// Copies the WAL's committed pages into the database file in the background,
+    /// without blocking readers or writers (a PASSIVE checkpoint).
+    fn checkpoint_later(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = pool.permits.acquire().await else { return };
+            let pool = pool.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                let conn = pool.checkout()?;
+                let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                pool.checkin(conn);
+                done
+            })
+            .await;
+            if let Ok(Err(e)) = done {
+                tracing::warn!("background checkpoint failed: {e}");
+            }
+        });
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
