@@ -59,6 +59,7 @@ async fn main() {
     let c = seed(&store, a, "Big", rows).await;
     let twin = seed(&store, a, "Twin", rows).await;
     let seeded = seeding.elapsed();
+    db.settle();
 
     let server = Server::start(db.url(), &key, &[]);
 

@@ -40,6 +40,7 @@ async fn main() {
     importing.await.unwrap().unwrap();
     let seeded = seeding.elapsed();
     drop(store);
+    db.settle();
 
     let server = Server::start(db.url(), &key, &[]);
 

@@ -153,6 +153,16 @@ impl Database {
         }
     }
 
+    /// Waits until the data seeded so far sits in the database file: on SQLite, a bulk
+    /// write's checkpoint runs after it returns, and must not overlap what is measured.
+    pub fn settle(&self) {
+        if self.backend == Backend::Sqlite {
+            let conn = self.sqlite();
+            conn.busy_timeout(Duration::from_secs(600)).unwrap();
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        }
+    }
+
     /// Time of a plain bulk write of `rows` into a bare table `table` with no index:
     /// one transaction of prepared INSERTs on SQLite, COPY on PostgreSQL.
     pub fn plain_insert(&self, table: &str, rows: &[[String; 3]]) -> Duration {

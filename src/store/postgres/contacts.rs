@@ -11,7 +11,7 @@ use tokio_postgres::{GenericClient, Row};
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{name_key, name_words};
-use crate::domain::ids::IdKind;
+use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::domain::text;
@@ -156,8 +156,9 @@ pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[
         return Ok(Vec::new());
     }
     let mut drawn: HashSet<String> = HashSet::with_capacity(contacts.len());
+    let mut run = IdKind::Contact.run();
     let mut fresh_id = || loop {
-        let id = IdKind::Contact.generate();
+        let id = run.next_id();
         if drawn.insert(id.clone()) {
             break id;
         }

@@ -52,7 +52,7 @@ pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) ->
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
     let names = SearchNames::of(&campaign);
-    campaign.id = insert_with_fresh_id(tx, IdKind::Campaign, |tx, id| {
+    campaign.id = insert_with_fresh_id(tx, &mut IdKind::Campaign, |tx, id| {
         let c = &campaign;
         let values: &[&dyn ToSql] = &[&account_id, &id];
         tx.execute(

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft};
-use crate::domain::ids::IdKind;
+use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 
@@ -44,21 +44,42 @@ fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[St
     insert_phones(tx, account_id, rowid_of(tx, account_id, contact_id)?, phones)
 }
 
-/// The contact's name words in both forms, replacing any it had.
+/// The contact's name words in both forms, replacing any it had, with one INSERT.
 fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
     if !fresh {
         tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
     }
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+    let mut words = Vec::new();
     for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
         let lower = word.to_lowercase();
         let folded = crate::domain::text::fold(&lower);
-        insert.execute((account_id, portal, rowid, 0, pos as i64, &lower))?;
-        insert.execute((account_id, portal, rowid, 1, pos as i64, &folded))?;
+        words.push((0, pos as i64, lower));
+        words.push((1, pos as i64, folded));
     }
+    if words.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) VALUES ",
+    );
+    for i in 0..words.len() {
+        let p = 4 + i * 3;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(?1,?2,?3,?{},?{},?{})", p, p + 1, p + 2));
+    }
+    let mut insert = tx.prepare_cached(&sql)?;
+    insert.raw_bind_parameter(1, account_id)?;
+    insert.raw_bind_parameter(2, portal)?;
+    insert.raw_bind_parameter(3, rowid)?;
+    for (i, (form, pos, word)) in words.iter().enumerate() {
+        let p = 4 + i * 3;
+        insert.raw_bind_parameter(p, form)?;
+        insert.raw_bind_parameter(p + 1, pos)?;
+        insert.raw_bind_parameter(p + 2, word)?;
+    }
+    insert.raw_execute()?;
     Ok(())
 }
 
@@ -79,14 +100,15 @@ fn insert_phones(tx: &Connection, account_id: &str, rowid: i64, phones: &[String
 pub fn create(tx: &Transaction<'_>, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
     let portal = resolve_portal(tx, account_id, draft.portal.as_deref())?;
     let mut contact = draft.apply(Contact::blank(String::new(), portal, now_secs()));
-    contact.id = insert(tx, account_id, &contact)?;
+    contact.id = insert(tx, account_id, &contact, &mut IdKind::Contact)?;
     Ok(contact)
 }
 
-/// Inserts a contact (its portal already checked) under a fresh id; returns the id.
-pub fn insert(conn: &Connection, account_id: &str, c: &Contact) -> StoreResult<String> {
+/// Inserts a contact (its portal already checked) under a fresh id from `ids`;
+/// returns the id.
+pub fn insert(conn: &Connection, account_id: &str, c: &Contact, ids: &mut impl IdSource) -> StoreResult<String> {
     let fields = Value::Object(c.fields.clone()).to_string();
-    let id = insert_with_fresh_id(conn, IdKind::Contact, |conn, id| {
+    let id = insert_with_fresh_id(conn, ids, |conn, id| {
         conn.prepare_cached(
             "INSERT INTO contacts (account_id, id, portal_id, name, email, fields, created, updated) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -231,6 +253,7 @@ pub fn import(
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let portal = resolve_portal(&tx, account_id, portal.as_deref())?;
     let now = now_secs();
+    let mut ids = IdKind::Contact.run();
     let mut outcome = crate::store::ImportOutcome::default();
     loop {
         let rows = match feed.blocking_recv() {
@@ -268,7 +291,7 @@ pub fn import(
                 }
                 None => {
                     let contact = crate::store::plan::entry_contact(&entry, &portal, now, true);
-                    insert(&tx, account_id, &contact)?;
+                    insert(&tx, account_id, &contact, &mut ids)?;
                     outcome.added += 1;
                 }
             }

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use super::{StoreError, StoreResult, campaigns, contacts, resolve_portal};
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::ids::{IdKind, IdRun};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
@@ -62,6 +63,8 @@ struct Adder<'a> {
     last_id: i64,
     added: i64,
     pending: Vec<Row>,
+    /// Ids for the CRM contacts made for entries without one.
+    contact_ids: IdRun,
 }
 
 impl<'a> Adder<'a> {
@@ -76,6 +79,7 @@ impl<'a> Adder<'a> {
             last_id,
             added: 0,
             pending: Vec::with_capacity(CHUNK),
+            contact_ids: IdKind::Contact.run(),
         })
     }
 
@@ -131,9 +135,9 @@ impl<'a> Adder<'a> {
     }
 
     /// A new CRM contact in the default portal for an entry that has no id.
-    fn new_contact(&self, entry: &NewCustomer) -> StoreResult<String> {
+    fn new_contact(&mut self, entry: &NewCustomer) -> StoreResult<String> {
         let contact = entry_contact(entry, &self.default_portal, self.now, false);
-        contacts::insert(self.conn, self.account_id, &contact)
+        contacts::insert(self.conn, self.account_id, &contact, &mut self.contact_ids)
     }
 
     fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {

@@ -23,7 +23,7 @@ pub fn create(
 ) -> StoreResult<Filter> {
     let portal = resolve_portal(tx, account_id, portal)?;
     let created = now_secs();
-    let id = insert_with_fresh_id(tx, IdKind::Filter, |conn, id| {
+    let id = insert_with_fresh_id(tx, &mut IdKind::Filter, |conn, id| {
         conn.execute(
             "INSERT INTO filters (account_id, id, name, query, portal_id, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             (account_id, id, name, query, &portal, created),

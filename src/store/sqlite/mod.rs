@@ -20,7 +20,7 @@ use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
-use crate::domain::ids::IdKind;
+use crate::domain::ids::IdSource;
 use crate::domain::page::{Page, Paged};
 use tokio::sync::mpsc;
 
@@ -224,18 +224,18 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 /// A failed statement in SQLite undoes only itself, so the transaction goes on.
 fn insert_with_fresh_id(
     conn: &Connection,
-    kind: IdKind,
+    ids: &mut impl IdSource,
     mut insert: impl FnMut(&Connection, &str) -> rusqlite::Result<()>,
 ) -> StoreResult<String> {
     for _ in 0..8 {
-        let id = kind.generate();
+        let id = ids.next_id();
         match insert(conn, &id) {
             Ok(()) => return Ok(id),
             Err(e) if is_unique_violation(&e) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Internal(format!("could not draw a free {kind:?} id")))
+    Err(StoreError::Internal(format!("could not draw a free {:?} id", ids.kind())))
 }
 
 fn portal_exists(tx: &Connection, account_id: &str, portal: &str) -> StoreResult<bool> {

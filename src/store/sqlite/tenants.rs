@@ -9,7 +9,7 @@ use crate::domain::now_secs;
 
 pub fn create_account(tx: &Transaction<'_>, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
     let created = now_secs();
-    let id = insert_with_fresh_id(tx, IdKind::Account, |tx, id| {
+    let id = insert_with_fresh_id(tx, &mut IdKind::Account, |tx, id| {
         tx.execute(
             "INSERT INTO accounts (id, name, region, created) VALUES (?1, ?2, ?3, ?4)",
             (id, name, region, created),
@@ -33,7 +33,7 @@ pub fn create_key(tx: &Transaction<'_>, account_id: &str) -> StoreResult<ApiKey>
         return Err(StoreError::NotFound(format!("account '{account_id}' not found")));
     }
     let secret = IdKind::KeySecret.generate();
-    let sid = insert_with_fresh_id(tx, IdKind::KeySid, |tx, sid| {
+    let sid = insert_with_fresh_id(tx, &mut IdKind::KeySid, |tx, sid| {
         tx.execute(
             "INSERT INTO api_keys (account_id, sid, secret, created) VALUES (?1, ?2, ?3, ?4)",
             (account_id, sid, &secret, now_secs()),
@@ -62,7 +62,7 @@ pub fn key(conn: &Connection, sid: &str) -> StoreResult<Option<ApiKey>> {
 
 pub fn create_portal(tx: &Transaction<'_>, account_id: &str, name: &str, is_default: bool) -> StoreResult<Portal> {
     let created = now_secs();
-    let id = insert_with_fresh_id(tx, IdKind::Portal, |tx, id| {
+    let id = insert_with_fresh_id(tx, &mut IdKind::Portal, |tx, id| {
         tx.execute(
             "INSERT INTO portals (account_id, id, name, is_default, created) VALUES (?1, ?2, ?3, ?4, ?5)",
             (account_id, id, name, is_default, created),
