@@ -318,3 +318,50 @@ backend_test!(contact_import_adds_and_updates, async {
     let (status, body) = app.send(Method::POST, "/v1/contact/import", Some(&app.tenant.token), form).await;
     assert_eq!((status, body), (400, error(2, "missing file")));
 });
+
+/// The workbook `bytes` with `edit` applied to the text of its part `name`.
+fn with_part_edited(bytes: &[u8], name: &str, edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let part_name = part.name().unwrap().to_string();
+        let mut text = String::new();
+        part.read_to_string(&mut text).unwrap();
+        if part_name == name {
+            text = edit(&text);
+        }
+        out.start_file(part_name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(text.as_bytes()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+backend_test!(a_shared_strings_table_that_claims_to_be_huge_is_refused, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let file = xlsx(&[&["id", "name", "phone"], &["C1", "An", "0901234567"]], false);
+    let hostile = with_part_edited(&file, "xl/sharedStrings.xml", |xml| {
+        let start = xml.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+        let end = start + xml[start..].find('"').unwrap();
+        format!("{}999999999999999{}", &xml[..start], &xml[end..])
+    });
+    let size = {
+        use std::io::Read;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&hostile)).unwrap();
+        let mut part = zip.by_name("xl/sharedStrings.xml").unwrap();
+        let mut text = Vec::new();
+        part.read_to_end(&mut text).unwrap();
+        text.len()
+    };
+    // The claim once made calamine reserve room for it and abort the whole server.
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", hostile).await;
+    let msg =
+        format!("the .xlsx file is corrupt: its shared-strings table claims 999999999999999 strings in {size} bytes");
+    assert_eq!((status, body), (422, error(8, &msg)));
+    assert!(customers(&app, &campaign).await.is_empty());
+    // The same file with an honest claim goes in.
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", file).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+});

@@ -29,14 +29,61 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         let file = zip.by_index(i).map_err(|_| not_a_workbook())?;
-        let n = std::io::copy(&mut file.take(limit - total + 1), &mut std::io::sink())
-            .map_err(|_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into()))?;
+        let shared_strings = file.name().is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        let mut part = file.take(limit - total + 1);
+        let mut head = Vec::new();
+        let unpack_error = |_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into());
+        if shared_strings {
+            (&mut part).take(SST_HEAD).read_to_end(&mut head).map_err(unpack_error)?;
+        }
+        let n = head.len() as u64 + std::io::copy(&mut part, &mut std::io::sink()).map_err(unpack_error)?;
         total += n;
         if total > limit {
             return Err(too_large());
         }
+        if let Some(claimed) = claimed_unique_strings(&head)
+            && claimed > u128::from(n / MIN_SHARED_STRING_BYTES + 1)
+        {
+            return Err(ImportError::File(format!(
+                "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
+            )));
+        }
     }
     Ok(())
+}
+
+/// How much of the shared-strings part is searched for its `<sst>` tag.
+const SST_HEAD: u64 = 64 * 1024;
+/// The shortest string entry a shared-strings table can hold: `<si/>`.
+const MIN_SHARED_STRING_BYTES: u64 = 5;
+
+/// The `uniqueCount` the shared-strings table's `<sst>` tag claims, if it has one
+/// that is a number. calamine reserves room for that many strings before reading
+/// one, so a small file claiming trillions would abort the process: the claim is
+/// held against the part's size first.
+fn claimed_unique_strings(head: &[u8]) -> Option<u128> {
+    let text = String::from_utf8_lossy(head);
+    let mut rest = text.as_ref();
+    let tag = loop {
+        let at = rest.find('<')?;
+        rest = &rest[at + 1..];
+        let end = rest.find('>')?;
+        let tag = &rest[..end];
+        let name = tag.split(|c: char| c.is_ascii_whitespace() || c == '/').next().unwrap_or("");
+        if name.rsplit(':').next() == Some("sst") {
+            break tag;
+        }
+    };
+    let at = tag.find("uniqueCount")?;
+    let value = tag[at + "uniqueCount".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let value = &value[1..value[1..].find(quote)? + 1];
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Too many digits for any count is as much a lie as a large one.
+    Some(digits.trim_start_matches('0').parse::<u128>().unwrap_or(u128::MAX))
 }
 
 fn not_a_workbook() -> ImportError {
@@ -104,4 +151,22 @@ pub fn read(
         on_row(current)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claimed_unique_strings;
+
+    #[test]
+    fn the_shared_strings_claim_is_read_from_the_sst_tag() {
+        let claim = |xml: &str| claimed_unique_strings(xml.as_bytes());
+        assert_eq!(claim(r#"<?xml version="1.0"?><sst xmlns="x" count="4" uniqueCount="3"><si>"#), Some(3));
+        assert_eq!(claim(r#"<x:sst uniqueCount = '12'>"#), Some(12));
+        assert_eq!(claim(r#"<sst uniqueCount="+0007">"#), Some(7));
+        assert_eq!(claim(r#"<sst uniqueCount="99999999999999999999999999999999999999999999">"#), Some(u128::MAX));
+        assert_eq!(claim(r#"<sst count="3"><si>"#), None);
+        assert_eq!(claim(r#"<sst uniqueCount="many">"#), None);
+        assert_eq!(claim(r#"<sstx uniqueCount="5">"#), None);
+        assert_eq!(claim(""), None);
+    }
 }
