@@ -92,7 +92,15 @@ impl<'a> Adder<'a> {
             return Ok(());
         }
         let first_id = self.last_id + 1;
-        let mut stmt = self.conn.prepare_cached(&insert_sql(n))?;
+        static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let partial;
+        let sql = if n == CHUNK {
+            FULL_CHUNK.get_or_init(|| insert_sql(CHUNK))
+        } else {
+            partial = insert_sql(n);
+            &partial
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         stmt.raw_bind_parameter(1, self.account_id)?;
         stmt.raw_bind_parameter(2, &self.campaign_id)?;
         stmt.raw_bind_parameter(3, self.now)?;
