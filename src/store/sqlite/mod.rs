@@ -40,6 +40,8 @@ const BULK_CACHE_KIB: i64 = 128 * 1024;
 /// SQLite's default: a commit that leaves the WAL longer than this many pages
 /// copies them into the database file before it returns.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
+/// The size the WAL file is cut back to after a checkpoint (bytes).
+const WAL_KEPT_BYTES: i64 = 64 * 1024 * 1024;
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,6 +62,8 @@ impl Pool {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Once a large import has been checkpointed, the WAL shrinks back to this.
+        conn.pragma_update(None, "journal_size_limit", WAL_KEPT_BYTES)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
