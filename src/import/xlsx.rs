@@ -119,8 +119,20 @@ fn convert(value: &DataRef<'_>) -> Cell {
     }
 }
 
-/// Streams the first sheet's rows.
+/// Streams the first sheet's rows. A panic while reading (calamine's arithmetic on
+/// a hostile cell reference, say) is an unreadable file, not a crash; rows already
+/// handed on are then written by nobody, since the reading ends in an error.
 pub fn read(
+    bytes: &[u8],
+    limits: &ImportLimits,
+    on_size: &mut dyn FnMut(usize),
+    on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes, limits, on_size, on_row)))
+        .unwrap_or_else(|_| Err(ImportError::File("the .xlsx file is corrupt: it could not be read".into())))
+}
+
+fn read_sheet(
     bytes: &[u8],
     limits: &ImportLimits,
     on_size: &mut dyn FnMut(usize),
