@@ -1,7 +1,9 @@
 //! Hostile workbooks: a small valid workbook whose XML parts get odd values (huge
 //! numbers, impossible cell references, cut tags) must come back as an import error
-//! or as rows, never as a panic or an abort. The mutations are seeded, so a failure
-//! reproduces; the iteration number names the variant.
+//! or as rows, never as a panic out of the reader or an abort. (A panic inside
+//! calamine, such as its overflow on a long row number under overflow checks, is
+//! caught by the reader and comes back as "it could not be read".) The mutations
+//! are seeded, so a failure reproduces; the iteration number names the variant.
 
 use std::io::{Read, Write};
 

@@ -342,26 +342,50 @@ backend_test!(a_shared_strings_table_that_claims_to_be_huge_is_refused, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
     let file = xlsx(&[&["id", "name", "phone"], &["C1", "An", "0901234567"]], false);
-    let hostile = with_part_edited(&file, "xl/sharedStrings.xml", |xml| {
+    let claim_huge = |xml: &str| {
         let start = xml.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
         let end = start + xml[start..].find('"').unwrap();
         format!("{}999999999999999{}", &xml[..start], &xml[end..])
-    });
-    let size = {
-        use std::io::Read;
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&hostile)).unwrap();
-        let mut part = zip.by_name("xl/sharedStrings.xml").unwrap();
-        let mut text = Vec::new();
-        part.read_to_end(&mut text).unwrap();
-        text.len()
     };
-    // The claim once made calamine reserve room for it and abort the whole server.
-    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", hostile).await;
-    let msg =
-        format!("the .xlsx file is corrupt: its shared-strings table claims 999999999999999 strings in {size} bytes");
-    assert_eq!((status, body), (422, error(8, &msg)));
-    assert!(customers(&app, &campaign).await.is_empty());
+    // The claim alone; and behind 200 KB of comment holding a modest decoy claim.
+    let plain = with_part_edited(&file, "xl/sharedStrings.xml", claim_huge);
+    let hidden = with_part_edited(&file, "xl/sharedStrings.xml", |xml| {
+        let xml = claim_huge(xml);
+        let at = xml.find("<sst").unwrap();
+        let decoy = format!("<!-- <sst uniqueCount=\"1\"> {} -->", " ".repeat(200_000));
+        format!("{}{decoy}{}", &xml[..at], &xml[at..])
+    });
+    for hostile in [plain, hidden] {
+        let size = {
+            use std::io::Read;
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&hostile)).unwrap();
+            let mut part = zip.by_name("xl/sharedStrings.xml").unwrap();
+            let mut text = Vec::new();
+            part.read_to_end(&mut text).unwrap();
+            text.len()
+        };
+        // The claim once made calamine reserve room for it and abort the whole server.
+        let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", hostile).await;
+        let msg = format!(
+            "the .xlsx file is corrupt: its shared-strings table claims 999999999999999 strings in {size} bytes"
+        );
+        assert_eq!((status, body), (422, error(8, &msg)));
+        assert!(customers(&app, &campaign).await.is_empty());
+    }
     // The same file with an honest claim goes in.
     let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", file).await;
     assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+});
+
+backend_test!(a_name_of_thousands_of_words_is_imported, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    // Each word is two rows of the search index: more than SQLite binds in one statement.
+    let name = vec!["an"; 6000].join(" ");
+    let csv = format!("name,phone\n{name},0901234567\n");
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "long.csv", csv.into_bytes()).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+    let (_, found) = app.get("/v1/contact?query=name:an").await;
+    assert_eq!(found["data"]["totalCount"], 1, "{found}");
 });

@@ -31,17 +31,18 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
         let file = zip.by_index(i).map_err(|_| not_a_workbook())?;
         let shared_strings = file.name().is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
         let mut part = file.take(limit - total + 1);
-        let mut head = Vec::new();
-        let unpack_error = |_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into());
-        if shared_strings {
-            (&mut part).take(SST_HEAD).read_to_end(&mut head).map_err(unpack_error)?;
-        }
-        let n = head.len() as u64 + std::io::copy(&mut part, &mut std::io::sink()).map_err(unpack_error)?;
+        let mut claims = ClaimScanner::default();
+        let copied = if shared_strings {
+            std::io::copy(&mut part, &mut claims)
+        } else {
+            std::io::copy(&mut part, &mut std::io::sink())
+        };
+        let n = copied.map_err(|_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into()))?;
         total += n;
         if total > limit {
             return Err(too_large());
         }
-        if let Some(claimed) = claimed_unique_strings(&head)
+        if let Some(claimed) = claims.largest
             && claimed > u128::from(n / MIN_SHARED_STRING_BYTES + 1)
         {
             return Err(ImportError::File(format!(
@@ -52,38 +53,112 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// How much of the shared-strings part is searched for its `<sst>` tag.
-const SST_HEAD: u64 = 64 * 1024;
 /// The shortest string entry a shared-strings table can hold: `<si/>`.
 const MIN_SHARED_STRING_BYTES: u64 = 5;
 
-/// The `uniqueCount` the shared-strings table's `<sst>` tag claims, if it has one
-/// that is a number. calamine reserves room for that many strings before reading
-/// one, so a small file claiming trillions would abort the process: the claim is
-/// held against the part's size first.
-fn claimed_unique_strings(head: &[u8]) -> Option<u128> {
-    let text = String::from_utf8_lossy(head);
-    let mut rest = text.as_ref();
-    let tag = loop {
-        let at = rest.find('<')?;
-        rest = &rest[at + 1..];
-        let end = rest.find('>')?;
-        let tag = &rest[..end];
-        let name = tag.split(|c: char| c.is_ascii_whitespace() || c == '/').next().unwrap_or("");
-        if name.rsplit(':').next() == Some("sst") {
-            break tag;
+/// The attribute of the shared-strings table's `<sst>` tag that calamine reserves
+/// room for before it reads a single string: a small file claiming trillions would
+/// abort the process. Rather than find the one tag calamine would read, the scanner
+/// takes the largest `uniqueCount = "digits"` anywhere in the part (comments and
+/// decoys included), so no arrangement of the file hides a claim from it.
+const CLAIM: &[u8] = b"uniqueCount";
+
+/// For each prefix `CLAIM[..=i]`, the length of its longest proper prefix that is
+/// also its suffix.
+const FALLBACK: [usize; CLAIM.len()] = {
+    let mut table = [0; CLAIM.len()];
+    let (mut i, mut k) = (1, 0);
+    while i < CLAIM.len() {
+        while k > 0 && CLAIM[i] != CLAIM[k] {
+            k = table[k - 1];
         }
-    };
-    let at = tag.find("uniqueCount")?;
-    let value = tag[at + "uniqueCount".len()..].trim_start().strip_prefix('=')?.trim_start();
-    let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'')?;
-    let value = &value[1..value[1..].find(quote)? + 1];
-    let digits = value.strip_prefix('+').unwrap_or(value);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        if CLAIM[i] == CLAIM[k] {
+            k += 1;
+        }
+        table[i] = k;
+        i += 1;
     }
-    // Too many digits for any count is as much a lie as a large one.
-    Some(digits.trim_start_matches('0').parse::<u128>().unwrap_or(u128::MAX))
+    table
+};
+
+/// Finds every `uniqueCount = "digits"` (or `'digits'`) in a byte stream and keeps
+/// the largest number, saturating; works across the chunks it is written in.
+#[derive(Debug, Default)]
+struct ClaimScanner {
+    /// Bytes of [`CLAIM`] matched so far.
+    matched: usize,
+    state: ClaimState,
+    largest: Option<u128>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+enum ClaimState {
+    #[default]
+    Name,
+    /// The name was found; waiting for `=`.
+    Equals,
+    /// Waiting for the opening quote.
+    Quote,
+    /// Inside the value, opened by `quote`.
+    Digits { quote: u8, value: u128, digits: bool, plus: bool },
+}
+
+impl ClaimScanner {
+    fn byte(&mut self, b: u8) {
+        match self.state {
+            ClaimState::Name => {
+                // Knuth-Morris-Pratt: a failed match falls back to the longest prefix
+                // of CLAIM that is also a suffix of what was matched.
+                while self.matched > 0 && CLAIM[self.matched] != b {
+                    self.matched = FALLBACK[self.matched - 1];
+                }
+                if CLAIM[self.matched] == b {
+                    self.matched += 1;
+                }
+                if self.matched == CLAIM.len() {
+                    self.matched = 0;
+                    self.state = ClaimState::Equals;
+                }
+            }
+            ClaimState::Equals if b.is_ascii_whitespace() => {}
+            ClaimState::Equals if b == b'=' => self.state = ClaimState::Quote,
+            ClaimState::Quote if b.is_ascii_whitespace() => {}
+            ClaimState::Quote if b == b'"' || b == b'\'' => {
+                self.state = ClaimState::Digits { quote: b, value: 0, digits: false, plus: false }
+            }
+            ClaimState::Digits { quote, value, digits, plus } => match b {
+                b'0'..=b'9' => {
+                    let value = value.saturating_mul(10).saturating_add(u128::from(b - b'0'));
+                    self.state = ClaimState::Digits { quote, value, digits: true, plus };
+                }
+                b'+' if !digits && !plus => self.state = ClaimState::Digits { quote, value, digits, plus: true },
+                _ => {
+                    if b == quote && digits {
+                        self.largest = self.largest.max(Some(value));
+                    }
+                    self.state = ClaimState::Name;
+                    self.byte(b);
+                }
+            },
+            ClaimState::Equals | ClaimState::Quote => {
+                self.state = ClaimState::Name;
+                self.byte(b);
+            }
+        }
+    }
+}
+
+impl std::io::Write for ClaimScanner {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.byte(b);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn not_a_workbook() -> ImportError {
@@ -167,18 +242,36 @@ fn read_sheet(
 
 #[cfg(test)]
 mod tests {
-    use super::claimed_unique_strings;
+    use std::io::Write;
+
+    use super::ClaimScanner;
+
+    fn largest_claim(chunks: &[&str]) -> Option<u128> {
+        let mut scanner = ClaimScanner::default();
+        for chunk in chunks {
+            scanner.write_all(chunk.as_bytes()).unwrap();
+        }
+        scanner.largest
+    }
 
     #[test]
-    fn the_shared_strings_claim_is_read_from_the_sst_tag() {
-        let claim = |xml: &str| claimed_unique_strings(xml.as_bytes());
+    fn every_unique_count_claim_in_the_part_is_seen() {
+        let claim = |xml: &str| largest_claim(&[xml]);
         assert_eq!(claim(r#"<?xml version="1.0"?><sst xmlns="x" count="4" uniqueCount="3"><si>"#), Some(3));
         assert_eq!(claim(r#"<x:sst uniqueCount = '12'>"#), Some(12));
         assert_eq!(claim(r#"<sst uniqueCount="+0007">"#), Some(7));
         assert_eq!(claim(r#"<sst uniqueCount="99999999999999999999999999999999999999999999">"#), Some(u128::MAX));
         assert_eq!(claim(r#"<sst count="3"><si>"#), None);
         assert_eq!(claim(r#"<sst uniqueCount="many">"#), None);
-        assert_eq!(claim(r#"<sstx uniqueCount="5">"#), None);
-        assert_eq!(claim(""), None);
+        // Decoys do not hide the real claim: the largest one counts.
+        assert_eq!(claim(r#"<!-- <sst uniqueCount="1"> --><sst uniqueCount="99">"#), Some(99));
+        assert_eq!(claim(r#"<sst a="uniqueCount='1'" uniqueCount="99">"#), Some(99));
+        assert_eq!(claim(r#"<sst a=">" uniqueCount="99">"#), Some(99));
+        assert_eq!(claim(r#"<a:b:sst uniqueCount="1"/><sst uniqueCount="99">"#), Some(99));
+        assert_eq!(claim(r#"<sst uniquuniqueCount="42">"#), Some(42));
+        assert_eq!(claim(r#"<sst uniqueCouniqueCount="43">"#), Some(43));
+        // However far into the part, and across the chunks it arrives in.
+        let padding = format!("<!--{}-->", " ".repeat(200_000));
+        assert_eq!(largest_claim(&[&padding, r#"<sst uniqueCo"#, r#"unt=""#, r#"9"#, r#"9">"#]), Some(99));
     }
 }

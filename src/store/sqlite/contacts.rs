@@ -44,7 +44,8 @@ fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[St
     insert_phones(tx, account_id, rowid_of(tx, account_id, contact_id)?, phones)
 }
 
-/// The contact's name words in both forms, replacing any it had, with one INSERT.
+/// The contact's name words in both forms, replacing any it had, a few hundred rows
+/// to an INSERT.
 fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
     if !fresh {
         tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
@@ -56,32 +57,36 @@ fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name:
         words.push((0, pos as i64, lower));
         words.push((1, pos as i64, folded));
     }
-    if words.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from(
-        "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) VALUES ",
-    );
-    for i in 0..words.len() {
-        let p = 4 + i * 3;
-        if i > 0 {
-            sql.push(',');
+    // Names come from files without a length limit: a long one goes in several
+    // statements rather than past SQLite's limit on bound values.
+    for chunk in words.chunks(WORDS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = 4 + i * 3;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(?1,?2,?3,?{},?{},?{})", p, p + 1, p + 2));
         }
-        sql.push_str(&format!("(?1,?2,?3,?{},?{},?{})", p, p + 1, p + 2));
+        let mut insert = tx.prepare_cached(&sql)?;
+        insert.raw_bind_parameter(1, account_id)?;
+        insert.raw_bind_parameter(2, portal)?;
+        insert.raw_bind_parameter(3, rowid)?;
+        for (i, (form, pos, word)) in chunk.iter().enumerate() {
+            let p = 4 + i * 3;
+            insert.raw_bind_parameter(p, form)?;
+            insert.raw_bind_parameter(p + 1, pos)?;
+            insert.raw_bind_parameter(p + 2, word)?;
+        }
+        insert.raw_execute()?;
     }
-    let mut insert = tx.prepare_cached(&sql)?;
-    insert.raw_bind_parameter(1, account_id)?;
-    insert.raw_bind_parameter(2, portal)?;
-    insert.raw_bind_parameter(3, rowid)?;
-    for (i, (form, pos, word)) in words.iter().enumerate() {
-        let p = 4 + i * 3;
-        insert.raw_bind_parameter(p, form)?;
-        insert.raw_bind_parameter(p + 1, pos)?;
-        insert.raw_bind_parameter(p + 2, word)?;
-    }
-    insert.raw_execute()?;
     Ok(())
 }
+
+/// Name-word rows (a word in one form) written by one INSERT at most.
+const WORDS_PER_INSERT: usize = 256;
 
 fn rowid_of(tx: &Connection, account_id: &str, contact_id: &str) -> StoreResult<i64> {
     Ok(tx.prepare_cached(&format!("SELECT {ROWID_OF}"))?.query_row((account_id, contact_id), |r| r.get(0))?)
