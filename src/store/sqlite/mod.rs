@@ -62,7 +62,7 @@ impl Pool {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // Once a large import has been checkpointed, the WAL shrinks back to this.
+        // The first commit after a complete checkpoint cuts the WAL file back to this.
         conn.pragma_update(None, "journal_size_limit", WAL_KEPT_BYTES)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
@@ -136,46 +136,30 @@ impl SqliteStore {
 
     /// Runs a bulk write `f` with a larger page cache, given back afterwards. Its
     /// commit does not wait for the pages to be copied from the WAL into the database
-    /// file: that checkpoint runs after the answer, on a connection of its own.
+    /// file: that checkpoint runs after the write, on a connection of its own, even
+    /// when the client that asked for the write has gone.
     async fn bulk<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let result = self
-            .run(move |conn| {
-                conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-                let result = f(conn);
-                conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-                conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-                result
-            })
-            .await;
-        if result.is_ok() {
-            self.checkpoint_later();
-        }
-        result
-    }
-
-    /// Copies the WAL's committed pages into the database file in the background,
-    /// without blocking readers or writers (a PASSIVE checkpoint).
-    fn checkpoint_later(&self) {
         let pool = self.pool.clone();
-        tokio::spawn(async move {
-            let Ok(_permit) = pool.permits.acquire().await else { return };
-            let pool = pool.clone();
-            let done = tokio::task::spawn_blocking(move || {
-                let conn = pool.checkout()?;
-                let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                pool.checkin(conn);
-                done
-            })
-            .await;
-            if let Ok(Err(e)) = done {
-                tracing::warn!("background checkpoint failed: {e}");
+        let runtime = tokio::runtime::Handle::current();
+        self.run(move |conn| {
+            conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            let result = f(conn);
+            // The connection goes back to the pool: its settings must, whatever happened.
+            let restored = conn
+                .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+                .and_then(|()| conn.pragma_update(None, "cache_size", -CACHE_KIB));
+            if result.is_ok() {
+                runtime.spawn(checkpoint(pool));
             }
-        });
+            restored?;
+            result
+        })
+        .await
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
@@ -222,6 +206,23 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation
         && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
+/// Copies the WAL's committed pages into the database file, without blocking
+/// readers or writers (a PASSIVE checkpoint), on a pooled connection.
+async fn checkpoint(pool: Arc<Pool>) {
+    let Ok(_permit) = pool.permits.acquire().await else { return };
+    let pool = pool.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let conn = pool.checkout()?;
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        pool.checkin(conn);
+        done
+    })
+    .await;
+    if let Ok(Err(e)) = done {
+        tracing::warn!("background checkpoint failed: {e}");
+    }
 }
 
 /// Inserts a row under a fresh random id, drawing again on the rare collision.
