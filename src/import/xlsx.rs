@@ -150,8 +150,17 @@ impl ClaimScanner {
 
 impl std::io::Write for ClaimScanner {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        for &b in buf {
-            self.byte(b);
+        let mut rest = buf;
+        while !rest.is_empty() {
+            // Between claims, only a 'u' can start one: skip to it at memchr's speed.
+            if matches!(self.state, ClaimState::Name) && self.matched == 0 {
+                match memchr::memchr(CLAIM[0], rest) {
+                    Some(at) => rest = &rest[at..],
+                    None => break,
+                }
+            }
+            self.byte(rest[0]);
+            rest = &rest[1..];
         }
         Ok(buf.len())
     }
