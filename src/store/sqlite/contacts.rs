@@ -60,16 +60,15 @@ fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name:
     // Names come from files without a length limit: a long one goes in several
     // statements rather than past SQLite's limit on bound values.
     for chunk in words.chunks(WORDS_PER_INSERT) {
-        let mut sql = String::from(
+        let sql = super::multi_row_sql(
             "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) VALUES ",
+            "",
+            chunk.len(),
+            |i| {
+                let p = 4 + i * 3;
+                format!("?1,?2,?3,?{},?{},?{}", p, p + 1, p + 2)
+            },
         );
-        for i in 0..chunk.len() {
-            let p = 4 + i * 3;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!("(?1,?2,?3,?{},?{},?{})", p, p + 1, p + 2));
-        }
         let mut insert = tx.prepare_cached(&sql)?;
         insert.raw_bind_parameter(1, account_id)?;
         insert.raw_bind_parameter(2, portal)?;

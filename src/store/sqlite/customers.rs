@@ -28,19 +28,16 @@ const CHUNK: usize = 256;
 
 /// The INSERT of `n` customers: the account, campaign and time are ?1..?3, then six
 /// parameters per customer.
-fn insert_sql(n: usize) -> String {
-    let mut sql = String::from(
+fn insert_sql(n: usize) -> std::sync::Arc<str> {
+    super::multi_row_sql(
         "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) VALUES ",
-    );
-    for i in 0..n {
-        let p = 4 + i * 6;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("(?{},?1,?2,?3,?{},?{},?{},?{},?{})", p, p + 1, p + 2, p + 3, p + 4, p + 5));
-    }
-    sql.push_str(" ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING");
-    sql
+        " ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING",
+        n,
+        |i| {
+            let p = 4 + i * 6;
+            format!("?{},?1,?2,?3,?{},?{},?{},?{},?{}", p, p + 1, p + 2, p + 3, p + 4, p + 5)
+        },
+    )
 }
 
 /// A customer ready to be written.
@@ -92,15 +89,7 @@ impl<'a> Adder<'a> {
             return Ok(());
         }
         let first_id = self.last_id + 1;
-        static FULL_CHUNK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let partial;
-        let sql = if n == CHUNK {
-            FULL_CHUNK.get_or_init(|| insert_sql(CHUNK))
-        } else {
-            partial = insert_sql(n);
-            &partial
-        };
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(&insert_sql(n))?;
         stmt.raw_bind_parameter(1, self.account_id)?;
         stmt.raw_bind_parameter(2, &self.campaign_id)?;
         stmt.raw_bind_parameter(3, self.now)?;

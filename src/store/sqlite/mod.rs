@@ -91,6 +91,24 @@ impl Pool {
     fn checkin(&self, conn: Connection) {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
     }
+
+    /// Runs `f` with a pooled connection on a blocking thread, once a permit is free.
+    async fn run<T, F>(self: Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.checkout()?;
+            let result = f(&mut conn);
+            pool.checkin(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+    }
 }
 
 /// The file path a `sqlite://PATH` (or `sqlite:PATH`) URL names.
@@ -122,16 +140,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self.pool.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.checkout()?;
-            let result = f(&mut conn);
-            pool.checkin(conn);
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+        self.pool.clone().run(f).await
     }
 
     /// Runs a bulk write `f` with a larger page cache, given back afterwards. Its
@@ -211,18 +220,27 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 /// Copies the WAL's committed pages into the database file, without blocking
 /// readers or writers (a PASSIVE checkpoint), on a pooled connection.
 async fn checkpoint(pool: Arc<Pool>) {
-    let Ok(_permit) = pool.permits.acquire().await else { return };
-    let pool = pool.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let conn = pool.checkout()?;
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        pool.checkin(conn);
-        done
-    })
-    .await;
-    if let Ok(Err(e)) = done {
+    let done = pool.run(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?)).await;
+    if let Err(e) = done {
         tracing::warn!("background checkpoint failed: {e}");
     }
+}
+
+/// `head`, one parenthesized group of placeholders per row (`row(i)` gives row
+/// `i`'s, without the parentheses), then `tail`: a multi-row INSERT. Each shape is
+/// built once and kept, since bulk writes ask for the same few shapes over and over;
+/// callers bound the row count, so the kept shapes stay few.
+fn multi_row_sql(head: &'static str, tail: &'static str, rows: usize, row: fn(usize) -> String) -> Arc<str> {
+    type Shapes = std::collections::HashMap<(&'static str, usize), Arc<str>>;
+    static BUILT: std::sync::LazyLock<Mutex<Shapes>> = std::sync::LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    built
+        .entry((head, rows))
+        .or_insert_with(|| {
+            let groups: Vec<String> = (0..rows).map(|i| format!("({})", row(i))).collect();
+            format!("{head}{}{tail}", groups.join(",")).into()
+        })
+        .clone()
 }
 
 /// Inserts a row under a fresh random id, drawing again on the rare collision.
