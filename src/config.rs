@@ -10,6 +10,9 @@ pub const DEFAULT_DATABASE: &str = "sqlite://callsheet.db";
 pub struct Limits {
     /// Largest request body, in bytes.
     pub upload_bytes: usize,
+    /// Largest JSON or urlencoded body, and the most text a multipart body's
+    /// non-file fields may hold in all, in bytes.
+    pub json_bytes: usize,
     /// Most entries in one `listcontacts` (or `phones` of add-by-phones).
     pub listcontacts: usize,
     /// Most data rows in one uploaded file.
@@ -22,6 +25,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             upload_bytes: 100 * 1024 * 1024,
+            json_bytes: 32 * 1024 * 1024,
             listcontacts: 100_000,
             file_rows: 1_000_000,
             unpacked_bytes: 1024 * 1024 * 1024,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context;
-use callsheet::api::{self, AppState};
+use callsheet::api::{self, AppState, ServeOptions};
 use callsheet::config::{self, Limits};
 use callsheet::domain::ids::IdKind;
 use callsheet::domain::phone::Region;
@@ -37,6 +37,10 @@ enum Command {
         /// Largest request body (uploads included), in bytes.
         #[arg(long, env = "CALLSHEET_MAX_UPLOAD_BYTES", default_value_t = Limits::default().upload_bytes)]
         max_upload_bytes: usize,
+        /// Largest JSON or urlencoded body, and the most text the non-file fields of
+        /// a multipart body may hold, in bytes.
+        #[arg(long, env = "CALLSHEET_MAX_JSON_BYTES", default_value_t = Limits::default().json_bytes)]
+        max_json_bytes: usize,
         /// Most entries in one listcontacts (or add-by-phones phones).
         #[arg(long, env = "CALLSHEET_MAX_LISTCONTACTS", default_value_t = Limits::default().listcontacts)]
         max_listcontacts: usize,
@@ -46,6 +50,13 @@ enum Command {
         /// Most bytes an uploaded .xlsx may unpack to.
         #[arg(long, env = "CALLSHEET_MAX_UNPACKED_BYTES", default_value_t = Limits::default().unpacked_bytes)]
         max_unpacked_bytes: u64,
+        /// Seconds a connection has to send a request's head (and an idle keep-alive
+        /// connection its next one) before it is closed.
+        #[arg(long, env = "CALLSHEET_HEADER_READ_TIMEOUT", default_value_t = ServeOptions::default().header_read_timeout.as_secs_f64())]
+        header_read_timeout: f64,
+        /// Connections served at once; more wait until one closes.
+        #[arg(long, env = "CALLSHEET_MAX_CONNECTIONS", default_value_t = ServeOptions::default().max_connections)]
+        max_connections: usize,
     },
     /// Manage accounts (tenants).
     Account {
@@ -127,14 +138,34 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, max_upload_bytes, max_listcontacts, max_file_rows, max_unpacked_bytes } => {
+        Command::Serve {
+            listen,
+            max_upload_bytes,
+            max_json_bytes,
+            max_listcontacts,
+            max_file_rows,
+            max_unpacked_bytes,
+            header_read_timeout,
+            max_connections,
+        } => {
             let limits = Limits {
                 upload_bytes: max_upload_bytes,
+                json_bytes: max_json_bytes,
                 listcontacts: max_listcontacts,
                 file_rows: max_file_rows,
                 unpacked_bytes: max_unpacked_bytes,
             };
-            serve(&cli.database, listen, limits).await
+            if !(header_read_timeout > 0.0 && header_read_timeout <= 3600.0) {
+                anyhow::bail!("--header-read-timeout must be between 0 and 3600 seconds");
+            }
+            if max_connections == 0 {
+                anyhow::bail!("--max-connections must be at least 1");
+            }
+            let options = ServeOptions {
+                header_read_timeout: std::time::Duration::from_secs_f64(header_read_timeout),
+                max_connections,
+            };
+            serve(&cli.database, listen, limits, options).await
         }
         Command::Account { command: AccountCommand::Create { name, region, json } } => {
             let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
@@ -185,7 +216,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(database: &str, listen: std::net::SocketAddr, limits: Limits) -> anyhow::Result<()> {
+async fn serve(
+    database: &str,
+    listen: std::net::SocketAddr,
+    limits: Limits,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
@@ -196,8 +232,8 @@ async fn serve(database: &str, listen: std::net::SocketAddr, limits: Limits) -> 
     let app = api::app(AppState { store, limits }, Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
-    tracing::info!(%listen, database, "callsheet serving");
-    api::serve(listener, app, shutdown).await?;
+    tracing::info!(%listen, database = %store::redact_url(database), "callsheet serving");
+    api::serve_with(listener, app, shutdown, options).await?;
     tracing::info!("callsheet stopped");
     Ok(())
 }

@@ -568,7 +568,7 @@ backend_test!(listcontacts_over_the_limit_is_refused, async {
     let campaign = app.create_campaign("A1").await;
     let entries: Vec<Value> = (0..4).map(|i| json!({"id": format!("C{i}"), "phones": ["0901234567"]})).collect();
     let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
-    assert_eq!((status, body), (413, error(9, "listcontacts has 4 entries; the limit is 3")));
+    assert_eq!((status, body), (413, error(9, "listcontacts has more than 3 entries; the limit is 3")));
 });
 
 backend_test!(deep_pages_follow_the_id_order_through_changes, async {

@@ -1,7 +1,7 @@
 //! Campaigns (CONTRACT §5): create, list, get, update, delete.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -9,7 +9,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::customcampaign::{add_sources, read_sources};
 use super::error::{ApiError, ApiResult, done, ok, page};
-use super::input::{Fields, Input};
+use super::input::{Fields, Input, PathId};
 use crate::domain::campaign::CampaignFields;
 use crate::domain::page::Page;
 use crate::store::Target;
@@ -66,7 +66,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 }
 
 /// GET /v1/campaign/{id}.
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn show(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     let campaign = state.store.campaign(&caller.account.id, &id).await?;
     campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
@@ -75,7 +75,7 @@ async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<Stri
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     input: Input,
 ) -> ApiResult<Response> {
     let fields = campaign_fields(&input.fields())?.check().map_err(ApiError::invalid)?;
@@ -84,7 +84,7 @@ async fn update(
 }
 
 /// DELETE /v1/campaign/{id}: the campaign and all its customers.
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn remove(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     if state.store.delete_campaign(&caller.account.id, &id).await? {
         Ok(done())
     } else {

@@ -1,7 +1,7 @@
 //! CRM contacts (CONTRACT §5): create, get, update, delete, list.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -11,7 +11,7 @@ use super::auth::Caller;
 use super::campaign::page_of;
 use super::customcampaign::{dropped_json, feed_store, file_upload};
 use super::error::{ApiError, ApiResult, done, ok, ok_with, page};
-use super::input::{Fields, Input, scalar_text};
+use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::contact::ContactFields;
 
 pub fn router() -> Router<AppState> {
@@ -41,7 +41,7 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
         for (i, entry) in entries.iter().enumerate() {
             let at = format!("{}[{i}]", f.name(list));
             let entry = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
-            let e = Fields::new(entry, at.clone());
+            let e = f.nested(entry, at.clone());
             let key = e.required_string("field_key")?;
             let value = e.get("field_value").cloned().unwrap_or(Value::Null);
             let text = || scalar_text(&value).unwrap_or_default();
@@ -74,7 +74,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
 }
 
 /// GET /v1/contact/{id}.
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn show(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     let contact = state.store.contact(&caller.account.id, &id).await?;
     contact.map(ok).ok_or_else(|| not_found(&id))
 }
@@ -87,7 +87,7 @@ fn not_found(id: &str) -> ApiError {
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     input: Input,
 ) -> ApiResult<Response> {
     let fields = contact_fields(&input.fields())?;
@@ -97,7 +97,7 @@ async fn update(
 }
 
 /// DELETE /v1/contact/{id}. Campaign customers drawn from it stay in their campaigns.
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn remove(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     if state.store.delete_contact(&caller.account.id, &id).await? { Ok(done()) } else { Err(not_found(&id)) }
 }
 

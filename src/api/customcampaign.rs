@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use serde_json::{Map, Value, json};
@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::campaign::page_of;
 use super::error::{ApiError, ApiResult, Code, done, ok};
-use super::input::{Fields, Input, scalar_text};
+use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{
     AddOutcome, CustomerFilter, InvalidRow, MAX_REPORTED_ROWS, NameMatch, NewCustomer, Repeats, Source, parse_status,
 };
@@ -115,7 +115,7 @@ pub fn read_sources(input: &Input, region: &Region, max_entries: usize) -> ApiRe
     for (i, entry) in f.list("listfilters")?.unwrap_or_default().iter().enumerate() {
         let at = format!("{}[{i}]", f.name("listfilters"));
         let map = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
-        let e = Fields::new(map, at);
+        let e = f.nested(map, at);
         let text = |k: &str| -> ApiResult<Option<String>> {
             Ok(e.string(k)?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
         };
@@ -230,7 +230,7 @@ fn contact_entry(
     let Some(map) = entry.as_object() else {
         return Err(ApiError::invalid(format!("{at} must be an object")));
     };
-    let e = Fields::new(map, at);
+    let e = f.nested(map, at);
     let crm_id = e.string("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let name = e.string("name")?;
     let cells = e.strings("phones")?.unwrap_or_default();
@@ -421,12 +421,9 @@ async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: I
 /// `[{"phone": …, "id": …}, …]`, or any of them as JSON text.
 fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(String, i64)>> {
     const FIELD: &str = "listKeepCustomer";
-    let raw = match f.get(FIELD) {
+    let raw = match f.value(FIELD)? {
         None => return Err(ApiError::missing(FIELD)),
-        Some(Value::String(s)) => {
-            serde_json::from_str::<Value>(s).map_err(|_| ApiError::invalid(format!("{FIELD} is not valid JSON")))?
-        }
-        Some(v) => v.clone(),
+        Some(v) => v.into_owned(),
     };
     let mut raw_pairs: Vec<(String, Value)> = Vec::new();
     match raw {
@@ -503,7 +500,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 }
 
 /// DELETE /v1/customcampaign/{id}.
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn remove(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     let id: i64 = id.trim().parse().map_err(|_| ApiError::invalid(format!("customer id '{id}' must be an integer")))?;
     delete_customer(&state, &caller, id).await
 }

@@ -99,7 +99,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => ApiError::new(Code::Conflict, m),
             StoreError::CampaignNotFound(id) => ApiError::campaign_not_found(&id),
             StoreError::Aborted => ApiError::internal("a feed ended without its producer's error"),
-            StoreError::Internal(m) => ApiError::internal(m),
+            StoreError::Internal(m) | StoreError::Migration(m) => ApiError::internal(m),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Saved filters (CONTRACT §5): a named query over one portal's CRM contacts.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::campaign::page_of;
 use super::contact::{compile_query, portal_of};
 use super::error::{ApiError, ApiResult, done, ok, page};
-use super::input::Input;
+use super::input::{Input, PathId};
 use crate::domain::account::parse_name;
 
 pub fn router() -> Router<AppState> {
@@ -44,12 +44,12 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 }
 
 /// GET /v1/filter/{id}
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn show(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     state.store.filter(&caller.account.id, &id).await?.map(ok).ok_or_else(|| not_found(&id))
 }
 
 /// DELETE /v1/filter/{id}
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
+async fn remove(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     if state.store.delete_filter(&caller.account.id, &id).await? { Ok(done()) } else { Err(not_found(&id)) }
 }
 
@@ -57,7 +57,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 async fn contacts(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     input: Input,
 ) -> ApiResult<Response> {
     let p = page_of(&input.fields())?;

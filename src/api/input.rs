@@ -2,6 +2,8 @@
 //! query string, JSON, urlencoded and multipart bodies, PHP-style bracket fields,
 //! JSON text inside form fields, and numbers sent as strings.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::CONTENT_TYPE;
@@ -9,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::config::Limits;
 
 /// A file part of a multipart body.
 #[derive(Debug)]
@@ -18,48 +21,315 @@ pub struct Upload {
     pub bytes: Bytes,
 }
 
+/// What reading one request may cost, checked while it is read: memory follows these
+/// limits, never the size of a hostile body.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Bytes of a JSON or urlencoded body, and of a multipart body's text fields together.
+    pub text_bytes: usize,
+    /// Entries of any one list (`listcontacts`, `phones`, ...).
+    pub list_entries: usize,
+    /// Values (strings, numbers, lists, objects, form fields) one reading may build.
+    pub values: usize,
+}
+
+impl Bounds {
+    pub fn of(limits: &Limits) -> Bounds {
+        Bounds {
+            text_bytes: limits.json_bytes.min(limits.upload_bytes),
+            list_entries: limits.listcontacts,
+            // A listcontacts entry is a handful of values: room for every entry the
+            // limit allows, with their phones, and for everything else a request holds.
+            values: limits.listcontacts.saturating_mul(16).saturating_add(65_536),
+        }
+    }
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds::of(&Limits::default())
+    }
+}
+
 /// Everything a request carried, merged: the query string first, then the body.
 #[derive(Debug, Default)]
 pub struct Input {
     pub map: Map<String, Value>,
     pub uploads: Vec<Upload>,
+    pub bounds: Bounds,
 }
 
 impl FromRequest<AppState> for Input {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> ApiResult<Input> {
-        let mut input = Input::default();
+        let bounds = Bounds::of(&state.limits);
+        let mut input = Input { bounds, ..Input::default() };
+        let mut budget = Budget::new(bounds);
         let mut query = Map::new();
         if let Some(q) = req.uri().query() {
-            insert_pairs(&mut query, form_urlencoded::parse(q.as_bytes()));
+            insert_pairs(&mut query, form_urlencoded::parse(q.as_bytes()), &mut budget)?;
         }
         let content_type =
             req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if content_type.starts_with("multipart/form-data") {
+            // Refused before a byte is read when the client says how large it is.
+            if declared.is_some_and(|n| n > state.limits.upload_bytes as u64) {
+                return Err(too_large(state.limits.upload_bytes));
+            }
             let multipart = Multipart::from_request(req, state)
                 .await
                 .map_err(|e| ApiError::invalid(format!("malformed multipart body: {}", e.body_text())))?;
-            read_multipart(multipart, &mut input, state.limits.upload_bytes).await?;
+            read_multipart(multipart, &mut input, state.limits.upload_bytes, &mut budget).await?;
         } else {
-            let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large(state.limits.upload_bytes)
-                } else {
-                    ApiError::invalid(format!("could not read the request body: {}", e.body_text()))
-                }
-            })?;
+            if declared.is_some_and(|n| n > bounds.text_bytes as u64) {
+                return Err(too_large(bounds.text_bytes));
+            }
+            let bytes = read_body(req.into_body(), bounds.text_bytes).await?;
             if content_type.starts_with("application/x-www-form-urlencoded") {
-                insert_pairs(&mut input.map, form_urlencoded::parse(&bytes));
+                insert_pairs(&mut input.map, form_urlencoded::parse(&bytes), &mut budget)?;
             } else if !bytes.iter().all(u8::is_ascii_whitespace) {
-                merge_json(&mut input.map, &bytes)?;
+                match parse_json(&bytes, &mut budget, "body")? {
+                    Value::Object(body) => input.map.extend(body),
+                    _ => return Err(ApiError::invalid("malformed JSON body: expected an object")),
+                }
             }
         }
         // Body fields win over query-string fields of the same name.
         query.append(&mut input.map);
         input.map = query;
         normalize_arrays(&mut input.map);
+        refuse_nul(&input.map, "")?;
         Ok(input)
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes; r=9 as soon as it is longer.
+async fn read_body(body: axum::body::Body, limit: usize) -> ApiResult<Bytes> {
+    use futures_util::StreamExt as _;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::invalid(format!("could not read the request body: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// The values one reading may still build, and why it stopped when it ran out.
+struct Budget {
+    bounds: Bounds,
+    values_left: usize,
+    /// The top-level field being read, to name it when one of its lists is too long.
+    field: String,
+    depth: usize,
+    exceeded: Option<String>,
+}
+
+impl Budget {
+    fn new(bounds: Bounds) -> Budget {
+        Budget { bounds, values_left: bounds.values, field: String::new(), depth: 0, exceeded: None }
+    }
+
+    /// Takes `n` values; false (with the reason kept) when there are not that many left.
+    fn take(&mut self, n: usize) -> bool {
+        if self.values_left < n {
+            self.exceeded.get_or_insert_with(|| {
+                format!("payload too large: the request holds more than {} values, the limit", self.bounds.values)
+            });
+            return false;
+        }
+        self.values_left -= n;
+        true
+    }
+
+    fn check(&self) -> ApiResult<()> {
+        match &self.exceeded {
+            Some(msg) => Err(ApiError::too_large(msg.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Parses JSON into values within the budget: a list longer than the list limit, or
+/// more values than the budget allows, stops the parse at once (r=9); anything else
+/// that is not JSON is r=1. `what` names the text in messages ("body", a field).
+fn parse_json(bytes: &[u8], budget: &mut Budget, what: &str) -> ApiResult<Value> {
+    use serde::de::DeserializeSeed as _;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = BoundedValue(budget).deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    budget.check()?;
+    parsed.map_err(|e| match what {
+        "body" => ApiError::invalid(format!("malformed JSON body: {e}")),
+        field => ApiError::invalid(format!("{field} is not valid JSON: {e}")),
+    })
+}
+
+/// Builds a `serde_json::Value`, charging each value to the budget as it is read.
+struct BoundedValue<'b>(&'b mut Budget);
+
+impl<'de> serde::de::DeserializeSeed<'de> for BoundedValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+macro_rules! charged {
+    ($budget:expr) => {
+        if !$budget.take(1) {
+            return Err(serde::de::Error::custom("over the limit"));
+        }
+    };
+}
+
+impl<'de> serde::de::Visitor<'de> for BoundedValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        charged!(self.0);
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.visit_unit()
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        charged!(self.0);
+        let budget = self.0;
+        let mut items = Vec::new();
+        budget.depth += 1;
+        loop {
+            if items.len() == budget.bounds.list_entries {
+                // One more entry would be past the limit: look, without keeping it.
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    let limit = budget.bounds.list_entries;
+                    let field = if budget.field.is_empty() { "a list" } else { budget.field.as_str() };
+                    budget
+                        .exceeded
+                        .get_or_insert_with(|| format!("{field} has more than {limit} entries; the limit is {limit}"));
+                    return Err(serde::de::Error::custom("over the limit"));
+                }
+                break;
+            }
+            match seq.next_element_seed(BoundedValue(budget))? {
+                Some(v) => items.push(v),
+                None => break,
+            }
+        }
+        budget.depth -= 1;
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        charged!(self.0);
+        let budget = self.0;
+        let mut object = Map::new();
+        budget.depth += 1;
+        while let Some(key) = map.next_key::<String>()? {
+            charged!(budget);
+            if budget.depth == 1 {
+                budget.field.clone_from(&key);
+            }
+            let value = map.next_value_seed(BoundedValue(budget))?;
+            object.insert(key, value);
+        }
+        budget.depth -= 1;
+        Ok(Value::Object(object))
+    }
+}
+
+/// Refuses text no database can store: PostgreSQL refuses a NUL byte in text and in
+/// JSON alike, so both backends refuse it here, naming the field, before any write.
+fn refuse_nul(map: &Map<String, Value>, path: &str) -> ApiResult<()> {
+    for (key, value) in map {
+        let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+        if key.contains('\0') {
+            return Err(nul_in(&at));
+        }
+        refuse_nul_value(value, &at)?;
+    }
+    Ok(())
+}
+
+fn refuse_nul_value(value: &Value, at: &str) -> ApiResult<()> {
+    match value {
+        Value::String(s) if s.contains('\0') => Err(nul_in(at)),
+        Value::Object(map) => refuse_nul(map, at),
+        Value::Array(items) => {
+            items.iter().enumerate().try_for_each(|(i, v)| refuse_nul_value(v, &format!("{at}[{i}]")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn nul_in(field: &str) -> ApiError {
+    ApiError::invalid(format!("{field} contains a NUL byte, which cannot be stored"))
+}
+
+/// An id from the request path, checked as any other text the request carries.
+#[derive(Debug, Clone)]
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> ApiResult<PathId> {
+        let axum::extract::Path(id) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::invalid(format!("the id in the path is not valid: {}", e.body_text())))?;
+        if id.contains('\0') {
+            return Err(nul_in("the id in the path"));
+        }
+        Ok(PathId(id))
     }
 }
 
@@ -73,58 +343,70 @@ pub fn human_size(bytes: usize) -> String {
     if bytes >= MIB && bytes.is_multiple_of(MIB) { format!("{} MiB", bytes / MIB) } else { format!("{bytes} bytes") }
 }
 
-fn merge_json(map: &mut Map<String, Value>, bytes: &[u8]) -> ApiResult<()> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(body)) => {
-            map.extend(body);
-            Ok(())
+/// Reads every part of a multipart body: file parts whole (the body limit bounds
+/// them), text parts within the text budget, each charged as a value.
+async fn read_multipart(
+    mut multipart: Multipart,
+    input: &mut Input,
+    limit: usize,
+    budget: &mut Budget,
+) -> ApiResult<()> {
+    let read_error = |e: axum::extract::multipart::MultipartError, what: &str| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(limit)
+        } else {
+            ApiError::invalid(format!("malformed multipart {what}: {}", e.body_text()))
         }
-        Ok(_) => Err(ApiError::invalid("malformed JSON body: expected an object")),
-        Err(e) => Err(ApiError::invalid(format!("malformed JSON body: {e}"))),
-    }
-}
-
-async fn read_multipart(mut multipart: Multipart, input: &mut Input, limit: usize) -> ApiResult<()> {
+    };
+    let mut text_left = budget.bounds.text_bytes;
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => return Ok(()),
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(too_large(limit));
-            }
-            Err(e) => {
-                return Err(ApiError::invalid(format!("malformed multipart body: {}", e.body_text())));
-            }
+            Err(e) => return Err(read_error(e, "body")),
         };
+        if !budget.take(1) {
+            budget.check()?;
+        }
         let name = field.name().unwrap_or_default().to_string();
         let filename = field.file_name().map(str::to_string);
-        let bytes = field.bytes().await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(limit)
-            } else {
-                ApiError::invalid(format!("malformed multipart field '{name}': {}", e.body_text()))
-            }
-        })?;
-        match filename {
-            Some(filename) => input.uploads.push(Upload { field: name, filename, bytes }),
-            None => {
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| ApiError::invalid(format!("multipart field '{name}' is not UTF-8 text")))?;
-                insert_pairs(&mut input.map, [(name.into(), text.into())]);
-            }
+        if let Some(filename) = filename {
+            let bytes = field.bytes().await.map_err(|e| read_error(e, &format!("field '{name}'")))?;
+            input.uploads.push(Upload { field: name, filename, bytes });
+            continue;
         }
+        let mut text = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| read_error(e, &format!("field '{name}'")))? {
+            if chunk.len() > text_left {
+                return Err(ApiError::too_large(format!(
+                    "payload too large: the text fields of a request may hold {} in all, the limit",
+                    human_size(budget.bounds.text_bytes)
+                )));
+            }
+            text_left -= chunk.len();
+            text.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(text)
+            .map_err(|_| ApiError::invalid(format!("multipart field '{name}' is not UTF-8 text")))?;
+        insert_pairs(&mut input.map, [(name.into(), text.into())], budget)?;
     }
 }
 
-/// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`.
+/// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`; each
+/// pair is charged for the values its path builds.
 fn insert_pairs<'a>(
     map: &mut Map<String, Value>,
     pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
-) {
+    budget: &mut Budget,
+) -> ApiResult<()> {
     for (key, value) in pairs {
         let path = bracket_path(&key);
+        if !budget.take(path.len() + 1) {
+            budget.check()?;
+        }
         insert_at(map, &path, Value::String(value.into_owned()));
     }
+    Ok(())
 }
 
 /// Deepest bracket path read from a form key; a deeper key is taken whole, as text.
@@ -212,17 +494,38 @@ fn normalize_value(value: &mut Value) {
 pub struct Fields<'a> {
     map: &'a Map<String, Value>,
     path: String,
+    bounds: Bounds,
 }
 
 impl Input {
     pub fn fields(&self) -> Fields<'_> {
-        Fields { map: &self.map, path: String::new() }
+        Fields { map: &self.map, path: String::new(), bounds: self.bounds }
     }
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(map: &'a Map<String, Value>, path: impl Into<String>) -> Fields<'a> {
-        Fields { map, path: path.into() }
+    pub fn new(map: &'a Map<String, Value>, path: impl Into<String>, bounds: Bounds) -> Fields<'a> {
+        Fields { map, path: path.into(), bounds }
+    }
+
+    /// The fields of an object inside this one, at `path`.
+    pub fn nested<'b>(&self, map: &'b Map<String, Value>, path: impl Into<String>) -> Fields<'b> {
+        Fields { map, path: path.into(), bounds: self.bounds }
+    }
+
+    /// JSON sent as the text of a form field, read within the same bounds as a body;
+    /// `None` when the text is not JSON.
+    fn json_text(&self, key: &str, text: &str) -> ApiResult<Option<Value>> {
+        let mut budget = Budget::new(self.bounds);
+        budget.field = self.name(key);
+        budget.depth = 1;
+        let value = match parse_json(text.as_bytes(), &mut budget, &self.name(key)) {
+            Ok(value) => value,
+            Err(e) if e.code == super::error::Code::Invalid => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        refuse_nul_value(&value, &self.name(key))?;
+        Ok(Some(value))
     }
 
     /// The field's name as the client sees it, e.g. `listcontacts[2].phones`.
@@ -275,16 +578,16 @@ impl<'a> Fields<'a> {
     }
 
     /// A list: a JSON array, a JSON array sent as text, bracket fields, or one scalar.
-    pub fn list(&self, key: &str) -> ApiResult<Option<Vec<Value>>> {
+    pub fn list(&self, key: &str) -> ApiResult<Option<Cow<'a, [Value]>>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Array(items)) => Ok(Some(items.clone())),
-            Some(Value::String(s)) if s.trim_start().starts_with('[') => match serde_json::from_str(s) {
-                Ok(Value::Array(items)) => Ok(Some(items)),
+            Some(Value::Array(items)) => Ok(Some(Cow::Borrowed(items.as_slice()))),
+            Some(Value::String(s)) if s.trim_start().starts_with('[') => match self.json_text(key, s)? {
+                Some(Value::Array(items)) => Ok(Some(Cow::Owned(items))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(vec![v.clone()])),
+            Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(_) => Err(self.wrong_type(key, "a list")),
         }
     }
@@ -295,11 +598,25 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m.clone())),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => match serde_json::from_str(s) {
-                Ok(Value::Object(m)) => Ok(Some(m)),
+            Some(Value::String(s)) => match self.json_text(key, s)? {
+                Some(Value::Object(m)) => Ok(Some(m)),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON object", self.name(key)))),
             },
             Some(_) => Err(self.wrong_type(key, "an object")),
+        }
+    }
+
+    /// Any JSON value, reading JSON sent as text (an object or a list) as such.
+    pub fn value(&self, key: &str) -> ApiResult<Option<Cow<'a, Value>>> {
+        match self.get(key) {
+            Some(Value::String(s)) if matches!(s.trim_start().as_bytes().first(), Some(b'[' | b'{')) => {
+                match self.json_text(key, s)? {
+                    Some(v) => Ok(Some(Cow::Owned(v))),
+                    None => Err(ApiError::invalid(format!("{} is not valid JSON", self.name(key)))),
+                }
+            }
+            Some(v) => Ok(Some(Cow::Borrowed(v))),
+            None => Ok(None),
         }
     }
 
@@ -339,7 +656,7 @@ mod tests {
 
     fn parse(query: &str) -> Value {
         let mut map = Map::new();
-        insert_pairs(&mut map, form_urlencoded::parse(query.as_bytes()));
+        insert_pairs(&mut map, form_urlencoded::parse(query.as_bytes()), &mut Budget::new(Bounds::default())).unwrap();
         normalize_arrays(&mut map);
         Value::Object(map)
     }
@@ -378,7 +695,7 @@ mod tests {
     #[test]
     fn lenient_reads() {
         let map = json!({"n": "12", "f": 3.0, "bad": "x", "list": "[1, \"2\"]", "one": "0901"});
-        let f = Fields::new(map.as_object().unwrap(), "");
+        let f = Fields::new(map.as_object().unwrap(), "", Bounds::default());
         assert_eq!(f.int("n").unwrap(), Some(12));
         assert_eq!(f.int("f").unwrap(), Some(3));
         assert_eq!(f.int("bad").unwrap_err().msg, "bad must be an integer");

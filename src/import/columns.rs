@@ -27,6 +27,10 @@ const PHONE: &[&str] = &[
 ];
 const EMAIL: &[&str] = &["email", "mail"];
 
+/// Blank header cells after a phone column that are taken as more phone columns (a
+/// merged "Số điện thoại" header); a wider gap is not a merged header.
+const MERGED_PHONE_COLUMNS: usize = 16;
+
 /// What a column holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Role {
@@ -86,34 +90,40 @@ impl Columns {
     /// "Số điện thoại" header over two columns) is another phone column; other blank
     /// headers name their column by its letter. No phone column: r=8 naming the headers.
     pub fn from_header(row: &SheetRow) -> Result<Columns, ImportError> {
-        let width = row.cells.iter().map(|(c, _)| c + 1).max().unwrap_or(0);
-        let mut headers = vec![String::new(); width];
-        for (col, cell) in &row.cells {
-            headers[*col] = cell.text().trim().to_string();
-        }
-        let mut roles: Vec<(usize, Role)> = Vec::new();
+        // Cells arrive by column; sort anyway, and never allocate by the widest
+        // column a hostile file may claim.
+        let mut cells: Vec<(usize, &str)> = row.cells.iter().map(|(c, cell)| (*c, cell.text().trim())).collect();
+        cells.sort_by_key(|(c, _)| *c);
+        let mut roles: Vec<(usize, Role)> = Vec::with_capacity(cells.len());
         let mut seen_single: Vec<Role> = Vec::new();
-        for (col, header) in headers.iter().enumerate() {
-            let role = if header.is_empty() {
-                match roles.last() {
-                    Some((prev, Role::Phone)) if *prev + 1 == col => Role::Phone,
-                    _ => continue,
+        for (col, header) in cells {
+            if header.is_empty() {
+                continue;
+            }
+            // Blank headers between a phone column and this one are more phone columns.
+            if let Some(&(prev, Role::Phone)) = roles.last() {
+                let blanks = (prev + 1..col).take(MERGED_PHONE_COLUMNS);
+                roles.extend(blanks.map(|c| (c, Role::Phone)).collect::<Vec<_>>());
+            }
+            let role = match role_of(header) {
+                // A second id, name or email column is kept as a custom field.
+                Some(r) if r != Role::Phone && seen_single.contains(&r) => Role::Field(header.to_string()),
+                Some(r) => {
+                    seen_single.push(r.clone());
+                    r
                 }
-            } else {
-                match role_of(header) {
-                    // A second id, name or email column is kept as a custom field.
-                    Some(r) if r != Role::Phone && seen_single.contains(&r) => Role::Field(header.clone()),
-                    Some(r) => {
-                        seen_single.push(r.clone());
-                        r
-                    }
-                    None => Role::Field(header.clone()),
-                }
+                None => Role::Field(header.to_string()),
             };
+            if roles.last().is_some_and(|(c, _)| *c >= col) {
+                continue;
+            }
             roles.push((col, role));
         }
         if !roles.iter().any(|(_, r)| *r == Role::Phone) {
-            let seen: Vec<&str> = headers.iter().map(String::as_str).filter(|h| !h.is_empty()).collect();
+            let mut headers: Vec<(usize, &str)> =
+                row.cells.iter().map(|(c, cell)| (*c, cell.text().trim())).filter(|(_, h)| !h.is_empty()).collect();
+            headers.sort_by_key(|(c, _)| *c);
+            let seen: Vec<&str> = headers.into_iter().map(|(_, h)| h).collect();
             return Err(ImportError::File(format!(
                 "no phone column found; the header row has: {}",
                 if seen.is_empty() { "no names".to_string() } else { seen.join(", ") }
@@ -122,10 +132,12 @@ impl Columns {
         Ok(Columns { roles })
     }
 
+    /// The role of a column: `roles` is in column order, so a row of a million cells
+    /// costs a million binary searches, not a million scans of the header.
     fn role(&self, col: usize) -> std::borrow::Cow<'_, Role> {
-        match self.roles.iter().find(|(c, _)| *c == col) {
-            Some((_, role)) => std::borrow::Cow::Borrowed(role),
-            None => std::borrow::Cow::Owned(Role::Field(format!("column {}", column_letter(col)))),
+        match self.roles.binary_search_by_key(&col, |(c, _)| *c) {
+            Ok(i) => std::borrow::Cow::Borrowed(&self.roles[i].1),
+            Err(_) => std::borrow::Cow::Owned(Role::Field(format!("column {}", column_letter(col)))),
         }
     }
 

@@ -129,6 +129,9 @@ impl FileReport {
     }
 }
 
+/// Columns a sheet may have, as in Excel (A to XFD); a wider row is refused.
+pub const MAX_COLUMNS: usize = 16_384;
+
 /// Rows handed on at once.
 pub const BATCH_ROWS: usize = 2000;
 
@@ -149,6 +152,25 @@ pub fn read_entries(
     read_rows(bytes, limits, &mut |rows| size_hint.set(rows.min(limits.max_rows)), &mut |row| {
         if row.cells.iter().all(|(_, c)| c.is_empty()) {
             return Ok(());
+        }
+        // No database stores a NUL byte in text: the whole file is refused, not the
+        // row, since a file holding one is broken, not a lead list with a typo.
+        if let Some((col, _)) = row.cells.iter().find(|(_, c)| memchr::memchr(0, c.text().as_bytes()).is_some()) {
+            return Err(ImportError::File(format!(
+                "row {}, column {}: the cell holds a NUL byte, which cannot be stored",
+                row.number,
+                columns::column_letter(*col)
+            )));
+        }
+        if let Some(&(col, _)) = row.cells.iter().max_by_key(|(c, _)| *c)
+            && col >= MAX_COLUMNS
+        {
+            return Err(ImportError::File(format!(
+                "row {} has a cell in column {} ({}), past the {MAX_COLUMNS} columns a spreadsheet may have",
+                row.number,
+                col + 1,
+                columns::column_letter(col)
+            )));
         }
         let Some(cols) = &columns else {
             columns = Some(Columns::from_header(&row)?);

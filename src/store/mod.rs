@@ -1,6 +1,7 @@
 //! Persistence: the `Store` trait the HTTP layer sees, and one implementation per
 //! database. All SQL lives below this module.
 
+pub mod migrations;
 pub mod plan;
 pub mod postgres;
 pub mod sqlite;
@@ -40,6 +41,9 @@ pub enum StoreError {
     Aborted,
     #[error("database error: {0}")]
     Internal(String),
+    /// The database's migrations disagree with this build's; the server must not start.
+    #[error("{0}")]
+    Migration(String),
 }
 
 /// Where added customers go: an existing campaign, or one created in the same
@@ -189,6 +193,56 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
+/// A database URL fit for a log line or an error message: the password of its user
+/// part and every `password`-like query parameter (`password`, `sslpassword`, ...)
+/// become `***`. Anything that cannot be told apart as a URL is hidden whole after
+/// its scheme, since it may hold a secret in a form this cannot read.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        // `sqlite:PATH` and the like carry no credentials; anything else is hidden.
+        return match url.split_once(':') {
+            Some((scheme, rest)) if scheme == "sqlite" && !rest.contains('@') => url.to_string(),
+            Some((scheme, _)) => format!("{scheme}:***"),
+            None => "***".to_string(),
+        };
+    };
+    let (head, rest) = url.split_at(scheme_end + 3);
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = String::with_capacity(url.len());
+    out.push_str(head);
+    // The user part ends at the last '@' before the path.
+    let authority_end = before_query.find('/').unwrap_or(before_query.len());
+    match before_query[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &before_query[..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&before_query[at..]);
+        }
+        None => out.push_str(before_query),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().contains("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
 /// Opens the store a database URL names, running its migrations.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     if postgres::is_postgres_url(url) {
@@ -196,4 +250,25 @@ pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     }
     let store = sqlite::SqliteStore::open(url).await?;
     Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_survive_redaction() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        assert_eq!(
+            redact_url("postgres://u@h:5432/db?password=secret&sslmode=disable"),
+            "postgres://u@h:5432/db?password=***&sslmode=disable"
+        );
+        assert_eq!(redact_url("postgresql://u:p%40ss@h/db?sslpassword=x"), "postgresql://u:***@h/db?sslpassword=***");
+        assert_eq!(redact_url("postgres://u:a@b@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://callsheet.db"), "sqlite://callsheet.db");
+        assert_eq!(redact_url("sqlite:data/c.db"), "sqlite:data/c.db");
+        assert_eq!(redact_url("mysql:u:secret@h"), "mysql:***");
+        assert_eq!(redact_url("host=h password=secret"), "***");
+    }
 }

@@ -10,15 +10,19 @@ mod filters;
 mod tenants;
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
-use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
+use super::migrations::{self, Applied, Migration};
+use super::{
+    DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target, redact_url,
+};
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
@@ -28,7 +32,8 @@ use crate::domain::ids::IdKind;
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+/// Released migrations are never edited: a change is a new migration.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("migrations/0001_init.sql") }];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
 /// Settings of every session callsheet opens, after any the URL gives.
@@ -45,63 +50,57 @@ pub struct PgStore {
     marks: Arc<super::plan::MarkCache>,
 }
 
-struct Pool {
-    config: tokio_postgres::Config,
-    idle: Mutex<Vec<Client>>,
-    permits: Semaphore,
-}
+/// How long a request waits for a pooled connection, for a new connection to be
+/// made, or for an idle one to be checked, before it fails: during a database outage
+/// requests answer r=10 at once instead of hanging.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Unacknowledged data older than this closes a connection (a network partition).
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A pooled connection, given back when dropped unless it broke.
-struct Conn<'a> {
-    client: Option<Client>,
-    pool: &'a Pool,
-    _permit: SemaphorePermit<'a>,
-}
+/// The pool of connections, made on demand up to its size.
+struct Pool(deadpool_postgres::Pool);
 
-impl Deref for Conn<'_> {
+/// A pooled connection, given back when dropped.
+struct Conn(deadpool_postgres::Object);
+
+impl Deref for Conn {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("connection present until dropped")
+        &self.0
     }
 }
 
-impl DerefMut for Conn<'_> {
+impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("connection present until dropped")
-    }
-}
-
-impl Drop for Conn<'_> {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
-            self.pool.idle.lock().unwrap_or_else(|p| p.into_inner()).push(client);
-        }
+        &mut self.0
     }
 }
 
 impl Pool {
-    async fn get(&self) -> StoreResult<Conn<'_>> {
-        let permit = self.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
-        let idle = loop {
-            let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            match next {
-                Some(c) if c.is_closed() => continue,
-                other => break other,
-            }
-        };
-        let client = match idle {
-            Some(c) => c,
-            None => {
-                let (client, connection) = self.config.connect(NoTls).await?;
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::warn!("postgres connection closed: {e}");
-                    }
-                });
-                client
-            }
-        };
-        Ok(Conn { client: Some(client), pool: self, _permit: permit })
+    fn new(mut config: tokio_postgres::Config, size: usize) -> anyhow::Result<Pool> {
+        config.connect_timeout(CONNECT_TIMEOUT).keepalives(true).tcp_user_timeout(TCP_USER_TIMEOUT);
+        let manager = deadpool_postgres::Manager::from_config(
+            config,
+            NoTls,
+            deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(size)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()?;
+        Ok(Pool(pool))
+    }
+
+    async fn get(&self) -> StoreResult<Conn> {
+        match self.0.get().await {
+            Ok(object) => Ok(Conn(object)),
+            Err(deadpool_postgres::PoolError::Backend(e)) => Err(e.into()),
+            Err(e) => Err(StoreError::Internal(format!("no database connection: {e}"))),
+        }
     }
 }
 
@@ -122,8 +121,9 @@ pub fn is_postgres_url(url: &str) -> bool {
 impl PgStore {
     /// Connects to the database a `postgres://` URL names and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| anyhow::anyhow!("database URL '{url}' is not a valid PostgreSQL URL: {e}"))?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("database URL '{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))?;
         // callsheet's statements are short and planned afresh: compiling them to
         // machine code (JIT) costs more than it saves; sorts of a large filter's
         // matches should stay in memory.
@@ -135,9 +135,9 @@ impl PgStore {
             })?,
             Err(_) => DEFAULT_POOL_SIZE,
         };
-        let pool = Arc::new(Pool { config, idle: Mutex::new(Vec::new()), permits: Semaphore::new(size) });
+        let pool = Arc::new(Pool::new(config, size)?);
         let store = PgStore { pool, marks: Default::default() };
-        store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact(url)))?;
+        store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
         Ok(store)
     }
 
@@ -157,39 +157,37 @@ impl PgStore {
         f(&tx).await
     }
 
+    /// Runs the migrations this database still needs, after checking that those it
+    /// ran are the ones this build carries.
     async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
         tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL); \
+             ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT",
         )
         .await?;
-        let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            tx.batch_execute(sql).await?;
+        let applied: Vec<Applied> = tx
+            .query("SELECT version, checksum FROM schema_migrations ORDER BY version", &[])
+            .await?
+            .iter()
+            .map(|r| Applied { version: r.get(0), checksum: r.get(1) })
+            .collect();
+        let plan = migrations::plan(MIGRATIONS, &applied).map_err(StoreError::Migration)?;
+        for (version, checksum) in &plan.backfill {
+            tx.execute("UPDATE schema_migrations SET checksum = $2 WHERE version = $1", &[version, checksum]).await?;
+        }
+        for m in &plan.pending {
+            tx.batch_execute(m.sql).await?;
             tx.execute(
-                "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
-                &[version, &crate::domain::now_secs()],
+                "INSERT INTO schema_migrations (version, applied, checksum) VALUES ($1, $2, $3)",
+                &[&m.version, &crate::domain::now_secs(), &migrations::checksum(m.sql)],
             )
             .await?;
         }
         tx.commit().await?;
         Ok(())
-    }
-}
-
-/// A URL with its password hidden, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -427,7 +425,8 @@ impl Store for PgStore {
         let tx = conn.transaction().await?;
         let outcome = contacts::import(&tx, account_id, portal, feed).await?;
         tx.commit().await?;
-        refresh_statistics(&conn, outcome.added + outcome.updated, "contacts, contact_phones, contact_words").await?;
+        drop(conn);
+        self.refresh_statistics(outcome.added + outcome.updated, CONTACT_TABLES);
         Ok(outcome)
     }
 
@@ -441,20 +440,9 @@ impl Store for PgStore {
         let tx = conn.transaction().await?;
         let (campaign, outcome, made_contacts) = customers::add(&tx, account_id, target, feed).await?;
         tx.commit().await?;
-        refresh_statistics(&conn, made_contacts as i64, "contacts, contact_phones, contact_words").await?;
         drop(conn);
-        if outcome.added >= ANALYZE_AFTER {
-            // Customers are read through plain index lookups that need no fresh
-            // statistics, so the answer does not wait for them.
-            let pool = self.pool.clone();
-            tokio::spawn(async move {
-                if let Ok(conn) = pool.get().await
-                    && let Err(e) = conn.batch_execute("VACUUM (ANALYZE) customers").await
-                {
-                    tracing::warn!("refreshing customer statistics: {e}");
-                }
-            });
-        }
+        self.refresh_statistics(made_contacts as i64, CONTACT_TABLES);
+        self.refresh_statistics(outcome.added, "customers");
         Ok((campaign, outcome))
     }
 
@@ -484,13 +472,30 @@ impl Store for PgStore {
     }
 }
 
-/// Refreshes the statistics of `tables` when a request wrote many rows to them,
-/// and their visibility maps, so index-only scans need not visit the new rows.
-async fn refresh_statistics(db: &Client, written: i64, tables: &str) -> StoreResult<()> {
-    if written >= ANALYZE_AFTER {
-        db.batch_execute(&format!("VACUUM (ANALYZE) {tables}")).await?;
+/// The tables a new CRM contact is written to.
+const CONTACT_TABLES: &str = "contacts, contact_phones, contact_words";
+
+impl PgStore {
+    /// Refreshes the statistics of `tables` when a request wrote many rows to them,
+    /// and their visibility maps, so index-only scans need not visit the new rows.
+    /// It runs after the answer, on a connection of its own: the write has committed
+    /// by then, and a failure here must never turn saved data into an error that a
+    /// client would retry.
+    fn refresh_statistics(&self, written: i64, tables: &'static str) {
+        if written < ANALYZE_AFTER {
+            return;
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let done = match pool.get().await {
+                Ok(conn) => conn.batch_execute(&format!("VACUUM (ANALYZE) {tables}")).await.map_err(StoreError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = done {
+                tracing::warn!("refreshing the statistics of {tables}: {e}");
+            }
+        });
     }
-    Ok(())
 }
 
 const REPEATABLE_READ: tokio_postgres::IsolationLevel = tokio_postgres::IsolationLevel::RepeatableRead;
@@ -502,11 +507,5 @@ mod tests {
     #[test]
     fn placeholders_are_numbered() {
         assert_eq!(numbered("a = ? AND b < ?::text"), "a = $1 AND b < $2::text");
-    }
-
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
     }
 }

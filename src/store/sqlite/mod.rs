@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use super::migrations::{self, Applied, Migration};
 use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
@@ -24,10 +25,11 @@ use crate::domain::ids::IdSource;
 use crate::domain::page::{Page, Paged};
 use tokio::sync::mpsc;
 
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("migrations/0001_init.sql")),
-    (2, include_str!("migrations/0002_search.sql")),
-    (3, include_str!("migrations/0003_contact_ids_per_account.sql")),
+/// Released migrations are never edited: a change is a new migration.
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("migrations/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("migrations/0002_search.sql") },
+    Migration { version: 3, sql: include_str!("migrations/0003_contact_ids_per_account.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -53,7 +55,7 @@ pub struct SqliteStore {
 struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 impl Pool {
@@ -98,9 +100,12 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|e| StoreError::Internal(e.to_string()))?;
+        // The permit goes with the closure: a client that disconnects drops this
+        // future, but the blocking closure still holds its connection until it ends.
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| StoreError::Internal(e.to_string()))?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.checkout()?;
             let result = f(&mut conn);
             pool.checkin(conn);
@@ -113,10 +118,9 @@ impl Pool {
 
 /// The file path a `sqlite://PATH` (or `sqlite:PATH`) URL names.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| anyhow::anyhow!("database URL '{url}' is neither sqlite://PATH nor postgres://..."))?;
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(|| {
+        anyhow::anyhow!("database URL '{}' is neither sqlite://PATH nor postgres://...", super::redact_url(url))
+    })?;
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         anyhow::bail!("database URL '{url}' names no file; use sqlite://PATH");
@@ -128,7 +132,7 @@ impl SqliteStore {
     /// Opens (creating if missing) the database file and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
-        let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Semaphore::new(POOL_SIZE) });
+        let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
         let store = SqliteStore { pool, marks: Default::default() };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         Ok(store)
@@ -193,17 +197,34 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Runs the migrations this database still needs, after checking that those it ran
+/// are the ones this build carries.
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
     )?;
-    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        tx.execute_batch(sql)?;
+    let has_checksums: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_checksums {
+        tx.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")?;
+    }
+    let applied = tx
+        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
+        .query_map([], |r| Ok(Applied { version: r.get(0)?, checksum: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let plan = migrations::plan(MIGRATIONS, &applied).map_err(StoreError::Migration)?;
+    for (version, checksum) in &plan.backfill {
+        tx.execute("UPDATE schema_migrations SET checksum = ?2 WHERE version = ?1", (version, checksum))?;
+    }
+    for m in &plan.pending {
+        tx.execute_batch(m.sql)?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, applied) VALUES (?1, ?2)",
-            (version, crate::domain::now_secs()),
+            "INSERT INTO schema_migrations (version, applied, checksum) VALUES (?1, ?2, ?3)",
+            (m.version, crate::domain::now_secs(), migrations::checksum(m.sql)),
         )?;
     }
     tx.commit()?;
@@ -462,5 +483,43 @@ impl Store for SqliteStore {
     async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
         self.write(move |tx| filters::delete(tx, &account_id, &id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request whose client went away drops its future, but the closure it started
+    /// on a blocking thread still holds a connection: the pool must count it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_request_keeps_its_connection_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Arc::new(Pool {
+            path: dir.path().join("pool.db"),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(POOL_SIZE)),
+        });
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let request = pool.clone().run(move |_conn| {
+            started_tx.send(()).ok();
+            release_rx.recv().ok();
+            Ok(())
+        });
+        let request = tokio::spawn(request);
+        tokio::task::spawn_blocking(move || started_rx.recv()).await.unwrap().unwrap();
+        // The client disconnects: the request's future is dropped mid-way.
+        request.abort();
+        let _ = request.await;
+        assert_eq!(pool.permits.available_permits(), POOL_SIZE - 1, "the busy connection was given back early");
+        release_tx.send(()).unwrap();
+        for _ in 0..500 {
+            if pool.permits.available_permits() == POOL_SIZE {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the connection never came back to the pool");
     }
 }

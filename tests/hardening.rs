@@ -1,0 +1,120 @@
+//! What probing as a hostile or careless client found, pinned so it stays fixed:
+//! text no database can store, a row of a million columns, migrations edited after
+//! release, and a PostgreSQL write whose statistics refresh fails after the commit.
+
+#[macro_use]
+mod common;
+
+use common::{Body, TestApp, error, pairs};
+use reqwest::Method;
+use serde_json::json;
+
+const NUL_REFUSED: &str = "contains a NUL byte, which cannot be stored";
+
+backend_test!(text_with_a_nul_byte_is_refused_naming_the_field, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Nul").await;
+    let nul = |field: &str| error(1, &format!("{field} {NUL_REFUSED}"));
+
+    // A campaign id in a body, a query string and a path.
+    let (status, body) = app.post("/v1/customcampaign", json!({"campaign": "CA\u{0}1", "listcontacts": []})).await;
+    assert_eq!((status, body), (400, nul("campaign")));
+    let (status, body) = app.get("/v1/customcampaign?campaign=CA%001").await;
+    assert_eq!((status, body), (400, nul("campaign")));
+    let (status, body) = app.get("/v1/campaign/CA%001").await;
+    assert_eq!((status, body), (400, nul("the id in the path")));
+    let (status, body) = app.delete("/v1/customcampaign/1%00").await;
+    assert_eq!((status, body), (400, nul("the id in the path")));
+    // A contact id, a portal, a listcontacts entry's name and a custom field's key.
+    let (status, body) = app.get("/v1/contact/CT%00").await;
+    assert_eq!((status, body), (400, nul("the id in the path")));
+    let (status, body) =
+        app.post("/v1/contact", json!({"name": "An", "phones": ["0901234567"], "portal": "pt_\u{0}"})).await;
+    assert_eq!((status, body), (400, nul("portal")));
+    let (status, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": campaign, "listcontacts": [{"id": "CT1", "name": "An", "phones": ["0901234567"]},
+                {"id": "CT2", "name": "B\u{0}nh", "phones": ["0901234568"]}]}),
+        )
+        .await;
+    assert_eq!((status, body), (400, nul("listcontacts[1].name")));
+    let (status, body) =
+        app.post("/v1/contact", json!({"name": "An", "phones": ["0901234567"], "fields": {"ci\u{0}ty": "Huế"}})).await;
+    assert_eq!((status, body), (400, nul("fields.ci\u{0}ty")));
+    // The same in the reference's multipart form, with the entries as JSON text.
+    let entries = json!([{"id": "CT3", "name": "C\u{0}", "phones": ["0901234569"]}]).to_string();
+    let form = pairs(&[("campaign", &campaign), ("listcontacts", &entries)]);
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Multipart(form)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["r"], 1, "{body}");
+    // A file with a NUL in a cell past its first 8 KB (where it would pass for a
+    // binary file): the whole file is refused.
+    let mut csv = b"name,phone\n".to_vec();
+    for i in 0..600 {
+        csv.extend(format!("An {i},0901{i:06}\n").bytes());
+    }
+    csv.extend(b"B\x00nh,0901234568\n");
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Upload(pairs(&[("campaign", &campaign)]), "leads.csv", csv),
+        )
+        .await;
+    assert_eq!((status, body), (422, error(8, "row 602, column A: the cell holds a NUL byte, which cannot be stored")));
+    // Nothing was written by any of them.
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+    assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "0");
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0);
+});
+
+backend_test!(a_row_of_a_million_columns_is_answered_at_once, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Wide").await;
+    // One data row 10^6 cells wide (~8 MB): refused for its width, without reading
+    // the header once per cell.
+    let mut csv = b"name,phone\nAn,0901234567".to_vec();
+    csv.extend(std::iter::repeat_n(b",x".as_slice(), 1_000_000).flatten());
+    csv.push(b'\n');
+    let request = app.send(
+        Method::POST,
+        "/v1/customcampaign",
+        Some(&app.tenant.token),
+        Body::Upload(pairs(&[("campaign", &campaign)]), "wide.csv", csv),
+    );
+    // A hang guard, not a speed check: the quadratic reading took minutes.
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(120), request)
+        .await
+        .expect("a wide row must not take minutes");
+    assert_eq!(
+        (status, body),
+        (422, error(8, "row 2 has a cell in column 1000002 (BDWGP), past the 16384 columns a spreadsheet may have"))
+    );
+    // A wide row within the limit is read, its extra cells kept as custom fields.
+    let header: Vec<String> =
+        ["name".to_string(), "phone".into()].into_iter().chain((0..16_000).map(|i| format!("f{i}"))).collect();
+    let row: Vec<String> =
+        ["An".to_string(), "0901234567".into()].into_iter().chain((0..16_000).map(|i| i.to_string())).collect();
+    let csv = format!("{}\n{}\n", header.join(","), row.join(",")).into_bytes();
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Upload(pairs(&[("campaign", &campaign)]), "wide.csv", csv),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 1, "{body}");
+    let crm_id = {
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+        list["resFromPccApi"]["data"]["rows"][0]["crm_id"].as_str().unwrap().to_string()
+    };
+    let (_, contact) = app.get(&format!("/v1/contact/{crm_id}")).await;
+    assert_eq!(contact["data"]["fields"]["f15999"], "15999");
+    assert_eq!(contact["data"]["fields"].as_object().unwrap().len(), 16_000);
+});
