@@ -118,3 +118,37 @@ backend_test!(a_row_of_a_million_columns_is_answered_at_once, async {
     assert_eq!(contact["data"]["fields"]["f15999"], "15999");
     assert_eq!(contact["data"]["fields"].as_object().unwrap().len(), 16_000);
 });
+
+/// PostgreSQL refreshes table statistics after a bulk write; that must never hold
+/// up or fail an answer for data already committed (a client would retry, and
+/// rows without ids would become CRM contacts twice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_statistics_refresh_does_not_hold_up_a_committed_import() {
+    common::on_backend(common::Backend::Postgres, async {
+        let app = TestApp::spawn().await;
+        let campaign = app.create_campaign("Stats").await;
+        // Another session holds the lock VACUUM needs (inserts do not need it).
+        let (locker, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        locker.batch_execute("BEGIN; LOCK TABLE contacts, customers IN SHARE UPDATE EXCLUSIVE MODE").await.unwrap();
+        let mut csv = String::from("name,phone\n");
+        for i in 0..6000 {
+            csv.push_str(&format!("Lead {i},0901{i:06}\n"));
+        }
+        let request = app.send(
+            Method::POST,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Upload(pairs(&[("campaign", &campaign)]), "leads.csv", csv.into_bytes()),
+        );
+        let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(60), request)
+            .await
+            .expect("the answer waited for the statistics refresh");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["summary"]["added"], 6000);
+        locker.batch_execute("ROLLBACK").await.unwrap();
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+        assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "6000");
+    })
+    .await
+}

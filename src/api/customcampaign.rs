@@ -308,8 +308,18 @@ fn skipped_marker(skipped: &[String]) -> Value {
 
 /// POST /v1/customcampaign: add contacts to a campaign.
 async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
-    let campaign = input.fields().required_string("campaign")?;
+    let f = input.fields();
+    let campaign = f.required_string("campaign")?;
     let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
+    if sources.file.is_none() && f.get("listcontacts").is_none() && f.get("listfilters").is_none() {
+        return Err(match input.uploads.first() {
+            Some(other) => ApiError::new(
+                Code::Missing,
+                format!("missing file: the upload came as the field '{}'; send it as 'file'", other.field),
+            ),
+            None => ApiError::missing("listcontacts, listfilters or file"),
+        });
+    }
     let (_, outcome, summary) = add_sources(&state, &caller.account, Target::Existing(campaign), sources).await?;
     let body = json!({"r": 0, "msg": "Success", "data": skipped_marker(&outcome.skipped), "summary": summary});
     Ok(Json(body).into_response())

@@ -21,6 +21,12 @@ pub struct Upload {
     pub bytes: Bytes,
 }
 
+/// What an object costs against the budget: a map allocates a node of room for
+/// eleven entries as soon as it holds one.
+const OBJECT_UNITS: usize = 10;
+/// What a multipart part costs: its headers are read and kept while it is read.
+const PART_UNITS: usize = 8;
+
 /// What reading one request may cost, checked while it is read: memory follows these
 /// limits, never the size of a hostile body.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +35,8 @@ pub struct Bounds {
     pub text_bytes: usize,
     /// Entries of any one list (`listcontacts`, `phones`, ...).
     pub list_entries: usize,
-    /// Values (strings, numbers, lists, objects, form fields) one reading may build.
+    /// Values one reading may build, in units of about 64 bytes: a string, number or
+    /// list entry is one, an object [`OBJECT_UNITS`], a multipart part [`PART_UNITS`].
     pub values: usize,
 }
 
@@ -38,9 +45,10 @@ impl Bounds {
         Bounds {
             text_bytes: limits.json_bytes.min(limits.upload_bytes),
             list_entries: limits.listcontacts,
-            // A listcontacts entry is a handful of values: room for every entry the
-            // limit allows, with their phones, and for everything else a request holds.
-            values: limits.listcontacts.saturating_mul(16).saturating_add(65_536),
+            // A listcontacts entry costs about 20 units (an object, its keys, values and
+            // phones): room for every entry the limit allows, in any encoding, and for
+            // everything else a request holds.
+            values: limits.listcontacts.saturating_mul(32).saturating_add(65_536),
         }
     }
 }
@@ -90,7 +98,7 @@ impl FromRequest<AppState> for Input {
             if declared.is_some_and(|n| n > bounds.text_bytes as u64) {
                 return Err(too_large(bounds.text_bytes));
             }
-            let bytes = read_body(req.into_body(), bounds.text_bytes).await?;
+            let bytes = read_body(req.into_body(), bounds.text_bytes, state.limits.upload_bytes).await?;
             if content_type.starts_with("application/x-www-form-urlencoded") {
                 insert_pairs(&mut input.map, form_urlencoded::parse(&bytes), &mut budget)?;
             } else if !bytes.iter().all(u8::is_ascii_whitespace) {
@@ -109,14 +117,25 @@ impl FromRequest<AppState> for Input {
     }
 }
 
-/// Reads a whole body of at most `limit` bytes; r=9 as soon as it is longer.
-async fn read_body(body: axum::body::Body, limit: usize) -> ApiResult<Bytes> {
+/// Reads a whole body of at most `limit` bytes; r=9 as soon as it is longer. The
+/// rest of a body that is too long, up to `drain` bytes in all, is read and thrown
+/// away first, so that a client still sending it hears the answer rather than a
+/// closed connection; nothing of it is kept.
+async fn read_body(body: axum::body::Body, limit: usize, drain: usize) -> ApiResult<Bytes> {
     use futures_util::StreamExt as _;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::invalid(format!("could not read the request body: {e}")))?;
         if bytes.len() + chunk.len() > limit {
+            let mut seen = bytes.len() + chunk.len();
+            drop(bytes);
+            while seen <= drain {
+                match stream.next().await {
+                    Some(Ok(chunk)) => seen += chunk.len(),
+                    _ => break,
+                }
+            }
             return Err(too_large(limit));
         }
         bytes.extend_from_slice(&chunk);
@@ -270,7 +289,9 @@ impl<'de> serde::de::Visitor<'de> for BoundedValue<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        charged!(self.0);
+        if !self.0.take(OBJECT_UNITS) {
+            return Err(serde::de::Error::custom("over the limit"));
+        }
         let budget = self.0;
         let mut object = Map::new();
         budget.depth += 1;
@@ -365,7 +386,7 @@ async fn read_multipart(
             Ok(None) => return Ok(()),
             Err(e) => return Err(read_error(e, "body")),
         };
-        if !budget.take(1) {
+        if !budget.take(PART_UNITS) {
             budget.check()?;
         }
         let name = field.name().unwrap_or_default().to_string();
@@ -401,10 +422,10 @@ fn insert_pairs<'a>(
 ) -> ApiResult<()> {
     for (key, value) in pairs {
         let path = bracket_path(&key);
-        if !budget.take(path.len() + 1) {
+        let created = insert_at(map, &path, Value::String(value.into_owned()));
+        if !budget.take(path.len() + created * OBJECT_UNITS) {
             budget.check()?;
         }
-        insert_at(map, &path, Value::String(value.into_owned()));
     }
     Ok(())
 }
@@ -435,10 +456,11 @@ fn bracket_path(key: &str) -> Vec<&str> {
     path
 }
 
-fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) {
+/// Inserts `value` at `path`; returns how many objects it had to create on the way.
+fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> usize {
     let (first, rest) = match path.split_first() {
         Some(split) => split,
-        None => return,
+        None => return 0,
     };
     // `[]` appends: the next free numeric index.
     let key = if first.is_empty() { map.len().to_string() } else { first.to_string() };
@@ -454,14 +476,20 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) {
                 map.insert(key, value);
             }
         }
-        return;
+        return 0;
     }
-    let slot = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
+    let mut created = 0;
+    let slot = map.entry(key).or_insert_with(|| {
+        created += 1;
+        Value::Object(Map::new())
+    });
     if !slot.is_object() {
+        created += 1;
         *slot = Value::Object(Map::new());
     }
-    if let Value::Object(inner) = slot {
-        insert_at(inner, rest, value);
+    match slot {
+        Value::Object(inner) => created + insert_at(inner, rest, value),
+        _ => created,
     }
 }
 

@@ -132,6 +132,9 @@ impl FileReport {
 /// Columns a sheet may have, as in Excel (A to XFD); a wider row is refused.
 pub const MAX_COLUMNS: usize = 16_384;
 
+/// Characters a cell may hold, as in Excel; a longer one is not a lead's data.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
 /// Rows handed on at once.
 pub const BATCH_ROWS: usize = 2000;
 
@@ -158,6 +161,15 @@ pub fn read_entries(
         if let Some((col, _)) = row.cells.iter().find(|(_, c)| memchr::memchr(0, c.text().as_bytes()).is_some()) {
             return Err(ImportError::File(format!(
                 "row {}, column {}: the cell holds a NUL byte, which cannot be stored",
+                row.number,
+                columns::column_letter(*col)
+            )));
+        }
+        if let Some((col, _)) =
+            row.cells.iter().find(|(_, c)| c.text().len() > MAX_CELL_CHARS && c.text().chars().count() > MAX_CELL_CHARS)
+        {
+            return Err(ImportError::File(format!(
+                "row {}, column {}: the cell holds more than {MAX_CELL_CHARS} characters, more than a spreadsheet cell can",
                 row.number,
                 columns::column_letter(*col)
             )));

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub store: DynStore,
     pub tenant: Tenant,
     pub backend: Backend,
+    /// The database URL the app runs on.
+    pub db_url: String,
     _db: TestDb,
 }
 
@@ -60,6 +62,11 @@ pub async fn on_backend(backend: Backend, test: impl std::future::Future<Output 
         return;
     }
     BACKEND.scope(backend, test).await
+}
+
+/// The backend the running test body is on (SQLite outside `on_backend`).
+pub fn current_backend() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
 }
 
 /// Defines a test that runs once on SQLite and once on PostgreSQL, as
@@ -159,6 +166,7 @@ impl TestApp {
         let (db, url) = TestDb::create(backend).await;
         let store = store::open(&url).await.expect("open store");
         let state = AppState { store: store.clone(), limits };
+        let db_url = url.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = api::app(state, extra);
@@ -175,6 +183,7 @@ impl TestApp {
                 token: String::new(),
             },
             backend,
+            db_url,
             _db: db,
         };
         app.tenant = app.new_tenant("Tenant A").await;

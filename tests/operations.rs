@@ -1,0 +1,337 @@
+//! Running callsheet as operators do: connection hygiene against slow clients, a
+//! database outage, secrets kept out of logs, and migrations that were edited.
+
+#[macro_use]
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use callsheet::api::{self, AppState, ServeOptions};
+use callsheet::config::Limits;
+use common::{Backend, TestDb, postgres_url};
+
+/// The app on a port of its own, with the connection settings given.
+async fn serve_with(url: &str, options: ServeOptions) -> SocketAddr {
+    let store = callsheet::store::open(url).await.expect("open store");
+    let app = api::app(AppState { store, limits: Limits::default() }, axum::Router::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(api::serve_with(listener, app, std::future::pending(), options));
+    addr
+}
+
+/// Reads from a connection until it closes or `within` passes; true when it closed.
+fn closes_within(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_midway_through_its_headers_is_disconnected() {
+    let (_db, url) = TestDb::create(Backend::Sqlite).await;
+    let options = ServeOptions { header_read_timeout: Duration::from_millis(500), ..ServeOptions::default() };
+    let addr = serve_with(&url, options).await;
+    tokio::task::spawn_blocking(move || {
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: callsheet\r\nX-Half: ").unwrap();
+        // A hang guard: with no timeout the connection stays open for ever.
+        assert!(closes_within(&mut slow, Duration::from_secs(30)), "a half-sent request head kept its connection");
+        // An idle keep-alive connection is closed the same way.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: callsheet\r\n\r\n").unwrap();
+        let mut answer = [0u8; 512];
+        let n = idle.read(&mut answer).unwrap();
+        assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+        assert!(closes_within(&mut idle, Duration::from_secs(30)), "an idle keep-alive connection stayed open");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let (_db, url) = TestDb::create(Backend::Sqlite).await;
+    let options = ServeOptions { header_read_timeout: Duration::from_secs(60), max_connections: 2 };
+    let addr = serve_with(&url, options).await;
+    tokio::task::spawn_blocking(move || {
+        let first = TcpStream::connect(addr).unwrap();
+        let _second = TcpStream::connect(addr).unwrap();
+        // Both slots are taken by silent clients: a third is not served...
+        let mut third = TcpStream::connect(addr).unwrap();
+        third.write_all(b"GET /healthz HTTP/1.1\r\nHost: callsheet\r\nConnection: close\r\n\r\n").unwrap();
+        third.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+        let mut answer = Vec::new();
+        let early = third.read_to_end(&mut answer);
+        assert!(early.is_err() && answer.is_empty(), "served past the cap: {}", String::from_utf8_lossy(&answer));
+        // ...until one of them leaves.
+        drop(first);
+        third.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        third.read_to_end(&mut answer).unwrap();
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    })
+    .await
+    .unwrap();
+}
+
+/// A TCP relay to PostgreSQL that a test can take down: while down it cuts every
+/// relayed connection and accepts new ones without ever answering, as an
+/// unreachable host does.
+struct Relay {
+    addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Relay {
+    async fn start(target: SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let down = Arc::new(AtomicBool::new(false));
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (d, g) = (down.clone(), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                let (down, generation) = (d.clone(), g.clone());
+                tokio::spawn(async move {
+                    if down.load(Ordering::SeqCst) {
+                        // Hold it open, silent, until the relay is back up.
+                        while down.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        return;
+                    }
+                    let born = generation.load(Ordering::SeqCst);
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else { return };
+                    let relay = tokio::io::copy_bidirectional(&mut client, &mut server);
+                    tokio::pin!(relay);
+                    loop {
+                        tokio::select! {
+                            _ = &mut relay => return,
+                            () = tokio::time::sleep(Duration::from_millis(50)) => {
+                                if generation.load(Ordering::SeqCst) != born {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Relay { addr, down, generation }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+        if down {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
+    let Some(base) = postgres_url() else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
+        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let (_db, url) = common::TestDb::create(Backend::Postgres).await;
+    let config: tokio_postgres::Config = base.parse().unwrap();
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        other => panic!("the test server must be reached over TCP, not {other:?}"),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let target: SocketAddr = tokio::net::lookup_host((host.as_str(), port)).await.unwrap().next().unwrap();
+    let relay = Relay::start(target).await;
+    let relayed = url.replacen(&format!("{host}:{port}"), &relay.addr.to_string(), 1);
+    assert_ne!(relayed, url, "the test URL must name host:port");
+    let store = callsheet::store::open(&relayed).await.expect("open store through the relay");
+    let (account, _) = store.create_account("Outage", "VN").await.unwrap();
+    let key = store.create_key(&account.id).await.unwrap();
+    let token = callsheet::domain::token::mint(&key.sid, &key.secret, callsheet::domain::now_secs(), 3600);
+    let app = api::app(AppState { store, limits: Limits::default() }, axum::Router::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(api::serve(listener, app, std::future::pending()));
+    let client = reqwest::Client::new();
+    let campaigns = || client.get(format!("http://{addr}/v1/campaign")).header("X-STRINGEE-AUTH", &token).send();
+
+    assert_eq!(campaigns().await.unwrap().status(), 200);
+    relay.set_down(true);
+    // The relayed connections are cut within a few of the relay's 50 ms checks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every request answers, as r=10, however many arrive at once.
+    let outage: Vec<_> = (0..24).map(|_| tokio::spawn(campaigns())).collect();
+    for request in outage {
+        let answered = tokio::time::timeout(Duration::from_secs(60), request).await;
+        let response = answered.expect("a request hung during the outage").unwrap().unwrap();
+        assert_eq!(response.status(), 500);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body, common::error(10, "internal error"));
+    }
+    relay.set_down(false);
+    // Once the database is back, so is the service.
+    let mut back = false;
+    for _ in 0..100 {
+        if campaigns().await.unwrap().status() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the service did not recover after the outage");
+}
+
+/// Runs the CLI with `args`; returns whether it succeeded, and everything it printed.
+fn run_cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_callsheet")).args(args).env("NO_COLOR", "1").output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn database_passwords_never_reach_a_message() {
+    // Neither a URL that does not parse nor one whose server is unreachable is echoed whole.
+    for url in [
+        "postgres://callsheet:S3cretOne@127.0.0.1:notaport/db",
+        "postgres://callsheet:S3cretTwo@127.0.0.1:1/db?password=S3cretThree&connect_timeout=2",
+        "mysql://callsheet:S3cretFour@127.0.0.1/db",
+    ] {
+        let (ok, text) = run_cli(&["--database", url, "account", "create", "Acme"]);
+        assert!(!ok, "{url}: {text}");
+        assert!(!text.contains("S3cret"), "a password was printed: {text}");
+        assert_eq!(text.trim_end().lines().count(), 1, "not one line: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
+    if postgres_url().is_none() {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
+        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    let (_db, url) = common::TestDb::create(Backend::Postgres).await;
+    // The machine's server trusts local connections, so any password is accepted.
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (user, host) = rest.split_once('@').map_or(("postgres", rest), |(u, h)| (u.split(':').next().unwrap(), h));
+    let with_password = format!("{scheme}://{user}:S3cretUser@{host}&password=S3cretParam");
+    let (ok, text) = run_cli(&["--database", &with_password, "account", "create", "Acme", "--json"]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("S3cret"), "{text}");
+    let account: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let (ok, key) = run_cli(&[
+        "--database",
+        &with_password,
+        "key",
+        "create",
+        "--account",
+        account["account"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{key}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
+        .args(["--database", &with_password, "serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for pipe in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    drop(tx);
+    let mut log = Vec::new();
+    let addr = loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("serve printed its address");
+        log.push(line.clone());
+        if let Some(rest) = line.split("listen=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let client = reqwest::Client::new();
+    let key: serde_json::Value = serde_json::from_str(key.trim()).unwrap();
+    let token = callsheet::domain::token::mint(
+        key["key_sid"].as_str().unwrap(),
+        key["key_secret"].as_str().unwrap(),
+        callsheet::domain::now_secs(),
+        60,
+    );
+    for path in ["/v1/campaign", "/v1/campaign/CA000000", "/v1/nothing"] {
+        client.get(format!("http://{addr}{path}")).header("X-STRINGEE-AUTH", &token).send().await.unwrap();
+    }
+    client
+        .get(format!("http://{addr}/v1/campaign"))
+        .header("X-STRINGEE-AUTH", "forged.token.here")
+        .send()
+        .await
+        .unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    log.extend(rx.iter());
+    let log = log.join("\n");
+    assert!(log.contains("callsheet serving"), "{log}");
+    assert!(!log.contains("S3cret"), "a password reached the log:\n{log}");
+    assert!(!log.contains(key["key_secret"].as_str().unwrap()), "a key secret reached the log:\n{log}");
+}
+
+backend_test!(a_migration_edited_after_release_stops_the_server, async {
+    let backend = common::current_backend();
+    let (_db, url) = TestDb::create(backend).await;
+    callsheet::store::open(&url).await.expect("a fresh database migrates");
+    let tamper = "UPDATE schema_migrations SET checksum = 'e0e0e0e0e0e0e0e0e0e0e0e0' WHERE version = 1";
+    match backend {
+        Backend::Sqlite => {
+            let path = url.strip_prefix("sqlite://").unwrap();
+            rusqlite::Connection::open(path).unwrap().execute_batch(tamper).unwrap();
+        }
+        Backend::Postgres => common::run_sql(&url, tamper).await,
+    }
+    let (ok, text) = run_cli(&["--database", &url, "serve", "--listen", "127.0.0.1:0"]);
+    assert!(!ok, "the server started on a database whose migration changed: {text}");
+    assert!(
+        text.contains("migration 0001 was changed after this database applied it (recorded checksum e0e0e0e0e0e0"),
+        "{text}"
+    );
+    assert!(text.contains("released migrations are never edited"), "{text}");
+    // A database from before checksums were kept gets them recorded, and starts.
+    let forget = "UPDATE schema_migrations SET checksum = NULL";
+    match backend {
+        Backend::Sqlite => {
+            let path = url.strip_prefix("sqlite://").unwrap();
+            rusqlite::Connection::open(path).unwrap().execute_batch(forget).unwrap();
+        }
+        Backend::Postgres => common::run_sql(&url, forget).await,
+    }
+    callsheet::store::open(&url).await.expect("an older database starts");
+    let (ok, text) = run_cli(&["--database", &url, "account", "create", "After"]);
+    assert!(ok, "{text}");
+});
