@@ -152,3 +152,60 @@ async fn a_blocked_statistics_refresh_does_not_hold_up_a_committed_import() {
     })
     .await
 }
+
+backend_test!(an_import_in_progress_is_invisible_and_other_writers_go_on, async {
+    let app = TestApp::spawn().await;
+    let target = app.create_campaign("Big").await;
+    let other = app.create_campaign("Small").await;
+    let contacts_before = app.get("/v1/contact?limit=1").await.1["data"]["totalCount"].as_i64().unwrap();
+    const ROWS: i64 = 40_000;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("Lead {i},09{i:08}\n"));
+    }
+    let upload = {
+        let (client, url, token) = (app.client.clone(), app.url("/v1/customcampaign"), app.tenant.token.clone());
+        let form = reqwest::multipart::Form::new()
+            .text("campaign", target.clone())
+            .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("leads.csv"));
+        tokio::spawn(async move { client.post(url).header("X-STRINGEE-AUTH", token).multipart(form).send().await })
+    };
+    let (mut small_writes, mut while_unpublished) = (0, 0);
+    while !upload.is_finished() {
+        // Another campaign's writer and a contact writer are not held up for the import.
+        small_writes += 1;
+        let entry = json!([{"id": format!("CT-small-{small_writes}"), "name": "Small", "phones": ["0912345678"]}]);
+        let (status, body) = app.post("/v1/customcampaign", json!({"campaign": other, "listcontacts": entry})).await;
+        assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+        let (status, _) = app.post("/v1/contact", json!({"name": "Walk-in", "phones": ["0987654321"]})).await;
+        assert_eq!(status, 200);
+        // Readers see the import whole or not at all.
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={target}&limit=5&page=3")).await;
+        let data = &list["resFromPccApi"]["data"];
+        let count: i64 = data["totalCount"].as_str().unwrap().parse().unwrap();
+        let rows = data["rows"].as_array().unwrap().len();
+        assert!((count, rows) == (0, 0) || (count, rows) == (ROWS, 5), "saw part of an import: {count} {rows}");
+        let (_, contacts) = app.get("/v1/contact?limit=1").await;
+        // Each round made one contact of its own; listcontacts entries make none.
+        let made = contacts["data"]["totalCount"].as_i64().unwrap() - contacts_before - small_writes;
+        assert!(made == 0 || made == ROWS, "saw part of an import's contacts: {made}");
+        let (_, everything) = app.get("/v1/customcampaign?limit=1").await;
+        let all: i64 = everything["resFromPccApi"]["data"]["totalCount"].as_str().unwrap().parse().unwrap();
+        assert!(
+            all == small_writes || all == small_writes + ROWS,
+            "saw part of an import in the account's list: {all}"
+        );
+        if count == 0 {
+            while_unpublished += 1;
+        }
+    }
+    let response = upload.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["summary"]["added"], ROWS);
+    assert!(while_unpublished > 0, "no write ran while the import was in progress");
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={other}")).await;
+    assert_eq!(list["resFromPccApi"]["data"]["totalCount"], small_writes.to_string());
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={target}")).await;
+    assert_eq!(list["resFromPccApi"]["data"]["totalCount"], ROWS.to_string());
+});

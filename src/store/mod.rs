@@ -243,13 +243,23 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// Opens the store a database URL names, running its migrations.
+/// Opens the store a database URL names, running its migrations: for the admin
+/// commands, which may run beside a server.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     if postgres::is_postgres_url(url) {
         return Ok(Arc::new(postgres::PgStore::open(url).await?));
     }
     let store = sqlite::SqliteStore::open(url).await?;
     Ok(Arc::new(store))
+}
+
+/// Opens the store for a server: as [`open`], and on SQLite, which one process
+/// serves, it also claims the file and discards what a crash left unpublished.
+pub async fn open_serving(url: &str) -> anyhow::Result<DynStore> {
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(postgres::PgStore::open(url).await?));
+    }
+    Ok(Arc::new(sqlite::SqliteStore::open_serving(url).await?))
 }
 
 #[cfg(test)]

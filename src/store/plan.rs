@@ -175,24 +175,25 @@ impl PageMarks {
     }
 }
 
-/// Page marks by campaign id, kept between requests and rebuilt when stale.
+/// Page marks by account and campaign (campaign ids are unique only within an
+/// account), kept between requests and rebuilt when stale.
 #[derive(Debug, Default)]
-pub struct MarkCache(Mutex<HashMap<String, Arc<PageMarks>>>);
+pub struct MarkCache(Mutex<HashMap<(String, String), Arc<PageMarks>>>);
 
 impl MarkCache {
     /// The campaign's marks, if they were made for this `version` of its list.
-    pub fn get(&self, campaign_id: &str, version: i64) -> Option<Arc<PageMarks>> {
+    pub fn get(&self, account_id: &str, campaign_id: &str, version: i64) -> Option<Arc<PageMarks>> {
         let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(campaign_id).filter(|m| m.version == version).cloned()
+        cache.get(&(account_id.to_string(), campaign_id.to_string())).filter(|m| m.version == version).cloned()
     }
 
-    pub fn put(&self, campaign_id: &str, marks: PageMarks) -> Arc<PageMarks> {
+    pub fn put(&self, account_id: &str, campaign_id: &str, marks: PageMarks) -> Arc<PageMarks> {
         let marks = Arc::new(marks);
         let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MARK_CAMPAIGNS {
             cache.clear();
         }
-        cache.insert(campaign_id.to_string(), marks.clone());
+        cache.insert((account_id.to_string(), campaign_id.to_string()), marks.clone());
         marks
     }
 }

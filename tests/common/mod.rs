@@ -123,11 +123,23 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { base, schema } = self {
-            let (base, sql) = (base.clone(), format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            // A test that failed may leave a transaction of its server open: wait for
+            // its locks a while, then leave the schema to the run's database drop.
+            let (base, sql) =
+                (base.clone(), format!("SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"));
             // Drop runs inside the test's runtime; a thread of its own may block.
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(run_sql(&base, &sql));
+                rt.block_on(async {
+                    if let Ok((client, connection)) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
+                        let task = tokio::spawn(connection);
+                        if let Err(e) = client.batch_execute(&sql).await {
+                            eprintln!("leaving a test schema behind: {e}");
+                        }
+                        drop(client);
+                        let _ = task.await;
+                    }
+                });
             })
             .join();
         }
@@ -164,7 +176,7 @@ impl TestApp {
     pub async fn spawn_with(extra: Router<AppState>, limits: Limits) -> TestApp {
         let backend = BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite);
         let (db, url) = TestDb::create(backend).await;
-        let store = store::open(&url).await.expect("open store");
+        let store = store::open_serving(&url).await.expect("open store");
         let state = AppState { store: store.clone(), limits };
         let db_url = url.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

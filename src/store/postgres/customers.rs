@@ -567,7 +567,7 @@ async fn page_marks(
     version: i64,
     cache: &MarkCache,
 ) -> StoreResult<std::sync::Arc<PageMarks>> {
-    if let Some(marks) = cache.get(campaign_id, version) {
+    if let Some(marks) = cache.get(account_id, campaign_id, version) {
         return Ok(marks);
     }
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&account_id, &campaign_id];
@@ -578,7 +578,7 @@ async fn page_marks(
     while let Some(r) = rows.try_next().await? {
         marks.visit(r.get(0));
     }
-    Ok(cache.put(campaign_id, marks))
+    Ok(cache.put(account_id, campaign_id, marks))
 }
 
 pub async fn delete(db: &impl GenericClient, account_id: &str, id: i64) -> StoreResult<bool> {

@@ -48,6 +48,11 @@ fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a dyn ToSql; 10] 
 }
 
 pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
+    create_as(tx, account_id, fields, false)
+}
+
+/// Creates a campaign, `hidden` from readers until an import that makes it publishes it.
+pub fn create_as(tx: &Connection, account_id: &str, fields: CampaignFields, hidden: bool) -> StoreResult<Campaign> {
     let portal = resolve_portal(tx, account_id, fields.portal.as_deref())?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
@@ -57,9 +62,9 @@ pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) ->
         let values: &[&dyn ToSql] = &[&account_id, &id];
         tx.execute(
             "INSERT INTO campaigns (account_id, id, portal_id, name, name_lower, name_folded, desc1, start_time, \
-             end_time, max_call_retry, time_between_two_call, number, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            &[values, &settings(c, &names)[..], &[&c.created, &c.updated]].concat()[..],
+             end_time, max_call_retry, time_between_two_call, number, created, updated, hidden) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            &[values, &settings(c, &names)[..], &[&c.created, &c.updated, &hidden]].concat()[..],
         )
         .map(drop)
     })?;
@@ -68,7 +73,7 @@ pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) ->
 
 pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND id = ?2"))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND id = ?2 AND hidden = 0"))?
         .query_row((account_id, id), row)
         .optional()?)
 }
@@ -81,10 +86,10 @@ pub fn list(conn: &Connection, account_id: &str, name: Option<&str>, page: Page)
         None => ("AND ?2 = ''", String::new()),
     };
     let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM campaigns WHERE account_id = ?1 {filter}"))?
+        .prepare_cached(&format!("SELECT count(*) FROM campaigns WHERE account_id = ?1 AND hidden = 0 {filter}"))?
         .query_row((account_id, &needle), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 {filter} ORDER BY rowid LIMIT ?3 OFFSET ?4"
+        "SELECT {COLUMNS} FROM campaigns WHERE account_id = ?1 AND hidden = 0 {filter} ORDER BY rowid LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt.query_map((account_id, &needle, page.limit, page.offset()), row)?.collect::<Result<_, _>>()?;
     Ok(Paged { rows, total })
@@ -115,17 +120,20 @@ pub fn update(
     Ok(Some(c))
 }
 
-pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
-    // Explicit deletes by campaign use the campaign indexes; a cascade would go row by row.
-    tx.execute("DELETE FROM customers WHERE account_id = ?1 AND campaign_id = ?2", (account_id, id))?;
-    let n = tx.execute("DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
+/// Hides the campaign from every reader: the first step of deleting it, whose
+/// customers then go a chunk at a time. False when the account has no such campaign.
+pub fn hide(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
+    let n = tx.execute(
+        "UPDATE campaigns SET hidden = 1 WHERE account_id = ?1 AND id = ?2 AND hidden = 0",
+        (account_id, id),
+    )?;
     Ok(n > 0)
 }
 
 /// How many customers the campaign has, from its counter; `None` when it is not the account's.
 pub fn customer_count(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<i64>> {
     Ok(conn
-        .prepare_cached("SELECT customer_count FROM campaigns WHERE account_id = ?1 AND id = ?2")?
+        .prepare_cached("SELECT customer_count FROM campaigns WHERE account_id = ?1 AND id = ?2 AND hidden = 0")?
         .query_row((account_id, id), |r| r.get(0))
         .optional()?)
 }

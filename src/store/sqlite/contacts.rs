@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction};
 use serde_json::{Map, Value};
 
+use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::ids::{IdKind, IdSource};
@@ -104,20 +105,26 @@ fn insert_phones(tx: &Connection, account_id: &str, rowid: i64, phones: &[String
 pub fn create(tx: &Transaction<'_>, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
     let portal = resolve_portal(tx, account_id, draft.portal.as_deref())?;
     let mut contact = draft.apply(Contact::blank(String::new(), portal, now_secs()));
-    contact.id = insert(tx, account_id, &contact, &mut IdKind::Contact)?;
+    contact.id = insert(tx, account_id, &contact, &mut IdKind::Contact, None)?;
     Ok(contact)
 }
 
-/// Inserts a contact (its portal already checked) under a fresh id from `ids`;
-/// returns the id.
-pub fn insert(conn: &Connection, account_id: &str, c: &Contact, ids: &mut impl IdSource) -> StoreResult<String> {
+/// Inserts a contact (its portal already checked) under a fresh id from `ids`, at
+/// rowid `seq` when given (an import's reserved block); returns the id.
+pub fn insert(
+    conn: &Connection,
+    account_id: &str,
+    c: &Contact,
+    ids: &mut impl IdSource,
+    seq: Option<i64>,
+) -> StoreResult<String> {
     let fields = Value::Object(c.fields.clone()).to_string();
     let id = insert_with_fresh_id(conn, ids, |conn, id| {
         conn.prepare_cached(
-            "INSERT INTO contacts (account_id, id, portal_id, name, email, fields, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO contacts (seq, account_id, id, portal_id, name, email, fields, created, updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute((account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
+        .execute((seq, account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
         .map(drop)
     })?;
     let rowid = conn.last_insert_rowid();
@@ -126,27 +133,40 @@ pub fn insert(conn: &Connection, account_id: &str, c: &Contact, ids: &mut impl I
     Ok(id)
 }
 
-pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
+/// The contact with that id, unless it belongs to an import still in progress.
+pub fn get(conn: &Connection, account_id: &str, id: &str, hidden: &Hidden) -> StoreResult<Option<Contact>> {
+    Ok(get_with_seq(conn, account_id, id, hidden)?.map(|(_, c)| c))
+}
+
+/// As [`get`], with the contact's rowid.
+pub fn get_with_seq(
+    conn: &Connection,
+    account_id: &str,
+    id: &str,
+    hidden: &Hidden,
+) -> StoreResult<Option<(i64, Contact)>> {
     let found = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM contacts WHERE account_id = ?1 AND id = ?2"))?
-        .query_row((account_id, id), row)
+        .prepare_cached(&format!("SELECT {COLUMNS}, seq FROM contacts WHERE account_id = ?1 AND id = ?2"))?
+        .query_row((account_id, id), |r| Ok((r.get::<_, i64>(7)?, row(r)?)))
         .optional()?;
-    let Some(mut contact) = found else {
+    let Some((seq, mut contact)) = found.filter(|(seq, _)| !hidden.contains(*seq)) else {
         return Ok(None);
     };
     load_phones(conn, account_id, &mut contact)?;
-    Ok(Some(contact))
+    Ok(Some((seq, contact)))
 }
 
 /// The account-and-portal condition (two placeholders) for contacts `query` narrows.
 /// A selective query's own index lookup should drive the search, so the unary `+`
 /// keeps SQLite from walking the whole portal's index instead.
-pub fn scope(query: Option<&crate::query::sql::Compiled>) -> &'static str {
-    if query.is_some_and(|q| q.selective) {
+/// Contacts of imports still in progress are left out.
+pub fn scope(query: Option<&crate::query::sql::Compiled>, hidden: &Hidden) -> String {
+    let scope = if query.is_some_and(|q| q.selective) {
         "+c.account_id = ? AND +c.portal_id = ?"
     } else {
         "c.account_id = ? AND c.portal_id = ?"
-    }
+    };
+    format!("{scope}{}", hidden.leave_out("c.seq"))
 }
 
 /// The bound values of a compiled query, as SQLite takes them.
@@ -170,10 +190,13 @@ pub fn list(
     portal: &str,
     query: Option<&crate::query::sql::Compiled>,
     page: Page,
+    hidden: &Hidden,
 ) -> StoreResult<Paged<Contact>> {
     use rusqlite::types::Value as Sql;
     let mut args: Vec<Sql> = vec![account_id.to_string().into(), portal.to_string().into()];
-    let scope = scope(query);
+    let scope = scope(query, hidden);
+    // The word index's own answers would count an import's contacts in progress.
+    let fast = query.filter(|_| hidden.is_empty());
     let filter = match query {
         Some(q) => {
             args.extend(query_params(q));
@@ -181,7 +204,7 @@ pub fn list(
         }
         None => String::new(),
     };
-    let total: i64 = match query.and_then(|q| q.word_count.as_ref()) {
+    let total: i64 = match fast.and_then(|q| q.word_count.as_deref()) {
         // A one-word search counts straight from the word index.
         Some(count) => conn
             .prepare_cached(&count.sql)?
@@ -190,7 +213,7 @@ pub fn list(
             .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {scope}{filter}"))?
             .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?,
     };
-    let mut stmt = match query.and_then(|q| q.word_rows.as_ref()) {
+    let mut stmt = match fast.and_then(|q| q.word_rows.as_deref()) {
         // A one-word search pages through the word index, already in contact order.
         Some(rows) => {
             args = query_params(rows);
@@ -213,8 +236,14 @@ pub fn list(
     Ok(Paged { rows, total })
 }
 
-pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
-    let Some(current) = get(tx, account_id, id)? else {
+pub fn update(
+    tx: &Transaction<'_>,
+    account_id: &str,
+    id: &str,
+    draft: ContactDraft,
+    hidden: &Hidden,
+) -> StoreResult<Option<Contact>> {
+    let Some(current) = get(tx, account_id, id, hidden)? else {
         return Ok(None);
     };
     if let Some(p) = draft.portal.as_deref() {
@@ -236,71 +265,128 @@ pub fn update(tx: &Transaction<'_>, account_id: &str, id: &str, draft: ContactDr
     Ok(Some(c))
 }
 
-pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
+pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str, hidden: &Hidden) -> StoreResult<bool> {
+    if get_with_seq(tx, account_id, id, hidden)?.is_none() {
+        return Ok(false);
+    }
     tx.execute(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
     tx.execute(&format!("DELETE FROM contact_words WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
     let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }
 
-/// Imports a feed of entries as contacts of one portal, in one transaction that
-/// commits only on `Feed::Done`. An entry whose id is one of the account's contacts
-/// updates that contact with the values the row has; any other entry is a new
-/// contact, keeping a foreign id as the custom field `external_id`.
+/// Imports a feed of entries as contacts of one portal, all or nothing. An entry
+/// whose id is one of the account's contacts updates that contact with the values
+/// the row has; any other entry is a new contact, keeping a foreign id as the
+/// custom field `external_id`. New contacts are written in short steps into a
+/// reserved block that readers leave out; updates wait in a table of this
+/// connection's own; one last step applies the updates and publishes the block.
 pub fn import(
+    staging: &Staging,
     conn: &mut Connection,
     account_id: &str,
     portal: Option<String>,
     mut feed: tokio::sync::mpsc::Receiver<crate::store::Feed>,
 ) -> StoreResult<crate::store::ImportOutcome> {
     use crate::store::Feed;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let portal = resolve_portal(&tx, account_id, portal.as_deref())?;
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS staged_updates (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, \
+         name TEXT NOT NULL, email TEXT NOT NULL, fields TEXT NOT NULL, phones TEXT NOT NULL); \
+         DELETE FROM temp.staged_updates;",
+    )?;
+    let conn: &Connection = conn;
+    let portal = resolve_portal(conn, account_id, portal.as_deref())?;
     let now = now_secs();
     let mut ids = IdKind::Contact.run();
+    let mut reserved = Reserved::default();
     let mut outcome = crate::store::ImportOutcome::default();
-    loop {
-        let rows = match feed.blocking_recv() {
-            Some(Feed::Rows(rows)) => rows,
-            Some(Feed::Done) => break,
-            Some(Feed::Filter { .. }) => {
-                return Err(super::StoreError::Internal("a contact import was fed a filter".into()));
-            }
-            None => return Err(super::StoreError::Aborted),
-        };
-        for entry in rows {
-            let existing = match &entry.crm_id {
-                Some(id) => get(&tx, account_id, id)?,
-                None => None,
+    let staged = (|| -> StoreResult<()> {
+        loop {
+            let rows = match feed.blocking_recv() {
+                Some(Feed::Rows(rows)) => rows,
+                Some(Feed::Done) => return Ok(()),
+                Some(Feed::Filter { .. }) => {
+                    return Err(super::StoreError::Internal("a contact import was fed a filter".into()));
+                }
+                None => return Err(super::StoreError::Aborted),
             };
-            match existing {
-                Some(mut c) => {
-                    crate::store::plan::merge_entry(&mut c, entry);
-                    let fields = Value::Object(c.fields.clone()).to_string();
-                    tx.prepare_cached(
-                        "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = ?6 \
-                         WHERE account_id = ?1 AND id = ?2",
-                    )?
-                    .execute((
-                        account_id,
-                        &c.id,
-                        &c.name,
-                        &c.email,
-                        &fields,
-                        now.max(c.created),
-                    ))?;
-                    save_phones(&tx, account_id, &c.id, &c.phones)?;
-                    save_words(&tx, account_id, &c.portal, rowid_of(&tx, account_id, &c.id)?, &c.name, false)?;
-                    outcome.updated += 1;
-                }
-                None => {
-                    let contact = crate::store::plan::entry_contact(&entry, &portal, now, true);
-                    insert(&tx, account_id, &contact, &mut ids)?;
-                    outcome.added += 1;
-                }
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<_> = rows.by_ref().take(super::staging::CHUNK_ROWS).collect();
+                staging.step(conn, |tx| {
+                    let hidden = staging.hidden();
+                    for entry in chunk {
+                        let existing = match &entry.crm_id {
+                            Some(id) => get_with_seq(tx, account_id, id, &hidden)?,
+                            None => None,
+                        };
+                        match existing {
+                            Some((seq, mut c)) => {
+                                crate::store::plan::merge_entry(&mut c, entry);
+                                tx.prepare_cached(
+                                    "INSERT OR REPLACE INTO temp.staged_updates (seq, id, name, email, fields, phones) \
+                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                )?
+                                .execute((
+                                    seq,
+                                    &c.id,
+                                    &c.name,
+                                    &c.email,
+                                    Value::Object(c.fields).to_string(),
+                                    c.phones.join(","),
+                                ))?;
+                                outcome.updated += 1;
+                            }
+                            None => {
+                                let contact = crate::store::plan::entry_contact(&entry, &portal, now, true);
+                                let seq = reserved.next_seq(staging, tx, account_id, &portal)?;
+                                insert(tx, account_id, &contact, &mut ids, Some(seq))?;
+                                outcome.added += 1;
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
             }
         }
+    })();
+    let published = staged.and_then(|()| {
+        staging.step(conn, |tx| {
+            let mut updates = tx.prepare("SELECT seq, id, name, email, fields, phones FROM temp.staged_updates")?;
+            let mut rows = updates.query([])?;
+            while let Some(r) = rows.next()? {
+                let (seq, id, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = max(created, ?6) \
+                         WHERE seq = ?1 AND account_id = ?2",
+                    )?
+                    .execute((seq, account_id, &name, r.get::<_, String>(3)?, r.get::<_, String>(4)?, now))?;
+                // A contact deleted since the row was read stays deleted.
+                if changed == 0 {
+                    continue;
+                }
+                let phones: String = r.get(5)?;
+                let phones: Vec<String> = phones.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
+                save_phones(tx, account_id, &id, &phones)?;
+                let contact_portal: String =
+                    tx.query_row("SELECT portal_id FROM contacts WHERE seq = ?1", [seq], |r| r.get(0))?;
+                save_words(tx, account_id, &contact_portal, seq, &name, false)?;
+            }
+            super::staging::publish_blocks(tx, &reserved)
+        })
+    });
+    conn.execute_batch("DELETE FROM temp.staged_updates")?;
+    match published {
+        Ok(()) => {
+            staging.published(&reserved);
+            Ok(outcome)
+        }
+        Err(e) => {
+            if let Err(cleanup) = staging.discard(conn, account_id, None, &reserved.blocks) {
+                tracing::warn!("discarding a failed contact import: {cleanup}; the next start finishes it");
+            }
+            Err(e)
+        }
     }
-    tx.commit()?;
-    Ok(outcome)
 }

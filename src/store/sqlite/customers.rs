@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter, types::Value as Sql};
 use tokio::sync::mpsc;
 
+use super::staging::{CHUNK_ROWS, Hidden, Reserved, Staging};
 use super::{StoreError, StoreResult, campaigns, contacts, resolve_portal};
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
@@ -14,14 +15,6 @@ use crate::store::plan::{
     DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
 };
 use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
-
-/// The campaign a request names, created first when the request makes a new one.
-fn target_campaign(tx: &Transaction<'_>, account_id: &str, target: Target) -> StoreResult<Campaign> {
-    match target {
-        Target::New(fields) => campaigns::create(tx, account_id, fields),
-        Target::Existing(id) => campaigns::get(tx, account_id, &id)?.ok_or(StoreError::CampaignNotFound(id)),
-    }
-}
 
 /// Customers written by one multi-row INSERT.
 const CHUNK: usize = 256;
@@ -49,35 +42,64 @@ struct Row {
     source: Source,
 }
 
-/// State of one add transaction.
+/// State of one add, across the transactions it is written in. Each transaction
+/// starts with [`Adder::begin`] and ends with [`Adder::end`], which writes what is
+/// pending and the id counter back.
 struct Adder<'a> {
     conn: &'a Connection,
     account_id: &'a str,
     campaign_id: String,
     default_portal: String,
     now: i64,
-    /// The last customer id given out; written back by [`Adder::finish`].
+    /// The last customer id given out.
     last_id: i64,
     added: i64,
     pending: Vec<Row>,
     /// Ids for the CRM contacts made for entries without one.
     contact_ids: IdRun,
+    /// For a staged add: where its new contacts go until it is published.
+    staged: Option<(&'a Staging, Reserved)>,
+    /// Contacts of imports in progress, as of this transaction.
+    hidden: Hidden,
 }
 
 impl<'a> Adder<'a> {
-    fn new(conn: &'a Connection, account_id: &'a str, campaign_id: String) -> StoreResult<Adder<'a>> {
-        let last_id = conn.query_row("SELECT value FROM counters WHERE name = 'customer'", [], |r| r.get(0))?;
+    fn new(
+        conn: &'a Connection,
+        account_id: &'a str,
+        campaign_id: String,
+        staging: Option<&'a Staging>,
+    ) -> StoreResult<Adder<'a>> {
         Ok(Adder {
             conn,
             account_id,
             campaign_id,
             default_portal: resolve_portal(conn, account_id, None)?,
             now: now_secs(),
-            last_id,
+            last_id: 0,
             added: 0,
             pending: Vec::with_capacity(CHUNK),
             contact_ids: IdKind::Contact.run(),
+            staged: staging.map(|s| (s, Reserved::default())),
+            hidden: Hidden::default(),
         })
+    }
+
+    /// Starts a transaction's share of the work: other writers may have drawn ids
+    /// and reserved contact blocks since the last one.
+    fn begin(&mut self) -> StoreResult<()> {
+        self.last_id = self.conn.query_row("SELECT value FROM counters WHERE name = 'customer'", [], |r| r.get(0))?;
+        if let Some((staging, _)) = &self.staged {
+            self.hidden = staging.hidden();
+        }
+        Ok(())
+    }
+
+    /// Ends a transaction's share: what is pending, and the id counter.
+    fn end(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
+        self.flush(skipped)?;
+        self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
+        Ok(())
     }
 
     /// Writes the pending customers with one INSERT; contacts already in the campaign
@@ -131,10 +153,17 @@ impl<'a> Adder<'a> {
         Ok(skipped.is_empty())
     }
 
-    /// A new CRM contact in the default portal for an entry that has no id.
+    /// A new CRM contact in the default portal for an entry that has no id; in a
+    /// staged add, at a rowid of the add's reserved block.
     fn new_contact(&mut self, entry: &NewCustomer) -> StoreResult<String> {
         let contact = entry_contact(entry, &self.default_portal, self.now, false);
-        contacts::insert(self.conn, self.account_id, &contact, &mut self.contact_ids)
+        let seq = match &mut self.staged {
+            Some((staging, reserved)) => {
+                Some(reserved.next_seq(staging, self.conn, self.account_id, &self.default_portal)?)
+            }
+            None => None,
+        };
+        contacts::insert(self.conn, self.account_id, &contact, &mut self.contact_ids, seq)
     }
 
     fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
@@ -150,7 +179,7 @@ impl<'a> Adder<'a> {
         // Name or phones left out are the CRM contact's, if the account has one.
         let mut key = key;
         if (name.is_none() || phones.is_empty())
-            && let Some(contact) = contacts::get(self.conn, self.account_id, &crm_id)?
+            && let Some(contact) = contacts::get(self.conn, self.account_id, &crm_id, &self.hidden)?
         {
             if name.is_none() {
                 key = None;
@@ -173,21 +202,38 @@ impl<'a> Adder<'a> {
         Ok(())
     }
 
-    /// Adds every contact of the portal that matches `query` with one INSERT ... SELECT
-    /// inside the database: no contact travels through callsheet. Contacts already in
-    /// the campaign are skipped, contacts without a phone reported.
+    /// Adds the next contacts of the portal that match `query`, up to `CHUNK_ROWS`
+    /// of them past rowid `after`, with one INSERT ... SELECT inside the database:
+    /// no contact travels through callsheet. Contacts already in the campaign are
+    /// skipped, contacts without a phone reported. Returns the last rowid looked at,
+    /// or `None` once no match is left.
     fn add_filter(
         &mut self,
         query: &crate::query::sql::Compiled,
-        portal: Option<&str>,
+        portal: &str,
         row: i64,
+        after: i64,
         outcome: &mut AddOutcome,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<Option<i64>> {
         self.flush(&mut outcome.skipped)?;
-        let portal = resolve_portal(self.conn, self.account_id, portal)?;
-        let matching = format!("{} AND ({})", contacts::scope(Some(query)), query.sql);
-        let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.into()];
+        let matching = format!("{} AND ({})", contacts::scope(Some(query), &self.hidden), query.sql);
+        let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.to_string().into()];
         base.extend(contacts::query_params(query));
+        // The window of this step: the next CHUNK_ROWS matches in rowid order.
+        let mut window = base.clone();
+        window.push(after.into());
+        window.push((CHUNK_ROWS as i64 - 1).into());
+        let upto: Option<i64> = self
+            .conn
+            .prepare(&format!(
+                "SELECT c.seq FROM contacts c WHERE {matching} AND c.seq > ? ORDER BY c.seq LIMIT 1 OFFSET ?"
+            ))?
+            .query_row(params_from_iter(window.iter()), |r| r.get(0))
+            .optional()?;
+        let upto = upto.unwrap_or(i64::MAX);
+        let matching = format!("{matching} AND c.seq > ? AND c.seq <= ?");
+        base.push(after.into());
+        base.push(upto.into());
         let in_campaign =
             "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
         let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
@@ -232,15 +278,7 @@ impl<'a> Adder<'a> {
         self.last_id += added;
         self.added += added;
         record_filter(outcome, row, added, passed_over);
-        Ok(())
-    }
-
-    /// Writes what is pending, the id counter and the campaign's count.
-    fn finish(mut self, skipped: &mut Vec<String>) -> StoreResult<i64> {
-        self.flush(skipped)?;
-        self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
-        bump_count(self.conn, self.account_id, &self.campaign_id, self.added)?;
-        Ok(self.added)
+        Ok((upto != i64::MAX).then_some(upto))
     }
 }
 
@@ -255,35 +293,106 @@ fn bump_count(conn: &Connection, account_id: &str, campaign_id: &str, by: i64) -
     Ok(())
 }
 
-/// Adds every entry of the feed inside one transaction; commits only on `Feed::Done`.
+/// Adds every entry of the feed, all or nothing, without holding the write lock
+/// for long: the entries go in short steps as customers that readers do not see
+/// yet (ids from the campaign's `staged_from` on, contacts in reserved blocks), and
+/// one last step publishes them. The caller holds the campaign's turn among its
+/// adders, so every customer of the campaign past `staged_from` is this add's. On
+/// any failure what was written is discarded.
 pub fn add(
-    conn: &mut Connection,
+    staging: &Staging,
+    conn: &Connection,
     account_id: &str,
     target: Target,
     mut feed: mpsc::Receiver<Feed>,
 ) -> StoreResult<(Campaign, AddOutcome)> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let campaign = target_campaign(&tx, account_id, target)?;
-    let mut adder = Adder::new(&tx, account_id, campaign.id.clone())?;
+    let campaign = staging.step(conn, |tx| {
+        let next_id = "(SELECT value + 1 FROM counters WHERE name = 'customer')";
+        let campaign = match target {
+            Target::New(fields) => campaigns::create_as(tx, account_id, fields, true)?,
+            Target::Existing(id) => campaigns::get(tx, account_id, &id)?.ok_or(StoreError::CampaignNotFound(id))?,
+        };
+        tx.execute(
+            &format!("UPDATE campaigns SET staged_from = {next_id} WHERE account_id = ?1 AND id = ?2"),
+            (account_id, &campaign.id),
+        )?;
+        Ok(campaign)
+    })?;
+    let mut adder = Adder::new(conn, account_id, campaign.id.clone(), Some(staging))?;
     let mut outcome = AddOutcome::default();
-    loop {
-        match feed.blocking_recv() {
-            Some(Feed::Rows(rows)) => {
-                for entry in rows {
-                    adder.add(entry, &mut outcome)?;
+    let staged = (|| -> StoreResult<()> {
+        loop {
+            match feed.blocking_recv() {
+                Some(Feed::Rows(rows)) => {
+                    let mut rows = rows.into_iter().peekable();
+                    while rows.peek().is_some() {
+                        let chunk: Vec<_> = rows.by_ref().take(CHUNK_ROWS).collect();
+                        staging.step(conn, |_| {
+                            adder.begin()?;
+                            for entry in chunk {
+                                adder.add(entry, &mut outcome)?;
+                            }
+                            adder.end(&mut outcome.skipped)
+                        })?;
+                    }
                 }
+                Some(Feed::Filter { query, portal, row }) => {
+                    let portal = resolve_portal(conn, account_id, portal.as_deref())?;
+                    let mut after = i64::MIN;
+                    loop {
+                        let next = staging.step(conn, |_| {
+                            adder.begin()?;
+                            let next = adder.add_filter(&query, &portal, row, after, &mut outcome)?;
+                            adder.end(&mut outcome.skipped)?;
+                            Ok(next)
+                        })?;
+                        match next {
+                            Some(upto) => after = upto,
+                            None => break,
+                        }
+                    }
+                }
+                Some(Feed::Done) => return Ok(()),
+                // The producer failed or went away: nothing may stay.
+                None => return Err(StoreError::Aborted),
             }
-            Some(Feed::Filter { query, portal, row }) => {
-                adder.add_filter(&query, portal.as_deref(), row, &mut outcome)?
+        }
+    })();
+    let reserved = adder.staged.take().map(|(_, r)| r).unwrap_or_default();
+    let published = staged.and_then(|()| {
+        staging.step(conn, |tx| {
+            super::staging::publish_blocks(tx, &reserved)?;
+            tx.execute(
+                "UPDATE campaigns SET staged_from = NULL, hidden = 0, customer_count = customer_count + ?3, \
+                 list_version = list_version + 1 WHERE account_id = ?1 AND id = ?2",
+                (account_id, &campaign.id, adder.added),
+            )?;
+            Ok(())
+        })
+    });
+    match published {
+        Ok(()) => {
+            staging.published(&reserved);
+            outcome.added = adder.added;
+            Ok((campaign, outcome))
+        }
+        Err(e) => {
+            if let Err(cleanup) = staging.discard(conn, account_id, Some(&campaign.id), &reserved.blocks) {
+                tracing::warn!("discarding a failed add: {cleanup}; the next start finishes it");
             }
-            Some(Feed::Done) => break,
-            // The producer failed or went away: roll everything back.
-            None => return Err(StoreError::Aborted),
+            Err(e)
         }
     }
-    outcome.added = adder.finish(&mut outcome.skipped)?;
-    tx.commit()?;
-    Ok((campaign, outcome))
+}
+
+/// The customer ids of the campaign readers see are below this: from `staged_from`
+/// on they are an import's still in progress.
+fn visible_below(conn: &Connection, account_id: &str, campaign_id: &str) -> StoreResult<i64> {
+    let staged: Option<Option<i64>> = conn
+        .prepare_cached("SELECT staged_from FROM campaigns WHERE account_id = ?1 AND id = ?2")?
+        .query_row((account_id, campaign_id), |r| r.get(0))
+        .optional()?;
+    Ok(staged.flatten().unwrap_or(i64::MAX))
 }
 
 /// Visits every customer of a campaign in id order as (id, name, phones). The
@@ -295,12 +404,14 @@ fn scan_campaign(
     campaign_id: &str,
     mut visit: impl FnMut(i64, &str, &str) -> StoreResult<()>,
 ) -> StoreResult<()> {
+    let below = visible_below(conn, account_id, campaign_id)?;
     let bound = |order: &str| -> StoreResult<Option<i64>> {
         Ok(conn
             .prepare_cached(&format!(
-                "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id {order} LIMIT 1"
+                "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND id < ?3 \
+                 ORDER BY id {order} LIMIT 1"
             ))?
-            .query_row((account_id, campaign_id), |r| r.get(0))
+            .query_row((account_id, campaign_id, below), |r| r.get(0))
             .optional()?)
     };
     let (Some(first), Some(last)) = (bound("ASC")?, bound("DESC")?) else {
@@ -326,14 +437,18 @@ pub fn add_phones(
     account_id: &str,
     campaign_id: &str,
     phones: Vec<String>,
+    hidden: &Hidden,
 ) -> StoreResult<PhonesOutcome> {
-    let campaign = target_campaign(tx, account_id, Target::Existing(campaign_id.to_string()))?;
+    let campaign = campaigns::get(tx, account_id, campaign_id)?
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))?;
     let mut held = std::collections::HashSet::new();
     scan_campaign(tx, account_id, campaign_id, |_, _, phones| {
         held.extend(phones.split(',').filter_map(phone_key));
         Ok(())
     })?;
-    let mut adder = Adder::new(tx, account_id, campaign.id)?;
+    let mut adder = Adder::new(tx, account_id, campaign.id, None)?;
+    adder.begin()?;
+    adder.hidden = hidden.clone();
     let mut outcome = PhonesOutcome::default();
     for phone in phones {
         if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
@@ -341,11 +456,12 @@ pub fn add_phones(
             continue;
         }
         let existing: Option<(String, String)> = tx
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT c.id, c.name FROM contact_phones p \
                  JOIN contacts c ON c.rowid = p.contact_rowid \
-                 WHERE p.account_id = ?1 AND p.phone = ?2 AND c.portal_id = ?3 ORDER BY c.rowid LIMIT 1",
-            )?
+                 WHERE p.account_id = ?1 AND p.phone = ?2 AND c.portal_id = ?3{} ORDER BY c.rowid LIMIT 1",
+                hidden.leave_out("c.seq")
+            ))?
             .query_row((account_id, &phone, &adder.default_portal), |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (crm_id, name) = match existing {
@@ -378,7 +494,8 @@ pub fn add_phones(
             outcome.skipped_phones.push(phone);
         }
     }
-    adder.finish(&mut Vec::new())?;
+    adder.end(&mut Vec::new())?;
+    bump_count(tx, account_id, campaign_id, adder.added)?;
     Ok(outcome)
 }
 
@@ -446,13 +563,34 @@ pub fn list(
     let mut args: Vec<Sql> = vec![account_id.to_string().into()];
     let mut counter: Option<(i64, i64)> = None;
     if let Some(campaign) = &filter.campaign {
-        let found: Option<(i64, i64)> = conn
-            .prepare_cached("SELECT customer_count, list_version FROM campaigns WHERE account_id = ?1 AND id = ?2")?
-            .query_row((account_id, campaign), |r| Ok((r.get(0)?, r.get(1)?)))
+        let found: Option<(i64, i64, Option<i64>)> = conn
+            .prepare_cached(
+                "SELECT customer_count, list_version, staged_from FROM campaigns \
+                 WHERE account_id = ?1 AND id = ?2 AND hidden = 0",
+            )?
+            .query_row((account_id, campaign), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        counter = Some(found.ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?);
+        let (count, version, staged_from) = found.ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?;
+        counter = Some((count, version));
         conds.push("c.campaign_id = ?".into());
         args.push(campaign.clone().into());
+        if let Some(from) = staged_from {
+            conds.push("c.id < ?".into());
+            args.push(from.into());
+        }
+    } else {
+        // Customers of imports in progress, and of campaigns being made or deleted.
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, CASE WHEN hidden = 1 THEN NULL ELSE staged_from END FROM campaigns \
+             WHERE account_id = ?1 AND (hidden = 1 OR staged_from IS NOT NULL)",
+        )?;
+        let unseen: Vec<(String, Option<i64>)> =
+            stmt.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        for (campaign, from) in unseen {
+            conds.push("NOT (c.campaign_id = ? AND c.id >= ?)".into());
+            args.push(campaign.into());
+            args.push(from.unwrap_or(i64::MIN).into());
+        }
     }
     if let Some(status) = filter.status {
         conds.push("c.status = ?".into());
@@ -473,7 +611,9 @@ pub fn list(
     let total: i64 = match counter {
         Some((count, _)) if !filtered => count,
         _ if !filtered => conn
-            .prepare_cached("SELECT COALESCE(SUM(customer_count), 0) FROM campaigns WHERE account_id = ?1")?
+            .prepare_cached(
+                "SELECT COALESCE(SUM(customer_count), 0) FROM campaigns WHERE account_id = ?1 AND hidden = 0",
+            )?
             .query_row([account_id], |r| r.get(0))?,
         _ => conn
             .prepare_cached(&format!("SELECT count(*) FROM customers c WHERE {where_sql}"))?
@@ -528,24 +668,30 @@ fn page_marks(
     version: i64,
     cache: &MarkCache,
 ) -> StoreResult<std::sync::Arc<PageMarks>> {
-    if let Some(marks) = cache.get(campaign_id, version) {
+    if let Some(marks) = cache.get(account_id, campaign_id, version) {
         return Ok(marks);
     }
-    let mut stmt =
-        conn.prepare_cached("SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 ORDER BY id")?;
-    let mut rows = stmt.query((account_id, campaign_id))?;
+    let below = visible_below(conn, account_id, campaign_id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND id < ?3 ORDER BY id",
+    )?;
+    let mut rows = stmt.query((account_id, campaign_id, below))?;
     let mut marks = PageMarks::new(version);
     while let Some(r) = rows.next()? {
         marks.visit(r.get(0)?);
     }
-    Ok(cache.put(campaign_id, marks))
+    Ok(cache.put(account_id, campaign_id, marks))
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bool> {
     let campaign: Option<String> = tx
-        .query_row("SELECT campaign_id FROM customers WHERE id = ?1 AND account_id = ?2", (id, account_id), |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT c.campaign_id FROM customers c \
+             JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id \
+             WHERE c.id = ?1 AND c.account_id = ?2 AND k.hidden = 0 AND (k.staged_from IS NULL OR c.id < k.staged_from)",
+            (id, account_id),
+            |r| r.get(0),
+        )
         .optional()?;
     let Some(campaign) = campaign else {
         return Ok(false);

@@ -5,6 +5,7 @@ mod campaigns;
 mod contacts;
 mod customers;
 mod filters;
+mod staging;
 mod tenants;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("migrations/0001_init.sql") },
     Migration { version: 2, sql: include_str!("migrations/0002_search.sql") },
     Migration { version: 3, sql: include_str!("migrations/0003_contact_ids_per_account.sql") },
+    Migration { version: 4, sql: include_str!("migrations/0004_staged_writes.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -39,17 +41,24 @@ const CACHE_KIB: i64 = 64 * 1024;
 /// Page cache while one request writes in bulk (KiB): the indexes a million-row
 /// import touches at random stay in memory instead of spilling mid-transaction.
 const BULK_CACHE_KIB: i64 = 128 * 1024;
-/// SQLite's default: a commit that leaves the WAL longer than this many pages
-/// copies them into the database file before it returns.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 1000;
+/// The WAL is copied into the database file by a background checkpoint once it is
+/// longer than this, never by a commit: a small write must not pay for copying the
+/// pages of an import that went before it.
+const CHECKPOINT_AFTER_BYTES: u64 = 4 * 1024 * 1024;
+/// How often the background checkpoint looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// The size the WAL file is cut back to after a checkpoint (bytes).
 const WAL_KEPT_BYTES: i64 = 64 * 1024 * 1024;
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a writer waits for another process's write lock (an admin command's)
+/// before giving up; writers of this process take turns at the writer gate instead.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SqliteStore {
     pool: Arc<Pool>,
     marks: Arc<super::plan::MarkCache>,
+    staging: Arc<staging::Staging>,
+    /// Held while this store serves: one server per database file.
+    _serving: Option<std::fs::File>,
 }
 
 struct Pool {
@@ -66,6 +75,7 @@ impl Pool {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The first commit after a complete checkpoint cuts the WAL file back to this.
         conn.pragma_update(None, "journal_size_limit", WAL_KEPT_BYTES)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -133,8 +143,40 @@ impl SqliteStore {
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
         let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
-        let store = SqliteStore { pool, marks: Default::default() };
+        let store = SqliteStore { pool, marks: Default::default(), staging: Default::default(), _serving: None };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
+        tokio::spawn(checkpoints(Arc::downgrade(&store.pool)));
+        Ok(store)
+    }
+
+    /// Opens the database for a server: only one may serve a file at a time, and
+    /// before it serves anyone it discards what a crash left unpublished.
+    pub async fn open_serving(url: &str) -> anyhow::Result<SqliteStore> {
+        let path = path_from_url(url)?;
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".serving");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", std::path::Path::new(&lock_path).display()))?;
+        if lock.try_lock().is_err() {
+            anyhow::bail!(
+                "another callsheet server is serving {}; SQLite is served by one process (see docs/SCALING.md)",
+                path.display()
+            );
+        }
+        let mut store = SqliteStore::open(url).await?;
+        store._serving = Some(lock);
+        let staging = store.staging.clone();
+        let recovered = store
+            .run(move |conn| staging.recover(conn))
+            .await
+            .map_err(|e| anyhow::anyhow!("discarding unfinished writes in {url}: {e}"))?;
+        if recovered > 0 {
+            tracing::warn!(recovered, "discarded writes a stop left unfinished");
+        }
         Ok(store)
     }
 
@@ -147,43 +189,36 @@ impl SqliteStore {
         self.pool.clone().run(f).await
     }
 
-    /// Runs a bulk write `f` with a larger page cache, given back afterwards. Its
-    /// commit does not wait for the pages to be copied from the WAL into the database
-    /// file: that checkpoint runs after the write, on a connection of its own, even
-    /// when the client that asked for the write has gone.
+    /// Runs a long write `f` (which takes its turns at the writer gate in short
+    /// steps) with a larger page cache, given back afterwards.
     async fn bulk<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        let runtime = tokio::runtime::Handle::current();
         self.run(move |conn| {
             conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             let result = f(conn);
             // The connection goes back to the pool: its settings must, whatever happened.
-            let restored = conn
-                .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
-                .and_then(|()| conn.pragma_update(None, "cache_size", -CACHE_KIB));
-            if result.is_ok() {
-                runtime.spawn(checkpoint(pool));
-            }
-            restored?;
+            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             result
         })
         .await
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds,
+    /// once it is this writer's turn.
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &staging::Staging) -> StoreResult<T> + Send + 'static,
     {
+        let turn = self.staging.writer.clone().lock_owned().await;
+        let staging = self.staging.clone();
         self.run(move |conn| {
+            let _turn = turn;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
+            let value = f(&tx, &staging)?;
             tx.commit()?;
             Ok(value)
         })
@@ -238,12 +273,28 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
 }
 
-/// Copies the WAL's committed pages into the database file, without blocking
-/// readers or writers (a PASSIVE checkpoint), on a pooled connection.
-async fn checkpoint(pool: Arc<Pool>) {
-    let done = pool.run(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?)).await;
-    if let Err(e) = done {
-        tracing::warn!("background checkpoint failed: {e}");
+/// Copies the WAL's committed pages into the database file whenever it has grown,
+/// without blocking readers or writers (a PASSIVE checkpoint), on a pooled
+/// connection; ends when the store is dropped.
+async fn checkpoints(pool: std::sync::Weak<Pool>) {
+    let mut wal = None;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        let wal = wal.get_or_insert_with(|| {
+            let mut path = pool.path.clone().into_os_string();
+            path.push("-wal");
+            std::path::PathBuf::from(path)
+        });
+        if std::fs::metadata(&*wal).map_or(0, |m| m.len()) < CHECKPOINT_AFTER_BYTES {
+            continue;
+        }
+        let done = pool.run(|conn| Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?)).await;
+        if let Err(e) = done {
+            tracing::warn!("background checkpoint failed: {e}");
+        }
     }
 }
 
@@ -309,7 +360,7 @@ impl Store for SqliteStore {
 
     async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
         let (name, region) = (name.to_string(), region.to_string());
-        self.write(move |tx| tenants::create_account(tx, &name, &region)).await
+        self.write(move |tx, _| tenants::create_account(tx, &name, &region)).await
     }
 
     async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
@@ -319,12 +370,12 @@ impl Store for SqliteStore {
 
     async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
         let account_id = account_id.to_string();
-        self.write(move |tx| tenants::create_key(tx, &account_id)).await
+        self.write(move |tx, _| tenants::create_key(tx, &account_id)).await
     }
 
     async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
         let sid = sid.to_string();
-        self.write(move |tx| tenants::revoke_key(tx, &sid)).await
+        self.write(move |tx, _| tenants::revoke_key(tx, &sid)).await
     }
 
     async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>> {
@@ -334,7 +385,7 @@ impl Store for SqliteStore {
 
     async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
         let (account_id, name) = (account_id.to_string(), name.to_string());
-        self.write(move |tx| tenants::create_portal(tx, &account_id, &name, false)).await
+        self.write(move |tx, _| tenants::create_portal(tx, &account_id, &name, false)).await
     }
 
     async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
@@ -349,7 +400,7 @@ impl Store for SqliteStore {
 
     async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
         let account_id = account_id.to_string();
-        self.write(move |tx| campaigns::create(tx, &account_id, fields)).await
+        self.write(move |tx, _| campaigns::create(tx, &account_id, fields)).await
     }
 
     async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
@@ -369,22 +420,31 @@ impl Store for SqliteStore {
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| campaigns::update(tx, &account_id, &id, fields)).await
+        self.write(move |tx, _| campaigns::update(tx, &account_id, &id, fields)).await
     }
 
     async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| campaigns::delete(tx, &account_id, &id)).await
+        // Hidden at once; its customers then go a chunk at a time, between other writes.
+        let _turn = self.staging.lock_campaign(&account_id, &id).await;
+        let (account, campaign) = (account_id.clone(), id.clone());
+        if !self.write(move |tx, _| campaigns::hide(tx, &account, &campaign)).await? {
+            return Ok(false);
+        }
+        let staging = self.staging.clone();
+        self.run(move |c| staging.discard_campaign(c, &account_id, &id)).await?;
+        Ok(true)
     }
 
     async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
         let account_id = account_id.to_string();
-        self.write(move |tx| contacts::create(tx, &account_id, draft)).await
+        self.write(move |tx, _| contacts::create(tx, &account_id, draft)).await
     }
 
     async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.run(move |c| contacts::get(c, &account_id, &id)).await
+        let hidden = self.staging.hidden();
+        self.run(move |c| contacts::get(c, &account_id, &id, &hidden)).await
     }
 
     async fn contacts(
@@ -395,17 +455,18 @@ impl Store for SqliteStore {
         page: Page,
     ) -> StoreResult<Paged<Contact>> {
         let (account_id, portal) = (account_id.to_string(), portal.to_string());
-        self.run(move |c| contacts::list(c, &account_id, &portal, query.as_ref(), page)).await
+        let hidden = self.staging.hidden();
+        self.run(move |c| contacts::list(c, &account_id, &portal, query.as_ref(), page, &hidden)).await
     }
 
     async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| contacts::update(tx, &account_id, &id, draft)).await
+        self.write(move |tx, staging| contacts::update(tx, &account_id, &id, draft, &staging.hidden())).await
     }
 
     async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| contacts::delete(tx, &account_id, &id)).await
+        self.write(move |tx, staging| contacts::delete(tx, &account_id, &id, &staging.hidden())).await
     }
 
     async fn add_customers(
@@ -415,12 +476,27 @@ impl Store for SqliteStore {
         feed: mpsc::Receiver<Feed>,
     ) -> StoreResult<(Campaign, AddOutcome)> {
         let account_id = account_id.to_string();
-        self.bulk(move |c| customers::add(c, &account_id, target, feed)).await
+        // Adders of one campaign take turns; a campaign made here is nobody else's yet.
+        let turn = match &target {
+            Target::Existing(id) => Some(self.staging.lock_campaign(&account_id, id).await),
+            Target::New(_) => None,
+        };
+        let staging = self.staging.clone();
+        self.bulk(move |c| {
+            let _turn = turn;
+            customers::add(&staging, c, &account_id, target, feed)
+        })
+        .await
     }
 
     async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
         let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
-        self.write(move |tx| customers::add_phones(tx, &account_id, &campaign_id, phones)).await
+        let turn = self.staging.lock_campaign(&account_id, &campaign_id).await;
+        self.write(move |tx, staging| {
+            let _turn = turn;
+            customers::add_phones(tx, &account_id, &campaign_id, phones, &staging.hidden())
+        })
+        .await
     }
 
     async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
@@ -435,7 +511,7 @@ impl Store for SqliteStore {
         keep: Vec<(String, i64)>,
     ) -> StoreResult<KeepOutcome> {
         let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
-        self.write(move |tx| customers::keep_duplicates(tx, &account_id, &campaign_id, keep)).await
+        self.write(move |tx, _| customers::keep_duplicates(tx, &account_id, &campaign_id, keep)).await
     }
 
     async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
@@ -445,7 +521,7 @@ impl Store for SqliteStore {
 
     async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
         let account_id = account_id.to_string();
-        self.write(move |tx| customers::delete(tx, &account_id, id)).await
+        self.write(move |tx, _| customers::delete(tx, &account_id, id)).await
     }
 
     async fn import_contacts(
@@ -455,7 +531,8 @@ impl Store for SqliteStore {
         feed: mpsc::Receiver<Feed>,
     ) -> StoreResult<ImportOutcome> {
         let account_id = account_id.to_string();
-        self.bulk(move |c| contacts::import(c, &account_id, portal, feed)).await
+        let staging = self.staging.clone();
+        self.bulk(move |c| contacts::import(&staging, c, &account_id, portal, feed)).await
     }
 
     async fn create_filter(
@@ -467,7 +544,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<crate::domain::filter::Filter> {
         let (account_id, name, query, portal) =
             (account_id.to_string(), name.to_string(), query.to_string(), portal.map(str::to_string));
-        self.write(move |tx| filters::create(tx, &account_id, &name, &query, portal.as_deref())).await
+        self.write(move |tx, _| filters::create(tx, &account_id, &name, &query, portal.as_deref())).await
     }
 
     async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<crate::domain::filter::Filter>> {
@@ -482,7 +559,7 @@ impl Store for SqliteStore {
 
     async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
         let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx| filters::delete(tx, &account_id, &id)).await
+        self.write(move |tx, _| filters::delete(tx, &account_id, &id)).await
     }
 }
 
