@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use callsheet::domain::campaign::CampaignFields;
 use callsheet::domain::customer::Source;
+use callsheet::domain::ids::{AccountId, CampaignId};
 use support::{Backend, Database, Figure, Row, Server, Target, median};
-use tokio::sync::mpsc;
 
 mod support;
 
@@ -25,12 +25,13 @@ fn phone_of(i: usize) -> String {
 /// Adds customers `0..rows` to a new campaign named `name` through the store; returns its id.
 async fn seed(store: &callsheet::store::DynStore, account: &str, name: &str, rows: usize) -> String {
     let fields = CampaignFields { name: Some(name.into()), ..Default::default() };
-    let campaign = store.create_campaign(account, fields).await.unwrap().id;
-    let (tx, rx) = mpsc::channel(4);
+    let account = AccountId::trusted(account);
+    let campaign = store.create_campaign(account.clone(), fields).await.unwrap().id;
+    let (tx, rx) = callsheet::store::Entries::channel();
     let adding = {
-        let (store, account) = (store.clone(), account.to_string());
-        let target = callsheet::store::Target::Existing(campaign.clone());
-        tokio::spawn(async move { store.add_customers(&account, target, rx).await })
+        let store = store.clone();
+        let target = callsheet::store::Target::Existing(CampaignId::trusted(campaign.clone()));
+        tokio::spawn(async move { store.add_customers(account, target, rx).await })
     };
     support::feed_entries(
         tx,
@@ -83,7 +84,7 @@ async fn main() {
 
     let store_dup = {
         let start = Instant::now();
-        let found = store.duplicates(a, &c).await.unwrap();
+        let found = store.duplicates(AccountId::trusted(a), CampaignId::trusted(c.clone())).await.unwrap();
         assert_eq!(found.len(), groups);
         start.elapsed()
     };
@@ -122,7 +123,7 @@ async fn main() {
         .await;
     assert_eq!(kept["data"]["removed_customers"], groups, "{kept}");
     let losers: Vec<i64> = store
-        .duplicates(a, &twin)
+        .duplicates(AccountId::trusted(a), CampaignId::trusted(twin.clone()))
         .await
         .unwrap()
         .iter()

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use callsheet::domain::customer::Source;
 use support::{Backend, Database, Figure, Row, Server, Target, median};
-use tokio::sync::mpsc;
 
 mod support;
 
@@ -31,10 +30,10 @@ async fn main() {
     let (store, account, key) = support::account(db.url()).await;
 
     let seeding = Instant::now();
-    let (tx, rx) = mpsc::channel(4);
+    let (tx, rx) = callsheet::store::Entries::channel();
     let importing = {
-        let (store, account) = (store.clone(), account.id.clone());
-        tokio::spawn(async move { store.import_contacts(&account, None, rx).await })
+        let (store, account) = (store.clone(), account.account_id());
+        tokio::spawn(async move { store.import_contacts(account, None, rx).await })
     };
     support::feed_entries(tx, n, |i| (None, name_of(i), phone_of(i)), Source::File).await;
     importing.await.unwrap().unwrap();

@@ -5,5 +5,6 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod intake;
 pub mod query;
 pub mod store;

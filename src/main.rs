@@ -10,7 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::Context;
 use callsheet::api::{self, AppState, ServeOptions};
 use callsheet::config::{self, Limits};
-use callsheet::domain::ids::IdKind;
+use callsheet::domain::ids::{AccountId, IdKind, KeySid};
 use callsheet::domain::phone::Region;
 use callsheet::domain::{account::parse_name, now_secs, token};
 use callsheet::store;
@@ -171,7 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
             let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
             let store = store::open(&cli.database).await?;
-            let (account, portal) = store.create_account(&name, &region.code).await?;
+            let (account, portal) = store.create_account(name, region.code.clone()).await?;
             if json {
                 println!(
                     "{}",
@@ -184,7 +184,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Key { command: KeyCommand::Create { account, json } } => {
             let store = store::open(&cli.database).await?;
-            let key = store.create_key(&account).await?;
+            let account = AccountId::parse(&account).map_err(anyhow::Error::msg)?;
+            let key = store.create_key(account).await?;
             if json {
                 println!("{}", json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret}));
             } else {
@@ -194,7 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Key { command: KeyCommand::Revoke { sid } } => {
             let store = store::open(&cli.database).await?;
-            if !store.revoke_key(&sid).await? {
+            if !store.revoke_key(KeySid::parse(&sid).map_err(anyhow::Error::msg)?).await? {
                 anyhow::bail!("no API key '{sid}'");
             }
             println!("revoked {sid}");

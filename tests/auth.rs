@@ -134,7 +134,7 @@ backend_test!(unknown_iss_is_refused, async {
 
 backend_test!(revoked_key_is_refused, async {
     let app = TestApp::spawn().await;
-    assert!(app.store.revoke_key(&app.tenant.key_sid).await.unwrap());
+    assert!(app.store.revoke_key(callsheet::domain::ids::KeySid::trusted(app.tenant.key_sid.clone())).await.unwrap());
     refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
 });
 

@@ -190,7 +190,7 @@ backend_test!(bad_rows_are_reported_and_good_ones_added, async {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"r": 0, "msg": "Success", "data": [], "summary": {
+        json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0,
             "total": 5, "added": 2, "skipped": 0, "invalid": 3,
             "invalid_rows": [
                 {"row": 1, "id": "CT2", "reason": "no valid phone: 12, xyz"},

@@ -79,7 +79,7 @@ backend_test!(listfilters_add_matching_contacts_inside_the_database, async {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"r": 0, "msg": "Success", "data": [], "summary": {"total": 3, "added": 3, "skipped": 0,
+        json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0, "total": 3, "added": 3, "skipped": 0,
             "invalid": 0, "invalid_rows": [], "dropped_phones": []}})
     );
     assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Chị Soa"]);

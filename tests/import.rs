@@ -74,7 +74,7 @@ backend_test!(xlsx_with_vietnamese_headers_and_numeric_phones, async {
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             body,
-            json!({"r": 0, "msg": "Success", "data": [], "summary": {
+            json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0,
                 "total": 4, "added": 2, "skipped": 0, "invalid": 2,
                 "invalid_rows": [
                     {"row": 5, "id": "CT03", "reason": "no valid phone: 2024-01-02"},

@@ -163,8 +163,8 @@ async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
     let relayed = url.replacen(&format!("{host}:{port}"), &relay.addr.to_string(), 1);
     assert_ne!(relayed, url, "the test URL must name host:port");
     let store = callsheet::store::open(&relayed).await.expect("open store through the relay");
-    let (account, _) = store.create_account("Outage", "VN").await.unwrap();
-    let key = store.create_key(&account.id).await.unwrap();
+    let (account, _) = store.create_account("Outage".into(), "VN".into()).await.unwrap();
+    let key = store.create_key(account.account_id()).await.unwrap();
     let token = callsheet::domain::token::mint(&key.sid, &key.secret, callsheet::domain::now_secs(), 3600);
     let app = api::app(AppState { store, limits: Limits::default() }, axum::Router::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

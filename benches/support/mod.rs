@@ -301,8 +301,8 @@ pub async fn account(
     url: &str,
 ) -> (callsheet::store::DynStore, callsheet::domain::account::Account, callsheet::domain::account::ApiKey) {
     let store = callsheet::store::open(url).await.unwrap();
-    let (account, _) = store.create_account("Bench", "VN").await.unwrap();
-    let key = store.create_key(&account.id).await.unwrap();
+    let (account, _) = store.create_account("Bench".into(), "VN".into()).await.unwrap();
+    let key = store.create_key(account.account_id()).await.unwrap();
     (store, account, key)
 }
 
@@ -411,7 +411,7 @@ pub fn wrk(url: &str, headers: &[String]) -> f64 {
 
 /// Sends entries `0..n`, made by `entry`, down a store feed in batches, then `Done`.
 pub async fn feed_entries(
-    tx: tokio::sync::mpsc::Sender<callsheet::store::Feed>,
+    tx: callsheet::store::EntrySender,
     n: usize,
     entry: impl Fn(usize) -> (Option<String>, String, String),
     source: callsheet::domain::customer::Source,
@@ -434,9 +434,9 @@ pub async fn feed_entries(
                 }
             })
             .collect();
-        tx.send(Feed::Rows(batch)).await.unwrap();
+        assert!(tx.send(Feed::Rows(batch)).await, "the store stopped reading");
     }
-    tx.send(Feed::Done).await.unwrap();
+    assert!(tx.send(Feed::Done).await, "the store stopped reading");
 }
 
 /// A performance target, and how a figure is held to it.

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::account::Account;
+use crate::domain::ids::{AccountId, KeySid};
 use crate::domain::now_secs;
 use crate::domain::token::{self, TokenError};
 
@@ -19,24 +20,29 @@ pub struct Caller {
     pub account: Account,
 }
 
+impl Caller {
+    /// The account every store call of the request is scoped to.
+    pub fn account_id(&self) -> AccountId {
+        self.account.account_id()
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let raw = token_of(parts).ok_or_else(|| refuse(TokenError::Missing))?;
         let unverified = token::decode(&raw).map_err(refuse)?;
-        let key = state
-            .store
-            .key(&unverified.issuer)
-            .await?
-            .ok_or_else(|| refuse(TokenError::UnknownKey(unverified.issuer.clone())))?;
+        let unknown = || refuse(TokenError::UnknownKey(unverified.issuer.clone()));
+        let sid = KeySid::parse(&unverified.issuer).map_err(|_| unknown())?;
+        let key = state.store.key(sid).await?.ok_or_else(unknown)?;
         if key.revoked {
             return Err(refuse(TokenError::RevokedKey(key.sid)));
         }
         unverified.verify(&key.secret, now_secs()).map_err(refuse)?;
         let account = state
             .store
-            .account(&key.account_id)
+            .account(AccountId::trusted(key.account_id.clone()))
             .await?
             .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
         Ok(Caller { account })

@@ -4,18 +4,15 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::customcampaign::{add_sources, read_sources};
-use super::error::{ApiError, ApiResult, done, ok, page};
+use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
 use crate::domain::campaign::CampaignFields;
-use crate::domain::page::Page;
+use crate::domain::ids::{CampaignId, PortalId};
 use crate::store::Target;
-use axum::Json;
-use axum::response::IntoResponse;
-use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +25,7 @@ fn campaign_fields(f: &Fields<'_>) -> ApiResult<CampaignFields> {
     Ok(CampaignFields {
         name: f.string("name")?,
         desc1: f.string("desc1")?,
-        portal: f.string("portal")?.filter(|p| !p.trim().is_empty()),
+        portal: f.id("portal", PortalId::parse)?.map(PortalId::into_string),
         start_time: f.int("start_time")?,
         end_time: f.int("end_time")?,
         max_call_retry: f.int("max_call_retry")?,
@@ -37,55 +34,50 @@ fn campaign_fields(f: &Fields<'_>) -> ApiResult<CampaignFields> {
     })
 }
 
-pub fn page_of(f: &Fields<'_>) -> ApiResult<Page> {
-    Page::parse(f.int("page")?, f.int("limit")?).map_err(ApiError::invalid)
-}
-
-/// POST /v1/campaign: `name` required -> data.id (`CA` + 6) and the campaign. With
-/// `listcontacts`, the campaign and its customers are created in one transaction.
+/// POST /v1/campaign (CONTRACT §5): `name` required -> data.id (`CA` + 6) and the
+/// campaign. With `listcontacts`, `listfilters` or `file`, the campaign and its
+/// customers are created together, all or nothing, with the add's `summary`.
 async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     f.required_string("name")?;
     let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
-    let sources = read_sources(&input, &caller.account.region(), state.limits.listcontacts)?;
+    let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
     if sources.is_empty() {
-        let campaign = state.store.create_campaign(&caller.account.id, fields).await?;
+        let campaign = state.store.create_campaign(caller.account_id(), fields).await?;
         return Ok(ok(campaign));
     }
-    let (campaign, _, summary) = add_sources(&state, &caller.account, Target::New(fields), sources).await?;
-    Ok(Json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})).into_response())
+    let (campaign, summary) =
+        crate::intake::add(&state.store, state.limits.import(), &caller.account, Target::New(fields), sources).await?;
+    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
 }
 
-/// GET /v1/campaign?page=&limit=&name= -> data.rows, data.totalCount, data.totalPages.
+/// GET /v1/campaign?page=&limit=&name= (CONTRACT §5) -> data.rows, totalCount, totalPages.
 async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
-    let p = page_of(&f)?;
-    let name = f.string("name")?;
-    let found = state.store.campaigns(&caller.account.id, name.as_deref(), p).await?;
+    let p = f.page()?;
+    let found = state.store.campaigns(caller.account_id(), f.string("name")?, p).await?;
     Ok(page(found.rows, found.total, p))
 }
 
-/// GET /v1/campaign/{id}.
-async fn show(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
-    let campaign = state.store.campaign(&caller.account.id, &id).await?;
+/// GET /v1/campaign/{id} (CONTRACT §5).
+async fn show(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    let id = id.parse(CampaignId::parse)?;
+    let campaign = state.store.campaign(caller.account_id(), id.clone()).await?;
     campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
-/// PUT /v1/campaign/{id}: the fields sent replace the stored ones.
-async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
-    input: Input,
-) -> ApiResult<Response> {
+/// PUT /v1/campaign/{id} (CONTRACT §5): the fields sent replace the stored ones.
+async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
+    let id = id.parse(CampaignId::parse)?;
     let fields = campaign_fields(&input.fields())?.check().map_err(ApiError::invalid)?;
-    let campaign = state.store.update_campaign(&caller.account.id, &id, fields).await?;
+    let campaign = state.store.update_campaign(caller.account_id(), id.clone(), fields).await?;
     campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
-/// DELETE /v1/campaign/{id}: the campaign and all its customers.
-async fn remove(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
-    if state.store.delete_campaign(&caller.account.id, &id).await? {
+/// DELETE /v1/campaign/{id} (CONTRACT §5): the campaign and all its customers.
+async fn remove(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    let id = id.parse(CampaignId::parse)?;
+    if state.store.delete_campaign(caller.account_id(), id.clone()).await? {
         Ok(done())
     } else {
         Err(ApiError::campaign_not_found(&id))

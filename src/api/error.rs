@@ -5,6 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use crate::import::ImportError;
+use crate::intake::IntakeError;
 use crate::store::StoreError;
 
 /// The result codes of CONTRACT §3.
@@ -47,20 +51,29 @@ impl Code {
 }
 
 /// Every failure a handler can answer with. The message is shown to the client;
-/// internal details never are.
-#[derive(Debug, Clone, PartialEq)]
+/// an internal failure's cause never is: it goes to the log, once, when the
+/// response is made (inside the request's span: its route and request id).
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: Code,
     pub msg: String,
     /// Overrides the code's usual HTTP status (405 for a wrong method).
     pub status: Option<StatusCode>,
+    /// What went wrong inside, for the log.
+    pub cause: Option<Arc<anyhow::Error>>,
+}
+
+impl PartialEq for ApiError {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, &self.msg, self.status) == (other.code, &other.msg, other.status)
+    }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: Code, msg: impl Into<String>) -> ApiError {
-        ApiError { code, msg: msg.into(), status: None }
+        ApiError { code, msg: msg.into(), status: None, cause: None }
     }
     pub fn invalid(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::Invalid, msg)
@@ -84,10 +97,9 @@ impl ApiError {
     pub fn too_large(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::TooLarge, msg)
     }
-    /// An internal failure: `detail` goes to the log, the client sees only r=10.
-    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "internal error");
-        ApiError::new(Code::Internal, "internal error")
+    /// An internal failure: the client sees only r=10; `cause` is logged with the request.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> ApiError {
+        ApiError { cause: Some(Arc::new(cause.into())), ..ApiError::new(Code::Internal, "internal error") }
     }
 }
 
@@ -98,17 +110,42 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Conflict(m) => ApiError::new(Code::Conflict, m),
             StoreError::CampaignNotFound(id) => ApiError::campaign_not_found(&id),
-            StoreError::Aborted => ApiError::internal("a feed ended without its producer's error"),
-            StoreError::Internal(m) | StoreError::Migration(m) => ApiError::internal(m),
+            StoreError::Query(e) => ApiError::query(e),
+            StoreError::Aborted => ApiError::internal(anyhow::anyhow!("a feed ended without its producer's error")),
+            StoreError::Internal(cause) => ApiError::internal(cause),
+            StoreError::Migration(m) => ApiError::internal(anyhow::anyhow!(m)),
         }
     }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Store(e) => e.into(),
+            IntakeError::File(ImportError::File(msg)) => ApiError::new(Code::File, msg),
+            IntakeError::File(ImportError::TooLarge(msg)) => ApiError::too_large(msg),
+            IntakeError::File(ImportError::Stopped) => {
+                ApiError::internal(anyhow::anyhow!("an import stopped without its consumer's error"))
+            }
+        }
+    }
+}
+
+/// What a failed request answered, kept on the response for the request log.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: Code,
+    pub msg: String,
+    pub cause: Option<Arc<anyhow::Error>>,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status.unwrap_or(self.code.status());
         let body = json!({"r": self.code as u8, "msg": self.msg, "message": self.msg});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(Failure { code: self.code, msg: self.msg, cause: self.cause });
+        response
     }
 }
 
@@ -133,5 +170,10 @@ pub fn ok_with(data: Value, extra: &[(&str, Value)]) -> Response {
     for (k, v) in extra {
         body[*k] = v.clone();
     }
+    Json(body).into_response()
+}
+
+/// A whole answer built by the handler (the reference's own shapes).
+pub fn ok_json(body: Value) -> Response {
     Json(body).into_response()
 }

@@ -340,6 +340,13 @@ fn nul_in(field: &str) -> ApiError {
 #[derive(Debug, Clone)]
 pub struct PathId(pub String);
 
+impl PathId {
+    /// The id as the kind `parse` makes (r=1 with its reason when it is not one).
+    pub fn parse<T>(&self, parse: impl FnOnce(&str) -> Result<T, String>) -> ApiResult<T> {
+        parse(&self.0).map_err(ApiError::invalid)
+    }
+}
+
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
     type Rejection = ApiError;
 
@@ -355,13 +362,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::too_large(format!("payload too large: the limit is {}", human_size(limit)))
-}
-
-/// `104857600` -> "100 MiB"; sizes that are not whole MiB stay in bytes.
-pub fn human_size(bytes: usize) -> String {
-    const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) { format!("{} MiB", bytes / MIB) } else { format!("{bytes} bytes") }
+    ApiError::too_large(format!("payload too large: the limit is {}", crate::domain::human_size(limit)))
 }
 
 /// Reads every part of a multipart body: file parts whole (the body limit bounds
@@ -401,7 +402,7 @@ async fn read_multipart(
             if chunk.len() > text_left {
                 return Err(ApiError::too_large(format!(
                     "payload too large: the text fields of a request may hold {} in all, the limit",
-                    human_size(budget.bounds.text_bytes)
+                    crate::domain::human_size(budget.bounds.text_bytes)
                 )));
             }
             text_left -= chunk.len();
@@ -529,6 +530,16 @@ impl Input {
     pub fn fields(&self) -> Fields<'_> {
         Fields { map: &self.map, path: String::new(), bounds: self.bounds }
     }
+
+    /// The `file` part of a multipart body, if any; one at most.
+    pub fn file(&self) -> ApiResult<Option<Bytes>> {
+        let mut files = self.uploads.iter().filter(|u| u.field == "file");
+        let file = files.next().map(|u| u.bytes.clone());
+        if files.next().is_some() {
+            return Err(ApiError::invalid("send one file per request"));
+        }
+        Ok(file)
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -644,6 +655,32 @@ impl<'a> Fields<'a> {
                 }
             }
             Some(v) => Ok(Some(Cow::Borrowed(v))),
+            None => Ok(None),
+        }
+    }
+
+    /// `page` and `limit` (CONTRACT §4): page from 1, limit 1 to 1000, default 10.
+    pub fn page(&self) -> ApiResult<crate::domain::page::Page> {
+        crate::domain::page::Page::parse(self.int("page")?, self.int("limit")?).map_err(ApiError::invalid)
+    }
+
+    /// An id of one kind, when the field is present and not blank.
+    pub fn id<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> ApiResult<Option<T>> {
+        match self.string(key)?.filter(|s| !s.trim().is_empty()) {
+            Some(text) => parse(&text).map(Some).map_err(|e| ApiError::invalid(format!("{}: {e}", self.name(key)))),
+            None => Ok(None),
+        }
+    }
+
+    /// An id of one kind the request must carry (r=2 naming the field).
+    pub fn required_id<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> ApiResult<T> {
+        self.id(key, parse)?.ok_or_else(|| ApiError::missing(&self.name(key)))
+    }
+
+    /// A filter query, parsed (r=6 with the position when it does not parse).
+    pub fn query(&self, key: &str, region: &crate::domain::phone::Region) -> ApiResult<Option<crate::query::Query>> {
+        match self.string(key)?.filter(|q| !q.trim().is_empty()) {
+            Some(text) => crate::query::Query::parse(&text, region).map(Some).map_err(ApiError::query),
             None => Ok(None),
         }
     }

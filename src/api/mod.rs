@@ -8,6 +8,7 @@ pub mod error;
 mod filter;
 pub mod input;
 mod portal;
+mod sources;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -156,11 +157,32 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+    ApiError::internal(anyhow::anyhow!("handler panicked: {detail}")).into_response()
 }
 
-/// One line per request: method, matched route (low cardinality), status, latency.
+/// The header that carries a request's id: the client's own when it sent a usable
+/// one, else a fresh one; the response always carries it back.
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn request_id(req: &Request) -> String {
+    let sent = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::trim);
+    match sent {
+        Some(id)
+            if (1..=64).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)) =>
+        {
+            id.to_string()
+        }
+        _ => format!("{:016x}", rand::random::<u64>()),
+    }
+}
+
+/// Runs each request inside a span named by its matched route (low cardinality)
+/// and its request id, and writes one line when it ends: method, route, status,
+/// latency, and for a failure its result code and reason, with an internal
+/// failure's whole cause. This is the one place errors are logged.
 async fn log_request(req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
     let start = Instant::now();
     let method = req.method().clone();
     let route = req
@@ -168,13 +190,24 @@ async fn log_request(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "(unmatched)".to_string());
-    let response = next.run(req).await;
-    tracing::info!(
-        %method,
-        route,
-        status = response.status().as_u16(),
-        latency_ms = %format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
-        "request"
-    );
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", %method, route, request_id = %id);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let status = response.status().as_u16();
+    let latency_ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0);
+    match response.extensions().get::<error::Failure>() {
+        Some(error::Failure { code: Code::Internal, cause, .. }) => {
+            let cause = cause.as_ref().map(|c| format!("{c:#}")).unwrap_or_default();
+            tracing::error!(status, %latency_ms, r = Code::Internal as u8, error = %cause, "request failed");
+        }
+        Some(error::Failure { code, msg, .. }) => {
+            tracing::info!(status, %latency_ms, r = *code as u8, reason = %msg, "request refused");
+        }
+        None => tracing::info!(status, %latency_ms, "request"),
+    }
+    if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response
 }

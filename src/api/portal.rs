@@ -16,17 +16,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/portal", get(list).post(create))
 }
 
-/// POST /v1/portal {name} -> data.id (`pt_` + 16).
+/// POST /v1/portal {name} (CONTRACT §5) -> data.id (`pt_` + 16).
 async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let name = input.fields().required_string("name")?;
     let name = parse_name("name", &name).map_err(ApiError::invalid)?;
-    let portal = state.store.create_portal(&caller.account.id, &name).await?;
+    let portal = state.store.create_portal(caller.account_id(), name).await?;
     Ok(ok(portal))
 }
 
-/// GET /v1/portal -> data.rows, default portal first.
+/// GET /v1/portal (CONTRACT §5) -> data.rows, default portal first.
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
-    let portals = state.store.portals(&caller.account.id).await?;
+    let portals = state.store.portals(caller.account_id()).await?;
     let total = portals.len();
     Ok(ok(json!({"rows": portals, "totalCount": total, "totalPages": 1})))
 }

@@ -15,6 +15,11 @@ pub struct Account {
 }
 
 impl Account {
+    /// The account's id, as the store takes it.
+    pub fn account_id(&self) -> super::ids::AccountId {
+        super::ids::AccountId::trusted(self.id.clone())
+    }
+
     pub fn region(&self) -> Region {
         Region::parse(&self.region).unwrap_or_else(|_| Region::vietnam())
     }

@@ -125,7 +125,7 @@ impl AddOutcome {
 /// What GET /v1/customcampaign filters on.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CustomerFilter {
-    pub campaign: Option<String>,
+    pub campaign: Option<super::ids::CampaignId>,
     pub name: Option<NameMatch>,
     pub status: Option<i64>,
     pub phone: Option<String>,

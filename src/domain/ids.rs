@@ -56,6 +56,102 @@ impl IdKind {
     }
 }
 
+/// Longest id a request may name; a longer one is refused rather than looked up.
+pub const MAX_ID_CHARS: usize = 256;
+
+/// An id of one kind as it crosses into the store: made by `parse` from a request
+/// (any text but a NUL byte, at most [`MAX_ID_CHARS`]: an id naming nothing is the
+/// store's "not found", not a malformed request), or by `trusted` from what the
+/// store itself handed out. One kind cannot be passed where another is wanted.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// An id sent by a client, trimmed; the error names what it is.
+            pub fn parse(text: &str) -> Result<$name, String> {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err(format!("{} id must not be empty", $what));
+                }
+                if text.contains('\0') {
+                    return Err(format!("{} id contains a NUL byte", $what));
+                }
+                if text.chars().count() > MAX_ID_CHARS {
+                    return Err(format!("{} id is longer than {MAX_ID_CHARS} characters", $what));
+                }
+                Ok($name(text.to_string()))
+            }
+
+            /// An id the store gave out or read back.
+            pub fn trusted(id: impl Into<String>) -> $name {
+                $name(id.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_id!(
+    /// A tenant; only authentication makes one, from the key a token names.
+    AccountId,
+    "account"
+);
+text_id!(CampaignId, "campaign");
+text_id!(
+    /// A CRM contact (`CT` + 8 for those callsheet makes; a file may name others).
+    ContactId,
+    "contact"
+);
+text_id!(FilterId, "filter");
+text_id!(PortalId, "portal");
+text_id!(
+    /// An API key's public half, the token's `iss`.
+    KeySid,
+    "key"
+);
+
+/// A campaign customer: the reference's integer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct CustomerId(pub i64);
+
+impl CustomerId {
+    /// An id sent as text (a path) or a number; the error names what it must be.
+    pub fn parse(text: &str) -> Result<CustomerId, String> {
+        text.trim().parse().map(CustomerId).map_err(|_| format!("customer id '{text}' must be an integer"))
+    }
+}
+
+impl std::fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// Where fresh ids come from: one kind's random ids, or a run of them.
 pub trait IdSource {
     fn kind(&self) -> IdKind;
@@ -135,6 +231,19 @@ mod tests {
         assert_eq!(portal, portal.to_lowercase());
         let campaign = IdKind::Campaign.generate();
         assert_eq!(campaign, campaign.to_uppercase());
+    }
+
+    #[test]
+    fn request_ids_are_parsed_not_trusted() {
+        use super::{CampaignId, CustomerId};
+        assert_eq!(CampaignId::parse(" CA123456 ").unwrap().as_str(), "CA123456");
+        // Any text names a campaign or none: that is the store's to say.
+        assert_eq!(CampaignId::parse("nope").unwrap().as_str(), "nope");
+        assert_eq!(CampaignId::parse("  ").unwrap_err(), "campaign id must not be empty");
+        assert_eq!(CampaignId::parse("CA\0").unwrap_err(), "campaign id contains a NUL byte");
+        assert!(CampaignId::parse(&"x".repeat(300)).is_err());
+        assert_eq!(CustomerId::parse("17"), Ok(CustomerId(17)));
+        assert!(CustomerId::parse("x").is_err());
     }
 
     #[test]

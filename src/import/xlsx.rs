@@ -14,7 +14,7 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
     let too_large = || {
         ImportError::TooLarge(format!(
             "the workbook unpacks to more than {}, the limit",
-            crate::api::input::human_size(limit as usize)
+            crate::domain::human_size(limit as usize)
         ))
     };
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| not_a_workbook())?;

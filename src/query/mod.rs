@@ -9,6 +9,26 @@ pub mod sql;
 
 pub use parser::parse;
 
+/// A filter query as a request or a saved filter gave it: its text, parsed, and the
+/// region its phone terms are read in. The store compiles it for its database.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub text: String,
+    pub node: Node,
+    pub region: crate::domain::phone::Region,
+}
+
+impl Query {
+    /// Parses `text`, and checks that every term can be compiled (a date compared
+    /// with a word, say, cannot); the error gives the position (r=6).
+    pub fn parse(text: &str, region: &crate::domain::phone::Region) -> Result<Query, QueryError> {
+        let node = parse(text)?;
+        let scope = sql::Scope { account_id: "", portal_id: "" };
+        sql::compile(&node, sql::Dialect::Sqlite, scope, region)?;
+        Ok(Query { text: text.to_string(), node, region: region.clone() })
+    }
+}
+
 /// Where a query went wrong, as r=6 reports it: "expected a value after 'name:' at 5".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryError {

@@ -16,11 +16,12 @@ use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::filter::Filter;
+use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, KeySid, PortalId};
 use crate::domain::page::{Page, Paged};
-use crate::query::sql::Compiled;
+use crate::query::Query;
 
 /// What went wrong in the store. Only `Invalid` and `NotFound` carry text meant for
-/// the client; `Internal` is logged and answered with a bare r=10.
+/// the client; `Internal` keeps its cause for the log and is answered with a bare r=10.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request named something of the account that does not exist (r=4).
@@ -35,38 +36,100 @@ pub enum StoreError {
     /// The campaign named is not the account's (r=3).
     #[error("campaign '{0}' not found")]
     CampaignNotFound(String),
+    /// A saved filter's query does not parse or compile (r=6).
+    #[error("invalid query: {0}")]
+    Query(crate::query::QueryError),
     /// The feed of entries ended without `Feed::Done`: its producer failed, so the
     /// transaction was rolled back. The producer's own error is the one to report.
     #[error("the request was abandoned before it completed")]
     Aborted,
-    #[error("database error: {0}")]
-    Internal(String),
+    #[error("database error: {0:#}")]
+    Internal(#[source] anyhow::Error),
     /// The database's migrations disagree with this build's; the server must not start.
     #[error("{0}")]
     Migration(String),
+}
+
+impl StoreError {
+    /// An internal failure, its cause kept.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> StoreError {
+        StoreError::Internal(cause.into())
+    }
+
+    /// An internal failure described in words.
+    pub fn broken(what: impl std::fmt::Display) -> StoreError {
+        StoreError::Internal(anyhow::anyhow!("{what}"))
+    }
 }
 
 /// Where added customers go: an existing campaign, or one created in the same
 /// transaction (POST /v1/campaign with contacts).
 #[derive(Debug, Clone)]
 pub enum Target {
-    Existing(String),
+    Existing(CampaignId),
     New(CampaignFields),
 }
 
-/// Batches of entries for [`Store::add_customers`]. Nothing commits unless `Done`
+/// The contacts one `listfilters` entry adds: a query as sent, or a saved filter,
+/// each over a portal (`None`: the saved filter's, else the account's default).
+/// The store resolves portal and saved filter inside the add's own transaction.
+#[derive(Debug, Clone)]
+pub enum FilterSource {
+    Query { query: Query, portal: Option<PortalId> },
+    Saved { id: FilterId, portal: Option<PortalId>, region: crate::domain::phone::Region },
+}
+
+/// One step of the entries an add or import is fed. Nothing commits unless `Done`
 /// arrives, so a producer that fails or panics leaves nothing behind.
 #[derive(Debug)]
 pub enum Feed {
     Rows(Vec<NewCustomer>),
-    /// Every contact of `portal` (the default one when `None`) matching `query`, added
-    /// inside the database in one statement; `row` is the filter's place in the request.
+    /// Every contact a filter matches, added inside the database; `row` is the
+    /// filter's place in the request.
     Filter {
-        query: Compiled,
-        portal: Option<String>,
+        source: FilterSource,
         row: i64,
     },
     Done,
+}
+
+/// The receiving end of an add's entries, read as the store writes them.
+#[derive(Debug)]
+pub struct Entries(mpsc::Receiver<Feed>);
+
+/// The sending end, for whatever reads a request's sources.
+#[derive(Debug, Clone)]
+pub struct EntrySender(mpsc::Sender<Feed>);
+
+impl Entries {
+    /// A feed that holds a few batches at once: the reader never runs far ahead of
+    /// the writer, so memory stays bounded whatever the file's size.
+    pub fn channel() -> (EntrySender, Entries) {
+        let (tx, rx) = mpsc::channel(4);
+        (EntrySender(tx), Entries(rx))
+    }
+
+    /// The next step, waiting on a blocking thread; `None` when the sender went away.
+    pub fn blocking_next(&mut self) -> Option<Feed> {
+        self.0.blocking_recv()
+    }
+
+    /// The next step; `None` when the sender went away.
+    pub async fn next(&mut self) -> Option<Feed> {
+        self.0.recv().await
+    }
+}
+
+impl EntrySender {
+    /// False when the store has stopped reading (it failed).
+    pub async fn send(&self, feed: Feed) -> bool {
+        self.0.send(feed).await.is_ok()
+    }
+
+    /// As [`EntrySender::send`], from a blocking thread.
+    pub fn blocking_send(&self, feed: Feed) -> bool {
+        self.0.blocking_send(feed).is_ok()
+    }
 }
 
 /// What add-by-phones did.
@@ -97,98 +160,110 @@ pub struct KeepOutcome {
     pub removed_customers: i64,
 }
 
+/// Which of a portal's contacts a list shows: all, those a query matches, or those
+/// a saved filter matches now.
+#[derive(Debug, Clone)]
+pub enum ContactSearch {
+    Portal(Option<PortalId>),
+    Query { portal: Option<PortalId>, query: Query },
+    Filter { id: FilterId, region: crate::domain::phone::Region },
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Everything callsheet persists. Every method but the admin ones is scoped to an
-/// account: another account's ids behave exactly as ids that do not exist.
+/// account: another account's ids behave exactly as ids that do not exist. Filter
+/// queries arrive parsed; each store compiles them for its own database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The SQL flavour filter queries must be compiled to for this store.
-    fn dialect(&self) -> crate::query::sql::Dialect;
-
     // Accounts and keys (admin CLI and authentication).
-    async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)>;
-    async fn account(&self, id: &str) -> StoreResult<Option<Account>>;
-    async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey>;
+    async fn create_account(&self, name: String, region: String) -> StoreResult<(Account, Portal)>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>>;
+    async fn create_key(&self, account: AccountId) -> StoreResult<ApiKey>;
     /// Returns false when no key has that sid.
-    async fn revoke_key(&self, sid: &str) -> StoreResult<bool>;
-    async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>>;
+    async fn revoke_key(&self, sid: KeySid) -> StoreResult<bool>;
+    async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>>;
 
     // Portals.
-    async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal>;
-    async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>>;
+    async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal>;
+    async fn portals(&self, account: AccountId) -> StoreResult<Vec<Portal>>;
     /// The named portal, or the account's default one when `id` is `None`.
-    async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>>;
+    async fn portal(&self, account: AccountId, id: Option<PortalId>) -> StoreResult<Option<Portal>>;
 
     // Campaigns.
-    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign>;
-    async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>>;
-    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>>;
+    async fn create_campaign(&self, account: AccountId, fields: CampaignFields) -> StoreResult<Campaign>;
+    async fn campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<Option<Campaign>>;
+    async fn campaigns(&self, account: AccountId, name: Option<String>, page: Page) -> StoreResult<Paged<Campaign>>;
     async fn update_campaign(
         &self,
-        account_id: &str,
-        id: &str,
+        account: AccountId,
+        id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>>;
     /// Deletes the campaign and its customers; false when there was none.
-    async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool>;
+    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool>;
 
     // CRM contacts.
-    async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact>;
-    async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>>;
-    /// A portal's contacts, those matching `query` (compiled for this store's dialect) when given.
-    async fn contacts(
+    async fn create_contact(&self, account: AccountId, draft: ContactDraft) -> StoreResult<Contact>;
+    async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<Option<Contact>>;
+    /// A page of a portal's contacts: r=4 for a portal or filter the account lacks.
+    async fn contacts(&self, account: AccountId, search: ContactSearch, page: Page) -> StoreResult<Paged<Contact>>;
+    async fn update_contact(
         &self,
-        account_id: &str,
-        portal: &str,
-        query: Option<Compiled>,
-        page: Page,
-    ) -> StoreResult<Paged<Contact>>;
-    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>>;
-    async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool>;
-
-    // Saved filters.
-    async fn create_filter(
-        &self,
-        account_id: &str,
-        name: &str,
-        query: &str,
-        portal: Option<&str>,
-    ) -> StoreResult<Filter>;
-    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<Filter>>;
-    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<Filter>>;
-    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool>;
-    /// Imports entries as CRM contacts of `portal` (the default one when `None`), in
-    /// one transaction: an entry whose id is one of the account's contacts updates it.
+        account: AccountId,
+        id: ContactId,
+        draft: ContactDraft,
+    ) -> StoreResult<Option<Contact>>;
+    async fn delete_contact(&self, account: AccountId, id: ContactId) -> StoreResult<bool>;
+    /// Imports entries as CRM contacts of `portal` (the default one when `None`), all
+    /// or nothing: an entry whose id is one of the account's contacts updates it.
     async fn import_contacts(
         &self,
-        account_id: &str,
-        portal: Option<String>,
-        feed: mpsc::Receiver<Feed>,
+        account: AccountId,
+        portal: Option<PortalId>,
+        entries: Entries,
     ) -> StoreResult<ImportOutcome>;
 
+    // Saved filters.
+    /// Saves a query (already parsed, so known to be valid) over a portal.
+    async fn create_filter(
+        &self,
+        account: AccountId,
+        name: String,
+        query: Query,
+        portal: Option<PortalId>,
+    ) -> StoreResult<Filter>;
+    async fn filters(&self, account: AccountId, page: Page) -> StoreResult<Paged<Filter>>;
+    async fn filter(&self, account: AccountId, id: FilterId) -> StoreResult<Option<Filter>>;
+    async fn delete_filter(&self, account: AccountId, id: FilterId) -> StoreResult<bool>;
+
     // Campaign customers.
-    /// Adds every entry the feed brings, in one transaction; entries whose CRM contact
+    /// Adds every entry the feed brings, all or nothing; entries whose CRM contact
     /// is already in the campaign are skipped, entries left without a phone reported.
     async fn add_customers(
         &self,
-        account_id: &str,
+        account: AccountId,
         target: Target,
-        feed: mpsc::Receiver<Feed>,
+        entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)>;
     /// Each phone not yet held by a customer of the campaign becomes a customer.
-    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome>;
-    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>>;
+    async fn add_phones(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        phones: Vec<String>,
+    ) -> StoreResult<PhonesOutcome>;
+    async fn duplicates(&self, account: AccountId, campaign: CampaignId) -> StoreResult<Vec<DuplicateGroup>>;
     /// For each (phone, customer) pair the customer keeps the phone and the campaign's
     /// other customers lose it; all pairs or none.
     async fn keep_duplicates(
         &self,
-        account_id: &str,
-        campaign_id: &str,
-        keep: Vec<(String, i64)>,
+        account: AccountId,
+        campaign: CampaignId,
+        keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome>;
-    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>>;
-    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool>;
+    async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>>;
+    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -228,6 +228,20 @@ pub fn record_filter(outcome: &mut AddOutcome, row: i64, added: i64, passed_over
     }
 }
 
+/// The query and portal of a saved filter that a request names: r=4 when the
+/// account has no such filter, r=6 when its stored query no longer parses. The
+/// portal the request names wins over the filter's own.
+pub fn saved_query(
+    saved: Option<crate::domain::filter::Filter>,
+    id: &crate::domain::ids::FilterId,
+    portal: Option<crate::domain::ids::PortalId>,
+    region: &crate::domain::phone::Region,
+) -> StoreResult<(crate::query::Query, Option<crate::domain::ids::PortalId>)> {
+    let saved = saved.ok_or_else(|| StoreError::NotFound(format!("filter '{id}' not found")))?;
+    let query = crate::query::Query::parse(&saved.query, region).map_err(StoreError::Query)?;
+    Ok((query, portal.or(Some(crate::domain::ids::PortalId::trusted(saved.portal)))))
+}
+
 /// An imported entry laid over the contact it names: the values the row has win.
 pub fn merge_entry(contact: &mut Contact, entry: NewCustomer) {
     if let Some(name) = entry.name {

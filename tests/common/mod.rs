@@ -204,8 +204,8 @@ impl TestApp {
 
     /// Creates another account with a key and a token, as the admin CLI does.
     pub async fn new_tenant(&self, name: &str) -> Tenant {
-        let (account, portal) = self.store.create_account(name, "VN").await.expect("account");
-        let key = self.store.create_key(&account.id).await.expect("key");
+        let (account, portal) = self.store.create_account(name.to_string(), "VN".to_string()).await.expect("account");
+        let key = self.store.create_key(account.account_id()).await.expect("key");
         let token = token::mint(&key.sid, &key.secret, now_secs(), 3600);
         Tenant { account: account.id, portal: portal.id, key_sid: key.sid, key_secret: key.secret, token }
     }

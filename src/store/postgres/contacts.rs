@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
 use tokio_postgres::types::{Json, Type};
 use tokio_postgres::{GenericClient, Row};
 
@@ -24,8 +23,8 @@ const COLUMNS: &str = "c.seq, c.id, c.name, c.email, c.fields::text, c.portal_id
 /// A contact and its `seq`, phones still to be loaded.
 fn row(r: &Row) -> StoreResult<(i64, Contact)> {
     let fields: String = r.get(4);
-    let fields: Map<String, Value> =
-        serde_json::from_str(&fields).map_err(|e| StoreError::Internal(format!("stored fields: {e}")))?;
+    let fields: Map<String, Value> = serde_json::from_str(&fields)
+        .map_err(|e| StoreError::internal(anyhow::Error::new(e).context("stored fields")))?;
     let contact = Contact {
         id: r.get(1),
         name: r.get(2),
@@ -175,7 +174,7 @@ pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[
             break;
         }
         if attempt == 8 {
-            return Err(StoreError::Internal("could not draw free contact ids".into()));
+            return Err(StoreError::broken("could not draw free contact ids"));
         }
         for id in ids.iter_mut().filter(|id| taken.contains(id.as_str())) {
             *id = fresh_id();
@@ -338,17 +337,17 @@ pub async fn delete(db: &impl GenericClient, account_id: &str, id: &str) -> Stor
 pub async fn import(
     db: &impl GenericClient,
     account_id: &str,
-    portal: Option<String>,
-    mut feed: mpsc::Receiver<Feed>,
+    portal: Option<&str>,
+    mut feed: crate::store::Entries,
 ) -> StoreResult<ImportOutcome> {
-    let portal = resolve_portal(db, account_id, portal.as_deref()).await?;
+    let portal = resolve_portal(db, account_id, portal).await?;
     let now = now_secs();
     let mut outcome = ImportOutcome::default();
     loop {
-        let rows = match feed.recv().await {
+        let rows = match feed.next().await {
             Some(Feed::Rows(rows)) => rows,
             Some(Feed::Done) => break,
-            Some(Feed::Filter { .. }) => return Err(StoreError::Internal("a contact import was fed a filter".into())),
+            Some(Feed::Filter { .. }) => return Err(StoreError::broken("a contact import was fed a filter")),
             None => return Err(StoreError::Aborted),
         };
         let ids: Vec<&str> = rows.iter().filter_map(|e| e.crm_id.as_deref()).collect();

@@ -4,7 +4,6 @@
 
 use futures_util::TryStreamExt;
 use std::collections::HashSet;
-use tokio::sync::mpsc;
 
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type;
@@ -14,13 +13,13 @@ use super::{
 };
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::ids::{CampaignId, CustomerId};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
-use crate::query::sql::Compiled;
 use crate::store::plan::{
     DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
 };
-use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
+use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, PhonesOutcome, Target};
 
 /// The campaign a request names, locked, or created first when the request makes
 /// one; with whether it has no customers yet.
@@ -29,7 +28,9 @@ async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Targ
         Target::New(fields) => Ok((campaigns::create(db, account_id, fields).await?, true)),
         Target::Existing(id) => {
             let count = require_campaign(db, account_id, &id).await?;
-            let campaign = campaigns::get(db, account_id, &id, false).await?.ok_or(StoreError::CampaignNotFound(id))?;
+            let campaign = campaigns::get(db, account_id, &id, false)
+                .await?
+                .ok_or_else(|| StoreError::CampaignNotFound(id.to_string()))?;
             Ok((campaign, count == 0))
         }
     }
@@ -202,7 +203,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                     outcome.reject(InvalidRow { row, id: None, reason: "no valid phone".into() });
                     continue;
                 }
-                None => fresh_ids.next().ok_or_else(|| StoreError::Internal("a new contact went missing".into()))?,
+                None => fresh_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?,
             };
             if phones.is_empty() {
                 outcome.reject(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
@@ -221,17 +222,13 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// Adds every contact of the portal that matches `query` with one INSERT ... SELECT
     /// inside the database: no contact travels through callsheet. Contacts already in
     /// the campaign are skipped, contacts without a phone reported.
-    async fn add_filter(
-        &mut self,
-        query: &Compiled,
-        portal: Option<&str>,
-        row: i64,
-        outcome: &mut AddOutcome,
-    ) -> StoreResult<()> {
+    async fn add_filter(&mut self, source: FilterSource, row: i64, outcome: &mut AddOutcome) -> StoreResult<()> {
         self.flush(&mut outcome.skipped).await?;
         // The campaign now holds customers this adder did not list.
         self.seen = None;
-        let portal = resolve_portal(self.db, self.account_id, portal).await?;
+        // The saved filter and the portal are read here, in the add's own transaction.
+        let (query, portal) = super::resolve_filter(self.db, self.account_id, source).await?;
+        let query = &super::compile(self.account_id, &portal, &query)?;
         // One statement reads the matches once: those already in the campaign (by id)
         // or without a phone come back, marked, in contact order (a leading '!' marks
         // the phoneless); the others are inserted, and their count comes first.
@@ -302,17 +299,15 @@ pub async fn add(
     db: &impl GenericClient,
     account_id: &str,
     target: Target,
-    mut feed: mpsc::Receiver<Feed>,
+    mut feed: Entries,
 ) -> StoreResult<(Campaign, AddOutcome, usize)> {
     let (campaign, empty) = target_campaign(db, account_id, target).await?;
     let mut adder = Adder::new(db, account_id, campaign.id.clone(), empty).await?;
     let mut outcome = AddOutcome::default();
     loop {
-        match feed.recv().await {
+        match feed.next().await {
             Some(Feed::Rows(rows)) => adder.add(rows, &mut outcome).await?,
-            Some(Feed::Filter { query, portal, row }) => {
-                adder.add_filter(&query, portal.as_deref(), row, &mut outcome).await?
-            }
+            Some(Feed::Filter { source, row }) => adder.add_filter(source, row, &mut outcome).await?,
             Some(Feed::Done) => break,
             // The producer failed or went away: the caller rolls everything back.
             None => return Err(StoreError::Aborted),
@@ -352,7 +347,7 @@ pub async fn add_phones(
     campaign_id: &str,
     phones: Vec<String>,
 ) -> StoreResult<PhonesOutcome> {
-    let (campaign, empty) = target_campaign(db, account_id, Target::Existing(campaign_id.to_string())).await?;
+    let (campaign, empty) = target_campaign(db, account_id, Target::Existing(CampaignId::trusted(campaign_id))).await?;
     let mut held = std::collections::HashSet::new();
     scan_campaign(db, account_id, campaign_id, |_, _, phones| {
         held.extend(phones.split(',').filter_map(phone_key));
@@ -428,8 +423,9 @@ pub async fn keep_duplicates(
     db: &impl GenericClient,
     account_id: &str,
     campaign_id: &str,
-    keep: Vec<(String, i64)>,
+    keep: Vec<(String, CustomerId)>,
 ) -> StoreResult<KeepOutcome> {
+    let keep: Vec<(String, i64)> = keep.into_iter().map(|(phone, id)| (phone, id.0)).collect();
     require_campaign(db, account_id, campaign_id).await?;
     let mut plan = KeepPlan::new(&keep);
     scan_campaign(db, account_id, campaign_id, |id, _, phones| plan.visit(id, phones)).await?;
@@ -480,13 +476,14 @@ pub async fn list(
         let found = db
             .query_opt(
                 "SELECT customer_count, list_version FROM campaigns WHERE account_id = $1 AND id = $2",
-                &[&account_id, campaign],
+                &[&account_id, &campaign.as_str()],
             )
             .await?;
-        counter =
-            Some(found.map(|r| (r.get(0), r.get(1))).ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?);
+        counter = Some(
+            found.map(|r| (r.get(0), r.get(1))).ok_or_else(|| StoreError::CampaignNotFound(campaign.to_string()))?,
+        );
         conds.push("c.campaign_id = ?".into());
-        args.push(arg(campaign.clone()));
+        args.push(arg(campaign.to_string()));
     }
     if let Some(status) = filter.status {
         conds.push("c.status = ?".into());

@@ -14,21 +14,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
 use super::migrations::{self, Applied, Migration};
 use super::{
-    DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target, redact_url,
+    ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
+    StoreResult, Target, redact_url,
 };
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
-use crate::domain::ids::IdKind;
+use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, IdKind, KeySid, PortalId};
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
 
@@ -99,17 +99,14 @@ impl Pool {
         match self.0.get().await {
             Ok(object) => Ok(Conn(object)),
             Err(deadpool_postgres::PoolError::Backend(e)) => Err(e.into()),
-            Err(e) => Err(StoreError::Internal(format!("no database connection: {e}"))),
+            Err(e) => Err(StoreError::internal(anyhow::Error::new(e).context("no database connection"))),
         }
     }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        match e.as_db_error() {
-            Some(db) => StoreError::Internal(format!("{}: {}", db.code().code(), db.message())),
-            None => StoreError::Internal(e.to_string()),
-        }
+        StoreError::internal(e)
     }
 }
 
@@ -250,7 +247,7 @@ async fn insert_with_fresh_id(
             return Ok(id);
         }
     }
-    Err(StoreError::Internal(format!("could not draw a free {kind:?} id")))
+    Err(StoreError::broken(format!("could not draw a free {kind:?} id")))
 }
 
 /// Writes `rows` rows into `target` (a table and its columns) with one binary COPY,
@@ -304,171 +301,202 @@ async fn resolve_portal(db: &impl GenericClient, account_id: &str, portal: Optio
     }
 }
 
+/// A query compiled for PostgreSQL over one portal.
+fn compile(account_id: &str, portal: &str, query: &crate::query::Query) -> StoreResult<Compiled> {
+    let scope = crate::query::sql::Scope { account_id, portal_id: portal };
+    crate::query::sql::compile(&query.node, Dialect::Postgres, scope, &query.region).map_err(StoreError::Query)
+}
+
+/// The query and portal a filter source comes to, its saved filter read.
+async fn resolve_filter(
+    db: &impl GenericClient,
+    account_id: &str,
+    source: FilterSource,
+) -> StoreResult<(crate::query::Query, String)> {
+    let (query, portal) = match source {
+        FilterSource::Query { query, portal } => (query, portal),
+        FilterSource::Saved { id, portal, region } => {
+            super::plan::saved_query(filters::get(db, account_id, &id).await?, &id, portal, &region)?
+        }
+    };
+    Ok((query, resolve_portal(db, account_id, portal.as_deref()).await?))
+}
+
 #[async_trait]
 impl Store for PgStore {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
+    async fn create_account(&self, name: String, region: String) -> StoreResult<(Account, Portal)> {
+        self.write(async |tx| tenants::create_account(tx, &name, &region).await).await
     }
 
-    async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
-        self.write(async |tx| tenants::create_account(tx, name, region).await).await
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        tenants::account(&*self.pool.get().await?, &id).await
     }
 
-    async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
-        tenants::account(&*self.pool.get().await?, id).await
+    async fn create_key(&self, account: AccountId) -> StoreResult<ApiKey> {
+        tenants::create_key(&*self.pool.get().await?, &account).await
     }
 
-    async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
-        tenants::create_key(&*self.pool.get().await?, account_id).await
+    async fn revoke_key(&self, sid: KeySid) -> StoreResult<bool> {
+        tenants::revoke_key(&*self.pool.get().await?, &sid).await
     }
 
-    async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
-        tenants::revoke_key(&*self.pool.get().await?, sid).await
+    async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
+        tenants::key(&*self.pool.get().await?, &sid).await
     }
 
-    async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>> {
-        tenants::key(&*self.pool.get().await?, sid).await
+    async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal> {
+        tenants::create_portal(&*self.pool.get().await?, &account, &name, false).await
     }
 
-    async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
-        tenants::create_portal(&*self.pool.get().await?, account_id, name, false).await
+    async fn portals(&self, account: AccountId) -> StoreResult<Vec<Portal>> {
+        tenants::portals(&*self.pool.get().await?, &account).await
     }
 
-    async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
-        tenants::portals(&*self.pool.get().await?, account_id).await
+    async fn portal(&self, account: AccountId, id: Option<PortalId>) -> StoreResult<Option<Portal>> {
+        tenants::portal(&*self.pool.get().await?, &account, id.as_deref()).await
     }
 
-    async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>> {
-        tenants::portal(&*self.pool.get().await?, account_id, id).await
+    async fn create_campaign(&self, account: AccountId, fields: CampaignFields) -> StoreResult<Campaign> {
+        campaigns::create(&*self.pool.get().await?, &account, fields).await
     }
 
-    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
-        campaigns::create(&*self.pool.get().await?, account_id, fields).await
+    async fn campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<Option<Campaign>> {
+        campaigns::get(&*self.pool.get().await?, &account, &id, false).await
     }
 
-    async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
-        campaigns::get(&*self.pool.get().await?, account_id, id, false).await
-    }
-
-    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
-        self.snapshot(async |tx| campaigns::list(tx, account_id, name, page).await).await
+    async fn campaigns(&self, account: AccountId, name: Option<String>, page: Page) -> StoreResult<Paged<Campaign>> {
+        self.snapshot(async |tx| campaigns::list(tx, &account, name.as_deref(), page).await).await
     }
 
     async fn update_campaign(
         &self,
-        account_id: &str,
-        id: &str,
+        account: AccountId,
+        id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
-        self.write(async |tx| campaigns::update(tx, account_id, id, fields).await).await
+        self.write(async |tx| campaigns::update(tx, &account, &id, fields).await).await
     }
 
-    async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        self.write(async |tx| campaigns::delete(tx, account_id, id).await).await
+    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
+        self.write(async |tx| campaigns::delete(tx, &account, &id).await).await
     }
 
-    async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
-        self.write(async |tx| contacts::create(tx, account_id, draft).await).await
+    async fn create_contact(&self, account: AccountId, draft: ContactDraft) -> StoreResult<Contact> {
+        self.write(async |tx| contacts::create(tx, &account, draft).await).await
     }
 
-    async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
-        contacts::get(&*self.pool.get().await?, account_id, id).await
+    async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<Option<Contact>> {
+        contacts::get(&*self.pool.get().await?, &account, &id).await
     }
 
-    async fn contacts(
+    async fn contacts(&self, account: AccountId, search: ContactSearch, page: Page) -> StoreResult<Paged<Contact>> {
+        self.snapshot(async |tx| {
+            let (portal, query) = match search {
+                ContactSearch::Portal(portal) => (resolve_portal(tx, &account, portal.as_deref()).await?, None),
+                ContactSearch::Query { portal, query } => {
+                    let (q, p) = resolve_filter(tx, &account, FilterSource::Query { query, portal }).await?;
+                    (p, Some(q))
+                }
+                ContactSearch::Filter { id, region } => {
+                    let (q, p) = resolve_filter(tx, &account, FilterSource::Saved { id, portal: None, region }).await?;
+                    (p, Some(q))
+                }
+            };
+            let compiled = query.map(|q| compile(&account, &portal, &q)).transpose()?;
+            contacts::list(tx, &account, &portal, compiled.as_ref(), page).await
+        })
+        .await
+    }
+
+    async fn update_contact(
         &self,
-        account_id: &str,
-        portal: &str,
-        query: Option<Compiled>,
-        page: Page,
-    ) -> StoreResult<Paged<Contact>> {
-        self.snapshot(async |tx| contacts::list(tx, account_id, portal, query.as_ref(), page).await).await
+        account: AccountId,
+        id: ContactId,
+        draft: ContactDraft,
+    ) -> StoreResult<Option<Contact>> {
+        self.write(async |tx| contacts::update(tx, &account, &id, draft).await).await
     }
 
-    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
-        self.write(async |tx| contacts::update(tx, account_id, id, draft).await).await
-    }
-
-    async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        self.write(async |tx| contacts::delete(tx, account_id, id).await).await
-    }
-
-    async fn create_filter(
-        &self,
-        account_id: &str,
-        name: &str,
-        query: &str,
-        portal: Option<&str>,
-    ) -> StoreResult<Filter> {
-        filters::create(&*self.pool.get().await?, account_id, name, query, portal).await
-    }
-
-    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<Filter>> {
-        self.snapshot(async |tx| filters::list(tx, account_id, page).await).await
-    }
-
-    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<Filter>> {
-        filters::get(&*self.pool.get().await?, account_id, id).await
-    }
-
-    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        filters::delete(&*self.pool.get().await?, account_id, id).await
+    async fn delete_contact(&self, account: AccountId, id: ContactId) -> StoreResult<bool> {
+        self.write(async |tx| contacts::delete(tx, &account, &id).await).await
     }
 
     async fn import_contacts(
         &self,
-        account_id: &str,
-        portal: Option<String>,
-        feed: mpsc::Receiver<Feed>,
+        account: AccountId,
+        portal: Option<PortalId>,
+        entries: Entries,
     ) -> StoreResult<ImportOutcome> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let outcome = contacts::import(&tx, account_id, portal, feed).await?;
-        tx.commit().await?;
-        drop(conn);
+        let outcome = self.write(async |tx| contacts::import(tx, &account, portal.as_deref(), entries).await).await?;
         self.refresh_statistics(outcome.added + outcome.updated, CONTACT_TABLES);
         Ok(outcome)
     }
 
+    async fn create_filter(
+        &self,
+        account: AccountId,
+        name: String,
+        query: crate::query::Query,
+        portal: Option<PortalId>,
+    ) -> StoreResult<Filter> {
+        filters::create(&*self.pool.get().await?, &account, &name, &query.text, portal.as_deref()).await
+    }
+
+    async fn filters(&self, account: AccountId, page: Page) -> StoreResult<Paged<Filter>> {
+        self.snapshot(async |tx| filters::list(tx, &account, page).await).await
+    }
+
+    async fn filter(&self, account: AccountId, id: FilterId) -> StoreResult<Option<Filter>> {
+        filters::get(&*self.pool.get().await?, &account, &id).await
+    }
+
+    async fn delete_filter(&self, account: AccountId, id: FilterId) -> StoreResult<bool> {
+        filters::delete(&*self.pool.get().await?, &account, &id).await
+    }
+
     async fn add_customers(
         &self,
-        account_id: &str,
+        account: AccountId,
         target: Target,
-        feed: mpsc::Receiver<Feed>,
+        entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)> {
-        let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let (campaign, outcome, made_contacts) = customers::add(&tx, account_id, target, feed).await?;
-        tx.commit().await?;
-        drop(conn);
+        let (campaign, outcome, made_contacts) =
+            self.write(async |tx| customers::add(tx, &account, target, entries).await).await?;
         self.refresh_statistics(made_contacts as i64, CONTACT_TABLES);
+        // Customers are read through plain index lookups that need no fresh
+        // statistics; the refresh only keeps the planner's picture current.
         self.refresh_statistics(outcome.added, "customers");
         Ok((campaign, outcome))
     }
 
-    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
-        self.write(async |tx| customers::add_phones(tx, account_id, campaign_id, phones).await).await
+    async fn add_phones(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        phones: Vec<String>,
+    ) -> StoreResult<PhonesOutcome> {
+        self.write(async |tx| customers::add_phones(tx, &account, &campaign, phones).await).await
     }
 
-    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
-        self.snapshot(async |tx| customers::duplicates(tx, account_id, campaign_id).await).await
+    async fn duplicates(&self, account: AccountId, campaign: CampaignId) -> StoreResult<Vec<DuplicateGroup>> {
+        self.snapshot(async |tx| customers::duplicates(tx, &account, &campaign).await).await
     }
 
     async fn keep_duplicates(
         &self,
-        account_id: &str,
-        campaign_id: &str,
-        keep: Vec<(String, i64)>,
+        account: AccountId,
+        campaign: CampaignId,
+        keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome> {
-        self.write(async |tx| customers::keep_duplicates(tx, account_id, campaign_id, keep).await).await
+        self.write(async |tx| customers::keep_duplicates(tx, &account, &campaign, keep).await).await
     }
 
-    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
-        self.snapshot(async |tx| customers::list(tx, account_id, filter, page, &self.marks).await).await
+    async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+        self.snapshot(async |tx| customers::list(tx, &account, filter, page, &self.marks).await).await
     }
 
-    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
-        self.write(async |tx| customers::delete(tx, account_id, id).await).await
+    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
+        self.write(async |tx| customers::delete(tx, &account, id.0).await).await
     }
 }
 

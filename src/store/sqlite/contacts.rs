@@ -285,8 +285,8 @@ pub fn import(
     staging: &Staging,
     conn: &mut Connection,
     account_id: &str,
-    portal: Option<String>,
-    mut feed: tokio::sync::mpsc::Receiver<crate::store::Feed>,
+    portal: Option<&str>,
+    mut feed: crate::store::Entries,
 ) -> StoreResult<crate::store::ImportOutcome> {
     use crate::store::Feed;
     conn.execute_batch(
@@ -295,18 +295,18 @@ pub fn import(
          DELETE FROM temp.staged_updates;",
     )?;
     let conn: &Connection = conn;
-    let portal = resolve_portal(conn, account_id, portal.as_deref())?;
+    let portal = resolve_portal(conn, account_id, portal)?;
     let now = now_secs();
     let mut ids = IdKind::Contact.run();
     let mut reserved = Reserved::default();
     let mut outcome = crate::store::ImportOutcome::default();
     let staged = (|| -> StoreResult<()> {
         loop {
-            let rows = match feed.blocking_recv() {
+            let rows = match feed.blocking_next() {
                 Some(Feed::Rows(rows)) => rows,
                 Some(Feed::Done) => return Ok(()),
                 Some(Feed::Filter { .. }) => {
-                    return Err(super::StoreError::Internal("a contact import was fed a filter".into()));
+                    return Err(super::StoreError::broken("a contact import was fed a filter"));
                 }
                 None => return Err(super::StoreError::Aborted),
             };

@@ -2,19 +2,19 @@
 //! keepduplicate, listing and deleting.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter, types::Value as Sql};
-use tokio::sync::mpsc;
 
 use super::staging::{CHUNK_ROWS, Hidden, Reserved, Staging};
 use super::{StoreError, StoreResult, campaigns, contacts, resolve_portal};
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::ids::CustomerId;
 use crate::domain::ids::{IdKind, IdRun};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
     DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
 };
-use crate::store::{DuplicateGroup, Feed, KeepOutcome, PhonesOutcome, Target};
+use crate::store::{DuplicateGroup, Entries, Feed, KeepOutcome, PhonesOutcome, Target};
 
 /// Customers written by one multi-row INSERT.
 const CHUNK: usize = 256;
@@ -304,13 +304,15 @@ pub fn add(
     conn: &Connection,
     account_id: &str,
     target: Target,
-    mut feed: mpsc::Receiver<Feed>,
+    mut feed: Entries,
 ) -> StoreResult<(Campaign, AddOutcome)> {
     let campaign = staging.step(conn, |tx| {
         let next_id = "(SELECT value + 1 FROM counters WHERE name = 'customer')";
         let campaign = match target {
             Target::New(fields) => campaigns::create_as(tx, account_id, fields, true)?,
-            Target::Existing(id) => campaigns::get(tx, account_id, &id)?.ok_or(StoreError::CampaignNotFound(id))?,
+            Target::Existing(id) => {
+                campaigns::get(tx, account_id, &id)?.ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?
+            }
         };
         tx.execute(
             &format!("UPDATE campaigns SET staged_from = {next_id} WHERE account_id = ?1 AND id = ?2"),
@@ -322,7 +324,7 @@ pub fn add(
     let mut outcome = AddOutcome::default();
     let staged = (|| -> StoreResult<()> {
         loop {
-            match feed.blocking_recv() {
+            match feed.blocking_next() {
                 Some(Feed::Rows(rows)) => {
                     let mut rows = rows.into_iter().peekable();
                     while rows.peek().is_some() {
@@ -336,8 +338,10 @@ pub fn add(
                         })?;
                     }
                 }
-                Some(Feed::Filter { query, portal, row }) => {
-                    let portal = resolve_portal(conn, account_id, portal.as_deref())?;
+                Some(Feed::Filter { source, row }) => {
+                    // The saved filter and the portal are read here, in the add itself.
+                    let (query, portal) = super::resolve_filter(conn, account_id, source)?;
+                    let query = super::compile(account_id, &portal, &query)?;
                     let mut after = i64::MIN;
                     loop {
                         let next = staging.step(conn, |_| {
@@ -522,8 +526,9 @@ pub fn keep_duplicates(
     tx: &Transaction<'_>,
     account_id: &str,
     campaign_id: &str,
-    keep: Vec<(String, i64)>,
+    keep: Vec<(String, CustomerId)>,
 ) -> StoreResult<KeepOutcome> {
+    let keep: Vec<(String, i64)> = keep.into_iter().map(|(phone, id)| (phone, id.0)).collect();
     require_campaign(tx, account_id, campaign_id)?;
     let mut plan = KeepPlan::new(&keep);
     scan_campaign(tx, account_id, campaign_id, |id, _, phones| {
@@ -568,12 +573,12 @@ pub fn list(
                 "SELECT customer_count, list_version, staged_from FROM campaigns \
                  WHERE account_id = ?1 AND id = ?2 AND hidden = 0",
             )?
-            .query_row((account_id, campaign), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row((account_id, campaign.as_str()), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let (count, version, staged_from) = found.ok_or_else(|| StoreError::CampaignNotFound(campaign.clone()))?;
+        let (count, version, staged_from) = found.ok_or_else(|| StoreError::CampaignNotFound(campaign.to_string()))?;
         counter = Some((count, version));
         conds.push("c.campaign_id = ?".into());
-        args.push(campaign.clone().into());
+        args.push(campaign.to_string().into());
         if let Some(from) = staged_from {
             conds.push("c.id < ?".into());
             args.push(from.into());

@@ -17,14 +17,17 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, Transactio
 use tokio::sync::Semaphore;
 
 use super::migrations::{self, Applied, Migration};
-use super::{DuplicateGroup, Feed, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError, StoreResult, Target};
+use super::{
+    ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
+    StoreResult, Target,
+};
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
-use crate::domain::ids::IdSource;
+use crate::domain::filter::Filter;
+use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, IdSource, KeySid, PortalId};
 use crate::domain::page::{Page, Paged};
-use tokio::sync::mpsc;
 
 /// Released migrations are never edited: a change is a new migration.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -112,7 +115,7 @@ impl Pool {
     {
         // The permit goes with the closure: a client that disconnects drops this
         // future, but the blocking closure still holds its connection until it ends.
-        let permit = self.permits.clone().acquire_owned().await.map_err(|e| StoreError::Internal(e.to_string()))?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(StoreError::internal)?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -122,7 +125,7 @@ impl Pool {
             result
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
+        .map_err(|e| StoreError::internal(anyhow::Error::new(e).context("a store task failed")))?
     }
 }
 
@@ -228,7 +231,7 @@ impl SqliteStore {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Internal(e.to_string())
+        StoreError::internal(e)
     }
 }
 
@@ -330,7 +333,7 @@ fn insert_with_fresh_id(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(StoreError::Internal(format!("could not draw a free {:?} id", ids.kind())))
+    Err(StoreError::broken(format!("could not draw a free {:?} id", ids.kind())))
 }
 
 fn portal_exists(tx: &Connection, account_id: &str, portal: &str) -> StoreResult<bool> {
@@ -352,214 +355,221 @@ fn resolve_portal(conn: &Connection, account_id: &str, portal: Option<&str>) -> 
     }
 }
 
+/// A query compiled for SQLite over one portal.
+fn compile(account_id: &str, portal: &str, query: &crate::query::Query) -> StoreResult<crate::query::sql::Compiled> {
+    let scope = crate::query::sql::Scope { account_id, portal_id: portal };
+    crate::query::sql::compile(&query.node, crate::query::sql::Dialect::Sqlite, scope, &query.region)
+        .map_err(StoreError::Query)
+}
+
+/// The query and portal a filter source comes to, its saved filter read.
+fn resolve_filter(
+    conn: &Connection,
+    account_id: &str,
+    source: FilterSource,
+) -> StoreResult<(crate::query::Query, String)> {
+    let (query, portal) = match source {
+        FilterSource::Query { query, portal } => (query, portal),
+        FilterSource::Saved { id, portal, region } => {
+            super::plan::saved_query(filters::get(conn, account_id, &id)?, &id, portal, &region)?
+        }
+    };
+    Ok((query, resolve_portal(conn, account_id, portal.as_deref())?))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
-    fn dialect(&self) -> crate::query::sql::Dialect {
-        crate::query::sql::Dialect::Sqlite
-    }
-
-    async fn create_account(&self, name: &str, region: &str) -> StoreResult<(Account, Portal)> {
-        let (name, region) = (name.to_string(), region.to_string());
+    async fn create_account(&self, name: String, region: String) -> StoreResult<(Account, Portal)> {
         self.write(move |tx, _| tenants::create_account(tx, &name, &region)).await
     }
 
-    async fn account(&self, id: &str) -> StoreResult<Option<Account>> {
-        let id = id.to_string();
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
         self.run(move |c| tenants::account(c, &id)).await
     }
 
-    async fn create_key(&self, account_id: &str) -> StoreResult<ApiKey> {
-        let account_id = account_id.to_string();
-        self.write(move |tx, _| tenants::create_key(tx, &account_id)).await
+    async fn create_key(&self, account: AccountId) -> StoreResult<ApiKey> {
+        self.write(move |tx, _| tenants::create_key(tx, &account)).await
     }
 
-    async fn revoke_key(&self, sid: &str) -> StoreResult<bool> {
-        let sid = sid.to_string();
+    async fn revoke_key(&self, sid: KeySid) -> StoreResult<bool> {
         self.write(move |tx, _| tenants::revoke_key(tx, &sid)).await
     }
 
-    async fn key(&self, sid: &str) -> StoreResult<Option<ApiKey>> {
-        let sid = sid.to_string();
+    async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
         self.run(move |c| tenants::key(c, &sid)).await
     }
 
-    async fn create_portal(&self, account_id: &str, name: &str) -> StoreResult<Portal> {
-        let (account_id, name) = (account_id.to_string(), name.to_string());
-        self.write(move |tx, _| tenants::create_portal(tx, &account_id, &name, false)).await
+    async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal> {
+        self.write(move |tx, _| tenants::create_portal(tx, &account, &name, false)).await
     }
 
-    async fn portals(&self, account_id: &str) -> StoreResult<Vec<Portal>> {
-        let account_id = account_id.to_string();
-        self.run(move |c| tenants::portals(c, &account_id)).await
+    async fn portals(&self, account: AccountId) -> StoreResult<Vec<Portal>> {
+        self.run(move |c| tenants::portals(c, &account)).await
     }
 
-    async fn portal(&self, account_id: &str, id: Option<&str>) -> StoreResult<Option<Portal>> {
-        let (account_id, id) = (account_id.to_string(), id.map(str::to_string));
-        self.run(move |c| tenants::portal(c, &account_id, id.as_deref())).await
+    async fn portal(&self, account: AccountId, id: Option<PortalId>) -> StoreResult<Option<Portal>> {
+        self.run(move |c| tenants::portal(c, &account, id.as_deref())).await
     }
 
-    async fn create_campaign(&self, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
-        let account_id = account_id.to_string();
-        self.write(move |tx, _| campaigns::create(tx, &account_id, fields)).await
+    async fn create_campaign(&self, account: AccountId, fields: CampaignFields) -> StoreResult<Campaign> {
+        self.write(move |tx, _| campaigns::create(tx, &account, fields)).await
     }
 
-    async fn campaign(&self, account_id: &str, id: &str) -> StoreResult<Option<Campaign>> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.run(move |c| campaigns::get(c, &account_id, &id)).await
+    async fn campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<Option<Campaign>> {
+        self.run(move |c| campaigns::get(c, &account, &id)).await
     }
 
-    async fn campaigns(&self, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
-        let (account_id, name) = (account_id.to_string(), name.map(str::to_string));
-        self.run(move |c| campaigns::list(c, &account_id, name.as_deref(), page)).await
+    async fn campaigns(&self, account: AccountId, name: Option<String>, page: Page) -> StoreResult<Paged<Campaign>> {
+        self.run(move |c| campaigns::list(c, &account, name.as_deref(), page)).await
     }
 
     async fn update_campaign(
         &self,
-        account_id: &str,
-        id: &str,
+        account: AccountId,
+        id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx, _| campaigns::update(tx, &account_id, &id, fields)).await
+        self.write(move |tx, _| campaigns::update(tx, &account, &id, fields)).await
     }
 
-    async fn delete_campaign(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
+    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
         // Hidden at once; its customers then go a chunk at a time, between other writes.
-        let _turn = self.staging.lock_campaign(&account_id, &id).await;
-        let (account, campaign) = (account_id.clone(), id.clone());
-        if !self.write(move |tx, _| campaigns::hide(tx, &account, &campaign)).await? {
+        let _turn = self.staging.lock_campaign(&account, &id).await;
+        let (hide_account, hide_id) = (account.clone(), id.clone());
+        if !self.write(move |tx, _| campaigns::hide(tx, &hide_account, &hide_id)).await? {
             return Ok(false);
         }
         let staging = self.staging.clone();
-        self.run(move |c| staging.discard_campaign(c, &account_id, &id)).await?;
+        self.run(move |c| staging.discard_campaign(c, &account, &id)).await?;
         Ok(true)
     }
 
-    async fn create_contact(&self, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
-        let account_id = account_id.to_string();
-        self.write(move |tx, _| contacts::create(tx, &account_id, draft)).await
+    async fn create_contact(&self, account: AccountId, draft: ContactDraft) -> StoreResult<Contact> {
+        self.write(move |tx, _| contacts::create(tx, &account, draft)).await
     }
 
-    async fn contact(&self, account_id: &str, id: &str) -> StoreResult<Option<Contact>> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
+    async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<Option<Contact>> {
         let hidden = self.staging.hidden();
-        self.run(move |c| contacts::get(c, &account_id, &id, &hidden)).await
+        self.run(move |c| contacts::get(c, &account, &id, &hidden)).await
     }
 
-    async fn contacts(
+    async fn contacts(&self, account: AccountId, search: ContactSearch, page: Page) -> StoreResult<Paged<Contact>> {
+        let hidden = self.staging.hidden();
+        self.run(move |c| {
+            let (portal, query) = match search {
+                ContactSearch::Portal(portal) => (resolve_portal(c, &account, portal.as_deref())?, None),
+                ContactSearch::Query { portal, query } => {
+                    resolve_filter(c, &account, FilterSource::Query { query, portal }).map(|(q, p)| (p, Some(q)))?
+                }
+                ContactSearch::Filter { id, region } => {
+                    let source = FilterSource::Saved { id, portal: None, region };
+                    resolve_filter(c, &account, source).map(|(q, p)| (p, Some(q)))?
+                }
+            };
+            let compiled = query.map(|q| compile(&account, &portal, &q)).transpose()?;
+            contacts::list(c, &account, &portal, compiled.as_ref(), page, &hidden)
+        })
+        .await
+    }
+
+    async fn update_contact(
         &self,
-        account_id: &str,
-        portal: &str,
-        query: Option<crate::query::sql::Compiled>,
-        page: Page,
-    ) -> StoreResult<Paged<Contact>> {
-        let (account_id, portal) = (account_id.to_string(), portal.to_string());
-        let hidden = self.staging.hidden();
-        self.run(move |c| contacts::list(c, &account_id, &portal, query.as_ref(), page, &hidden)).await
+        account: AccountId,
+        id: ContactId,
+        draft: ContactDraft,
+    ) -> StoreResult<Option<Contact>> {
+        self.write(move |tx, staging| contacts::update(tx, &account, &id, draft, &staging.hidden())).await
     }
 
-    async fn update_contact(&self, account_id: &str, id: &str, draft: ContactDraft) -> StoreResult<Option<Contact>> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx, staging| contacts::update(tx, &account_id, &id, draft, &staging.hidden())).await
+    async fn delete_contact(&self, account: AccountId, id: ContactId) -> StoreResult<bool> {
+        self.write(move |tx, staging| contacts::delete(tx, &account, &id, &staging.hidden())).await
     }
 
-    async fn delete_contact(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx, staging| contacts::delete(tx, &account_id, &id, &staging.hidden())).await
+    async fn import_contacts(
+        &self,
+        account: AccountId,
+        portal: Option<PortalId>,
+        entries: Entries,
+    ) -> StoreResult<ImportOutcome> {
+        let staging = self.staging.clone();
+        self.bulk(move |c| contacts::import(&staging, c, &account, portal.as_deref(), entries)).await
+    }
+
+    async fn create_filter(
+        &self,
+        account: AccountId,
+        name: String,
+        query: crate::query::Query,
+        portal: Option<PortalId>,
+    ) -> StoreResult<Filter> {
+        self.write(move |tx, _| filters::create(tx, &account, &name, &query.text, portal.as_deref())).await
+    }
+
+    async fn filters(&self, account: AccountId, page: Page) -> StoreResult<Paged<Filter>> {
+        self.run(move |c| filters::list(c, &account, page)).await
+    }
+
+    async fn filter(&self, account: AccountId, id: FilterId) -> StoreResult<Option<Filter>> {
+        self.run(move |c| filters::get(c, &account, &id)).await
+    }
+
+    async fn delete_filter(&self, account: AccountId, id: FilterId) -> StoreResult<bool> {
+        self.write(move |tx, _| filters::delete(tx, &account, &id)).await
     }
 
     async fn add_customers(
         &self,
-        account_id: &str,
+        account: AccountId,
         target: Target,
-        feed: mpsc::Receiver<Feed>,
+        entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)> {
-        let account_id = account_id.to_string();
         // Adders of one campaign take turns; a campaign made here is nobody else's yet.
         let turn = match &target {
-            Target::Existing(id) => Some(self.staging.lock_campaign(&account_id, id).await),
+            Target::Existing(id) => Some(self.staging.lock_campaign(&account, id).await),
             Target::New(_) => None,
         };
         let staging = self.staging.clone();
         self.bulk(move |c| {
             let _turn = turn;
-            customers::add(&staging, c, &account_id, target, feed)
+            customers::add(&staging, c, &account, target, entries)
         })
         .await
     }
 
-    async fn add_phones(&self, account_id: &str, campaign_id: &str, phones: Vec<String>) -> StoreResult<PhonesOutcome> {
-        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
-        let turn = self.staging.lock_campaign(&account_id, &campaign_id).await;
+    async fn add_phones(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        phones: Vec<String>,
+    ) -> StoreResult<PhonesOutcome> {
+        let turn = self.staging.lock_campaign(&account, &campaign).await;
         self.write(move |tx, staging| {
             let _turn = turn;
-            customers::add_phones(tx, &account_id, &campaign_id, phones, &staging.hidden())
+            customers::add_phones(tx, &account, &campaign, phones, &staging.hidden())
         })
         .await
     }
 
-    async fn duplicates(&self, account_id: &str, campaign_id: &str) -> StoreResult<Vec<DuplicateGroup>> {
-        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
-        self.run(move |c| customers::duplicates(c, &account_id, &campaign_id)).await
+    async fn duplicates(&self, account: AccountId, campaign: CampaignId) -> StoreResult<Vec<DuplicateGroup>> {
+        self.run(move |c| customers::duplicates(c, &account, &campaign)).await
     }
 
     async fn keep_duplicates(
         &self,
-        account_id: &str,
-        campaign_id: &str,
-        keep: Vec<(String, i64)>,
+        account: AccountId,
+        campaign: CampaignId,
+        keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome> {
-        let (account_id, campaign_id) = (account_id.to_string(), campaign_id.to_string());
-        self.write(move |tx, _| customers::keep_duplicates(tx, &account_id, &campaign_id, keep)).await
+        self.write(move |tx, _| customers::keep_duplicates(tx, &account, &campaign, keep)).await
     }
 
-    async fn customers(&self, account_id: &str, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
-        let (account_id, marks) = (account_id.to_string(), self.marks.clone());
-        self.run(move |c| customers::list(c, &account_id, filter, page, &marks)).await
+    async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+        let marks = self.marks.clone();
+        self.run(move |c| customers::list(c, &account, filter, page, &marks)).await
     }
 
-    async fn delete_customer(&self, account_id: &str, id: i64) -> StoreResult<bool> {
-        let account_id = account_id.to_string();
-        self.write(move |tx, _| customers::delete(tx, &account_id, id)).await
-    }
-
-    async fn import_contacts(
-        &self,
-        account_id: &str,
-        portal: Option<String>,
-        feed: mpsc::Receiver<Feed>,
-    ) -> StoreResult<ImportOutcome> {
-        let account_id = account_id.to_string();
-        let staging = self.staging.clone();
-        self.bulk(move |c| contacts::import(&staging, c, &account_id, portal, feed)).await
-    }
-
-    async fn create_filter(
-        &self,
-        account_id: &str,
-        name: &str,
-        query: &str,
-        portal: Option<&str>,
-    ) -> StoreResult<crate::domain::filter::Filter> {
-        let (account_id, name, query, portal) =
-            (account_id.to_string(), name.to_string(), query.to_string(), portal.map(str::to_string));
-        self.write(move |tx, _| filters::create(tx, &account_id, &name, &query, portal.as_deref())).await
-    }
-
-    async fn filters(&self, account_id: &str, page: Page) -> StoreResult<Paged<crate::domain::filter::Filter>> {
-        let account_id = account_id.to_string();
-        self.run(move |c| filters::list(c, &account_id, page)).await
-    }
-
-    async fn filter(&self, account_id: &str, id: &str) -> StoreResult<Option<crate::domain::filter::Filter>> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.run(move |c| filters::get(c, &account_id, &id)).await
-    }
-
-    async fn delete_filter(&self, account_id: &str, id: &str) -> StoreResult<bool> {
-        let (account_id, id) = (account_id.to_string(), id.to_string());
-        self.write(move |tx, _| filters::delete(tx, &account_id, &id)).await
+    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
+        self.write(move |tx, _| customers::delete(tx, &account, id.0)).await
     }
 }
 

@@ -1,0 +1,93 @@
+//! Reading what a request asks to add (CONTRACT §4, POST /v1/customcampaign and
+//! POST /v1/campaign): `listcontacts`, `listfilters` and `file`, checked whole
+//! before anything is written, as the intake takes them.
+
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::input::{Fields, Input};
+use crate::domain::customer::{InvalidRow, NewCustomer, Repeats, Source};
+use crate::domain::ids::{FilterId, PortalId};
+use crate::domain::phone::{self, Region};
+use crate::intake::Sources;
+use crate::store::FilterSource;
+
+/// Reads the sources of an add. A malformed entry fails the request; an entry whose
+/// every phone is impossible, or that repeats an earlier one, is reported.
+pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sources> {
+    let f = input.fields();
+    if let Some(t) = f.int("type")?
+        && !(1..=4).contains(&t)
+    {
+        return Err(ApiError::invalid("type must be between 1 and 4"));
+    }
+    let mut sources = Sources::default();
+    if let Some(entries) = f.list("listcontacts")? {
+        if entries.len() > max_entries {
+            return Err(ApiError::too_large(format!(
+                "listcontacts has {} entries; the limit is {max_entries}",
+                entries.len()
+            )));
+        }
+        let mut repeats = Repeats::default();
+        for (i, entry) in entries.iter().enumerate() {
+            match contact_entry(&f, i, entry, region)? {
+                Ok(new) => match repeats.check(&new) {
+                    Some(reason) => sources.invalid.push(InvalidRow { row: new.row, id: new.crm_id, reason }),
+                    None => sources.contacts.push(new),
+                },
+                Err(row) => sources.invalid.push(row),
+            }
+        }
+    }
+    for (i, entry) in f.list("listfilters")?.unwrap_or_default().iter().enumerate() {
+        let at = format!("{}[{i}]", f.name("listfilters"));
+        let map = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
+        let e = f.nested(map, at.clone());
+        let portal = e.id("portal", PortalId::parse)?;
+        // A query as sent wins; the id then only names where it came from.
+        let source = match (e.query("query", region)?, e.id("id", FilterId::parse)?) {
+            (Some(query), _) => FilterSource::Query { query, portal },
+            (None, Some(id)) => FilterSource::Saved { id, portal, region: region.clone() },
+            (None, None) => return Err(ApiError::missing(&format!("{at}.query or id"))),
+        };
+        sources.filters.push((i as i64, source));
+    }
+    sources.file = input.file()?;
+    Ok(sources)
+}
+
+/// One `listcontacts` entry: `{id, name, phones[]}`.
+fn contact_entry(
+    f: &Fields<'_>,
+    i: usize,
+    entry: &Value,
+    region: &Region,
+) -> ApiResult<Result<NewCustomer, InvalidRow>> {
+    let at = format!("{}[{i}]", f.name("listcontacts"));
+    let Some(map) = entry.as_object() else {
+        return Err(ApiError::invalid(format!("{at} must be an object")));
+    };
+    let e = f.nested(map, at);
+    let crm_id = e.string("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let name = e.string("name")?;
+    let cells = e.strings("phones")?.unwrap_or_default();
+    let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
+    let row = i as i64;
+    if parsed.valid.is_empty() && !parsed.invalid.is_empty() {
+        let reason = format!("no valid phone: {}", parsed.invalid.join(", "));
+        return Ok(Err(InvalidRow { row, id: crm_id, reason }));
+    }
+    Ok(Ok(NewCustomer {
+        row,
+        crm_id,
+        name,
+        phones: parsed.valid,
+        dropped_phones: parsed.invalid,
+        fields: Map::new(),
+        email: String::new(),
+        source: Source::Contacts,
+        name_key: None,
+    }
+    .prepare()))
+}

@@ -1,0 +1,283 @@
+//! Adding customers to a campaign, and contacts to the CRM, from what a request
+//! carries: `listcontacts` entries, `listfilters` queries, an uploaded file, a list
+//! of phones. It hands the store typed entries and turns what the store did into
+//! typed summaries for the API to answer with; it knows no HTTP.
+
+use serde::Serialize;
+
+use crate::domain::account::Account;
+use crate::domain::campaign::Campaign;
+use crate::domain::customer::{AddOutcome, InvalidRow, MAX_REPORTED_ROWS, NewCustomer, Source};
+use crate::domain::ids::{CampaignId, PortalId};
+use crate::domain::phone::{self, Region};
+use crate::import::{self, FileReport, ImportError, ImportLimits};
+use crate::store::{DynStore, EntrySender, Feed, FilterSource, ImportOutcome, StoreError, Target};
+
+/// Everything a request asks to add, read and checked before anything is written.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// `listcontacts` entries that can be added.
+    pub contacts: Vec<NewCustomer>,
+    /// `listcontacts` entries that cannot (no valid phone, a repeat), reported.
+    pub invalid: Vec<InvalidRow>,
+    /// `listfilters` entries, each with its place in the request.
+    pub filters: Vec<(i64, FilterSource)>,
+    /// An uploaded .xlsx or .csv, read while the entries are stored.
+    pub file: Option<bytes::Bytes>,
+}
+
+impl Sources {
+    pub fn is_empty(&self) -> bool {
+        self.contacts.is_empty() && self.invalid.is_empty() && self.filters.is_empty() && self.file.is_none()
+    }
+}
+
+/// A phone dropped from an entry that was still added, because it is not a
+/// possible number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DroppedPhone {
+    pub row: i64,
+    pub id: Option<String>,
+    pub phone: String,
+}
+
+/// What an add did, as `summary` reports it (CONTRACT §4): every key is always there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AddSummary {
+    /// Entries looked at: listcontacts entries, file rows, and the contacts filters matched.
+    pub total: i64,
+    pub added: i64,
+    pub skipped: i64,
+    pub invalid: i64,
+    /// File rows attached to CRM contacts that already existed.
+    pub matched: i64,
+    /// Customers added with status 8 (do not call).
+    pub dnc: i64,
+    pub invalid_rows: Vec<InvalidRow>,
+    pub dropped_phones: Vec<DroppedPhone>,
+    /// CRM ids already in the campaign, in request order: the reference's
+    /// `["contactexistis", …]` in `data`.
+    #[serde(skip)]
+    pub skipped_ids: Vec<String>,
+}
+
+/// What a CRM contact import did (`POST /v1/contact/import`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportSummary {
+    pub total: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub invalid: i64,
+    pub invalid_rows: Vec<InvalidRow>,
+    pub dropped_phones: Vec<DroppedPhone>,
+}
+
+/// Why an add or import failed: the store's reason, or the file's.
+#[derive(Debug)]
+pub enum IntakeError {
+    Store(StoreError),
+    File(ImportError),
+}
+
+impl From<StoreError> for IntakeError {
+    fn from(e: StoreError) -> Self {
+        IntakeError::Store(e)
+    }
+}
+
+/// Adds everything `sources` holds to the target campaign, all or nothing.
+pub async fn add(
+    store: &DynStore,
+    limits: ImportLimits,
+    account: &Account,
+    target: Target,
+    sources: Sources,
+) -> Result<(Campaign, AddSummary), IntakeError> {
+    let listed = (sources.contacts.len() + sources.invalid.len()) as i64;
+    let mut dropped: Vec<DroppedPhone> = sources
+        .contacts
+        .iter()
+        .flat_map(|c| {
+            c.dropped_phones.iter().map(|p| DroppedPhone { row: c.row, id: c.crm_id.clone(), phone: p.clone() })
+        })
+        .collect();
+    let (store, account_id) = (store.clone(), account.account_id());
+    let feed = Feeding { rows: sources.contacts, filters: sources.filters, file: sources.file };
+    let (file, (campaign, stored)) = feed_store(limits, account.region(), feed, move |entries| async move {
+        store.add_customers(account_id, target, entries).await
+    })
+    .await?;
+    let mut outcome = AddOutcome::default();
+    let unreported = file.invalid_count - file.invalid.len() as i64;
+    for row in sources.invalid.into_iter().chain(file.invalid) {
+        outcome.reject(row);
+    }
+    outcome.invalid += unreported;
+    outcome.merge(stored);
+    dropped.extend(file.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }));
+    dropped.truncate(MAX_REPORTED_ROWS);
+    let summary = AddSummary {
+        total: listed + outcome.matched + file.rows,
+        added: outcome.added,
+        skipped: outcome.skipped.len() as i64,
+        invalid: outcome.invalid,
+        matched: 0,
+        dnc: 0,
+        invalid_rows: outcome.invalid_rows,
+        dropped_phones: dropped,
+        skipped_ids: outcome.skipped,
+    };
+    Ok((campaign, summary))
+}
+
+/// Imports a file's rows as CRM contacts of `portal` (the default one when `None`).
+pub async fn import_contacts(
+    store: &DynStore,
+    limits: ImportLimits,
+    account: &Account,
+    portal: Option<PortalId>,
+    file: bytes::Bytes,
+) -> Result<ImportSummary, IntakeError> {
+    let (store, account_id) = (store.clone(), account.account_id());
+    let feed = Feeding { rows: Vec::new(), filters: Vec::new(), file: Some(file) };
+    let (report, outcome): (FileReport, ImportOutcome) =
+        feed_store(limits, account.region(), feed, move |entries| async move {
+            store.import_contacts(account_id, portal, entries).await
+        })
+        .await?;
+    Ok(ImportSummary {
+        total: report.rows,
+        added: outcome.added,
+        updated: outcome.updated,
+        invalid: report.invalid_count,
+        invalid_rows: report.invalid,
+        dropped_phones: report.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }).collect(),
+    })
+}
+
+/// The phones of an add-by-phones request, read (CONTRACT §4): each is normalized
+/// once; impossible ones and repeats are set apart for the answer.
+#[derive(Debug, Default, PartialEq)]
+pub struct PhoneList {
+    pub phones: Vec<String>,
+    pub repeated: Vec<String>,
+    pub invalid: Vec<String>,
+}
+
+pub fn read_phones(raw: &[String], region: &Region) -> PhoneList {
+    let mut list = PhoneList::default();
+    let mut seen = std::collections::HashSet::new();
+    for cell in raw {
+        match phone::normalize(cell, region) {
+            Some(p) if seen.insert(p.clone()) => list.phones.push(p),
+            Some(p) => list.repeated.push(p),
+            None => list.invalid.push(cell.clone()),
+        }
+    }
+    list
+}
+
+/// What add-by-phones answers (the reference's documented shape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PhonesSummary {
+    pub total: i64,
+    pub added: i64,
+    pub skipped: i64,
+    pub skipped_phones: Vec<String>,
+    pub invalid: i64,
+    pub invalid_phones: Vec<String>,
+    pub dnc: i64,
+}
+
+/// add-by-phones: each new phone becomes a customer of the campaign.
+pub async fn add_phones(
+    store: &DynStore,
+    account: &Account,
+    campaign: CampaignId,
+    raw: &[String],
+) -> Result<PhonesSummary, StoreError> {
+    let list = read_phones(raw, &account.region());
+    let outcome = store.add_phones(account.account_id(), campaign, list.phones).await?;
+    let mut skipped = outcome.skipped_phones;
+    skipped.extend(list.repeated);
+    Ok(PhonesSummary {
+        total: raw.len() as i64,
+        added: outcome.added,
+        skipped: skipped.len() as i64,
+        skipped_phones: skipped,
+        invalid: list.invalid.len() as i64,
+        invalid_phones: list.invalid,
+        dnc: 0,
+    })
+}
+
+/// What is fed to the store, in this order: the request's own entries, its filters,
+/// then the file's rows as they are read.
+struct Feeding {
+    rows: Vec<NewCustomer>,
+    filters: Vec<(i64, FilterSource)>,
+    file: Option<bytes::Bytes>,
+}
+
+/// Runs `store_side` on a feed of entries while they are read; returns the file's
+/// report and what the store made of them, or the one error that explains a failure.
+async fn feed_store<T, F, Fut>(
+    limits: ImportLimits,
+    region: Region,
+    feeding: Feeding,
+    store_side: F,
+) -> Result<(FileReport, T), IntakeError>
+where
+    F: FnOnce(crate::store::Entries) -> Fut,
+    Fut: std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, entries) = crate::store::Entries::channel();
+    let storing = tokio::spawn(store_side(entries));
+    let fed = feed(limits, region, feeding, tx).await;
+    let stored = storing.await.map_err(|e| IntakeError::Store(StoreError::internal(e)))?;
+    match (fed, stored) {
+        (Ok(report), Ok(stored)) => Ok((report, stored)),
+        // The store's own failure (an unknown campaign, say) explains a stopped feed.
+        (Err(ImportError::Stopped), Err(e)) | (Ok(_), Err(e)) => Err(IntakeError::Store(e)),
+        (Err(e), _) => Err(IntakeError::File(e)),
+    }
+}
+
+/// Feeds the rows, the filters and then the uploaded file's entries, reading the
+/// file on a blocking thread; `Feed::Done` goes only after the last row was read
+/// whole. On a file error the feed is dropped without `Done`, so the store writes
+/// nothing.
+async fn feed(
+    limits: ImportLimits,
+    region: Region,
+    feeding: Feeding,
+    tx: EntrySender,
+) -> Result<FileReport, ImportError> {
+    let Feeding { rows, filters, file } = feeding;
+    if !rows.is_empty() && !tx.send(Feed::Rows(rows)).await {
+        return Err(ImportError::Stopped);
+    }
+    for (row, source) in filters {
+        if !tx.send(Feed::Filter { source, row }).await {
+            return Err(ImportError::Stopped);
+        }
+    }
+    let report = match file {
+        None => FileReport::default(),
+        Some(bytes) => {
+            let sender = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                import::read_entries(&bytes, &limits, &region, Source::File, &mut |batch| {
+                    sender.blocking_send(Feed::Rows(batch))
+                })
+            })
+            .await
+            .map_err(|_| ImportError::File("the file could not be read".into()))??
+        }
+    };
+    if !tx.send(Feed::Done).await {
+        return Err(ImportError::Stopped);
+    }
+    Ok(report)
+}
