@@ -105,7 +105,9 @@ mod tests {
         ("sqlite", 1, "11623bb97f49733b53ba28f1fede001ccfa7e8509da4181003dff4f0e3aeef4e"),
         ("sqlite", 2, "ee8e1b896a01807f5d5aaf37a18927e155de644b71809c3b7f9a9382b5a56b99"),
         ("sqlite", 3, "aa64e3d25501e6cd8718aaea0be030098858f9c5af27aac47abc24a977b311a6"),
+        ("sqlite", 4, "cc99bc4be54860a2af3af00cfa90e82222dd7fcb017fc1ef969660e19ed30dbe"),
         ("postgres", 1, "acb7eca6e3b97e22f94e563456a502dd27560aba5fc37b90778fe3a3561b5277"),
+        ("postgres", 2, "2aeabe0068ba242918b97944f51fe98f462d11c9f1d9ceb299f5c7aef15d3ca8"),
     ];
 
     #[test]

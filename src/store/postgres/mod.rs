@@ -33,7 +33,10 @@ use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
 
 /// Released migrations are never edited: a change is a new migration.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("migrations/0001_init.sql") }];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("migrations/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("migrations/0002_ids_unique_per_kind.sql") },
+];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
 /// Settings of every session callsheet opens, after any the URL gives.
