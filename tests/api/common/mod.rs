@@ -298,3 +298,114 @@ pub fn error(r: u8, msg: &str) -> Value {
 pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
+
+/// A real `callsheet serve` process on a free loopback port, its stdout and stderr
+/// kept line by line; killed when dropped.
+pub struct Served {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Served {
+    /// `callsheet --database URL serve --listen 127.0.0.1:0 ARGS`, with `RUST_LOG`.
+    pub fn start(database: &str, args: &[&str], rust_log: &str) -> Served {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
+            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", rust_log)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start callsheet serve");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        let keep = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let keep = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line.clone());
+                keep.lock().unwrap().push(line);
+            }
+        });
+        let addr = loop {
+            let line = rx
+                .recv_timeout(std::time::Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("serve printed no address:\n{}", log.lock().unwrap().join("\n")));
+            if let Some(rest) = line.split("listen=").nth(1) {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        Served { child, base: format!("http://{addr}"), log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Every line the server has printed so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing but what the database made durable.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the graceful stop; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let ok = self.child.wait().map(|s| s.success()).unwrap_or(false);
+        // The pipes' readers finish with the process.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        ok
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `callsheet --database URL ARGS` and returns its JSON output.
+pub fn cli_json(database: &str, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_callsheet"))
+        .args(["--database", database])
+        .args(args)
+        .output()
+        .expect("run callsheet");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// An account and a token for it, made with the CLI on `database`.
+pub fn cli_tenant(database: &str, name: &str) -> String {
+    let account = cli_json(database, &["account", "create", name, "--json"]);
+    let key = cli_json(database, &["key", "create", "--account", account["account"].as_str().unwrap(), "--json"]);
+    token::mint(key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap(), now_secs(), 3600)
+}
+
+/// Skips a test that needs PostgreSQL when there is none, except in CI.
+pub fn skip_without_postgres() -> bool {
+    if postgres_url().is_some() {
+        return false;
+    }
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
+    eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+    true
+}

@@ -5,59 +5,14 @@
 //! PostgreSQL only: a SQLite database is one file of one machine, so there is no
 //! second server to share it with.
 
-mod common;
-
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use common::{Backend, TestDb, postgres_url};
+use crate::common::{Backend, TestDb};
 use serde_json::{Value, json};
 
 /// A `callsheet serve` child process, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
+type Server = crate::common::Served;
 
-impl Server {
-    fn start(database: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start callsheet serve");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = loop {
-            let line = lines.next().expect("serve printed nothing").expect("read stdout");
-            if let Some(rest) = line.split("listen=").nth(1) {
-                break rest.split_whitespace().next().expect("address").to_string();
-            }
-        };
-        // Keep draining the request log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Server { child, base: format!("http://{addr}") }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs the CLI against `database` and returns its JSON output.
-fn cli(database: &str, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-        .args(["--database", database])
-        .args(args)
-        .output()
-        .expect("run callsheet");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+fn start(database: &str) -> Server {
+    Server::start(database, &[], "info")
 }
 
 struct Client {
@@ -110,23 +65,16 @@ async fn customers(client: &Client, server: &Server, campaign: &str) -> (i64, Ve
 
 #[tokio::test]
 async fn two_servers_share_one_database() {
-    if postgres_url().is_none() {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
-        eprintln!("skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+    if crate::common::skip_without_postgres() {
         return;
     }
     let (_db, url) = TestDb::create(Backend::Postgres).await;
     // The CLI works on PostgreSQL too; both servers then migrate the same database at once.
     let (a_url, b_url) = (url.clone(), url.clone());
-    let started = std::thread::spawn(move || Server::start(&a_url));
-    let b = Server::start(&b_url);
+    let started = std::thread::spawn(move || start(&a_url));
+    let b = start(&b_url);
     let a = started.join().expect("server a");
-    let account = cli(&url, &["account", "create", "Shared", "--json"]);
-    let account = account["account"].as_str().expect("account id");
-    let key = cli(&url, &["key", "create", "--account", account, "--json"]);
-    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
-    let token = callsheet::domain::token::mint(sid, secret, callsheet::domain::now_secs(), 3600);
-    let client = Client { http: reqwest::Client::new(), token };
+    let client = Client { http: reqwest::Client::new(), token: crate::common::cli_tenant(&url, "Shared") };
 
     // 16 requests, half through each server, add overlapping slices of 400 contacts.
     let campaign = client.post(&a, "/v1/campaign", json!({"name": "Shared list"})).await;

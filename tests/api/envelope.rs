@@ -1,13 +1,10 @@
 //! The envelope (CONTRACT §3) for failures outside any handler: unknown routes,
 //! wrong methods, unreadable bodies, oversized bodies and panics.
 
-#[macro_use]
-mod common;
-
+use crate::common::{Body, TestApp, error};
 use axum::Router;
 use axum::routing::get;
 use callsheet::config::Limits;
-use common::{Body, TestApp, error};
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,20 +2,16 @@
 //! the envelope, changes nothing, and costs memory bounded by the limits, never by
 //! the body. The memory bound is measured on a real `callsheet serve` process.
 
-#[macro_use]
-mod common;
-
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
 use std::time::Instant;
 
-use common::{Backend, Body, TestApp, TestDb, pairs};
+use crate::common::{Backend, Body, TestApp, TestDb, pairs};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A `callsheet serve` process on its own database, with an account and a token.
 struct Server {
-    child: Child,
+    served: crate::common::Served,
     base: String,
     token: String,
     campaign: String,
@@ -25,37 +21,10 @@ struct Server {
 impl Server {
     async fn start(backend: Backend) -> Server {
         let (db, url) = TestDb::create(backend).await;
-        let cli = |args: &[&str]| -> Value {
-            let out =
-                Command::new(env!("CARGO_BIN_EXE_callsheet")).arg("--database").arg(&url).args(args).output().unwrap();
-            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-            serde_json::from_slice(&out.stdout).unwrap()
-        };
-        let account = cli(&["account", "create", "Hostile", "--json"]);
-        let key = cli(&["key", "create", "--account", account["account"].as_str().unwrap(), "--json"]);
-        let token = callsheet::domain::token::mint(
-            key["key_sid"].as_str().unwrap(),
-            key["key_secret"].as_str().unwrap(),
-            callsheet::domain::now_secs(),
-            3600,
-        );
-        let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-            .args(["--database", &url, "serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn,callsheet=info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("serve printed nothing").unwrap();
-            if let Some(rest) = line.split("listen=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        let mut server = Server { child, base: format!("http://{addr}"), token, campaign: String::new(), _db: db };
+        let token = crate::common::cli_tenant(&url, "Hostile");
+        let served = crate::common::Served::start(&url, &[], "warn,callsheet=info");
+        let base = served.base.clone();
+        let mut server = Server { served, base, token, campaign: String::new(), _db: db };
         let (_, body) = server.send("/v1/campaign", "application/json", br#"{"name":"Target"}"#.to_vec()).await;
         server.campaign = body["data"]["id"].as_str().unwrap().to_string();
         server
@@ -63,7 +32,7 @@ impl Server {
 
     /// Peak resident memory of the server so far (VmHWM), in MiB.
     fn peak_mib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.served.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
     }
@@ -100,13 +69,6 @@ impl Server {
             .unwrap();
         let body: Value = r.json().await.unwrap();
         body["resFromPccApi"]["data"]["totalCount"].as_str().unwrap().to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -239,9 +201,7 @@ async fn hostile_bodies_stay_within_the_memory_bound_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_bodies_stay_within_the_memory_bound_postgres() {
-    if common::postgres_url().is_none() {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
-        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+    if crate::common::skip_without_postgres() {
         return;
     }
     hostile_bodies_stay_within_the_memory_bound(Backend::Postgres).await;

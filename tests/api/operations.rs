@@ -1,19 +1,16 @@
 //! Running callsheet as operators do: connection hygiene against slow clients, a
 //! database outage, secrets kept out of logs, and migrations that were edited.
 
-#[macro_use]
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::common::{Backend, TestDb, postgres_url};
 use callsheet::api::{self, AppState, ServeOptions};
 use callsheet::config::Limits;
-use common::{Backend, TestDb, postgres_url};
 
 /// The app on a port of its own, with the connection settings given.
 async fn serve_with(url: &str, options: ServeOptions) -> SocketAddr {
@@ -146,12 +143,11 @@ impl Relay {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
-    let Some(base) = postgres_url() else {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
-        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+    if crate::common::skip_without_postgres() {
         return;
-    };
-    let (_db, url) = common::TestDb::create(Backend::Postgres).await;
+    }
+    let base = postgres_url().unwrap();
+    let (_db, url) = crate::common::TestDb::create(Backend::Postgres).await;
     let config: tokio_postgres::Config = base.parse().unwrap();
     let host = match &config.get_hosts()[0] {
         tokio_postgres::config::Host::Tcp(h) => h.clone(),
@@ -184,7 +180,7 @@ async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
         let response = answered.expect("a request hung during the outage").unwrap().unwrap();
         assert_eq!(response.status(), 500);
         let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body, common::error(10, "internal error"));
+        assert_eq!(body, crate::common::error(10, "internal error"));
     }
     relay.set_down(false);
     // Once the database is back, so is the service.
@@ -223,12 +219,10 @@ fn database_passwords_never_reach_a_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
-    if postgres_url().is_none() {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
-        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+    if crate::common::skip_without_postgres() {
         return;
     }
-    let (_db, url) = common::TestDb::create(Backend::Postgres).await;
+    let (_db, url) = crate::common::TestDb::create(Backend::Postgres).await;
     // The machine's server trusts local connections, so any password is accepted.
     let (scheme, rest) = url.split_once("://").unwrap();
     let (user, host) = rest.split_once('@').map_or(("postgres", rest), |(u, h)| (u.split(':').next().unwrap(), h));
@@ -248,35 +242,8 @@ async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
     ]);
     assert!(ok, "{key}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-        .args(["--database", &with_password, "serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    for pipe in [Box::new(stdout) as Box<dyn Read + Send>, Box::new(stderr)] {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-    }
-    drop(tx);
-    let mut log = Vec::new();
-    let addr = loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("serve printed its address");
-        log.push(line.clone());
-        if let Some(rest) = line.split("listen=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let mut served = crate::common::Served::start(&with_password, &[], "debug");
+    let addr = served.base.trim_start_matches("http://").to_string();
     let client = reqwest::Client::new();
     let key: serde_json::Value = serde_json::from_str(key.trim()).unwrap();
     let token = callsheet::domain::token::mint(
@@ -294,17 +261,15 @@ async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
         .send()
         .await
         .unwrap();
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    child.wait().unwrap();
-    log.extend(rx.iter());
-    let log = log.join("\n");
+    assert!(served.terminate(), "the server did not stop cleanly");
+    let log = served.log();
     assert!(log.contains("callsheet serving"), "{log}");
     assert!(!log.contains("S3cret"), "a password reached the log:\n{log}");
     assert!(!log.contains(key["key_secret"].as_str().unwrap()), "a key secret reached the log:\n{log}");
 }
 
 backend_test!(a_migration_edited_after_release_stops_the_server, async {
-    let backend = common::current_backend();
+    let backend = crate::common::current_backend();
     let (_db, url) = TestDb::create(backend).await;
     callsheet::store::open(&url).await.expect("a fresh database migrates");
     let tamper = "UPDATE schema_migrations SET checksum = 'e0e0e0e0e0e0e0e0e0e0e0e0' WHERE version = 1";
@@ -313,7 +278,7 @@ backend_test!(a_migration_edited_after_release_stops_the_server, async {
             let path = url.strip_prefix("sqlite://").unwrap();
             rusqlite::Connection::open(path).unwrap().execute_batch(tamper).unwrap();
         }
-        Backend::Postgres => common::run_sql(&url, tamper).await,
+        Backend::Postgres => crate::common::run_sql(&url, tamper).await,
     }
     let (ok, text) = run_cli(&["--database", &url, "serve", "--listen", "127.0.0.1:0"]);
     assert!(!ok, "the server started on a database whose migration changed: {text}");
@@ -329,7 +294,7 @@ backend_test!(a_migration_edited_after_release_stops_the_server, async {
             let path = url.strip_prefix("sqlite://").unwrap();
             rusqlite::Connection::open(path).unwrap().execute_batch(forget).unwrap();
         }
-        Backend::Postgres => common::run_sql(&url, forget).await,
+        Backend::Postgres => crate::common::run_sql(&url, forget).await,
     }
     callsheet::store::open(&url).await.expect("an older database starts");
     let (ok, text) = run_cli(&["--database", &url, "account", "create", "After"]);

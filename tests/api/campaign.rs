@@ -1,10 +1,7 @@
 //! Campaigns (CONTRACT §5): create in every encoding, list with paging, get, update,
 //! delete, and isolation between accounts.
 
-#[macro_use]
-mod common;
-
-use common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,11 +3,9 @@
 //! for every index of the other. The few differences that are by design are listed
 //! below with their reason; any other difference fails here.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 
 /// A table's shape, normalized across the two databases.
 #[derive(Debug, Default, Clone)]
@@ -240,7 +238,7 @@ fn differences(sqlite: &Schema, postgres: &Schema) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_two_schemas_do_not_drift() {
-    if common::postgres_url().is_none() {
+    if crate::common::postgres_url().is_none() {
         assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
         eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
         return;

@@ -1,9 +1,6 @@
 //! Contact search with the filter language (CONTRACT §7) over HTTP.
 
-#[macro_use]
-mod common;
-
-use common::{TestApp, error};
+use crate::common::{TestApp, error};
 use serde_json::{Value, json};
 
 async fn seeded() -> TestApp {
@@ -99,7 +96,7 @@ backend_test!(invalid_queries_are_r6_with_a_position, async {
 backend_test!(search_sees_only_the_account, async {
     let app = seeded().await;
     let other = app.new_tenant("B").await;
-    let (_, body) = app.send_as(&other, reqwest::Method::GET, "/v1/contact?query=*:*", common::Body::None).await;
+    let (_, body) = app.send_as(&other, reqwest::Method::GET, "/v1/contact?query=*:*", crate::common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 0);
 });
 

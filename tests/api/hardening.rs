@@ -2,10 +2,7 @@
 //! text no database can store, a row of a million columns, migrations edited after
 //! release, and a PostgreSQL write whose statistics refresh fails after the commit.
 
-#[macro_use]
-mod common;
-
-use common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::json;
 
@@ -124,7 +121,7 @@ backend_test!(a_row_of_a_million_columns_is_answered_at_once, async {
 /// rows without ids would become CRM contacts twice).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_statistics_refresh_does_not_hold_up_a_committed_import() {
-    common::on_backend(common::Backend::Postgres, async {
+    crate::common::on_backend(crate::common::Backend::Postgres, async {
         let app = TestApp::spawn().await;
         let campaign = app.create_campaign("Stats").await;
         // Another session holds the lock VACUUM needs (inserts do not need it).

@@ -3,59 +3,15 @@
 //! doing is there whole or not at all, the database is intact, and the restarted
 //! server carries on.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-mod common;
-
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-}
+type Server = crate::common::Served;
 
-impl Server {
-    fn start(url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-            .args(["--database", url, "serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn,callsheet=info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("serve printed nothing").unwrap();
-            if let Some(rest) = line.split("listen=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Server { child, base: format!("http://{addr}") }
-    }
-
-    fn kill(mut self) {
-        // SIGKILL: no shutdown, no flush, nothing but what the database made durable.
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(url: &str, args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_callsheet")).arg("--database").arg(url).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+fn start(url: &str) -> Server {
+    Server::start(url, &[], "warn,callsheet=info")
 }
 
 struct Client {
@@ -65,15 +21,7 @@ struct Client {
 
 impl Client {
     fn new(url: &str) -> Client {
-        let account = cli(url, &["account", "create", "Crash", "--json"]);
-        let key = cli(url, &["key", "create", "--account", account["account"].as_str().unwrap(), "--json"]);
-        let token = callsheet::domain::token::mint(
-            key["key_sid"].as_str().unwrap(),
-            key["key_secret"].as_str().unwrap(),
-            callsheet::domain::now_secs(),
-            3600,
-        );
-        Client { http: reqwest::Client::new(), token }
+        Client { http: reqwest::Client::new(), token: crate::common::cli_tenant(url, "Crash") }
     }
 
     async fn json(&self, server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -169,7 +117,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     let mut outcomes = Vec::new();
     // Kills at several moments: while the file is read, while rows are written, near the end.
     for delay_ms in [400u64, 1500, 4000] {
-        let server = Server::start(&url);
+        let server = start(&url);
         let campaign =
             client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "Crash"}))).await;
         let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
@@ -188,7 +136,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
         server.kill();
         let answered = upload.await.unwrap().is_ok_and(|r| r.status().is_success());
 
-        let server = Server::start(&url);
+        let server = start(&url);
         let (count, contacts) =
             (client.count(&server, &campaign).await, client.contacts(&server).await - contacts_before);
         outcomes
@@ -205,7 +153,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     }
     eprintln!("{backend:?}: {}", outcomes.join("; "));
     // The restarted server takes the same file whole.
-    let server = Server::start(&url);
+    let server = start(&url);
     let campaign = client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "After"}))).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
     let form = reqwest::multipart::Form::new()
@@ -227,7 +175,7 @@ async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
     let (_db, url) = TestDb::create(backend).await;
     let client = Client::new(&url);
     let pairs = 20_000usize;
-    let server = Server::start(&url);
+    let server = start(&url);
     let campaign = client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "Dupes"}))).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
     // Two customers for every phone.
@@ -254,7 +202,7 @@ async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
     let mut outcomes = Vec::new();
     let mut server = Some(server);
     for delay_ms in [30u64, 150, 600] {
-        let live = server.take().unwrap_or_else(|| Server::start(&url));
+        let live = server.take().unwrap_or_else(|| start(&url));
         let request = client
             .http
             .post(format!("{}/v1/customcampaign/keepduplicate", live.base))
@@ -265,7 +213,7 @@ async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         live.kill();
         let answered = request.await.unwrap().is_ok_and(|r| r.status().is_success());
-        let restarted = Server::start(&url);
+        let restarted = start(&url);
         let (groups, count) =
             (client.duplicate_groups(&restarted, &campaign).await, client.count(&restarted, &campaign).await);
         outcomes
@@ -293,7 +241,7 @@ async fn killed_mid_import_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_import_postgres() {
-    if skip_postgres() {
+    if crate::common::skip_without_postgres() {
         return;
     }
     killed_mid_import_leaves_all_or_nothing(Backend::Postgres).await;
@@ -306,17 +254,8 @@ async fn killed_mid_keepduplicate_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_keepduplicate_postgres() {
-    if skip_postgres() {
+    if crate::common::skip_without_postgres() {
         return;
     }
     killed_mid_keepduplicate_leaves_all_or_nothing(Backend::Postgres).await;
-}
-
-fn skip_postgres() -> bool {
-    if common::postgres_url().is_some() {
-        return false;
-    }
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
-    eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
-    true
 }

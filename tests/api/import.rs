@@ -2,11 +2,8 @@
 //! rust_xlsxwriter, CSV variants, hostile and broken files, limits, and the
 //! per-row report.
 
-#[macro_use]
-mod common;
-
+use crate::common::{Body, TestApp, error, pairs};
 use callsheet::config::Limits;
-use common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde_json::{Value, json};

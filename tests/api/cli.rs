@@ -1,8 +1,7 @@
 //! The command line (CONTRACT §1): account, key and token commands, one-line errors,
 //! and `serve` running the API and stopping gracefully on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -107,42 +106,23 @@ fn bad_arguments_exit_non_zero_with_one_line() {
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
     let cli = Cli::new();
-    let mut child = cli
-        .command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve printed nothing").unwrap();
-        if let Some(rest) = line.split("listen=").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let mut served = crate::common::Served::start(&cli.database(), &[], "info");
     // The SQLite file is created on first start.
     assert!(cli.dir.path().join("cli.db").exists());
+    let addr = served.base.trim_start_matches("http://").to_string();
     let body = http_get(&addr, "/v1/campaign");
     assert!(body.starts_with("HTTP/1.1 401"), "{body}");
     assert!(body.contains(r#""r":5"#), "{body}");
-    // One log line per request: method, matched route, status, latency.
-    let logged = lines.next().unwrap().unwrap();
-    assert!(
-        logged.contains("method=GET")
-            && logged.contains("route=\"/v1/campaign\"")
-            && logged.contains("status=401")
-            && logged.contains("latency_ms="),
-        "{logged}"
-    );
-
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(rest.iter().any(|l| l.contains("callsheet stopped")), "{rest:?}");
+    assert!(body.to_ascii_lowercase().contains("x-request-id: "), "{body}");
+    assert!(served.terminate(), "serve did not stop cleanly");
+    // One log line per request: method, matched route, request id, status, latency,
+    // and for a refused request its result code and reason.
+    let log = served.log();
+    let logged = log.lines().find(|l| l.contains("route=\"/v1/campaign\"")).unwrap_or_else(|| panic!("{log}"));
+    for part in ["method=GET", "request_id=", "status=401", "latency_ms=", "r=5", "reason=authentication failed"] {
+        assert!(logged.contains(part), "{part} missing from: {logged}");
+    }
+    assert!(log.contains("callsheet stopped"), "{log}");
 }
 
 fn http_get(addr: &str, path: &str) -> String {

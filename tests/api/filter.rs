@@ -1,9 +1,6 @@
 //! Saved filters (CONTRACT §5) and `listfilters` on POST /v1/customcampaign (§4).
 
-#[macro_use]
-mod common;
-
-use common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::{Value, json};
 

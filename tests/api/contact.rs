@@ -1,9 +1,6 @@
 //! CRM contacts (CONTRACT §5): create (both forms), get, update, delete, list.
 
-#[macro_use]
-mod common;
-
-use common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::json;
 

@@ -2,10 +2,7 @@
 //! reference JSON (pinned by snapshots of the bytes on the wire), duplicates,
 //! keepduplicate, listing and deleting.
 
-#[macro_use]
-mod common;
-
-use common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
 use serde_json::{Value, json};
 

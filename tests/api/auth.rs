@@ -1,13 +1,10 @@
 //! Authentication (CONTRACT §2): every way a token can fail answers HTTP 401, r=5,
 //! with a message that says which check failed.
 
-#[macro_use]
-mod common;
-
+use crate::common::{Body, TestApp, error};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use callsheet::domain::{now_secs, token};
-use common::{Body, TestApp, error};
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};

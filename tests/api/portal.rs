@@ -1,9 +1,6 @@
 //! Portals (CONTRACT §5).
 
-#[macro_use]
-mod common;
-
-use common::{TestApp, error};
+use crate::common::{TestApp, error};
 use reqwest::Method;
 use serde_json::json;
 
@@ -48,7 +45,7 @@ backend_test!(portals_are_per_account, async {
     let app = TestApp::spawn().await;
     app.post("/v1/portal", json!({"name": "Sales"})).await;
     let other = app.new_tenant("B").await;
-    let (_, body) = app.send_as(&other, Method::GET, "/v1/portal", common::Body::None).await;
+    let (_, body) = app.send_as(&other, Method::GET, "/v1/portal", crate::common::Body::None).await;
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["id"], json!(other.portal));
 });
