@@ -64,20 +64,8 @@ fn calamine_parse(bytes: &[u8]) -> (Duration, Vec<Vec<String>>) {
 /// Uploads `file` into a new campaign; returns the request's duration and the summary.
 async fn import(server: &Server, file: Vec<u8>) -> (Duration, serde_json::Value) {
     let campaign = server.create_campaign("Import").await;
-    let form = reqwest::multipart::Form::new()
-        .text("campaign", campaign)
-        .part("file", reqwest::multipart::Part::bytes(file).file_name("list.xlsx"));
-    let start = Instant::now();
-    let resp = server
-        .client
-        .post(server.url("/v1/customcampaign"))
-        .header("X-STRINGEE-AUTH", &server.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = resp.json().await.unwrap();
-    (start.elapsed(), body["summary"].clone())
+    let (took, body) = server.upload(&campaign, file, "list.xlsx").await;
+    (took, body["summary"].clone())
 }
 
 #[tokio::main]

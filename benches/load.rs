@@ -64,20 +64,7 @@ async fn small_writes_during_an_import(rows: usize, backend: Backend, report: &m
 
     let stop = Arc::new(AtomicBool::new(false));
     let during = tokio::spawn(small_adds(server.clone(), small.clone(), stop.clone(), "D"));
-    let form = reqwest::multipart::Form::new()
-        .text("campaign", big.clone())
-        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("leads.csv"));
-    let start = Instant::now();
-    let resp = server
-        .client
-        .post(server.url("/v1/customcampaign"))
-        .header("X-STRINGEE-AUTH", &server.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let answer: Value = resp.json().await.unwrap();
-    let import = start.elapsed();
+    let (import, answer) = server.upload(&big, csv.into_bytes(), "leads.csv").await;
     stop.store(true, Ordering::SeqCst);
     let mut samples = during.await.unwrap();
     assert_eq!(answer["summary"]["added"], rows, "{answer}");

@@ -373,6 +373,25 @@ impl Server {
         (took, serde_json::from_slice(&bytes).unwrap())
     }
 
+    /// Uploads `file` (named `filename`) into `campaign` with POST /v1/customcampaign;
+    /// returns the time to the answer and the answer.
+    pub async fn upload(&self, campaign: &str, file: Vec<u8>, filename: &str) -> (Duration, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("campaign", campaign.to_string())
+            .part("file", reqwest::multipart::Part::bytes(file).file_name(filename.to_string()));
+        let start = Instant::now();
+        let resp = self
+            .client
+            .post(self.url("/v1/customcampaign"))
+            .header("X-STRINGEE-AUTH", &self.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        (start.elapsed(), body)
+    }
+
     /// Creates a campaign over HTTP and returns its id.
     pub async fn create_campaign(&self, name: &str) -> String {
         let (_, created) = self.post_json("/v1/campaign", serde_json::json!({"name": name})).await;

@@ -14,47 +14,20 @@ fn start(url: &str) -> Server {
     Server::start(url, &[], "warn,callsheet=info")
 }
 
-struct Client {
-    http: reqwest::Client,
-    token: String,
+type Client = crate::common::ApiClient;
+
+async fn count(client: &Client, server: &Server, campaign: &str) -> i64 {
+    let body = client.get(server, &format!("/v1/customcampaign?campaign={campaign}&limit=1")).await;
+    body["resFromPccApi"]["data"]["totalCount"].as_str().unwrap().parse().unwrap()
 }
 
-impl Client {
-    fn new(url: &str) -> Client {
-        Client { http: reqwest::Client::new(), token: crate::common::cli_tenant(url, "Crash") }
-    }
+async fn contacts(client: &Client, server: &Server) -> i64 {
+    client.get(server, "/v1/contact?limit=1").await["data"]["totalCount"].as_i64().unwrap()
+}
 
-    async fn json(&self, server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req =
-            self.http.request(method, format!("{}{path}", server.base)).header("X-STRINGEE-AUTH", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    async fn count(&self, server: &Server, campaign: &str) -> i64 {
-        let body = self
-            .json(server, reqwest::Method::GET, &format!("/v1/customcampaign?campaign={campaign}&limit=1"), None)
-            .await;
-        body["resFromPccApi"]["data"]["totalCount"].as_str().unwrap().parse().unwrap()
-    }
-
-    async fn contacts(&self, server: &Server) -> i64 {
-        let body = self.json(server, reqwest::Method::GET, "/v1/contact?limit=1", None).await;
-        body["data"]["totalCount"].as_i64().unwrap()
-    }
-
-    async fn duplicate_groups(&self, server: &Server, campaign: &str) -> usize {
-        let body = self
-            .json(server, reqwest::Method::POST, "/v1/customcampaign/duplicate", Some(json!({"campaign": campaign})))
-            .await;
-        body["data"].as_object().unwrap().len()
-    }
+async fn duplicate_groups(client: &Client, server: &Server, campaign: &str) -> usize {
+    let body = client.post(server, "/v1/customcampaign/duplicate", json!({"campaign": campaign})).await;
+    body["data"].as_object().unwrap().len()
 }
 
 /// The database's own check of itself, and no trace left of unfinished writes.
@@ -112,16 +85,15 @@ fn leads_csv() -> Vec<u8> {
 
 async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     let (_db, url) = TestDb::create(backend).await;
-    let client = Client::new(&url);
+    let client = Client::new(&url, "Crash");
     let csv = leads_csv();
     let mut outcomes = Vec::new();
     // Kills at several moments: while the file is read, while rows are written, near the end.
     for delay_ms in [400u64, 1500, 4000] {
         let server = start(&url);
-        let campaign =
-            client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "Crash"}))).await;
+        let campaign = client.post(&server, "/v1/campaign", json!({"name": "Crash"})).await;
         let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
-        let contacts_before = client.contacts(&server).await;
+        let contacts_before = contacts(&client, &server).await;
         let form = reqwest::multipart::Form::new()
             .text("campaign", campaign.clone())
             .part("file", reqwest::multipart::Part::bytes(csv.clone()).file_name("leads.csv"));
@@ -138,7 +110,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
 
         let server = start(&url);
         let (count, contacts) =
-            (client.count(&server, &campaign).await, client.contacts(&server).await - contacts_before);
+            (count(&client, &server, &campaign).await, contacts(&client, &server).await - contacts_before);
         outcomes
             .push(format!("kill at {delay_ms} ms: {count} customers, {contacts} new contacts, answered {answered}"));
         assert!(
@@ -154,7 +126,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     eprintln!("{backend:?}: {}", outcomes.join("; "));
     // The restarted server takes the same file whole.
     let server = start(&url);
-    let campaign = client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "After"}))).await;
+    let campaign = client.post(&server, "/v1/campaign", json!({"name": "After"})).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
     let form = reqwest::multipart::Form::new()
         .text("campaign", campaign.clone())
@@ -168,33 +140,25 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
         .await
         .unwrap();
     assert!(resp.status().is_success());
-    assert_eq!(client.count(&server, &campaign).await, ROWS as i64);
+    assert_eq!(count(&client, &server, &campaign).await, ROWS as i64);
 }
 
 async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
     let (_db, url) = TestDb::create(backend).await;
-    let client = Client::new(&url);
+    let client = Client::new(&url, "Crash");
     let pairs = 20_000usize;
     let server = start(&url);
-    let campaign = client.json(&server, reqwest::Method::POST, "/v1/campaign", Some(json!({"name": "Dupes"}))).await;
+    let campaign = client.post(&server, "/v1/campaign", json!({"name": "Dupes"})).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
     // Two customers for every phone.
     let entries: Vec<Value> = (0..2 * pairs)
         .map(|i| json!({"id": format!("CT{i:08}"), "name": format!("n{i}"), "phones": [format!("09{:08}", i % pairs)]}))
         .collect();
-    client
-        .json(
-            &server,
-            reqwest::Method::POST,
-            "/v1/customcampaign",
-            Some(json!({"campaign": campaign, "listcontacts": entries})),
-        )
-        .await;
-    assert_eq!(client.duplicate_groups(&server, &campaign).await, pairs);
+    client.post(&server, "/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entries})).await;
+    assert_eq!(duplicate_groups(&client, &server, &campaign).await, pairs);
     // Keep the first customer of every phone (ids are given in order).
-    let first = client
-        .json(&server, reqwest::Method::GET, &format!("/v1/customcampaign?campaign={campaign}&limit=1"), None)
-        .await["resFromPccApi"]["data"]["rows"][0]["id"]
+    let first = client.get(&server, &format!("/v1/customcampaign?campaign={campaign}&limit=1")).await["resFromPccApi"]
+        ["data"]["rows"][0]["id"]
         .as_i64()
         .unwrap();
     let keep: serde_json::Map<String, Value> =
@@ -215,7 +179,7 @@ async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
         let answered = request.await.unwrap().is_ok_and(|r| r.status().is_success());
         let restarted = start(&url);
         let (groups, count) =
-            (client.duplicate_groups(&restarted, &campaign).await, client.count(&restarted, &campaign).await);
+            (duplicate_groups(&client, &restarted, &campaign).await, count(&client, &restarted, &campaign).await);
         outcomes
             .push(format!("kill at {delay_ms} ms: {groups} duplicate groups, {count} customers, answered {answered}"));
         assert!(
@@ -234,28 +198,10 @@ async fn killed_mid_keepduplicate_leaves_all_or_nothing(backend: Backend) {
     eprintln!("{backend:?}: {}", outcomes.join("; "));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_import_sqlite() {
-    killed_mid_import_leaves_all_or_nothing(Backend::Sqlite).await;
-}
+backend_test!(killed_mid_import, async {
+    killed_mid_import_leaves_all_or_nothing(crate::common::current_backend()).await
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_import_postgres() {
-    if crate::common::skip_without_postgres() {
-        return;
-    }
-    killed_mid_import_leaves_all_or_nothing(Backend::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_keepduplicate_sqlite() {
-    killed_mid_keepduplicate_leaves_all_or_nothing(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_mid_keepduplicate_postgres() {
-    if crate::common::skip_without_postgres() {
-        return;
-    }
-    killed_mid_keepduplicate_leaves_all_or_nothing(Backend::Postgres).await;
-}
+backend_test!(killed_mid_keepduplicate, async {
+    killed_mid_keepduplicate_leaves_all_or_nothing(crate::common::current_backend()).await
+});

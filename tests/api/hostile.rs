@@ -194,18 +194,9 @@ async fn hostile_bodies_stay_within_the_memory_bound(backend: Backend) {
     assert_eq!(server.customers().await, "0", "a hostile body wrote something");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_bodies_stay_within_the_memory_bound_sqlite() {
-    hostile_bodies_stay_within_the_memory_bound(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_bodies_stay_within_the_memory_bound_postgres() {
-    if crate::common::skip_without_postgres() {
-        return;
-    }
-    hostile_bodies_stay_within_the_memory_bound(Backend::Postgres).await;
-}
+backend_test!(hostile_bodies_stay_within_the_memory_bound_of_a_server, async {
+    hostile_bodies_stay_within_the_memory_bound(crate::common::current_backend()).await
+});
 
 /// What the account holds, to check that a refused request changed nothing.
 async fn holdings(app: &TestApp) -> Value {

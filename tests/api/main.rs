@@ -18,6 +18,7 @@ mod hardening;
 mod hostile;
 mod hostile_xlsx;
 mod import;
+mod layout;
 mod multiserver;
 mod operations;
 mod portal;

@@ -15,33 +15,7 @@ fn start(database: &str) -> Server {
     Server::start(database, &[], "info")
 }
 
-struct Client {
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Client {
-    async fn call(&self, method: reqwest::Method, url: String, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, url).header("X-STRINGEE-AUTH", &self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        (resp.status().as_u16(), resp.json().await.expect("JSON"))
-    }
-
-    async fn post(&self, server: &Server, path: &str, body: Value) -> Value {
-        let (status, body) = self.call(reqwest::Method::POST, format!("{}{path}", server.base), Some(body)).await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
-    async fn get(&self, server: &Server, path: &str) -> Value {
-        let (status, body) = self.call(reqwest::Method::GET, format!("{}{path}", server.base), None).await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-}
+type Client = crate::common::ApiClient;
 
 fn contact(i: usize) -> Value {
     json!({"id": format!("CT{i:05}"), "name": format!("Khach {i}"), "phones": [format!("09{:08}", i % 1000)]})
@@ -74,7 +48,7 @@ async fn two_servers_share_one_database() {
     let started = std::thread::spawn(move || start(&a_url));
     let b = start(&b_url);
     let a = started.join().expect("server a");
-    let client = Client { http: reqwest::Client::new(), token: crate::common::cli_tenant(&url, "Shared") };
+    let client = Client::new(&url, "Shared");
 
     // 16 requests, half through each server, add overlapping slices of 400 contacts.
     let campaign = client.post(&a, "/v1/campaign", json!({"name": "Shared list"})).await;

@@ -273,13 +273,7 @@ backend_test!(a_migration_edited_after_release_stops_the_server, async {
     let (_db, url) = TestDb::create(backend).await;
     callsheet::store::open(&url).await.expect("a fresh database migrates");
     let tamper = "UPDATE schema_migrations SET checksum = 'e0e0e0e0e0e0e0e0e0e0e0e0' WHERE version = 1";
-    match backend {
-        Backend::Sqlite => {
-            let path = url.strip_prefix("sqlite://").unwrap();
-            rusqlite::Connection::open(path).unwrap().execute_batch(tamper).unwrap();
-        }
-        Backend::Postgres => crate::common::run_sql(&url, tamper).await,
-    }
+    crate::common::run_sql_on(backend, &url, tamper).await;
     let (ok, text) = run_cli(&["--database", &url, "serve", "--listen", "127.0.0.1:0"]);
     assert!(!ok, "the server started on a database whose migration changed: {text}");
     assert!(
@@ -289,13 +283,7 @@ backend_test!(a_migration_edited_after_release_stops_the_server, async {
     assert!(text.contains("released migrations are never edited"), "{text}");
     // A database from before checksums were kept gets them recorded, and starts.
     let forget = "UPDATE schema_migrations SET checksum = NULL";
-    match backend {
-        Backend::Sqlite => {
-            let path = url.strip_prefix("sqlite://").unwrap();
-            rusqlite::Connection::open(path).unwrap().execute_batch(forget).unwrap();
-        }
-        Backend::Postgres => crate::common::run_sql(&url, forget).await,
-    }
+    crate::common::run_sql_on(backend, &url, forget).await;
     callsheet::store::open(&url).await.expect("an older database starts");
     let (ok, text) = run_cli(&["--database", &url, "account", "create", "After"]);
     assert!(ok, "{text}");

@@ -156,6 +156,17 @@ pub async fn run_sql(url: &str, sql: &str) {
     let _ = task.await;
 }
 
+/// Runs statements on a test database of either backend, behind the app's back.
+pub async fn run_sql_on(backend: Backend, url: &str, sql: &str) {
+    match backend {
+        Backend::Sqlite => {
+            let path = url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+            rusqlite::Connection::open(path).expect("open").execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        Backend::Postgres => run_sql(url, sql).await,
+    }
+}
+
 /// A request body in one of the encodings clients send.
 pub enum Body {
     None,
@@ -408,4 +419,42 @@ pub fn skip_without_postgres() -> bool {
     assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the PostgreSQL suite");
     eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
     true
+}
+
+/// A client of a [`Served`] process with one tenant's token.
+pub struct ApiClient {
+    pub http: reqwest::Client,
+    pub token: String,
+}
+
+impl ApiClient {
+    /// A client of a fresh tenant made with the CLI on `database`.
+    pub fn new(database: &str, tenant: &str) -> ApiClient {
+        ApiClient { http: reqwest::Client::new(), token: cli_tenant(database, tenant) }
+    }
+
+    /// Sends a request to `url`; returns the status and the JSON answer.
+    pub async fn call(&self, method: Method, url: String, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, url).header("X-STRINGEE-AUTH", &self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        (resp.status().as_u16(), resp.json().await.expect("JSON"))
+    }
+
+    /// As `call` on `server`'s `path`, which must succeed; the JSON answer.
+    pub async fn ok(&self, server: &Served, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (status, body) = self.call(method, server.url(path), body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+
+    pub async fn post(&self, server: &Served, path: &str, body: Value) -> Value {
+        self.ok(server, Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, server: &Served, path: &str) -> Value {
+        self.ok(server, Method::GET, path, None).await
+    }
 }
