@@ -242,6 +242,53 @@ pub fn saved_query(
     Ok((query, portal.or(Some(crate::domain::ids::PortalId::trusted(saved.portal)))))
 }
 
+/// A customer ready to be written, whatever the backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadyCustomer {
+    pub crm_id: String,
+    pub name: String,
+    pub name_key: String,
+    /// Comma-separated, as stored.
+    pub phones: String,
+    pub source: crate::domain::customer::Source,
+}
+
+/// An entry, with its CRM contact id settled (`crm_id`: the entry's own, or the new
+/// contact made for it), as the customer to write: a name or phones the entry left
+/// out are its CRM contact's (`contact`, when the account has it); an entry left
+/// without any phone is reported, not added.
+pub fn ready_customer(
+    entry: NewCustomer,
+    crm_id: String,
+    contact: Option<(&str, &[String])>,
+) -> Result<ReadyCustomer, InvalidRow> {
+    let NewCustomer { mut name, mut phones, name_key: mut key, source, row, .. } = entry;
+    if let Some((contact_name, contact_phones)) = contact.filter(|_| name.is_none() || phones.is_empty()) {
+        if name.is_none() {
+            key = None;
+            name = Some(contact_name.to_string());
+        }
+        if phones.is_empty() {
+            phones = contact_phones.to_vec();
+        }
+    }
+    if phones.is_empty() {
+        return Err(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
+    }
+    let name = name.unwrap_or_default();
+    let name_key = key.unwrap_or_else(|| crate::domain::customer::name_key(&name));
+    Ok(ReadyCustomer { crm_id, name, name_key, phones: phones.join(","), source })
+}
+
+/// An entry with neither an id nor a phone cannot be a customer: reported.
+pub fn needs_a_phone(entry: &NewCustomer) -> Option<InvalidRow> {
+    (entry.crm_id.is_none() && entry.phones.is_empty()).then(|| InvalidRow {
+        row: entry.row,
+        id: None,
+        reason: "no valid phone".into(),
+    })
+}
+
 /// An imported entry laid over the contact it names: the values the row has win.
 pub fn merge_entry(contact: &mut Contact, entry: NewCustomer) {
     if let Some(name) = entry.name {

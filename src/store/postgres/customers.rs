@@ -12,12 +12,13 @@ use super::{
     Arg, StoreError, StoreResult, arg, campaigns, contacts, copy_rows, draw, numbered, query_args, refs, resolve_portal,
 };
 use crate::domain::campaign::Campaign;
-use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer, Source, name_key};
 use crate::domain::ids::{CampaignId, CustomerId};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
-    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, needs_a_phone, phone_key,
+    ready_customer, record_filter, worth_a_mark,
 };
 use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, PhonesOutcome, Target};
 
@@ -182,36 +183,31 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             .collect();
         let known = contacts::by_ids(self.db, self.account_id, &wanted).await?;
         for entry in entries {
-            let NewCustomer { crm_id, mut name, mut phones, name_key: mut key, source, row, .. } = entry;
-            let fresh = crm_id.is_none();
-            let crm_id = match crm_id {
-                Some(id) => {
-                    if (name.is_none() || phones.is_empty())
-                        && let Some((_, contact)) = known.get(&id)
-                    {
-                        if name.is_none() {
-                            key = None;
-                            name = Some(contact.name.clone());
-                        }
-                        if phones.is_empty() {
-                            phones = contact.phones.clone();
-                        }
-                    }
-                    id
-                }
-                None if phones.is_empty() => {
-                    outcome.reject(InvalidRow { row, id: None, reason: "no valid phone".into() });
-                    continue;
-                }
-                None => fresh_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?,
-            };
-            if phones.is_empty() {
-                outcome.reject(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
+            if let Some(invalid) = needs_a_phone(&entry) {
+                outcome.reject(invalid);
                 continue;
             }
-            let name = name.unwrap_or_default();
-            let name_key = key.unwrap_or_else(|| name_key(&name));
-            self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source, fresh });
+            let fresh = entry.crm_id.is_none();
+            let crm_id = match &entry.crm_id {
+                Some(id) => id.clone(),
+                None => fresh_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?,
+            };
+            let contact = known.get(&crm_id).map(|(_, c)| (c.name.as_str(), c.phones.as_slice()));
+            let ready = match ready_customer(entry, crm_id, contact) {
+                Ok(ready) => ready,
+                Err(invalid) => {
+                    outcome.reject(invalid);
+                    continue;
+                }
+            };
+            self.pending.push(Row {
+                crm_id: ready.crm_id,
+                name: ready.name,
+                name_key: ready.name_key,
+                phones: ready.phones,
+                source: ready.source,
+                fresh,
+            });
             if self.pending.len() >= CHUNK {
                 self.flush(&mut outcome.skipped).await?;
             }

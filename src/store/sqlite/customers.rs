@@ -6,13 +6,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params_from_iter, typ
 use super::staging::{CHUNK_ROWS, Hidden, Reserved, Staging};
 use super::{StoreError, StoreResult, campaigns, contacts, resolve_portal};
 use crate::domain::campaign::Campaign;
-use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer, Source, name_key};
 use crate::domain::ids::CustomerId;
 use crate::domain::ids::{IdKind, IdRun};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
-    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, phone_key, record_filter, worth_a_mark,
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, needs_a_phone, phone_key,
+    ready_customer, record_filter, worth_a_mark,
 };
 use crate::store::{DuplicateGroup, Entries, Feed, KeepOutcome, PhonesOutcome, Target};
 
@@ -34,13 +35,7 @@ fn insert_sql(n: usize) -> std::sync::Arc<str> {
 }
 
 /// A customer ready to be written.
-struct Row {
-    crm_id: String,
-    name: String,
-    name_key: String,
-    phones: String,
-    source: Source,
-}
+type Row = crate::store::plan::ReadyCustomer;
 
 /// State of one add, across the transactions it is written in. Each transaction
 /// starts with [`Adder::begin`] and ends with [`Adder::end`], which writes what is
@@ -167,35 +162,24 @@ impl<'a> Adder<'a> {
     }
 
     fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
-        let crm_id = match &entry.crm_id {
-            Some(id) => id.clone(),
-            None if entry.phones.is_empty() => {
-                outcome.reject(InvalidRow { row: entry.row, id: None, reason: "no valid phone".into() });
-                return Ok(());
-            }
-            None => self.new_contact(&entry)?,
-        };
-        let NewCustomer { mut name, mut phones, name_key: key, source, row, .. } = entry;
-        // Name or phones left out are the CRM contact's, if the account has one.
-        let mut key = key;
-        if (name.is_none() || phones.is_empty())
-            && let Some(contact) = contacts::get(self.conn, self.account_id, &crm_id, &self.hidden)?
-        {
-            if name.is_none() {
-                key = None;
-                name = Some(contact.name);
-            }
-            if phones.is_empty() {
-                phones = contact.phones;
-            }
-        }
-        if phones.is_empty() {
-            outcome.reject(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
+        if let Some(invalid) = needs_a_phone(&entry) {
+            outcome.reject(invalid);
             return Ok(());
         }
-        let name = name.unwrap_or_default();
-        let name_key = key.unwrap_or_else(|| name_key(&name));
-        self.pending.push(Row { crm_id, name, name_key, phones: phones.join(","), source });
+        let crm_id = match &entry.crm_id {
+            Some(id) => id.clone(),
+            None => self.new_contact(&entry)?,
+        };
+        // Only an entry that leaves something out needs its CRM contact.
+        let contact = match entry.name.is_none() || entry.phones.is_empty() {
+            true => contacts::get(self.conn, self.account_id, &crm_id, &self.hidden)?,
+            false => None,
+        };
+        let contact = contact.as_ref().map(|c| (c.name.as_str(), c.phones.as_slice()));
+        match ready_customer(entry, crm_id, contact) {
+            Ok(ready) => self.pending.push(ready),
+            Err(invalid) => outcome.reject(invalid),
+        }
         if self.pending.len() == CHUNK {
             self.flush(&mut outcome.skipped)?;
         }
