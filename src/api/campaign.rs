@@ -10,7 +10,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
-use crate::domain::campaign::CampaignFields;
+use crate::domain::campaign::{CallingFields, CampaignFields, RetryRule};
 use crate::domain::ids::{CampaignId, PortalId};
 use crate::store::Target;
 
@@ -31,6 +31,54 @@ fn campaign_fields(f: &Fields<'_>) -> ApiResult<CampaignFields> {
         max_call_retry: f.int("max_call_retry")?,
         time_between_two_call: f.int("time_between_two_call")?,
         number: f.string("number")?,
+        calling: calling_fields(f)?,
+    })
+}
+
+/// The calling settings of CONTRACT §9.1: the reference's dialer fields kept as sent.
+fn calling_fields(f: &Fields<'_>) -> ApiResult<CallingFields> {
+    let kept = |key: &str| f.get(key).cloned();
+    let businesshour = match f.get("businesshour") {
+        None => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Some(None),
+        Some(_) => Some(f.int("businesshour")?),
+    };
+    let retry_rules = match f.value("retry_rules")? {
+        None => None,
+        Some(rules) => {
+            let items = rules.as_array().ok_or_else(|| ApiError::invalid("retry_rules must be a list"))?;
+            let mut parsed = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let at = format!("retry_rules[{i}]");
+                let map = item.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
+                let r = f.nested(map, at.clone());
+                parsed.push(RetryRule {
+                    outcome: r.required_string("outcome")?,
+                    delay_seconds: r
+                        .int("delay_seconds")?
+                        .ok_or_else(|| ApiError::missing(&format!("{at}.delay_seconds")))?,
+                    max_attempts: r.int("max_attempts")?.unwrap_or(0),
+                });
+            }
+            Some(parsed)
+        }
+    };
+    Ok(CallingFields {
+        auto_dialer_type: kept("auto_dialer_type"),
+        dialer_type: kept("type"),
+        preview_time: kept("preview_time"),
+        max_abandon_rate: kept("max_abandon_rate"),
+        wait_greeting: kept("wait_greeting"),
+        max_waiting_time: kept("max_waiting_time"),
+        quota_type: f.int("quota_type")?,
+        quota_call_out: f.int("quota_call_out")?,
+        time_do_not_call: f.int("time_do_not_call")?,
+        businesshour,
+        retry_rules,
+        max_calls_per_phone_24h: f.int("max_calls_per_phone_24h")?,
+        claim_lease_seconds: f.int("claim_lease_seconds")?,
+        callback_grace_seconds: f.int("callback_grace_seconds")?,
+        purpose: f.string("purpose")?.map(|p| p.trim().to_string()),
     })
 }
 

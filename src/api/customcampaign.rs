@@ -41,6 +41,12 @@ fn skipped_marker(skipped: &[String]) -> Value {
 async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
+    // The source a reference client says the contacts come from; callsheet sets it per row.
+    if let Some(t) = f.int("type")?
+        && !(1..=4).contains(&t)
+    {
+        return Err(ApiError::invalid("type must be between 1 and 4"));
+    }
     let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
     if sources.file.is_none() && f.get("listcontacts").is_none() && f.get("listfilters").is_none() {
         return Err(match input.uploads.first() {

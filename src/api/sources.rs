@@ -16,11 +16,6 @@ use crate::store::FilterSource;
 /// every phone is impossible, or that repeats an earlier one, is reported.
 pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sources> {
     let f = input.fields();
-    if let Some(t) = f.int("type")?
-        && !(1..=4).contains(&t)
-    {
-        return Err(ApiError::invalid("type must be between 1 and 4"));
-    }
     let mut sources = Sources::default();
     if let Some(entries) = f.list("listcontacts")? {
         if entries.len() > max_entries {

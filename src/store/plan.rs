@@ -203,16 +203,28 @@ pub fn worth_a_mark(offset: i64, total: i64) -> bool {
     offset >= 2 * MARK_EVERY && offset < total
 }
 
-/// The forms of a campaign's name that campaign searches compare with.
+/// The values a campaign's row stores beside its fields: the forms of its name that
+/// campaign searches compare with, and its calling settings as JSON.
 pub struct SearchNames {
     pub lower: String,
     pub folded: String,
+    pub calling: String,
 }
 
 impl SearchNames {
     pub fn of(c: &crate::domain::campaign::Campaign) -> SearchNames {
-        SearchNames { lower: c.name.to_lowercase(), folded: crate::domain::text::fold(&c.name) }
+        SearchNames {
+            lower: c.name.to_lowercase(),
+            folded: crate::domain::text::fold(&c.name),
+            calling: serde_json::to_string(&c.calling).unwrap_or_else(|_| "{}".into()),
+        }
     }
+}
+
+/// Calling settings read back from a campaign row's JSON; what is missing takes
+/// its default.
+pub fn calling_of(json: &str) -> crate::domain::campaign::Calling {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// What adding from a filter did, into `outcome`: `added` customers, and the matches

@@ -8,7 +8,11 @@ use serde_json::{Value, json};
 fn expected(id: &Value, portal: &str, created: &Value, fields: Value) -> Value {
     let mut data = json!({
         "id": id, "name": "", "desc1": "", "portal": portal, "start_time": 0, "end_time": 0,
-        "max_call_retry": 3, "time_between_two_call": 1800, "number": "",
+        "max_call_retry": 3, "time_between_two_call": 30, "number": "", "status": 0,
+        "auto_dialer_type": null, "type": null, "preview_time": null, "max_abandon_rate": null,
+        "wait_greeting": null, "max_waiting_time": null, "quota_type": 0, "quota_call_out": 0,
+        "time_do_not_call": 0, "businesshour": null, "retry_rules": [], "max_calls_per_phone_24h": 0,
+        "claim_lease_seconds": 300, "callback_grace_seconds": 3600, "purpose": "care",
         "created": created, "updated": created,
     });
     for (k, v) in fields.as_object().unwrap() {
@@ -145,7 +149,7 @@ backend_test!(update_changes_only_the_fields_sent, async {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "After");
     assert_eq!(body["data"]["max_call_retry"], 7);
-    assert_eq!(body["data"]["time_between_two_call"], 1800);
+    assert_eq!(body["data"]["time_between_two_call"], 30);
     let (_, got) = app.get(&format!("/v1/campaign/{id}")).await;
     assert_eq!(got, body);
     let (status, body) = app.put(&format!("/v1/campaign/{id}"), json!({"name": ""})).await;

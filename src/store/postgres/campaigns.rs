@@ -12,7 +12,7 @@ use crate::domain::text;
 use crate::store::plan::SearchNames;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
-                       time_between_two_call, number, created, updated";
+                       time_between_two_call, number, created, updated, status, calling";
 
 fn row(r: &Row) -> Campaign {
     Campaign {
@@ -27,13 +27,15 @@ fn row(r: &Row) -> Campaign {
         number: r.get(8),
         created: r.get(9),
         updated: r.get(10),
+        status: r.get(11),
+        calling: crate::store::plan::calling_of(r.get::<_, &str>(12)),
     }
 }
 
 /// The values of the columns a campaign's settings are stored in, in the order
 /// portal_id, name, name_lower, name_folded, desc1, start_time, end_time,
-/// max_call_retry, time_between_two_call, number.
-fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sync); 10] {
+/// max_call_retry, time_between_two_call, number, businesshour, calling.
+fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sync); 12] {
     [
         &c.portal,
         &c.name,
@@ -45,6 +47,8 @@ fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sy
         &c.max_call_retry,
         &c.time_between_two_call,
         &c.number,
+        &c.calling.businesshour,
+        &names.calling,
     ]
 }
 
@@ -57,8 +61,8 @@ pub async fn create(db: &impl GenericClient, account_id: &str, fields: CampaignF
         db,
         IdKind::Campaign,
         "INSERT INTO campaigns (id, account_id, portal_id, name, name_lower, name_folded, desc1, start_time, \
-         end_time, max_call_retry, time_between_two_call, number, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+         end_time, max_call_retry, time_between_two_call, number, businesshour, calling, created, updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
         &[&[&account_id as &(dyn ToSql + Sync)], &settings(&c, &names)[..], &[&c.created, &c.updated]].concat(),
     )
     .await?;
@@ -133,7 +137,7 @@ pub async fn update(
     db.execute(
         "UPDATE campaigns SET portal_id = $3, name = $4, name_lower = $5, name_folded = $6, desc1 = $7, \
          start_time = $8, end_time = $9, max_call_retry = $10, time_between_two_call = $11, number = $12, \
-         updated = $13 WHERE account_id = $1 AND id = $2",
+         businesshour = $13, calling = $14, updated = $15 WHERE account_id = $1 AND id = $2",
         &[&[&account_id as &(dyn ToSql + Sync), &id], &settings(&c, &names)[..], &[&c.updated]].concat(),
     )
     .await?;

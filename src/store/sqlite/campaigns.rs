@@ -11,7 +11,7 @@ use crate::domain::text;
 use crate::store::plan::SearchNames;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
-                       time_between_two_call, number, created, updated";
+                       time_between_two_call, number, created, updated, status, calling";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
     Ok(Campaign {
@@ -26,13 +26,15 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
         number: r.get(8)?,
         created: r.get(9)?,
         updated: r.get(10)?,
+        status: r.get(11)?,
+        calling: crate::store::plan::calling_of(&r.get::<_, String>(12)?),
     })
 }
 
 /// The values of the columns a campaign's settings are stored in, in the order
 /// portal_id, name, name_lower, name_folded, desc1, start_time, end_time,
-/// max_call_retry, time_between_two_call, number.
-fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a dyn ToSql; 10] {
+/// max_call_retry, time_between_two_call, number, businesshour, calling.
+fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a dyn ToSql; 12] {
     [
         &c.portal,
         &c.name,
@@ -44,6 +46,8 @@ fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a dyn ToSql; 10] 
         &c.max_call_retry,
         &c.time_between_two_call,
         &c.number,
+        &c.calling.businesshour,
+        &names.calling,
     ]
 }
 
@@ -62,8 +66,8 @@ pub fn create_as(tx: &Connection, account_id: &str, fields: CampaignFields, hidd
         let values: &[&dyn ToSql] = &[&account_id, &id];
         tx.execute(
             "INSERT INTO campaigns (account_id, id, portal_id, name, name_lower, name_folded, desc1, start_time, \
-             end_time, max_call_retry, time_between_two_call, number, created, updated, hidden) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             end_time, max_call_retry, time_between_two_call, number, businesshour, calling, created, updated, hidden) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             &[values, &settings(c, &names)[..], &[&c.created, &c.updated, &hidden]].concat()[..],
         )
         .map(drop)
@@ -114,7 +118,7 @@ pub fn update(
     tx.execute(
         "UPDATE campaigns SET portal_id = ?3, name = ?4, name_lower = ?5, name_folded = ?6, desc1 = ?7, \
          start_time = ?8, end_time = ?9, max_call_retry = ?10, time_between_two_call = ?11, number = ?12, \
-         updated = ?13 WHERE account_id = ?1 AND id = ?2",
+         businesshour = ?13, calling = ?14, updated = ?15 WHERE account_id = ?1 AND id = ?2",
         &[values, &settings(&c, &names)[..], &[&c.updated]].concat()[..],
     )?;
     Ok(Some(c))

@@ -35,6 +35,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("migrations/0002_search.sql") },
     Migration { version: 3, sql: include_str!("migrations/0003_contact_ids_per_account.sql") },
     Migration { version: 4, sql: include_str!("migrations/0004_staged_writes.sql") },
+    Migration { version: 5, sql: include_str!("migrations/0005_calling.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
