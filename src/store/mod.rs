@@ -67,7 +67,7 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub enum Target {
     Existing(CampaignId),
-    New(CampaignFields),
+    New(Box<CampaignFields>),
 }
 
 /// The contacts one `listfilters` entry adds: a query as sent, or a saved filter,

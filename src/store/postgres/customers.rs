@@ -26,7 +26,7 @@ use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, Pho
 /// one; with whether it has no customers yet.
 async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Target) -> StoreResult<(Campaign, bool)> {
     match target {
-        Target::New(fields) => Ok((campaigns::create(db, account_id, fields).await?, true)),
+        Target::New(fields) => Ok((campaigns::create(db, account_id, *fields).await?, true)),
         Target::Existing(id) => {
             let count = require_campaign(db, account_id, &id).await?;
             let campaign = campaigns::get(db, account_id, &id, false)

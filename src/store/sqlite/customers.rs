@@ -293,7 +293,7 @@ pub fn add(
     let campaign = staging.step(conn, |tx| {
         let next_id = "(SELECT value + 1 FROM counters WHERE name = 'customer')";
         let campaign = match target {
-            Target::New(fields) => campaigns::create_as(tx, account_id, fields, true)?,
+            Target::New(fields) => campaigns::create_as(tx, account_id, *fields, true)?,
             Target::Existing(id) => {
                 campaigns::get(tx, account_id, &id)?.ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?
             }
