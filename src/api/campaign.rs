@@ -95,7 +95,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         return Ok(ok(campaign));
     }
     let (campaign, summary) =
-        crate::intake::add(&state.store, state.limits.import(), &caller.account, Target::New(fields), sources).await?;
+        crate::intake::add(&state.store, state.limits.import(), &caller.account, Target::New(Box::new(fields)), sources).await?;
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
 }
 
