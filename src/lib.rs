@@ -2,6 +2,7 @@
 //! reference "customcampaign" API.
 
 pub mod api;
+pub mod calling;
 pub mod config;
 pub mod domain;
 pub mod import;

@@ -94,8 +94,14 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         let campaign = state.store.create_campaign(caller.account_id(), fields).await?;
         return Ok(ok(campaign));
     }
-    let (campaign, summary) =
-        crate::intake::add(&state.store, state.limits.import(), &caller.account, Target::New(Box::new(fields)), sources).await?;
+    let (campaign, summary) = crate::intake::add(
+        &state.store,
+        state.limits.import(),
+        &caller.account,
+        Target::New(Box::new(fields)),
+        sources,
+    )
+    .await?;
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
 }
 

@@ -677,6 +677,16 @@ impl<'a> Fields<'a> {
         self.id(key, parse)?.ok_or_else(|| ApiError::missing(&self.name(key)))
     }
 
+    /// The ids of a list field (`agent[]`, `group[]`, a JSON list, or one id).
+    pub fn ids<T>(&self, key: &str, parse: impl Fn(&str) -> Result<T, String>) -> ApiResult<Vec<T>> {
+        self.strings(key)?
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse(s).map_err(|e| ApiError::invalid(format!("{}: {e}", self.name(key)))))
+            .collect()
+    }
+
     /// A filter query, parsed (r=6 with the position when it does not parse).
     pub fn query(&self, key: &str, region: &crate::domain::phone::Region) -> ApiResult<Option<crate::query::Query>> {
         match self.string(key)?.filter(|q| !q.trim().is_empty()) {

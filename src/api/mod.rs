@@ -1,6 +1,8 @@
 //! The HTTP API: router, extractors, envelope, and one module per resource.
 
+mod agent;
 pub mod auth;
+mod campagent;
 mod campaign;
 mod contact;
 mod customcampaign;
@@ -39,6 +41,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(campaign::router())
+        .merge(agent::router())
+        .merge(campagent::router())
         .merge(contact::router())
         .merge(portal::router())
         .merge(customcampaign::router())

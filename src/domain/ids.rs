@@ -14,6 +14,9 @@ pub enum IdKind {
     Contact,
     Filter,
     Portal,
+    Agent,
+    Group,
+    Claim,
 }
 
 impl IdKind {
@@ -26,6 +29,9 @@ impl IdKind {
             IdKind::Contact => ("CT", 8, UPPER),
             IdKind::Filter => ("FT", 8, UPPER),
             IdKind::Portal => ("pt_", 16, LOWER),
+            IdKind::Agent => ("AG", 6, UPPER),
+            IdKind::Group => ("GR", 6, UPPER),
+            IdKind::Claim => ("CL", 10, UPPER),
         }
     }
 
@@ -132,6 +138,13 @@ text_id!(
     /// An API key's public half, the token's `iss`.
     KeySid,
     "key"
+);
+text_id!(AgentId, "agent");
+text_id!(GroupId, "group");
+text_id!(
+    /// One hand-out of a customer to an agent (`CL` + 10).
+    ClaimId,
+    "claim"
 );
 
 /// A campaign customer: the reference's integer id.

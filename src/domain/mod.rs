@@ -1,6 +1,7 @@
 //! Pure types and rules of callsheet, with no I/O.
 
 pub mod account;
+pub mod agent;
 pub mod campaign;
 pub mod contact;
 pub mod customer;

@@ -4,6 +4,7 @@
 pub mod migrations;
 pub mod plan;
 pub mod postgres;
+pub mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -12,11 +13,12 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::filter::Filter;
-use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, KeySid, PortalId};
+use crate::domain::ids::{AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, KeySid, PortalId};
 use crate::domain::page::{Page, Paged};
 use crate::query::Query;
 
@@ -264,6 +266,54 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<KeepOutcome>;
     async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>>;
     async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool>;
+
+    // Agents, groups and who works which campaign (CONTRACT §9.2).
+    /// r=7 when the account has an agent with that `stringee_user_id`.
+    async fn create_agent(&self, account: AccountId, draft: AgentDraft) -> StoreResult<Agent>;
+    async fn agents(&self, account: AccountId, user: Option<String>, page: Page) -> StoreResult<Paged<Agent>>;
+    async fn agent(&self, account: AccountId, id: AgentId) -> StoreResult<Option<Agent>>;
+    async fn update_agent(&self, account: AccountId, id: AgentId, draft: AgentDraft) -> StoreResult<Option<Agent>>;
+    async fn delete_agent(&self, account: AccountId, id: AgentId) -> StoreResult<bool>;
+    async fn create_group(&self, account: AccountId, name: String) -> StoreResult<Group>;
+    async fn groups(&self, account: AccountId, page: Page) -> StoreResult<Paged<Group>>;
+    async fn group(&self, account: AccountId, id: GroupId) -> StoreResult<Option<Group>>;
+    async fn rename_group(&self, account: AccountId, id: GroupId, name: String) -> StoreResult<Option<Group>>;
+    async fn delete_group(&self, account: AccountId, id: GroupId) -> StoreResult<bool>;
+    async fn add_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<Membership>;
+    async fn members(&self, account: AccountId, group: GroupId, page: Page) -> StoreResult<Paged<Membership>>;
+    async fn remove_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<()>;
+    /// Assigns agents and groups; those assigned already are skipped. The ones made.
+    async fn assign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agents: Vec<AgentId>,
+        groups: Vec<GroupId>,
+    ) -> StoreResult<Vec<Assignment>>;
+    async fn assignments(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        agent: Option<AgentId>,
+        page: Page,
+    ) -> StoreResult<Paged<Assignment>>;
+    async fn unassign(&self, account: AccountId, id: i64) -> StoreResult<bool>;
+    async fn set_perform(&self, account: AccountId, campaign: CampaignId, user: String) -> StoreResult<()>;
+    async fn remove_perform(&self, account: AccountId, user: String) -> StoreResult<()>;
+    async fn set_quota(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agent: AgentId,
+        quota: Quota,
+    ) -> StoreResult<()>;
+    /// The running campaigns the agent works, the one it performs first.
+    async fn running_campaigns(
+        &self,
+        account: AccountId,
+        user: String,
+        name: Option<String>,
+    ) -> StoreResult<Vec<Campaign>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

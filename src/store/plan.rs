@@ -221,6 +221,23 @@ impl SearchNames {
     }
 }
 
+/// The status a campaign row shows: completed once its `end_time` (epoch ms) has passed.
+pub fn shown_status(status: i64, end_time: i64) -> i64 {
+    if end_time > 0 && crate::domain::now_secs().saturating_mul(1000) >= end_time {
+        crate::domain::campaign::status::COMPLETED
+    } else {
+        status
+    }
+}
+
+/// r=4 unless the account has the callable-hours set a campaign names.
+pub fn require_hours(found: bool, id: Option<i64>) -> StoreResult<()> {
+    match id {
+        Some(id) if !found => Err(StoreError::NotFound(format!("callable-hours set {id} not found"))),
+        _ => Ok(()),
+    }
+}
+
 /// Calling settings read back from a campaign row's JSON; what is missing takes
 /// its default.
 pub fn calling_of(json: &str) -> crate::domain::campaign::Calling {

@@ -43,8 +43,6 @@ const ONE_SIDED: &[(&str, &str)] = &[
         "sqlite:staged_blocks",
         "SQLite writes long imports in steps into reserved contact rowids; PostgreSQL in one transaction",
     ),
-    ("sqlite:campaigns.staged_from", "the customers of a SQLite import in progress, hidden until it is published"),
-    ("sqlite:campaigns.hidden", "a SQLite campaign being made by an import or being deleted in steps"),
     (
         "postgres:contacts.name_key",
         "PostgreSQL stores a contact's name key for add-by-filter; SQLite computes it with a function",

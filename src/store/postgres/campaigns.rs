@@ -27,7 +27,7 @@ fn row(r: &Row) -> Campaign {
         number: r.get(8),
         created: r.get(9),
         updated: r.get(10),
-        status: r.get(11),
+        status: crate::store::plan::shown_status(r.get(11), r.get(5)),
         calling: crate::store::plan::calling_of(r.get::<_, &str>(12)),
     }
 }
@@ -52,10 +52,23 @@ fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sy
     ]
 }
 
+/// r=4 unless the account has the callable-hours set `id`.
+async fn check_hours(db: &impl GenericClient, account_id: &str, id: Option<i64>) -> StoreResult<()> {
+    let found = match id {
+        Some(id) => db
+            .query_opt("SELECT 1 FROM business_hours WHERE account_id = $1 AND id = $2", &[&account_id, &id])
+            .await?
+            .is_some(),
+        None => true,
+    };
+    crate::store::plan::require_hours(found, id)
+}
+
 pub async fn create(db: &impl GenericClient, account_id: &str, fields: CampaignFields) -> StoreResult<Campaign> {
     let portal = resolve_portal(db, account_id, fields.portal.as_deref()).await?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut c = fields.apply(blank).map_err(StoreError::Invalid)?;
+    check_hours(db, account_id, c.calling.businesshour).await?;
     let names = SearchNames::of(&c);
     c.id = insert_with_fresh_id(
         db,
@@ -132,6 +145,7 @@ pub async fn update(
         resolve_portal(db, account_id, Some(p)).await?;
     }
     let mut c = fields.apply(current).map_err(StoreError::Invalid)?;
+    check_hours(db, account_id, c.calling.businesshour).await?;
     c.updated = now_secs();
     let names = SearchNames::of(&c);
     db.execute(

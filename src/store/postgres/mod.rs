@@ -6,6 +6,7 @@
 mod campaigns;
 mod contacts;
 mod customers;
+mod db;
 mod filters;
 mod tenants;
 
@@ -19,18 +20,23 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
 use super::migrations::{self, Applied, Migration};
+use super::shared::agents;
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
     StoreResult, Target, redact_url,
 };
 use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
-use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, IdKind, KeySid, PortalId};
+use crate::domain::ids::{
+    AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, IdKind, KeySid, PortalId,
+};
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
+use db::PgDb;
 
 /// Released migrations are never edited: a change is a new migration.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -305,6 +311,11 @@ async fn resolve_portal(db: &impl GenericClient, account_id: &str, portal: Optio
     }
 }
 
+/// Ids as the text the shared store code binds.
+fn strings<T: std::ops::Deref<Target = str>>(ids: Vec<T>) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
 /// A query compiled for PostgreSQL over one portal.
 fn compile(account_id: &str, portal: &str, query: &crate::query::Query) -> StoreResult<Compiled> {
     let scope = crate::query::sql::Scope { account_id, portal_id: portal };
@@ -501,6 +512,113 @@ impl Store for PgStore {
 
     async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
         self.write(async |tx| customers::delete(tx, &account, id.0).await).await
+    }
+
+    async fn create_agent(&self, account: AccountId, draft: AgentDraft) -> StoreResult<Agent> {
+        self.write(async |tx| agents::create_agent(&PgDb(tx), &account, draft).await).await
+    }
+
+    async fn agents(&self, account: AccountId, user: Option<String>, page: Page) -> StoreResult<Paged<Agent>> {
+        self.snapshot(async |tx| agents::agents(&PgDb(tx), &account, user.as_deref(), page).await).await
+    }
+
+    async fn agent(&self, account: AccountId, id: AgentId) -> StoreResult<Option<Agent>> {
+        self.snapshot(async |tx| agents::agent(&PgDb(tx), &account, &id).await).await
+    }
+
+    async fn update_agent(&self, account: AccountId, id: AgentId, draft: AgentDraft) -> StoreResult<Option<Agent>> {
+        self.write(async |tx| agents::update_agent(&PgDb(tx), &account, &id, draft).await).await
+    }
+
+    async fn delete_agent(&self, account: AccountId, id: AgentId) -> StoreResult<bool> {
+        self.write(async |tx| agents::delete_agent(&PgDb(tx), &account, &id).await).await
+    }
+
+    async fn create_group(&self, account: AccountId, name: String) -> StoreResult<Group> {
+        self.write(async |tx| agents::create_group(&PgDb(tx), &account, &name).await).await
+    }
+
+    async fn groups(&self, account: AccountId, page: Page) -> StoreResult<Paged<Group>> {
+        self.snapshot(async |tx| agents::groups(&PgDb(tx), &account, page).await).await
+    }
+
+    async fn group(&self, account: AccountId, id: GroupId) -> StoreResult<Option<Group>> {
+        self.snapshot(async |tx| agents::group(&PgDb(tx), &account, &id).await).await
+    }
+
+    async fn rename_group(&self, account: AccountId, id: GroupId, name: String) -> StoreResult<Option<Group>> {
+        self.write(async |tx| agents::rename_group(&PgDb(tx), &account, &id, &name).await).await
+    }
+
+    async fn delete_group(&self, account: AccountId, id: GroupId) -> StoreResult<bool> {
+        self.write(async |tx| agents::delete_group(&PgDb(tx), &account, &id).await).await
+    }
+
+    async fn add_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<Membership> {
+        self.write(async |tx| agents::add_member(&PgDb(tx), &account, &agent, &group).await).await
+    }
+
+    async fn members(&self, account: AccountId, group: GroupId, page: Page) -> StoreResult<Paged<Membership>> {
+        self.snapshot(async |tx| agents::members(&PgDb(tx), &account, &group, page).await).await
+    }
+
+    async fn remove_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<()> {
+        self.write(async |tx| agents::remove_member(&PgDb(tx), &account, &agent, &group).await).await
+    }
+
+    async fn assign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agents: Vec<AgentId>,
+        groups: Vec<GroupId>,
+    ) -> StoreResult<Vec<Assignment>> {
+        self.write(async |tx| agents::assign(&PgDb(tx), &account, &campaign, &strings(agents), &strings(groups)).await)
+            .await
+    }
+
+    async fn assignments(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        agent: Option<AgentId>,
+        page: Page,
+    ) -> StoreResult<Paged<Assignment>> {
+        self.snapshot(async |tx| {
+            agents::assignments(&PgDb(tx), &account, campaign.as_deref(), agent.as_deref(), page).await
+        })
+        .await
+    }
+
+    async fn unassign(&self, account: AccountId, id: i64) -> StoreResult<bool> {
+        self.write(async |tx| agents::unassign(&PgDb(tx), &account, id).await).await
+    }
+
+    async fn set_perform(&self, account: AccountId, campaign: CampaignId, user: String) -> StoreResult<()> {
+        self.write(async |tx| agents::set_perform(&PgDb(tx), &account, &campaign, &user).await).await
+    }
+
+    async fn remove_perform(&self, account: AccountId, user: String) -> StoreResult<()> {
+        self.write(async |tx| agents::remove_perform(&PgDb(tx), &account, &user).await).await
+    }
+
+    async fn set_quota(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agent: AgentId,
+        quota: Quota,
+    ) -> StoreResult<()> {
+        self.write(async |tx| agents::set_quota(&PgDb(tx), &account, &campaign, &agent, quota).await).await
+    }
+
+    async fn running_campaigns(
+        &self,
+        account: AccountId,
+        user: String,
+        name: Option<String>,
+    ) -> StoreResult<Vec<Campaign>> {
+        self.snapshot(async |tx| agents::running_campaigns(&PgDb(tx), &account, &user, name.as_deref()).await).await
     }
 }
 

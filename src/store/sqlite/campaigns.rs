@@ -26,7 +26,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Campaign> {
         number: r.get(8)?,
         created: r.get(9)?,
         updated: r.get(10)?,
-        status: r.get(11)?,
+        status: crate::store::plan::shown_status(r.get(11)?, r.get(5)?),
         calling: crate::store::plan::calling_of(&r.get::<_, String>(12)?),
     })
 }
@@ -56,10 +56,24 @@ pub fn create(tx: &Transaction<'_>, account_id: &str, fields: CampaignFields) ->
 }
 
 /// Creates a campaign, `hidden` from readers until an import that makes it publishes it.
+/// r=4 unless the account has the callable-hours set `id`.
+fn check_hours(conn: &Connection, account_id: &str, id: Option<i64>) -> StoreResult<()> {
+    let found = match id {
+        Some(id) => conn
+            .prepare_cached("SELECT 1 FROM business_hours WHERE account_id = ?1 AND id = ?2")?
+            .query_row((account_id, id), |_| Ok(()))
+            .optional()?
+            .is_some(),
+        None => true,
+    };
+    crate::store::plan::require_hours(found, id)
+}
+
 pub fn create_as(tx: &Connection, account_id: &str, fields: CampaignFields, hidden: bool) -> StoreResult<Campaign> {
     let portal = resolve_portal(tx, account_id, fields.portal.as_deref())?;
     let blank = Campaign::blank(String::new(), portal, now_secs());
     let mut campaign = fields.apply(blank).map_err(StoreError::Invalid)?;
+    check_hours(tx, account_id, campaign.calling.businesshour)?;
     let names = SearchNames::of(&campaign);
     campaign.id = insert_with_fresh_id(tx, &mut IdKind::Campaign, |tx, id| {
         let c = &campaign;
@@ -112,6 +126,7 @@ pub fn update(
         resolve_portal(tx, account_id, Some(p))?;
     }
     let mut c = fields.apply(current).map_err(StoreError::Invalid)?;
+    check_hours(tx, account_id, c.calling.businesshour)?;
     c.updated = now_secs();
     let names = SearchNames::of(&c);
     let values: &[&dyn ToSql] = &[&account_id, &id];

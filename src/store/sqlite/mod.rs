@@ -4,6 +4,7 @@
 mod campaigns;
 mod contacts;
 mod customers;
+mod db;
 mod filters;
 mod staging;
 mod tenants;
@@ -17,17 +18,22 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, Transactio
 use tokio::sync::Semaphore;
 
 use super::migrations::{self, Applied, Migration};
+use super::shared::agents;
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
     StoreResult, Target,
 };
 use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
-use crate::domain::ids::{AccountId, CampaignId, ContactId, CustomerId, FilterId, IdSource, KeySid, PortalId};
+use crate::domain::ids::{
+    AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, IdSource, KeySid, PortalId,
+};
 use crate::domain::page::{Page, Paged};
+use db::now;
 
 /// Released migrations are never edited: a change is a new migration.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -356,6 +362,35 @@ fn resolve_portal(conn: &Connection, account_id: &str, portal: Option<&str>) -> 
     }
 }
 
+/// Ids as the text the shared store code binds.
+fn strings<T: std::ops::Deref<Target = str>>(ids: Vec<T>) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+impl SqliteStore {
+    /// Runs shared store code in a write transaction, once it is this writer's turn.
+    async fn shared_write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&db::SqliteDb<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.write(move |tx, _| f(&db::SqliteDb(tx))).await
+    }
+
+    /// Runs shared store code that only reads, in one snapshot.
+    async fn shared_read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&db::SqliteDb<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            f(&db::SqliteDb(&tx))
+        })
+        .await
+    }
+}
+
 /// A query compiled for SQLite over one portal.
 fn compile(account_id: &str, portal: &str, query: &crate::query::Query) -> StoreResult<crate::query::sql::Compiled> {
     let scope = crate::query::sql::Scope { account_id, portal_id: portal };
@@ -571,6 +606,111 @@ impl Store for SqliteStore {
 
     async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
         self.write(move |tx, _| customers::delete(tx, &account, id.0)).await
+    }
+
+    async fn create_agent(&self, account: AccountId, draft: AgentDraft) -> StoreResult<Agent> {
+        self.shared_write(move |db| now(agents::create_agent(db, &account, draft))).await
+    }
+
+    async fn agents(&self, account: AccountId, user: Option<String>, page: Page) -> StoreResult<Paged<Agent>> {
+        self.shared_read(move |db| now(agents::agents(db, &account, user.as_deref(), page))).await
+    }
+
+    async fn agent(&self, account: AccountId, id: AgentId) -> StoreResult<Option<Agent>> {
+        self.shared_read(move |db| now(agents::agent(db, &account, &id))).await
+    }
+
+    async fn update_agent(&self, account: AccountId, id: AgentId, draft: AgentDraft) -> StoreResult<Option<Agent>> {
+        self.shared_write(move |db| now(agents::update_agent(db, &account, &id, draft))).await
+    }
+
+    async fn delete_agent(&self, account: AccountId, id: AgentId) -> StoreResult<bool> {
+        self.shared_write(move |db| now(agents::delete_agent(db, &account, &id))).await
+    }
+
+    async fn create_group(&self, account: AccountId, name: String) -> StoreResult<Group> {
+        self.shared_write(move |db| now(agents::create_group(db, &account, &name))).await
+    }
+
+    async fn groups(&self, account: AccountId, page: Page) -> StoreResult<Paged<Group>> {
+        self.shared_read(move |db| now(agents::groups(db, &account, page))).await
+    }
+
+    async fn group(&self, account: AccountId, id: GroupId) -> StoreResult<Option<Group>> {
+        self.shared_read(move |db| now(agents::group(db, &account, &id))).await
+    }
+
+    async fn rename_group(&self, account: AccountId, id: GroupId, name: String) -> StoreResult<Option<Group>> {
+        self.shared_write(move |db| now(agents::rename_group(db, &account, &id, &name))).await
+    }
+
+    async fn delete_group(&self, account: AccountId, id: GroupId) -> StoreResult<bool> {
+        self.shared_write(move |db| now(agents::delete_group(db, &account, &id))).await
+    }
+
+    async fn add_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<Membership> {
+        self.shared_write(move |db| now(agents::add_member(db, &account, &agent, &group))).await
+    }
+
+    async fn members(&self, account: AccountId, group: GroupId, page: Page) -> StoreResult<Paged<Membership>> {
+        self.shared_read(move |db| now(agents::members(db, &account, &group, page))).await
+    }
+
+    async fn remove_member(&self, account: AccountId, agent: AgentId, group: GroupId) -> StoreResult<()> {
+        self.shared_write(move |db| now(agents::remove_member(db, &account, &agent, &group))).await
+    }
+
+    async fn assign(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agents: Vec<AgentId>,
+        groups: Vec<GroupId>,
+    ) -> StoreResult<Vec<Assignment>> {
+        self.shared_write(move |db| now(agents::assign(db, &account, &campaign, &strings(agents), &strings(groups))))
+            .await
+    }
+
+    async fn assignments(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        agent: Option<AgentId>,
+        page: Page,
+    ) -> StoreResult<Paged<Assignment>> {
+        self.shared_read(move |db| now(agents::assignments(db, &account, campaign.as_deref(), agent.as_deref(), page)))
+            .await
+    }
+
+    async fn unassign(&self, account: AccountId, id: i64) -> StoreResult<bool> {
+        self.shared_write(move |db| now(agents::unassign(db, &account, id))).await
+    }
+
+    async fn set_perform(&self, account: AccountId, campaign: CampaignId, user: String) -> StoreResult<()> {
+        self.shared_write(move |db| now(agents::set_perform(db, &account, &campaign, &user))).await
+    }
+
+    async fn remove_perform(&self, account: AccountId, user: String) -> StoreResult<()> {
+        self.shared_write(move |db| now(agents::remove_perform(db, &account, &user))).await
+    }
+
+    async fn set_quota(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        agent: AgentId,
+        quota: Quota,
+    ) -> StoreResult<()> {
+        self.shared_write(move |db| now(agents::set_quota(db, &account, &campaign, &agent, quota))).await
+    }
+
+    async fn running_campaigns(
+        &self,
+        account: AccountId,
+        user: String,
+        name: Option<String>,
+    ) -> StoreResult<Vec<Campaign>> {
+        self.shared_read(move |db| now(agents::running_campaigns(db, &account, &user, name.as_deref()))).await
     }
 }
 

@@ -7,6 +7,10 @@ UPDATE campaigns SET time_between_two_call = (time_between_two_call + 59) / 60;
 ALTER TABLE campaigns ADD COLUMN status BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE campaigns ADD COLUMN businesshour BIGINT;
 ALTER TABLE campaigns ADD COLUMN calling TEXT NOT NULL DEFAULT '{}';
+-- As on SQLite, where imports and deletes go in steps; PostgreSQL writes them in
+-- one transaction and leaves these at their defaults, so the SQL both share holds.
+ALTER TABLE campaigns ADD COLUMN staged_from BIGINT;
+ALTER TABLE campaigns ADD COLUMN hidden BIGINT NOT NULL DEFAULT 0;
 
 -- The hand-out queue (the SQLite migration 0005 says what each value means).
 ALTER TABLE customers ADD COLUMN due BIGINT DEFAULT 1;

@@ -1,0 +1,64 @@
+//! [`Db`] on a PostgreSQL client or transaction: the shared store code's statements,
+//! their `?` placeholders numbered, bound and read with tokio-postgres.
+
+use bytes::BytesMut;
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::numbered;
+use crate::store::StoreResult;
+use crate::store::shared::db::{Db, Row, Val};
+
+/// A client (usually a transaction) for the shared store code.
+pub struct PgDb<'a, C: GenericClient>(pub &'a C);
+
+impl ToSql for Val {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Val::Int(v) if *ty == Type::INT4 => (*v as i32).to_sql(ty, out),
+            Val::Int(v) if *ty == Type::BOOL => (*v != 0).to_sql(ty, out),
+            Val::Int(v) => v.to_sql(ty, out),
+            Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::NullInt | Val::NullText => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn read(row: &tokio_postgres::Row, i: usize) -> Val {
+    let ty = row.columns()[i].type_();
+    let int = |v: Option<i64>| v.map_or(Val::NullInt, Val::Int);
+    if *ty == Type::INT8 {
+        int(row.get::<_, Option<i64>>(i))
+    } else if *ty == Type::INT4 {
+        int(row.get::<_, Option<i32>>(i).map(i64::from))
+    } else if *ty == Type::INT2 {
+        int(row.get::<_, Option<i16>>(i).map(i64::from))
+    } else if *ty == Type::BOOL {
+        int(row.get::<_, Option<bool>>(i).map(i64::from))
+    } else {
+        row.get::<_, Option<String>>(i).map_or(Val::NullText, Val::Text)
+    }
+}
+
+impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
+    fn postgres(&self) -> bool {
+        true
+    }
+
+    async fn rows(&self, sql: &str, args: &[Val]) -> StoreResult<Vec<Row>> {
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let rows = self.0.query(&numbered(sql), &params).await?;
+        Ok(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect())
+    }
+
+    async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64> {
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        Ok(self.0.execute(&numbered(sql), &params).await?)
+    }
+}

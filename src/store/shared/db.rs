@@ -1,0 +1,131 @@
+//! The few things the shared store code asks of a database: run a statement with
+//! bound values, read rows of integers and text. Statements are written once, with
+//! `?` placeholders, in the SQL both databases speak; each backend binds and reads
+//! in its own way, and says which one it is where the SQL must differ (row locks).
+
+use crate::store::StoreResult;
+
+/// A bound value or a value read back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Int(i64),
+    Text(String),
+    /// NULL where an integer goes.
+    NullInt,
+    /// NULL where text goes.
+    NullText,
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::Int(v)
+    }
+}
+
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::Int(v as i64)
+    }
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(v.to_string())
+    }
+}
+
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::Text(v)
+    }
+}
+
+impl From<&String> for Val {
+    fn from(v: &String) -> Val {
+        Val::Text(v.clone())
+    }
+}
+
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Val {
+        v.map_or(Val::NullInt, Val::Int)
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        v.map_or(Val::NullText, Val::Text)
+    }
+}
+
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Val {
+        v.map_or(Val::NullText, |s| Val::Text(s.to_string()))
+    }
+}
+
+/// One row read back, its columns in the statement's order.
+#[derive(Debug, Clone, Default)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    pub fn int(&self, i: usize) -> i64 {
+        match self.0.get(i) {
+            Some(Val::Int(v)) => *v,
+            _ => 0,
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Option<i64> {
+        match self.0.get(i) {
+            Some(Val::Int(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self, i: usize) -> String {
+        self.opt_text(i).unwrap_or_default()
+    }
+
+    pub fn opt_text(&self, i: usize) -> Option<String> {
+        match self.0.get(i) {
+            Some(Val::Text(v)) => Some(v.clone()),
+            Some(Val::Int(v)) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// A database in a transaction, as the shared store code uses it.
+#[allow(async_fn_in_trait)]
+pub trait Db {
+    /// PostgreSQL, where rows are locked to take turns across servers; SQLite
+    /// writers already take turns, one at a time.
+    fn postgres(&self) -> bool;
+
+    /// The rows of a statement.
+    async fn rows(&self, sql: &str, args: &[Val]) -> StoreResult<Vec<Row>>;
+
+    /// Runs a statement; how many rows it changed.
+    async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64>;
+
+    /// The first row, if any.
+    async fn row(&self, sql: &str, args: &[Val]) -> StoreResult<Option<Row>> {
+        Ok(self.rows(sql, args).await?.into_iter().next())
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` where rows are locked, else nothing.
+    fn skip_locked(&self) -> &'static str {
+        if self.postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
+    }
+
+    /// `FOR UPDATE` where rows are locked, else nothing.
+    fn for_update(&self) -> &'static str {
+        if self.postgres() { " FOR UPDATE" } else { "" }
+    }
+}
+
+/// `?` placeholders for `n` values, comma-separated.
+pub fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
