@@ -31,7 +31,7 @@ async fn seed(store: &callsheet::store::DynStore, account: &str, name: &str, row
     let adding = {
         let store = store.clone();
         let target = callsheet::store::Target::Existing(CampaignId::trusted(campaign.clone()));
-        tokio::spawn(async move { store.add_customers(account, target, rx).await })
+        tokio::spawn(async move { store.add_customers(account, "bench".into(), target, rx).await })
     };
     support::feed_entries(
         tx,

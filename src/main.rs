@@ -230,6 +230,7 @@ async fn serve(
     // Signals are caught from here on, before anything can be served.
     let shutdown = shutdown_signal()?;
     let store = store::open_serving(database).await?;
+    store::spawn_sweeper(&store);
     let app = api::app(AppState { store, limits }, Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;

@@ -18,6 +18,8 @@ pub const HEADER: &str = "X-STRINGEE-AUTH";
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account: Account,
+    /// The API key the request's token was signed with: the actor its history names.
+    pub key_sid: String,
 }
 
 impl Caller {
@@ -45,7 +47,7 @@ impl FromRequestParts<AppState> for Caller {
             .account(AccountId::trusted(key.account_id.clone()))
             .await?
             .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
-        Ok(Caller { account })
+        Ok(Caller { account, key_sid: key.sid })
     }
 }
 

@@ -98,6 +98,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         &state.store,
         state.limits.import(),
         &caller.account,
+        &caller.key_sid,
         Target::New(Box::new(fields)),
         sources,
     )

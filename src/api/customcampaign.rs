@@ -59,7 +59,8 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
     }
     let target = Target::Existing(campaign);
     let (_, summary) =
-        crate::intake::add(&state.store, state.limits.import(), &caller.account, target, sources).await?;
+        crate::intake::add(&state.store, state.limits.import(), &caller.account, &caller.key_sid, target, sources)
+            .await?;
     let data = skipped_marker(&summary.skipped_ids);
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": data, "summary": summary})))
 }
@@ -80,7 +81,7 @@ async fn add_by_phones(State(state): State<AppState>, caller: Caller, input: Inp
             state.limits.listcontacts
         )));
     }
-    let summary = crate::intake::add_phones(&state.store, &caller.account, campaign, &raw).await?;
+    let summary = crate::intake::add_phones(&state.store, &caller.account, &caller.key_sid, campaign, &raw).await?;
     Ok(ok(summary))
 }
 
@@ -145,7 +146,7 @@ async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: I
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
     let pairs = keep_pairs(&f, &caller.account.region())?;
-    let outcome = state.store.keep_duplicates(caller.account_id(), campaign, pairs).await?;
+    let outcome = state.store.keep_duplicates(caller.account_id(), caller.key_sid.clone(), campaign, pairs).await?;
     Ok(ok(json!({"removed_phones": outcome.removed_phones, "removed_customers": outcome.removed_customers})))
 }
 
@@ -243,7 +244,7 @@ async fn remove_by_body(State(state): State<AppState>, caller: Caller, input: In
 }
 
 async fn delete_customer(state: &AppState, caller: &Caller, id: CustomerId) -> ApiResult<Response> {
-    if state.store.delete_customer(caller.account_id(), id).await? {
+    if state.store.delete_customer(caller.account_id(), caller.key_sid.clone(), id).await? {
         Ok(done())
     } else {
         Err(ApiError::not_found(format!("customer {id} not found")))

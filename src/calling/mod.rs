@@ -3,5 +3,6 @@
 //! own time zone, and the clocks that make a customer callable again.
 
 pub mod hours;
+pub mod model;
 pub mod rules;
 mod tzmap;

@@ -100,6 +100,8 @@ pub struct AddOutcome {
     pub invalid: i64,
     /// The first [`MAX_REPORTED_ROWS`] invalid rows.
     pub invalid_rows: Vec<InvalidRow>,
+    /// Customers added with status 8: every phone on a do-not-call list.
+    pub dnc: i64,
 }
 
 impl AddOutcome {
@@ -114,6 +116,7 @@ impl AddOutcome {
     pub fn merge(&mut self, other: AddOutcome) {
         self.matched += other.matched;
         self.added += other.added;
+        self.dnc += other.dnc;
         self.skipped.extend(other.skipped);
         self.invalid += other.invalid - other.invalid_rows.len() as i64;
         for row in other.invalid_rows {

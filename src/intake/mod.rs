@@ -90,6 +90,7 @@ pub async fn add(
     store: &DynStore,
     limits: ImportLimits,
     account: &Account,
+    actor: &str,
     target: Target,
     sources: Sources,
 ) -> Result<(Campaign, AddSummary), IntakeError> {
@@ -101,10 +102,10 @@ pub async fn add(
             c.dropped_phones.iter().map(|p| DroppedPhone { row: c.row, id: c.crm_id.clone(), phone: p.clone() })
         })
         .collect();
-    let (store, account_id) = (store.clone(), account.account_id());
+    let (store, account_id, actor) = (store.clone(), account.account_id(), actor.to_string());
     let feed = Feeding { rows: sources.contacts, filters: sources.filters, file: sources.file };
     let (file, (campaign, stored)) = feed_store(limits, account.region(), feed, move |entries| async move {
-        store.add_customers(account_id, target, entries).await
+        store.add_customers(account_id, actor, target, entries).await
     })
     .await?;
     let mut outcome = AddOutcome::default();
@@ -122,7 +123,7 @@ pub async fn add(
         skipped: outcome.skipped.len() as i64,
         invalid: outcome.invalid,
         matched: 0,
-        dnc: 0,
+        dnc: outcome.dnc,
         invalid_rows: outcome.invalid_rows,
         dropped_phones: dropped,
         skipped_ids: outcome.skipped,
@@ -193,11 +194,12 @@ pub struct PhonesSummary {
 pub async fn add_phones(
     store: &DynStore,
     account: &Account,
+    actor: &str,
     campaign: CampaignId,
     raw: &[String],
 ) -> Result<PhonesSummary, StoreError> {
     let list = read_phones(raw, &account.region());
-    let outcome = store.add_phones(account.account_id(), campaign, list.phones).await?;
+    let outcome = store.add_phones(account.account_id(), actor.to_string(), campaign, list.phones).await?;
     let mut skipped = outcome.skipped_phones;
     skipped.extend(list.repeated);
     Ok(PhonesSummary {
@@ -207,7 +209,7 @@ pub async fn add_phones(
         skipped_phones: skipped,
         invalid: list.invalid.len() as i64,
         invalid_phones: list.invalid,
-        dnc: 0,
+        dnc: outcome.dnc,
     })
 }
 

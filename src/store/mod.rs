@@ -12,13 +12,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+use crate::calling::hours::Hours;
+use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
+use crate::calling::rules::Explanation;
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
-use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::filter::Filter;
-use crate::domain::ids::{AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, KeySid, PortalId};
+use crate::domain::ids::{
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, KeySid, PortalId,
+};
 use crate::domain::page::{Page, Paged};
 use crate::query::Query;
 
@@ -139,6 +144,8 @@ impl EntrySender {
 pub struct PhonesOutcome {
     pub added: i64,
     pub skipped_phones: Vec<String>,
+    /// Customers added with status 8: the phone is on a do-not-call list.
+    pub dnc: i64,
 }
 
 /// A phone held by two or more customers of one campaign, with them by id.
@@ -245,6 +252,7 @@ pub trait Store: Send + Sync + 'static {
     async fn add_customers(
         &self,
         account: AccountId,
+        actor: String,
         target: Target,
         entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)>;
@@ -252,6 +260,7 @@ pub trait Store: Send + Sync + 'static {
     async fn add_phones(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         phones: Vec<String>,
     ) -> StoreResult<PhonesOutcome>;
@@ -261,11 +270,13 @@ pub trait Store: Send + Sync + 'static {
     async fn keep_duplicates(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome>;
     async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>>;
-    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool>;
+    /// r=7 while a live claim holds the customer; its history is kept.
+    async fn delete_customer(&self, account: AccountId, actor: String, id: CustomerId) -> StoreResult<bool>;
 
     // Agents, groups and who works which campaign (CONTRACT §9.2).
     /// r=7 when the account has an agent with that `stringee_user_id`.
@@ -314,6 +325,107 @@ pub trait Store: Send + Sync + 'static {
         user: String,
         name: Option<String>,
     ) -> StoreResult<Vec<Campaign>>;
+
+    // The calling workflow (CONTRACT §9.1, §9.3–§9.5).
+    /// approve, start, pause, complete; r=7 naming the campaign's status.
+    async fn campaign_action(&self, account: AccountId, id: CampaignId, action: Action) -> StoreResult<Campaign>;
+    async fn campaign_stats(&self, account: AccountId, id: CampaignId) -> StoreResult<Stats>;
+    /// The next callable customer for the agent `user`, claimed with a lease.
+    async fn receive(
+        &self,
+        account: AccountId,
+        region: String,
+        campaign: CampaignId,
+        user: String,
+    ) -> StoreResult<Receive>;
+    /// The answer to send (the first accepted one, for a claim sent again), and
+    /// whether this request is the one that was accepted.
+    async fn result(&self, account: AccountId, customer: CustomerId, result: CallResult)
+    -> StoreResult<(String, bool)>;
+    async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer>;
+    async fn stop_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer>;
+    async fn resume_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer>;
+    async fn explain(
+        &self,
+        account: AccountId,
+        region: String,
+        customer: CustomerId,
+        user: Option<String>,
+    ) -> StoreResult<Explanation>;
+    async fn history(&self, account: AccountId, customer: CustomerId) -> StoreResult<Vec<HistoryRow>>;
+    /// findcustomermanager: the agent's callbacks, then its live claims; the page of
+    /// ten, and how many there are.
+    async fn agent_customers(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        user: String,
+        page: i64,
+    ) -> StoreResult<(Vec<Customer>, i64)>;
+    /// Ends leases that ran out and wakes customers whose clock rang, everywhere.
+    async fn sweep(&self) -> StoreResult<usize>;
+
+    // Do-not-call lists (CONTRACT §10.1).
+    async fn add_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+        reason: String,
+        expires_at: Option<i64>,
+    ) -> StoreResult<DncAdded>;
+    async fn dnc(
+        &self,
+        account: AccountId,
+        phone: Option<String>,
+        campaign: Option<CampaignId>,
+        page: Page,
+    ) -> StoreResult<Paged<DncEntry>>;
+    async fn delete_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<i64>;
+    async fn check_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<Vec<(String, DncCheck)>>;
+
+    // Callable hours (CONTRACT §10.2).
+    async fn create_hours(&self, account: AccountId, draft: HoursDraft) -> StoreResult<Hours>;
+    async fn hours_sets(&self, account: AccountId) -> StoreResult<Vec<Hours>>;
+    async fn hours(&self, account: AccountId, id: i64) -> StoreResult<Option<Hours>>;
+    async fn update_hours(&self, account: AccountId, id: i64, draft: HoursDraft) -> StoreResult<Hours>;
+    async fn delete_hours(&self, account: AccountId, id: i64) -> StoreResult<()>;
+}
+
+/// A callable-hours set as a request gives it, checked.
+#[derive(Debug, Clone)]
+pub struct HoursDraft {
+    pub name: String,
+    pub timezone: String,
+    pub windows: Vec<crate::calling::hours::Window>,
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+/// Runs the sweep every second for as long as the store lives: leases that ran out
+/// are given back and customers whose clock rang wake, even when no request comes.
+pub fn spawn_sweeper(store: &DynStore) {
+    let store = Arc::downgrade(store);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let Some(store) = store.upgrade() else {
+                return;
+            };
+            if let Err(e) = store.sweep().await {
+                tracing::warn!("the sweep failed: {e:#}");
+            }
+        }
+    });
 }
 
 pub type DynStore = Arc<dyn Store>;

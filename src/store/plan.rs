@@ -98,8 +98,9 @@ impl<'a> KeepPlan<'a> {
         }
     }
 
-    /// One customer of the campaign, with its phones comma-separated as stored.
-    pub fn visit(&mut self, id: i64, phones: &str) {
+    /// One customer of the campaign, with its phones comma-separated as stored;
+    /// true when it loses a phone.
+    pub fn visit(&mut self, id: i64, phones: &str) -> bool {
         let mut lost = false;
         for phone in phones.split(',') {
             match self.keepers.get_key_value(phone) {
@@ -113,6 +114,7 @@ impl<'a> KeepPlan<'a> {
         if lost {
             self.losers.push((id, phones.split(',').map(str::to_string).collect()));
         }
+        lost
     }
 
     /// The changes to make, once every pair was checked to name a customer of the
@@ -139,6 +141,22 @@ impl<'a> KeepPlan<'a> {
         }
         Ok((changes, outcome))
     }
+}
+
+/// keepduplicate's changes as the history writes them down: the customers that
+/// leave, and (customer, phones before, phones kept) for those that lose a phone.
+pub fn split_changes(changes: &[KeepChange], before: &HashMap<i64, String>) -> (Vec<i64>, Vec<(i64, String, String)>) {
+    let mut removed = Vec::new();
+    let mut rewritten = Vec::new();
+    for change in changes {
+        match change {
+            KeepChange::Remove(id) => removed.push(*id),
+            KeepChange::Rewrite(id, kept) => {
+                rewritten.push((*id, before.get(id).cloned().unwrap_or_default(), kept.clone()))
+            }
+        }
+    }
+    (removed, rewritten)
 }
 
 /// Customers between two page marks: a deep page starts from the mark before it.

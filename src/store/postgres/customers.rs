@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type;
 
+use super::db::PgDb;
 use super::{
     Arg, StoreError, StoreResult, arg, campaigns, contacts, copy_rows, draw, numbered, query_args, refs, resolve_portal,
 };
@@ -20,6 +21,7 @@ use crate::store::plan::{
     DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, needs_a_phone, phone_key,
     ready_customer, record_filter, worth_a_mark,
 };
+use crate::store::shared::{calling, dnc};
 use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, PhonesOutcome, Target};
 
 /// The campaign a request names, locked, or created first when the request makes
@@ -63,6 +65,8 @@ struct Row {
 struct Adder<'a, C: GenericClient> {
     db: &'a C,
     account_id: &'a str,
+    /// The API key the customers are added with, for their history.
+    actor: String,
     campaign_id: String,
     default_portal: String,
     now: i64,
@@ -76,10 +80,17 @@ struct Adder<'a, C: GenericClient> {
 }
 
 impl<'a, C: GenericClient> Adder<'a, C> {
-    async fn new(db: &'a C, account_id: &'a str, campaign_id: String, empty: bool) -> StoreResult<Adder<'a, C>> {
+    async fn new(
+        db: &'a C,
+        account_id: &'a str,
+        actor: &str,
+        campaign_id: String,
+        empty: bool,
+    ) -> StoreResult<Adder<'a, C>> {
         Ok(Adder {
             db,
             account_id,
+            actor: actor.to_string(),
             campaign_id,
             default_portal: resolve_portal(db, account_id, None).await?,
             now: now_secs(),
@@ -127,14 +138,16 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             }
         }
         let kinds: Vec<i64> = rows.iter().map(|r| r.source as i64).collect();
-        let (account_id, campaign_id, now) = (self.account_id, self.campaign_id.as_str(), self.now);
+        let (account_id, campaign_id, now, actor) =
+            (self.account_id, self.campaign_id.as_str(), self.now, self.actor.as_str());
         copy_rows(
             self.db,
-            "customers (account_id, campaign_id, insert_time, id, crm_id, name, name_key, phones, type)",
+            "customers (account_id, campaign_id, insert_time, added_by, id, crm_id, name, name_key, phones, type)",
             &[
                 Type::TEXT,
                 Type::TEXT,
                 Type::INT8,
+                Type::TEXT,
                 Type::INT8,
                 Type::TEXT,
                 Type::TEXT,
@@ -146,7 +159,18 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             |k| {
                 let i = written[k];
                 let r = &rows[i];
-                vec![&account_id, &campaign_id, &now, &ids[i], &r.crm_id, &r.name, &r.name_key, &r.phones, &kinds[i]]
+                vec![
+                    &account_id,
+                    &campaign_id,
+                    &now,
+                    &actor,
+                    &ids[i],
+                    &r.crm_id,
+                    &r.name,
+                    &r.name_key,
+                    &r.phones,
+                    &kinds[i],
+                ]
             },
         )
         .await?;
@@ -237,8 +261,8 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                        WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq) AS phones \
                FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
              ), added AS ( \
-               INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
-               SELECT nextval('customer_ids'), ?, ?, ?::bigint, n.id, n.name, n.name_key, n.phones, {}::bigint \
+               INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
+               SELECT nextval('customer_ids'), ?, ?, ?::bigint, ?, n.id, n.name, n.name_key, n.phones, {}::bigint \
                FROM (SELECT * FROM m WHERE NOT present AND phones IS NOT NULL ORDER BY seq) n \
                RETURNING 1 \
              ) \
@@ -253,7 +277,12 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone())];
         args.extend([arg(self.account_id.to_string()), arg(portal)]);
         args.extend(query_args(query));
-        args.extend([arg(self.account_id.to_string()), arg(self.campaign_id.clone()), arg(self.now)]);
+        args.extend([
+            arg(self.account_id.to_string()),
+            arg(self.campaign_id.clone()),
+            arg(self.now),
+            arg(self.actor.clone()),
+        ]);
         let rows = self.db.query(&numbered(&sql), &refs(&args)).await?;
         let mut added = 0;
         let mut passed_over = Vec::new();
@@ -291,14 +320,16 @@ async fn bump_count(db: &impl GenericClient, account_id: &str, campaign_id: &str
 
 /// Adds every entry of the feed in the caller's transaction; returns only on
 /// `Feed::Done`, with how many CRM contacts were made on the way.
-pub async fn add(
-    db: &impl GenericClient,
+pub async fn add<C: GenericClient + Sync>(
+    db: &C,
     account_id: &str,
+    actor: &str,
     target: Target,
     mut feed: Entries,
 ) -> StoreResult<(Campaign, AddOutcome, usize)> {
     let (campaign, empty) = target_campaign(db, account_id, target).await?;
-    let mut adder = Adder::new(db, account_id, campaign.id.clone(), empty).await?;
+    let from = last_customer(db, account_id, &campaign.id).await? + 1;
+    let mut adder = Adder::new(db, account_id, actor, campaign.id.clone(), empty).await?;
     let mut outcome = AddOutcome::default();
     loop {
         match feed.next().await {
@@ -311,7 +342,21 @@ pub async fn add(
     }
     let made_contacts = adder.made_contacts;
     outcome.added = adder.finish(&mut outcome.skipped).await?;
+    // Customers whose every phone is on a do-not-call list are added as status 8.
+    outcome.dnc = dnc::mark_listed(&PgDb(db), account_id, &campaign.id, from, i64::MAX).await?;
     Ok((campaign, outcome, made_contacts))
+}
+
+/// The campaign's last customer id (0 for none): an add holding the campaign's lock
+/// writes only past it.
+async fn last_customer(db: &impl GenericClient, account_id: &str, campaign_id: &str) -> StoreResult<i64> {
+    Ok(db
+        .query_one(
+            "SELECT COALESCE(max(id), 0) FROM customers WHERE account_id = $1 AND campaign_id = $2",
+            &[&account_id, &campaign_id],
+        )
+        .await?
+        .get(0))
 }
 
 /// Visits every customer of a campaign in id order as (id, name, phones), streamed.
@@ -337,8 +382,9 @@ async fn scan_campaign(
 
 /// add-by-phones: each phone not in the campaign becomes a customer, drawn from the
 /// default portal's CRM contact with that phone or from a new one.
-pub async fn add_phones(
-    db: &impl GenericClient,
+pub async fn add_phones<C: GenericClient + Sync>(
+    db: &C,
+    actor: &str,
     account_id: &str,
     campaign_id: &str,
     phones: Vec<String>,
@@ -349,7 +395,8 @@ pub async fn add_phones(
         held.extend(phones.split(',').filter_map(phone_key));
     })
     .await?;
-    let mut adder = Adder::new(db, account_id, campaign.id, empty).await?;
+    let from = last_customer(db, account_id, &campaign.id).await? + 1;
+    let mut adder = Adder::new(db, account_id, actor, campaign.id, empty).await?;
     let mut outcome = PhonesOutcome::default();
     for phone in phones {
         if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
@@ -390,6 +437,7 @@ pub async fn add_phones(
         }
     }
     adder.finish(&mut Vec::new()).await?;
+    outcome.dnc = dnc::mark_listed(&PgDb(db), account_id, campaign_id, from, i64::MAX).await?;
     Ok(outcome)
 }
 
@@ -415,17 +463,31 @@ pub async fn duplicates(
 /// keepduplicate: one pass finds every customer holding a named phone; the pairs are
 /// checked against it, then the losers' phones are rewritten or the losers removed,
 /// each kind with one statement.
-pub async fn keep_duplicates(
-    db: &impl GenericClient,
+pub async fn keep_duplicates<C: GenericClient + Sync>(
+    db: &C,
     account_id: &str,
+    actor: &str,
     campaign_id: &str,
     keep: Vec<(String, CustomerId)>,
 ) -> StoreResult<KeepOutcome> {
     let keep: Vec<(String, i64)> = keep.into_iter().map(|(phone, id)| (phone, id.0)).collect();
     require_campaign(db, account_id, campaign_id).await?;
     let mut plan = KeepPlan::new(&keep);
-    scan_campaign(db, account_id, campaign_id, |id, _, phones| plan.visit(id, phones)).await?;
+    let mut before = std::collections::HashMap::new();
+    scan_campaign(db, account_id, campaign_id, |id, _, phones| {
+        if plan.visit(id, phones) {
+            before.insert(id, phones.to_string());
+        }
+    })
+    .await?;
     let (changes, outcome) = plan.changes(campaign_id)?;
+    let (gone, changed) = crate::store::plan::split_changes(&changes, &before);
+    let touched: Vec<i64> = gone.iter().copied().chain(changed.iter().map(|(id, _, _)| *id)).collect();
+    let shared = PgDb(db);
+    let now = now_secs();
+    calling::refuse_any_claimed(&shared, account_id, &touched, "keepduplicate would change it", now).await?;
+    calling::record_deletes(&shared, account_id, &gone, actor, now).await?;
+    calling::record_phone_removals(&shared, account_id, campaign_id, &changed, actor, now).await?;
     let (mut removed, mut rewritten, mut phones) = (Vec::new(), Vec::new(), Vec::new());
     for change in changes {
         match change {
@@ -574,7 +636,7 @@ async fn page_marks(
     Ok(cache.put(account_id, campaign_id, marks))
 }
 
-pub async fn delete(db: &impl GenericClient, account_id: &str, id: i64) -> StoreResult<bool> {
+pub async fn delete<C: GenericClient + Sync>(db: &C, account_id: &str, actor: &str, id: i64) -> StoreResult<bool> {
     let Some(found) = db
         .query_opt("SELECT campaign_id FROM customers WHERE account_id = $1 AND id = $2", &[&account_id, &id])
         .await?
@@ -584,6 +646,9 @@ pub async fn delete(db: &impl GenericClient, account_id: &str, id: i64) -> Store
     let campaign: String = found.get(0);
     // The campaign first, as every other writer of its customers does.
     require_campaign(db, account_id, &campaign).await?;
+    let (shared, now) = (PgDb(db), now_secs());
+    calling::refuse_any_claimed(&shared, account_id, &[id], "release it or wait for its result first", now).await?;
+    calling::record_deletes(&shared, account_id, &[id], actor, now).await?;
     let n = db.execute("DELETE FROM customers WHERE account_id = $1 AND id = $2", &[&account_id, &id]).await?;
     if n == 0 {
         return Ok(false);

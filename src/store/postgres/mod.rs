@@ -20,20 +20,24 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
 
 use super::migrations::{self, Applied, Migration};
-use super::shared::agents;
+use super::shared::{agents, calling, dnc, hours};
 use super::{
-    ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
-    StoreResult, Target, redact_url,
+    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome, Store,
+    StoreError, StoreResult, Target, redact_url,
 };
+use crate::calling::hours::Hours;
+use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
+use crate::calling::rules::Explanation;
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
-use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{
-    AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, IdKind, KeySid, PortalId,
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdKind, KeySid, PortalId,
 };
+use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
 use db::PgDb;
@@ -340,7 +344,12 @@ async fn resolve_filter(
 #[async_trait]
 impl Store for PgStore {
     async fn create_account(&self, name: String, region: String) -> StoreResult<(Account, Portal)> {
-        self.write(async |tx| tenants::create_account(tx, &name, &region).await).await
+        self.write(async |tx| {
+            let made = tenants::create_account(tx, &name, &region).await?;
+            hours::create_presets(&PgDb(tx), &made.0.id).await?;
+            Ok(made)
+        })
+        .await
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
@@ -389,7 +398,14 @@ impl Store for PgStore {
         id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
-        self.write(async |tx| campaigns::update(tx, &account, &id, fields).await).await
+        self.write(async |tx| {
+            let updated = campaigns::update(tx, &account, &id, fields).await?;
+            if let Some(c) = &updated {
+                calling::requeue(&PgDb(tx), &account, c).await?;
+            }
+            Ok(updated)
+        })
+        .await
     }
 
     async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
@@ -472,11 +488,12 @@ impl Store for PgStore {
     async fn add_customers(
         &self,
         account: AccountId,
+        actor: String,
         target: Target,
         entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)> {
         let (campaign, outcome, made_contacts) =
-            self.write(async |tx| customers::add(tx, &account, target, entries).await).await?;
+            self.write(async |tx| customers::add(tx, &account, &actor, target, entries).await).await?;
         self.refresh_statistics(made_contacts as i64, CONTACT_TABLES);
         // Customers are read through plain index lookups that need no fresh
         // statistics; the refresh only keeps the planner's picture current.
@@ -487,10 +504,11 @@ impl Store for PgStore {
     async fn add_phones(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         phones: Vec<String>,
     ) -> StoreResult<PhonesOutcome> {
-        self.write(async |tx| customers::add_phones(tx, &account, &campaign, phones).await).await
+        self.write(async |tx| customers::add_phones(tx, &actor, &account, &campaign, phones).await).await
     }
 
     async fn duplicates(&self, account: AccountId, campaign: CampaignId) -> StoreResult<Vec<DuplicateGroup>> {
@@ -500,18 +518,19 @@ impl Store for PgStore {
     async fn keep_duplicates(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome> {
-        self.write(async |tx| customers::keep_duplicates(tx, &account, &campaign, keep).await).await
+        self.write(async |tx| customers::keep_duplicates(tx, &account, &actor, &campaign, keep).await).await
     }
 
     async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
         self.snapshot(async |tx| customers::list(tx, &account, filter, page, &self.marks).await).await
     }
 
-    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
-        self.write(async |tx| customers::delete(tx, &account, id.0).await).await
+    async fn delete_customer(&self, account: AccountId, actor: String, id: CustomerId) -> StoreResult<bool> {
+        self.write(async |tx| customers::delete(tx, &account, &actor, id.0).await).await
     }
 
     async fn create_agent(&self, account: AccountId, draft: AgentDraft) -> StoreResult<Agent> {
@@ -619,6 +638,146 @@ impl Store for PgStore {
         name: Option<String>,
     ) -> StoreResult<Vec<Campaign>> {
         self.snapshot(async |tx| agents::running_campaigns(&PgDb(tx), &account, &user, name.as_deref()).await).await
+    }
+
+    async fn campaign_action(&self, account: AccountId, id: CampaignId, action: Action) -> StoreResult<Campaign> {
+        self.write(async |tx| calling::act(&PgDb(tx), &account, &id, action, now_secs()).await).await
+    }
+
+    async fn campaign_stats(&self, account: AccountId, id: CampaignId) -> StoreResult<Stats> {
+        self.snapshot(async |tx| calling::stats(&PgDb(tx), &account, &id, now_secs()).await).await
+    }
+
+    async fn receive(
+        &self,
+        account: AccountId,
+        region: String,
+        campaign: CampaignId,
+        user: String,
+    ) -> StoreResult<Receive> {
+        self.write(async |tx| calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs()).await).await
+    }
+
+    async fn result(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        result: CallResult,
+    ) -> StoreResult<(String, bool)> {
+        self.write(async |tx| calling::result(&PgDb(tx), &account, customer.0, &result, now_secs()).await).await
+    }
+
+    async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer> {
+        self.write(async |tx| calling::release(&PgDb(tx), &account, customer.0, &claim, now_secs()).await).await
+    }
+
+    async fn stop_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
+        self.write(async |tx| calling::stop(&PgDb(tx), &account, customer.0, &actor, now_secs()).await).await
+    }
+
+    async fn resume_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
+        self.write(async |tx| calling::resume(&PgDb(tx), &account, customer.0, &actor, now_secs()).await).await
+    }
+
+    async fn explain(
+        &self,
+        account: AccountId,
+        region: String,
+        customer: CustomerId,
+        user: Option<String>,
+    ) -> StoreResult<Explanation> {
+        self.write(async |tx| {
+            calling::explain(&PgDb(tx), &account, &region, customer.0, user.as_deref(), now_secs()).await
+        })
+        .await
+    }
+
+    async fn history(&self, account: AccountId, customer: CustomerId) -> StoreResult<Vec<HistoryRow>> {
+        self.snapshot(async |tx| calling::history(&PgDb(tx), &account, customer.0).await).await
+    }
+
+    async fn agent_customers(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        user: String,
+        page: i64,
+    ) -> StoreResult<(Vec<Customer>, i64)> {
+        self.snapshot(async |tx| {
+            calling::agent_customers(&PgDb(tx), &account, &campaign, &user, page, now_secs()).await
+        })
+        .await
+    }
+
+    async fn sweep(&self) -> StoreResult<usize> {
+        self.write(async |tx| calling::sweep(&PgDb(tx), None, now_secs()).await).await
+    }
+
+    async fn add_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+        reason: String,
+        expires_at: Option<i64>,
+    ) -> StoreResult<DncAdded> {
+        self.write(async |tx| dnc::add(&PgDb(tx), &account, campaign.as_deref(), &phones, &reason, expires_at).await)
+            .await
+    }
+
+    async fn dnc(
+        &self,
+        account: AccountId,
+        phone: Option<String>,
+        campaign: Option<CampaignId>,
+        page: Page,
+    ) -> StoreResult<Paged<DncEntry>> {
+        self.snapshot(async |tx| dnc::list(&PgDb(tx), &account, phone.as_deref(), campaign.as_deref(), page).await)
+            .await
+    }
+
+    async fn delete_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<i64> {
+        self.write(async |tx| dnc::delete(&PgDb(tx), &account, campaign.as_deref(), &phones).await).await
+    }
+
+    async fn check_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<Vec<(String, DncCheck)>> {
+        self.snapshot(async |tx| dnc::check(&PgDb(tx), &account, campaign.as_deref(), &phones).await).await
+    }
+
+    async fn create_hours(&self, account: AccountId, draft: HoursDraft) -> StoreResult<Hours> {
+        self.write(async |tx| {
+            hours::create(&PgDb(tx), &account, &draft.name, &draft.timezone, &draft.windows, &draft.holidays).await
+        })
+        .await
+    }
+
+    async fn hours_sets(&self, account: AccountId) -> StoreResult<Vec<Hours>> {
+        self.snapshot(async |tx| hours::list(&PgDb(tx), &account).await).await
+    }
+
+    async fn hours(&self, account: AccountId, id: i64) -> StoreResult<Option<Hours>> {
+        self.snapshot(async |tx| hours::get(&PgDb(tx), &account, id).await).await
+    }
+
+    async fn update_hours(&self, account: AccountId, id: i64, draft: HoursDraft) -> StoreResult<Hours> {
+        self.write(async |tx| {
+            hours::update(&PgDb(tx), &account, id, &draft.name, &draft.timezone, &draft.windows, &draft.holidays).await
+        })
+        .await
+    }
+
+    async fn delete_hours(&self, account: AccountId, id: i64) -> StoreResult<()> {
+        self.write(async |tx| hours::delete(&PgDb(tx), &account, id).await).await
     }
 }
 

@@ -3,4 +3,7 @@
 //! written once over [`db::Db`] and run by each backend in its own transactions.
 
 pub mod agents;
+pub mod calling;
 pub mod db;
+pub mod dnc;
+pub mod hours;

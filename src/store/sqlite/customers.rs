@@ -15,21 +15,23 @@ use crate::store::plan::{
     DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, needs_a_phone, phone_key,
     ready_customer, record_filter, worth_a_mark,
 };
+use crate::store::shared::calling;
 use crate::store::{DuplicateGroup, Entries, Feed, KeepOutcome, PhonesOutcome, Target};
 
 /// Customers written by one multi-row INSERT.
 const CHUNK: usize = 256;
 
-/// The INSERT of `n` customers: the account, campaign and time are ?1..?3, then six
-/// parameters per customer.
+/// The INSERT of `n` customers: the account, campaign, time and who added them are
+/// ?1..?4, then six parameters per customer.
 fn insert_sql(n: usize) -> std::sync::Arc<str> {
     super::multi_row_sql(
-        "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) VALUES ",
+        "INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
+         VALUES ",
         " ON CONFLICT (account_id, campaign_id, crm_id) DO NOTHING",
         n,
         |i| {
-            let p = 4 + i * 6;
-            format!("?{},?1,?2,?3,?{},?{},?{},?{},?{}", p, p + 1, p + 2, p + 3, p + 4, p + 5)
+            let p = 5 + i * 6;
+            format!("?{},?1,?2,?3,?4,?{},?{},?{},?{},?{}", p, p + 1, p + 2, p + 3, p + 4, p + 5)
         },
     )
 }
@@ -43,6 +45,8 @@ type Row = crate::store::plan::ReadyCustomer;
 struct Adder<'a> {
     conn: &'a Connection,
     account_id: &'a str,
+    /// The API key the customers are added with, for their history.
+    actor: String,
     campaign_id: String,
     default_portal: String,
     now: i64,
@@ -62,12 +66,14 @@ impl<'a> Adder<'a> {
     fn new(
         conn: &'a Connection,
         account_id: &'a str,
+        actor: &str,
         campaign_id: String,
         staging: Option<&'a Staging>,
     ) -> StoreResult<Adder<'a>> {
         Ok(Adder {
             conn,
             account_id,
+            actor: actor.to_string(),
             campaign_id,
             default_portal: resolve_portal(conn, account_id, None)?,
             now: now_secs(),
@@ -110,8 +116,9 @@ impl<'a> Adder<'a> {
         stmt.raw_bind_parameter(1, self.account_id)?;
         stmt.raw_bind_parameter(2, &self.campaign_id)?;
         stmt.raw_bind_parameter(3, self.now)?;
+        stmt.raw_bind_parameter(4, self.actor.as_str())?;
         for (i, row) in self.pending.iter().enumerate() {
-            let p = 4 + i * 6;
+            let p = 5 + i * 6;
             stmt.raw_bind_parameter(p, first_id + i as i64)?;
             stmt.raw_bind_parameter(p + 1, &row.crm_id)?;
             stmt.raw_bind_parameter(p + 2, &row.name)?;
@@ -247,12 +254,13 @@ impl<'a> Adder<'a> {
             self.account_id.to_string().into(),
             self.campaign_id.clone().into(),
             self.now.into(),
+            self.actor.clone().into(),
         ];
         args.extend(with_campaign(base));
         let added = self.conn.execute(
             &format!(
-                "INSERT INTO customers (id, account_id, campaign_id, insert_time, crm_id, name, name_key, phones, type) \
-                 SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
+                "INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
+                 SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
                         (SELECT group_concat(p.phone, ',' ORDER BY p.pos) FROM contact_phones p WHERE p.contact_rowid = c.seq), {} \
                  FROM contacts c WHERE {matching} AND NOT {in_campaign} AND {has_phone}",
                 Source::Filter as i64
@@ -287,6 +295,7 @@ pub fn add(
     staging: &Staging,
     conn: &Connection,
     account_id: &str,
+    actor: &str,
     target: Target,
     mut feed: Entries,
 ) -> StoreResult<(Campaign, AddOutcome)> {
@@ -304,7 +313,7 @@ pub fn add(
         )?;
         Ok(campaign)
     })?;
-    let mut adder = Adder::new(conn, account_id, campaign.id.clone(), Some(staging))?;
+    let mut adder = Adder::new(conn, account_id, actor, campaign.id.clone(), Some(staging))?;
     let mut outcome = AddOutcome::default();
     let staged = (|| -> StoreResult<()> {
         loop {
@@ -347,6 +356,20 @@ pub fn add(
         }
     })();
     let reserved = adder.staged.take().map(|(_, r)| r).unwrap_or_default();
+    // Customers whose every phone is on a do-not-call list are added as status 8.
+    let staged = staged.and_then(|()| {
+        let from = super::customers_from(conn, account_id, &campaign.id)?;
+        outcome.dnc = staging.step(conn, |tx| {
+            super::db::now(crate::store::shared::dnc::mark_listed(
+                &super::db::SqliteDb(tx),
+                account_id,
+                &campaign.id,
+                from,
+                adder.last_id,
+            ))
+        })?;
+        Ok(())
+    });
     let published = staged.and_then(|()| {
         staging.step(conn, |tx| {
             super::staging::publish_blocks(tx, &reserved)?;
@@ -426,6 +449,7 @@ pub fn add_phones(
     campaign_id: &str,
     phones: Vec<String>,
     hidden: &Hidden,
+    actor: &str,
 ) -> StoreResult<PhonesOutcome> {
     let campaign = campaigns::get(tx, account_id, campaign_id)?
         .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))?;
@@ -434,8 +458,9 @@ pub fn add_phones(
         held.extend(phones.split(',').filter_map(phone_key));
         Ok(())
     })?;
-    let mut adder = Adder::new(tx, account_id, campaign.id, None)?;
+    let mut adder = Adder::new(tx, account_id, actor, campaign.id, None)?;
     adder.begin()?;
+    let first = adder.last_id + 1;
     adder.hidden = hidden.clone();
     let mut outcome = PhonesOutcome::default();
     for phone in phones {
@@ -484,6 +509,13 @@ pub fn add_phones(
     }
     adder.end(&mut Vec::new())?;
     bump_count(tx, account_id, campaign_id, adder.added)?;
+    outcome.dnc = super::db::now(crate::store::shared::dnc::mark_listed(
+        &super::db::SqliteDb(tx),
+        account_id,
+        campaign_id,
+        first,
+        adder.last_id,
+    ))?;
     Ok(outcome)
 }
 
@@ -509,17 +541,28 @@ pub fn duplicates(conn: &Connection, account_id: &str, campaign_id: &str) -> Sto
 pub fn keep_duplicates(
     tx: &Transaction<'_>,
     account_id: &str,
+    actor: &str,
     campaign_id: &str,
     keep: Vec<(String, CustomerId)>,
 ) -> StoreResult<KeepOutcome> {
     let keep: Vec<(String, i64)> = keep.into_iter().map(|(phone, id)| (phone, id.0)).collect();
     require_campaign(tx, account_id, campaign_id)?;
     let mut plan = KeepPlan::new(&keep);
+    let mut before = std::collections::HashMap::new();
     scan_campaign(tx, account_id, campaign_id, |id, _, phones| {
-        plan.visit(id, phones);
+        if plan.visit(id, phones) {
+            before.insert(id, phones.to_string());
+        }
         Ok(())
     })?;
     let (changes, outcome) = plan.changes(campaign_id)?;
+    let db = super::db::SqliteDb(tx);
+    let now = now_secs();
+    let (removed, rewritten) = super::super::plan::split_changes(&changes, &before);
+    let touched: Vec<i64> = removed.iter().copied().chain(rewritten.iter().map(|(id, _, _)| *id)).collect();
+    super::db::now(calling::refuse_any_claimed(&db, account_id, &touched, "keepduplicate would change it", now))?;
+    super::db::now(calling::record_deletes(&db, account_id, &removed, actor, now))?;
+    super::db::now(calling::record_phone_removals(&db, account_id, campaign_id, &rewritten, actor, now))?;
     for change in changes {
         match change {
             KeepChange::Remove(id) => tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?,
@@ -672,7 +715,7 @@ fn page_marks(
     Ok(cache.put(account_id, campaign_id, marks))
 }
 
-pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bool> {
+pub fn delete(tx: &Transaction<'_>, account_id: &str, actor: &str, id: i64) -> StoreResult<bool> {
     let campaign: Option<String> = tx
         .query_row(
             "SELECT c.campaign_id FROM customers c \
@@ -685,6 +728,16 @@ pub fn delete(tx: &Transaction<'_>, account_id: &str, id: i64) -> StoreResult<bo
     let Some(campaign) = campaign else {
         return Ok(false);
     };
+    let db = super::db::SqliteDb(tx);
+    let now = now_secs();
+    super::db::now(calling::refuse_any_claimed(
+        &db,
+        account_id,
+        &[id],
+        "release it or wait for its result first",
+        now,
+    ))?;
+    super::db::now(calling::record_deletes(&db, account_id, &[id], actor, now))?;
     tx.execute("DELETE FROM customers WHERE id = ?1", [id])?;
     bump_count(tx, account_id, &campaign, -1)?;
     Ok(true)

@@ -18,20 +18,24 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, Transactio
 use tokio::sync::Semaphore;
 
 use super::migrations::{self, Applied, Migration};
-use super::shared::agents;
+use super::shared::{agents, calling, dnc, hours};
 use super::{
-    ContactSearch, DuplicateGroup, Entries, FilterSource, ImportOutcome, KeepOutcome, PhonesOutcome, Store, StoreError,
-    StoreResult, Target,
+    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome, Store,
+    StoreError, StoreResult, Target,
 };
+use crate::calling::hours::Hours;
+use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
+use crate::calling::rules::Explanation;
 use crate::domain::account::{Account, ApiKey, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
-use crate::domain::campaign::{Campaign, CampaignFields};
+use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{
-    AccountId, AgentId, CampaignId, ContactId, CustomerId, FilterId, GroupId, IdSource, KeySid, PortalId,
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdSource, KeySid, PortalId,
 };
+use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use db::now;
 
@@ -391,6 +395,18 @@ impl SqliteStore {
     }
 }
 
+/// The first customer id an add to the campaign can have written: past the
+/// campaign's staged mark (SQLite) or, when it has none, past its last customer.
+fn customers_from(conn: &Connection, account_id: &str, campaign: &str) -> StoreResult<i64> {
+    let staged: Option<i64> = conn
+        .query_row("SELECT staged_from FROM campaigns WHERE account_id = ?1 AND id = ?2", (account_id, campaign), |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(staged.unwrap_or(i64::MAX))
+}
+
 /// A query compiled for SQLite over one portal.
 fn compile(account_id: &str, portal: &str, query: &crate::query::Query) -> StoreResult<crate::query::sql::Compiled> {
     let scope = crate::query::sql::Scope { account_id, portal_id: portal };
@@ -416,7 +432,12 @@ fn resolve_filter(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_account(&self, name: String, region: String) -> StoreResult<(Account, Portal)> {
-        self.write(move |tx, _| tenants::create_account(tx, &name, &region)).await
+        self.write(move |tx, _| {
+            let made = tenants::create_account(tx, &name, &region)?;
+            now(hours::create_presets(&db::SqliteDb(tx), &made.0.id))?;
+            Ok(made)
+        })
+        .await
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
@@ -465,7 +486,14 @@ impl Store for SqliteStore {
         id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>> {
-        self.write(move |tx, _| campaigns::update(tx, &account, &id, fields)).await
+        self.write(move |tx, _| {
+            let updated = campaigns::update(tx, &account, &id, fields)?;
+            if let Some(c) = &updated {
+                now(calling::requeue(&db::SqliteDb(tx), &account, c))?;
+            }
+            Ok(updated)
+        })
+        .await
     }
 
     async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
@@ -556,6 +584,7 @@ impl Store for SqliteStore {
     async fn add_customers(
         &self,
         account: AccountId,
+        actor: String,
         target: Target,
         entries: Entries,
     ) -> StoreResult<(Campaign, AddOutcome)> {
@@ -567,7 +596,7 @@ impl Store for SqliteStore {
         let staging = self.staging.clone();
         self.bulk(move |c| {
             let _turn = turn;
-            customers::add(&staging, c, &account, target, entries)
+            customers::add(&staging, c, &account, &actor, target, entries)
         })
         .await
     }
@@ -575,13 +604,14 @@ impl Store for SqliteStore {
     async fn add_phones(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         phones: Vec<String>,
     ) -> StoreResult<PhonesOutcome> {
         let turn = self.staging.lock_campaign(&account, &campaign).await;
         self.write(move |tx, staging| {
             let _turn = turn;
-            customers::add_phones(tx, &account, &campaign, phones, &staging.hidden())
+            customers::add_phones(tx, &account, &campaign, phones, &staging.hidden(), &actor)
         })
         .await
     }
@@ -593,10 +623,11 @@ impl Store for SqliteStore {
     async fn keep_duplicates(
         &self,
         account: AccountId,
+        actor: String,
         campaign: CampaignId,
         keep: Vec<(String, CustomerId)>,
     ) -> StoreResult<KeepOutcome> {
-        self.write(move |tx, _| customers::keep_duplicates(tx, &account, &campaign, keep)).await
+        self.write(move |tx, _| customers::keep_duplicates(tx, &account, &actor, &campaign, keep)).await
     }
 
     async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
@@ -604,8 +635,8 @@ impl Store for SqliteStore {
         self.run(move |c| customers::list(c, &account, filter, page, &marks)).await
     }
 
-    async fn delete_customer(&self, account: AccountId, id: CustomerId) -> StoreResult<bool> {
-        self.write(move |tx, _| customers::delete(tx, &account, id.0)).await
+    async fn delete_customer(&self, account: AccountId, actor: String, id: CustomerId) -> StoreResult<bool> {
+        self.write(move |tx, _| customers::delete(tx, &account, &actor, id.0)).await
     }
 
     async fn create_agent(&self, account: AccountId, draft: AgentDraft) -> StoreResult<Agent> {
@@ -711,6 +742,143 @@ impl Store for SqliteStore {
         name: Option<String>,
     ) -> StoreResult<Vec<Campaign>> {
         self.shared_read(move |db| now(agents::running_campaigns(db, &account, &user, name.as_deref()))).await
+    }
+
+    async fn campaign_action(&self, account: AccountId, id: CampaignId, action: Action) -> StoreResult<Campaign> {
+        self.shared_write(move |db| now(calling::act(db, &account, &id, action, now_secs()))).await
+    }
+
+    async fn campaign_stats(&self, account: AccountId, id: CampaignId) -> StoreResult<Stats> {
+        self.shared_read(move |db| now(calling::stats(db, &account, &id, now_secs()))).await
+    }
+
+    async fn receive(
+        &self,
+        account: AccountId,
+        region: String,
+        campaign: CampaignId,
+        user: String,
+    ) -> StoreResult<Receive> {
+        self.shared_write(move |db| now(calling::receive(db, &account, &region, &campaign, &user, now_secs()))).await
+    }
+
+    async fn result(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        result: CallResult,
+    ) -> StoreResult<(String, bool)> {
+        self.shared_write(move |db| now(calling::result(db, &account, customer.0, &result, now_secs()))).await
+    }
+
+    async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer> {
+        self.shared_write(move |db| now(calling::release(db, &account, customer.0, &claim, now_secs()))).await
+    }
+
+    async fn stop_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
+        self.shared_write(move |db| now(calling::stop(db, &account, customer.0, &actor, now_secs()))).await
+    }
+
+    async fn resume_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
+        self.shared_write(move |db| now(calling::resume(db, &account, customer.0, &actor, now_secs()))).await
+    }
+
+    async fn explain(
+        &self,
+        account: AccountId,
+        region: String,
+        customer: CustomerId,
+        user: Option<String>,
+    ) -> StoreResult<Explanation> {
+        self.shared_write(move |db| {
+            now(calling::explain(db, &account, &region, customer.0, user.as_deref(), now_secs()))
+        })
+        .await
+    }
+
+    async fn history(&self, account: AccountId, customer: CustomerId) -> StoreResult<Vec<HistoryRow>> {
+        self.shared_read(move |db| now(calling::history(db, &account, customer.0))).await
+    }
+
+    async fn agent_customers(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        user: String,
+        page: i64,
+    ) -> StoreResult<(Vec<Customer>, i64)> {
+        self.shared_read(move |db| now(calling::agent_customers(db, &account, &campaign, &user, page, now_secs())))
+            .await
+    }
+
+    async fn sweep(&self) -> StoreResult<usize> {
+        self.shared_write(move |db| now(calling::sweep(db, None, now_secs()))).await
+    }
+
+    async fn add_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+        reason: String,
+        expires_at: Option<i64>,
+    ) -> StoreResult<DncAdded> {
+        self.shared_write(move |db| now(dnc::add(db, &account, campaign.as_deref(), &phones, &reason, expires_at)))
+            .await
+    }
+
+    async fn dnc(
+        &self,
+        account: AccountId,
+        phone: Option<String>,
+        campaign: Option<CampaignId>,
+        page: Page,
+    ) -> StoreResult<Paged<DncEntry>> {
+        self.shared_read(move |db| now(dnc::list(db, &account, phone.as_deref(), campaign.as_deref(), page))).await
+    }
+
+    async fn delete_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<i64> {
+        self.shared_write(move |db| now(dnc::delete(db, &account, campaign.as_deref(), &phones))).await
+    }
+
+    async fn check_dnc(
+        &self,
+        account: AccountId,
+        campaign: Option<CampaignId>,
+        phones: Vec<String>,
+    ) -> StoreResult<Vec<(String, DncCheck)>> {
+        self.shared_read(move |db| now(dnc::check(db, &account, campaign.as_deref(), &phones))).await
+    }
+
+    async fn create_hours(&self, account: AccountId, draft: HoursDraft) -> StoreResult<Hours> {
+        self.shared_write(move |db| {
+            now(hours::create(db, &account, &draft.name, &draft.timezone, &draft.windows, &draft.holidays))
+        })
+        .await
+    }
+
+    async fn hours_sets(&self, account: AccountId) -> StoreResult<Vec<Hours>> {
+        self.shared_read(move |db| now(hours::list(db, &account))).await
+    }
+
+    async fn hours(&self, account: AccountId, id: i64) -> StoreResult<Option<Hours>> {
+        self.shared_read(move |db| now(hours::get(db, &account, id))).await
+    }
+
+    async fn update_hours(&self, account: AccountId, id: i64, draft: HoursDraft) -> StoreResult<Hours> {
+        self.shared_write(move |db| {
+            now(hours::update(db, &account, id, &draft.name, &draft.timezone, &draft.windows, &draft.holidays))
+        })
+        .await
+    }
+
+    async fn delete_hours(&self, account: AccountId, id: i64) -> StoreResult<()> {
+        self.shared_write(move |db| now(hours::delete(db, &account, id))).await
     }
 }
 

@@ -188,6 +188,7 @@ impl TestApp {
         let backend = BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite);
         let (db, url) = TestDb::create(backend).await;
         let store = store::open_serving(&url).await.expect("open store");
+        store::spawn_sweeper(&store);
         let state = AppState { store: store.clone(), limits };
         let db_url = url.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

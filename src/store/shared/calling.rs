@@ -1,0 +1,1334 @@
+//! The calling workflow over the database (CONTRACT §9.3–§9.5): hand-outs with a
+//! lease, results, releases, stop and resume, the sweep that wakes customers and
+//! ends leases, explain, history and stats. The decisions are `calling::rules`';
+//! this reads what they need and writes what they decide.
+
+use std::collections::BTreeMap;
+
+use super::agents::{self, require_campaign};
+use super::db::{Db, Row, Val, marks};
+use crate::calling::hours::{self, Hours, phone_next_open, phone_open};
+use crate::calling::model::{CallResult, Handout, HistoryRow, Nobody, Receive, Stats};
+use crate::calling::rules::{
+    self, CustomerState, Explanation, PhoneFacts, PhoneVerdict, Scope, dnc_kind, queue, status,
+};
+use crate::domain::campaign::{self as campaign_status, Campaign};
+use crate::domain::customer::Customer;
+use crate::domain::ids::IdKind;
+use crate::store::{StoreError, StoreResult};
+
+/// The columns [`state_of`] reads, over customers `c`.
+const STATE_COLUMNS: &str = "c.id, c.status, c.phones, c.number_call_out, c.last_time_make_call, c.callback_time, \
+     c.stringee_user_id_callback, c.dnc_kind, c.outcomes, c.phone_stats, c.due, c.wake_at, c.parked, c.claim_id";
+
+fn state_of(r: &Row) -> CustomerState {
+    let due = r.opt_int(10);
+    let wake_at = r.int(11);
+    let parked = r.opt_text(12);
+    let outcomes: BTreeMap<String, i64> = serde_json::from_str(&r.text(8)).unwrap_or_default();
+    let stats: BTreeMap<String, (i64, bool)> = serde_json::from_str(&r.text(9)).unwrap_or_default();
+    CustomerState {
+        id: r.int(0),
+        status: r.int(1),
+        phones: r.text(2).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+        number_call_out: r.int(3),
+        last_time_make_call: r.int(4),
+        callback_time: r.int(5),
+        callback_owner: r.opt_text(6),
+        dnc_kind: r.int(7),
+        next_call_at: if due == Some(queue::WAITING) && parked.is_none() { wake_at } else { 0 },
+        outcomes,
+        phone_stats: stats,
+        lease_until: (due == Some(queue::CLAIMED)).then_some(wake_at),
+    }
+}
+
+/// A customer row of CONTRACT §4.
+pub const CUSTOMER_COLUMNS: &str = "c.id, c.campaign_id, k.name, c.crm_id, c.name, c.status, c.type, c.insert_time, \
+     c.callback_time, c.last_time_make_call, c.number_call_out, c.do_not_call, c.stringee_user_id_callback, c.phones";
+
+pub fn customer_row(r: &Row) -> Customer {
+    Customer {
+        id: r.int(0),
+        campaign_id: r.text(1),
+        campaignname: r.text(2),
+        crm_id: r.text(3),
+        name: r.text(4),
+        phones: r.text(13).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+        status: r.int(5),
+        source: r.int(6),
+        insert_time: r.int(7),
+        callback_time: r.int(8),
+        last_time_make_call: r.int(9),
+        number_call_out: r.int(10),
+        do_not_call: r.int(11),
+        stringee_user_id_callback: r.opt_text(12),
+    }
+}
+
+const CUSTOMER_FROM: &str = "FROM customers c JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id";
+
+/// A customer readers may see: of a visible campaign, not of an import in progress.
+const VISIBLE: &str = "k.hidden = 0 AND (k.staged_from IS NULL OR c.id < k.staged_from)";
+
+pub async fn customer(db: &impl Db, account: &str, id: i64) -> StoreResult<Option<Customer>> {
+    let sql = format!("SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}");
+    Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(customer_row))
+}
+
+/// The customer and its campaign, for a write to it; r=4 when the account has no
+/// such customer.
+async fn customer_for_write(db: &impl Db, account: &str, id: i64) -> StoreResult<(CustomerState, Campaign)> {
+    let sql = format!(
+        "SELECT {STATE_COLUMNS}, c.campaign_id {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}{}",
+        if db.postgres() { " FOR UPDATE OF c" } else { "" }
+    );
+    let row = db.row(&sql, &[account.into(), id.into()]).await?.ok_or_else(|| not_found(id))?;
+    let campaign = require_campaign(db, account, &row.text(14)).await?;
+    Ok((state_of(&row), campaign))
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound(format!("customer {id} not found"))
+}
+
+/// Writes a customer's calling state, and its place in the queue for its status.
+async fn save_state(
+    db: &impl Db,
+    account: &str,
+    c: &CustomerState,
+    campaign: &Campaign,
+    claim: Option<(&str, i64)>,
+) -> StoreResult<()> {
+    let (due, wake_at) = match claim {
+        Some((_, lease)) => (Some(queue::CLAIMED), lease),
+        None => rules::queue_of(c, campaign),
+    };
+    let outcomes = serde_json::to_string(&c.outcomes).unwrap_or_else(|_| "{}".into());
+    let stats = serde_json::to_string(&c.phone_stats).unwrap_or_else(|_| "{}".into());
+    db.exec(
+        "UPDATE customers SET status = ?, number_call_out = ?, last_time_make_call = ?, callback_time = ?, \
+         stringee_user_id_callback = ?, dnc_kind = ?, do_not_call = ?, outcomes = ?, phone_stats = ?, due = ?, \
+         wake_at = ?, parked = NULL, claim_id = ? WHERE account_id = ? AND id = ?",
+        &[
+            c.status.into(),
+            c.number_call_out.into(),
+            c.last_time_make_call.into(),
+            c.callback_time.into(),
+            c.callback_owner.clone().into(),
+            c.dnc_kind.into(),
+            Val::Int((c.status == status::DO_NOT_CALL) as i64),
+            outcomes.into(),
+            stats.into(),
+            due.into(),
+            wake_at.into(),
+            claim.map(|(id, _)| id.to_string()).into(),
+            account.into(),
+            c.id.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One event in a customer's history.
+#[derive(Default)]
+pub struct Event<'a> {
+    pub event: &'a str,
+    pub actor: &'a str,
+    pub phone: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub claim: Option<&'a str>,
+    pub detail: Option<String>,
+}
+
+pub async fn record(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    customer: i64,
+    at: i64,
+    e: Event<'_>,
+) -> StoreResult<()> {
+    db.exec(
+        "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, phone, outcome, from_status, \
+         to_status, claim_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            account.into(),
+            customer.into(),
+            campaign.into(),
+            at.into(),
+            e.event.into(),
+            e.actor.into(),
+            e.phone.into(),
+            e.outcome.into(),
+            e.from.into(),
+            e.to.into(),
+            e.claim.into(),
+            e.detail.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The campaign's callable-hours set, if it has one.
+pub async fn hours_of(db: &impl Db, account: &str, campaign: &Campaign) -> StoreResult<Option<Hours>> {
+    match campaign.calling.businesshour {
+        Some(id) => super::hours::get(db, account, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Everything that blocks each of a customer's phones at `now`.
+async fn phone_facts(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    hours: Option<&Hours>,
+    c: &CustomerState,
+    now: i64,
+) -> StoreResult<Vec<PhoneFacts>> {
+    if c.phones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args: Vec<Val> = vec![account.into(), campaign.id.as_str().into()];
+    args.extend(c.phones.iter().map(Val::from));
+    let listed = db
+        .rows(
+            &format!(
+                "SELECT phone, campaign_id, expires_at FROM dnc WHERE account_id = ? AND (campaign_id = '' OR campaign_id = ?) \
+                 AND phone IN ({})",
+                marks(c.phones.len())
+            ),
+            &args,
+        )
+        .await?;
+    let mut args: Vec<Val> = vec![account.into(), now.into()];
+    args.extend(c.phones.iter().map(Val::from));
+    let held = db
+        .rows(
+            &format!(
+                "SELECT phone, expires_at FROM phone_holds WHERE account_id = ? AND expires_at > ? AND phone IN ({})",
+                marks(c.phones.len())
+            ),
+            &args,
+        )
+        .await?;
+    let mut facts = Vec::with_capacity(c.phones.len());
+    for phone in &c.phones {
+        let entry = |scope_campaign: bool| {
+            listed
+                .iter()
+                .filter(|r| r.text(0) == *phone && (r.text(1).is_empty() != scope_campaign))
+                .map(|r| r.opt_int(2))
+                .find(|expires| expires.is_none_or(|t| t > now))
+        };
+        let zones = hours.map(|_| hours::phone_zones(phone));
+        let (open, opens_at) = match (hours, &zones) {
+            (Some(h), Some(z)) if !phone_open(h, z, now) => (false, phone_next_open(h, z, now)),
+            _ => (true, None),
+        };
+        let (capped, cap_ends) = cap_of(db, account, campaign, phone, now).await?;
+        facts.push(PhoneFacts {
+            phone: phone.clone(),
+            dnc_account: entry(false),
+            dnc_campaign: entry(true),
+            wrong: c.wrong(phone),
+            open,
+            opens_at,
+            capped,
+            cap_ends,
+            held_until: held.iter().find(|r| r.text(0) == *phone).map(|r| r.int(1)),
+            calls: c.calls_of(phone),
+        });
+    }
+    Ok(facts)
+}
+
+/// Whether a phone is at a 24-hour cap now, and when it gets under it again: the
+/// campaign's own cap across the account's calls, and one call a day from the
+/// account's advertising campaigns for an advertising campaign.
+async fn cap_of(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    phone: &str,
+    now: i64,
+) -> StoreResult<(bool, Option<i64>)> {
+    let mut ends: Option<i64> = None;
+    let caps =
+        [(campaign.calling.max_calls_per_phone_24h, false), (if campaign.calling.advertising() { 1 } else { 0 }, true)];
+    for (cap, advertising_only) in caps {
+        if cap <= 0 {
+            continue;
+        }
+        let filter = if advertising_only { " AND advertising = 1" } else { "" };
+        let times = db
+            .rows(
+                &format!(
+                    "SELECT at FROM phone_calls WHERE account_id = ? AND phone = ? AND at > ?{filter} ORDER BY at"
+                ),
+                &[account.into(), phone.into(), (now - 86_400).into()],
+            )
+            .await?;
+        if times.len() as i64 >= cap {
+            // Under the cap again once enough of the oldest calls leave the window.
+            let leave = times.len() - cap as usize;
+            let t = times[leave].int(0) + 86_400;
+            ends = Some(ends.map_or(t, |e| e.max(t)));
+        }
+    }
+    Ok((ends.is_some(), ends))
+}
+
+/// Wakes the campaign's customers whose clock has rung: retries come due, parked
+/// customers are looked at again, and a "do not call back" of the campaign's
+/// current length ends (status 1 with calls left, else 7).
+pub async fn wake(db: &impl Db, account: &str, campaign: &Campaign, now: i64) -> StoreResult<()> {
+    let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(now)];
+    db.exec(
+        "UPDATE customers SET due = CASE WHEN status = 6 THEN 2 ELSE 1 END, \
+         wake_at = CASE WHEN status = 6 THEN callback_time ELSE 0 END, parked = NULL \
+         WHERE account_id = ? AND campaign_id = ? AND due = 0 AND wake_at <= ? AND (parked IS NOT NULL OR status IN (1, 3))",
+        &scope,
+    )
+    .await?;
+    let max = campaign.max_calls();
+    let mut args = vec![Val::Int(max), Val::Int(max)];
+    args.extend(scope);
+    db.exec(
+        "UPDATE customers SET status = CASE WHEN number_call_out < ? THEN 1 ELSE 7 END, do_not_call = 0, dnc_kind = 0, \
+         due = CASE WHEN number_call_out < ? THEN 1 ELSE NULL END, wake_at = 0 \
+         WHERE account_id = ? AND campaign_id = ? AND due = 0 AND wake_at <= ? AND status = 8 AND parked IS NULL",
+        &args,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives a claimed customer back as it was before the hand-out.
+async fn give_back(
+    db: &impl Db,
+    account: &str,
+    claim: &ClaimRow,
+    state: i64,
+    event: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    db.exec(
+        "UPDATE claims SET state = ? WHERE account_id = ? AND id = ?",
+        &[state.into(), account.into(), claim.id.as_str().into()],
+    )
+    .await?;
+    db.exec(
+        "DELETE FROM phone_holds WHERE account_id = ? AND claim_id = ?",
+        &[account.into(), claim.id.as_str().into()],
+    )
+    .await?;
+    let Ok((mut c, campaign)) = customer_for_write(db, account, claim.customer).await else {
+        return Ok(());
+    };
+    // A result or a later hand-out has already moved the customer on.
+    let current: Option<String> = db
+        .row("SELECT claim_id FROM customers WHERE account_id = ? AND id = ?", &[account.into(), claim.customer.into()])
+        .await?
+        .and_then(|r| r.opt_text(0));
+    if current.as_deref() != Some(claim.id.as_str()) {
+        return Ok(());
+    }
+    c.status = claim.from_status;
+    c.lease_until = None;
+    // A retry that was due stays due: the wait it had ended before it was handed out.
+    if c.status == status::FAILED || c.status == status::ERROR {
+        c.next_call_at = 0;
+    }
+    save_state(db, account, &c, &campaign, None).await?;
+    let e = Event {
+        event,
+        actor,
+        phone: Some(&claim.phone),
+        from: Some(status::PROCESSING),
+        to: Some(claim.from_status),
+        claim: Some(&claim.id),
+        ..Event::default()
+    };
+    record(db, account, &claim.campaign, claim.customer, now, e).await
+}
+
+/// A claim as stored.
+#[derive(Debug, Clone)]
+pub struct ClaimRow {
+    pub seq: i64,
+    pub id: String,
+    pub campaign: String,
+    pub customer: i64,
+    pub agent: String,
+    pub user: String,
+    pub phone: String,
+    pub lease_expires_at: i64,
+    pub state: i64,
+    pub from_status: i64,
+    pub answer: Option<String>,
+}
+
+const CLAIM_COLUMNS: &str = "seq, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, lease_expires_at, state, from_status, answer";
+
+fn claim_row(r: &Row) -> ClaimRow {
+    ClaimRow {
+        seq: r.int(0),
+        id: r.text(1),
+        campaign: r.text(2),
+        customer: r.int(3),
+        agent: r.text(4),
+        user: r.text(5),
+        phone: r.text(6),
+        lease_expires_at: r.int(7),
+        state: r.int(8),
+        from_status: r.int(9),
+        answer: r.opt_text(10),
+    }
+}
+
+async fn claim(db: &impl Db, account: &str, id: &str) -> StoreResult<Option<ClaimRow>> {
+    let sql = format!("SELECT {CLAIM_COLUMNS} FROM claims WHERE account_id = ? AND id = ?{}", db.for_update());
+    Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(claim_row))
+}
+
+/// The claim a request names, on the customer it names; r=4 otherwise.
+async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) -> StoreResult<ClaimRow> {
+    match claim(db, account, claim_id).await? {
+        Some(c) if c.customer == customer => Ok(c),
+        Some(_) => Err(StoreError::NotFound(format!("claim '{claim_id}' is not a claim on customer {customer}"))),
+        None => Err(StoreError::NotFound(format!("claim '{claim_id}' not found"))),
+    }
+}
+
+/// Ends every lease that has run out, giving the customers back, then wakes the
+/// customers whose clock has rung: of one campaign, or of every campaign.
+pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> StoreResult<usize> {
+    let (filter, mut args) = match scope {
+        Some((account, campaign)) => {
+            (" AND account_id = ? AND campaign_id = ?", vec![Val::from(account), Val::from(campaign.id.as_str())])
+        }
+        None => ("", Vec::new()),
+    };
+    args.push(now.into());
+    let expired = db
+        .rows(
+            &format!(
+                "SELECT account_id, {CLAIM_COLUMNS} FROM claims WHERE state = 0{filter} AND lease_expires_at <= ? \
+                 ORDER BY lease_expires_at LIMIT 500{}",
+                db.skip_locked()
+            ),
+            &args,
+        )
+        .await?;
+    for r in &expired {
+        let account = r.text(0);
+        let claim = claim_row(&Row(r.0[1..].to_vec()));
+        give_back(db, &account, &claim, 3, "expired", "system", now).await?;
+    }
+    match scope {
+        Some((account, campaign)) => wake(db, account, campaign, now).await?,
+        None => {
+            for r in db.rows("SELECT account_id, id FROM campaigns WHERE hidden = 0", &[]).await? {
+                if let Ok(c) = require_campaign(db, &r.text(0), &r.text(1)).await {
+                    wake(db, &r.text(0), &c, now).await?;
+                }
+            }
+        }
+    }
+    Ok(expired.len())
+}
+
+/// The calls an agent has used of its quota in the campaign today: live claims and
+/// accepted results of the day.
+async fn used_today(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    agent: &str,
+    since: i64,
+    now: i64,
+) -> StoreResult<i64> {
+    Ok(db
+        .row(
+            "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND agent_id = ? AND created >= ? \
+             AND ((state = 0 AND lease_expires_at > ?) OR accepted_at IS NOT NULL)",
+            &[account.into(), campaign.into(), agent.into(), since.into(), now.into()],
+        )
+        .await?
+        .map_or(0, |r| r.int(0)))
+}
+
+/// The bound below which a campaign's customers are not an import's in progress.
+async fn visible_below(db: &impl Db, account: &str, campaign: &str) -> StoreResult<i64> {
+    Ok(db
+        .row("SELECT staged_from FROM campaigns WHERE account_id = ? AND id = ?", &[account.into(), campaign.into()])
+        .await?
+        .and_then(|r| r.opt_int(0))
+        .unwrap_or(i64::MAX))
+}
+
+/// What one hand-out scans: whose campaign, for which agent, up to which row, when.
+struct Scan<'a> {
+    account: &'a str,
+    campaign: &'a Campaign,
+    user: &'a str,
+    below: i64,
+    now: i64,
+}
+
+/// The candidates of one hand-out stage after `after`, in its order.
+async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i64)) -> StoreResult<Vec<CustomerState>> {
+    let Scan { account, campaign, user, below, now } = *scan;
+    let base =
+        format!("SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ?");
+    let mut args: Vec<Val> = vec![account.into(), campaign.id.as_str().into(), below.into()];
+    let sql = match stage {
+        // This agent's own due callbacks, then everyone else's due ones, earliest first.
+        0 => {
+            args.extend([now.into(), user.into(), after.0.into(), after.0.into(), after.1.into()]);
+            format!(
+                "{base} AND c.due = 2 AND c.wake_at <= ? AND c.stringee_user_id_callback = ? \
+                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id LIMIT 16"
+            )
+        }
+        1 => {
+            let grace = campaign.calling.callback_grace_seconds;
+            args.extend([
+                now.into(),
+                user.into(),
+                (now - grace).into(),
+                after.0.into(),
+                after.0.into(),
+                after.1.into(),
+            ]);
+            format!(
+                "{base} AND c.due = 2 AND c.wake_at <= ? AND (c.stringee_user_id_callback IS NULL OR \
+                 (c.stringee_user_id_callback <> ? AND c.wake_at <= ?)) \
+                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id LIMIT 16"
+            )
+        }
+        // Due retries and new customers, by id.
+        _ => {
+            args.push(after.1.into());
+            format!("{base} AND c.due = 1 AND c.wake_at = 0 AND c.id > ? ORDER BY c.id LIMIT 16")
+        }
+    };
+    let sql = format!("{sql}{}", db.skip_locked());
+    Ok(db.rows(&sql, &args).await?.iter().map(state_of).collect())
+}
+
+/// Hands the next callable customer of the campaign to the agent `user`, with a
+/// lease, in the caller's one transaction (CONTRACT §9.3).
+pub async fn receive(
+    db: &impl Db,
+    account: &str,
+    region: &str,
+    campaign_id: &str,
+    user: &str,
+    now: i64,
+) -> StoreResult<Receive> {
+    let campaign = require_campaign(db, account, campaign_id).await?;
+    let (agent, _) = agents::assigned_agent(db, account, campaign_id, user).await?;
+    let now_ms = now.saturating_mul(1000);
+    let status_now = campaign.status_at(now_ms);
+    if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
+        let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_time / 1000);
+        return Ok(Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }));
+    }
+    let quota = agents::quota_of(db, account, &campaign, &agent).await?;
+    if let Some(limit) = quota.per_day() {
+        let (day_start, day_end) = hours::day_bounds(region, now);
+        if used_today(db, account, campaign_id, &agent, day_start, now).await? >= limit {
+            let next = rules::earliest([Some(day_end)], &campaign);
+            return Ok(Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }));
+        }
+    }
+    sweep(db, Some((account, &campaign)), now).await?;
+    let hours = hours_of(db, account, &campaign).await?;
+    let below = visible_below(db, account, campaign_id).await?;
+    let mut saw_hours = false;
+    let scan = Scan { account, campaign: &campaign, user, below, now };
+    for stage in 0..3 {
+        let mut after = (i64::MIN, i64::MIN);
+        loop {
+            let batch = candidates(db, &scan, stage, after).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for c in &batch {
+                after = (c.callback_time, c.id);
+                if stage == 2 {
+                    after.0 = 0;
+                }
+                let (reasons, _) = rules::customer_reasons(c, &campaign, Some(user), now);
+                if reasons.contains(&"no_calls_left") {
+                    // max_call_retry was lowered since: out of the queue until it is raised.
+                    db.exec(
+                        "UPDATE customers SET due = NULL WHERE account_id = ? AND id = ?",
+                        &[account.into(), c.id.into()],
+                    )
+                    .await?;
+                    continue;
+                }
+                if !reasons.is_empty() {
+                    continue;
+                }
+                let facts = phone_facts(db, account, &campaign, hours.as_ref(), c, now).await?;
+                if let Some(phone) = rules::choose_phone(&facts) {
+                    if let Some(handed) =
+                        claim_customer(db, account, &campaign, &agent, user, c, &phone.phone, now).await?
+                    {
+                        return Ok(Receive::Handed(Box::new(handed)));
+                    }
+                    continue;
+                }
+                saw_hours |= facts.iter().any(PhoneFacts::only_hours);
+                park(db, account, c, &facts, now).await?;
+            }
+        }
+    }
+    nobody(db, account, &campaign, user, below, saw_hours, now).await.map(Receive::Nobody)
+}
+
+/// Takes a customer whose every phone is blocked for now out of the queue until
+/// the first of them could be callable again. A phone that only a live claim holds
+/// keeps the customer queued: the claim ends soon.
+async fn park(db: &impl Db, account: &str, c: &CustomerState, facts: &[PhoneFacts], now: i64) -> StoreResult<()> {
+    if facts.iter().any(|f| f.held_until.is_some() && f.reasons().len() == 1) {
+        return Ok(());
+    }
+    let until = facts.iter().filter_map(PhoneFacts::unblocks_at).min().unwrap_or(i64::MAX).max(now + 1);
+    let why = if facts.iter().any(PhoneFacts::only_hours) { "hours" } else { "blocked" };
+    db.exec(
+        "UPDATE customers SET due = 0, wake_at = ?, parked = ? WHERE account_id = ? AND id = ?",
+        &[until.into(), why.into(), account.into(), c.id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims a customer on `phone`; `None` when another claim took the phone first.
+#[allow(clippy::too_many_arguments)]
+async fn claim_customer(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    agent: &str,
+    user: &str,
+    c: &CustomerState,
+    phone: &str,
+    now: i64,
+) -> StoreResult<Option<Handout>> {
+    let lease = now + campaign.calling.claim_lease_seconds;
+    let claim_id = IdKind::Claim.generate();
+    let held = db
+        .exec(
+            "INSERT INTO phone_holds (account_id, phone, claim_id, expires_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (account_id, phone) DO UPDATE SET claim_id = excluded.claim_id, expires_at = excluded.expires_at \
+             WHERE phone_holds.expires_at <= ?",
+            &[account.into(), phone.into(), claim_id.as_str().into(), lease.into(), now.into()],
+        )
+        .await?;
+    if held == 0 {
+        return Ok(None);
+    }
+    let mut claimed = c.clone();
+    claimed.status = status::PROCESSING;
+    save_state(db, account, &claimed, campaign, Some((&claim_id, lease))).await?;
+    db.exec(
+        "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, created, \
+         lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        &[
+            account.into(),
+            claim_id.as_str().into(),
+            campaign.id.as_str().into(),
+            c.id.into(),
+            agent.into(),
+            user.into(),
+            phone.into(),
+            now.into(),
+            lease.into(),
+            c.status.into(),
+        ],
+    )
+    .await?;
+    let e = Event {
+        event: "claimed",
+        actor: user,
+        phone: Some(phone),
+        from: Some(c.status),
+        to: Some(status::PROCESSING),
+        claim: Some(&claim_id),
+        ..Event::default()
+    };
+    record(db, account, &campaign.id, c.id, now, e).await?;
+    let row = customer(db, account, c.id).await?.ok_or_else(|| not_found(c.id))?;
+    Ok(Some(Handout { customer: row, claim_id, phone: phone.to_string(), lease_expires_at: lease }))
+}
+
+/// Why nobody can be handed out to `user`, and when somebody could be.
+async fn nobody(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    user: &str,
+    below: i64,
+    saw_hours: bool,
+    now: i64,
+) -> StoreResult<Nobody> {
+    let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below)];
+    let live = db
+        .row(
+            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL",
+            &scope,
+        )
+        .await?
+        .map_or(0, |r| r.int(0));
+    if live == 0 {
+        return Ok(Nobody { reason: "list_empty", next_eligible_at: None });
+    }
+    let next = next_eligible(db, account, campaign, Some(user), below, now).await?;
+    let parked_for_hours = db
+        .row(
+            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 0 AND parked = 'hours'",
+            &scope,
+        )
+        .await?
+        .is_some();
+    let reason = if saw_hours || parked_for_hours { "outside_hours" } else { "nothing_due" };
+    Ok(Nobody { reason, next_eligible_at: next })
+}
+
+/// The earliest moment a clock could make some customer of the campaign callable
+/// (for `user` when given: its callbacks at their time, others' after the grace).
+async fn next_eligible(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    user: Option<&str>,
+    below: i64,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
+    let waiting = db
+        .row(
+            "SELECT min(wake_at) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (0, 3) \
+             AND wake_at > ?",
+            &scope,
+        )
+        .await?
+        .and_then(|r| r.opt_int(0));
+    let grace = campaign.calling.callback_grace_seconds;
+    let callbacks = db
+        .row(
+            "SELECT min(CASE WHEN stringee_user_id_callback IS NULL OR stringee_user_id_callback = ? THEN wake_at \
+             ELSE wake_at + ? END) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 2",
+            &[user.unwrap_or("").into(), grace.into(), account.into(), campaign.id.as_str().into(), below.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_int(0))
+        .filter(|t| *t > now);
+    Ok(rules::earliest([waiting, callbacks], campaign))
+}
+
+/// Records a call's result on the customer its claim holds (CONTRACT §9.4): the
+/// same claim sent again answers the first accepted answer and changes nothing.
+pub async fn result(
+    db: &impl Db,
+    account: &str,
+    customer_id: i64,
+    r: &CallResult,
+    now: i64,
+) -> StoreResult<(String, bool)> {
+    let claim = claim_on(db, account, customer_id, &r.claim_id).await?;
+    if let Some(answer) = claim.answer {
+        return Ok((answer, false));
+    }
+    if let Some(phone) = &r.phone
+        && *phone != claim.phone
+    {
+        return Err(StoreError::Invalid(format!("phone {phone} is not the claim's phone {}", claim.phone)));
+    }
+    match claim.state {
+        2 => return Err(StoreError::Conflict(format!("claim '{}' was released", claim.id))),
+        3 => {
+            let later = db
+                .row(
+                    "SELECT 1 FROM claims WHERE account_id = ? AND customer_id = ? AND seq > ?",
+                    &[account.into(), customer_id.into(), claim.seq.into()],
+                )
+                .await?
+                .is_some();
+            if later {
+                return Err(StoreError::Conflict(format!(
+                    "claim '{}' expired and customer {customer_id} has been handed out since",
+                    claim.id
+                )));
+            }
+        }
+        _ => {}
+    }
+    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    let from = c.status;
+    let callback = r.callback_time.map(|t| (t, r.callback_scope, claim.user.as_str()));
+    let applied = rules::apply(c, &campaign, &claim.phone, r.outcome, callback, now);
+    save_state(db, account, &applied.state, &campaign, None).await?;
+    if applied.list_phone {
+        db.exec(
+            "INSERT INTO dnc (account_id, campaign_id, phone, reason, expires_at, created) VALUES (?, '', ?, 'dnc_request', NULL, ?) \
+             ON CONFLICT (account_id, campaign_id, phone) DO UPDATE SET reason = excluded.reason, expires_at = NULL",
+            &[account.into(), claim.phone.as_str().into(), now.into()],
+        )
+        .await?;
+    }
+    db.exec(
+        "INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)",
+        &[
+            account.into(),
+            claim.phone.as_str().into(),
+            now.into(),
+            campaign.id.as_str().into(),
+            campaign.calling.advertising().into(),
+        ],
+    )
+    .await?;
+    db.exec(
+        "DELETE FROM phone_holds WHERE account_id = ? AND claim_id = ?",
+        &[account.into(), claim.id.as_str().into()],
+    )
+    .await?;
+    let detail = serde_json::json!({"call_id": r.call_id, "duration": r.duration, "note": r.note}).to_string();
+    let e = Event {
+        event: "result",
+        actor: &claim.user,
+        phone: Some(&claim.phone),
+        outcome: Some(r.outcome.name()),
+        from: Some(from),
+        to: Some(applied.state.status),
+        claim: Some(&claim.id),
+        detail: Some(detail),
+    };
+    record(db, account, &campaign.id, customer_id, now, e).await?;
+    let row = customer(db, account, customer_id).await?.ok_or_else(|| not_found(customer_id))?;
+    let answer = serde_json::json!({"r": 0, "msg": "Success", "data": row}).to_string();
+    db.exec(
+        "UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?",
+        &[answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()],
+    )
+    .await?;
+    Ok((answer, true))
+}
+
+/// Gives a live claim's customer back at once (CONTRACT §9.3); r=7 when the claim
+/// is no longer live.
+pub async fn release(db: &impl Db, account: &str, customer_id: i64, claim_id: &str, now: i64) -> StoreResult<Customer> {
+    let claim = claim_on(db, account, customer_id, claim_id).await?;
+    if claim.state != 0 || claim.lease_expires_at <= now {
+        return Err(StoreError::Conflict(format!("claim '{claim_id}' is no longer live")));
+    }
+    let user = claim.user.clone();
+    give_back(db, account, &claim, 2, "released", &user, now).await?;
+    customer(db, account, customer_id).await?.ok_or_else(|| not_found(customer_id))
+}
+
+/// r=7 when a live claim holds the customer.
+pub async fn refuse_if_claimed(db: &impl Db, account: &str, customer_id: i64, what: &str, now: i64) -> StoreResult<()> {
+    let held = db
+        .row(
+            "SELECT claim_id FROM customers WHERE account_id = ? AND id = ? AND due = 3 AND wake_at > ?",
+            &[account.into(), customer_id.into(), now.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_text(0));
+    match held {
+        Some(claim) => Err(StoreError::Conflict(format!("customer {customer_id} is held by claim '{claim}'; {what}"))),
+        None => Ok(()),
+    }
+}
+
+/// Stops a customer: never handed out until resumed (CONTRACT §9.4).
+pub async fn stop(db: &impl Db, account: &str, customer_id: i64, actor: &str, now: i64) -> StoreResult<Customer> {
+    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    refuse_if_claimed(db, account, customer_id, "release it or wait for its result before stopping", now).await?;
+    if c.status == status::STOPPED {
+        return Err(StoreError::Conflict(format!("customer {customer_id} is stopped already")));
+    }
+    db.exec(
+        "UPDATE customers SET stopped_from = status, status = 4, due = NULL, parked = NULL WHERE account_id = ? AND id = ?",
+        &[account.into(), customer_id.into()],
+    )
+    .await?;
+    let e = Event { event: "stopped", actor, from: Some(c.status), to: Some(status::STOPPED), ..Event::default() };
+    record(db, account, &campaign.id, customer_id, now, e).await?;
+    customer(db, account, customer_id).await?.ok_or_else(|| not_found(customer_id))
+}
+
+/// Puts back the status a stopped customer had.
+pub async fn resume(db: &impl Db, account: &str, customer_id: i64, actor: &str, now: i64) -> StoreResult<Customer> {
+    let (mut c, campaign) = customer_for_write(db, account, customer_id).await?;
+    if c.status != status::STOPPED {
+        return Err(StoreError::Conflict(format!("customer {customer_id} is not stopped")));
+    }
+    let before = db
+        .row(
+            "SELECT stopped_from FROM customers WHERE account_id = ? AND id = ?",
+            &[account.into(), customer_id.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_int(0))
+        .unwrap_or(status::OPENING);
+    c.status = before;
+    c.next_call_at = 0;
+    save_state(db, account, &c, &campaign, None).await?;
+    db.exec(
+        "UPDATE customers SET stopped_from = NULL WHERE account_id = ? AND id = ?",
+        &[account.into(), customer_id.into()],
+    )
+    .await?;
+    let e = Event { event: "resumed", actor, from: Some(status::STOPPED), to: Some(before), ..Event::default() };
+    record(db, account, &campaign.id, customer_id, now, e).await?;
+    customer(db, account, customer_id).await?.ok_or_else(|| not_found(customer_id))
+}
+
+/// The agents (`stringee_user_id`s, with their agent ids) assigned to a campaign,
+/// themselves or through a group.
+async fn assigned_users(db: &impl Db, account: &str, campaign: &str) -> StoreResult<Vec<(String, String)>> {
+    Ok(db
+        .rows(
+            "SELECT g.id, g.stringee_user_id FROM agents g WHERE g.account_id = ? AND EXISTS (SELECT 1 FROM campaign_agents a \
+             WHERE a.account_id = g.account_id AND a.campaign_id = ? AND (a.agent_id = g.id OR a.group_id IN \
+             (SELECT m.group_id FROM group_members m WHERE m.account_id = g.account_id AND m.agent_id = g.id))) ORDER BY g.seq",
+            &[account.into(), campaign.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.text(0), r.text(1)))
+        .collect())
+}
+
+/// Why a customer is or is not callable (CONTRACT §9.5): for `user` when given,
+/// else the owner of its `USERONLY` callback, else every assigned agent.
+pub async fn explain(
+    db: &impl Db,
+    account: &str,
+    region: &str,
+    customer_id: i64,
+    user: Option<&str>,
+    now: i64,
+) -> StoreResult<Explanation> {
+    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    let hours = hours_of(db, account, &campaign).await?;
+    let facts = phone_facts(db, account, &campaign, hours.as_ref(), &c, now).await?;
+    let phones: Vec<PhoneVerdict> = facts
+        .iter()
+        .map(|f| PhoneVerdict { phone: f.phone.clone(), callable: f.callable(), reasons: f.reasons() })
+        .collect();
+    let assigned = assigned_users(db, account, &campaign.id).await?;
+    let judged: Vec<Option<(String, String)>> = match user.or(c.callback_owner.as_deref()) {
+        Some(u) => {
+            vec![Some(assigned.iter().find(|(_, su)| su == u).cloned().unwrap_or((String::new(), u.to_string())))]
+        }
+        None if assigned.is_empty() => vec![None],
+        None => assigned.iter().cloned().map(Some).collect(),
+    };
+    let now_ms = now.saturating_mul(1000);
+    let mut union: Vec<&'static str> = Vec::new();
+    let mut any_callable = false;
+    let mut clocks: Vec<Option<i64>> = Vec::new();
+    for who in &judged {
+        let mut reasons: Vec<&'static str> = Vec::new();
+        if campaign.status_at(now_ms) != campaign_status::status::RUNNING
+            || (campaign.start_time > 0 && now_ms < campaign.start_time)
+        {
+            reasons.push("campaign_not_running");
+            if campaign.status_at(now_ms) == campaign_status::status::RUNNING {
+                clocks.push(Some(campaign.start_time / 1000));
+            }
+        }
+        match who {
+            Some((agent, _)) if !agent.is_empty() => {
+                let quota = agents::quota_of(db, account, &campaign, agent).await?;
+                if let Some(limit) = quota.per_day() {
+                    let (start, end) = hours::day_bounds(region, now);
+                    if used_today(db, account, &campaign.id, agent, start, now).await? >= limit {
+                        reasons.push("quota_reached");
+                        clocks.push(Some(end));
+                    }
+                }
+            }
+            _ => reasons.push("agent_not_assigned"),
+        }
+        let (customer_reasons, due) =
+            rules::customer_reasons(&c, &campaign, who.as_ref().map(|(_, u)| u.as_str()), now);
+        reasons.extend(customer_reasons);
+        clocks.push(due);
+        if !facts.iter().any(PhoneFacts::callable) {
+            reasons.push("no_callable_phone");
+        }
+        any_callable |= reasons.is_empty();
+        for r in reasons {
+            if !union.contains(&r) {
+                union.push(r);
+            }
+        }
+    }
+    let phone_clock = facts.iter().filter_map(PhoneFacts::unblocks_at).min();
+    if !facts.iter().any(PhoneFacts::callable) {
+        clocks.push(phone_clock);
+    }
+    let next = if any_callable { None } else { rules::earliest(clocks, &campaign).filter(|t| *t > now) };
+    Ok(Explanation {
+        callable: any_callable,
+        reasons: if any_callable { Vec::new() } else { union },
+        phones,
+        next_eligible_at: next,
+    })
+}
+
+/// A customer's history, oldest first; kept after the customer is deleted.
+pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResult<Vec<HistoryRow>> {
+    let mut rows = Vec::new();
+    // A customer's arrival is its row's own, until its delete writes it down.
+    if let Some(r) = db
+        .row(
+            &format!(
+                "SELECT c.insert_time, c.added_by {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}"
+            ),
+            &[account.into(), customer_id.into()],
+        )
+        .await?
+    {
+        rows.push(HistoryRow {
+            at: r.int(0),
+            event: "added".into(),
+            actor: r.text(1),
+            phone: None,
+            outcome: None,
+            from_status: None,
+            to_status: Some(status::OPENING),
+            claim_id: None,
+        });
+    }
+    let stored = db
+        .rows(
+            "SELECT at, event, actor, phone, outcome, from_status, to_status, claim_id FROM history \
+             WHERE account_id = ? AND customer_id = ? ORDER BY seq",
+            &[account.into(), customer_id.into()],
+        )
+        .await?;
+    rows.extend(stored.iter().map(|r| HistoryRow {
+        at: r.int(0),
+        event: r.text(1),
+        actor: r.text(2),
+        phone: r.opt_text(3),
+        outcome: r.opt_text(4),
+        from_status: r.opt_int(5),
+        to_status: r.opt_int(6),
+        claim_id: r.opt_text(7),
+    }));
+    if rows.is_empty() {
+        return Err(not_found(customer_id));
+    }
+    rows.sort_by_key(|h| h.at);
+    Ok(rows)
+}
+
+/// Writes down a customer's arrival and its delete (the row is about to go).
+pub async fn record_delete(
+    db: &impl Db,
+    account: &str,
+    customer_id: i64,
+    actor: &str,
+    event: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let Some(r) = db
+        .row(
+            "SELECT campaign_id, insert_time, added_by, status FROM customers WHERE account_id = ? AND id = ?",
+            &[account.into(), customer_id.into()],
+        )
+        .await?
+    else {
+        return Ok(());
+    };
+    let campaign = r.text(0);
+    let added = Event { event: "added", actor: &r.text(2), to: Some(status::OPENING), ..Event::default() };
+    record(db, account, &campaign, customer_id, r.int(1), added).await?;
+    let gone = Event { event, actor, from: Some(r.int(3)), ..Event::default() };
+    record(db, account, &campaign, customer_id, now, gone).await
+}
+
+/// findcustomermanager (CONTRACT §9.3): the agent's `USERONLY` callbacks by
+/// `callback_time`, then its live claims by hand-out time, 10 a page.
+pub async fn agent_customers(
+    db: &impl Db,
+    account: &str,
+    campaign_id: &str,
+    user: &str,
+    page: i64,
+    now: i64,
+) -> StoreResult<(Vec<Customer>, i64)> {
+    require_campaign(db, account, campaign_id).await?;
+    let (agent, _) = agents::agent_by_user(db, account, user).await?;
+    let callbacks = db
+        .rows(
+            &format!(
+                "SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} WHERE c.account_id = ? AND c.campaign_id = ? AND {VISIBLE} \
+                 AND c.status = 6 AND c.stringee_user_id_callback = ? ORDER BY c.callback_time, c.id"
+            ),
+            &[account.into(), campaign_id.into(), user.into()],
+        )
+        .await?;
+    let claimed = db
+        .rows(
+            &format!(
+                "SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} JOIN claims l ON l.account_id = c.account_id AND l.id = c.claim_id \
+                 WHERE c.account_id = ? AND c.campaign_id = ? AND {VISIBLE} AND l.agent_id = ? AND l.state = 0 \
+                 AND l.lease_expires_at > ? ORDER BY l.created, c.id"
+            ),
+            &[account.into(), campaign_id.into(), agent.into(), now.into()],
+        )
+        .await?;
+    let all: Vec<Customer> = callbacks.iter().chain(claimed.iter()).map(customer_row).collect();
+    let total = all.len() as i64;
+    let rows = all.into_iter().skip(((page.max(1) - 1) * 10) as usize).take(10).collect();
+    Ok((rows, total))
+}
+
+/// A campaign's figures (CONTRACT §9.1).
+pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> StoreResult<Stats> {
+    let campaign = require_campaign(db, account, campaign_id).await?;
+    let below = visible_below(db, account, campaign_id).await?;
+    let scope = [Val::from(account), Val::from(campaign_id), Val::Int(below)];
+    let mut by_status: BTreeMap<String, i64> = (0..=8).map(|s| (s.to_string(), 0)).collect();
+    for r in db
+        .rows("SELECT status, count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? GROUP BY status", &scope)
+        .await?
+    {
+        by_status.insert(r.int(0).to_string(), r.int(1));
+    }
+    let claimed = db
+        .row(
+            "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND state = 0 AND lease_expires_at > ?",
+            &[account.into(), campaign_id.into(), now.into()],
+        )
+        .await?
+        .map_or(0, |r| r.int(0));
+    let now_ms = now.saturating_mul(1000);
+    let running = campaign.status_at(now_ms) == campaign_status::status::RUNNING
+        && !(campaign.start_time > 0 && now_ms < campaign.start_time);
+    let callable_now = if running { callable_now(db, account, &campaign, below, now).await? } else { 0 };
+    let next = if callable_now > 0 { None } else { next_eligible(db, account, &campaign, None, below, now).await? };
+    let next = if running { next } else { None };
+    Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
+}
+
+/// How many customers some assigned agent could be handed now: those queued or with
+/// a callback due, whose phones are callable. Each is judged exactly up to
+/// [`JUDGED`] of them; past that, queued customers count unjudged (phones found
+/// blocked at hand-out leave the queue, so the count stays close).
+async fn callable_now(db: &impl Db, account: &str, campaign: &Campaign, below: i64, now: i64) -> StoreResult<i64> {
+    const JUDGED: i64 = 5_000;
+    let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
+    let queued = db
+        .row(
+            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
+             AND (due = 1 OR (due = 2 AND wake_at <= ?))",
+            &scope,
+        )
+        .await?
+        .map_or(0, |r| r.int(0));
+    if queued > JUDGED {
+        return Ok(queued);
+    }
+    let hours = hours_of(db, account, campaign).await?;
+    let rows = db
+        .rows(
+            &format!(
+                "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? \
+                 AND (c.due = 1 OR (c.due = 2 AND c.wake_at <= ?))"
+            ),
+            &scope,
+        )
+        .await?;
+    let mut count = 0;
+    for r in rows {
+        let c = state_of(&r);
+        if rules::customer_reasons(&c, campaign, None, now).0.contains(&"no_calls_left") {
+            continue;
+        }
+        let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, now).await?;
+        if facts.iter().any(|f| f.callable()) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// A scope for a callback's agent: the one named, which must be a known agent.
+pub fn scope_of(text: Option<&str>) -> Result<Scope, String> {
+    match text.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+        None | Some("") | Some("USERONLY") => Ok(Scope::UserOnly),
+        Some("ANYONE") => Ok(Scope::Anyone),
+        Some(other) => Err(format!("callback_scope must be USERONLY or ANYONE, not '{other}'")),
+    }
+}
+
+/// What the fields of a customer a campaign update changes mean for its queue: a
+/// raised `max_call_retry` re-queues customers that had run out; a changed
+/// `time_do_not_call` moves do-not-call-back ends.
+pub async fn requeue(db: &impl Db, account: &str, campaign: &Campaign) -> StoreResult<()> {
+    let max = campaign.max_calls();
+    db.exec(
+        "UPDATE customers SET due = 1, wake_at = 0 WHERE account_id = ? AND campaign_id = ? AND due IS NULL \
+         AND status IN (1, 3) AND number_call_out < ?",
+        &[account.into(), campaign.id.as_str().into(), max.into()],
+    )
+    .await?;
+    let days = campaign.calling.time_do_not_call;
+    if days > 0 {
+        db.exec(
+            "UPDATE customers SET due = 0, wake_at = last_time_make_call + ?, parked = NULL WHERE account_id = ? \
+             AND campaign_id = ? AND status = 8 AND dnc_kind = ?",
+            &[(days * 86_400).into(), account.into(), campaign.id.as_str().into(), dnc_kind::CALL_BACK_LATER.into()],
+        )
+        .await?;
+    } else {
+        db.exec(
+            "UPDATE customers SET due = NULL, wake_at = 0 WHERE account_id = ? AND campaign_id = ? AND status = 8 \
+             AND dnc_kind = ?",
+            &[account.into(), campaign.id.as_str().into(), dnc_kind::CALL_BACK_LATER.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Moves a campaign through its lifecycle (CONTRACT §9.1); r=7 naming its status.
+pub async fn act(
+    db: &impl Db,
+    account: &str,
+    campaign_id: &str,
+    action: campaign_status::Action,
+    now: i64,
+) -> StoreResult<Campaign> {
+    let row = db
+        .row(
+            &format!(
+                "SELECT {} FROM campaigns WHERE account_id = ? AND id = ? AND hidden = 0{}",
+                agents::CAMPAIGN_COLUMNS,
+                db.for_update()
+            ),
+            &[account.into(), campaign_id.into()],
+        )
+        .await?
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))?;
+    let campaign = agents::campaign(&row);
+    let to = action.apply(campaign_id, campaign.status).map_err(StoreError::Conflict)?;
+    db.exec(
+        "UPDATE campaigns SET status = ?, updated = ? WHERE account_id = ? AND id = ?",
+        &[to.into(), now.into(), account.into(), campaign_id.into()],
+    )
+    .await?;
+    require_campaign(db, account, campaign_id).await
+}
+
+/// Rows one multi-row statement handles.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// r=7 when a live claim holds any of these customers (CONTRACT §9.4): nothing of
+/// the request is written.
+pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: &str, now: i64) -> StoreResult<()> {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let mut args: Vec<Val> = vec![account.into(), now.into()];
+        args.extend(chunk.iter().map(|id| Val::Int(*id)));
+        let held = db
+            .row(
+                &format!(
+                    "SELECT id, claim_id FROM customers WHERE account_id = ? AND due = 3 AND wake_at > ? AND id IN ({}) \
+                     ORDER BY id LIMIT 1",
+                    marks(chunk.len())
+                ),
+                &args,
+            )
+            .await?;
+        if let Some(r) = held {
+            return Err(StoreError::Conflict(format!(
+                "customer {} is held by claim '{}'; {what}",
+                r.int(0),
+                r.text(1)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes down the arrival and the delete of customers about to go, set by set.
+pub async fn record_deletes(db: &impl Db, account: &str, ids: &[i64], actor: &str, now: i64) -> StoreResult<()> {
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let list = marks(chunk.len());
+        let ids: Vec<Val> = chunk.iter().map(|id| Val::Int(*id)).collect();
+        let mut args: Vec<Val> = vec![account.into()];
+        args.extend(ids.iter().cloned());
+        db.exec(
+            &format!(
+                "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, to_status) \
+                 SELECT account_id, id, campaign_id, insert_time, 'added', added_by, 0 FROM customers \
+                 WHERE account_id = ? AND id IN ({list}) ORDER BY id"
+            ),
+            &args,
+        )
+        .await?;
+        let mut args: Vec<Val> = vec![now.into(), actor.into(), account.into()];
+        args.extend(ids);
+        db.exec(
+            &format!(
+                "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, from_status) \
+                 SELECT account_id, id, campaign_id, ?, 'deleted', ?, status FROM customers \
+                 WHERE account_id = ? AND id IN ({list}) ORDER BY id"
+            ),
+            &args,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes down the phones keepduplicate takes from customers that keep others:
+/// (customer, its phones before, the phones it keeps).
+pub async fn record_phone_removals(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    changes: &[(i64, String, String)],
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let mut rows: Vec<(i64, String)> = Vec::new();
+    for (id, before, kept) in changes {
+        let kept: Vec<&str> = kept.split(',').collect();
+        rows.extend(before.split(',').filter(|p| !p.is_empty() && !kept.contains(p)).map(|p| (*id, p.to_string())));
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut args: Vec<Val> = Vec::with_capacity(chunk.len() * 6);
+        for (id, phone) in chunk {
+            args.extend([account.into(), Val::Int(*id), campaign.into(), now.into(), actor.into(), phone.into()]);
+        }
+        let values = vec!["(?, ?, ?, ?, 'phone_removed', ?, ?)"; chunk.len()].join(", ");
+        db.exec(
+            &format!(
+                "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, phone) VALUES {values}"
+            ),
+            &args,
+        )
+        .await?;
+    }
+    Ok(())
+}
