@@ -3,21 +3,26 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
-use crate::domain::campaign::{CallingFields, CampaignFields, RetryRule};
-use crate::domain::ids::{CampaignId, PortalId};
+use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
+use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
 use crate::store::Target;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/campaign", get(list).post(create))
         .route("/v1/campaign/{id}", get(show).put(update).delete(remove))
+        .route("/v1/campaign/{id}/approve", post(approve))
+        .route("/v1/campaign/{id}/start", post(start))
+        .route("/v1/campaign/{id}/pause", post(pause))
+        .route("/v1/campaign/{id}/complete", post(complete))
+        .route("/v1/campaign/{id}/stats", get(stats))
 }
 
 /// The reference's campaign fields, each optional here.
@@ -89,9 +94,24 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     f.required_string("name")?;
     let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
+    let agents = f.ids("agent", AgentId::parse)?;
+    let groups = f.ids("group", GroupId::parse)?;
     let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
+    let account = caller.account_id();
+    // The agents and groups named must exist before anything is made (r=4).
+    for agent in &agents {
+        if state.store.agent(account.clone(), agent.clone()).await?.is_none() {
+            return Err(ApiError::not_found(format!("agent '{agent}' not found")));
+        }
+    }
+    for group in &groups {
+        if state.store.group(account.clone(), group.clone()).await?.is_none() {
+            return Err(ApiError::not_found(format!("group '{group}' not found")));
+        }
+    }
     if sources.is_empty() {
-        let campaign = state.store.create_campaign(caller.account_id(), fields).await?;
+        let campaign = state.store.create_campaign(account.clone(), fields).await?;
+        assign_new(&state, &caller, &campaign.id, agents, groups).await?;
         return Ok(ok(campaign));
     }
     let (campaign, summary) = crate::intake::add(
@@ -103,7 +123,58 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         sources,
     )
     .await?;
+    assign_new(&state, &caller, &campaign.id, agents, groups).await?;
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
+}
+
+/// Assigns `agent[]` and `group[]` of a create to the campaign just made; should
+/// that fail (an agent deleted meanwhile), the campaign is removed again so the
+/// request leaves nothing behind.
+async fn assign_new(
+    state: &AppState,
+    caller: &Caller,
+    campaign: &str,
+    agents: Vec<AgentId>,
+    groups: Vec<GroupId>,
+) -> ApiResult<()> {
+    if agents.is_empty() && groups.is_empty() {
+        return Ok(());
+    }
+    let id = CampaignId::trusted(campaign);
+    if let Err(e) = state.store.assign(caller.account_id(), id.clone(), agents, groups).await {
+        let _ = state.store.delete_campaign(caller.account_id(), id).await;
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// POST /v1/campaign/{id}/{approve,start,pause,complete} (CONTRACT §9.1): the
+/// campaign after the move; another move is r=7 naming its status.
+async fn lifecycle(state: AppState, caller: Caller, id: PathId, action: Action) -> ApiResult<Response> {
+    let id = id.parse(CampaignId::parse)?;
+    Ok(ok(state.store.campaign_action(caller.account_id(), id, action).await?))
+}
+
+async fn approve(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    lifecycle(state, caller, id, Action::Approve).await
+}
+
+async fn start(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    lifecycle(state, caller, id, Action::Start).await
+}
+
+async fn pause(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    lifecycle(state, caller, id, Action::Pause).await
+}
+
+async fn complete(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    lifecycle(state, caller, id, Action::Complete).await
+}
+
+/// GET /v1/campaign/{id}/stats (CONTRACT §9.1).
+async fn stats(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+    let id = id.parse(CampaignId::parse)?;
+    Ok(ok(state.store.campaign_stats(caller.account_id(), id).await?))
 }
 
 /// GET /v1/campaign?page=&limit=&name= (CONTRACT §5) -> data.rows, totalCount, totalPages.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, Code, done, ok, ok_json};
+use super::error::{ApiError, ApiResult, Code, customer_page, done, ok, ok_json};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
@@ -219,17 +219,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
         phone,
     };
     let found = state.store.customers(caller.account_id(), filter, p).await?;
-    let body = json!({
-        "r": 0,
-        "msg": "Call API success",
-        "message": "Call API success",
-        "resFromPccApi": {"data": {
-            "rows": found.rows,
-            "totalCount": found.total.to_string(),
-            "totalPages": p.total_pages(found.total),
-        }},
-    });
-    Ok(ok_json(body))
+    Ok(customer_page(found.rows, found.total, p.total_pages(found.total)))
 }
 
 /// DELETE /v1/customcampaign/{id} (CONTRACT §4).

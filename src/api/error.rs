@@ -173,6 +173,27 @@ pub fn ok_with(data: Value, extra: &[(&str, Value)]) -> Response {
     Json(body).into_response()
 }
 
+/// The reference's customer list (`GET /v1/customcampaign`, `findcustomermanager`):
+/// the rows under `resFromPccApi.data`, `totalCount` as a string.
+pub fn customer_page<T: serde::Serialize>(rows: Vec<T>, total: i64, total_pages: i64) -> Response {
+    Json(json!({
+        "r": 0,
+        "msg": "Call API success",
+        "message": "Call API success",
+        "resFromPccApi": {"data": {
+            "rows": rows,
+            "totalCount": total.to_string(),
+            "totalPages": total_pages,
+        }},
+    }))
+    .into_response()
+}
+
+/// An answer the store kept as JSON text, sent as it was (a result sent again).
+pub fn stored_json(body: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// A whole answer built by the handler (the reference's own shapes).
 pub fn ok_json(body: Value) -> Response {
     Json(body).into_response()

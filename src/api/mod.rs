@@ -2,10 +2,13 @@
 
 mod agent;
 pub mod auth;
+mod businesshour;
+mod calling;
 mod campagent;
 mod campaign;
 mod contact;
 mod customcampaign;
+mod dnc;
 pub mod error;
 mod filter;
 pub mod input;
@@ -47,6 +50,9 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::router())
         .merge(customcampaign::router())
         .merge(filter::router())
+        .merge(calling::router())
+        .merge(dnc::router())
+        .merge(businesshour::router())
 }
 
 /// The complete application: `extra` routes (tests add some) plus the envelope for

@@ -142,6 +142,17 @@ pub enum Scope {
     Anyone,
 }
 
+impl Scope {
+    /// `callback_scope` as a result sends it: `USERONLY` (the default) or `ANYONE`.
+    pub fn parse(text: Option<&str>) -> Result<Scope, String> {
+        match text.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
+            None | Some("") | Some("USERONLY") => Ok(Scope::UserOnly),
+            Some("ANYONE") => Ok(Scope::Anyone),
+            Some(_) => Err(format!("callback_scope must be USERONLY or ANYONE, not '{}'", text.unwrap_or(""))),
+        }
+    }
+}
+
 /// What a result does to the customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {

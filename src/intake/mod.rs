@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::calling::model::DncAdded;
 use crate::domain::account::Account;
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, InvalidRow, MAX_REPORTED_ROWS, NewCustomer, Source};
@@ -282,4 +283,71 @@ async fn feed(
         return Err(ImportError::Stopped);
     }
     Ok(report)
+}
+
+/// Adds phones to a do-not-call list (CONTRACT §10.1): each is normalized once; an
+/// impossible one is counted in `invalid` and named in `invalid_phones`.
+pub async fn add_dnc(
+    store: &DynStore,
+    account: &Account,
+    campaign: Option<CampaignId>,
+    raw: &[String],
+    reason: String,
+    expires_at: Option<i64>,
+) -> Result<DncAdded, StoreError> {
+    let region = account.region();
+    let mut phones = Vec::with_capacity(raw.len());
+    let mut invalid = Vec::new();
+    for cell in raw {
+        match phone::normalize(cell, &region) {
+            Some(p) => phones.push(p),
+            None => invalid.push(cell.clone()),
+        }
+    }
+    let mut added = store.add_dnc(account.account_id(), campaign, phones, reason, expires_at).await?;
+    added.total = raw.len() as i64;
+    added.invalid = invalid.len() as i64;
+    added.invalid_phones = invalid;
+    Ok(added)
+}
+
+/// What a do-not-call import did: the add's counts, plus the rows that held no
+/// possible phone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DncImported {
+    #[serde(flatten)]
+    pub added: DncAdded,
+    pub invalid_rows: Vec<InvalidRow>,
+}
+
+/// Imports the phones of a file's phone column(s) into a do-not-call list. Every
+/// phone of every row counts in `total`; an impossible phone of a row that has a
+/// possible one is in `invalid_phones`; a row with none is in `invalid_rows`.
+pub async fn import_dnc(
+    store: &DynStore,
+    limits: ImportLimits,
+    account: &Account,
+    campaign: Option<CampaignId>,
+    reason: String,
+    file: bytes::Bytes,
+) -> Result<DncImported, IntakeError> {
+    let region = account.region();
+    let (phones, report) = tokio::task::spawn_blocking(move || {
+        let mut phones: Vec<String> = Vec::new();
+        let report = import::read_entries(&file, &limits, &region, Source::File, &mut |batch| {
+            phones.extend(batch.into_iter().flat_map(|e| e.phones));
+            true
+        })?;
+        Ok::<_, ImportError>((phones, report))
+    })
+    .await
+    .map_err(|_| IntakeError::File(ImportError::File("the file could not be read".into())))?
+    .map_err(IntakeError::File)?;
+    let listed = phones.len() as i64;
+    let mut added = store.add_dnc(account.account_id(), campaign, phones, reason, None).await?;
+    let dropped: Vec<String> = report.dropped.into_iter().map(|(_, _, phone)| phone).collect();
+    added.total = listed + dropped.len() as i64 + report.invalid_count;
+    added.invalid = dropped.len() as i64 + report.invalid_count;
+    added.invalid_phones = dropped;
+    Ok(DncImported { added, invalid_rows: report.invalid })
 }

@@ -342,6 +342,13 @@ pub trait Store: Send + Sync + 'static {
     /// whether this request is the one that was accepted.
     async fn result(&self, account: AccountId, customer: CustomerId, result: CallResult)
     -> StoreResult<(String, bool)>;
+    /// The first accepted answer of a claim, for a result sent again that is itself refused.
+    async fn replayed_result(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        claim: ClaimId,
+    ) -> StoreResult<Option<String>>;
     async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer>;
     async fn stop_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer>;
     async fn resume_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer>;

@@ -248,6 +248,14 @@ pub fn shown_status(status: i64, end_time: i64) -> i64 {
     }
 }
 
+/// r=7 for an add to a completed campaign (CONTRACT §9.1).
+pub fn open_for_adds(c: &crate::domain::campaign::Campaign) -> StoreResult<()> {
+    if c.status_at(crate::domain::now_secs().saturating_mul(1000)) == crate::domain::campaign::status::COMPLETED {
+        return Err(StoreError::Conflict(format!("campaign {} is completed; it takes no more customers", c.id)));
+    }
+    Ok(())
+}
+
 /// r=4 unless the account has the callable-hours set a campaign names.
 pub fn require_hours(found: bool, id: Option<i64>) -> StoreResult<()> {
     match id {

@@ -7,6 +7,7 @@
 mod common;
 
 mod auth;
+mod calling;
 mod campaign;
 mod cli;
 mod contact;

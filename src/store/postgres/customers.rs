@@ -34,6 +34,7 @@ async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Targ
             let campaign = campaigns::get(db, account_id, &id, false)
                 .await?
                 .ok_or_else(|| StoreError::CampaignNotFound(id.to_string()))?;
+            crate::store::plan::open_for_adds(&campaign)?;
             Ok((campaign, count == 0))
         }
     }

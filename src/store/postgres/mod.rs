@@ -667,6 +667,15 @@ impl Store for PgStore {
         self.write(async |tx| calling::result(&PgDb(tx), &account, customer.0, &result, now_secs()).await).await
     }
 
+    async fn replayed_result(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        claim: ClaimId,
+    ) -> StoreResult<Option<String>> {
+        self.snapshot(async |tx| calling::replayed(&PgDb(tx), &account, customer.0, &claim).await).await
+    }
+
     async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer> {
         self.write(async |tx| calling::release(&PgDb(tx), &account, customer.0, &claim, now_secs()).await).await
     }

@@ -9,9 +9,7 @@ use super::agents::{self, require_campaign};
 use super::db::{Db, Row, Val, marks};
 use crate::calling::hours::{self, Hours, phone_next_open, phone_open};
 use crate::calling::model::{CallResult, Handout, HistoryRow, Nobody, Receive, Stats};
-use crate::calling::rules::{
-    self, CustomerState, Explanation, PhoneFacts, PhoneVerdict, Scope, dnc_kind, queue, status,
-};
+use crate::calling::rules::{self, CustomerState, Explanation, PhoneFacts, PhoneVerdict, dnc_kind, queue, status};
 use crate::domain::campaign::{self as campaign_status, Campaign};
 use crate::domain::customer::Customer;
 use crate::domain::ids::IdKind;
@@ -303,6 +301,30 @@ pub async fn wake(db: &impl Db, account: &str, campaign: &Campaign, now: i64) ->
         "UPDATE customers SET status = CASE WHEN number_call_out < ? THEN 1 ELSE 7 END, do_not_call = 0, dnc_kind = 0, \
          due = CASE WHEN number_call_out < ? THEN 1 ELSE NULL END, wake_at = 0 \
          WHERE account_id = ? AND campaign_id = ? AND due = 0 AND wake_at <= ? AND status = 8 AND parked IS NULL",
+        &args,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Puts the customers parked for their phones (all blocked, or outside the hours)
+/// back in the queue, of one campaign or of the whole account: what blocked them
+/// may have changed (a list entry deleted, the hours or the caps edited).
+pub async fn unpark(db: &impl Db, account: &str, campaign: Option<&str>) -> StoreResult<()> {
+    let mut args = vec![Val::from(account)];
+    let filter = match campaign {
+        Some(c) => {
+            args.push(c.into());
+            " AND campaign_id = ?"
+        }
+        None => "",
+    };
+    db.exec(
+        &format!(
+            "UPDATE customers SET due = CASE WHEN status = 6 THEN 2 ELSE 1 END, \
+             wake_at = CASE WHEN status = 6 THEN callback_time ELSE 0 END, parked = NULL \
+             WHERE account_id = ?{filter} AND due = 0 AND parked IS NOT NULL"
+        ),
         &args,
     )
     .await?;
@@ -826,6 +848,19 @@ pub async fn result(
     Ok((answer, true))
 }
 
+/// The answer a claim's accepted result was given, if any: a result sent again
+/// replays it whatever it carries (CONTRACT §9.4).
+pub async fn replayed(db: &impl Db, account: &str, customer_id: i64, claim_id: &str) -> StoreResult<Option<String>> {
+    let answer = db
+        .row(
+            "SELECT answer FROM claims WHERE account_id = ? AND id = ? AND customer_id = ?",
+            &[account.into(), claim_id.into(), customer_id.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_text(0));
+    Ok(answer)
+}
+
 /// Gives a live claim's customer back at once (CONTRACT §9.3); r=7 when the claim
 /// is no longer live.
 pub async fn release(db: &impl Db, account: &str, customer_id: i64, claim_id: &str, now: i64) -> StoreResult<Customer> {
@@ -1036,7 +1071,9 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
     if rows.is_empty() {
         return Err(not_found(customer_id));
     }
-    rows.sort_by_key(|h| h.at);
+    // In the order things happened: a customer's arrival before anything in the
+    // same second, the rest as written.
+    rows.sort_by_key(|h| (h.at, h.event != "added"));
     Ok(rows)
 }
 
@@ -1172,19 +1209,11 @@ async fn callable_now(db: &impl Db, account: &str, campaign: &Campaign, below: i
     Ok(count)
 }
 
-/// A scope for a callback's agent: the one named, which must be a known agent.
-pub fn scope_of(text: Option<&str>) -> Result<Scope, String> {
-    match text.map(|s| s.trim().to_ascii_uppercase()).as_deref() {
-        None | Some("") | Some("USERONLY") => Ok(Scope::UserOnly),
-        Some("ANYONE") => Ok(Scope::Anyone),
-        Some(other) => Err(format!("callback_scope must be USERONLY or ANYONE, not '{other}'")),
-    }
-}
-
 /// What the fields of a customer a campaign update changes mean for its queue: a
 /// raised `max_call_retry` re-queues customers that had run out; a changed
 /// `time_do_not_call` moves do-not-call-back ends.
 pub async fn requeue(db: &impl Db, account: &str, campaign: &Campaign) -> StoreResult<()> {
+    unpark(db, account, Some(&campaign.id)).await?;
     let max = campaign.max_calls();
     db.exec(
         "UPDATE customers SET due = 1, wake_at = 0 WHERE account_id = ? AND campaign_id = ? AND due IS NULL \

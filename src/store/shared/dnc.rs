@@ -114,13 +114,7 @@ pub async fn delete(db: &impl Db, account: &str, campaign: Option<&str>, phones:
             .await? as i64;
     }
     if gone > 0 {
-        db.exec(
-            "UPDATE customers SET due = CASE WHEN status = 6 THEN 2 ELSE 1 END, \
-             wake_at = CASE WHEN status = 6 THEN callback_time ELSE 0 END, parked = NULL \
-             WHERE account_id = ? AND due = 0 AND parked = 'blocked'",
-            &[account.into()],
-        )
-        .await?;
+        super::calling::unpark(db, account, None).await?;
     }
     Ok(gone)
 }

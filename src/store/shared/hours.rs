@@ -135,6 +135,8 @@ pub async fn update(
         ],
     )
     .await?;
+    // Customers parked outside the old hours are judged again by the new ones.
+    super::calling::unpark(db, account, None).await?;
     get(db, account, id).await?.ok_or_else(|| not_found(id))
 }
 

@@ -304,7 +304,10 @@ pub fn add(
         let campaign = match target {
             Target::New(fields) => campaigns::create_as(tx, account_id, *fields, true)?,
             Target::Existing(id) => {
-                campaigns::get(tx, account_id, &id)?.ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?
+                let c = campaigns::get(tx, account_id, &id)?
+                    .ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?;
+                crate::store::plan::open_for_adds(&c)?;
+                c
             }
         };
         tx.execute(
@@ -453,6 +456,7 @@ pub fn add_phones(
 ) -> StoreResult<PhonesOutcome> {
     let campaign = campaigns::get(tx, account_id, campaign_id)?
         .ok_or_else(|| StoreError::CampaignNotFound(campaign_id.to_string()))?;
+    crate::store::plan::open_for_adds(&campaign)?;
     let mut held = std::collections::HashSet::new();
     scan_campaign(tx, account_id, campaign_id, |_, _, phones| {
         held.extend(phones.split(',').filter_map(phone_key));

@@ -771,6 +771,15 @@ impl Store for SqliteStore {
         self.shared_write(move |db| now(calling::result(db, &account, customer.0, &result, now_secs()))).await
     }
 
+    async fn replayed_result(
+        &self,
+        account: AccountId,
+        customer: CustomerId,
+        claim: ClaimId,
+    ) -> StoreResult<Option<String>> {
+        self.shared_read(move |db| now(calling::replayed(db, &account, customer.0, &claim))).await
+    }
+
     async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer> {
         self.shared_write(move |db| now(calling::release(db, &account, customer.0, &claim, now_secs()))).await
     }

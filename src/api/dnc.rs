@@ -1,0 +1,121 @@
+//! Do-not-call lists (CONTRACT §10.1): the account's and each campaign's.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, ok, page};
+use super::input::{Fields, Input};
+use crate::domain::ids::CampaignId;
+use crate::domain::phone::{self, Region};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/dnc", post(add).get(list).delete(remove))
+        .route("/v1/dnc/import", post(import))
+        .route("/v1/dnc/check", get(check))
+}
+
+/// The reason an entry carries when the request gives none.
+const DEFAULT_REASON: &str = "manual";
+
+fn reason(f: &Fields<'_>) -> ApiResult<String> {
+    Ok(f.string("reason")?.map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).unwrap_or(DEFAULT_REASON.into()))
+}
+
+fn phones(f: &Fields<'_>, limit: usize) -> ApiResult<Vec<String>> {
+    let raw = f.strings("phones")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::missing("phones"))?;
+    if raw.len() > limit {
+        return Err(ApiError::too_large(format!("phones has {} entries; the limit is {limit}", raw.len())));
+    }
+    Ok(raw)
+}
+
+fn normalized(raw: &[String], region: &Region) -> ApiResult<Vec<String>> {
+    raw.iter()
+        .map(|p| {
+            phone::normalize(p, region)
+                .ok_or_else(|| ApiError::invalid(format!("phone '{p}' is not a valid phone number")))
+        })
+        .collect()
+}
+
+/// POST /v1/dnc {phones, campaign?, reason?, expires_at?} -> data: {total, added,
+/// skipped, invalid, invalid_phones}.
+async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let raw = phones(&f, state.limits.listcontacts)?;
+    let campaign = f.id("campaign", CampaignId::parse)?;
+    let expires_at = f.int("expires_at")?;
+    if expires_at.is_some_and(|t| t <= 0) {
+        return Err(ApiError::invalid("expires_at must be an epoch second after 1970"));
+    }
+    let added = crate::intake::add_dnc(&state.store, &caller.account, campaign, &raw, reason(&f)?, expires_at).await?;
+    Ok(ok(added))
+}
+
+/// POST /v1/dnc/import (multipart `file`, `campaign?`, `reason?`): the add's data
+/// plus `invalid_rows`.
+async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let campaign = f.id("campaign", CampaignId::parse)?;
+    let reason = reason(&f)?;
+    let file = input.file()?.ok_or_else(|| ApiError::missing("file"))?;
+    let imported =
+        crate::intake::import_dnc(&state.store, state.limits.import(), &caller.account, campaign, reason, file).await?;
+    Ok(ok(imported))
+}
+
+/// GET /v1/dnc?phone=&campaign=&page=&limit=: every entry, or one campaign's.
+async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let p = f.page()?;
+    let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
+        Some(raw) => Some(normalized(&[raw], &caller.account.region())?.remove(0)),
+        None => None,
+    };
+    let campaign = f.id("campaign", CampaignId::parse)?;
+    let found = state.store.dnc(caller.account_id(), phone, campaign, p).await?;
+    Ok(page(found.rows, found.total, p))
+}
+
+/// DELETE /v1/dnc {phones, campaign?}: the account's entries, or that campaign's.
+async fn remove(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let raw = phones(&f, state.limits.listcontacts)?;
+    let campaign = f.id("campaign", CampaignId::parse)?;
+    let phones = normalized(&raw, &caller.account.region())?;
+    let deleted = state.store.delete_dnc(caller.account_id(), campaign, phones).await?;
+    Ok(ok(json!({"deleted": deleted})))
+}
+
+/// GET /v1/dnc/check?phones=a,b&campaign= -> data: {phone: {dnc, entries}}.
+async fn check(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let raw: Vec<String> = match f.get("phones") {
+        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
+        _ => f.strings("phones")?.unwrap_or_default(),
+    };
+    if raw.is_empty() {
+        return Err(ApiError::missing("phones"));
+    }
+    if raw.len() > state.limits.listcontacts {
+        return Err(ApiError::too_large(format!(
+            "phones has {} entries; the limit is {}",
+            raw.len(),
+            state.limits.listcontacts
+        )));
+    }
+    let campaign = f.id("campaign", CampaignId::parse)?;
+    let phones = normalized(&raw, &caller.account.region())?;
+    let found = state.store.check_dnc(caller.account_id(), campaign, phones).await?;
+    let mut data = Map::new();
+    for (phone, verdict) in found {
+        data.insert(phone, serde_json::to_value(verdict).map_err(ApiError::internal)?);
+    }
+    Ok(ok(Value::Object(data)))
+}

@@ -1,0 +1,1080 @@
+//! The calling workflow over HTTP (CONTRACT §9–§10), on both backends: hand-out
+//! and every rule of 9.3, every outcome of 9.4, leases, release, idempotent results,
+//! stop/resume, explain, history, the lifecycle, stats, do-not-call lists and
+//! callable hours.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Body, TestApp, error};
+use callsheet::domain::now_secs;
+
+/// A phone of the test lists: `0912345NNN`, stored as `84912345NNN`.
+pub fn vn(n: u32) -> String {
+    format!("0912345{n:03}")
+}
+
+pub fn stored(n: u32) -> String {
+    format!("84912345{n:03}")
+}
+
+/// Makes an agent; its `agentID`.
+pub async fn agent(app: &TestApp, user: &str) -> String {
+    let (status, body) =
+        app.post("/v1/agent", json!({"name": format!("Agent {user}"), "stringee_user_id": user})).await;
+    assert_eq!(status, 200, "{body}");
+    body["agentID"].as_str().expect("agentID").to_string()
+}
+
+/// The customers of a list: one per entry, with those phones (test numbers).
+pub fn contacts(customers: &[&[u32]]) -> Value {
+    customers
+        .iter()
+        .enumerate()
+        .map(|(i, phones)| {
+            json!({"id": format!("crm{i}"), "name": format!("Customer {i}"),
+                   "phones": phones.iter().map(|n| vn(*n)).collect::<Vec<_>>()})
+        })
+        .collect()
+}
+
+/// A campaign with these settings and customers, worked by agents `u1` and `u2`,
+/// approved and started. Its id and its customers' ids in list order.
+pub async fn running(app: &TestApp, settings: Value, customers: &[&[u32]]) -> (String, Vec<i64>) {
+    let a1 = agent(app, "u1").await;
+    let a2 = agent(app, "u2").await;
+    let mut body = settings;
+    body["name"] = json!("Outbound");
+    body["agent"] = json!([a1, a2]);
+    if !customers.is_empty() {
+        body["listcontacts"] = contacts(customers);
+    }
+    let (status, made) = app.post("/v1/campaign", body).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["data"]["id"].as_str().unwrap().to_string();
+    for step in ["approve", "start"] {
+        let (status, body) = app.post(&format!("/v1/campaign/{id}/{step}"), json!({})).await;
+        assert_eq!(status, 200, "{step}: {body}");
+    }
+    let ids = rows(app, &id).await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    (id, ids)
+}
+
+/// Every customer of a campaign, by id.
+pub async fn rows(app: &TestApp, campaign: &str) -> Vec<Value> {
+    let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1000")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut rows = body["resFromPccApi"]["data"]["rows"].as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    rows
+}
+
+pub async fn row(app: &TestApp, campaign: &str, id: i64) -> Value {
+    rows(app, campaign).await.into_iter().find(|r| r["id"] == id).expect("customer")
+}
+
+/// The whole answer of a hand-out to `user`.
+pub async fn receive(app: &TestApp, campaign: &str, user: &str) -> Value {
+    let (status, body) =
+        app.post("/v1/customcampaign/receivecustomer", json!({"campaign": campaign, "stringee_user_id": user})).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A hand-out that must succeed: customer id, claim, phone.
+pub async fn claim(app: &TestApp, campaign: &str, user: &str) -> (i64, String, String) {
+    let body = receive(app, campaign, user).await;
+    let data = &body["data"];
+    assert!(data.is_object(), "nobody handed out: {body}");
+    (data["id"].as_i64().unwrap(), data["claim_id"].as_str().unwrap().into(), data["phone"].as_str().unwrap().into())
+}
+
+/// A hand-out that must find nobody: the reason and next_eligible_at.
+pub async fn nobody(app: &TestApp, campaign: &str, user: &str) -> (String, Value) {
+    let body = receive(app, campaign, user).await;
+    assert!(body["data"].is_null(), "someone was handed out: {body}");
+    (body["reason"].as_str().unwrap().to_string(), body["next_eligible_at"].clone())
+}
+
+pub async fn report(app: &TestApp, customer: i64, claim: &str, outcome: &str, extra: Value) -> (u16, Value) {
+    let mut body = extra;
+    body["claim_id"] = json!(claim);
+    body["outcome"] = json!(outcome);
+    app.post(&format!("/v1/customcampaign/{customer}/result"), body).await
+}
+
+/// A result that must be accepted: the customer row it answers.
+pub async fn reported(app: &TestApp, customer: i64, claim: &str, outcome: &str, extra: Value) -> Value {
+    let (status, body) = report(app, customer, claim, outcome, extra).await;
+    assert_eq!(status, 200, "{outcome}: {body}");
+    body["data"].clone()
+}
+
+async fn explain(app: &TestApp, customer: i64, user: Option<&str>) -> Value {
+    let path = match user {
+        Some(u) => format!("/v1/customcampaign/{customer}/explain?stringee_user_id={u}"),
+        None => format!("/v1/customcampaign/{customer}/explain"),
+    };
+    let (status, body) = app.get(&path).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
+async fn history(app: &TestApp, customer: i64) -> Vec<Value> {
+    let (status, body) = app.get(&format!("/v1/customcampaign/{customer}/history")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["rows"].as_array().unwrap().clone()
+}
+
+async fn sleep(seconds: f64) {
+    tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+}
+
+/// Callable hours that are open at every moment.
+async fn always_open(app: &TestApp) -> i64 {
+    let (status, body) = app
+        .post(
+            "/v1/businesshour",
+            json!({"name": "Always", "timezone": "UTC",
+                   "windows": [{"days": [1,2,3,4,5,6,7], "start": "00:00", "end": "24:00"}], "holidays": []}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["id"].as_i64().unwrap()
+}
+
+/// Callable hours closed today everywhere on earth: yesterday, today and tomorrow
+/// (UTC) are holidays.
+async fn closed_now(app: &TestApp) -> i64 {
+    let day = |offset: i64| {
+        chrono::DateTime::from_timestamp(now_secs() + offset * 86_400, 0).unwrap().format("%Y-%m-%d").to_string()
+    };
+    let (status, body) = app
+        .post(
+            "/v1/businesshour",
+            json!({"name": "Closed", "timezone": "UTC",
+                   "windows": [{"days": [1,2,3,4,5,6,7], "start": "00:00", "end": "24:00"}],
+                   "holidays": [day(-1), day(0), day(1)]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["id"].as_i64().unwrap()
+}
+
+backend_test!(a_hand_out_claims_the_customer_and_answers_its_row, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1, 2], &[3]]).await;
+    let body = receive(&app, &campaign, "u1").await;
+    let data = &body["data"];
+    assert_eq!(body["r"], 0);
+    assert_eq!(body["msg"], "Success");
+    assert_eq!(data["id"], ids[0], "new customers go by id");
+    assert_eq!(data["status"], 5);
+    assert_eq!(data["phone"], stored(1), "the first phone of the fewest calls");
+    assert!(data["claim_id"].as_str().unwrap().starts_with("CL"), "{data}");
+    let lease = data["lease_expires_at"].as_i64().unwrap();
+    assert!((now_secs() + 295..=now_secs() + 301).contains(&lease), "default lease 300 s: {lease}");
+    for key in ["campaign_id", "crm_id", "name", "phones", "number_call_out", "do_not_call", "insert_time"] {
+        assert!(data.get(key).is_some(), "the customer row of §4 has {key}: {data}");
+    }
+    assert_eq!(row(&app, &campaign, ids[0]).await["status"], 5, "GET shows it processing");
+    let (second, _, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(second, ids[1], "two hand-outs never get the same customer");
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "nothing_due", "everyone is held by a claim");
+    assert!(next.as_i64().unwrap() >= lease - 1, "the lease's expiry is the next clock: {next}");
+});
+
+backend_test!(an_agent_not_assigned_or_unknown_is_r4_and_an_unknown_campaign_r3, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    agent(&app, "outsider").await;
+    for (user, msg) in [
+        ("outsider", "agent 'outsider' is not assigned to campaign"),
+        ("ghost", "agent with stringee_user_id 'ghost' not found"),
+    ] {
+        let (status, body) = app
+            .post("/v1/customcampaign/receivecustomer", json!({"campaign": campaign, "stringee_user_id": user}))
+            .await;
+        assert_eq!(status, 404, "{body}");
+        assert_eq!(body["r"], 4, "{body}");
+        assert!(body["msg"].as_str().unwrap().starts_with(msg), "{body}");
+    }
+    let (status, body) =
+        app.post("/v1/customcampaign/receivecustomer", json!({"campaign": "CA000000", "stringee_user_id": "u1"})).await;
+    assert_eq!((status, body), (404, error(3, "campaign 'CA000000' not found")));
+    let (status, body) = app.post("/v1/customcampaign/receivecustomer", json!({"campaign": campaign})).await;
+    assert_eq!((status, body), (400, error(2, "missing stringee_user_id")));
+    let (status, body) = app.post("/v1/customcampaign/receivecustomer", json!({"stringee_user_id": "u1"})).await;
+    assert_eq!((status, body), (400, error(2, "missing campaign")));
+});
+
+backend_test!(a_hand_out_comes_in_every_encoding, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2], &[3]]).await;
+    let fields = crate::common::pairs(&[("campaign", &campaign), ("stringee_user_id", "u1")]);
+    for (i, body) in [Body::Multipart(fields.clone()), Body::Form(fields)].into_iter().enumerate() {
+        let (status, got) =
+            app.send(Method::POST, "/v1/customcampaign/receivecustomer", Some(&app.tenant.token), body).await;
+        assert_eq!(status, 200, "{got}");
+        assert_eq!(got["data"]["id"], ids[i], "{got}");
+    }
+});
+
+backend_test!(nobody_is_handed_out_until_the_campaign_runs, async {
+    let app = TestApp::spawn().await;
+    let a = agent(&app, "u1").await;
+    let (_, made) =
+        app.post("/v1/campaign", json!({"name": "Later", "agent": [a], "listcontacts": contacts(&[&[1]])})).await;
+    let campaign = made["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(made["data"]["status"], 0);
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("campaign_not_running".into(), Value::Null));
+    let (_, body) = app.post(&format!("/v1/campaign/{campaign}/approve"), json!({})).await;
+    assert_eq!(body["data"]["status"], 1, "{body}");
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "campaign_not_running");
+    let (_, body) = app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
+    assert_eq!(body["data"]["status"], 2);
+    claim(&app, &campaign, "u1").await;
+    let (_, body) = app.post(&format!("/v1/campaign/{campaign}/pause"), json!({})).await;
+    assert_eq!(body["data"]["status"], 3);
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "campaign_not_running");
+});
+
+backend_test!(a_campaign_that_starts_later_says_when, async {
+    let app = TestApp::spawn().await;
+    let start = (now_secs() + 3600) * 1000;
+    let (campaign, _) = running(&app, json!({"start_time": start}), &[&[1]]).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("campaign_not_running".into(), json!(start / 1000)));
+});
+
+backend_test!(lifecycle_moves_refuse_naming_the_status, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Moves").await;
+    let path = |step: &str| format!("/v1/campaign/{campaign}/{step}");
+    for (step, status, msg) in [
+        ("start", 409, format!("campaign {campaign} is new; start needs it approved or paused")),
+        ("pause", 409, format!("campaign {campaign} is new; pause needs it running")),
+    ] {
+        let (s, body) = app.post(&path(step), json!({})).await;
+        assert_eq!((s, body), (status, error(7, &msg)));
+    }
+    let (s, body) = app.post(&path("complete"), json!({})).await;
+    assert_eq!(s, 200, "complete works from any status: {body}");
+    assert_eq!(body["data"]["status"], 4);
+    let (s, body) = app.post(&path("approve"), json!({})).await;
+    assert_eq!((s, body), (409, error(7, &format!("campaign {campaign} is completed; approve needs it new"))));
+    let (s, body) = app.post(&path("complete"), json!({})).await;
+    assert_eq!(
+        (s, body),
+        (409, error(7, &format!("campaign {campaign} is completed; complete needs it not completed")))
+    );
+    let (s, body) = app.post("/v1/campaign/CA000000/start", json!({})).await;
+    assert_eq!((s, body), (404, error(3, "campaign 'CA000000' not found")));
+    // A completed campaign takes no more customers, by any path.
+    let (s, body) =
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": contacts(&[&[1]])})).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    let (s, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": [vn(1)]})).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    // PUT never sets the status.
+    let (_, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"status": 0, "name": "Renamed"})).await;
+    assert_eq!(body["data"]["status"], 4, "{body}");
+});
+
+backend_test!(a_campaign_past_its_end_is_completed_and_live_claims_still_take_results, async {
+    let app = TestApp::spawn().await;
+    let end = (now_secs() + 3) * 1000;
+    let (campaign, _) = running(&app, json!({"end_time": end}), &[&[1], &[2]]).await;
+    let (id, claim_id, _) = claim(&app, &campaign, "u1").await;
+    sleep(3.5).await;
+    let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!(body["data"]["status"], 4, "{body}");
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("campaign_not_running".into(), Value::Null));
+    let after = reported(&app, id, &claim_id, "success", json!({})).await;
+    assert_eq!(after["status"], 2);
+});
+
+backend_test!(each_outcome_sets_the_status_of_the_table, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) =
+        running(&app, json!({"max_call_retry": 3}), &[&[1], &[2], &[3], &[4], &[5], &[6], &[7], &[8], &[9, 10], &[11]])
+            .await;
+    let soon = now_secs() + 3600;
+    let cases: Vec<(&str, Value, i64, i64)> = vec![
+        ("success", json!({}), 2, 0),
+        ("callback", json!({"callback_time": soon}), 6, 0),
+        ("busy", json!({}), 1, 0),
+        ("no_answer", json!({}), 1, 0),
+        ("failed", json!({}), 1, 0),
+        ("error", json!({}), 3, 0),
+        ("wrong_number", json!({}), 7, 0),
+        ("do_not_call_back", json!({}), 8, 1),
+        ("wrong_number", json!({}), 3, 0),
+        ("dnc_request", json!({}), 8, 1),
+    ];
+    for (i, (outcome, extra, status, dnc)) in cases.into_iter().enumerate() {
+        let (id, claim_id, phone) = claim(&app, &campaign, "u1").await;
+        assert_eq!(id, ids[i]);
+        let before = now_secs();
+        let after = reported(&app, id, &claim_id, outcome, extra).await;
+        assert_eq!(after["status"], status, "{outcome}: {after}");
+        assert_eq!(after["do_not_call"], dnc, "{outcome}: {after}");
+        assert_eq!(after["number_call_out"], 1, "{outcome}: every result counts one call");
+        assert!(after["last_time_make_call"].as_i64().unwrap() >= before, "{after}");
+        assert_eq!(row(&app, &campaign, id).await, after, "the answer is the row GET shows");
+        if outcome == "callback" {
+            assert_eq!(after["callback_time"], soon);
+            assert_eq!(after["stringee_user_id_callback"], "u1", "USERONLY is the default");
+        }
+        if outcome == "dnc_request" {
+            let (_, check) = app.get(&format!("/v1/dnc/check?phones={phone}")).await;
+            assert_eq!(
+                check["data"][&phone],
+                json!({"dnc": true, "entries": [{"scope": "account", "campaign": null, "reason": "dnc_request", "expires_at": null}]})
+            );
+        }
+    }
+});
+
+backend_test!(a_failed_call_is_retried_until_calls_run_out, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"max_call_retry": 2, "time_between_two_call": 0}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(reported(&app, id, &c1, "busy", json!({})).await["status"], 1);
+    let (again, c2, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(again, ids[0], "a retry with no delay is due at once");
+    let after = reported(&app, id, &c2, "no_answer", json!({})).await;
+    assert_eq!((after["status"].clone(), after["number_call_out"].clone()), (json!(7), json!(2)), "{after}");
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("list_empty".into(), Value::Null));
+});
+
+backend_test!(a_retry_waits_its_delay_and_says_when, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"time_between_two_call": 10}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let before = now_secs();
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "nothing_due");
+    let next = next.as_i64().unwrap();
+    assert!((before + 600..=now_secs() + 600).contains(&next), "10 minutes after the call: {next}");
+    let why = explain(&app, id, Some("u1")).await;
+    assert_eq!(why["callable"], false);
+    assert_eq!(why["reasons"], json!(["retry_not_due"]));
+    assert_eq!(why["next_eligible_at"], next);
+});
+
+backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {
+    let app = TestApp::spawn().await;
+    let rules = json!([{"outcome": "busy", "delay_seconds": 1, "max_attempts": 2}]);
+    let (campaign, _) = running(&app, json!({"max_call_retry": 5, "retry_rules": rules}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(reported(&app, id, &c1, "busy", json!({})).await["status"], 1);
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "nothing_due");
+    sleep(1.5).await;
+    let (_, c2, _) = claim(&app, &campaign, "u1").await;
+    let after = reported(&app, id, &c2, "busy", json!({})).await;
+    assert_eq!(after["status"], 7, "two busy calls are this outcome's cap: {after}");
+    let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!(body["data"]["retry_rules"], rules, "the campaign returns its rules");
+});
+
+backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"callback_grace_seconds": 2}), &[&[1], &[2]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c1, "callback", json!({"callback_time": now_secs() - 1})).await;
+    // A callback due now is u1's own: u2 gets the next new customer, u1 its callback.
+    let (other, c2, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(other, ids[1]);
+    reported(&app, other, &c2, "success", json!({})).await;
+    let why = explain(&app, id, Some("u2")).await;
+    assert_eq!(why["reasons"], json!(["callback_other_agent"]), "{why}");
+    assert_eq!(explain(&app, id, None).await["callable"], true, "judged for the callback's owner");
+    assert_eq!(nobody(&app, &campaign, "u2").await.0, "nothing_due");
+    sleep(2.5).await;
+    let (late, _, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(late, id, "past its grace another agent may take it");
+});
+
+backend_test!(an_anyone_callback_is_handed_out_before_new_customers, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2], &[3]]).await;
+    let (first, c1, _) = claim(&app, &campaign, "u1").await;
+    let after =
+        reported(&app, first, &c1, "callback", json!({"callback_time": now_secs() - 5, "callback_scope": "ANYONE"}))
+            .await;
+    assert_eq!(after["stringee_user_id_callback"], Value::Null);
+    let (next, _, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(next, ids[0], "a due callback comes before new customers");
+});
+
+backend_test!(a_callback_needs_its_time_and_bad_values_change_nothing, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let cases = [
+        ("callback", json!({}), 400, error(2, "missing callback_time")),
+        (
+            "hangup",
+            json!({}),
+            400,
+            error(
+                1,
+                "outcome 'hangup' is not one of success, callback, busy, no_answer, failed, error, wrong_number, do_not_call_back, dnc_request",
+            ),
+        ),
+        (
+            "callback",
+            json!({"callback_time": now_secs(), "callback_scope": "TEAM"}),
+            400,
+            error(1, "callback_scope must be USERONLY or ANYONE, not 'TEAM'"),
+        ),
+        (
+            "success",
+            json!({"phone": vn(2)}),
+            400,
+            error(1, &format!("phone {} is not the claim's phone {}", stored(2), stored(1))),
+        ),
+        ("success", json!({"phone": "12"}), 400, error(1, "phone '12' is not a valid phone number")),
+    ];
+    for (outcome, extra, status, answer) in cases {
+        let (s, body) = report(&app, id, &c1, outcome, extra).await;
+        assert_eq!((s, body), (status, answer), "{outcome}");
+    }
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/result"), json!({"claim_id": c1})).await;
+    assert_eq!((s, body), (400, error(2, "missing outcome")));
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/result"), json!({"outcome": "success"})).await;
+    assert_eq!((s, body), (400, error(2, "missing claim_id")));
+    let (s, body) = report(&app, id, "CL00000000", "success", json!({})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "{body}");
+    let (s, body) = report(&app, id + 1000, &c1, "success", json!({})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "a claim on another customer: {body}");
+    assert_eq!(row(&app, &campaign, id).await["status"], 5, "the refused results ended nothing");
+    let after = reported(&app, id, &c1, "success", json!({"phone": vn(1), "call_id": "call-1", "duration": 42})).await;
+    assert_eq!(after["status"], 2);
+});
+
+backend_test!(a_result_sent_again_answers_the_first_answer_and_changes_nothing, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let (s, first) = app
+        .send_raw(
+            Method::POST,
+            &format!("/v1/customcampaign/{id}/result"),
+            Some(&app.tenant.token),
+            Body::Json(json!({"claim_id": c1, "outcome": "busy"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    for again in [
+        json!({"claim_id": c1, "outcome": "success"}),
+        json!({"claim_id": c1, "outcome": "nonsense"}),
+        json!({"claim_id": c1, "outcome": "callback"}),
+    ] {
+        let (s, replay) = app
+            .send_raw(
+                Method::POST,
+                &format!("/v1/customcampaign/{id}/result"),
+                Some(&app.tenant.token),
+                Body::Json(again),
+            )
+            .await;
+        assert_eq!((s, &replay), (200, &first), "byte for byte the first answer");
+    }
+    let now = row(&app, &campaign, id).await;
+    assert_eq!((now["status"].clone(), now["number_call_out"].clone()), (json!(1), json!(1)), "{now}");
+    let results = history(&app, id).await.into_iter().filter(|h| h["event"] == "result").count();
+    assert_eq!(results, 1);
+});
+
+backend_test!(concurrent_results_for_one_claim_count_one_call, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let sends = (0..8).map(|i| {
+        let outcome = if i % 2 == 0 { "busy" } else { "success" };
+        report(&app, id, &c1, outcome, json!({}))
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let first = &answers[0].1;
+    for (s, body) in &answers {
+        assert_eq!((*s, body), (200, first), "every answer is the one accepted");
+    }
+    assert_eq!(row(&app, &campaign, id).await["number_call_out"], 1);
+});
+
+backend_test!(a_lease_that_runs_out_gives_the_customer_back_uncounted, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1]]).await;
+    let before = row(&app, &campaign, ids[0]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    sleep(3.2).await;
+    // Within 2 s of the expiry GET shows it as it was, with no request to wake it.
+    assert_eq!(row(&app, &campaign, id).await, before);
+    let (again, c2, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(again, id);
+    let (s, body) = report(&app, id, &c1, "success", json!({})).await;
+    assert_eq!(s, 409, "handed out since: {body}");
+    assert_eq!(body["r"], 7);
+    reported(&app, id, &c2, "success", json!({})).await;
+    let events: Vec<Value> = history(&app, id).await.iter().map(|h| h["event"].clone()).collect();
+    assert_eq!(events, json!(["added", "claimed", "expired", "claimed", "result"]).as_array().unwrap().clone());
+});
+
+backend_test!(a_result_on_an_expired_claim_is_accepted_while_nobody_else_has_it, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    sleep(2.5).await;
+    let after = reported(&app, id, &c1, "no_answer", json!({})).await;
+    assert_eq!((after["status"].clone(), after["number_call_out"].clone()), (json!(1), json!(1)));
+});
+
+backend_test!(release_gives_the_customer_back_at_once_and_only_once, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1]]).await;
+    let before = row(&app, &campaign, ids[0]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/release"), json!({"claim_id": c1})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"], before);
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/release"), json!({"claim_id": c1})).await;
+    assert_eq!((s, body), (409, error(7, &format!("claim '{c1}' is no longer live"))));
+    let (s, body) = report(&app, id, &c1, "success", json!({})).await;
+    assert_eq!((s, body), (409, error(7, &format!("claim '{c1}' was released"))));
+    let (again, _, _) = claim(&app, &campaign, "u2").await;
+    assert_eq!(again, id);
+    let h = history(&app, id).await;
+    assert_eq!(h[2]["event"], "released");
+    assert_eq!(h[2]["actor"], "u1");
+    assert_eq!(h[2]["claim_id"], c1);
+});
+
+backend_test!(stop_and_resume_keep_a_customer_off_the_line_and_back, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"time_between_two_call": 0}), &[&[1], &[2]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/stop"), json!({})).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "a live claim holds it: {body}");
+    let (s, body) = app.delete(&format!("/v1/customcampaign/{id}")).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/stop"), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["status"], 4);
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/stop"), json!({})).await;
+    assert_eq!((s, body), (409, error(7, &format!("customer {id} is stopped already"))));
+    let (next, c2, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(next, ids[1], "a stopped customer is never handed out");
+    reported(&app, next, &c2, "success", json!({})).await;
+    assert_eq!(explain(&app, id, Some("u1")).await["reasons"], json!(["stopped"]));
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "list_empty", "stopped customers count as done");
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/resume"), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["status"], 1, "the status it had");
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/resume"), json!({})).await;
+    assert_eq!((s, body), (409, error(7, &format!("customer {id} is not stopped"))));
+    assert_eq!(claim(&app, &campaign, "u1").await.0, id);
+    let (s, body) = app.post("/v1/customcampaign/999999/stop", json!({})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)));
+});
+
+backend_test!(the_phone_with_fewest_calls_is_chosen_and_wrong_numbers_never_again, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"time_between_two_call": 0, "max_call_retry": 5}), &[&[1, 2, 3]]).await;
+    let (id, c1, p1) = claim(&app, &campaign, "u1").await;
+    assert_eq!(p1, stored(1));
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (_, c2, p2) = claim(&app, &campaign, "u1").await;
+    assert_eq!(p2, stored(2), "the fewest calls, ties by list order");
+    assert_eq!(reported(&app, id, &c2, "wrong_number", json!({})).await["status"], 3);
+    let (_, c3, p3) = claim(&app, &campaign, "u1").await;
+    assert_eq!(p3, stored(3));
+    reported(&app, id, &c3, "busy", json!({})).await;
+    let (_, c4, p4) = claim(&app, &campaign, "u1").await;
+    assert_eq!(p4, stored(1), "{p4}: 2 is wrong, 1 and 3 have one call each");
+    reported(&app, id, &c4, "busy", json!({})).await;
+    let why = explain(&app, id, Some("u1")).await;
+    let wrong = why["phones"].as_array().unwrap().iter().find(|p| p["phone"] == stored(2)).unwrap().clone();
+    assert_eq!(wrong, json!({"phone": stored(2), "callable": false, "reasons": ["wrong_number"]}));
+});
+
+backend_test!(a_phone_listed_after_the_load_is_never_called, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2, 3]]).await;
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(1), vn(2)]})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"], json!({"total": 2, "added": 2, "skipped": 0, "invalid": 0, "invalid_phones": []}));
+    let (id, _, phone) = claim(&app, &campaign, "u1").await;
+    assert_eq!((id, phone.as_str()), (ids[1], stored(3).as_str()), "the listed phones are passed over");
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!(why["callable"], false);
+    assert_eq!(why["reasons"], json!(["no_callable_phone"]));
+    assert_eq!(why["phones"], json!([{"phone": stored(1), "callable": false, "reasons": ["dnc_account"]}]));
+    assert_eq!(why["next_eligible_at"], Value::Null, "an entry with no expiry never ends");
+});
+
+backend_test!(a_campaign_list_blocks_that_campaign_only_and_expired_entries_nothing, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2]]).await;
+    let other = app.create_campaign("Other").await;
+    let (_, body) = app.post("/v1/dnc", json!({"phones": [vn(1)], "campaign": campaign, "reason": "asked"})).await;
+    assert_eq!(body["data"]["added"], 1, "{body}");
+    let soon = now_secs() + 2;
+    let (_, body) = app.post("/v1/dnc", json!({"phones": [vn(2)], "expires_at": soon})).await;
+    assert_eq!(body["data"]["added"], 1);
+    let (_, body) = app.post("/v1/dnc", json!({"phones": [vn(1), "abc"], "campaign": campaign})).await;
+    assert_eq!(body["data"], json!({"total": 2, "added": 0, "skipped": 1, "invalid": 1, "invalid_phones": ["abc"]}));
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "nothing_due");
+    assert_eq!(next, json!(soon), "the entry's expiry is the next clock");
+    let (_, check) = app.get(&format!("/v1/dnc/check?phones={},{}&campaign={campaign}", vn(1), vn(2))).await;
+    assert_eq!(check["data"][stored(1)]["dnc"], true);
+    assert_eq!(
+        check["data"][stored(1)]["entries"],
+        json!([{"scope": "campaign", "campaign": campaign, "reason": "asked", "expires_at": null}])
+    );
+    let (_, check) = app.get(&format!("/v1/dnc/check?phones={}", vn(1))).await;
+    assert_eq!(check["data"][stored(1)], json!({"dnc": false, "entries": []}), "the account's list only");
+    let (_, check) = app.get(&format!("/v1/dnc/check?phones={}&campaign={other}", vn(1))).await;
+    assert_eq!(check["data"][stored(1)]["dnc"], false);
+    sleep(2.5).await;
+    let (id, _, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(id, ids[1], "an expired entry blocks nothing");
+    let (_, check) = app.get(&format!("/v1/dnc/check?phones={}", vn(2))).await;
+    assert_eq!(check["data"][stored(2)]["dnc"], false, "{check}");
+    assert_eq!(check["data"][stored(2)]["entries"][0]["expires_at"], soon, "still listed");
+    // An expired entry is replaced by a new one, counted in added.
+    let (_, body) = app.post("/v1/dnc", json!({"phones": [vn(2)]})).await;
+    assert_eq!(body["data"]["added"], 1, "{body}");
+});
+
+backend_test!(dnc_lists_and_deletes_by_scope, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Scoped").await;
+    app.post("/v1/dnc", json!({"phones": [vn(1), vn(2)]})).await;
+    app.post("/v1/dnc", json!({"phones": [vn(1)], "campaign": campaign})).await;
+    let (_, all) = app.get("/v1/dnc").await;
+    assert_eq!(all["data"]["totalCount"], 3, "{all}");
+    let (_, one) = app.get(&format!("/v1/dnc?campaign={campaign}")).await;
+    let rows = one["data"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let created = rows[0]["created"].as_i64().unwrap();
+    assert_eq!(
+        rows[0],
+        json!({"phone": stored(1), "scope": "campaign", "campaign": campaign, "reason": "manual", "expires_at": null, "created": created})
+    );
+    let (_, by_phone) = app.get(&format!("/v1/dnc?phone={}", vn(1))).await;
+    assert_eq!(by_phone["data"]["totalCount"], 2);
+    let (s, body) =
+        app.send(Method::DELETE, "/v1/dnc", Some(&app.tenant.token), Body::Json(json!({"phones": [vn(1)]}))).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["data"]["deleted"], 1, "the account's entry only");
+    let (_, all) = app.get("/v1/dnc").await;
+    assert_eq!(all["data"]["totalCount"], 2);
+    let (s, body) = app
+        .send(
+            Method::DELETE,
+            "/v1/dnc",
+            Some(&app.tenant.token),
+            Body::Json(json!({"phones": [vn(1)], "campaign": campaign})),
+        )
+        .await;
+    assert_eq!((s, body["data"]["deleted"].clone()), (200, json!(1)));
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(1)], "campaign": "CA000000"})).await;
+    assert_eq!((s, body), (404, error(3, "campaign 'CA000000' not found")));
+    let (s, body) = app.post("/v1/dnc", json!({})).await;
+    assert_eq!((s, body), (400, error(2, "missing phones")));
+    let (s, body) = app.get("/v1/dnc/check").await;
+    assert_eq!((s, body), (400, error(2, "missing phones")));
+});
+
+backend_test!(customers_whose_every_phone_is_listed_are_added_as_do_not_call, async {
+    let app = TestApp::spawn().await;
+    app.post("/v1/dnc", json!({"phones": [vn(1), vn(2), vn(6)]})).await;
+    let campaign = app.create_campaign("Listed").await;
+    let (s, body) = app
+        .post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": contacts(&[&[1], &[2, 3], &[4]])}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["summary"]["dnc"], 1, "{body}");
+    let r = rows(&app, &campaign).await;
+    assert_eq!((r[0]["status"].clone(), r[0]["do_not_call"].clone()), (json!(8), json!(1)));
+    assert_eq!(r[1]["status"], 0, "one phone is still callable");
+    let (_, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": [vn(6), vn(5)]})).await;
+    assert_eq!(body["data"]["dnc"], 1, "{body}");
+    // Deleting the entry does not reopen a customer marked at load.
+    app.send(Method::DELETE, "/v1/dnc", Some(&app.tenant.token), Body::Json(json!({"phones": [vn(1)]}))).await;
+    assert_eq!(row(&app, &campaign, r[0]["id"].as_i64().unwrap()).await["status"], 8);
+});
+
+backend_test!(dnc_import_reads_a_file_of_phones, async {
+    let app = TestApp::spawn().await;
+    let csv = format!("name,phone\nA,{}\nB,{}\nC,nope\nD,{}\n", vn(1), vn(2), vn(1));
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/v1/dnc/import",
+            Some(&app.tenant.token),
+            Body::Upload(crate::common::pairs(&[("reason", "complaint")]), "dnc.csv", csv.into_bytes()),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!((data["added"].clone(), data["invalid"].clone()), (json!(2), json!(2)), "{data}");
+    assert_eq!(data["invalid_rows"].as_array().unwrap().len(), 2, "a row without a phone and a repeated row: {data}");
+    let (_, list) = app.get("/v1/dnc").await;
+    assert_eq!(list["data"]["rows"][0]["reason"], "complaint");
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/v1/dnc/import",
+            Some(&app.tenant.token),
+            Body::Multipart(crate::common::pairs(&[("reason", "x")])),
+        )
+        .await;
+    assert_eq!((s, body), (400, error(2, "missing file")));
+});
+
+backend_test!(outside_the_hours_nobody_is_called_and_the_reason_says_so, async {
+    let app = TestApp::spawn().await;
+    let closed = closed_now(&app).await;
+    let (campaign, ids) = running(&app, json!({"businesshour": closed}), &[&[1]]).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "outside_hours");
+    assert!(next.as_i64().unwrap() > now_secs() + 86_400, "the hours open after the holidays: {next}");
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!(why["phones"][0]["reasons"], json!(["outside_hours"]));
+    let open = always_open(&app).await;
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"businesshour": open})).await;
+    assert_eq!(s, 200, "{body}");
+    claim(&app, &campaign, "u1").await;
+    // A set a campaign uses cannot be deleted; one no campaign uses can.
+    let (s, body) = app.delete(&format!("/v1/businesshour/{open}")).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains(&campaign), "names the campaign: {body}");
+    let (s, _) = app.delete(&format!("/v1/businesshour/{closed}")).await;
+    assert_eq!(s, 200);
+});
+
+backend_test!(callable_hours_are_kept_as_sent_and_presets_are_fixed, async {
+    let app = TestApp::spawn().await;
+    let (_, list) = app.get("/v1/businesshour").await;
+    let presets = list["data"]["rows"].as_array().unwrap().clone();
+    assert_eq!(presets.len(), 2, "{list}");
+    assert_eq!(
+        presets[0],
+        json!({"id": presets[0]["id"], "name": "Vietnam advertising", "timezone": "Asia/Ho_Chi_Minh",
+               "windows": [{"days": [1,2,3,4,5,6,7], "start": "08:00", "end": "17:00"}], "holidays": [], "preset": true})
+    );
+    assert_eq!(presets[1]["name"], "US TCPA");
+    assert_eq!(presets[1]["windows"][0]["end"], "21:00");
+    let preset = presets[0]["id"].as_i64().unwrap();
+    let body = json!({"name": "Shop", "timezone": "Asia/Ho_Chi_Minh",
+                      "windows": [{"days": [1,2,3,4,5], "start": "08:30", "end": "12:00"}, {"days": [6], "start": "09:00", "end": "24:00"}],
+                      "holidays": ["2027-01-01"]});
+    let (s, made) = app.post("/v1/businesshour", body.clone()).await;
+    assert_eq!(s, 200, "{made}");
+    let id = made["data"]["id"].as_i64().unwrap();
+    let (_, got) = app.get(&format!("/v1/businesshour/{id}")).await;
+    let mut expected = body.clone();
+    expected["id"] = json!(id);
+    expected["preset"] = json!(false);
+    assert_eq!(got["data"], expected);
+    let (s, body) = app.put(&format!("/v1/businesshour/{preset}"), body.clone()).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    let (s, body) = app.delete(&format!("/v1/businesshour/{preset}")).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    let bad = [
+        (
+            json!({"name": "x", "timezone": "Mars/Base", "windows": [{"days": [1], "start": "08:00", "end": "09:00"}]}),
+            1,
+        ),
+        (json!({"name": "x", "timezone": "UTC", "windows": [{"days": [1], "start": "22:00", "end": "02:00"}]}), 1),
+        (json!({"name": "x", "timezone": "UTC", "windows": [{"days": [8], "start": "08:00", "end": "09:00"}]}), 1),
+        (json!({"name": "x", "timezone": "UTC", "windows": [{"days": [1], "start": "8am", "end": "09:00"}]}), 1),
+        (
+            json!({"name": "x", "timezone": "UTC", "windows": [{"days": [1], "start": "08:00", "end": "09:00"}], "holidays": ["tomorrow"]}),
+            1,
+        ),
+        (json!({"name": "x", "timezone": "UTC"}), 2),
+        (json!({"timezone": "UTC", "windows": [{"days": [1], "start": "08:00", "end": "09:00"}]}), 2),
+    ];
+    for (body, r) in bad {
+        let (s, got) = app.post("/v1/businesshour", body.clone()).await;
+        assert_eq!((s, got["r"].clone()), (400, json!(r)), "{body} -> {got}");
+    }
+    let (s, got) = app.post("/v1/campaign", json!({"name": "x", "businesshour": 999999})).await;
+    assert_eq!((s, got["r"].clone()), (404, json!(4)), "{got}");
+    let (s, got) = app.get("/v1/businesshour/999999").await;
+    assert_eq!((s, got["r"].clone()), (404, json!(4)));
+});
+
+backend_test!(a_quota_stops_an_agent_for_the_day, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"quota_type": 1, "quota_call_out": 5}), &[&[1], &[2], &[3], &[4]]).await;
+    let (_, agents) = app.get("/v1/agent?stringee_user_id=u1").await;
+    let a1 = agents["data"]["agents"][0]["id"].as_str().unwrap().to_string();
+    let (s, body) = app
+        .post(
+            "/v1/campagent/setquota",
+            json!({"agent_id": a1, "campaign": campaign, "quota_type": 1, "quota_call_out": 2}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let (_, c2, _) = claim(&app, &campaign, "u1").await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "quota_reached", "live claims count");
+    assert!(next.as_i64().unwrap() > now_secs(), "the agent's next day: {next}");
+    // A released hand-out does not count; an accepted result does.
+    let _ = c2;
+    let second = rows(&app, &campaign).await.into_iter().find(|r| r["status"] == 5 && r["id"] != id).unwrap();
+    let (s, _) = app.post(&format!("/v1/customcampaign/{}/release", second["id"]), json!({"claim_id": c2})).await;
+    assert_eq!(s, 200);
+    reported(&app, id, &c1, "success", json!({})).await;
+    claim(&app, &campaign, "u1").await;
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "quota_reached");
+    claim(&app, &campaign, "u2").await;
+});
+
+backend_test!(the_24_hour_caps_hold_across_campaigns, async {
+    let app = TestApp::spawn().await;
+    let (first, _) = running(&app, json!({"purpose": "advertising", "time_between_two_call": 0}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &first, "u1").await;
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (reason, next) = nobody(&app, &first, "u1").await;
+    assert_eq!(reason, "nothing_due", "one advertising call a phone a day");
+    assert!(next.as_i64().unwrap() >= now_secs() + 86_390, "{next}");
+    let why = explain(&app, id, Some("u1")).await;
+    assert_eq!(why["phones"][0]["reasons"], json!(["cap_24h"]));
+    // A care campaign with its own cap of one call a phone a day.
+    let a = agent(&app, "u3").await;
+    let (_, made) = app
+        .post("/v1/campaign", json!({"name": "Care", "agent": [a], "max_calls_per_phone_24h": 1, "listcontacts": contacts(&[&[1], &[2]])}))
+        .await;
+    let care = made["data"]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/v1/campaign/{care}/approve"), json!({})).await;
+    app.post(&format!("/v1/campaign/{care}/start"), json!({})).await;
+    let (_, _, phone) = claim(&app, &care, "u3").await;
+    assert_eq!(phone, stored(2), "the phone called today by the advertising campaign is capped");
+});
+
+backend_test!(do_not_call_back_lasts_its_days_and_forever_by_default, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"time_do_not_call": 1}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let before = now_secs();
+    reported(&app, id, &c1, "do_not_call_back", json!({})).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "nothing_due", "it ends in a day");
+    let next = next.as_i64().unwrap();
+    assert!((before + 86_400..=now_secs() + 86_400).contains(&next), "{next}");
+    assert_eq!(explain(&app, ids[0], Some("u1")).await["reasons"], json!(["do_not_call"]));
+    // With time_do_not_call 0 it is for ever: the list is done.
+    let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"time_do_not_call": 0})).await;
+    assert_eq!(s, 200);
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("list_empty".into(), Value::Null));
+});
+
+backend_test!(an_empty_or_finished_list_says_list_empty, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[]).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("list_empty".into(), Value::Null));
+    let (s, _) = app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": contacts(&[&[1]])})).await;
+    assert_eq!(s, 200);
+    let (id, c, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c, "success", json!({})).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("list_empty".into(), Value::Null));
+});
+
+backend_test!(history_tells_every_event_and_outlives_the_customer, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"time_between_two_call": 0}), &[&[1]]).await;
+    let id = ids[0];
+    let (_, c1, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c1, "busy", json!({"call_id": "abc", "duration": 12, "note": "line busy"})).await;
+    app.post(&format!("/v1/customcampaign/{id}/stop"), json!({})).await;
+    app.post(&format!("/v1/customcampaign/{id}/resume"), json!({})).await;
+    let (s, _) = app.delete(&format!("/v1/customcampaign/{id}")).await;
+    assert_eq!(s, 200);
+    let h = history(&app, id).await;
+    let events: Vec<&str> = h.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["added", "claimed", "result", "stopped", "resumed", "deleted"]);
+    let sid = &app.tenant.key_sid;
+    assert_eq!(h[0]["actor"], *sid, "the API key that added it");
+    assert_eq!((h[0]["from_status"].clone(), h[0]["to_status"].clone()), (Value::Null, json!(0)));
+    assert_eq!(
+        h[1],
+        json!({"at": h[1]["at"], "event": "claimed", "actor": "u1", "phone": stored(1), "outcome": null,
+               "from_status": 0, "to_status": 5, "claim_id": c1})
+    );
+    assert_eq!(h[2]["outcome"], "busy");
+    assert_eq!((h[2]["from_status"].clone(), h[2]["to_status"].clone()), (json!(5), json!(1)));
+    assert_eq!(h[3]["actor"], *sid);
+    assert_eq!(h[5]["actor"], *sid);
+    let ats: Vec<i64> = h.iter().map(|e| e["at"].as_i64().unwrap()).collect();
+    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "oldest first: {ats:?}");
+    // Every other path answers r=4 for a deleted customer.
+    let (s, body) = app.get(&format!("/v1/customcampaign/{id}/explain")).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)));
+    let (s, _) = app.get("/v1/customcampaign/999999/history").await;
+    assert_eq!(s, 404);
+    // Another account sees nothing of it.
+    let other = app.new_tenant("Other").await;
+    let (s, _) = app.send_as(&other, Method::GET, &format!("/v1/customcampaign/{id}/history"), Body::None).await;
+    assert_eq!(s, 404);
+});
+
+backend_test!(keepduplicate_writes_phone_removed_and_refuses_a_claimed_customer, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1, 2], &[1]]).await;
+    let (held, c1, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(held, ids[0]);
+    let keep = json!({"campaign": campaign, "listKeepCustomer": {stored(1): ids[1]}});
+    let (s, body) = app.post("/v1/customcampaign/keepduplicate", keep.clone()).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    reported(&app, held, &c1, "busy", json!({})).await;
+    let (s, body) = app.post("/v1/customcampaign/keepduplicate", keep).await;
+    assert_eq!(s, 200, "{body}");
+    let h = history(&app, ids[0]).await;
+    let removed = h.iter().find(|e| e["event"] == "phone_removed").expect("phone_removed");
+    assert_eq!(removed["phone"], stored(1));
+});
+
+backend_test!(explain_lists_every_reason_at_both_levels, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"max_call_retry": 1}), &[&[1, 2], &[3]]).await;
+    app.post("/v1/dnc", json!({"phones": [vn(2)], "campaign": campaign})).await;
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!(why["callable"], true, "{why}");
+    assert_eq!(why["reasons"], json!([]));
+    assert_eq!(why["next_eligible_at"], Value::Null);
+    assert_eq!(
+        why["phones"],
+        json!([{"phone": stored(1), "callable": true, "reasons": []},
+               {"phone": stored(2), "callable": false, "reasons": ["dnc_campaign"]}])
+    );
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let why = explain(&app, id, Some("u2")).await;
+    assert_eq!(why["reasons"], json!(["claimed", "no_callable_phone"]), "its one phone is held too: {why}");
+    assert_eq!(why["phones"][0]["reasons"], json!(["phone_claimed"]), "{why}");
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let why = explain(&app, id, Some("u1")).await;
+    assert_eq!(why["reasons"], json!(["status_final"]), "one call was all it had: {why}");
+    agent(&app, "u9").await;
+    let why = explain(&app, ids[1], Some("u9")).await;
+    assert_eq!(why["reasons"], json!(["agent_not_assigned"]), "{why}");
+    app.post(&format!("/v1/campaign/{campaign}/pause"), json!({})).await;
+    let why = explain(&app, ids[1], None).await;
+    assert_eq!(why["reasons"], json!(["campaign_not_running"]), "{why}");
+});
+
+backend_test!(stats_count_statuses_claims_and_who_is_callable, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1], &[2], &[3], &[4]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c1, "success", json!({})).await;
+    claim(&app, &campaign, "u1").await;
+    let (s, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({"by_status": {"0": 2, "1": 0, "2": 1, "3": 0, "4": 0, "5": 1, "6": 0, "7": 0, "8": 0},
+               "claimed": 1, "callable_now": 2, "next_eligible_at": null})
+    );
+    let (s, body) = app.get("/v1/campaign/CA000000/stats").await;
+    assert_eq!((s, body["r"].clone()), (404, json!(3)));
+});
+
+backend_test!(findcustomermanager_lists_callbacks_then_live_claims, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2], &[3]]).await;
+    let (a, ca, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, a, &ca, "callback", json!({"callback_time": now_secs() + 600})).await;
+    let (b, _, _) = claim(&app, &campaign, "u1").await;
+    claim(&app, &campaign, "u2").await;
+    let (s, body) = app
+        .post(
+            "/v1/customcampaign/findcustomermanager",
+            json!({"campaign": campaign, "stringee_user_id": "u1", "page": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["msg"], "Call API success");
+    let data = &body["resFromPccApi"]["data"];
+    assert_eq!(data["totalCount"], "2", "{body}");
+    assert_eq!(data["totalPages"], 1);
+    let listed: Vec<i64> = data["rows"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, [a, b]);
+    assert_eq!(ids[0], a);
+});
+
+backend_test!(agents_groups_and_assignments_answer_in_the_reference_shapes, async {
+    let app = TestApp::spawn().await;
+    let (s, body) = app.post("/v1/agent", json!({"name": "Lan", "stringee_user_id": "lan"})).await;
+    assert_eq!(s, 200, "{body}");
+    let agent_id = body["agentID"].as_str().unwrap().to_string();
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Create agent success", "message": "Create agent success", "agentID": agent_id})
+    );
+    assert!(agent_id.starts_with("AG") && agent_id.len() == 8, "{agent_id}");
+    let (s, body) = app.post("/v1/agent", json!({"name": "Lan again", "stringee_user_id": "lan"})).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    let (_, body) = app.get("/v1/agent?stringee_user_id=lan").await;
+    let list = &body["data"];
+    assert_eq!(list["totalAgents"], "1", "{body}");
+    let row = &list["agents"][0];
+    assert_eq!(
+        row,
+        &json!({"id": agent_id, "name": "Lan", "stringee_user_id": "lan", "manual_status": "AVAILABLE", "routing_type": 1,
+                "phone_number": row["phone_number"], "system_status": row["system_status"], "groups": [], "created": row["created"]})
+    );
+    let (s, body) = app.post("/v1/group", json!({"name": "Team A"})).await;
+    assert_eq!(s, 200, "{body}");
+    let group = body["groupID"].as_str().unwrap().to_string();
+    let (s, body) = app.post("/v1/manage-agents-in-group", json!({"agent_id": agent_id, "group_id": group})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!((body["agentID"].clone(), body["groupID"].clone()), (json!(agent_id), json!(group)));
+    let (_, body) = app.get(&format!("/v1/agent/{agent_id}")).await;
+    assert_eq!(body["data"]["groups"], json!([{"group_id": group}]));
+    let (_, body) = app.get("/v1/group").await;
+    assert_eq!(body["data"]["groups"][0]["number_of_agent"], 1, "{body}");
+    // A campaign worked through the group: membership is read at hand-out time.
+    let (_, made) = app
+        .post("/v1/campaign", json!({"name": "By group", "group": [group], "listcontacts": contacts(&[&[1]])}))
+        .await;
+    let campaign = made["data"]["id"].as_str().unwrap().to_string();
+    let (_, body) = app.get(&format!("/v1/campagent?campaign={campaign}")).await;
+    let rows = body["data"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!((rows[0]["group_id"].clone(), rows[0]["type"].clone()), (json!(group), json!(2)));
+    app.post(&format!("/v1/campaign/{campaign}/approve"), json!({})).await;
+    app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
+    let (_, body) = app.post("/v1/campaign/findcampaignrunning", json!({"stringee_user_id": "lan"})).await;
+    assert_eq!(body["data"]["rows"][0]["id"], campaign, "{body}");
+    claim(&app, &campaign, "lan").await;
+    let (s, _) = app
+        .send(
+            Method::DELETE,
+            "/v1/manage-agents-in-group",
+            Some(&app.tenant.token),
+            Body::Json(json!({"agent_id": agent_id, "group_id": group})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, body) =
+        app.post("/v1/customcampaign/receivecustomer", json!({"campaign": campaign, "stringee_user_id": "lan"})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "out of the group, no longer assigned: {body}");
+    // An unknown agent on a create makes nothing.
+    let (_, before) = app.get("/v1/campaign").await;
+    let (s, body) = app.post("/v1/campaign", json!({"name": "Ghosts", "agent": ["AG000000"]})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "{body}");
+    let (_, after) = app.get("/v1/campaign").await;
+    assert_eq!(before["data"]["totalCount"], after["data"]["totalCount"]);
+});
