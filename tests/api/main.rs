@@ -9,6 +9,7 @@ mod common;
 mod auth;
 mod calling;
 mod campaign;
+mod claiming;
 mod cli;
 mod contact;
 mod crash;

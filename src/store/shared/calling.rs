@@ -432,6 +432,13 @@ async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) ->
 /// Ends every lease that has run out, giving the customers back, then wakes the
 /// customers whose clock has rung: of one campaign, or of every campaign.
 pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> StoreResult<usize> {
+    // One sweep of a campaign at a time does it all; another one meanwhile has
+    // nothing to add, and two would only fight over the same rows.
+    if let Some((account, campaign)) = scope
+        && !db.try_lock(&sweep_key(account, &campaign.id)).await?
+    {
+        return Ok(0);
+    }
     let (filter, mut args) = match scope {
         Some((account, campaign)) => {
             (" AND account_id = ? AND campaign_id = ?", vec![Val::from(account), Val::from(campaign.id.as_str())])
@@ -457,14 +464,28 @@ pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> 
     match scope {
         Some((account, campaign)) => wake(db, account, campaign, now).await?,
         None => {
-            for r in db.rows("SELECT account_id, id FROM campaigns WHERE hidden = 0", &[]).await? {
-                if let Ok(c) = require_campaign(db, &r.text(0), &r.text(1)).await {
-                    wake(db, &r.text(0), &c, now).await?;
+            // The campaigns with a clock that has rung, a few at a time.
+            let ringing = db
+                .rows(
+                    "SELECT DISTINCT account_id, campaign_id FROM customers WHERE due = 0 AND wake_at <= ? LIMIT 100",
+                    &[now.into()],
+                )
+                .await?;
+            for r in ringing {
+                let (account, campaign) = (r.text(0), r.text(1));
+                if db.try_lock(&sweep_key(&account, &campaign)).await?
+                    && let Ok(c) = require_campaign(db, &account, &campaign).await
+                {
+                    wake(db, &account, &c, now).await?;
                 }
             }
         }
     }
     Ok(expired.len())
+}
+
+fn sweep_key(account: &str, campaign: &str) -> String {
+    format!("callsheet sweep {account} {campaign}")
 }
 
 /// The calls an agent has used of its quota in the campaign today: live claims and
@@ -542,8 +563,18 @@ async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i6
             format!("{base} AND c.due = 1 AND c.wake_at = 0 AND c.id > ? ORDER BY c.id LIMIT 16")
         }
     };
-    let sql = format!("{sql}{}", db.skip_locked());
+    // Read, not locked: the one chosen is locked when it is claimed.
     Ok(db.rows(&sql, &args).await?.iter().map(state_of).collect())
+}
+
+/// A candidate locked for its claim, as it is now; `None` when another
+/// transaction holds it or it left the queues of hand-out meanwhile.
+async fn lock_candidate(db: &impl Db, account: &str, id: i64) -> StoreResult<Option<CustomerState>> {
+    let sql = format!(
+        "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.id = ? AND c.due IN (1, 2){}",
+        db.skip_locked()
+    );
+    Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(state_of))
 }
 
 /// Hands the next callable customer of the campaign to the agent `user`, with a
@@ -584,11 +615,15 @@ pub async fn receive(
             if batch.is_empty() {
                 break;
             }
-            for c in &batch {
-                after = (c.callback_time, c.id);
+            for read in &batch {
+                after = (read.callback_time, read.id);
                 if stage == 2 {
                     after.0 = 0;
                 }
+                let Some(locked) = lock_candidate(db, account, read.id).await? else {
+                    continue;
+                };
+                let c = &locked;
                 let (reasons, _) = rules::customer_reasons(c, &campaign, Some(user), now);
                 if reasons.contains(&"no_calls_left") {
                     // max_call_retry was lowered since: out of the queue until it is raised.

@@ -123,6 +123,18 @@ pub trait Db {
     fn for_update(&self) -> &'static str {
         if self.postgres() { " FOR UPDATE" } else { "" }
     }
+
+    /// Takes the lock named `key` until the transaction ends, unless another
+    /// transaction holds it: whether it was taken. For work one transaction at a
+    /// time is enough to do (a campaign's sweep), so the others skip it rather than
+    /// wait or fight over its rows. SQLite writers take turns already.
+    async fn try_lock(&self, key: &str) -> StoreResult<bool> {
+        if !self.postgres() {
+            return Ok(true);
+        }
+        let taken = self.row("SELECT pg_try_advisory_xact_lock(hashtextextended(?, 0))::int", &[key.into()]).await?;
+        Ok(taken.is_some_and(|r| r.int(0) == 1))
+    }
 }
 
 /// `?` placeholders for `n` values, comma-separated.

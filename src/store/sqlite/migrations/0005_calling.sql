@@ -32,6 +32,8 @@ UPDATE customers SET
     due = CASE status WHEN 0 THEN 1 WHEN 1 THEN 1 WHEN 3 THEN 1 WHEN 6 THEN 2 ELSE NULL END,
     wake_at = CASE status WHEN 6 THEN callback_time ELSE 0 END;
 CREATE INDEX customers_queue ON customers(account_id, campaign_id, due, wake_at, id);
+-- The sweep's look for clocks that have rung, across campaigns.
+CREATE INDEX customers_waiting ON customers(wake_at) WHERE due = 0;
 
 CREATE TABLE agents (
     seq              INTEGER PRIMARY KEY,
