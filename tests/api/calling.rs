@@ -1078,3 +1078,108 @@ backend_test!(agents_groups_and_assignments_answer_in_the_reference_shapes, asyn
     let (_, after) = app.get("/v1/campaign").await;
     assert_eq!(before["data"]["totalCount"], after["data"]["totalCount"]);
 });
+
+/// A campaign of one customer with one phone, worked by `u1` within `hours`.
+async fn one_phone(app: &TestApp, phone: &str, hours: Value) -> (String, i64) {
+    let (status, made) = app.post("/v1/businesshour", hours).await;
+    assert_eq!(status, 200, "{made}");
+    let set = made["data"]["id"].as_i64().unwrap();
+    let a = agent(app, "u1").await;
+    let contacts = json!([{"id": "crm0", "name": "Far away", "phones": [phone]}]);
+    let (status, made) = app
+        .post("/v1/campaign", json!({"name": "Zones", "agent": [a], "businesshour": set, "listcontacts": contacts}))
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["data"]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/v1/campaign/{id}/approve"), json!({})).await;
+    app.post(&format!("/v1/campaign/{id}/start"), json!({})).await;
+    let customer = rows(app, &id).await[0]["id"].as_i64().unwrap();
+    (id, customer)
+}
+
+/// Now in `zone`: its ISO weekday (1 Monday) and minutes after local midnight, and
+/// the epoch second of the next local midnight.
+fn local_now(zone: &str) -> (u32, u32, i64) {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let tz: chrono_tz::Tz = zone.parse().unwrap();
+    let now = tz.timestamp_opt(now_secs(), 0).unwrap();
+    let tomorrow = now.date_naive().succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let midnight = tz.from_local_datetime(&tomorrow).earliest().unwrap().timestamp();
+    (now.weekday().number_from_monday(), now.hour() * 60 + now.minute(), midnight)
+}
+
+fn hhmm(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The hours are read in the phone's own zone, daylight saving applied, whatever
+/// the set's `timezone` (UTC here) and whatever the wall clock says: a window
+/// around local now is open, a window only on tomorrow's weekday opens at the
+/// phone's next local midnight.
+async fn hours_follow_the_phone(phone: &str, zone: &str) {
+    let app = TestApp::spawn().await;
+    let (day, minute, midnight) = local_now(zone);
+    let around = json!({"name": "Around now", "timezone": "UTC", "windows": [{"days": [day],
+        "start": hhmm(minute.saturating_sub(60)), "end": hhmm((minute + 60).min(1440))}]});
+    let (campaign, _) = one_phone(&app, phone, around).await;
+    let (_, _, handed) = claim(&app, &campaign, "u1").await;
+    assert_eq!(format!("+{handed}"), phone);
+
+    let app = TestApp::spawn().await;
+    let tomorrow = day % 7 + 1;
+    let later = json!({"name": "Tomorrow", "timezone": "UTC",
+        "windows": [{"days": [tomorrow], "start": "00:00", "end": "24:00"}]});
+    let (campaign, customer) = one_phone(&app, phone, later).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    // Past local midnight the window is open: the clock moved on while the test ran.
+    if now_secs() < midnight {
+        assert_eq!((reason.as_str(), next), ("outside_hours", json!(midnight)), "{phone} in {zone}");
+        let why = explain(&app, customer, Some("u1")).await;
+        assert_eq!(why["phones"][0]["reasons"], json!(["outside_hours"]));
+        assert_eq!(why["next_eligible_at"], midnight);
+    }
+}
+
+backend_test!(a_new_york_number_is_called_in_new_york_hours, async {
+    hours_follow_the_phone("+12127365000", "America/New_York").await;
+});
+
+backend_test!(an_arizona_number_keeps_arizona_time_without_daylight_saving, async {
+    hours_follow_the_phone("+16023640000", "America/Phoenix").await;
+});
+
+backend_test!(a_vietnamese_mobile_is_called_in_vietnam_hours, async {
+    hours_follow_the_phone("+84912345001", "Asia/Ho_Chi_Minh").await;
+});
+
+/// A window of two hours around now in `zone`, on today's weekday there.
+fn around_now(zone: &str, timezone: &str) -> Value {
+    let (day, minute, _) = local_now(zone);
+    json!({"name": "Around now", "timezone": timezone, "windows": [{"days": [day],
+        "start": hhmm(minute.saturating_sub(60)), "end": hhmm((minute + 60).min(1440))}]})
+}
+
+backend_test!(a_number_with_no_zone_of_its_own_uses_the_sets_timezone, async {
+    // An old Vietnamese landline prefix is kept (CONTRACT §6) but maps to no zone
+    // (Etc/Unknown): the set's timezone decides.
+    let app = TestApp::spawn().await;
+    let (campaign, _) = one_phone(&app, "0654521598", around_now("Asia/Tokyo", "Asia/Tokyo")).await;
+    claim(&app, &campaign, "u1").await;
+    let app = TestApp::spawn().await;
+    let (campaign, _) = one_phone(&app, "0654521598", around_now("Asia/Tokyo", "America/New_York")).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "outside_hours");
+});
+
+backend_test!(a_number_of_many_zones_is_called_only_when_open_in_all, async {
+    // A US toll-free number maps to every NANP zone, Guam to Honolulu: a window
+    // around New York's now is closed in most of them.
+    let app = TestApp::spawn().await;
+    let (campaign, customer) = one_phone(&app, "+18005551234", around_now("America/New_York", "UTC")).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await.0, "outside_hours");
+    assert_eq!(explain(&app, customer, Some("u1")).await["phones"][0]["reasons"], json!(["outside_hours"]));
+    let app = TestApp::spawn().await;
+    let always = json!({"name": "Always", "timezone": "UTC",
+        "windows": [{"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}]});
+    let (campaign, _) = one_phone(&app, "+18005551234", always).await;
+    claim(&app, &campaign, "u1").await;
+});
