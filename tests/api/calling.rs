@@ -363,6 +363,11 @@ backend_test!(a_retry_waits_its_delay_and_says_when, async {
     assert_eq!(why["callable"], false);
     assert_eq!(why["reasons"], json!(["retry_not_due"]));
     assert_eq!(why["next_eligible_at"], next);
+    // Its one phone listed for good: the retry's clock no longer makes it callable.
+    app.post("/v1/dnc", json!({"phones": [vn(1)]})).await;
+    let why = explain(&app, id, Some("u1")).await;
+    assert_eq!(why["reasons"], json!(["retry_not_due", "no_callable_phone"]));
+    assert_eq!(why["next_eligible_at"], Value::Null, "{why}");
 });
 
 backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {

@@ -1011,16 +1011,20 @@ pub async fn explain(
     let now_ms = now.saturating_mul(1000);
     let mut union: Vec<&'static str> = Vec::new();
     let mut any_callable = false;
-    let mut clocks: Vec<Option<i64>> = Vec::new();
+    // When this customer could next be handed to the agent who could have it
+    // soonest: each agent's blocks must all clear, so its time is the latest of
+    // their clocks, never when one of them has none.
+    let mut soonest: Option<i64> = None;
     for who in &judged {
         let mut reasons: Vec<&'static str> = Vec::new();
+        let mut at = Some(now);
+        let mut block = |clock: Option<i64>| at = at.zip(clock).map(|(a, b)| a.max(b));
         if campaign.status_at(now_ms) != campaign_status::status::RUNNING
             || (campaign.start_time > 0 && now_ms < campaign.start_time)
         {
             reasons.push("campaign_not_running");
-            if campaign.status_at(now_ms) == campaign_status::status::RUNNING {
-                clocks.push(Some(campaign.start_time / 1000));
-            }
+            let starts = campaign.status_at(now_ms) == campaign_status::status::RUNNING;
+            block(starts.then_some(campaign.start_time / 1000));
         }
         match who {
             Some((agent, _)) if !agent.is_empty() => {
@@ -1029,31 +1033,44 @@ pub async fn explain(
                     let (start, end) = hours::day_bounds(region, now);
                     if used_today(db, account, &campaign.id, agent, start, now).await? >= limit {
                         reasons.push("quota_reached");
-                        clocks.push(Some(end));
+                        block(Some(end));
                     }
                 }
             }
-            _ => reasons.push("agent_not_assigned"),
+            _ => {
+                reasons.push("agent_not_assigned");
+                block(None);
+            }
         }
         let (customer_reasons, due) =
             rules::customer_reasons(&c, &campaign, who.as_ref().map(|(_, u)| u.as_str()), now);
+        if !customer_reasons.is_empty() {
+            block(due);
+        }
         reasons.extend(customer_reasons);
-        clocks.push(due);
         if !facts.iter().any(PhoneFacts::callable) {
             reasons.push("no_callable_phone");
         }
         any_callable |= reasons.is_empty();
+        if let Some(t) = at {
+            soonest = Some(soonest.map_or(t, |s| s.min(t)));
+        }
         for r in reasons {
             if !union.contains(&r) {
                 union.push(r);
             }
         }
     }
-    let phone_clock = facts.iter().filter_map(PhoneFacts::unblocks_at).min();
-    if !facts.iter().any(PhoneFacts::callable) {
-        clocks.push(phone_clock);
-    }
-    let next = if any_callable { None } else { rules::earliest(clocks, &campaign).filter(|t| *t > now) };
+    // And one of its phones must be callable by then.
+    let phones_at = if facts.iter().any(PhoneFacts::callable) {
+        Some(now)
+    } else {
+        facts.iter().filter_map(PhoneFacts::unblocks_at).min()
+    };
+    let next = match (any_callable, soonest.zip(phones_at)) {
+        (false, Some((a, b))) => rules::earliest([Some(a.max(b))], &campaign).filter(|t| *t > now),
+        _ => None,
+    };
     Ok(Explanation {
         callable: any_callable,
         reasons: if any_callable { Vec::new() } else { union },
