@@ -1213,7 +1213,9 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let now_ms = now.saturating_mul(1000);
     let running = campaign.status_at(now_ms) == campaign_status::status::RUNNING
         && !(campaign.start_time > 0 && now_ms < campaign.start_time);
-    let callable_now = if running { callable_now(db, account, &campaign, below, now).await? } else { 0 };
+    // Callable means some assigned agent could be handed it.
+    let worked = running && !assigned_users(db, account, campaign_id).await?.is_empty();
+    let callable_now = if worked { callable_now(db, account, &campaign, below, now).await? } else { 0 };
     let next = if callable_now > 0 { None } else { next_eligible(db, account, &campaign, None, below, now).await? };
     let next = if running { next } else { None };
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
