@@ -387,7 +387,7 @@ backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {
 
 backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async {
     let app = TestApp::spawn().await;
-    let (campaign, ids) = running(&app, json!({"callback_grace_seconds": 2}), &[&[1], &[2]]).await;
+    let (campaign, ids) = running(&app, json!({"callback_grace_seconds": 5}), &[&[1], &[2]]).await;
     let (id, c1, _) = claim(&app, &campaign, "u1").await;
     reported(&app, id, &c1, "callback", json!({"callback_time": now_secs() - 1})).await;
     // A callback due now is u1's own: u2 gets the next new customer, u1 its callback.
@@ -398,7 +398,7 @@ backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async
     assert_eq!(why["reasons"], json!(["callback_other_agent"]), "{why}");
     assert_eq!(explain(&app, id, None).await["callable"], true, "judged for the callback's owner");
     assert_eq!(nobody(&app, &campaign, "u2").await.0, "nothing_due");
-    sleep(2.5).await;
+    sleep(5.5).await;
     let (late, _, _) = claim(&app, &campaign, "u2").await;
     assert_eq!(late, id, "past its grace another agent may take it");
 });
