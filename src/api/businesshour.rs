@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, done, ok};
+use super::error::{ApiError, ApiResult, done, ok, page_of};
 use super::input::{Fields, Input, PathId};
 use crate::calling::hours::{Hours, HoursView, WindowView};
 use crate::store::HoursDraft;
@@ -63,11 +63,12 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     Ok(ok(json!({"id": made.id})))
 }
 
-/// GET /v1/businesshour: every set, presets first, as sent plus `id` and `preset`.
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+/// GET /v1/businesshour?page=&limit=: the sets, presets first, as sent plus `id`
+/// and `preset`.
+async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let p = input.fields().page()?;
     let rows: Vec<HoursView> = state.store.hours_sets(caller.account_id()).await?.iter().map(Hours::view).collect();
-    let total = rows.len() as i64;
-    Ok(ok(json!({"rows": rows, "totalCount": total, "totalPages": i64::from(total > 0)})))
+    Ok(page_of(rows, p))
 }
 
 async fn show(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {

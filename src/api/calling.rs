@@ -9,11 +9,12 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, customer_page, ok, ok_json, stored_json};
+use super::error::{ApiError, ApiResult, customer_page, ok, ok_json, page_of, stored_json};
 use super::input::{Fields, Input, PathId};
 use crate::calling::model::{CallResult, Receive};
 use crate::calling::rules::{Outcome, Scope};
 use crate::domain::ids::{CampaignId, ClaimId, CustomerId};
+use crate::domain::page::{MAX_LIMIT, Page};
 use crate::domain::phone::{self, Region};
 
 pub fn router() -> Router<AppState> {
@@ -147,11 +148,13 @@ async fn explain(State(state): State<AppState>, caller: Caller, id: PathId, inpu
     Ok(ok(state.store.explain(caller.account_id(), region, customer, user).await?))
 }
 
-/// GET /v1/customcampaign/{id}/history (CONTRACT §9.5): every event, oldest first,
-/// kept after the customer is deleted.
-async fn history(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
+/// GET /v1/customcampaign/{id}/history?page=&limit= (CONTRACT §9.5): the events,
+/// oldest first, kept after the customer is deleted; 1000 a page unless `limit`
+/// says otherwise, so that one request shows a customer's whole story.
+async fn history(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
     let customer = id.parse(CustomerId::parse)?;
+    let f = input.fields();
+    let p = Page::parse(f.int("page")?, Some(f.int("limit")?.unwrap_or(MAX_LIMIT))).map_err(ApiError::invalid)?;
     let rows = state.store.history(caller.account_id(), customer).await?;
-    let total = rows.len() as i64;
-    Ok(ok(json!({"rows": rows, "totalCount": total, "totalPages": i64::from(total > 0)})))
+    Ok(page_of(rows, p))
 }

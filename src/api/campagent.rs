@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ok_json, page};
+use super::error::{ApiError, ApiResult, ok_json, page, page_of};
 use super::input::{Fields, Input, PathId};
 use crate::domain::agent::Quota;
 use crate::domain::ids::{AgentId, CampaignId, GroupId};
@@ -97,8 +97,8 @@ async fn set_quota(State(state): State<AppState>, caller: Caller, input: Input) 
 /// the running campaigns the agent works, the one it performs first.
 async fn running(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
+    let p = f.page()?;
     let name = f.string("name")?.filter(|n| !n.trim().is_empty());
     let found = state.store.running_campaigns(caller.account_id(), user(&f)?, name).await?;
-    let total = found.len() as i64;
-    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": {"rows": found, "totalCount": total, "totalPages": 1}})))
+    Ok(page_of(found, p))
 }

@@ -142,7 +142,7 @@ async fn assign_new(
     }
     let id = CampaignId::trusted(campaign);
     if let Err(e) = state.store.assign(caller.account_id(), id.clone(), agents, groups).await {
-        let _ = state.store.delete_campaign(caller.account_id(), id).await;
+        let _ = state.store.delete_campaign(caller.account_id(), None, id).await;
         return Err(e.into());
     }
     Ok(())
@@ -203,7 +203,7 @@ async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input
 /// DELETE /v1/campaign/{id} (CONTRACT §5): the campaign and all its customers.
 async fn remove(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
     let id = id.parse(CampaignId::parse)?;
-    if state.store.delete_campaign(caller.account_id(), id.clone()).await? {
+    if state.store.delete_campaign(caller.account_id(), Some(caller.key_sid.clone()), id.clone()).await? {
         Ok(done())
     } else {
         Err(ApiError::campaign_not_found(&id))

@@ -164,6 +164,14 @@ pub fn page<T: serde::Serialize>(rows: Vec<T>, total: i64, page: crate::domain::
     ok(json!({"rows": rows, "totalCount": total, "totalPages": page.total_pages(total)}))
 }
 
+/// One page of a list read whole (short lists: a customer's history, the callable-hours
+/// sets, an agent's running campaigns).
+pub fn page_of<T: serde::Serialize>(all: Vec<T>, p: crate::domain::page::Page) -> Response {
+    let total = all.len() as i64;
+    let rows: Vec<T> = all.into_iter().skip(p.offset() as usize).take(p.limit as usize).collect();
+    page(rows, total, p)
+}
+
 /// Adds top-level keys beside `r`, `msg` and `data` (the reference repeats some ids there).
 pub fn ok_with(data: Value, extra: &[(&str, Value)]) -> Response {
     let mut body = json!({"r": 0, "msg": "Success", "data": data});

@@ -30,6 +30,9 @@ pub mod queue {
     pub const CALLBACK: i64 = 2;
     /// Claimed; the lease ends at `wake_at`.
     pub const CLAIMED: i64 = 3;
+    /// Status 1 or 3 with no calls left since `max_call_retry` was lowered: out of
+    /// hand-out until it is raised, yet not a finished customer.
+    pub const SPENT: i64 = 4;
 }
 
 /// How a customer came to status 8.
@@ -387,10 +390,14 @@ pub struct Explanation {
     pub next_eligible_at: Option<i64>,
 }
 
+/// A clock that never rings: a customer parked for good (every phone listed for
+/// ever, or wrong) waits until it.
+pub const NEVER: i64 = i64::MAX;
+
 /// The earliest of several clocks, ignoring those that never ring; `None` when it
 /// falls at or past the campaign's end.
 pub fn earliest(times: impl IntoIterator<Item = Option<i64>>, campaign: &Campaign) -> Option<i64> {
-    let t = times.into_iter().flatten().min()?;
+    let t = times.into_iter().flatten().filter(|t| *t < NEVER).min()?;
     let end = campaign.end_time / 1000;
     (campaign.end_time == 0 || t < end).then_some(t)
 }

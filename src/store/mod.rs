@@ -209,8 +209,11 @@ pub trait Store: Send + Sync + 'static {
         id: CampaignId,
         fields: CampaignFields,
     ) -> StoreResult<Option<Campaign>>;
-    /// Deletes the campaign and its customers; false when there was none.
-    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool>;
+    /// Deletes the campaign and its customers; false when there was none. With an
+    /// actor (the API key's sid) each customer's history records the delete, and a
+    /// live claim on any of them refuses it (r=7); without one, a campaign just made
+    /// is taken back as if it never was.
+    async fn delete_campaign(&self, account: AccountId, actor: Option<String>, id: CampaignId) -> StoreResult<bool>;
 
     // CRM contacts.
     async fn create_contact(&self, account: AccountId, draft: ContactDraft) -> StoreResult<Contact>;

@@ -110,7 +110,7 @@ pub async fn reported(app: &TestApp, customer: i64, claim: &str, outcome: &str, 
     body["data"].clone()
 }
 
-async fn explain(app: &TestApp, customer: i64, user: Option<&str>) -> Value {
+pub async fn explain(app: &TestApp, customer: i64, user: Option<&str>) -> Value {
     let path = match user {
         Some(u) => format!("/v1/customcampaign/{customer}/explain?stringee_user_id={u}"),
         None => format!("/v1/customcampaign/{customer}/explain"),
@@ -120,18 +120,18 @@ async fn explain(app: &TestApp, customer: i64, user: Option<&str>) -> Value {
     body["data"].clone()
 }
 
-async fn history(app: &TestApp, customer: i64) -> Vec<Value> {
+pub async fn history(app: &TestApp, customer: i64) -> Vec<Value> {
     let (status, body) = app.get(&format!("/v1/customcampaign/{customer}/history")).await;
     assert_eq!(status, 200, "{body}");
     body["data"]["rows"].as_array().unwrap().clone()
 }
 
-async fn sleep(seconds: f64) {
+pub async fn sleep(seconds: f64) {
     tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
 }
 
 /// Callable hours that are open at every moment.
-async fn always_open(app: &TestApp) -> i64 {
+pub async fn always_open(app: &TestApp) -> i64 {
     let (status, body) = app
         .post(
             "/v1/businesshour",
@@ -145,7 +145,7 @@ async fn always_open(app: &TestApp) -> i64 {
 
 /// Callable hours closed today everywhere on earth: yesterday, today and tomorrow
 /// (UTC) are holidays.
-async fn closed_now(app: &TestApp) -> i64 {
+pub async fn closed_now(app: &TestApp) -> i64 {
     let day = |offset: i64| {
         chrono::DateTime::from_timestamp(now_secs() + offset * 86_400, 0).unwrap().format("%Y-%m-%d").to_string()
     };

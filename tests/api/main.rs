@@ -8,6 +8,7 @@ mod common;
 
 mod auth;
 mod calling;
+mod calling_rules;
 mod campaign;
 mod claiming;
 mod cli;

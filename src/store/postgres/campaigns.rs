@@ -3,6 +3,7 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
+use super::db::PgDb;
 use super::{StoreError, StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::campaign::{Campaign, CampaignFields};
 use crate::domain::ids::IdKind;
@@ -10,6 +11,7 @@ use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::domain::text;
 use crate::store::plan::SearchNames;
+use crate::store::shared::calling;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
                        time_between_two_call, number, created, updated, status, calling";
@@ -158,9 +160,17 @@ pub async fn update(
     Ok(Some(c))
 }
 
-pub async fn delete(db: &impl GenericClient, account_id: &str, id: &str) -> StoreResult<bool> {
+pub async fn delete<C: GenericClient + Sync>(
+    db: &C,
+    account_id: &str,
+    actor: Option<&str>,
+    id: &str,
+) -> StoreResult<bool> {
     if lock(db, account_id, id).await?.is_none() {
         return Ok(false);
+    }
+    if let Some(actor) = actor {
+        calling::record_campaign_delete(&PgDb(db), account_id, id, actor, now_secs()).await?;
     }
     db.execute("DELETE FROM customers WHERE account_id = $1 AND campaign_id = $2", &[&account_id, &id]).await?;
     db.execute("DELETE FROM campaigns WHERE account_id = $1 AND id = $2", &[&account_id, &id]).await?;

@@ -408,8 +408,8 @@ impl Store for PgStore {
         .await
     }
 
-    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
-        self.write(async |tx| campaigns::delete(tx, &account, &id).await).await
+    async fn delete_campaign(&self, account: AccountId, actor: Option<String>, id: CampaignId) -> StoreResult<bool> {
+        self.write(async |tx| campaigns::delete(tx, &account, actor.as_deref(), &id).await).await
     }
 
     async fn create_contact(&self, account: AccountId, draft: ContactDraft) -> StoreResult<Contact> {

@@ -471,6 +471,9 @@ pub async fn remove_perform(db: &impl Db, account: &str, user: &str) -> StoreRes
 pub async fn set_quota(db: &impl Db, account: &str, campaign: &str, agent: &str, quota: Quota) -> StoreResult<()> {
     require_campaign(db, account, campaign).await?;
     require_agent(db, account, agent).await?;
+    if !is_assigned(db, account, campaign, agent).await? {
+        return Err(StoreError::NotFound(format!("agent '{agent}' is not assigned to campaign {campaign}")));
+    }
     db.exec(
         "INSERT INTO agent_quotas (account_id, campaign_id, agent_id, quota_type, quota_call_out) VALUES (?, ?, ?, ?, ?) \
          ON CONFLICT (account_id, campaign_id, agent_id) DO UPDATE SET quota_type = excluded.quota_type, \

@@ -488,8 +488,13 @@ fn sweep_key(account: &str, campaign: &str) -> String {
     format!("callsheet sweep {account} {campaign}")
 }
 
-/// The calls an agent has used of its quota in the campaign today: live claims and
-/// accepted results of the day.
+/// How long after its hand-out a result still counts toward the day it is accepted
+/// on: the index bound of a quota's count (a result is nearly always reported
+/// within its lease).
+const RESULT_WINDOW: i64 = 2 * 86_400;
+
+/// The calls an agent has used of its quota in the campaign today: live claims
+/// handed out today and results accepted today.
 async fn used_today(
     db: &impl Db,
     account: &str,
@@ -501,8 +506,16 @@ async fn used_today(
     Ok(db
         .row(
             "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND agent_id = ? AND created >= ? \
-             AND ((state = 0 AND lease_expires_at > ?) OR accepted_at IS NOT NULL)",
-            &[account.into(), campaign.into(), agent.into(), since.into(), now.into()],
+             AND ((state = 0 AND lease_expires_at > ? AND created >= ?) OR accepted_at >= ?)",
+            &[
+                account.into(),
+                campaign.into(),
+                agent.into(),
+                (since - RESULT_WINDOW).into(),
+                now.into(),
+                since.into(),
+                since.into(),
+            ],
         )
         .await?
         .map_or(0, |r| r.int(0)))
@@ -529,8 +542,10 @@ struct Scan<'a> {
 /// The candidates of one hand-out stage after `after`, in its order.
 async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i64)) -> StoreResult<Vec<CustomerState>> {
     let Scan { account, campaign, user, below, now } = *scan;
-    let base =
-        format!("SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ?");
+    let base = format!(
+        "SELECT {STATE_COLUMNS} FROM customers c{} WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ?",
+        db.queue_index()
+    );
     let mut args: Vec<Val> = vec![account.into(), campaign.id.as_str().into(), below.into()];
     let sql = match stage {
         // This agent's own due callbacks, then everyone else's due ones, earliest first.
@@ -606,7 +621,10 @@ pub async fn receive(
     sweep(db, Some((account, &campaign)), now).await?;
     let hours = hours_of(db, account, &campaign).await?;
     let below = visible_below(db, account, campaign_id).await?;
+    // What the scan met: a customer blocked only by the hours, and the soonest a
+    // customer left queued (its phone held by a claim elsewhere) unblocks.
     let mut saw_hours = false;
+    let mut held_until: Option<i64> = None;
     let scan = Scan { account, campaign: &campaign, user, below, now };
     for stage in 0..3 {
         let mut after = (i64::MIN, i64::MIN);
@@ -628,8 +646,8 @@ pub async fn receive(
                 if reasons.contains(&"no_calls_left") {
                     // max_call_retry was lowered since: out of the queue until it is raised.
                     db.exec(
-                        "UPDATE customers SET due = NULL WHERE account_id = ? AND id = ?",
-                        &[account.into(), c.id.into()],
+                        "UPDATE customers SET due = ? WHERE account_id = ? AND id = ?",
+                        &[queue::SPENT.into(), account.into(), c.id.into()],
                     )
                     .await?;
                     continue;
@@ -647,28 +665,35 @@ pub async fn receive(
                     continue;
                 }
                 saw_hours |= facts.iter().any(PhoneFacts::only_hours);
-                park(db, account, c, &facts, now).await?;
+                if !park(db, account, c, &facts, now).await? {
+                    let t = facts.iter().filter_map(PhoneFacts::unblocks_at).min();
+                    held_until = rules::earliest([held_until, t], &campaign);
+                }
             }
         }
     }
-    nobody(db, account, &campaign, user, below, saw_hours, now).await.map(Receive::Nobody)
+    let mut answer = nobody(db, account, &campaign, user, below, saw_hours, now).await?;
+    if answer.reason != "list_empty" {
+        answer.next_eligible_at = rules::earliest([answer.next_eligible_at, held_until], &campaign);
+    }
+    Ok(Receive::Nobody(answer))
 }
 
 /// Takes a customer whose every phone is blocked for now out of the queue until
 /// the first of them could be callable again. A phone that only a live claim holds
-/// keeps the customer queued: the claim ends soon.
-async fn park(db: &impl Db, account: &str, c: &CustomerState, facts: &[PhoneFacts], now: i64) -> StoreResult<()> {
+/// keeps the customer queued: the claim ends soon. Whether it was parked.
+async fn park(db: &impl Db, account: &str, c: &CustomerState, facts: &[PhoneFacts], now: i64) -> StoreResult<bool> {
     if facts.iter().any(|f| f.held_until.is_some() && f.reasons().len() == 1) {
-        return Ok(());
+        return Ok(false);
     }
-    let until = facts.iter().filter_map(PhoneFacts::unblocks_at).min().unwrap_or(i64::MAX).max(now + 1);
+    let until = facts.iter().filter_map(PhoneFacts::unblocks_at).min().unwrap_or(rules::NEVER).max(now + 1);
     let why = if facts.iter().any(PhoneFacts::only_hours) { "hours" } else { "blocked" };
     db.exec(
         "UPDATE customers SET due = 0, wake_at = ?, parked = ? WHERE account_id = ? AND id = ?",
         &[until.into(), why.into(), account.into(), c.id.into()],
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Claims a customer on `phone`; `None` when another claim took the phone first.
@@ -741,14 +766,15 @@ async fn nobody(
     now: i64,
 ) -> StoreResult<Nobody> {
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below)];
+    // Finished customers (2, 7, stopped, do-not-call with no end) have left every queue.
     let live = db
         .row(
-            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL",
+            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL LIMIT 1",
             &scope,
         )
         .await?
-        .map_or(0, |r| r.int(0));
-    if live == 0 {
+        .is_some();
+    if !live {
         return Ok(Nobody { reason: "list_empty", next_eligible_at: None });
     }
     let next = next_eligible(db, account, campaign, Some(user), below, now).await?;
@@ -782,7 +808,8 @@ async fn next_eligible(
         )
         .await?
         .and_then(|r| r.opt_int(0));
-    let grace = campaign.calling.callback_grace_seconds;
+    // Without an agent, a USERONLY callback is due for its owner at its time.
+    let grace = if user.is_some() { campaign.calling.callback_grace_seconds } else { 0 };
     let callbacks = db
         .row(
             "SELECT min(CASE WHEN stringee_user_id_callback IS NULL OR stringee_user_id_callback = ? THEN wake_at \
@@ -833,6 +860,12 @@ pub async fn result(
         _ => {}
     }
     let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    if claim.state == 3 && c.status == status::STOPPED {
+        return Err(StoreError::Conflict(format!(
+            "claim '{}' expired and customer {customer_id} has been stopped since",
+            claim.id
+        )));
+    }
     let from = c.status;
     let callback = r.callback_time.map(|t| (t, r.callback_scope, claim.user.as_str()));
     let applied = rules::apply(c, &campaign, &claim.phone, r.outcome, callback, now);
@@ -923,10 +956,32 @@ pub async fn refuse_if_claimed(db: &impl Db, account: &str, customer_id: i64, wh
     }
 }
 
+/// Gives back the claim on a customer whose lease has run out but that no sweep
+/// has met yet, as the sweep would: what is written next starts from the customer
+/// as it was before the hand-out.
+async fn end_expired_claim(db: &impl Db, account: &str, customer_id: i64, now: i64) -> StoreResult<()> {
+    let expired = db
+        .row(
+            "SELECT claim_id FROM customers WHERE account_id = ? AND id = ? AND due = 3 AND wake_at <= ?",
+            &[account.into(), customer_id.into(), now.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_text(0));
+    if let Some(id) = expired
+        && let Some(claim) = claim(db, account, &id).await?
+        && claim.state == 0
+    {
+        give_back(db, account, &claim, 3, "expired", "system", now).await?;
+    }
+    Ok(())
+}
+
 /// Stops a customer: never handed out until resumed (CONTRACT §9.4).
 pub async fn stop(db: &impl Db, account: &str, customer_id: i64, actor: &str, now: i64) -> StoreResult<Customer> {
-    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    customer_for_write(db, account, customer_id).await?;
     refuse_if_claimed(db, account, customer_id, "release it or wait for its result before stopping", now).await?;
+    end_expired_claim(db, account, customer_id, now).await?;
+    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
     if c.status == status::STOPPED {
         return Err(StoreError::Conflict(format!("customer {customer_id} is stopped already")));
     }
@@ -994,6 +1049,10 @@ pub async fn explain(
     now: i64,
 ) -> StoreResult<Explanation> {
     let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    if let Some(u) = user {
+        // An agent the account does not have is r=4; one not assigned is a reason.
+        agents::agent_by_user(db, account, u).await?;
+    }
     let hours = hours_of(db, account, &campaign).await?;
     let facts = phone_facts(db, account, &campaign, hours.as_ref(), &c, now).await?;
     let phones: Vec<PhoneVerdict> = facts
@@ -1086,7 +1145,8 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
     if let Some(r) = db
         .row(
             &format!(
-                "SELECT c.insert_time, c.added_by {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}"
+                "SELECT c.insert_time, c.added_by, {ADDED_STATUS} {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? \
+                 AND {VISIBLE}"
             ),
             &[account.into(), customer_id.into()],
         )
@@ -1099,7 +1159,7 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
             phone: None,
             outcome: None,
             from_status: None,
-            to_status: Some(status::OPENING),
+            to_status: Some(r.int(2)),
             claim_id: None,
         });
     }
@@ -1129,31 +1189,6 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
     Ok(rows)
 }
 
-/// Writes down a customer's arrival and its delete (the row is about to go).
-pub async fn record_delete(
-    db: &impl Db,
-    account: &str,
-    customer_id: i64,
-    actor: &str,
-    event: &str,
-    now: i64,
-) -> StoreResult<()> {
-    let Some(r) = db
-        .row(
-            "SELECT campaign_id, insert_time, added_by, status FROM customers WHERE account_id = ? AND id = ?",
-            &[account.into(), customer_id.into()],
-        )
-        .await?
-    else {
-        return Ok(());
-    };
-    let campaign = r.text(0);
-    let added = Event { event: "added", actor: &r.text(2), to: Some(status::OPENING), ..Event::default() };
-    record(db, account, &campaign, customer_id, r.int(1), added).await?;
-    let gone = Event { event, actor, from: Some(r.int(3)), ..Event::default() };
-    record(db, account, &campaign, customer_id, now, gone).await
-}
-
 /// findcustomermanager (CONTRACT §9.3): the agent's `USERONLY` callbacks by
 /// `callback_time`, then its live claims by hand-out time, 10 a page.
 pub async fn agent_customers(
@@ -1165,7 +1200,7 @@ pub async fn agent_customers(
     now: i64,
 ) -> StoreResult<(Vec<Customer>, i64)> {
     require_campaign(db, account, campaign_id).await?;
-    let (agent, _) = agents::agent_by_user(db, account, user).await?;
+    let (agent, _) = agents::assigned_agent(db, account, campaign_id, user).await?;
     let callbacks = db
         .rows(
             &format!(
@@ -1211,13 +1246,30 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
         .await?
         .map_or(0, |r| r.int(0));
     let now_ms = now.saturating_mul(1000);
-    let running = campaign.status_at(now_ms) == campaign_status::status::RUNNING
-        && !(campaign.start_time > 0 && now_ms < campaign.start_time);
+    let status_now = campaign.status_at(now_ms);
+    let starts_later = campaign.start_time > 0 && now_ms < campaign.start_time;
+    let running = status_now == campaign_status::status::RUNNING && !starts_later;
     // Callable means some assigned agent could be handed it.
     let worked = running && !assigned_users(db, account, campaign_id).await?.is_empty();
     let callable_now = if worked { callable_now(db, account, &campaign, below, now).await? } else { 0 };
-    let next = if callable_now > 0 { None } else { next_eligible(db, account, &campaign, None, below, now).await? };
-    let next = if running { next } else { None };
+    let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING {
+        None
+    } else if starts_later {
+        // At its start whoever is queued then, else the first clock after it.
+        let start = campaign.start_time / 1000;
+        let queued = db
+            .row(
+                "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (1, 2) LIMIT 1",
+                &scope,
+            )
+            .await?
+            .is_some();
+        let clocks = next_eligible(db, account, &campaign, None, below, now).await?;
+        let at = if queued { Some(start) } else { clocks.map(|t| t.max(start)) };
+        rules::earliest([at], &campaign)
+    } else {
+        next_eligible(db, account, &campaign, None, below, now).await?
+    };
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
 }
 
@@ -1270,7 +1322,7 @@ pub async fn requeue(db: &impl Db, account: &str, campaign: &Campaign) -> StoreR
     unpark(db, account, Some(&campaign.id)).await?;
     let max = campaign.max_calls();
     db.exec(
-        "UPDATE customers SET due = 1, wake_at = 0 WHERE account_id = ? AND campaign_id = ? AND due IS NULL \
+        "UPDATE customers SET due = 1, wake_at = 0 WHERE account_id = ? AND campaign_id = ? AND (due IS NULL OR due = 4) \
          AND status IN (1, 3) AND number_call_out < ?",
         &[account.into(), campaign.id.as_str().into(), max.into()],
     )
@@ -1353,35 +1405,70 @@ pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: 
     Ok(())
 }
 
+/// The status a customer arrived with: 8 when every phone was listed at its add
+/// (for good, with no call made), else 0.
+const ADDED_STATUS: &str = "CASE WHEN c.dnc_kind = 2 AND c.number_call_out = 0 THEN 8 ELSE 0 END";
+
+/// Writes down the arrival and the delete of the visible customers `which` picks
+/// (over customers `c` and campaigns `k`), in id order: their rows are about to go.
+async fn record_gone(db: &impl Db, account: &str, which: &str, args: &[Val], actor: &str, now: i64) -> StoreResult<()> {
+    let scope = format!("{CUSTOMER_FROM} WHERE c.account_id = ? AND {VISIBLE} AND {which} ORDER BY c.id");
+    let mut added: Vec<Val> = vec![account.into()];
+    added.extend(args.iter().cloned());
+    db.exec(
+        &format!(
+            "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, to_status) \
+             SELECT c.account_id, c.id, c.campaign_id, c.insert_time, 'added', c.added_by, {ADDED_STATUS} {scope}"
+        ),
+        &added,
+    )
+    .await?;
+    let mut deleted: Vec<Val> = vec![now.into(), actor.into(), account.into()];
+    deleted.extend(args.iter().cloned());
+    db.exec(
+        &format!(
+            "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, from_status) \
+             SELECT c.account_id, c.id, c.campaign_id, ?, 'deleted', ?, c.status {scope}"
+        ),
+        &deleted,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Writes down the arrival and the delete of customers about to go, set by set.
 pub async fn record_deletes(db: &impl Db, account: &str, ids: &[i64], actor: &str, now: i64) -> StoreResult<()> {
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let list = marks(chunk.len());
         let ids: Vec<Val> = chunk.iter().map(|id| Val::Int(*id)).collect();
-        let mut args: Vec<Val> = vec![account.into()];
-        args.extend(ids.iter().cloned());
-        db.exec(
-            &format!(
-                "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, to_status) \
-                 SELECT account_id, id, campaign_id, insert_time, 'added', added_by, 0 FROM customers \
-                 WHERE account_id = ? AND id IN ({list}) ORDER BY id"
-            ),
-            &args,
-        )
-        .await?;
-        let mut args: Vec<Val> = vec![now.into(), actor.into(), account.into()];
-        args.extend(ids);
-        db.exec(
-            &format!(
-                "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, from_status) \
-                 SELECT account_id, id, campaign_id, ?, 'deleted', ?, status FROM customers \
-                 WHERE account_id = ? AND id IN ({list}) ORDER BY id"
-            ),
-            &args,
-        )
-        .await?;
+        record_gone(db, account, &format!("c.id IN ({})", marks(chunk.len())), &ids, actor, now).await?;
     }
     Ok(())
+}
+
+/// Before a campaign is deleted: r=7 while a live claim holds one of its customers
+/// (as for a customer's own delete, CONTRACT §9.4); else every customer's arrival
+/// and delete are written down, so each one's history outlives it.
+pub async fn record_campaign_delete(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let live = db
+        .row(
+            "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND state = 0 AND lease_expires_at > ?",
+            &[account.into(), campaign.into(), now.into()],
+        )
+        .await?
+        .map_or(0, |r| r.int(0));
+    if live > 0 {
+        return Err(StoreError::Conflict(format!(
+            "campaign {campaign} has {live} live claim(s); pause it and release them or wait for their results before \
+             deleting it"
+        )));
+    }
+    record_gone(db, account, "c.campaign_id = ?", &[campaign.into()], actor, now).await
 }
 
 /// Writes down the phones keepduplicate takes from customers that keep others:

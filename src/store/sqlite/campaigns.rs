@@ -9,6 +9,7 @@ use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::domain::text;
 use crate::store::plan::SearchNames;
+use crate::store::shared::calling;
 
 const COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
                        time_between_two_call, number, created, updated, status, calling";
@@ -140,8 +141,16 @@ pub fn update(
 }
 
 /// Hides the campaign from every reader: the first step of deleting it, whose
-/// customers then go a chunk at a time. False when the account has no such campaign.
-pub fn hide(tx: &Transaction<'_>, account_id: &str, id: &str) -> StoreResult<bool> {
+/// customers then go a chunk at a time. With an actor, their history records the
+/// delete in the same transaction (r=7 while a claim on one is live). False when
+/// the account has no such campaign.
+pub fn hide(tx: &Transaction<'_>, account_id: &str, actor: Option<&str>, id: &str) -> StoreResult<bool> {
+    if let Some(actor) = actor
+        && get(tx, account_id, id)?.is_some()
+    {
+        let db = super::db::SqliteDb(tx);
+        super::db::now(calling::record_campaign_delete(&db, account_id, id, actor, now_secs()))?;
+    }
     let n = tx.execute(
         "UPDATE campaigns SET hidden = 1 WHERE account_id = ?1 AND id = ?2 AND hidden = 0",
         (account_id, id),

@@ -95,7 +95,7 @@ impl Pool {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Reads of large lists go through the OS page cache without a copy.
         conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        conn.set_prepared_statement_cache_capacity(512);
         // Adding from a filter computes name keys inside the database.
         conn.create_scalar_function(
             "callsheet_name_key",
@@ -496,11 +496,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<bool> {
+    async fn delete_campaign(&self, account: AccountId, actor: Option<String>, id: CampaignId) -> StoreResult<bool> {
         // Hidden at once; its customers then go a chunk at a time, between other writes.
         let _turn = self.staging.lock_campaign(&account, &id).await;
         let (hide_account, hide_id) = (account.clone(), id.clone());
-        if !self.write(move |tx, _| campaigns::hide(tx, &hide_account, &hide_id)).await? {
+        if !self.write(move |tx, _| campaigns::hide(tx, &hide_account, actor.as_deref(), &hide_id)).await? {
             return Ok(false);
         }
         let staging = self.staging.clone();
