@@ -92,7 +92,7 @@ echo "== cargo bench --profile $profile --no-run" >&2
 cargo bench --profile "$profile" --no-run >&2
 
 failed=()
-for bench in import filter campaign phone load; do
+for bench in import filter campaign phone load calling; do
   echo "== cargo bench --profile $profile --bench $bench  ($rows rows, $backend)" >&2
   started=$SECONDS
   if ! cargo bench --profile "$profile" --bench "$bench" >&2; then

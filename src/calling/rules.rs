@@ -187,7 +187,8 @@ pub fn apply(
     let retry = |c: &mut CustomerState, st: i64| {
         if calls_left {
             c.status = st;
-            c.next_call_at = now.saturating_add(delay);
+            // No delay: queued at once, not waiting for a clock to ring.
+            c.next_call_at = if delay > 0 { now.saturating_add(delay) } else { 0 };
         } else {
             c.status = UNSUCCESSFUL;
         }

@@ -481,3 +481,82 @@ backend_test!(paused_then_restarted_a_campaign_hands_out_where_it_left, async {
     app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
     assert_eq!(claim(&app, &campaign, "u1").await.0, ids[1]);
 });
+
+/// The statuses of a campaign's customers as GET lists them, counted.
+async fn counted(app: &TestApp, campaign: &str) -> Value {
+    let mut by_status: serde_json::Map<String, Value> = (0..=8).map(|s| (s.to_string(), json!(0))).collect();
+    for r in rows(app, campaign).await {
+        let key = r["status"].to_string();
+        by_status[&key] = json!(by_status[&key].as_i64().unwrap() + 1);
+    }
+    Value::Object(by_status)
+}
+
+backend_test!(stats_counts_follow_every_path_that_adds_changes_or_removes_customers, async {
+    let app = TestApp::spawn().await;
+    app.post("/v1/dnc", json!({"phones": [vn(9)]})).await;
+    let customers: Vec<Vec<u32>> = (1..=40).map(|n| vec![n]).collect();
+    let mut lists: Vec<&[u32]> = customers.iter().map(|c| c.as_slice()).collect();
+    lists.push(&[9]);
+    let settings = json!({"max_call_retry": 2, "time_between_two_call": 0, "time_do_not_call": 1});
+    let (campaign, ids) = running(&app, settings, &lists).await;
+    let check = |when: &'static str| {
+        let (app, campaign) = (&app, campaign.clone());
+        async move {
+            let figures = stats(app, &campaign).await;
+            assert_eq!(figures["by_status"], counted(app, &campaign).await, "{when}: {figures}");
+        }
+    };
+    check("after the add").await;
+    // Every outcome, a stop and a resume, a release.
+    let outcomes =
+        ["success", "busy", "no_answer", "failed", "error", "wrong_number", "do_not_call_back", "dnc_request"];
+    for outcome in outcomes.iter().cycle().take(30) {
+        let (id, c, _) = claim(&app, &campaign, "u1").await;
+        reported(&app, id, &c, outcome, json!({})).await;
+    }
+    let (id, c, _) = claim(&app, &campaign, "u2").await;
+    reported(&app, id, &c, "callback", json!({"callback_time": now_secs() + 3600})).await;
+    let (held, c, _) = claim(&app, &campaign, "u2").await;
+    check("with a live claim").await;
+    app.post(&format!("/v1/customcampaign/{held}/release"), json!({"claim_id": c})).await;
+    app.post(&format!("/v1/customcampaign/{}/stop", ids[39]), json!({})).await;
+    check("after a stop").await;
+    app.post(&format!("/v1/customcampaign/{}/resume", ids[39]), json!({})).await;
+    // Adds by phones and by file, with a duplicate to resolve; deletes.
+    let (s, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": [vn(50), vn(9)]})).await;
+    assert_eq!(s, 200, "{body}");
+    let csv = format!("name,phone\nAn,{}\nBinh,{}\nChi,{}\n", vn(60), vn(61), vn(1));
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/v1/customcampaign",
+            Some(&app.tenant.token),
+            Body::Upload(crate::common::pairs(&[("campaign", &campaign)]), "leads.csv", csv.into_bytes()),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    check("after adds by phones and by file").await;
+    let last = rows(&app, &campaign).await.last().unwrap()["id"].as_i64().unwrap();
+    let (s, body) = app
+        .post("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": {stored(1): last}}))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    app.delete(&format!("/v1/customcampaign/{}", ids[20])).await;
+    // Lowering max_call_retry, and do-not-call-backs ending.
+    app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 1})).await;
+    receive(&app, &campaign, "u1").await;
+    run_sql_on(
+        app.backend,
+        &app.db_url,
+        "UPDATE customers SET last_time_make_call = last_time_make_call - 172800 WHERE status = 8",
+    )
+    .await;
+    app.put(&format!("/v1/campaign/{campaign}"), json!({"time_do_not_call": 1})).await;
+    // The sweep wakes them and folds the counts' deltas.
+    sleep(2.5).await;
+    check("after the sweep").await;
+    let (s, _) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    assert_eq!(s, 200);
+});

@@ -68,6 +68,7 @@ const DRAWN: &[(&str, &str)] = &[
     ("phone_calls", "seq"),
     ("history", "seq"),
     ("business_hours", "id"),
+    ("customer_counts", "seq"),
 ];
 
 /// `key` with a leading `account_id` dropped when the rest holds a drawn column.

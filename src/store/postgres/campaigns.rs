@@ -173,6 +173,7 @@ pub async fn delete<C: GenericClient + Sync>(
         calling::record_campaign_delete(&PgDb(db), account_id, id, actor, now_secs()).await?;
     }
     db.execute("DELETE FROM customers WHERE account_id = $1 AND campaign_id = $2", &[&account_id, &id]).await?;
+    db.execute("DELETE FROM customer_counts WHERE account_id = $1 AND campaign_id = $2", &[&account_id, &id]).await?;
     db.execute("DELETE FROM campaigns WHERE account_id = $1 AND id = $2", &[&account_id, &id]).await?;
     Ok(true)
 }

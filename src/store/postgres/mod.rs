@@ -47,6 +47,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("migrations/0001_init.sql") },
     Migration { version: 2, sql: include_str!("migrations/0002_ids_unique_per_kind.sql") },
     Migration { version: 3, sql: include_str!("migrations/0003_calling.sql") },
+    Migration { version: 4, sql: include_str!("migrations/0004_customer_counts.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;

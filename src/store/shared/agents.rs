@@ -38,6 +38,16 @@ pub async fn find_campaign(db: &impl Db, account: &str, id: &str) -> StoreResult
     Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(campaign))
 }
 
+/// As [`require_campaign`], with the bound below which its customers are not an
+/// import's in progress.
+pub async fn require_campaign_below(db: &impl Db, account: &str, id: &str) -> StoreResult<(Campaign, i64)> {
+    let sql =
+        format!("SELECT {CAMPAIGN_COLUMNS}, staged_from FROM campaigns WHERE account_id = ? AND id = ? AND hidden = 0");
+    let row = db.row(&sql, &[account.into(), id.into()]).await?;
+    let row = row.ok_or_else(|| StoreError::CampaignNotFound(id.to_string()))?;
+    Ok((campaign(&row), row.opt_int(13).unwrap_or(i64::MAX)))
+}
+
 /// As [`find_campaign`], r=3 when there is none.
 pub async fn require_campaign(db: &impl Db, account: &str, id: &str) -> StoreResult<Campaign> {
     find_campaign(db, account, id).await?.ok_or_else(|| StoreError::CampaignNotFound(id.to_string()))
@@ -445,6 +455,36 @@ pub async fn assigned_agent(db: &impl Db, account: &str, campaign: &str, user: &
         return Err(StoreError::NotFound(format!("agent '{user}' is not assigned to campaign {campaign}")));
     }
     Ok((id, name))
+}
+
+/// The agent a hand-out names by `stringee_user_id`, which must work the campaign,
+/// and its quota there (its own, else the campaign's), in one read; r=4 for an
+/// unknown agent or one not assigned.
+pub async fn hand_out_agent(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    user: &str,
+) -> StoreResult<(String, Quota)> {
+    let found = db
+        .row(
+            "SELECT g.id, (SELECT 1 FROM campaign_agents a WHERE a.account_id = g.account_id AND a.campaign_id = ? \
+             AND (a.agent_id = g.id OR a.group_id IN (SELECT m.group_id FROM group_members m \
+             WHERE m.account_id = g.account_id AND m.agent_id = g.id)) LIMIT 1), q.quota_type, q.quota_call_out \
+             FROM agents g LEFT JOIN agent_quotas q ON q.account_id = g.account_id AND q.campaign_id = ? AND q.agent_id = g.id \
+             WHERE g.account_id = ? AND g.stringee_user_id = ?",
+            &[campaign.id.as_str().into(), campaign.id.as_str().into(), account.into(), user.into()],
+        )
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("agent with stringee_user_id '{user}' not found")))?;
+    if found.opt_int(1).is_none() {
+        return Err(StoreError::NotFound(format!("agent '{user}' is not assigned to campaign {}", campaign.id)));
+    }
+    let quota = match (found.opt_int(2), found.opt_int(3)) {
+        (Some(quota_type), Some(quota_call_out)) => Quota { quota_type, quota_call_out },
+        _ => Quota { quota_type: campaign.calling.quota_type, quota_call_out: campaign.calling.quota_call_out },
+    };
+    Ok((found.text(0), quota))
 }
 
 /// Records the campaign an agent works now (setperform).

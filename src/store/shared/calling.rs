@@ -432,10 +432,13 @@ async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) ->
 /// Ends every lease that has run out, giving the customers back, then wakes the
 /// customers whose clock has rung: of one campaign, or of every campaign.
 pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> StoreResult<usize> {
-    // One sweep of a campaign at a time does it all; another one meanwhile has
-    // nothing to add, and two would only fight over the same rows.
+    // One sweep of a campaign a second does it all: clocks are whole seconds, and
+    // nothing written since the last one comes due in the second it was written.
+    // Another one meanwhile has nothing to add, and two would only fight over the
+    // same rows.
     if let Some((account, campaign)) = scope
-        && !db.try_lock(&sweep_key(account, &campaign.id)).await?
+        && (swept_this_second(&sweep_key(account, &campaign.id), now)
+            || !db.try_lock(&sweep_key(account, &campaign.id)).await?)
     {
         return Ok(0);
     }
@@ -479,13 +482,78 @@ pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> 
                     wake(db, &account, &c, now).await?;
                 }
             }
+            fold_counts(db).await?;
         }
     }
     Ok(expired.len())
 }
 
+/// Folds the count deltas of the campaigns that have gathered many into one row
+/// per (status, due), a few campaigns a sweep.
+async fn fold_counts(db: &impl Db) -> StoreResult<()> {
+    let busy = db
+        .rows(
+            "SELECT account_id, campaign_id FROM customer_counts GROUP BY account_id, campaign_id \
+             HAVING count(*) > 64 LIMIT 20",
+            &[],
+        )
+        .await?;
+    for r in busy {
+        let (account, campaign) = (r.text(0), r.text(1));
+        if db.postgres() {
+            // One statement: deltas another transaction has not committed yet are not
+            // seen, so not deleted, and are folded another time.
+            db.exec(
+                "WITH gone AS (DELETE FROM customer_counts WHERE account_id = ? AND campaign_id = ? \
+                 RETURNING status, due, n) INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+                 SELECT ?, ?, status, due, sum(n) FROM gone GROUP BY status, due HAVING sum(n) <> 0",
+                &[account.as_str().into(), campaign.as_str().into(), account.as_str().into(), campaign.as_str().into()],
+            )
+            .await?;
+        } else {
+            let last = db
+                .row(
+                    "SELECT max(seq) FROM customer_counts WHERE account_id = ? AND campaign_id = ?",
+                    &[account.as_str().into(), campaign.as_str().into()],
+                )
+                .await?
+                .and_then(|r| r.opt_int(0))
+                .unwrap_or(0);
+            let scope = [Val::from(account.as_str()), Val::from(campaign.as_str()), Val::Int(last)];
+            db.exec(
+                "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+                 SELECT account_id, campaign_id, status, due, sum(n) FROM customer_counts \
+                 WHERE account_id = ? AND campaign_id = ? AND seq <= ? GROUP BY status, due HAVING sum(n) <> 0",
+                &scope,
+            )
+            .await?;
+            db.exec("DELETE FROM customer_counts WHERE account_id = ? AND campaign_id = ? AND seq <= ?", &scope)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 fn sweep_key(account: &str, campaign: &str) -> String {
     format!("callsheet sweep {account} {campaign}")
+}
+
+/// Whether this process swept the campaign in the second `now` already; notes it
+/// if not. A sweep that is rolled back leaves its work to the background sweep,
+/// a second later.
+fn swept_this_second(key: &str, now: i64) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SWEPT: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
+    let mut swept = SWEPT.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if swept.get(key) == Some(&now) {
+        return true;
+    }
+    if swept.len() >= 4096 {
+        swept.retain(|_, at| *at >= now);
+    }
+    swept.insert(key.to_string(), now);
+    false
 }
 
 /// How long after its hand-out a result still counts toward the day it is accepted
@@ -519,15 +587,6 @@ async fn used_today(
         )
         .await?
         .map_or(0, |r| r.int(0)))
-}
-
-/// The bound below which a campaign's customers are not an import's in progress.
-async fn visible_below(db: &impl Db, account: &str, campaign: &str) -> StoreResult<i64> {
-    Ok(db
-        .row("SELECT staged_from FROM campaigns WHERE account_id = ? AND id = ?", &[account.into(), campaign.into()])
-        .await?
-        .and_then(|r| r.opt_int(0))
-        .unwrap_or(i64::MAX))
 }
 
 /// What one hand-out scans: whose campaign, for which agent, up to which row, when.
@@ -602,15 +661,14 @@ pub async fn receive(
     user: &str,
     now: i64,
 ) -> StoreResult<Receive> {
-    let campaign = require_campaign(db, account, campaign_id).await?;
-    let (agent, _) = agents::assigned_agent(db, account, campaign_id, user).await?;
+    let (campaign, below) = agents::require_campaign_below(db, account, campaign_id).await?;
+    let (agent, quota) = agents::hand_out_agent(db, account, &campaign, user).await?;
     let now_ms = now.saturating_mul(1000);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
         let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_time / 1000);
         return Ok(Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }));
     }
-    let quota = agents::quota_of(db, account, &campaign, &agent).await?;
     if let Some(limit) = quota.per_day() {
         let (day_start, day_end) = hours::day_bounds(region, now);
         if used_today(db, account, campaign_id, &agent, day_start, now).await? >= limit {
@@ -620,7 +678,6 @@ pub async fn receive(
     }
     sweep(db, Some((account, &campaign)), now).await?;
     let hours = hours_of(db, account, &campaign).await?;
-    let below = visible_below(db, account, campaign_id).await?;
     // What the scan met: a customer blocked only by the hours, and the soonest a
     // customer left queued (its phone held by a claim elsewhere) unblocks.
     let mut saw_hours = false;
@@ -638,10 +695,19 @@ pub async fn receive(
                 if stage == 2 {
                     after.0 = 0;
                 }
-                let Some(locked) = lock_candidate(db, account, read.id).await? else {
-                    continue;
+                let locked;
+                let c = if db.postgres() {
+                    // Read without a lock: lock it now, as it is now, unless another
+                    // hand-out holds it.
+                    let Some(now_locked) = lock_candidate(db, account, read.id).await? else {
+                        continue;
+                    };
+                    locked = now_locked;
+                    &locked
+                } else {
+                    // A SQLite writer holds the whole database: what it read is current.
+                    read
                 };
-                let c = &locked;
                 let (reasons, _) = rules::customer_reasons(c, &campaign, Some(user), now);
                 if reasons.contains(&"no_calls_left") {
                     // max_call_retry was lowered since: out of the queue until it is raised.
@@ -1228,15 +1294,21 @@ pub async fn agent_customers(
 
 /// A campaign's figures (CONTRACT §9.1).
 pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> StoreResult<Stats> {
-    let campaign = require_campaign(db, account, campaign_id).await?;
-    let below = visible_below(db, account, campaign_id).await?;
+    let (campaign, below) = agents::require_campaign_below(db, account, campaign_id).await?;
     let scope = [Val::from(account), Val::from(campaign_id), Val::Int(below)];
     let mut by_status: BTreeMap<String, i64> = (0..=8).map(|s| (s.to_string(), 0)).collect();
+    let mut queued = 0;
     for r in db
-        .rows("SELECT status, count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? GROUP BY status", &scope)
+        .rows(
+            "SELECT status, due, sum(n) FROM customer_counts WHERE account_id = ? AND campaign_id = ? GROUP BY status, due",
+            &scope[..2],
+        )
         .await?
     {
-        by_status.insert(r.int(0).to_string(), r.int(1));
+        *by_status.entry(r.int(0).to_string()).or_insert(0) += r.int(2);
+        if r.opt_int(1) == Some(queue::QUEUED) {
+            queued += r.int(2);
+        }
     }
     let claimed = db
         .row(
@@ -1251,7 +1323,7 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let running = status_now == campaign_status::status::RUNNING && !starts_later;
     // Callable means some assigned agent could be handed it.
     let worked = running && !assigned_users(db, account, campaign_id).await?.is_empty();
-    let callable_now = if worked { callable_now(db, account, &campaign, below, now).await? } else { 0 };
+    let callable_now = if worked { callable_now(db, account, &campaign, below, queued, now).await? } else { 0 };
     let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING {
         None
     } else if starts_later {
@@ -1273,23 +1345,30 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
 }
 
-/// How many customers some assigned agent could be handed now: those queued or with
-/// a callback due, whose phones are callable. Each is judged exactly up to
-/// [`JUDGED`] of them; past that, queued customers count unjudged (phones found
+/// How many customers some assigned agent could be handed now: those queued (from
+/// the counts) or with a callback due, whose phones are callable. Each is judged
+/// exactly up to [`JUDGED`] of them; past that, they count unjudged (phones found
 /// blocked at hand-out leave the queue, so the count stays close).
-async fn callable_now(db: &impl Db, account: &str, campaign: &Campaign, below: i64, now: i64) -> StoreResult<i64> {
+async fn callable_now(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    below: i64,
+    queued: i64,
+    now: i64,
+) -> StoreResult<i64> {
     const JUDGED: i64 = 5_000;
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
-    let queued = db
+    let callbacks = db
         .row(
-            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
-             AND (due = 1 OR (due = 2 AND wake_at <= ?))",
+            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 2 \
+             AND wake_at <= ?",
             &scope,
         )
         .await?
         .map_or(0, |r| r.int(0));
-    if queued > JUDGED {
-        return Ok(queued);
+    if queued + callbacks > JUDGED {
+        return Ok(queued + callbacks);
     }
     let hours = hours_of(db, account, campaign).await?;
     let rows = db

@@ -274,6 +274,18 @@ impl<'a> Adder<'a> {
     }
 }
 
+/// Counts the campaign's customers from `from` on, which an add has just written
+/// or is about to publish (customer_counts: the triggers count what changes later).
+fn count_added(conn: &Connection, account_id: &str, campaign_id: &str, from: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+         SELECT account_id, campaign_id, status, due, count(*) FROM customers \
+         WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 GROUP BY status, due",
+    )?
+    .execute((account_id, campaign_id, from))?;
+    Ok(())
+}
+
 fn bump_count(conn: &Connection, account_id: &str, campaign_id: &str, by: i64) -> StoreResult<()> {
     if by != 0 {
         conn.prepare_cached(
@@ -376,6 +388,8 @@ pub fn add(
     let published = staged.and_then(|()| {
         staging.step(conn, |tx| {
             super::staging::publish_blocks(tx, &reserved)?;
+            let from = super::customers_from(tx, account_id, &campaign.id)?;
+            count_added(tx, account_id, &campaign.id, from)?;
             tx.execute(
                 "UPDATE campaigns SET staged_from = NULL, hidden = 0, customer_count = customer_count + ?3, \
                  list_version = list_version + 1 WHERE account_id = ?1 AND id = ?2",
@@ -513,6 +527,8 @@ pub fn add_phones(
     }
     adder.end(&mut Vec::new())?;
     bump_count(tx, account_id, campaign_id, adder.added)?;
+    // Counted as they are; marking those on a do-not-call list then moves them.
+    count_added(tx, account_id, campaign_id, first)?;
     outcome.dnc = super::db::now(crate::store::shared::dnc::mark_listed(
         &super::db::SqliteDb(tx),
         account_id,

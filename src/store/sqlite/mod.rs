@@ -8,6 +8,7 @@ mod db;
 mod filters;
 mod staging;
 mod tenants;
+mod writer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("migrations/0003_contact_ids_per_account.sql") },
     Migration { version: 4, sql: include_str!("migrations/0004_staged_writes.sql") },
     Migration { version: 5, sql: include_str!("migrations/0005_calling.sql") },
+    Migration { version: 6, sql: include_str!("migrations/0006_customer_counts.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -69,6 +71,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SqliteStore {
     pool: Arc<Pool>,
+    writer: writer::Writer,
     marks: Arc<super::plan::MarkCache>,
     staging: Arc<staging::Staging>,
     /// Held while this store serves: one server per database file.
@@ -157,7 +160,9 @@ impl SqliteStore {
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
         let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
-        let store = SqliteStore { pool, marks: Default::default(), staging: Default::default(), _serving: None };
+        let staging: Arc<staging::Staging> = Default::default();
+        let writer = writer::Writer::start(pool.clone(), staging.clone());
+        let store = SqliteStore { pool, writer, marks: Default::default(), staging, _serving: None };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         tokio::spawn(checkpoints(Arc::downgrade(&store.pool)));
         Ok(store)
@@ -220,23 +225,15 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds,
-    /// once it is this writer's turn.
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the store's writer thread,
+    /// committed only if `f` succeeds (with the writes queued beside it, each under
+    /// a savepoint of its own).
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &staging::Staging) -> StoreResult<T> + Send + 'static,
     {
-        let turn = self.staging.writer.clone().lock_owned().await;
-        let staging = self.staging.clone();
-        self.run(move |conn| {
-            let _turn = turn;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx, &staging)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.writer.write(f).await
     }
 }
 

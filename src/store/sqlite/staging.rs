@@ -205,6 +205,10 @@ impl Staging {
         self.step(conn, |tx| {
             if hidden {
                 tx.execute("DELETE FROM campaigns WHERE account_id = ?1 AND id = ?2", (account_id, campaign))?;
+                tx.execute(
+                    "DELETE FROM customer_counts WHERE account_id = ?1 AND campaign_id = ?2",
+                    (account_id, campaign),
+                )?;
             } else {
                 tx.execute(
                     "UPDATE campaigns SET staged_from = NULL WHERE account_id = ?1 AND id = ?2",
