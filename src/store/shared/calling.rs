@@ -467,15 +467,19 @@ pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> 
     match scope {
         Some((account, campaign)) => wake(db, account, campaign, now).await?,
         None => {
-            // The campaigns with a clock that has rung, a few at a time.
+            // The campaigns with a clock that has rung, a few at a time, found from
+            // the earliest clocks (the waiting index, never a walk of every queue).
             let ringing = db
                 .rows(
-                    "SELECT DISTINCT account_id, campaign_id FROM customers WHERE due = 0 AND wake_at <= ? LIMIT 100",
+                    "SELECT account_id, campaign_id FROM customers WHERE due = 0 AND wake_at <= ? ORDER BY wake_at \
+                     LIMIT 1000",
                     &[now.into()],
                 )
                 .await?;
-            for r in ringing {
-                let (account, campaign) = (r.text(0), r.text(1));
+            let mut campaigns: Vec<(String, String)> = ringing.iter().map(|r| (r.text(0), r.text(1))).collect();
+            campaigns.sort();
+            campaigns.dedup();
+            for (account, campaign) in campaigns {
                 if db.try_lock(&sweep_key(&account, &campaign)).await?
                     && let Ok(c) = require_campaign(db, &account, &campaign).await
                 {

@@ -99,6 +99,11 @@ impl Pool {
         // Reads of large lists go through the OS page cache without a copy.
         conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
         conn.set_prepared_statement_cache_capacity(512);
+        // Plans never depend on bound values. Otherwise SQLite marks a statement that
+        // consulted one (an ORDER BY over an index with `?` equalities does) to be
+        // prepared again whenever its bindings are cleared, as the statement cache
+        // does on every return: each hand-out parsed and planned its queries anew.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // Adding from a filter computes name keys inside the database.
         conn.create_scalar_function(
             "callsheet_name_key",
