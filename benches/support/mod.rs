@@ -277,8 +277,13 @@ fn try_psql(url: &str, script: &str) -> Result<String, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("psql is needed for the PostgreSQL floors: {e}"))?;
-    child.stdin.take().unwrap().write_all(script.as_bytes()).map_err(|e| e.to_string())?;
+    // Written from its own thread: psql answers while it reads, and a long script's
+    // answers would fill the pipe while this end was still writing.
+    let mut stdin = child.stdin.take().unwrap();
+    let script = script.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    writer.join().map_err(|_| "writing to psql panicked".to_string())?.map_err(|e| e.to_string())?;
     if !out.status.success() {
         return Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr)));
     }

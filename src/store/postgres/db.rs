@@ -46,6 +46,29 @@ fn read(row: &tokio_postgres::Row, i: usize) -> Val {
     }
 }
 
+/// The most statements one connection keeps prepared.
+const MAX_STATEMENTS: usize = 512;
+
+tokio::task_local! {
+    /// The statement cache of the connection the running store call holds: its
+    /// statements are parsed and planned once per connection, not once per call.
+    pub static STATEMENTS: std::sync::Arc<deadpool_postgres::StatementCache>;
+}
+
+impl<C: GenericClient + Sync> PgDb<'_, C> {
+    /// The statement prepared for `sql` on this connection, when its cache is known.
+    async fn statement(&self, sql: &str) -> StoreResult<Option<tokio_postgres::Statement>> {
+        let Ok(cache) = STATEMENTS.try_with(|c| c.clone()) else {
+            return Ok(None);
+        };
+        // Lists of many lengths make many shapes: the cache stays small.
+        if cache.size() >= MAX_STATEMENTS {
+            cache.clear();
+        }
+        Ok(Some(cache.prepare(self.0.client(), &numbered(sql)).await?))
+    }
+}
+
 impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
     fn postgres(&self) -> bool {
         true
@@ -53,12 +76,18 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
 
     async fn rows(&self, sql: &str, args: &[Val]) -> StoreResult<Vec<Row>> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        let rows = self.0.query(&numbered(sql), &params).await?;
+        let rows = match self.statement(sql).await? {
+            Some(statement) => self.0.query(&statement, &params).await?,
+            None => self.0.query(&numbered(sql), &params).await?,
+        };
         Ok(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect())
     }
 
     async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        Ok(self.0.execute(&numbered(sql), &params).await?)
+        Ok(match self.statement(sql).await? {
+            Some(statement) => self.0.execute(&statement, &params).await?,
+            None => self.0.execute(&numbered(sql), &params).await?,
+        })
     }
 }

@@ -156,17 +156,27 @@ impl PgStore {
     /// Runs `f` in a transaction on a pooled connection, committed only if `f` succeeds.
     async fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.pool.get().await?;
-        let tx = conn.transaction().await?;
-        let value = f(&tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        let statements = conn.0.statement_cache.clone();
+        db::STATEMENTS
+            .scope(statements, async {
+                let tx = conn.transaction().await?;
+                let value = f(&tx).await?;
+                tx.commit().await?;
+                Ok(value)
+            })
+            .await
     }
 
     /// Runs the reads of `f` in one read-only snapshot, so counts and rows agree.
     async fn snapshot<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         let mut conn = self.pool.get().await?;
-        let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-        f(&tx).await
+        let statements = conn.0.statement_cache.clone();
+        db::STATEMENTS
+            .scope(statements, async {
+                let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
+                f(&tx).await
+            })
+            .await
     }
 
     /// Runs the migrations this database still needs, after checking that those it

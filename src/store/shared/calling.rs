@@ -1304,7 +1304,8 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let mut queued = 0;
     for r in db
         .rows(
-            "SELECT status, due, sum(n) FROM customer_counts WHERE account_id = ? AND campaign_id = ? GROUP BY status, due",
+            "SELECT status, due, CAST(sum(n) AS BIGINT) FROM customer_counts WHERE account_id = ? AND campaign_id = ? \
+             GROUP BY status, due",
             &scope[..2],
         )
         .await?
