@@ -63,6 +63,11 @@ pub struct CustomerState {
     pub phone_stats: BTreeMap<String, (i64, bool)>,
     /// A claim holds it until this moment, when it has one.
     pub lease_until: Option<i64>,
+    /// What the customer row of CONTRACT §4 shows besides the calling state.
+    pub crm_id: String,
+    pub name: String,
+    pub source: i64,
+    pub insert_time: i64,
 }
 
 impl CustomerState {

@@ -13,6 +13,14 @@ use crate::store::{StoreError, StoreResult};
 pub const CAMPAIGN_COLUMNS: &str = "id, name, desc1, portal_id, start_time, end_time, max_call_retry, \
                                     time_between_two_call, number, created, updated, status, calling";
 
+/// How many columns [`CAMPAIGN_COLUMNS`] has.
+const CAMPAIGN_WIDTH: usize = 13;
+
+/// [`CAMPAIGN_COLUMNS`] of the campaigns table named `alias`.
+pub fn campaign_columns(alias: &str) -> String {
+    CAMPAIGN_COLUMNS.split(", ").map(|c| format!("{alias}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
 /// A campaign read with [`CAMPAIGN_COLUMNS`].
 pub fn campaign(r: &Row) -> Campaign {
     Campaign {
@@ -457,34 +465,54 @@ pub async fn assigned_agent(db: &impl Db, account: &str, campaign: &str, user: &
     Ok((id, name))
 }
 
-/// The agent a hand-out names by `stringee_user_id`, which must work the campaign,
-/// and its quota there (its own, else the campaign's), in one read; r=4 for an
-/// unknown agent or one not assigned.
-pub async fn hand_out_agent(
-    db: &impl Db,
-    account: &str,
-    campaign: &Campaign,
-    user: &str,
-) -> StoreResult<(String, Quota)> {
-    let found = db
-        .row(
-            "SELECT g.id, (SELECT 1 FROM campaign_agents a WHERE a.account_id = g.account_id AND a.campaign_id = ? \
-             AND (a.agent_id = g.id OR a.group_id IN (SELECT m.group_id FROM group_members m \
-             WHERE m.account_id = g.account_id AND m.agent_id = g.id)) LIMIT 1), q.quota_type, q.quota_call_out \
-             FROM agents g LEFT JOIN agent_quotas q ON q.account_id = g.account_id AND q.campaign_id = ? AND q.agent_id = g.id \
-             WHERE g.account_id = ? AND g.stringee_user_id = ?",
-            &[campaign.id.as_str().into(), campaign.id.as_str().into(), account.into(), user.into()],
-        )
+/// What a hand-out starts from, read at once: the campaign (r=3 if the account has
+/// none) and the bound below which its customers are not an import's in progress;
+/// the agent it names by `stringee_user_id`, which must work the campaign (r=4 for
+/// an unknown agent or one not assigned), and its quota there (its own, else the
+/// campaign's); and whether any callback of the campaign is due at `now`.
+pub struct HandOut {
+    pub campaign: Campaign,
+    pub below: i64,
+    pub agent: String,
+    pub quota: Quota,
+    pub callbacks_due: bool,
+}
+
+pub async fn hand_out(db: &impl Db, account: &str, campaign: &str, user: &str, now: i64) -> StoreResult<HandOut> {
+    let sql = format!(
+        "SELECT {}, k.staged_from, g.id, (SELECT 1 FROM campaign_agents a WHERE a.account_id = k.account_id \
+         AND a.campaign_id = k.id AND (a.agent_id = g.id OR a.group_id IN (SELECT m.group_id FROM group_members m \
+         WHERE m.account_id = g.account_id AND m.agent_id = g.id)) LIMIT 1), q.quota_type, q.quota_call_out, \
+         (SELECT 1 FROM customers c WHERE c.account_id = k.account_id AND c.campaign_id = k.id AND c.due = 2 \
+         AND c.wake_at <= ? LIMIT 1) \
+         FROM campaigns k LEFT JOIN agents g ON g.account_id = k.account_id AND g.stringee_user_id = ? \
+         LEFT JOIN agent_quotas q ON q.account_id = k.account_id AND q.campaign_id = k.id AND q.agent_id = g.id \
+         WHERE k.account_id = ? AND k.id = ? AND k.hidden = 0",
+        campaign_columns("k")
+    );
+    let row = db
+        .row(&sql, &[now.into(), user.into(), account.into(), campaign.into()])
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("agent with stringee_user_id '{user}' not found")))?;
-    if found.opt_int(1).is_none() {
-        return Err(StoreError::NotFound(format!("agent '{user}' is not assigned to campaign {}", campaign.id)));
-    }
-    let quota = match (found.opt_int(2), found.opt_int(3)) {
-        (Some(quota_type), Some(quota_call_out)) => Quota { quota_type, quota_call_out },
-        _ => Quota { quota_type: campaign.calling.quota_type, quota_call_out: campaign.calling.quota_call_out },
+        .ok_or_else(|| StoreError::CampaignNotFound(campaign.to_string()))?;
+    let found = self::campaign(&row);
+    let at = CAMPAIGN_WIDTH;
+    let Some(agent) = row.opt_text(at + 1) else {
+        return Err(StoreError::NotFound(format!("agent with stringee_user_id '{user}' not found")));
     };
-    Ok((found.text(0), quota))
+    if row.opt_int(at + 2).is_none() {
+        return Err(StoreError::NotFound(format!("agent '{user}' is not assigned to campaign {campaign}")));
+    }
+    let quota = match (row.opt_int(at + 3), row.opt_int(at + 4)) {
+        (Some(quota_type), Some(quota_call_out)) => Quota { quota_type, quota_call_out },
+        _ => Quota { quota_type: found.calling.quota_type, quota_call_out: found.calling.quota_call_out },
+    };
+    Ok(HandOut {
+        below: row.opt_int(at).unwrap_or(i64::MAX),
+        agent,
+        quota,
+        callbacks_due: row.opt_int(at + 5).is_some(),
+        campaign: found,
+    })
 }
 
 /// Records the campaign an agent works now (setperform).

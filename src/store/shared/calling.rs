@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::agents::{self, require_campaign};
 use super::db::{Db, Row, Val, marks};
+use super::queue_head;
 use crate::calling::hours::{self, Hours, phone_next_open, phone_open};
 use crate::calling::model::{CallResult, Handout, HistoryRow, Nobody, Receive, Stats};
 use crate::calling::rules::{self, CustomerState, Explanation, PhoneFacts, PhoneVerdict, dnc_kind, queue, status};
@@ -17,7 +18,10 @@ use crate::store::{StoreError, StoreResult};
 
 /// The columns [`state_of`] reads, over customers `c`.
 const STATE_COLUMNS: &str = "c.id, c.status, c.phones, c.number_call_out, c.last_time_make_call, c.callback_time, \
-     c.stringee_user_id_callback, c.dnc_kind, c.outcomes, c.phone_stats, c.due, c.wake_at, c.parked, c.claim_id";
+     c.stringee_user_id_callback, c.dnc_kind, c.outcomes, c.phone_stats, c.due, c.wake_at, c.parked, c.claim_id, \
+     c.crm_id, c.name, c.type, c.insert_time";
+/// How many columns [`STATE_COLUMNS`] has: what a query selects after them starts here.
+const STATE_WIDTH: usize = 18;
 
 fn state_of(r: &Row) -> CustomerState {
     let due = r.opt_int(10);
@@ -38,6 +42,31 @@ fn state_of(r: &Row) -> CustomerState {
         outcomes,
         phone_stats: stats,
         lease_until: (due == Some(queue::CLAIMED)).then_some(wake_at),
+        crm_id: r.text(14),
+        name: r.text(15),
+        source: r.int(16),
+        insert_time: r.int(17),
+    }
+}
+
+/// The customer row of CONTRACT §4 for a customer whose state was just written,
+/// without reading it again.
+fn customer_of(c: &CustomerState, campaign: &Campaign) -> Customer {
+    Customer {
+        id: c.id,
+        campaign_id: campaign.id.clone(),
+        campaignname: campaign.name.clone(),
+        crm_id: c.crm_id.clone(),
+        name: c.name.clone(),
+        phones: c.phones.clone(),
+        status: c.status,
+        source: c.source,
+        insert_time: c.insert_time,
+        callback_time: c.callback_time,
+        last_time_make_call: c.last_time_make_call,
+        number_call_out: c.number_call_out,
+        do_not_call: i64::from(c.status == status::DO_NOT_CALL),
+        stringee_user_id_callback: c.callback_owner.clone(),
     }
 }
 
@@ -78,12 +107,12 @@ pub async fn customer(db: &impl Db, account: &str, id: i64) -> StoreResult<Optio
 /// such customer.
 async fn customer_for_write(db: &impl Db, account: &str, id: i64) -> StoreResult<(CustomerState, Campaign)> {
     let sql = format!(
-        "SELECT {STATE_COLUMNS}, c.campaign_id {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}{}",
+        "SELECT {STATE_COLUMNS}, {} {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}{}",
+        agents::campaign_columns("k"),
         if db.postgres() { " FOR UPDATE OF c" } else { "" }
     );
     let row = db.row(&sql, &[account.into(), id.into()]).await?.ok_or_else(|| not_found(id))?;
-    let campaign = require_campaign(db, account, &row.text(14)).await?;
-    Ok((state_of(&row), campaign))
+    Ok((state_of(&row), agents::campaign(&Row(row.0[STATE_WIDTH..].to_vec()))))
 }
 
 fn not_found(id: i64) -> StoreError {
@@ -126,6 +155,9 @@ async fn save_state(
         ],
     )
     .await?;
+    if due == Some(queue::QUEUED) {
+        queue_head::queued(account, Some(&campaign.id), Some(c.id));
+    }
     Ok(())
 }
 
@@ -192,29 +224,26 @@ async fn phone_facts(
     if c.phones.is_empty() {
         return Ok(Vec::new());
     }
+    // The phones' list entries (kind 0) and live holds (kind 1), in one read.
     let mut args: Vec<Val> = vec![account.into(), campaign.id.as_str().into()];
     args.extend(c.phones.iter().map(Val::from));
-    let listed = db
-        .rows(
-            &format!(
-                "SELECT phone, campaign_id, expires_at FROM dnc WHERE account_id = ? AND (campaign_id = '' OR campaign_id = ?) \
-                 AND phone IN ({})",
-                marks(c.phones.len())
-            ),
-            &args,
-        )
-        .await?;
-    let mut args: Vec<Val> = vec![account.into(), now.into()];
+    args.extend([account.into(), now.into()]);
     args.extend(c.phones.iter().map(Val::from));
-    let held = db
+    let list = marks(c.phones.len());
+    let found = db
         .rows(
             &format!(
-                "SELECT phone, expires_at FROM phone_holds WHERE account_id = ? AND expires_at > ? AND phone IN ({})",
-                marks(c.phones.len())
+                "SELECT 0, phone, campaign_id, expires_at FROM dnc WHERE account_id = ? \
+                 AND (campaign_id = '' OR campaign_id = ?) AND phone IN ({list}) \
+                 UNION ALL SELECT 1, phone, '', expires_at FROM phone_holds WHERE account_id = ? AND expires_at > ? \
+                 AND phone IN ({list})"
             ),
             &args,
         )
         .await?;
+    let (listed, held): (Vec<Row>, Vec<Row>) = found.into_iter().partition(|r| r.int(0) == 0);
+    let listed: Vec<Row> = listed.into_iter().map(|r| Row(r.0[1..].to_vec())).collect();
+    let held: Vec<Row> = held.into_iter().map(|r| Row(vec![r.0[1].clone(), r.0[3].clone()])).collect();
     let mut facts = Vec::with_capacity(c.phones.len());
     for phone in &c.phones {
         let entry = |scope_campaign: bool| {
@@ -285,9 +314,9 @@ async fn cap_of(
 /// Wakes the campaign's customers whose clock has rung: retries come due, parked
 /// customers are looked at again, and a "do not call back" of the campaign's
 /// current length ends (status 1 with calls left, else 7).
-pub async fn wake(db: &impl Db, account: &str, campaign: &Campaign, now: i64) -> StoreResult<()> {
+pub async fn wake(db: &impl Db, account: &str, campaign: &Campaign, now: i64) -> StoreResult<u64> {
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(now)];
-    db.exec(
+    let woken = db.exec(
         "UPDATE customers SET due = CASE WHEN status = 6 THEN 2 ELSE 1 END, \
          wake_at = CASE WHEN status = 6 THEN callback_time ELSE 0 END, parked = NULL \
          WHERE account_id = ? AND campaign_id = ? AND due = 0 AND wake_at <= ? AND (parked IS NOT NULL OR status IN (1, 3))",
@@ -297,14 +326,20 @@ pub async fn wake(db: &impl Db, account: &str, campaign: &Campaign, now: i64) ->
     let max = campaign.max_calls();
     let mut args = vec![Val::Int(max), Val::Int(max)];
     args.extend(scope);
-    db.exec(
+    if woken > 0 {
+        queue_head::queued(account, Some(&campaign.id), None);
+    }
+    let ended = db.exec(
         "UPDATE customers SET status = CASE WHEN number_call_out < ? THEN 1 ELSE 7 END, do_not_call = 0, dnc_kind = 0, \
          due = CASE WHEN number_call_out < ? THEN 1 ELSE NULL END, wake_at = 0 \
          WHERE account_id = ? AND campaign_id = ? AND due = 0 AND wake_at <= ? AND status = 8 AND parked IS NULL",
         &args,
     )
     .await?;
-    Ok(())
+    if ended > 0 {
+        queue_head::queued(account, Some(&campaign.id), None);
+    }
+    Ok(woken + ended)
 }
 
 /// Puts the customers parked for their phones (all blocked, or outside the hours)
@@ -328,6 +363,7 @@ pub async fn unpark(db: &impl Db, account: &str, campaign: Option<&str>) -> Stor
         &args,
     )
     .await?;
+    queue_head::queued(account, campaign, None);
     Ok(())
 }
 
@@ -347,8 +383,8 @@ async fn give_back(
     )
     .await?;
     db.exec(
-        "DELETE FROM phone_holds WHERE account_id = ? AND claim_id = ?",
-        &[account.into(), claim.id.as_str().into()],
+        "DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?",
+        &[account.into(), claim.phone.as_str().into(), claim.id.as_str().into()],
     )
     .await?;
     let Ok((mut c, campaign)) = customer_for_write(db, account, claim.customer).await else {
@@ -430,7 +466,8 @@ async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) ->
 }
 
 /// Ends every lease that has run out, giving the customers back, then wakes the
-/// customers whose clock has rung: of one campaign, or of every campaign.
+/// customers whose clock has rung: of one campaign, or of every campaign. How many
+/// customers it gave back or woke (for one campaign), or leases it ended (for all).
 pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> StoreResult<usize> {
     // One sweep of a campaign a second does it all: clocks are whole seconds, and
     // nothing written since the last one comes due in the second it was written.
@@ -465,7 +502,7 @@ pub async fn sweep(db: &impl Db, scope: Option<(&str, &Campaign)>, now: i64) -> 
         give_back(db, &account, &claim, 3, "expired", "system", now).await?;
     }
     match scope {
-        Some((account, campaign)) => wake(db, account, campaign, now).await?,
+        Some((account, campaign)) => return Ok(expired.len() + wake(db, account, campaign, now).await? as usize),
         None => {
             // The campaigns with a clock that has rung, a few at a time, found from
             // the earliest clocks (the waiting index, never a walk of every queue).
@@ -616,7 +653,7 @@ async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i6
             args.extend([now.into(), user.into(), after.0.into(), after.0.into(), after.1.into()]);
             format!(
                 "{base} AND c.due = 2 AND c.wake_at <= ? AND c.stringee_user_id_callback = ? \
-                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id LIMIT 16"
+                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id"
             )
         }
         1 => {
@@ -632,27 +669,20 @@ async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i6
             format!(
                 "{base} AND c.due = 2 AND c.wake_at <= ? AND (c.stringee_user_id_callback IS NULL OR \
                  (c.stringee_user_id_callback <> ? AND c.wake_at <= ?)) \
-                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id LIMIT 16"
+                 AND (c.wake_at > ? OR (c.wake_at = ? AND c.id > ?)) ORDER BY c.wake_at, c.id"
             )
         }
         // Due retries and new customers, by id.
         _ => {
             args.push(after.1.into());
-            format!("{base} AND c.due = 1 AND c.wake_at = 0 AND c.id > ? ORDER BY c.id LIMIT 16")
+            format!("{base} AND c.due = 1 AND c.wake_at = 0 AND c.id > ? ORDER BY c.id")
         }
     };
-    // Read, not locked: the one chosen is locked when it is claimed.
+    // SQLite's writer holds the whole database, so what it reads is current: a few
+    // at a time. PostgreSQL takes one at a time, locked as it is now, passing over
+    // those another hand-out holds.
+    let sql = if db.postgres() { format!("{sql} LIMIT 1 FOR UPDATE SKIP LOCKED") } else { format!("{sql} LIMIT 16") };
     Ok(db.rows(&sql, &args).await?.iter().map(state_of).collect())
-}
-
-/// A candidate locked for its claim, as it is now; `None` when another
-/// transaction holds it or it left the queues of hand-out meanwhile.
-async fn lock_candidate(db: &impl Db, account: &str, id: i64) -> StoreResult<Option<CustomerState>> {
-    let sql = format!(
-        "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.id = ? AND c.due IN (1, 2){}",
-        db.skip_locked()
-    );
-    Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(state_of))
 }
 
 /// Hands the next callable customer of the campaign to the agent `user`, with a
@@ -665,8 +695,8 @@ pub async fn receive(
     user: &str,
     now: i64,
 ) -> StoreResult<Receive> {
-    let (campaign, below) = agents::require_campaign_below(db, account, campaign_id).await?;
-    let (agent, quota) = agents::hand_out_agent(db, account, &campaign, user).await?;
+    let agents::HandOut { campaign, below, agent, quota, callbacks_due } =
+        agents::hand_out(db, account, campaign_id, user, now).await?;
     let now_ms = now.saturating_mul(1000);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
@@ -680,38 +710,43 @@ pub async fn receive(
             return Ok(Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }));
         }
     }
-    sweep(db, Some((account, &campaign)), now).await?;
+    // A sweep that gave back or woke anyone may have made a callback due.
+    let callbacks_due = sweep(db, Some((account, &campaign)), now).await? > 0 || callbacks_due;
     let hours = hours_of(db, account, &campaign).await?;
     // What the scan met: a customer blocked only by the hours, and the soonest a
     // customer left queued (its phone held by a claim elsewhere) unblocks.
     let mut saw_hours = false;
     let mut held_until: Option<i64> = None;
     let scan = Scan { account, campaign: &campaign, user, below, now };
-    for stage in 0..3 {
+    let first_stage = if callbacks_due { 0 } else { 2 };
+    for stage in first_stage..3 {
         let mut after = (i64::MIN, i64::MIN);
+        // PostgreSQL starts the queue where the last hand-out found its head.
+        let head = (stage == 2 && db.postgres()).then(|| queue_head::start(account, &campaign.id, now));
+        if let Some((id, _)) = head {
+            after.1 = id.saturating_sub(1);
+        }
+        let mut first = true;
         loop {
             let batch = candidates(db, &scan, stage, after).await?;
             if batch.is_empty() {
+                if first && after.1 > i64::MIN {
+                    // Nobody from the mark on: look from the start before saying so.
+                    after.1 = i64::MIN;
+                    first = false;
+                    continue;
+                }
                 break;
             }
-            for read in &batch {
-                after = (read.callback_time, read.id);
+            if first && let (Some((_, generation)), Some(c)) = (head, batch.first()) {
+                queue_head::found(account, &campaign.id, generation, c.id, now);
+            }
+            first = false;
+            for c in &batch {
+                after = (c.callback_time, c.id);
                 if stage == 2 {
                     after.0 = 0;
                 }
-                let locked;
-                let c = if db.postgres() {
-                    // Read without a lock: lock it now, as it is now, unless another
-                    // hand-out holds it.
-                    let Some(now_locked) = lock_candidate(db, account, read.id).await? else {
-                        continue;
-                    };
-                    locked = now_locked;
-                    &locked
-                } else {
-                    // A SQLite writer holds the whole database: what it read is current.
-                    read
-                };
                 let (reasons, _) = rules::customer_reasons(c, &campaign, Some(user), now);
                 if reasons.contains(&"no_calls_left") {
                     // max_call_retry was lowered since: out of the queue until it is raised.
@@ -793,24 +828,18 @@ async fn claim_customer(
     }
     let mut claimed = c.clone();
     claimed.status = status::PROCESSING;
-    save_state(db, account, &claimed, campaign, Some((&claim_id, lease))).await?;
-    db.exec(
-        "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, created, \
-         lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        &[
-            account.into(),
-            claim_id.as_str().into(),
-            campaign.id.as_str().into(),
-            c.id.into(),
-            agent.into(),
-            user.into(),
-            phone.into(),
-            now.into(),
-            lease.into(),
-            c.status.into(),
-        ],
-    )
-    .await?;
+    let claim_row = [
+        account.into(),
+        claim_id.as_str().into(),
+        campaign.id.as_str().into(),
+        c.id.into(),
+        agent.into(),
+        user.into(),
+        phone.into(),
+        now.into(),
+        lease.into(),
+        c.status.into(),
+    ];
     let e = Event {
         event: "claimed",
         actor: user,
@@ -820,9 +849,19 @@ async fn claim_customer(
         claim: Some(&claim_id),
         ..Event::default()
     };
-    record(db, account, &campaign.id, c.id, now, e).await?;
-    let row = customer(db, account, c.id).await?.ok_or_else(|| not_found(c.id))?;
-    Ok(Some(Handout { customer: row, claim_id, phone: phone.to_string(), lease_expires_at: lease }))
+    // Three writes that do not depend on each other: PostgreSQL takes them in one
+    // round trip.
+    futures_util::try_join!(
+        save_state(db, account, &claimed, campaign, Some((&claim_id, lease))),
+        db.exec(
+            "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, created, \
+             lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            &claim_row,
+        ),
+        record(db, account, &campaign.id, c.id, now, e),
+    )?;
+    let customer = customer_of(&claimed, campaign);
+    Ok(Some(Handout { customer, claim_id, phone: phone.to_string(), lease_expires_at: lease }))
 }
 
 /// Why nobody can be handed out to `user`, and when somebody could be.
@@ -939,7 +978,6 @@ pub async fn result(
     let from = c.status;
     let callback = r.callback_time.map(|t| (t, r.callback_scope, claim.user.as_str()));
     let applied = rules::apply(c, &campaign, &claim.phone, r.outcome, callback, now);
-    save_state(db, account, &applied.state, &campaign, None).await?;
     if applied.list_phone {
         db.exec(
             "INSERT INTO dnc (account_id, campaign_id, phone, reason, expires_at, created) VALUES (?, '', ?, 'dnc_request', NULL, ?) \
@@ -948,22 +986,6 @@ pub async fn result(
         )
         .await?;
     }
-    db.exec(
-        "INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)",
-        &[
-            account.into(),
-            claim.phone.as_str().into(),
-            now.into(),
-            campaign.id.as_str().into(),
-            campaign.calling.advertising().into(),
-        ],
-    )
-    .await?;
-    db.exec(
-        "DELETE FROM phone_holds WHERE account_id = ? AND claim_id = ?",
-        &[account.into(), claim.id.as_str().into()],
-    )
-    .await?;
     let detail = serde_json::json!({"call_id": r.call_id, "duration": r.duration, "note": r.note}).to_string();
     let e = Event {
         event: "result",
@@ -975,14 +997,24 @@ pub async fn result(
         claim: Some(&claim.id),
         detail: Some(detail),
     };
-    record(db, account, &campaign.id, customer_id, now, e).await?;
-    let row = customer(db, account, customer_id).await?.ok_or_else(|| not_found(customer_id))?;
-    let answer = serde_json::json!({"r": 0, "msg": "Success", "data": row}).to_string();
-    db.exec(
-        "UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?",
-        &[answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()],
-    )
-    .await?;
+    let answer = serde_json::json!({"r": 0, "msg": "Success", "data": customer_of(&applied.state, &campaign)}).to_string();
+    let call = [
+        account.into(),
+        claim.phone.as_str().into(),
+        now.into(),
+        campaign.id.as_str().into(),
+        campaign.calling.advertising().into(),
+    ];
+    let hold = [account.into(), claim.phone.as_str().into(), claim.id.as_str().into()];
+    let settled = [answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()];
+    // Writes that do not depend on each other: PostgreSQL takes them in one round trip.
+    futures_util::try_join!(
+        save_state(db, account, &applied.state, &campaign, None),
+        db.exec("INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)", &call),
+        db.exec("DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?", &hold),
+        record(db, account, &campaign.id, customer_id, now, e),
+        db.exec("UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?", &settled),
+    )?;
     Ok((answer, true))
 }
 
@@ -1427,6 +1459,7 @@ pub async fn requeue(db: &impl Db, account: &str, campaign: &Campaign) -> StoreR
         )
         .await?;
     }
+    queue_head::queued(account, Some(&campaign.id), None);
     Ok(())
 }
 

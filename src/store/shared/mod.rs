@@ -7,3 +7,4 @@ pub mod calling;
 pub mod db;
 pub mod dnc;
 pub mod hours;
+mod queue_head;
