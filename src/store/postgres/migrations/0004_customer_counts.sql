@@ -1,6 +1,6 @@
 -- How many customers each campaign has in each status and queue state (`due`), so
 -- that a campaign's stats never count its rows. Rows are deltas, written by
--- statement triggers from the rows a statement inserted, changed or deleted; the
+-- triggers from the rows a statement inserted, changed or deleted; the
 -- background sweep folds a campaign's deltas into one row per (status, due).
 -- Appending deltas never waits on another transaction's counter row, so hand-outs
 -- on several servers do not queue behind each other.
@@ -21,14 +21,13 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- A change of status or queue state is one row at a time (a hand-out, a result):
+-- a row trigger, skipped by PostgreSQL itself when neither changed.
 CREATE FUNCTION customers_counted_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO customer_counts (account_id, campaign_id, status, due, n)
-    SELECT account_id, campaign_id, status, due, sum(n) FROM (
-        SELECT account_id, campaign_id, status, due, 1 AS n FROM counted_new
-        UNION ALL
-        SELECT account_id, campaign_id, status, due, -1 AS n FROM counted_old
-    ) moved GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0;
+    VALUES (OLD.account_id, OLD.campaign_id, OLD.status, OLD.due, -1),
+           (NEW.account_id, NEW.campaign_id, NEW.status, NEW.due, 1);
     RETURN NULL;
 END $$;
 
@@ -41,8 +40,8 @@ END $$;
 
 CREATE TRIGGER customers_counted_insert AFTER INSERT ON customers
     REFERENCING NEW TABLE AS counted_new FOR EACH STATEMENT EXECUTE FUNCTION customers_counted_insert();
-CREATE TRIGGER customers_counted_update AFTER UPDATE ON customers
-    REFERENCING OLD TABLE AS counted_old NEW TABLE AS counted_new FOR EACH STATEMENT
+CREATE TRIGGER customers_counted_update AFTER UPDATE OF status, due ON customers FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.due IS DISTINCT FROM NEW.due)
     EXECUTE FUNCTION customers_counted_update();
 CREATE TRIGGER customers_counted_delete AFTER DELETE ON customers
     REFERENCING OLD TABLE AS counted_old FOR EACH STATEMENT EXECUTE FUNCTION customers_counted_delete();
