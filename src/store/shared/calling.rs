@@ -456,6 +456,36 @@ async fn claim(db: &impl Db, account: &str, id: &str) -> StoreResult<Option<Clai
     Ok(db.row(&sql, &[account.into(), id.into()]).await?.as_ref().map(claim_row))
 }
 
+/// A result's claim, and with it (one read, both locked) its customer and campaign
+/// when the customer is there to be written; else the claim alone, or r=4 as
+/// [`claim_on`] says.
+async fn claim_with_customer(
+    db: &impl Db,
+    account: &str,
+    customer: i64,
+    claim_id: &str,
+) -> StoreResult<(ClaimRow, Option<(CustomerState, Campaign)>)> {
+    let claim_columns: Vec<String> = CLAIM_COLUMNS.split(", ").map(|c| format!("l.{}", c.trim())).collect();
+    let sql = format!(
+        "SELECT {}, {STATE_COLUMNS}, {} FROM claims l JOIN customers c ON c.account_id = l.account_id \
+         AND c.id = l.customer_id JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id \
+         WHERE l.account_id = ? AND l.id = ? AND l.customer_id = ? AND {VISIBLE}{}",
+        claim_columns.join(", "),
+        agents::campaign_columns("k"),
+        if db.postgres() { " FOR UPDATE OF l, c" } else { "" }
+    );
+    match db.row(&sql, &[account.into(), claim_id.into(), customer.into()]).await? {
+        Some(r) => {
+            let width = claim_columns.len();
+            let claim = claim_row(&r);
+            let state = state_of(&Row(r.0[width..width + STATE_WIDTH].to_vec()));
+            let campaign = agents::campaign(&Row(r.0[width + STATE_WIDTH..].to_vec()));
+            Ok((claim, Some((state, campaign))))
+        }
+        None => Ok((claim_on(db, account, customer, claim_id).await?, None)),
+    }
+}
+
 /// The claim a request names, on the customer it names; r=4 otherwise.
 async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) -> StoreResult<ClaimRow> {
     match claim(db, account, claim_id).await? {
@@ -940,7 +970,7 @@ pub async fn result(
     r: &CallResult,
     now: i64,
 ) -> StoreResult<(String, bool)> {
-    let claim = claim_on(db, account, customer_id, &r.claim_id).await?;
+    let (claim, found) = claim_with_customer(db, account, customer_id, &r.claim_id).await?;
     if let Some(answer) = claim.answer {
         return Ok((answer, false));
     }
@@ -968,7 +998,10 @@ pub async fn result(
         }
         _ => {}
     }
-    let (c, campaign) = customer_for_write(db, account, customer_id).await?;
+    let (c, campaign) = match found {
+        Some(found) => found,
+        None => customer_for_write(db, account, customer_id).await?,
+    };
     if claim.state == 3 && c.status == status::STOPPED {
         return Err(StoreError::Conflict(format!(
             "claim '{}' expired and customer {customer_id} has been stopped since",
@@ -997,7 +1030,8 @@ pub async fn result(
         claim: Some(&claim.id),
         detail: Some(detail),
     };
-    let answer = serde_json::json!({"r": 0, "msg": "Success", "data": customer_of(&applied.state, &campaign)}).to_string();
+    let answer =
+        serde_json::json!({"r": 0, "msg": "Success", "data": customer_of(&applied.state, &campaign)}).to_string();
     let call = [
         account.into(),
         claim.phone.as_str().into(),
@@ -1010,7 +1044,10 @@ pub async fn result(
     // Writes that do not depend on each other: PostgreSQL takes them in one round trip.
     futures_util::try_join!(
         save_state(db, account, &applied.state, &campaign, None),
-        db.exec("INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)", &call),
+        db.exec(
+            "INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)",
+            &call
+        ),
         db.exec("DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?", &hold),
         record(db, account, &campaign.id, customer_id, now, e),
         db.exec("UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?", &settled),
