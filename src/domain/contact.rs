@@ -153,3 +153,65 @@ mod tests {
         assert_eq!(f.check(&vn).unwrap_err(), "fields.tags must be a string, number, boolean or null");
     }
 }
+
+/// The text of a custom field's value, as its words are read from it: a string as
+/// it is, a number or boolean as written, a list's items one after another.
+fn field_text(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => {}
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) => {
+            for item in items {
+                out.push(' ');
+                field_text(item, out);
+            }
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// What the filter language searches in a contact's custom fields (CONTRACT §7):
+/// for each field with at least one word, `k` is " lowercase words | folded words "
+/// (a term, prefix or phrase is found as ` word `, ` word` or ` w1 w2 ` in it, and
+/// the bar keeps a phrase from running from one form into the other) and `w` the
+/// folded words, which ranges compare. As JSON text, stored beside the fields.
+pub fn field_words(fields: &Map<String, Value>) -> String {
+    let mut out = Map::new();
+    let mut text = String::new();
+    for (key, value) in fields {
+        text.clear();
+        field_text(value, &mut text);
+        let words: Vec<&str> = super::customer::name_words(&text).collect();
+        if words.is_empty() {
+            continue;
+        }
+        let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+        let folded: Vec<String> = lower.iter().map(|w| super::text::fold(w)).collect();
+        let k = format!(" {} | {} ", lower.join(" "), folded.join(" "));
+        out.insert(key.clone(), serde_json::json!({"k": k, "w": folded}));
+    }
+    Value::Object(out).to_string()
+}
+
+#[cfg(test)]
+mod field_word_tests {
+    use super::*;
+
+    #[test]
+    fn custom_fields_keep_their_words_in_both_forms() {
+        let fields: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "city": "Đà Nẵng", "tier": 5, "tags": ["VIP", "hồ-sơ"], "empty": "", "none": null, "dash": "--"
+        }))
+        .unwrap();
+        let words: Value = serde_json::from_str(&field_words(&fields)).unwrap();
+        assert_eq!(
+            words,
+            serde_json::json!({
+                "city": {"k": " đà nẵng | da nang ", "w": ["da", "nang"]},
+                "tier": {"k": " 5 | 5 ", "w": ["5"]},
+                "tags": {"k": " vip hồ sơ | vip ho so ", "w": ["vip", "ho", "so"]},
+            })
+        );
+        assert_eq!(field_words(&Map::new()), "{}");
+    }
+}

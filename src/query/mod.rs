@@ -183,7 +183,40 @@ mod tests {
         // With a required clause, plain clauses are optional.
         assert_eq!(p("a +b -c"), Node::And(vec![bare("b"), Node::Not(Box::new(bare("c")))]));
         assert_eq!(p("a b -c"), Node::And(vec![Node::Or(vec![bare("a"), bare("b")]), Node::Not(Box::new(bare("c")))]));
-        assert_eq!(p("-c"), Node::And(vec![Node::All, Node::Not(Box::new(bare("c")))]));
+        assert_eq!(p("-c"), Node::Not(Box::new(bare("c"))));
+    }
+
+    fn not(n: Node) -> Node {
+        Node::Not(Box::new(n))
+    }
+
+    #[test]
+    fn not_is_a_prohibited_clause_of_its_boolean_as_in_lucene() {
+        // Beside OR or side by side, NOT excludes from what the others match.
+        assert_eq!(p("a NOT b"), Node::And(vec![bare("a"), not(bare("b"))]));
+        assert_eq!(p("a OR NOT b"), p("a NOT b"));
+        assert_eq!(p("a OR !b"), p("a NOT b"));
+        assert_eq!(p("a -b"), p("a NOT b"));
+        // A modifier belongs to its one clause, not to the AND chain.
+        assert_eq!(p("-a AND b"), Node::And(vec![bare("b"), not(bare("a"))]));
+        assert_eq!(p("NOT a AND b"), p("-a AND b"));
+        assert_eq!(p("a AND -b OR c"), Node::Or(vec![Node::And(vec![bare("a"), not(bare("b"))]), bare("c")]));
+        // A required clause makes the plain ones optional, in OR as side by side.
+        assert_eq!(p("a OR +b"), bare("b"));
+        // Only prohibited clauses: everything but them, in a group too.
+        assert_eq!(p("NOT a NOT b"), Node::And(vec![not(bare("a")), not(bare("b"))]));
+        assert_eq!(p("a OR (NOT b)"), Node::Or(vec![bare("a"), not(bare("b"))]));
+        assert_eq!(p("(NOT a)"), not(bare("a")));
+    }
+
+    #[test]
+    fn a_clause_takes_one_modifier() {
+        for q in ["NOT NOT a", "- -a", "+-a", "!NOT a", "NOT +a"] {
+            let e = parse(q).unwrap_err();
+            assert!(e.msg.starts_with("a clause takes one modifier"), "{q}: {e}");
+        }
+        assert_eq!(err("NOT NOT a").split(" at ").last(), Some("4"));
+        assert_eq!(p("NOT (NOT a)"), not(not(bare("a"))));
     }
 
     #[test]
@@ -215,7 +248,7 @@ mod tests {
         assert_eq!(err("created:>"), "expected a value after '>' at 9");
         assert_eq!(err("()"), "expected a clause inside '()' at 1");
         assert_eq!(err(&"(".repeat(5000)), "the query nests deeper than 64 levels at 64");
-        assert_eq!(err(&"NOT ".repeat(2000)), "the query nests deeper than 64 levels at 256");
+        assert_eq!(err(&"(NOT ".repeat(2000)), "the query nests deeper than 64 levels at 320");
         assert_eq!(err(&"a ".repeat(6000)), "the query is longer than 10000 characters at 10000");
         assert!(parse(&format!("{}a{}", "(".repeat(60), ")".repeat(60))).is_ok());
     }

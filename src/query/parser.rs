@@ -1,6 +1,19 @@
-//! Tokens -> AST, with the contract's precedence: NOT binds tightest, then AND, then
-//! OR; clauses side by side combine with OR; `+` marks a clause that must match and
-//! `-` one that must not, as in Elasticsearch.
+//! Tokens -> AST, read as Apache Lucene's `PrecedenceQueryParser` reads them
+//! (CONTRACT §7), with Elasticsearch's conventions:
+//!
+//! ```text
+//! query  := disj+                  clauses side by side: a boolean of them
+//! disj   := conj (OR conj)*        OR, `||`
+//! conj   := clause (AND clause)*   AND, `&&`: each unmarked clause is required
+//! clause := [+ | - | NOT | !] ( term | '(' query ')' )
+//! ```
+//!
+//! A modifier belongs to the one clause it precedes: `+` makes it required, `-`,
+//! `NOT` and `!` prohibited, in the boolean that holds it. A boolean with a required
+//! clause matches what every required clause matches (its plain clauses are then
+//! optional); else what any plain clause matches; less, in both cases, what any
+//! prohibited clause matches. A boolean of only prohibited clauses matches everything
+//! but them. A clause takes one modifier: `NOT NOT a` is a syntax error.
 
 use super::lexer::{Tok, Token, lex};
 use super::{Bound, Field, Node, QueryError, Value};
@@ -24,7 +37,7 @@ pub fn parse(input: &str) -> Result<Node, QueryError> {
     if p.tokens.is_empty() {
         return Err(QueryError { pos: 0, msg: "expected a query".into() });
     }
-    let node = p.clauses()?;
+    let node = p.query()?;
     match p.peek() {
         None => Ok(node),
         Some(Token { tok: Tok::RParen, pos }) => Err(QueryError { pos: *pos, msg: "unexpected ')'".into() }),
@@ -64,55 +77,76 @@ impl Parser {
     fn starts_clause(&self) -> bool {
         matches!(
             self.peek().map(|t| &t.tok),
-            Some(Tok::LParen | Tok::Not | Tok::Must | Tok::MustNot | Tok::Word { .. } | Tok::Phrase(_))
+            Some(
+                Tok::LParen
+                    | Tok::Not
+                    | Tok::Must
+                    | Tok::MustNot
+                    | Tok::Word { .. }
+                    | Tok::Phrase(_)
+                    | Tok::RangeOpen(_)
+            )
         )
     }
 
-    /// A sequence of clauses joined by OR or by nothing, with `+`/`-` occurrences.
-    fn clauses(&mut self) -> Result<Node, QueryError> {
-        let mut items: Vec<(Occur, Node)> = vec![self.and_clause()?];
-        loop {
-            if matches!(self.peek().map(|t| &t.tok), Some(Tok::Or)) {
-                let at = self.next().map(|t| t.pos).unwrap_or(self.end);
-                if !self.starts_clause() {
-                    return Err(QueryError { pos: self.pos().max(at), msg: "expected a clause after OR".into() });
-                }
-                items.push(self.and_clause()?);
-            } else if self.starts_clause() {
-                items.push(self.and_clause()?);
-            } else {
-                break;
-            }
+    /// `query`: clauses side by side, up to the end or a `)`.
+    fn query(&mut self) -> Result<Node, QueryError> {
+        let mut items = vec![self.disj()?];
+        while self.starts_clause() {
+            items.push(self.disj()?);
         }
         Ok(combine(items))
     }
 
-    /// Clauses joined by AND; the first one's `+`/`-` is the group's.
-    fn and_clause(&mut self) -> Result<(Occur, Node), QueryError> {
-        let (occur, first) = self.occurring()?;
-        let mut parts = vec![first];
+    /// `disj`: clauses joined by OR. One clause keeps its modifier for the boolean
+    /// that holds it.
+    fn disj(&mut self) -> Result<(Occur, Node), QueryError> {
+        let mut items = vec![self.conj()?];
+        while matches!(self.peek().map(|t| &t.tok), Some(Tok::Or)) {
+            let at = self.next().map(|t| t.pos).unwrap_or(self.end);
+            if !self.starts_clause() {
+                return Err(QueryError { pos: self.pos().max(at), msg: "expected a clause after OR".into() });
+            }
+            items.push(self.conj()?);
+        }
+        Ok(if items.len() == 1 { items.remove(0) } else { (Occur::Should, combine(items)) })
+    }
+
+    /// `conj`: clauses joined by AND, each required unless it is prohibited.
+    fn conj(&mut self) -> Result<(Occur, Node), QueryError> {
+        let mut items = vec![self.modified()?];
         while matches!(self.peek().map(|t| &t.tok), Some(Tok::And)) {
             let at = self.next().map(|t| t.pos).unwrap_or(self.end);
             if !self.starts_clause() {
                 return Err(QueryError { pos: self.pos().max(at), msg: "expected a clause after AND".into() });
             }
-            let (o, n) = self.occurring()?;
-            parts.push(if o == Occur::MustNot { Node::Not(Box::new(n)) } else { n });
+            items.push(self.modified()?);
         }
-        Ok((occur, if parts.len() == 1 { parts.remove(0) } else { Node::And(parts) }))
+        if items.len() == 1 {
+            return Ok(items.remove(0));
+        }
+        let items = items.into_iter().map(|(o, n)| (if o == Occur::Should { Occur::Must } else { o }, n)).collect();
+        Ok((Occur::Should, combine(items)))
     }
 
-    fn occurring(&mut self) -> Result<(Occur, Node), QueryError> {
-        match self.peek().map(|t| &t.tok) {
-            Some(Tok::Must) => {
-                self.next();
-                Ok((Occur::Must, self.unary()?))
+    /// A clause with its one modifier, if it has one.
+    fn modified(&mut self) -> Result<(Occur, Node), QueryError> {
+        let (occur, name) = match self.peek().map(|t| &t.tok) {
+            Some(Tok::Must) => (Occur::Must, "'+'"),
+            Some(Tok::MustNot) => (Occur::MustNot, "'-'"),
+            Some(Tok::Not) => (Occur::MustNot, "NOT"),
+            _ => return Ok((Occur::Should, self.clause()?)),
+        };
+        let at = self.next().map(|t| t.pos).unwrap_or(self.end);
+        match self.peek() {
+            Some(Token { tok: Tok::Not | Tok::Must | Tok::MustNot, pos }) => Err(QueryError {
+                pos: *pos,
+                msg: format!("a clause takes one modifier: expected a term, a phrase or '(' after {name}"),
+            }),
+            _ if !self.starts_clause() => {
+                Err(QueryError { pos: self.pos().max(at), msg: format!("expected a clause after {name}") })
             }
-            Some(Tok::MustNot) => {
-                self.next();
-                Ok((Occur::MustNot, self.unary()?))
-            }
-            _ => Ok((Occur::Should, self.unary()?)),
+            _ => Ok((occur, self.clause()?)),
         }
     }
 
@@ -125,22 +159,12 @@ impl Parser {
         Ok(())
     }
 
-    fn unary(&mut self) -> Result<Node, QueryError> {
+    /// A term, or a query in parentheses, one level deeper.
+    fn clause(&mut self) -> Result<Node, QueryError> {
         self.deeper()?;
-        let node = self.unary_inner();
+        let node = self.primary();
         self.depth -= 1;
         node
-    }
-
-    fn unary_inner(&mut self) -> Result<Node, QueryError> {
-        if matches!(self.peek().map(|t| &t.tok), Some(Tok::Not)) {
-            let at = self.next().map(|t| t.pos).unwrap_or(self.end);
-            if !self.starts_clause() {
-                return Err(QueryError { pos: self.pos().max(at), msg: "expected a clause after NOT".into() });
-            }
-            return Ok(Node::Not(Box::new(self.unary()?)));
-        }
-        self.primary()
     }
 
     fn primary(&mut self) -> Result<Node, QueryError> {
@@ -152,7 +176,7 @@ impl Parser {
                 if matches!(self.peek().map(|t| &t.tok), Some(Tok::RParen)) {
                     return Err(QueryError { pos: self.pos(), msg: "expected a clause inside '()'".into() });
                 }
-                let inner = self.clauses()?;
+                let inner = self.query()?;
                 match self.next() {
                     Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
                     _ => Err(QueryError { pos: token.pos, msg: "unclosed '(': expected ')'".into() }),
@@ -166,6 +190,8 @@ impl Parser {
                 Ok(term(Field::Default, text, wildcard, token.pos))
             }
             Tok::Phrase(text) => Ok(Node::Term { field: Field::Default, value: Value::Phrase(text), pos: token.pos }),
+            // A range with no field searches the default fields, as a term does.
+            Tok::RangeOpen(inclusive) => self.range(Field::Default, inclusive, token.pos),
             Tok::RParen => Err(QueryError { pos: token.pos, msg: "unexpected ')'".into() }),
             _ => Err(QueryError { pos: token.pos, msg: "expected a term, a phrase or '('".into() }),
         }
@@ -228,48 +254,51 @@ impl Parser {
                 };
                 Ok(Node::Range { field, lower, upper, pos })
             }
-            Tok::RangeOpen(inclusive) => {
-                let lower = self.bound(inclusive, "expected the lower end of the range")?;
-                match self.next() {
-                    Some(Token { tok: Tok::Word { text, wildcard: false, escaped: false }, .. }) if text == "TO" => {}
-                    other => {
-                        return Err(QueryError {
-                            pos: other.map(|t| t.pos).unwrap_or(self.end),
-                            msg: "expected TO in the range".into(),
-                        });
-                    }
-                }
-                let upper_token = self.next();
-                let upper_close = self.next();
-                let inclusive_upper = match upper_close {
-                    Some(Token { tok: Tok::RangeClose(inc), .. }) => inc,
-                    other => {
-                        return Err(QueryError {
-                            pos: other.map(|t| t.pos).unwrap_or(self.end),
-                            msg: "expected ']' or '}' to close the range".into(),
-                        });
-                    }
-                };
-                let upper = match upper_token {
-                    Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => Bound::Open,
-                    Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => {
-                        if inclusive_upper {
-                            Bound::Inclusive(text)
-                        } else {
-                            Bound::Exclusive(text)
-                        }
-                    }
-                    other => {
-                        return Err(QueryError {
-                            pos: other.map(|t| t.pos).unwrap_or(self.end),
-                            msg: "expected the upper end of the range".into(),
-                        });
-                    }
-                };
-                Ok(Node::Range { field, lower, upper, pos })
-            }
+            Tok::RangeOpen(inclusive) => self.range(field, inclusive, pos),
             _ => Err(expected()),
         }
+    }
+
+    /// A range after its opening bracket: `lower TO upper` and the closing one.
+    fn range(&mut self, field: Field, inclusive: bool, pos: usize) -> Result<Node, QueryError> {
+        let lower = self.bound(inclusive, "expected the lower end of the range")?;
+        match self.next() {
+            Some(Token { tok: Tok::Word { text, wildcard: false, escaped: false }, .. }) if text == "TO" => {}
+            other => {
+                return Err(QueryError {
+                    pos: other.map(|t| t.pos).unwrap_or(self.end),
+                    msg: "expected TO in the range".into(),
+                });
+            }
+        }
+        let upper_token = self.next();
+        let upper_close = self.next();
+        let inclusive_upper = match upper_close {
+            Some(Token { tok: Tok::RangeClose(inc), .. }) => inc,
+            other => {
+                return Err(QueryError {
+                    pos: other.map(|t| t.pos).unwrap_or(self.end),
+                    msg: "expected ']' or '}' to close the range".into(),
+                });
+            }
+        };
+        let upper = match upper_token {
+            Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => Bound::Open,
+            Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => {
+                if inclusive_upper {
+                    Bound::Inclusive(text)
+                } else {
+                    Bound::Exclusive(text)
+                }
+            }
+            other => {
+                return Err(QueryError {
+                    pos: other.map(|t| t.pos).unwrap_or(self.end),
+                    msg: "expected the upper end of the range".into(),
+                });
+            }
+        };
+        Ok(Node::Range { field, lower, upper, pos })
     }
 
     fn bound(&mut self, inclusive: bool, msg: &str) -> Result<Bound, QueryError> {
@@ -290,10 +319,10 @@ fn term(field: Field, text: String, wildcard: bool, pos: usize) -> Node {
     Node::Term { field, value, pos }
 }
 
-/// Elasticsearch's reading of a clause list: with any `+` clause, plain clauses are
-/// optional; `-` clauses exclude; otherwise plain clauses combine with OR.
+/// A boolean of clauses (see the module's doc): required ones, else plain ones,
+/// less the prohibited ones; only prohibited ones: everything but them.
 fn combine(items: Vec<(Occur, Node)>) -> Node {
-    if items.len() == 1 && items[0].0 == Occur::Should {
+    if items.len() == 1 && items[0].0 != Occur::MustNot {
         return items.into_iter().next().map(|(_, n)| n).unwrap_or(Node::All);
     }
     let mut must = Vec::new();
@@ -309,7 +338,7 @@ fn combine(items: Vec<(Occur, Node)>) -> Node {
     let mut parts = must;
     if parts.is_empty() {
         match should.len() {
-            0 => parts.push(Node::All),
+            0 => {}
             1 => parts.push(should.remove(0)),
             _ => parts.push(Node::Or(should)),
         }

@@ -102,9 +102,12 @@ impl Display for Node {
                 }
                 f.write_char(')')
             }
+            // In parentheses: a NOT beside other clauses would make a prohibited
+            // clause of their boolean, not a group of its own.
             Node::Not(inner) => {
-                f.write_str("NOT ")?;
-                inner.fmt(f)
+                f.write_str("(NOT ")?;
+                inner.fmt(f)?;
+                f.write_char(')')
             }
         }
     }

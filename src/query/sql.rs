@@ -56,8 +56,9 @@ pub struct Scope<'a> {
 /// Whether every match of `node` comes out of a name or phone index lookup.
 fn selective(node: &Node) -> bool {
     match node {
-        Node::Term { field: Field::Named(name), .. } => {
-            matches!(resolve(name), Target::Builtin(Builtin::Name | Builtin::Phone))
+        Node::Term { field: Field::Named(name), value, .. } => {
+            !matches!(value, Value::Prefix(p) if p.is_empty())
+                && matches!(resolve(name), Target::Builtin(Builtin::Name | Builtin::Phone))
         }
         Node::And(items) => items.iter().any(selective),
         _ => false,
@@ -107,6 +108,7 @@ pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region)
     c.node(node)?;
     c.out.selective = selective(node);
     if let Node::Term { field: Field::Named(name), value: value @ (Value::Word(_) | Value::Prefix(_)), .. } = node
+        && !matches!(value, Value::Prefix(p) if p.is_empty())
         && matches!(resolve(name), Target::Builtin(Builtin::Name))
     {
         let mut count = compiler(Compiled::default());
@@ -169,8 +171,12 @@ impl Compiler<'_> {
                 Target::Builtin(b) => self.term(b, value, *pos)?,
                 Target::Custom(key) => self.custom_term(&key, value, *pos)?,
             },
-            Node::Range { field: Field::Default, pos, .. } => {
-                return Err(QueryError { pos: *pos, msg: "a range needs a field".into() });
+            Node::Range { field: Field::Default, lower, upper, pos } => {
+                self.push("(");
+                self.range("name", lower, upper, *pos)?;
+                self.push(" OR ");
+                self.range("phone", lower, upper, *pos)?;
+                self.push(")");
             }
             Node::Range { field: Field::Named(name), lower, upper, pos } => self.range(name, lower, upper, *pos)?,
         }
@@ -275,6 +281,10 @@ impl Compiler<'_> {
     }
 
     fn term(&mut self, field: Builtin, value: &Value, pos: usize) -> Result<(), QueryError> {
+        // `field:*`: the field has a value (Elasticsearch's reading).
+        if matches!(value, Value::Prefix(p) if p.is_empty()) {
+            return self.has_value(field);
+        }
         match field {
             Builtin::Name => self.name(value, false),
             Builtin::Phone => self.phone(value),
@@ -286,6 +296,24 @@ impl Compiler<'_> {
                 self.push(&format!("{column} = ?"));
                 self.out.params.push(Param::Int(n));
             }
+        }
+        Ok(())
+    }
+
+    /// Whether a contact has a value in a built-in field: a name with a word, a phone,
+    /// an email; every contact has an id and its dates.
+    fn has_value(&mut self, field: Builtin) -> Result<(), QueryError> {
+        match field {
+            Builtin::Name => self.push(match self.dialect {
+                Dialect::Sqlite => "callsheet_name_key(c.name) <> ''",
+                Dialect::Postgres => "c.name_key <> ''",
+            }),
+            Builtin::Email => self.push("c.email <> ''"),
+            Builtin::Phone => {
+                self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ?)");
+                self.text(self.account_id.to_string());
+            }
+            Builtin::Id | Builtin::Created | Builtin::Updated => self.push("1 = 1"),
         }
         Ok(())
     }
@@ -326,69 +354,122 @@ impl Compiler<'_> {
         })
     }
 
-    /// A custom field's value as lower-case text, its key or path bound to one placeholder.
-    fn custom_text(&self) -> &'static str {
-        match self.dialect {
-            Dialect::Sqlite => "lower(CAST(json_extract(c.fields, ?) AS TEXT))",
-            Dialect::Postgres => "(lower(c.fields ->> ?::text) COLLATE \"C\")",
-        }
-    }
-
+    /// A custom field is searched by its words, as `name` is (CONTRACT §7), in the
+    /// contact's `field_words` (domain::contact::field_words): ` word ` for a word,
+    /// ` word` for a prefix, ` w1 w2 ` for a phrase, found in " lowercase | folded ".
+    /// A contact without the field has no words in it: the test is false, never
+    /// NULL, so that its negation holds.
     fn custom_term(&mut self, key: &str, value: &Value, pos: usize) -> Result<(), QueryError> {
         let path = self.json_path(key, pos)?;
-        let text = self.custom_text();
-        match value {
-            Value::Word(w) | Value::Phrase(w) => {
-                self.push(&format!("{text} = ?"));
-                self.text(path);
-                self.text(w.to_lowercase());
-            }
-            Value::Prefix(p) => {
-                self.push(&format!("({text} >= ? AND {text} < ?)"));
-                let p = p.to_lowercase();
-                self.text(path.clone());
-                self.text(p.clone());
-                self.text(path);
-                self.text(after_prefix(&p));
-            }
+        let (raw, prefix) = match value {
+            Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
+            Value::Prefix(p) if p.is_empty() => return self.custom_exists(path),
+            Value::Prefix(p) => (p.as_str(), true),
+        };
+        let diacritics = text::has_diacritics(raw);
+        let words: Vec<String> = crate::domain::customer::name_words(raw)
+            .map(|w| if diacritics { w.to_lowercase() } else { text::fold(w) })
+            .collect();
+        if words.is_empty() {
+            self.push("0 = 1");
+            return Ok(());
         }
+        let needle = format!(" {}{}", words.join(" "), if prefix { "" } else { " " });
+        self.push(match self.dialect {
+            Dialect::Sqlite => "COALESCE(instr(json_extract(c.field_words, ?), ?) > 0, FALSE)",
+            Dialect::Postgres => "COALESCE(strpos(c.field_words -> ?::text ->> 'k', ?) > 0, FALSE)",
+        });
+        self.text(match self.dialect {
+            Dialect::Sqlite => format!("{path}.k"),
+            Dialect::Postgres => path,
+        });
+        self.text(needle);
+        Ok(())
+    }
+
+    /// Whether a contact has a word in the custom field.
+    fn custom_exists(&mut self, path: String) -> Result<(), QueryError> {
+        self.push(match self.dialect {
+            Dialect::Sqlite => "json_type(c.field_words, ?) IS NOT NULL",
+            Dialect::Postgres => "(c.field_words -> ?::text) IS NOT NULL",
+        });
+        self.text(path);
         Ok(())
     }
 
     fn exists(&mut self, field: &str, pos: usize) -> Result<(), QueryError> {
         match resolve(field) {
-            Target::Builtin(Builtin::Name) => self.push("c.name <> ''"),
-            Target::Builtin(Builtin::Email) => self.push("c.email <> ''"),
-            Target::Builtin(Builtin::Phone) => {
-                self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ?)");
-                self.text(self.account_id.to_string());
-            }
-            Target::Builtin(_) => self.push("1 = 1"),
+            Target::Builtin(b) => self.has_value(b),
             Target::Custom(key) => {
-                self.push(match self.dialect {
-                    Dialect::Sqlite => "json_extract(c.fields, ?) IS NOT NULL",
-                    Dialect::Postgres => "COALESCE(jsonb_typeof(c.fields -> ?::text), 'null') <> 'null'",
-                });
                 let path = self.json_path(&key, pos)?;
-                self.text(path);
+                self.custom_exists(path)
             }
         }
-        Ok(())
     }
 
     fn range(&mut self, name: &str, lower: &Bound, upper: &Bound, pos: usize) -> Result<(), QueryError> {
-        // The compared expression, and whether its values are numbers.
-        let (column, numeric) = match resolve(name) {
-            Target::Builtin(Builtin::Created) => (Column::Plain("c.created"), true),
-            Target::Builtin(Builtin::Updated) => (Column::Plain("c.updated"), true),
-            Target::Builtin(Builtin::Id) => (Column::Plain("c.id"), false),
-            Target::Builtin(Builtin::Email) => (Column::Plain("lower(c.email)"), false),
-            Target::Builtin(Builtin::Name | Builtin::Phone) => {
-                return Err(QueryError { pos, msg: format!("'{name}' does not take a range") });
+        let target = resolve(name);
+        if matches!((lower, upper), (Bound::Open, Bound::Open)) {
+            // `[* TO *]`: the field has a value.
+            return match target {
+                Target::Builtin(b) => self.has_value(b),
+                Target::Custom(key) => {
+                    let path = self.json_path(&key, pos)?;
+                    self.custom_exists(path)
+                }
+            };
+        }
+        match target {
+            Target::Builtin(Builtin::Created) => self.compare("c.created", lower, upper, |v| epoch(v, name, pos)),
+            Target::Builtin(Builtin::Updated) => self.compare("c.updated", lower, upper, |v| epoch(v, name, pos)),
+            Target::Builtin(Builtin::Id) => {
+                let column = if self.dialect == Dialect::Postgres { "(c.id COLLATE \"C\")" } else { "c.id" };
+                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_string())))
             }
-            Target::Custom(key) => (Column::Custom(self.json_path(&key, pos)?), false),
-        };
-        let mut parts = Vec::new();
+            // A contact without an email is outside every range on it.
+            Target::Builtin(Builtin::Email) => {
+                let column =
+                    if self.dialect == Dialect::Postgres { "(lower(c.email) COLLATE \"C\")" } else { "lower(c.email)" };
+                self.push("(c.email <> '' AND ");
+                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_lowercase())))?;
+                self.push(")");
+                Ok(())
+            }
+            // Words in the range: a name's folded words; a phone's digits.
+            Target::Builtin(Builtin::Name) => {
+                self.push(
+                    "c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? \
+                     AND form = 1 AND ",
+                );
+                self.text(self.account_id.to_string());
+                self.text(self.portal_id.to_string());
+                let column = if self.dialect == Dialect::Postgres { "(word COLLATE \"C\")" } else { "word" };
+                self.compare(column, lower, upper, |v| Ok(Param::Text(text::fold(v))))?;
+                self.push(")");
+                Ok(())
+            }
+            Target::Builtin(Builtin::Phone) => {
+                self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND ");
+                self.text(self.account_id.to_string());
+                let column = if self.dialect == Dialect::Postgres { "(phone COLLATE \"C\")" } else { "phone" };
+                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_string())))?;
+                self.push(")");
+                Ok(())
+            }
+            Target::Custom(key) => self.custom_range(&key, lower, upper, pos),
+        }
+    }
+
+    /// `column` within the bounds, each read by `bind`.
+    fn compare(
+        &mut self,
+        column: &str,
+        lower: &Bound,
+        upper: &Bound,
+        bind: impl Fn(&str) -> Result<Param, QueryError>,
+    ) -> Result<(), QueryError> {
+        self.push("(");
+        let mut first = true;
         for (bound, low) in [(lower, true), (upper, false)] {
             let (value, inclusive) = match bound {
                 Bound::Open => continue,
@@ -401,65 +482,107 @@ impl Compiler<'_> {
                 (false, true) => "<=",
                 (false, false) => "<",
             };
-            parts.push((op, value));
-        }
-        if parts.is_empty() {
-            self.push("1 = 1");
-            return Ok(());
-        }
-        self.push("(");
-        for (i, (op, value)) in parts.into_iter().enumerate() {
-            if i > 0 {
+            if !first {
                 self.push(" AND ");
             }
-            let as_number = value.parse::<i64>().ok();
-            match (&column, self.dialect) {
-                (Column::Plain(c), Dialect::Sqlite) => self.push(&format!("{c} {op} ?")),
-                (Column::Plain(c), Dialect::Postgres) if !numeric => self.push(&format!("({c} COLLATE \"C\") {op} ?")),
-                (Column::Plain(c), Dialect::Postgres) => self.push(&format!("{c} {op} ?")),
-                (Column::Custom(path), Dialect::Sqlite) => {
-                    self.push(&format!("json_extract(c.fields, ?) {op} ?"));
+            first = false;
+            self.push(&format!("{column} {op} ?"));
+            self.out.params.push(bind(value)?);
+        }
+        self.push(")");
+        Ok(())
+    }
+
+    /// A range over a custom field: a number held as a number compares with number
+    /// bounds as numbers; otherwise some word of the field (folded, so case and
+    /// accents aside) lies in the range. A contact without the field is outside it.
+    fn custom_range(&mut self, key: &str, lower: &Bound, upper: &Bound, pos: usize) -> Result<(), QueryError> {
+        let path = self.json_path(key, pos)?;
+        let bounds = [lower, upper];
+        let numbers: Vec<Option<i64>> = bounds
+            .iter()
+            .map(|b| match b {
+                Bound::Open => None,
+                Bound::Inclusive(v) | Bound::Exclusive(v) => v.parse::<i64>().ok(),
+            })
+            .collect();
+        let numeric = bounds.iter().zip(&numbers).all(|(b, n)| matches!(b, Bound::Open) || n.is_some());
+        self.push("(");
+        if numeric {
+            // CASE: a number never also compares as words.
+            match self.dialect {
+                Dialect::Sqlite => {
+                    self.push("CASE WHEN json_type(c.fields, ?) IN ('integer', 'real') THEN ");
                     self.text(path.clone());
+                    let value = "json_extract(c.fields, ?)";
+                    self.compare_path(value, &path, lower, upper)?;
                 }
-                // As in SQLite, a number bound compares with numbers as numbers and
-                // ranks below any text; a text bound compares with the value's text.
-                (Column::Custom(path), Dialect::Postgres) if as_number.is_some() => {
-                    let text_side = if op.starts_with('>') { "true" } else { "false" };
-                    self.push(&format!(
-                        "(CASE jsonb_typeof(c.fields -> ?::text) WHEN 'number' THEN (c.fields ->> ?::text)::numeric {op} ?::bigint \
-                         WHEN 'string' THEN {text_side} END)"
-                    ));
+                Dialect::Postgres => {
+                    self.push("CASE WHEN jsonb_typeof(c.fields -> ?::text) = 'number' THEN ");
                     self.text(path.clone());
-                    self.text(path.clone());
-                }
-                (Column::Custom(path), Dialect::Postgres) => {
-                    self.push(&format!("((c.fields ->> ?::text) COLLATE \"C\") {op} ?"));
-                    self.text(path.clone());
+                    self.compare_path("(c.fields ->> ?::text)::numeric", &path, lower, upper)?;
                 }
             }
-            match (numeric, as_number) {
-                (true, None) => {
-                    return Err(QueryError {
-                        pos,
-                        msg: format!("expected a number (epoch seconds) for '{name}', not '{value}'"),
-                    });
-                }
-                // A custom field compares numbers as numbers when the bound is one.
-                (_, Some(n)) if numeric || matches!(column, Column::Custom(_)) => self.out.params.push(Param::Int(n)),
-                _ if matches!(column, Column::Plain("lower(c.email)")) => self.text(value.to_lowercase()),
-                _ => self.text(value.clone()),
+            self.push(" ELSE ");
+        }
+        match self.dialect {
+            Dialect::Sqlite => {
+                self.push("EXISTS (SELECT 1 FROM json_each(c.field_words, ?) WHERE ");
+                self.text(format!("{path}.w"));
+                self.compare("value", lower, upper, |v| Ok(Param::Text(text::fold(v))))?;
             }
+            Dialect::Postgres => {
+                self.push(
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.field_words -> ?::text -> 'w') AS w(v) WHERE ",
+                );
+                self.text(path);
+                self.compare("(w.v COLLATE \"C\")", lower, upper, |v| Ok(Param::Text(text::fold(v))))?;
+            }
+        }
+        self.push(")");
+        if numeric {
+            self.push(" END");
+        }
+        self.push(")");
+        Ok(())
+    }
+
+    /// [`Self::compare`] of a number read from a custom field at `path`, once per bound.
+    fn compare_path(&mut self, value: &str, path: &str, lower: &Bound, upper: &Bound) -> Result<(), QueryError> {
+        self.push("(");
+        let mut first = true;
+        for (bound, low) in [(lower, true), (upper, false)] {
+            let (v, inclusive) = match bound {
+                Bound::Open => continue,
+                Bound::Inclusive(v) => (v, true),
+                Bound::Exclusive(v) => (v, false),
+            };
+            let op = match (low, inclusive) {
+                (true, true) => ">=",
+                (true, false) => ">",
+                (false, true) => "<=",
+                (false, false) => "<",
+            };
+            if !first {
+                self.push(" AND ");
+            }
+            first = false;
+            let cast = if self.dialect == Dialect::Postgres { "::bigint" } else { "" };
+            self.push(&format!("{value} {op} ?{cast}"));
+            self.text(path.to_string());
+            self.out.params.push(Param::Int(v.parse().unwrap_or_default()));
         }
         self.push(")");
         Ok(())
     }
 }
 
-/// What a range compares.
-enum Column {
-    Plain(&'static str),
-    /// A custom field, by its JSON path.
-    Custom(String),
+/// A date bound: epoch seconds.
+fn epoch(value: &str, name: &str, pos: usize) -> Result<Param, QueryError> {
+    value
+        .parse::<i64>()
+        .map(Param::Int)
+        .map_err(|_| QueryError { pos, msg: format!("expected a number (epoch seconds) for '{name}', not '{value}'") })
 }
 
 fn number(value: &Value, pos: usize) -> Result<i64, QueryError> {
@@ -508,8 +631,12 @@ mod tests {
     #[test]
     fn postgres_reads_custom_fields_from_jsonb_by_key() {
         let c = compile(&parse("city:Huế").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
-        assert_eq!(c.sql, "(lower(c.fields ->> ?::text) COLLATE \"C\") = ?");
-        assert_eq!(c.params, [Param::Text("city".into()), Param::Text("huế".into())]);
+        assert_eq!(c.sql, "COALESCE(strpos(c.field_words -> ?::text ->> 'k', ?) > 0, FALSE)");
+        assert_eq!(c.params, [Param::Text("city".into()), Param::Text(" huế ".into())]);
+        let c = compile(&parse("city:\"Da nan\"").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap();
+        assert_eq!(c.params, [Param::Text("$.\"city\".k".into()), Param::Text(" da nan ".into())]);
+        let c = compile(&parse("city:nan*").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap();
+        assert_eq!(c.params[1], Param::Text(" nan".into()));
         let c = compile(&parse("age:>30").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
         assert!(c.sql.contains("::numeric > ?::bigint"), "{}", c.sql);
         assert_eq!(c.params[2], Param::Int(30));
@@ -527,8 +654,9 @@ mod tests {
     fn bad_values_are_refused_with_positions() {
         let e = compile(&parse("x created:abc").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap_err();
         assert_eq!(e.to_string(), "expected a number (epoch seconds), not 'abc' at 2");
-        let e = compile(&parse("name:[a TO b]").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap_err();
-        assert_eq!(e.to_string(), "'name' does not take a range at 0");
+        let e = compile(&parse("created:[a TO 5]").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap_err();
+        assert_eq!(e.to_string(), "expected a number (epoch seconds) for 'created', not 'a' at 0");
+        assert!(compile(&parse("name:[a TO b]").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).is_ok());
     }
 
     /// Literals carry a marker that must never show up in the SQL text.

@@ -22,6 +22,7 @@ mod hostile;
 mod hostile_xlsx;
 mod import;
 mod layout;
+mod lucene;
 mod multiserver;
 mod operations;
 mod portal;

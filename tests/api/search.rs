@@ -85,7 +85,8 @@ backend_test!(invalid_queries_are_r6_with_a_position, async {
         ("name:", "invalid query: expected a value after 'name:' at 5"),
         ("(linh", "invalid query: unclosed '(': expected ')' at 0"),
         ("created:abc", "invalid query: expected a number (epoch seconds), not 'abc' at 0"),
-        ("name:[a TO b]", "invalid query: 'name' does not take a range at 0"),
+        ("NOT NOT linh", "invalid query: a clause takes one modifier: expected a term, a phrase or '(' after NOT at 4"),
+        ("created:[a TO 5]", "invalid query: expected a number (epoch seconds) for 'created', not 'a' at 0"),
     ] {
         let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
         let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
@@ -122,4 +123,58 @@ backend_test!(hostile_queries_are_refused_not_crashed_on, async {
     assert_eq!((status, body), (400, error(6, "invalid query: the query nests deeper than 64 levels at 64")));
     let (status, _) = app.get("/v1/contact?query=*:*").await;
     assert_eq!(status, 200);
+});
+
+/// Contacts for the cases of Lucene's reading (CONTRACT §7) that callsheet once read
+/// otherwise, one each; the differential test (tests/api/lucene.rs) checks the rest.
+async fn lucene_seeded() -> TestApp {
+    let app = TestApp::spawn().await;
+    for (name, email, fields) in [
+        ("Linh", "linh@example.com", json!({"city": "Da Nang", "tier": "gold"})),
+        ("Minh", "", json!({"city": "Vinh", "tier": "Silver"})),
+        ("Linh Minh", "", json!({})),
+        ("Anh Nguyen", "anh@example.com", json!({"tier": "Platinum"})),
+        ("Nguyen Van Binh", "binh@example.com", json!({"city": "Hue"})),
+    ] {
+        app.create_contact(json!({"name": name, "email": email, "fields": fields})).await;
+    }
+    app
+}
+
+backend_test!(queries_read_as_lucene_reads_them, async {
+    let app = lucene_seeded().await;
+    let all = ["Linh", "Minh", "Linh Minh", "Anh Nguyen", "Nguyen Van Binh"];
+    // NOT and ! beside OR or side by side: a prohibited clause, not "everything but".
+    assert_eq!(names(&app, "name:linh NOT name:minh").await, ["Linh"]);
+    assert_eq!(names(&app, "name:linh OR NOT name:minh").await, ["Linh"]);
+    assert_eq!(names(&app, "name:linh OR !name:minh").await, ["Linh"]);
+    // A custom field's text matches its words, whole or by prefix.
+    assert_eq!(names(&app, "city:nang").await, ["Linh"]);
+    assert_eq!(names(&app, "city:nan*").await, ["Linh"]);
+    assert_eq!(names(&app, "city:\"da nang\"").await, ["Linh"]);
+    // NOT over a custom field keeps the contacts without it.
+    assert_eq!(names(&app, "NOT nosuch:x").await, all);
+    assert_eq!(names(&app, "NOT city:vinh").await, ["Linh", "Linh Minh", "Anh Nguyen", "Nguyen Van Binh"]);
+    // A modifier belongs to its one clause.
+    assert_eq!(names(&app, "-name:anh AND name:nguyen").await, ["Nguyen Van Binh"]);
+    // field:* is "has a value".
+    assert_eq!(names(&app, "name:*").await, all);
+    assert_eq!(names(&app, "email:*").await, ["Linh", "Anh Nguyen", "Nguyen Van Binh"]);
+    assert_eq!(names(&app, "tier:*").await, ["Linh", "Minh", "Anh Nguyen"]);
+    // Ranges over email leave out contacts without one; over custom fields they
+    // compare case-insensitively.
+    assert_eq!(names(&app, "email:[* TO bz]").await, ["Anh Nguyen", "Nguyen Van Binh"]);
+    assert_eq!(names(&app, "tier:[p TO t]").await, ["Minh", "Anh Nguyen"]);
+    assert_eq!(names(&app, "name:[l TO m]").await, ["Linh", "Linh Minh"]);
+});
+
+backend_test!(a_second_modifier_on_one_clause_is_refused, async {
+    let app = lucene_seeded().await;
+    for (query, at) in [("NOT NOT name:linh", 4), ("- -name:linh", 2), ("name:a OR !NOT name:b", 11)] {
+        let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+        let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["r"], 6);
+        assert!(body["msg"].as_str().unwrap().ends_with(&format!(" at {at}")), "{query}: {body}");
+    }
 });

@@ -8,7 +8,7 @@ use tokio_postgres::types::{Json, Type};
 use tokio_postgres::{GenericClient, Row};
 
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
-use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::contact::{Contact, ContactDraft, field_words};
 use crate::domain::customer::{name_key, name_words};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
@@ -183,9 +183,11 @@ pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[
     let seqs = draw(db, "pg_get_serial_sequence('contacts', 'seq')", contacts.len()).await?;
     let keys: Vec<String> = contacts.iter().map(|c| name_key(&c.name)).collect();
     let fields: Vec<Json<&Map<String, Value>>> = contacts.iter().map(|c| Json(&c.fields)).collect();
+    let words: Vec<Json<Value>> =
+        contacts.iter().map(|c| Json(serde_json::from_str(&field_words(&c.fields)).unwrap_or_default())).collect();
     copy_rows(
         db,
-        "contacts (account_id, id, seq, portal_id, name, name_key, email, fields, created, updated)",
+        "contacts (account_id, id, seq, portal_id, name, name_key, email, fields, created, updated, field_words)",
         &[
             Type::TEXT,
             Type::TEXT,
@@ -197,6 +199,7 @@ pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[
             Type::JSONB,
             Type::INT8,
             Type::INT8,
+            Type::JSONB,
         ],
         contacts.len(),
         |i| {
@@ -212,6 +215,7 @@ pub async fn insert_many(db: &impl GenericClient, account_id: &str, contacts: &[
                 &fields[i],
                 &c.created,
                 &c.updated,
+                &words[i],
             ]
         },
     )
@@ -291,8 +295,18 @@ async fn save(db: &impl GenericClient, account_id: &str, c: &Contact) -> StoreRe
     let fields = Value::Object(c.fields.clone()).to_string();
     db.execute(
         "UPDATE contacts SET portal_id = $3, name = $4, name_key = $5, email = $6, fields = $7::text::jsonb, \
-         updated = $8 WHERE account_id = $1 AND id = $2",
-        &[&account_id, &c.id, &c.portal, &c.name, &name_key(&c.name), &c.email, &fields, &c.updated],
+         updated = $8, field_words = $9::text::jsonb WHERE account_id = $1 AND id = $2",
+        &[
+            &account_id,
+            &c.id,
+            &c.portal,
+            &c.name,
+            &name_key(&c.name),
+            &c.email,
+            &fields,
+            &c.updated,
+            &field_words(&c.fields),
+        ],
     )
     .await?;
     Ok(())
@@ -382,4 +396,30 @@ pub async fn import(
         insert_many(db, account_id, &fresh).await?;
     }
     Ok(outcome)
+}
+
+/// Computes the custom-field words of contacts stored before they were kept
+/// (migration 5), a thousand at a time; several servers starting at once may each
+/// compute some, the same.
+pub async fn fill_field_words(db: &impl GenericClient) -> StoreResult<()> {
+    loop {
+        let pending = db
+            .query(
+                "SELECT account_id, seq, fields::text FROM contacts WHERE field_words IS NULL ORDER BY seq LIMIT 1000",
+                &[],
+            )
+            .await?;
+        for r in &pending {
+            let (account, seq, fields): (String, i64, String) = (r.get(0), r.get(1), r.get(2));
+            let fields: Map<String, Value> = serde_json::from_str(&fields).unwrap_or_default();
+            db.execute(
+                "UPDATE contacts SET field_words = $3::text::jsonb WHERE account_id = $1 AND seq = $2",
+                &[&account, &seq, &field_words(&fields)],
+            )
+            .await?;
+        }
+        if pending.len() < 1000 {
+            return Ok(());
+        }
+    }
 }

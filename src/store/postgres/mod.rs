@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, sql: include_str!("migrations/0002_ids_unique_per_kind.sql") },
     Migration { version: 3, sql: include_str!("migrations/0003_calling.sql") },
     Migration { version: 4, sql: include_str!("migrations/0004_customer_counts.sql") },
+    Migration { version: 5, sql: include_str!("migrations/0005_field_words.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -150,6 +151,9 @@ impl PgStore {
         let pool = Arc::new(Pool::new(config, size)?);
         let store = PgStore { pool, marks: Default::default() };
         store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
+        contacts::fill_field_words(&*store.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?)
+            .await
+            .map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
         Ok(store)
     }
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
-use crate::domain::contact::{Contact, ContactDraft};
+use crate::domain::contact::{Contact, ContactDraft, field_words};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -119,12 +119,13 @@ pub fn insert(
     seq: Option<i64>,
 ) -> StoreResult<String> {
     let fields = Value::Object(c.fields.clone()).to_string();
+    let words = field_words(&c.fields);
     let id = insert_with_fresh_id(conn, ids, |conn, id| {
         conn.prepare_cached(
-            "INSERT INTO contacts (seq, account_id, id, portal_id, name, email, fields, created, updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO contacts (seq, account_id, id, portal_id, name, email, fields, created, updated, field_words) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
-        .execute((seq, account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated))
+        .execute((seq, account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated, &words))
         .map(drop)
     })?;
     let rowid = conn.last_insert_rowid();
@@ -254,9 +255,9 @@ pub fn update(
     c.updated = now_secs().max(c.created);
     let fields = Value::Object(c.fields.clone()).to_string();
     tx.execute(
-        "UPDATE contacts SET portal_id = ?3, name = ?4, email = ?5, fields = ?6, updated = ?7 \
+        "UPDATE contacts SET portal_id = ?3, name = ?4, email = ?5, fields = ?6, updated = ?7, field_words = ?8 \
          WHERE account_id = ?1 AND id = ?2",
-        (account_id, id, &c.portal, &c.name, &c.email, &fields, c.updated),
+        (account_id, id, &c.portal, &c.name, &c.email, &fields, c.updated, field_words(&c.fields)),
     )?;
     if phones_changed {
         save_phones(tx, account_id, &c.id, &c.phones)?;
@@ -290,9 +291,10 @@ pub fn import(
 ) -> StoreResult<crate::store::ImportOutcome> {
     use crate::store::Feed;
     conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS staged_updates (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, \
-         name TEXT NOT NULL, email TEXT NOT NULL, fields TEXT NOT NULL, phones TEXT NOT NULL); \
-         DELETE FROM temp.staged_updates;",
+        "CREATE TEMP TABLE IF NOT EXISTS staged_changes (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, \
+         name TEXT NOT NULL, email TEXT NOT NULL, fields TEXT NOT NULL, phones TEXT NOT NULL, \
+         field_words TEXT NOT NULL); \
+         DELETE FROM temp.staged_changes;",
     )?;
     let conn: &Connection = conn;
     let portal = resolve_portal(conn, account_id, portal)?;
@@ -324,16 +326,17 @@ pub fn import(
                             Some((seq, mut c)) => {
                                 crate::store::plan::merge_entry(&mut c, entry);
                                 tx.prepare_cached(
-                                    "INSERT OR REPLACE INTO temp.staged_updates (seq, id, name, email, fields, phones) \
-                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                    "INSERT OR REPLACE INTO temp.staged_changes \
+                                     (seq, id, name, email, fields, phones, field_words) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                 )?
                                 .execute((
                                     seq,
                                     &c.id,
                                     &c.name,
                                     &c.email,
-                                    Value::Object(c.fields).to_string(),
+                                    Value::Object(c.fields.clone()).to_string(),
                                     c.phones.join(","),
+                                    field_words(&c.fields),
                                 ))?;
                                 outcome.updated += 1;
                             }
@@ -352,16 +355,25 @@ pub fn import(
     })();
     let published = staged.and_then(|()| {
         staging.step(conn, |tx| {
-            let mut updates = tx.prepare("SELECT seq, id, name, email, fields, phones FROM temp.staged_updates")?;
+            let mut updates =
+                tx.prepare("SELECT seq, id, name, email, fields, phones, field_words FROM temp.staged_changes")?;
             let mut rows = updates.query([])?;
             while let Some(r) = rows.next()? {
                 let (seq, id, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
                 let changed = tx
                     .prepare_cached(
-                        "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = max(created, ?6) \
-                         WHERE seq = ?1 AND account_id = ?2",
+                        "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = max(created, ?6), \
+                         field_words = ?7 WHERE seq = ?1 AND account_id = ?2",
                     )?
-                    .execute((seq, account_id, &name, r.get::<_, String>(3)?, r.get::<_, String>(4)?, now))?;
+                    .execute((
+                        seq,
+                        account_id,
+                        &name,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        now,
+                        r.get::<_, String>(6)?,
+                    ))?;
                 // A contact deleted since the row was read stays deleted.
                 if changed == 0 {
                     continue;
@@ -376,7 +388,7 @@ pub fn import(
             super::staging::publish_blocks(tx, &reserved)
         })
     });
-    conn.execute_batch("DELETE FROM temp.staged_updates")?;
+    conn.execute_batch("DELETE FROM temp.staged_changes")?;
     match published {
         Ok(()) => {
             staging.published(&reserved);
@@ -387,6 +399,27 @@ pub fn import(
                 tracing::warn!("discarding a failed contact import: {cleanup}; the next start finishes it");
             }
             Err(e)
+        }
+    }
+}
+
+/// Computes the custom-field words of contacts stored before they were kept
+/// (migration 7), a thousand to a transaction.
+pub fn fill_field_words(conn: &mut Connection) -> StoreResult<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let pending: Vec<(i64, String)> = tx
+            .prepare("SELECT seq, fields FROM contacts WHERE field_words IS NULL ORDER BY seq LIMIT 1000")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (seq, fields) in &pending {
+            let fields: Map<String, Value> = serde_json::from_str(fields).unwrap_or_default();
+            tx.prepare_cached("UPDATE contacts SET field_words = ?2 WHERE seq = ?1")?
+                .execute((seq, field_words(&fields)))?;
+        }
+        tx.commit()?;
+        if pending.len() < 1000 {
+            return Ok(());
         }
     }
 }

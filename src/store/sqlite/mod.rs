@@ -48,6 +48,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: include_str!("migrations/0004_staged_writes.sql") },
     Migration { version: 5, sql: include_str!("migrations/0005_calling.sql") },
     Migration { version: 6, sql: include_str!("migrations/0006_customer_counts.sql") },
+    Migration { version: 7, sql: include_str!("migrations/0007_field_words.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -169,6 +170,7 @@ impl SqliteStore {
         let writer = writer::Writer::start(pool.clone(), staging.clone());
         let store = SqliteStore { pool, writer, marks: Default::default(), staging, _serving: None };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
+        store.run(contacts::fill_field_words).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         tokio::spawn(checkpoints(Arc::downgrade(&store.pool)));
         Ok(store)
     }

@@ -58,7 +58,9 @@ pub async fn on_backend(backend: Backend, test: impl std::future::Future<Output 
             std::env::var("CI").map_or(true, |v| v != "true"),
             "CI must run the PostgreSQL suite: set CALLSHEET_TEST_POSTGRES_URL"
         );
-        eprintln!("PostgreSQL run skipped: CALLSHEET_TEST_POSTGRES_URL is not set");
+        // Past the harness's capture, so that a passing run still says it.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
         return;
     }
     BACKEND.scope(backend, test).await
