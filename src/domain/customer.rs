@@ -102,6 +102,9 @@ pub struct AddOutcome {
     pub invalid_rows: Vec<InvalidRow>,
     /// Customers added with status 8: every phone on a do-not-call list.
     pub dnc: i64,
+    /// File rows without an id that went to the CRM contact already holding one of
+    /// their phones, instead of a new one (CONTRACT §4 `summary.matched`).
+    pub attached: i64,
 }
 
 impl AddOutcome {
@@ -115,6 +118,7 @@ impl AddOutcome {
     /// Folds another part's outcome (earlier parts first) into this one.
     pub fn merge(&mut self, other: AddOutcome) {
         self.matched += other.matched;
+        self.attached += other.attached;
         self.added += other.added;
         self.dnc += other.dnc;
         self.skipped.extend(other.skipped);

@@ -123,7 +123,7 @@ pub async fn add(
         added: outcome.added,
         skipped: outcome.skipped.len() as i64,
         invalid: outcome.invalid,
-        matched: 0,
+        matched: outcome.attached,
         dnc: outcome.dnc,
         invalid_rows: outcome.invalid_rows,
         dropped_phones: dropped,

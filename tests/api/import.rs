@@ -386,3 +386,38 @@ backend_test!(a_name_of_thousands_of_words_is_imported, async {
     let (_, found) = app.get("/v1/contact?query=name:an").await;
     assert_eq!(found["data"]["totalCount"], 1, "{found}");
 });
+
+backend_test!(rows_without_ids_go_to_the_contact_that_holds_their_phone, async {
+    let app = TestApp::spawn().await;
+    let known = app.create_contact(json!({"name": "Known", "phones": ["0901000001"]})).await;
+    let known = known["id"].as_str().unwrap().to_string();
+    let campaign = app.create_campaign("Twice").await;
+    let file = b"name,phone\nKnown again,0901000001\nNew one,0901000002\nOther new,0901000003;0901000004\n".to_vec();
+    let (s, first) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "leads.csv", file.clone()).await;
+    assert_eq!(s, 200, "{first}");
+    let summary = &first["summary"];
+    assert_eq!((summary["added"].clone(), summary["matched"].clone()), (json!(3), json!(1)), "{first}");
+    let rows = customers(&app, &campaign).await;
+    assert_eq!(rows[0]["crm_id"], json!(known), "the row went to the contact with its phone");
+    let (_, contacts) = app.get("/v1/contact?limit=100").await;
+    assert_eq!(contacts["data"]["totalCount"], 3, "two new CRM contacts: {contacts}");
+    // The same file again: every row finds its contact, already in the campaign.
+    let (s, second) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "leads.csv", file.clone()).await;
+    assert_eq!(s, 200, "{second}");
+    let summary = &second["summary"];
+    assert_eq!(
+        (summary["total"].clone(), summary["added"].clone(), summary["skipped"].clone(), summary["matched"].clone()),
+        (json!(3), json!(0), json!(3), json!(3)),
+        "{second}"
+    );
+    assert_eq!(second["data"][0], "contactexistis");
+    let (_, contacts) = app.get("/v1/contact?limit=100").await;
+    assert_eq!(contacts["data"]["totalCount"], 3, "no CRM contact made twice");
+    assert_eq!(customers(&app, &campaign).await.len(), 3);
+    // Into another campaign, the same contacts are added, not made again.
+    let other = app.create_campaign("Other").await;
+    let (_, third) = upload(&app, "/v1/customcampaign", &[("campaign", &other)], "leads.csv", file).await;
+    assert_eq!((third["summary"]["added"].clone(), third["summary"]["matched"].clone()), (json!(3), json!(3)));
+    let (_, contacts) = app.get("/v1/contact?limit=100").await;
+    assert_eq!(contacts["data"]["totalCount"], 3);
+});

@@ -3,7 +3,7 @@
 //! first: writers of one campaign take turns, writers of different ones do not wait.
 
 use futures_util::TryStreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type;
@@ -193,7 +193,34 @@ impl<'a, C: GenericClient> Adder<'a, C> {
 
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
     /// default portal first; names or phones left out are the CRM contact's.
-    async fn add(&mut self, entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
+    async fn add(&mut self, mut entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
+        // A row without an id goes to the contact that holds one of its phones
+        // already, so that the same file uploaded twice adds nothing the second time.
+        let phones: Vec<&str> =
+            entries.iter().filter(|e| e.crm_id.is_none()).flat_map(|e| e.phones.iter().map(String::as_str)).collect();
+        let holders: HashMap<String, (i64, String)> = if phones.is_empty() {
+            HashMap::new()
+        } else {
+            self.db
+                .query(
+                    "SELECT DISTINCT ON (p.phone) p.phone, c.seq, c.id FROM contact_phones p \
+                     JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
+                     WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
+                    &[&self.account_id, &phones, &self.default_portal],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get(0), (r.get(1), r.get(2))))
+                .collect()
+        };
+        let mut attached = HashSet::new();
+        for (i, entry) in entries.iter_mut().enumerate().filter(|(_, e)| e.crm_id.is_none()) {
+            if let Some((_, id)) = entry.phones.iter().filter_map(|p| holders.get(p)).min_by_key(|(seq, _)| *seq) {
+                entry.crm_id = Some(id.clone());
+                attached.insert(i);
+            }
+        }
+        outcome.attached += attached.len() as i64;
         let fresh: Vec<_> = entries
             .iter()
             .filter(|e| e.crm_id.is_none() && !e.phones.is_empty())

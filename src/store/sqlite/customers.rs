@@ -168,14 +168,37 @@ impl<'a> Adder<'a> {
         contacts::insert(self.conn, self.account_id, &contact, &mut self.contact_ids, seq)
     }
 
+    /// The default portal's CRM contact that already holds one of `phones` (the
+    /// earliest such), leaving out the contacts of imports in progress.
+    fn holder(&self, phones: &[String]) -> StoreResult<Option<String>> {
+        let sql = format!(
+            "SELECT c.id FROM contact_phones p JOIN contacts c ON c.rowid = p.contact_rowid \
+             WHERE p.account_id = ? AND p.phone IN ({}) AND c.portal_id = ?{} ORDER BY c.rowid LIMIT 1",
+            vec!["?"; phones.len()].join(", "),
+            self.hidden.leave_out("c.seq")
+        );
+        let mut args: Vec<Sql> = vec![self.account_id.to_string().into()];
+        args.extend(phones.iter().map(|p| Sql::from(p.clone())));
+        args.push(self.default_portal.clone().into());
+        Ok(self.conn.prepare_cached(&sql)?.query_row(params_from_iter(args.iter()), |r| r.get(0)).optional()?)
+    }
+
     fn add(&mut self, entry: NewCustomer, outcome: &mut AddOutcome) -> StoreResult<()> {
         if let Some(invalid) = needs_a_phone(&entry) {
             outcome.reject(invalid);
             return Ok(());
         }
+        // A row without an id goes to the contact that holds one of its phones
+        // already, so that the same file uploaded twice adds nothing the second time.
         let crm_id = match &entry.crm_id {
             Some(id) => id.clone(),
-            None => self.new_contact(&entry)?,
+            None => match self.holder(&entry.phones)? {
+                Some(id) => {
+                    outcome.attached += 1;
+                    id
+                }
+                None => self.new_contact(&entry)?,
+            },
         };
         // Only an entry that leaves something out needs its CRM contact.
         let contact = match entry.name.is_none() || entry.phones.is_empty() {
