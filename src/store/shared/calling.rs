@@ -1541,8 +1541,9 @@ pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: 
         let held = db
             .row(
                 &format!(
-                    "SELECT id, claim_id FROM customers WHERE account_id = ? AND due = 3 AND wake_at > ? AND id IN ({}) \
+                    "SELECT id, claim_id FROM customers{} WHERE account_id = ? AND due = 3 AND wake_at > ? AND id IN ({}) \
                      ORDER BY id LIMIT 1",
+                    db.by_id(),
                     marks(chunk.len())
                 ),
                 &args,
@@ -1563,10 +1564,18 @@ pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: 
 /// (for good, with no call made), else 0.
 const ADDED_STATUS: &str = "CASE WHEN c.dnc_kind = 2 AND c.number_call_out = 0 THEN 8 ELSE 0 END";
 
-/// Writes down the arrival and the delete of the visible customers `which` picks
-/// (over customers `c` and campaigns `k`), in id order: their rows are about to go.
-async fn record_gone(db: &impl Db, account: &str, which: &str, args: &[Val], actor: &str, now: i64) -> StoreResult<()> {
-    let scope = format!("{CUSTOMER_FROM} WHERE c.account_id = ? AND {VISIBLE} AND {which} ORDER BY c.id");
+/// Writes down the arrival and the delete of the customers `which` picks from
+/// `table` (customers `c`, visible ones), in id order: their rows are about to go.
+async fn record_gone(
+    db: &impl Db,
+    account: &str,
+    table: &str,
+    which: &str,
+    args: &[Val],
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let scope = format!("FROM {table} WHERE c.account_id = ? AND {which} ORDER BY c.id");
     let mut added: Vec<Val> = vec![account.into()];
     added.extend(args.iter().cloned());
     db.exec(
@@ -1594,7 +1603,8 @@ async fn record_gone(db: &impl Db, account: &str, which: &str, args: &[Val], act
 pub async fn record_deletes(db: &impl Db, account: &str, ids: &[i64], actor: &str, now: i64) -> StoreResult<()> {
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let ids: Vec<Val> = chunk.iter().map(|id| Val::Int(*id)).collect();
-        record_gone(db, account, &format!("c.id IN ({})", marks(chunk.len())), &ids, actor, now).await?;
+        let table = format!("customers c{}", db.by_id());
+        record_gone(db, account, &table, &format!("c.id IN ({})", marks(chunk.len())), &ids, actor, now).await?;
     }
     Ok(())
 }
@@ -1622,7 +1632,11 @@ pub async fn record_campaign_delete(
              deleting it"
         )));
     }
-    record_gone(db, account, "c.campaign_id = ?", &[campaign.into()], actor, now).await
+    // An import in progress into the campaign has customers from its mark on, which
+    // nobody has seen: they leave no history.
+    let (_, below) = agents::require_campaign_below(db, account, campaign).await?;
+    let which = "c.campaign_id = ? AND c.id < ?";
+    record_gone(db, account, "customers c", which, &[campaign.into(), below.into()], actor, now).await
 }
 
 /// Writes down the phones keepduplicate takes from customers that keep others:
