@@ -231,7 +231,7 @@ async fn serve(
     let shutdown = shutdown_signal()?;
     let store = store::open_serving(database).await?;
     store::spawn_sweeper(&store);
-    let app = api::app(AppState { store, limits }, Default::default());
+    let app = api::app(AppState::new(store, limits), Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
     tracing::info!(%listen, database = %store::redact_url(database), "callsheet serving");

@@ -6,7 +6,11 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::account::Account;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::domain::account::{Account, ApiKey};
 use crate::domain::ids::{AccountId, KeySid};
 use crate::domain::now_secs;
 use crate::domain::token::{self, TokenError};
@@ -29,24 +33,90 @@ impl Caller {
     }
 }
 
+/// What authentication remembers between requests. API keys with their accounts,
+/// as read from the store within the last second: a key revoked (by the CLI, in
+/// another process) stops working within a second. And tokens whose signature and
+/// claims were checked, with their key and expiry: a client's next request with the
+/// same token costs no decoding, signature or database read. Unknown keys and bad
+/// tokens are never kept, so forged ones cannot fill it.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: Mutex<HashMap<String, (Instant, ApiKey, Account)>>,
+    tokens: Mutex<HashMap<String, (String, i64)>>,
+}
+
+/// How long a key read from the store is trusted.
+const KEY_FRESH: Duration = Duration::from_secs(1);
+/// Keys, and tokens, kept at most; past that each map starts again.
+const KEPT: usize = 10_000;
+
+impl KeyCache {
+    fn key(&self, sid: &str) -> Option<(ApiKey, Account)> {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.get(sid).filter(|(at, _, _)| at.elapsed() < KEY_FRESH).map(|(_, k, a)| (k.clone(), a.clone()))
+    }
+
+    fn put_key(&self, key: ApiKey, account: Account) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.len() >= KEPT {
+            keys.clear();
+        }
+        keys.insert(key.sid.clone(), (Instant::now(), key, account));
+    }
+
+    fn token(&self, raw: &str) -> Option<(String, i64)> {
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(raw).cloned()
+    }
+
+    fn put_token(&self, raw: String, sid: String, exp: i64) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if tokens.len() >= KEPT {
+            tokens.clear();
+        }
+        tokens.insert(raw, (sid, exp));
+    }
+}
+
+/// The key a token names, with its account, from the cache or the store.
+async fn key_of(state: &AppState, sid: &str) -> Result<(ApiKey, Account), ApiError> {
+    if let Some(found) = state.keys.key(sid) {
+        return Ok(found);
+    }
+    let unknown = || refuse(TokenError::UnknownKey(sid.to_string()));
+    let parsed = KeySid::parse(sid).map_err(|_| unknown())?;
+    let key = state.store.key(parsed).await?.ok_or_else(unknown)?;
+    let account = state
+        .store
+        .account(AccountId::trusted(key.account_id.clone()))
+        .await?
+        .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
+    state.keys.put_key(key.clone(), account.clone());
+    Ok((key, account))
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         let raw = token_of(parts).ok_or_else(|| refuse(TokenError::Missing))?;
+        let now = now_secs();
+        if let Some((sid, exp)) = state.keys.token(&raw) {
+            let (key, account) = key_of(state, &sid).await?;
+            if key.revoked {
+                return Err(refuse(TokenError::RevokedKey(key.sid)));
+            }
+            if now > exp.saturating_add(token::LEEWAY_SECS) {
+                return Err(refuse(TokenError::Expired(exp)));
+            }
+            return Ok(Caller { account, key_sid: key.sid });
+        }
         let unverified = token::decode(&raw).map_err(refuse)?;
-        let unknown = || refuse(TokenError::UnknownKey(unverified.issuer.clone()));
-        let sid = KeySid::parse(&unverified.issuer).map_err(|_| unknown())?;
-        let key = state.store.key(sid).await?.ok_or_else(unknown)?;
+        let (key, account) = key_of(state, &unverified.issuer).await?;
         if key.revoked {
             return Err(refuse(TokenError::RevokedKey(key.sid)));
         }
-        unverified.verify(&key.secret, now_secs()).map_err(refuse)?;
-        let account = state
-            .store
-            .account(AccountId::trusted(key.account_id.clone()))
-            .await?
-            .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
+        let exp = unverified.verify(&key.secret, now).map_err(refuse)?;
+        state.keys.put_token(raw.clone(), key.sid.clone(), exp);
         Ok(Caller { account, key_sid: key.sid })
     }
 }

@@ -183,18 +183,33 @@ pub fn ok_with(data: Value, extra: &[(&str, Value)]) -> Response {
 
 /// The reference's customer list (`GET /v1/customcampaign`, `findcustomermanager`):
 /// the rows under `resFromPccApi.data`, `totalCount` as a string.
-pub fn customer_page<T: serde::Serialize>(rows: Vec<T>, total: i64, total_pages: i64) -> Response {
-    Json(json!({
-        "r": 0,
-        "msg": "Call API success",
-        "message": "Call API success",
-        "resFromPccApi": {"data": {
-            "rows": rows,
-            "totalCount": total.to_string(),
-            "totalPages": total_pages,
-        }},
-    }))
-    .into_response()
+///
+/// Serialized straight from the rows, not through `serde_json::Value`: a list page
+/// is the most requested answer. Keys come in sorted order, as everywhere else.
+pub fn customer_page(rows: Vec<crate::domain::customer::Customer>, total: i64, total_pages: i64) -> Response {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        message: &'a str,
+        msg: &'a str,
+        r: u8,
+        #[serde(rename = "resFromPccApi")]
+        res: Res,
+    }
+    #[derive(serde::Serialize)]
+    struct Res {
+        data: Data,
+    }
+    #[derive(serde::Serialize)]
+    struct Data {
+        rows: Vec<crate::domain::customer::Customer>,
+        #[serde(rename = "totalCount")]
+        total_count: String,
+        #[serde(rename = "totalPages")]
+        total_pages: i64,
+    }
+    let said = "Call API success";
+    let data = Data { rows, total_count: total.to_string(), total_pages };
+    Json(Body { message: said, msg: said, r: 0, res: Res { data } }).into_response()
 }
 
 /// An answer the store kept as JSON text, sent as it was (a result sent again).

@@ -37,6 +37,14 @@ use error::{ApiError, Code};
 pub struct AppState {
     pub store: DynStore,
     pub limits: Limits,
+    /// API keys and their accounts, as read lately.
+    pub keys: std::sync::Arc<auth::KeyCache>,
+}
+
+impl AppState {
+    pub fn new(store: DynStore, limits: Limits) -> AppState {
+        AppState { store, limits, keys: Default::default() }
+    }
 }
 
 /// The resource routes, without the layers that [`app`] adds.

@@ -25,24 +25,26 @@ pub fn parse_status(status: i64) -> Result<i64, String> {
     }
 }
 
-/// A customer row exactly as GET /v1/customcampaign returns it.
+/// A customer row exactly as GET /v1/customcampaign returns it. The fields are in
+/// the order of their JSON names, so that a list serialized straight from these
+/// rows reads as one built through `serde_json::Value` (whose keys are sorted).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Customer {
-    pub id: i64,
+    pub callback_time: i64,
     pub campaign_id: String,
     pub campaignname: String,
     pub crm_id: String,
+    pub do_not_call: i64,
+    pub id: i64,
+    pub insert_time: i64,
+    pub last_time_make_call: i64,
     pub name: String,
+    pub number_call_out: i64,
     pub phones: Vec<String>,
     pub status: i64,
+    pub stringee_user_id_callback: Option<String>,
     #[serde(rename = "type")]
     pub source: i64,
-    pub insert_time: i64,
-    pub callback_time: i64,
-    pub last_time_make_call: i64,
-    pub number_call_out: i64,
-    pub do_not_call: i64,
-    pub stringee_user_id_callback: Option<String>,
 }
 
 /// One entry to add to a campaign, before the store resolves it.

@@ -110,7 +110,8 @@ fn decode_json(part: &str, what: &'static str) -> Result<Value, TokenError> {
 
 impl Unverified<'_> {
     /// Checks the signature with the key's secret, then `exp` and `rest_api`.
-    pub fn verify(&self, key_secret: &str, now: i64) -> Result<(), TokenError> {
+    /// Checks the signature and claims; the token's expiry (`exp`) when they hold.
+    pub fn verify(&self, key_secret: &str, now: i64) -> Result<i64, TokenError> {
         let mut mac = mac(key_secret);
         mac.update(self.signing_input.as_bytes());
         mac.verify_slice(&self.signature).map_err(|_| TokenError::BadSignature)?;
@@ -128,7 +129,7 @@ impl Unverified<'_> {
         if self.claims.get("rest_api") != Some(&Value::Bool(true)) {
             return Err(TokenError::NotRestApi);
         }
-        Ok(())
+        Ok(exp)
     }
 }
 

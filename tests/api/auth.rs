@@ -135,6 +135,27 @@ backend_test!(revoked_key_is_refused, async {
     refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
 });
 
+backend_test!(a_key_revoked_while_in_use_stops_working_within_a_second, async {
+    let app = TestApp::spawn().await;
+    let (status, _) = app.get("/v1/campaign").await;
+    assert_eq!(status, 200, "the key is in use, and remembered");
+    assert!(app.store.revoke_key(callsheet::domain::ids::KeySid::trusted(app.tenant.key_sid.clone())).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
+});
+
+backend_test!(a_token_used_before_it_expired_is_refused_once_it_has, async {
+    let app = TestApp::spawn().await;
+    // Inside the 30 s leeway for one more second.
+    let tok = token::mint(&app.tenant.key_sid, &app.tenant.key_secret, now_secs(), -29);
+    let (status, body) = app.send(Method::GET, "/v1/campaign", Some(&tok), Body::None).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = app.send(Method::GET, "/v1/campaign", Some(&tok), Body::None).await;
+    assert_eq!((status, body["r"].clone()), (401, json!(5)), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("expired"), "{body}");
+});
+
 backend_test!(refused_requests_change_nothing, async {
     let app = TestApp::spawn().await;
     let tok = token::mint(&app.tenant.key_sid, "wrong", now_secs(), 60);

@@ -88,7 +88,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = callsheet::store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
-    let state = AppState { store, limits: Limits::default() };
+    let state = AppState::new(store, Limits::default());
     async fn slow() -> &'static str {
         tokio::time::sleep(Duration::from_millis(300)).await;
         "finished"

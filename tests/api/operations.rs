@@ -15,7 +15,7 @@ use callsheet::config::Limits;
 /// The app on a port of its own, with the connection settings given.
 async fn serve_with(url: &str, options: ServeOptions) -> SocketAddr {
     let store = callsheet::store::open(url).await.expect("open store");
-    let app = api::app(AppState { store, limits: Limits::default() }, axum::Router::new());
+    let app = api::app(AppState::new(store, Limits::default()), axum::Router::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(api::serve_with(listener, app, std::future::pending(), options));
@@ -162,7 +162,7 @@ async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
     let (account, _) = store.create_account("Outage".into(), "VN".into()).await.unwrap();
     let key = store.create_key(account.account_id()).await.unwrap();
     let token = callsheet::domain::token::mint(&key.sid, &key.secret, callsheet::domain::now_secs(), 3600);
-    let app = api::app(AppState { store, limits: Limits::default() }, axum::Router::new());
+    let app = api::app(AppState::new(store, Limits::default()), axum::Router::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(api::serve(listener, app, std::future::pending()));

@@ -191,7 +191,7 @@ impl TestApp {
         let (db, url) = TestDb::create(backend).await;
         let store = store::open_serving(&url).await.expect("open store");
         store::spawn_sweeper(&store);
-        let state = AppState { store: store.clone(), limits };
+        let state = AppState::new(store.clone(), limits);
         let db_url = url.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
