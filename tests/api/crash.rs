@@ -57,8 +57,7 @@ async fn check_intact(backend: Backend, url: &str) {
             assert_eq!(orphans, 0, "phones of contacts that are gone");
         }
         Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(connection);
+            let client = callsheet::store::postgres::connect(url).await.unwrap();
             let orphans: i64 = client
                 .query_one(
                     "SELECT count(*) FROM contact_phones p WHERE NOT EXISTS \

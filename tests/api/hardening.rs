@@ -125,8 +125,7 @@ async fn a_blocked_statistics_refresh_does_not_hold_up_a_committed_import() {
         let app = TestApp::spawn().await;
         let campaign = app.create_campaign("Stats").await;
         // Another session holds the lock VACUUM needs (inserts do not need it).
-        let (locker, connection) = tokio_postgres::connect(&app.db_url, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(connection);
+        let locker = callsheet::store::postgres::connect(&app.db_url).await.unwrap();
         locker.batch_execute("BEGIN; LOCK TABLE contacts, customers IN SHARE UPDATE EXCLUSIVE MODE").await.unwrap();
         let mut csv = String::from("name,phone\n");
         for i in 0..6000 {

@@ -28,3 +28,4 @@ mod operations;
 mod portal;
 mod schema;
 mod search;
+mod tls;

@@ -156,8 +156,7 @@ fn sqlite_schema(path: &str) -> Schema {
 }
 
 async fn postgres_schema(url: &str) -> Schema {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = callsheet::store::postgres::connect(url).await.unwrap();
     let mut schema = Schema::new();
     let columns = client
         .query(

@@ -9,6 +9,7 @@ mod customers;
 mod db;
 mod filters;
 mod tenants;
+pub mod tls;
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, GenericClient, NoTls, Transaction};
+use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::migrations::{self, Applied, Migration};
 use super::shared::{agents, calling, dnc, hours};
@@ -94,11 +95,15 @@ impl DerefMut for Conn {
 }
 
 impl Pool {
-    fn new(mut config: tokio_postgres::Config, size: usize) -> anyhow::Result<Pool> {
+    fn new(
+        mut config: tokio_postgres::Config,
+        tls: tokio_postgres_rustls::MakeRustlsConnect,
+        size: usize,
+    ) -> anyhow::Result<Pool> {
         config.connect_timeout(CONNECT_TIMEOUT).keepalives(true).tcp_user_timeout(TCP_USER_TIMEOUT);
         let manager = deadpool_postgres::Manager::from_config(
             config,
-            NoTls,
+            tls,
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Fast },
         );
         let pool = deadpool_postgres::Pool::builder(manager)
@@ -126,6 +131,34 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+/// A `postgres://` URL read for tokio-postgres, its TLS settings (libpq's, which
+/// tokio-postgres knows only some of) and their connector.
+pub fn connect_config(
+    url: &str,
+) -> anyhow::Result<(tokio_postgres::Config, tls::Settings, tokio_postgres_rustls::MakeRustlsConnect)> {
+    let invalid = |e: String| anyhow::anyhow!("database URL '{}': {e}", redact_url(url));
+    let (plain, settings) = tls::split(url).map_err(invalid)?;
+    let mut config: tokio_postgres::Config = plain
+        .parse()
+        .map_err(|e| anyhow::anyhow!("database URL '{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))?;
+    config.ssl_mode(tls::wire_mode(&settings));
+    let connector = tls::connector(&settings).map_err(invalid)?;
+    Ok((config, settings, connector))
+}
+
+/// Connects once, outside any pool, with the URL's TLS settings: for the admin
+/// commands' and the tests' own statements.
+pub async fn connect(url: &str) -> anyhow::Result<Client> {
+    let (config, settings, tls) = connect_config(url)?;
+    let (client, connection) = config.connect(tls).await.map_err(|e| {
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        let why = tls::explain(&chain, &settings).unwrap_or(chain);
+        anyhow::anyhow!("connecting to {}: {why}", redact_url(url))
+    })?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
 /// Whether a URL names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -134,9 +167,7 @@ pub fn is_postgres_url(url: &str) -> bool {
 impl PgStore {
     /// Connects to the database a `postgres://` URL names and runs pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<PgStore> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| anyhow::anyhow!("database URL '{}' is not a valid PostgreSQL URL: {e}", redact_url(url)))?;
+        let (mut config, settings, tls) = connect_config(url)?;
         // callsheet's statements are short and planned afresh: compiling them to
         // machine code (JIT) costs more than it saves; sorts of a large filter's
         // matches should stay in memory.
@@ -148,8 +179,16 @@ impl PgStore {
             })?,
             Err(_) => DEFAULT_POOL_SIZE,
         };
-        let pool = Arc::new(Pool::new(config, size)?);
+        let pool = Arc::new(Pool::new(config, tls, size)?);
         let store = PgStore { pool, marks: Default::default() };
+        // A first connection says plainly what its TLS settings met.
+        if let Err(e) = store.pool.get().await {
+            let chain = format!("{:#}", anyhow::Error::from(e));
+            return Err(match tls::explain(&chain, &settings) {
+                Some(why) => anyhow::anyhow!("connecting to {}: {why}", redact_url(url)),
+                None => anyhow::anyhow!("connecting to {}: {chain}", redact_url(url)),
+            });
+        }
         store.migrate().await.map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
         contacts::fill_field_words(&*store.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?)
             .await

@@ -133,13 +133,10 @@ impl Drop for TestDb {
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
-                    if let Ok((client, connection)) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
-                        let task = tokio::spawn(connection);
-                        if let Err(e) = client.batch_execute(&sql).await {
-                            eprintln!("leaving a test schema behind: {e}");
-                        }
-                        drop(client);
-                        let _ = task.await;
+                    if let Ok(client) = callsheet::store::postgres::connect(&base).await
+                        && let Err(e) = client.batch_execute(&sql).await
+                    {
+                        eprintln!("leaving a test schema behind: {e}");
                     }
                 });
             })
@@ -150,12 +147,8 @@ impl Drop for TestDb {
 
 /// Runs one statement on its own connection.
 pub async fn run_sql(url: &str, sql: &str) {
-    let (client, connection) =
-        tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to PostgreSQL");
-    let task = tokio::spawn(connection);
+    let client = callsheet::store::postgres::connect(url).await.expect("connect to PostgreSQL");
     client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    drop(client);
-    let _ = task.await;
 }
 
 /// Runs statements on a test database of either backend, behind the app's back.
