@@ -66,11 +66,17 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let fields = contact_fields(&input.fields())?;
     let draft = fields.check(&caller.account.region()).map_err(ApiError::invalid)?;
     if draft.name.as_deref().unwrap_or("").is_empty() && draft.phones.as_deref().unwrap_or(&[]).is_empty() {
-        return Err(ApiError::missing("name or phones"));
+        return Err(match draft.dropped_phones.first() {
+            Some(bad) => {
+                ApiError::invalid(format!("phones: '{bad}' is not a valid phone number, and there is no name"))
+            }
+            None => ApiError::missing("name or phones"),
+        });
     }
+    let dropped = draft.dropped_phones.clone();
     let contact = state.store.create_contact(caller.account_id(), draft).await?;
     let id = json!(contact.id);
-    Ok(ok_with(json!(contact), &[("id", id)]))
+    Ok(ok_with(json!(contact), &with_dropped(vec![("id", id)], dropped)))
 }
 
 /// GET /v1/contact/{id} (CONTRACT §5).
@@ -89,8 +95,23 @@ async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input
     let id = id.parse(ContactId::parse)?;
     let fields = contact_fields(&input.fields())?;
     let draft = fields.check(&caller.account.region()).map_err(ApiError::invalid)?;
+    // Replacing every phone with numbers that are all impossible would wipe the
+    // contact's phones by a typo: refused; `[]` removes them on purpose.
+    if let (Some([]), Some(bad)) = (draft.phones.as_deref(), draft.dropped_phones.first()) {
+        return Err(ApiError::invalid(format!("phones: '{bad}' is not a valid phone number")));
+    }
+    let dropped = draft.dropped_phones.clone();
     let contact = state.store.update_contact(caller.account_id(), id.clone(), draft).await?;
-    contact.map(ok).ok_or_else(|| not_found(&id))
+    let contact = contact.ok_or_else(|| not_found(&id))?;
+    Ok(ok_with(json!(contact), &with_dropped(Vec::new(), dropped)))
+}
+
+/// The answer's extra keys, with `dropped_phones` when numbers were dropped (CONTRACT §6).
+fn with_dropped(mut extra: Vec<(&'static str, Value)>, dropped: Vec<String>) -> Vec<(&'static str, Value)> {
+    if !dropped.is_empty() {
+        extra.push(("dropped_phones", json!(dropped)));
+    }
+    extra
 }
 
 /// DELETE /v1/contact/{id} (CONTRACT §5). Campaign customers drawn from it stay in their campaigns.

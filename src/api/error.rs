@@ -57,7 +57,7 @@ impl Code {
 pub struct ApiError {
     pub code: Code,
     pub msg: String,
-    /// Overrides the code's usual HTTP status (405 for a wrong method).
+    /// Overrides the code's usual HTTP status.
     pub status: Option<StatusCode>,
     /// What went wrong inside, for the log.
     pub cause: Option<Arc<anyhow::Error>>,

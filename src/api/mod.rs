@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -163,10 +163,9 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("no such endpoint: {method} {}", uri.path()))
 }
 
+/// r 4 with HTTP 404, as CONTRACT §3 pairs them: the route exists, not with this method.
 async fn wrong_method(method: Method, uri: Uri) -> ApiError {
-    let mut e = ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path()));
-    e.status = Some(StatusCode::METHOD_NOT_ALLOWED);
-    e
+    ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path()))
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

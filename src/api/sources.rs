@@ -69,6 +69,11 @@ fn contact_entry(
     let cells = e.strings("phones")?.unwrap_or_default();
     let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
     let row = i as i64;
+    // An entry names a CRM contact; entries never make one (CONTRACT §4).
+    if crm_id.is_none() {
+        let reason = "no id: a listcontacts entry names its CRM contact by id".to_string();
+        return Ok(Err(InvalidRow { row, id: None, reason }));
+    }
     if parsed.valid.is_empty() && !parsed.invalid.is_empty() {
         let reason = format!("no valid phone: {}", parsed.invalid.join(", "));
         return Ok(Err(InvalidRow { row, id: crm_id, reason }));

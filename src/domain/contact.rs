@@ -36,6 +36,9 @@ pub struct ContactDraft {
     pub email: Option<String>,
     pub fields: Option<Map<String, Value>>,
     pub portal: Option<String>,
+    /// Phone numbers that are not possible numbers: dropped, for the answer to
+    /// report (CONTRACT §6).
+    pub dropped_phones: Vec<String>,
 }
 
 impl ContactFields {
@@ -48,12 +51,11 @@ impl ContactFields {
             Some(n) => Some(n.trim().to_string()),
             None => None,
         };
+        let mut dropped_phones = Vec::new();
         let phones = match self.phones {
             Some(cells) => {
                 let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
-                if let Some(bad) = parsed.invalid.first() {
-                    return Err(format!("phones: '{bad}' is not a valid phone number"));
-                }
+                dropped_phones = parsed.invalid;
                 Some(parsed.valid)
             }
             None => None,
@@ -66,7 +68,7 @@ impl ContactFields {
             Some(f) => Some(check_custom_fields(f)?),
             None => None,
         };
-        Ok(ContactDraft { name, phones, email, fields, portal: self.portal })
+        Ok(ContactDraft { name, phones, email, fields, portal: self.portal, dropped_phones })
     }
 }
 
@@ -143,8 +145,10 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let vn = Region::vietnam();
-        let f = ContactFields { phones: Some(vec!["12ab".into()]), ..Default::default() };
-        assert_eq!(f.check(&vn).unwrap_err(), "phones: '12ab' is not a valid phone number");
+        // Impossible numbers are dropped and reported, not refused (CONTRACT §6).
+        let f = ContactFields { phones: Some(vec!["12ab".into(), "0901234567".into()]), ..Default::default() };
+        let d = f.check(&vn).unwrap();
+        assert_eq!((d.phones.unwrap(), d.dropped_phones), (vec!["84901234567".to_string()], vec!["12ab".to_string()]));
         let f = ContactFields { email: Some("nope".into()), ..Default::default() };
         assert_eq!(f.check(&vn).unwrap_err(), "email 'nope' is not an email address");
         let mut m = Map::new();

@@ -65,7 +65,11 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
     let app = TestApp::spawn().await;
     let cases = [
         (json!({}), 400, error(2, "missing name or phones")),
-        (json!({"name": "x", "phones": ["12ab"]}), 400, error(1, "phones: '12ab' is not a valid phone number")),
+        (
+            json!({"phones": ["12ab"]}),
+            400,
+            error(1, "phones: '12ab' is not a valid phone number, and there is no name"),
+        ),
         (json!({"name": "x", "phones": [{"n": 1}]}), 400, error(1, "phones[0] must be a string")),
         (json!({"name": "x", "email": "nope"}), 400, error(1, "email 'nope' is not an email address")),
         (json!({"name": "x", "fields": "{bad"}), 400, error(1, "fields is not a valid JSON object")),
@@ -78,6 +82,10 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
     }
     let (_, list) = app.get("/v1/contact").await;
     assert_eq!(list["data"]["totalCount"], 0);
+    // A name and only impossible numbers: made without phones, the numbers reported.
+    let (status, body) = app.post("/v1/contact", json!({"name": "x", "phones": ["12ab"]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["data"]["phones"], &body["dropped_phones"]), (&json!([]), &json!(["12ab"])));
 });
 
 backend_test!(update_replaces_the_fields_sent, async {
@@ -93,6 +101,10 @@ backend_test!(update_replaces_the_fields_sent, async {
     assert_eq!(got, body);
     let (status, body) = app.put(&format!("/v1/contact/{id}"), json!({"phones": ["x"]})).await;
     assert_eq!((status, body), (400, error(1, "phones: 'x' is not a valid phone number")));
+    // Some good, some impossible: the good ones are kept, the others reported (CONTRACT §6).
+    let (status, body) = app.put(&format!("/v1/contact/{id}"), json!({"phones": ["x", "0912345678"]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["data"]["phones"], &body["dropped_phones"]), (&json!(["84912345678"]), &json!(["x"])));
     let (status, body) = app.put("/v1/contact/CTNOPE0000", json!({"name": "x"})).await;
     assert_eq!((status, body), (404, error(4, "contact 'CTNOPE0000' not found")));
 });

@@ -156,17 +156,18 @@ backend_test!(missing_name_and_phones_come_from_the_crm_contact, async {
     assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));
 });
 
-backend_test!(entries_without_an_id_become_crm_contacts, async {
+backend_test!(entries_without_an_id_are_reported_and_make_no_crm_contact, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
     let (status, body) = add(&app, &campaign, json!([{"name": "Walk-in", "phones": ["0901234567"]}])).await;
     assert_eq!(status, 200, "{body}");
-    let rows = list(&app, &format!("campaign={campaign}")).await;
-    let crm = rows["resFromPccApi"]["data"]["rows"][0]["crm_id"].as_str().unwrap().to_string();
-    assert!(crm.starts_with("CT"));
-    let (status, contact) = app.get(&format!("/v1/contact/{crm}")).await;
-    assert_eq!(status, 200);
-    assert_eq!(contact["data"]["phones"], json!(["84901234567"]));
+    assert_eq!(body["summary"]["added"], 0, "{body}");
+    assert_eq!(
+        body["summary"]["invalid_rows"],
+        json!([{"row": 0, "id": null, "reason": "no id: a listcontacts entry names its CRM contact by id"}])
+    );
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0, "entries never create CRM contacts: {contacts}");
 });
 
 backend_test!(bad_rows_are_reported_and_good_ones_added, async {
@@ -188,11 +189,12 @@ backend_test!(bad_rows_are_reported_and_good_ones_added, async {
     assert_eq!(
         body,
         json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0,
-            "total": 5, "added": 2, "skipped": 0, "invalid": 3,
+            "total": 5, "added": 1, "skipped": 0, "invalid": 4,
             "invalid_rows": [
                 {"row": 1, "id": "CT2", "reason": "no valid phone: 12, xyz"},
                 {"row": 2, "id": "CT1", "reason": "repeats row 0 (same id)"},
-                {"row": 4, "id": null, "reason": "repeats row 3 (same phone)"}],
+                {"row": 3, "id": null, "reason": "no id: a listcontacts entry names its CRM contact by id"},
+                {"row": 4, "id": null, "reason": "no id: a listcontacts entry names its CRM contact by id"}],
             "dropped_phones": [{"row": 0, "id": "CT1", "phone": "abc"}]}})
     );
 });
