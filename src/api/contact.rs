@@ -138,9 +138,11 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 /// POST /v1/contact/import (CONTRACT §5; multipart `file`, `portal`): every row
 /// becomes a CRM contact of the portal, all or nothing; rows that cannot are reported.
 async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
-    let file = input.file()?.ok_or_else(|| ApiError::missing("file"))?;
+    let file = input.required_file()?;
     let portal = input.fields().id("portal", PortalId::parse)?;
+    let options = super::sources::file_options(&input.fields())?;
     let summary =
-        crate::intake::import_contacts(&state.store, state.limits.import(), &caller.account, portal, file).await?;
+        crate::intake::import_contacts(&state.store, state.limits.import(), &caller.account, portal, file, options)
+            .await?;
     Ok(ok(summary))
 }

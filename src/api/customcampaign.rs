@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, Code, customer_page, done, ok, ok_json};
+use super::error::{ApiError, ApiResult, customer_page, done, ok, ok_json};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
@@ -42,20 +42,20 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
     // The source a reference client says the contacts come from; callsheet sets it per row.
-    if let Some(t) = f.int("type")?
+    let kind = f.int("type")?;
+    if let Some(t) = kind
         && !(1..=4).contains(&t)
     {
         return Err(ApiError::invalid("type must be between 1 and 4"));
     }
     let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
-    if sources.file.is_none() && f.get("listcontacts").is_none() && f.get("listfilters").is_none() {
-        return Err(match input.uploads.first() {
-            Some(other) => ApiError::new(
-                Code::Missing,
-                format!("missing file: the upload came as the field '{}'; send it as 'file'", other.field),
-            ),
-            None => ApiError::missing("listcontacts, listfilters or file"),
-        });
+    let listed = f.get("listcontacts").is_some() || f.get("listfilters").is_some();
+    if sources.file.is_none() && (kind == Some(3) || !listed) {
+        // type 3 says a file comes; a request with nothing else must carry one too.
+        if kind == Some(3) || !input.uploads.is_empty() || f.get("file").is_some() {
+            input.required_file()?;
+        }
+        return Err(ApiError::missing("listcontacts, listfilters or file"));
     }
     let target = Target::Existing(campaign);
     let (_, summary) =

@@ -64,9 +64,11 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     let campaign = f.id("campaign", CampaignId::parse)?;
     let reason = reason(&f)?;
-    let file = input.file()?.ok_or_else(|| ApiError::missing("file"))?;
+    let file = input.required_file()?;
+    let options = super::sources::file_options(&f)?;
+    let limits = state.limits.import();
     let imported =
-        crate::intake::import_dnc(&state.store, state.limits.import(), &caller.account, campaign, reason, file).await?;
+        crate::intake::import_dnc(&state.store, limits, &caller.account, campaign, reason, file, options).await?;
     Ok(ok(imported))
 }
 

@@ -124,6 +124,7 @@ impl From<IntakeError> for ApiError {
             IntakeError::Store(e) => e.into(),
             IntakeError::File(ImportError::File(msg)) => ApiError::new(Code::File, msg),
             IntakeError::File(ImportError::TooLarge(msg)) => ApiError::too_large(msg),
+            IntakeError::File(ImportError::Option(msg)) => ApiError::invalid(msg),
             IntakeError::File(ImportError::Stopped) => {
                 ApiError::internal(anyhow::anyhow!("an import stopped without its consumer's error"))
             }

@@ -540,6 +540,22 @@ impl Input {
         }
         Ok(file)
     }
+
+    /// The `file` part, which this request must carry: r 2 naming the field when it
+    /// is missing, came under another name, or came as text rather than a file.
+    pub fn required_file(&self) -> ApiResult<Bytes> {
+        if let Some(file) = self.file()? {
+            return Ok(file);
+        }
+        let msg = if self.fields().get("file").is_some() {
+            "missing file: 'file' came as a text field; send it as a file upload (curl -F file=@leads.xlsx)".to_string()
+        } else if let Some(other) = self.uploads.first() {
+            format!("missing file: the upload came as the field '{}'; send it as 'file'", other.field)
+        } else {
+            "missing file".to_string()
+        };
+        Err(ApiError::new(super::error::Code::Missing, msg))
+    }
 }
 
 impl<'a> Fields<'a> {

@@ -9,6 +9,7 @@ use super::input::{Fields, Input};
 use crate::domain::customer::{InvalidRow, NewCustomer, Repeats, Source};
 use crate::domain::ids::{FilterId, PortalId};
 use crate::domain::phone::{self, Region};
+use crate::import::FileOptions;
 use crate::intake::Sources;
 use crate::store::FilterSource;
 
@@ -28,7 +29,10 @@ pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sou
         for (i, entry) in entries.iter().enumerate() {
             match contact_entry(&f, i, entry, region)? {
                 Ok(new) => match repeats.check(&new) {
-                    Some(reason) => sources.invalid.push(InvalidRow { row: new.row, id: new.crm_id, reason }),
+                    Some(reason) => {
+                        sources.repeated += 1;
+                        sources.invalid.push(InvalidRow { row: new.row, id: new.crm_id, reason })
+                    }
                     None => sources.contacts.push(new),
                 },
                 Err(row) => sources.invalid.push(row),
@@ -49,6 +53,7 @@ pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sou
         sources.filters.push((i as i64, source));
     }
     sources.file = input.file()?;
+    sources.file_options = file_options(&f)?;
     Ok(sources)
 }
 
@@ -75,7 +80,7 @@ fn contact_entry(
         return Ok(Err(InvalidRow { row, id: None, reason }));
     }
     if parsed.valid.is_empty() && !parsed.invalid.is_empty() {
-        let reason = format!("no valid phone: {}", parsed.invalid.join(", "));
+        let reason = format!("no valid phone: {}", parsed.bad_cells.join(", "));
         return Ok(Err(InvalidRow { row, id: crm_id, reason }));
     }
     Ok(Ok(NewCustomer {
@@ -90,4 +95,23 @@ fn contact_entry(
         name_key: None,
     }
     .prepare()))
+}
+
+/// The `sheet` and `header_row` options of an upload.
+pub fn file_options(f: &Fields<'_>) -> ApiResult<FileOptions> {
+    let sheet = match f.get("sheet") {
+        None => None,
+        Some(v) => Some(
+            super::input::scalar_text(v)
+                .ok_or_else(|| ApiError::invalid("sheet must be a sheet's name or position"))?,
+        ),
+    };
+    let sheet = sheet.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let header_row = f.int("header_row")?;
+    if let Some(h) = header_row
+        && h < 1
+    {
+        return Err(ApiError::invalid("header_row must be a row number, from 1"));
+    }
+    Ok(FileOptions { sheet, header_row })
 }

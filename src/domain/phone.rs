@@ -48,6 +48,9 @@ impl Region {
 pub struct Phones {
     pub valid: Vec<String>,
     pub invalid: Vec<String>,
+    /// Cells, whole as written, that held no possible number: what a row's reason
+    /// names (a cell "N/A" is one bad cell, not the numbers "N" and "A").
+    pub bad_cells: Vec<String>,
 }
 
 impl Phones {
@@ -77,15 +80,25 @@ pub fn parse_cells<'a>(cells: impl IntoIterator<Item = &'a str>, region: &Region
 
 /// Adds every number of one cell to `phones`.
 pub fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
+    let (mut good, mut bad) = (false, false);
     for part in cell.split([',', ';', '/', '\n', '\r']) {
         let part = part.trim();
         if part.is_empty() {
             continue;
         }
         match normalize(part, region) {
-            Some(p) => phones.push_valid(p),
-            None => phones.invalid.push(part.to_string()),
+            Some(p) => {
+                good = true;
+                phones.push_valid(p)
+            }
+            None => {
+                bad = true;
+                phones.invalid.push(part.to_string())
+            }
         }
+    }
+    if bad && !good {
+        phones.bad_cells.push(cell.trim().to_string());
     }
 }
 

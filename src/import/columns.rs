@@ -159,7 +159,10 @@ impl Columns {
                 Role::Id => id = Some(text),
                 Role::Name => name = Some(text),
                 // A date is never a phone, whatever its digits.
-                Role::Phone if is_date => phones.invalid.push(text),
+                Role::Phone if is_date => {
+                    phones.invalid.push(text.clone());
+                    phones.bad_cells.push(text);
+                }
                 Role::Phone => phone::add_cell(&mut phones, &text, region),
                 Role::Email if crate::domain::contact::looks_like_email(&text) => email = text,
                 Role::Email => {
@@ -188,7 +191,7 @@ impl Columns {
                 }
                 "no phone".to_string()
             } else {
-                format!("no valid phone: {}", phones.invalid.join(", "))
+                format!("no valid phone: {}", phones.bad_cells.join(", "))
             };
             return Err(InvalidRow { row: row.number, id, reason });
         }

@@ -60,6 +60,29 @@ pub enum ImportError {
     TooLarge(String),
     /// The consumer of the rows went away (the store failed); its error is the one to report.
     Stopped,
+    /// A `sheet` or `header_row` the file does not have (r=1, naming the option).
+    Option(String),
+}
+
+/// Which sheet to read and where its header is: the upload's `sheet` and
+/// `header_row` options.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileOptions {
+    /// A sheet's name, or its position counting from 1; by default the first sheet
+    /// whose first rows hold a phone column's header.
+    pub sheet: Option<String>,
+    /// The header's row number as the sheet shows it (from 1); by default the first
+    /// of the first [`HEADER_SEARCH_ROWS`] non-empty rows that names a phone column.
+    pub header_row: Option<i64>,
+}
+
+/// Non-empty rows searched for the header when `header_row` is not given: title
+/// rows and notes above the header are common in lead files.
+pub const HEADER_SEARCH_ROWS: usize = 10;
+
+/// Whether a row can be the header: it names a phone column.
+pub fn is_header(row: &SheetRow) -> bool {
+    Columns::from_header(row).is_ok()
 }
 
 /// Limits applied while reading (CONTRACT §8).
@@ -94,18 +117,26 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
     Ok(Format::Csv)
 }
 
-/// Reads every row of the file's first sheet, in order, calling `on_row` for each
-/// (empty rows included; the caller skips them). `on_row` returns false to stop.
-/// `on_size` first hears how many rows the file says it has, when it says.
+/// Reads every row of the chosen sheet, in order, calling `on_row` for each (empty
+/// rows included; the caller skips them). `on_row` returns false to stop. `on_size`
+/// first hears how many rows the file says it has, when it says.
 fn read_rows(
     bytes: &[u8],
     limits: &ImportLimits,
+    options: &FileOptions,
     on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     match detect(bytes)? {
-        Format::Xlsx => xlsx::read(bytes, limits, on_size, on_row),
-        Format::Csv => csv::read(bytes, on_row),
+        Format::Xlsx => xlsx::read(bytes, limits, options, on_size, on_row),
+        Format::Csv => {
+            if let Some(sheet) = options.sheet.as_deref()
+                && sheet.trim() != "1"
+            {
+                return Err(ImportError::Option(format!("sheet: a .csv file has one sheet; '{sheet}' names another")));
+            }
+            csv::read(bytes, on_row)
+        }
     }
 }
 
@@ -116,6 +147,9 @@ pub struct FileReport {
     pub rows: i64,
     pub invalid: Vec<InvalidRow>,
     pub invalid_count: i64,
+    /// Rows repeating an earlier row (same id, or same phone without an id); they
+    /// are in `invalid` and `invalid_count` too.
+    pub repeated: i64,
     /// Phones dropped from rows that still had a valid one: (row, id, phone).
     pub dropped: Vec<(i64, Option<String>, String)>,
 }
@@ -143,6 +177,7 @@ pub const BATCH_ROWS: usize = 2000;
 pub fn read_entries(
     bytes: &[u8],
     limits: &ImportLimits,
+    options: &FileOptions,
     region: &Region,
     source: Source,
     send: &mut dyn FnMut(Vec<NewCustomer>) -> bool,
@@ -152,7 +187,9 @@ pub fn read_entries(
     let mut repeats = Repeats::default();
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let size_hint = std::cell::Cell::new(0usize);
-    read_rows(bytes, limits, &mut |rows| size_hint.set(rows.min(limits.max_rows)), &mut |row| {
+    // Rows looked at for the header, and why the first of them was not one.
+    let (mut searched, mut not_header) = (0usize, None);
+    read_rows(bytes, limits, options, &mut |rows| size_hint.set(rows.min(limits.max_rows)), &mut |row| {
         if row.cells.iter().all(|(_, c)| c.is_empty()) {
             return Ok(());
         }
@@ -185,7 +222,24 @@ pub fn read_entries(
             )));
         }
         let Some(cols) = &columns else {
-            columns = Some(Columns::from_header(&row)?);
+            match options.header_row {
+                Some(h) if row.number < h => return Ok(()),
+                Some(h) if row.number > h => {
+                    return Err(ImportError::Option(format!("header_row: row {h} of the sheet is empty")));
+                }
+                Some(_) => columns = Some(Columns::from_header(&row)?),
+                None => match Columns::from_header(&row) {
+                    Ok(found) => columns = Some(found),
+                    Err(e) => {
+                        searched += 1;
+                        let first = not_header.get_or_insert(e);
+                        if searched >= HEADER_SEARCH_ROWS {
+                            return Err(first.clone());
+                        }
+                        return Ok(());
+                    }
+                },
+            }
             repeats = Repeats::with_capacity(size_hint.get());
             return Ok(());
         };
@@ -199,6 +253,7 @@ pub fn read_entries(
         match cols.entry(row, region, source) {
             Ok(entry) => {
                 if let Some(reason) = repeats.check(&entry) {
+                    report.repeated += 1;
                     report.reject(InvalidRow { row: entry.row, id: entry.crm_id, reason });
                     return Ok(());
                 }
@@ -217,7 +272,11 @@ pub fn read_entries(
         Ok(())
     })?;
     if columns.is_none() {
-        return Err(ImportError::File("the file has no header row and no data".into()));
+        return Err(match (options.header_row, not_header) {
+            (Some(h), _) => ImportError::Option(format!("header_row: the sheet has no row {h}")),
+            (None, Some(e)) => e,
+            (None, None) => ImportError::File("the file has no header row and no data".into()),
+        });
     }
     if !batch.is_empty() && !send(batch) {
         return Err(ImportError::Stopped);

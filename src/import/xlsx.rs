@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, Xlsx, XlsxError};
 
-use super::{Cell, ImportError, ImportLimits, SheetRow};
+use super::{Cell, FileOptions, HEADER_SEARCH_ROWS, ImportError, ImportLimits, SheetRow, is_header};
 
 /// Refuses a workbook that unpacks to more than the limit. The sizes its directory
 /// declares are checked first; then every part is inflated and counted, because a
@@ -209,24 +209,102 @@ fn convert(value: &DataRef<'_>) -> Cell {
 pub fn read(
     bytes: &[u8],
     limits: &ImportLimits,
+    options: &FileOptions,
     on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes, limits, on_size, on_row)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(bytes, limits, options, on_size, on_row)))
         .unwrap_or_else(|_| Err(ImportError::File("the .xlsx file is corrupt: it could not be read".into())))
 }
 
-fn read_sheet(
+fn read_workbook(
     bytes: &[u8],
     limits: &ImportLimits,
+    options: &FileOptions,
     on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     check_unpacked_size(bytes, limits.max_unpacked_bytes)?;
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
-    let sheet =
-        workbook.sheet_names().first().cloned().ok_or_else(|| ImportError::File("the workbook has no sheet".into()))?;
-    let mut reader = workbook.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
+    let names = workbook.sheet_names();
+    if names.is_empty() {
+        return Err(ImportError::File("the workbook has no sheet".into()));
+    }
+    let sheet = match options.sheet.as_deref().map(str::trim) {
+        Some(wanted) => chosen_sheet(&names, wanted)?,
+        None => {
+            let mut found = None;
+            // An instructions sheet before the list is common: the first sheet whose
+            // first rows name a phone column is the list.
+            for name in names.iter().take(if names.len() > 1 { names.len() } else { 0 }) {
+                if has_header(&mut workbook, name, options.header_row)? {
+                    found = Some(name.clone());
+                    break;
+                }
+            }
+            found.unwrap_or_else(|| names[0].clone())
+        }
+    };
+    read_sheet(&mut workbook, &sheet, &mut |size| on_size(size), on_row)
+}
+
+/// The sheet the `sheet` option names: by name (exactly, else ignoring case), else by
+/// position from 1.
+fn chosen_sheet(names: &[String], wanted: &str) -> Result<String, ImportError> {
+    if let Some(name) = names
+        .iter()
+        .find(|n| n.as_str() == wanted)
+        .or_else(|| names.iter().find(|n| n.to_lowercase() == wanted.to_lowercase()))
+    {
+        return Ok(name.clone());
+    }
+    match wanted.parse::<usize>() {
+        Ok(n) if (1..=names.len()).contains(&n) => Ok(names[n - 1].clone()),
+        Ok(n) => Err(ImportError::Option(format!(
+            "sheet: the workbook has {} sheet{}; there is no sheet {n}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" }
+        ))),
+        Err(_) => Err(ImportError::Option(format!(
+            "sheet: the workbook has no sheet '{wanted}'; its sheets are: {}",
+            names.join(", ")
+        ))),
+    }
+}
+
+/// Whether `sheet` has a header row: the one `header_row` names, or one of its first
+/// [`HEADER_SEARCH_ROWS`] non-empty rows.
+fn has_header(workbook: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, header_row: Option<i64>) -> Result<bool, ImportError> {
+    let mut seen = 0usize;
+    let mut found = false;
+    let result = read_sheet(workbook, sheet, &mut |_| {}, &mut |row| {
+        if row.cells.iter().all(|(_, c)| c.is_empty()) {
+            return Ok(());
+        }
+        seen += 1;
+        let past = match header_row {
+            Some(h) => row.number >= h,
+            None => seen >= HEADER_SEARCH_ROWS,
+        };
+        if header_row.is_none_or(|h| row.number == h) && is_header(&row) {
+            found = true;
+        }
+        if found || past { Err(ImportError::Stopped) } else { Ok(()) }
+    });
+    match result {
+        Ok(()) | Err(ImportError::Stopped) => Ok(found),
+        Err(e) => Err(e),
+    }
+}
+
+/// Streams one sheet's rows.
+fn read_sheet(
+    workbook: &mut Xlsx<Cursor<&[u8]>>,
+    sheet: &str,
+    on_size: &mut dyn FnMut(usize),
+    on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut reader = workbook.worksheet_cells_reader(sheet).map_err(xlsx_error)?;
     on_size(reader.dimensions().end.0.saturating_sub(reader.dimensions().start.0) as usize + 1);
     let mut current = SheetRow { number: 0, cells: Vec::new() };
     while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {

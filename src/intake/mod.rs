@@ -11,7 +11,7 @@ use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, InvalidRow, MAX_REPORTED_ROWS, NewCustomer, Source};
 use crate::domain::ids::{CampaignId, PortalId};
 use crate::domain::phone::{self, Region};
-use crate::import::{self, FileReport, ImportError, ImportLimits};
+use crate::import::{self, FileOptions, FileReport, ImportError, ImportLimits};
 use crate::store::{DynStore, EntrySender, Feed, FilterSource, ImportOutcome, StoreError, Target};
 
 /// Everything a request asks to add, read and checked before anything is written.
@@ -25,6 +25,10 @@ pub struct Sources {
     pub filters: Vec<(i64, FilterSource)>,
     /// An uploaded .xlsx or .csv, read while the entries are stored.
     pub file: Option<bytes::Bytes>,
+    /// The upload's `sheet` and `header_row`.
+    pub file_options: FileOptions,
+    /// How many of `invalid` repeat an earlier entry.
+    pub repeated: i64,
 }
 
 impl Sources {
@@ -49,7 +53,10 @@ pub struct AddSummary {
     pub total: i64,
     pub added: i64,
     pub skipped: i64,
+    /// Rows not added for a reason of their own (no valid phone, no id), repeats apart.
     pub invalid: i64,
+    /// Rows repeating an earlier row of the same request (same id, or same phone).
+    pub repeated: i64,
     /// File rows attached to CRM contacts that already existed.
     pub matched: i64,
     /// Customers added with status 8 (do not call).
@@ -69,6 +76,7 @@ pub struct ImportSummary {
     pub added: i64,
     pub updated: i64,
     pub invalid: i64,
+    pub repeated: i64,
     pub invalid_rows: Vec<InvalidRow>,
     pub dropped_phones: Vec<DroppedPhone>,
 }
@@ -104,7 +112,9 @@ pub async fn add(
         })
         .collect();
     let (store, account_id, actor) = (store.clone(), account.account_id(), actor.to_string());
-    let feed = Feeding { rows: sources.contacts, filters: sources.filters, file: sources.file };
+    let repeated_entries = sources.repeated;
+    let feed =
+        Feeding { rows: sources.contacts, filters: sources.filters, file: sources.file, options: sources.file_options };
     let (file, (campaign, stored)) = feed_store(limits, account.region(), feed, move |entries| async move {
         store.add_customers(account_id, actor, target, entries).await
     })
@@ -118,11 +128,13 @@ pub async fn add(
     outcome.merge(stored);
     dropped.extend(file.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }));
     dropped.truncate(MAX_REPORTED_ROWS);
+    let repeated = repeated_entries + file.repeated;
     let summary = AddSummary {
         total: listed + outcome.matched + file.rows,
         added: outcome.added,
         skipped: outcome.skipped.len() as i64,
-        invalid: outcome.invalid,
+        invalid: outcome.invalid - repeated,
+        repeated,
         matched: outcome.attached,
         dnc: outcome.dnc,
         invalid_rows: outcome.invalid_rows,
@@ -139,9 +151,10 @@ pub async fn import_contacts(
     account: &Account,
     portal: Option<PortalId>,
     file: bytes::Bytes,
+    options: FileOptions,
 ) -> Result<ImportSummary, IntakeError> {
     let (store, account_id) = (store.clone(), account.account_id());
-    let feed = Feeding { rows: Vec::new(), filters: Vec::new(), file: Some(file) };
+    let feed = Feeding { rows: Vec::new(), filters: Vec::new(), file: Some(file), options };
     let (report, outcome): (FileReport, ImportOutcome) =
         feed_store(limits, account.region(), feed, move |entries| async move {
             store.import_contacts(account_id, portal, entries).await
@@ -151,7 +164,8 @@ pub async fn import_contacts(
         total: report.rows,
         added: outcome.added,
         updated: outcome.updated,
-        invalid: report.invalid_count,
+        invalid: report.invalid_count - report.repeated,
+        repeated: report.repeated,
         invalid_rows: report.invalid,
         dropped_phones: report.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }).collect(),
     })
@@ -220,6 +234,7 @@ struct Feeding {
     rows: Vec<NewCustomer>,
     filters: Vec<(i64, FilterSource)>,
     file: Option<bytes::Bytes>,
+    options: FileOptions,
 }
 
 /// Runs `store_side` on a feed of entries while they are read; returns the file's
@@ -257,7 +272,7 @@ async fn feed(
     feeding: Feeding,
     tx: EntrySender,
 ) -> Result<FileReport, ImportError> {
-    let Feeding { rows, filters, file } = feeding;
+    let Feeding { rows, filters, file, options } = feeding;
     if !rows.is_empty() && !tx.send(Feed::Rows(rows)).await {
         return Err(ImportError::Stopped);
     }
@@ -271,7 +286,7 @@ async fn feed(
         Some(bytes) => {
             let sender = tx.clone();
             tokio::task::spawn_blocking(move || {
-                import::read_entries(&bytes, &limits, &region, Source::File, &mut |batch| {
+                import::read_entries(&bytes, &limits, &options, &region, Source::File, &mut |batch| {
                     sender.blocking_send(Feed::Rows(batch))
                 })
             })
@@ -330,11 +345,12 @@ pub async fn import_dnc(
     campaign: Option<CampaignId>,
     reason: String,
     file: bytes::Bytes,
+    options: FileOptions,
 ) -> Result<DncImported, IntakeError> {
     let region = account.region();
     let (phones, report) = tokio::task::spawn_blocking(move || {
         let mut phones: Vec<String> = Vec::new();
-        let report = import::read_entries(&file, &limits, &region, Source::File, &mut |batch| {
+        let report = import::read_entries(&file, &limits, &options, &region, Source::File, &mut |batch| {
             phones.extend(batch.into_iter().flat_map(|e| e.phones));
             true
         })?;

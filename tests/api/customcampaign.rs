@@ -189,7 +189,7 @@ backend_test!(bad_rows_are_reported_and_good_ones_added, async {
     assert_eq!(
         body,
         json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0,
-            "total": 5, "added": 1, "skipped": 0, "invalid": 4,
+            "total": 5, "added": 1, "skipped": 0, "invalid": 3, "repeated": 1,
             "invalid_rows": [
                 {"row": 1, "id": "CT2", "reason": "no valid phone: 12, xyz"},
                 {"row": 2, "id": "CT1", "reason": "repeats row 0 (same id)"},

@@ -77,7 +77,7 @@ backend_test!(listfilters_add_matching_contacts_inside_the_database, async {
     assert_eq!(
         body,
         json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0, "total": 3, "added": 3, "skipped": 0,
-            "invalid": 0, "invalid_rows": [], "dropped_phones": []}})
+            "invalid": 0, "repeated": 0, "invalid_rows": [], "dropped_phones": []}})
     );
     assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Chị Soa"]);
     let (_, rows) = app.get(&format!("/v1/customcampaign?campaign={campaign}&name=dai")).await;

@@ -130,7 +130,9 @@ fn mutated_workbooks_are_refused_or_read_never_crash() {
         }
         variant[k].1 = text;
         let bytes = pack(&variant);
-        let outcome = std::panic::catch_unwind(|| read_entries(&bytes, &limits, &region, Source::File, &mut |_| true));
+        let outcome = std::panic::catch_unwind(|| {
+            read_entries(&bytes, &limits, &Default::default(), &region, Source::File, &mut |_| true)
+        });
         match outcome {
             Ok(Ok(_)) => read += 1,
             Ok(Err(ImportError::File(msg) | ImportError::TooLarge(msg))) => {

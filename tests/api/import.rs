@@ -72,7 +72,7 @@ backend_test!(xlsx_with_vietnamese_headers_and_numeric_phones, async {
         assert_eq!(
             body,
             json!({"r": 0, "msg": "Success", "data": [], "summary": {"matched": 0, "dnc": 0,
-                "total": 4, "added": 2, "skipped": 0, "invalid": 2,
+                "total": 4, "added": 2, "skipped": 0, "invalid": 2, "repeated": 0,
                 "invalid_rows": [
                     {"row": 5, "id": "CT03", "reason": "no valid phone: 2024-01-02"},
                     {"row": 6, "id": "CT04", "reason": "no valid phone: abc"}],
@@ -128,7 +128,175 @@ backend_test!(repeats_inside_a_file_are_reported_not_doubled, async {
             {"row": 3, "id": "A", "reason": "repeats row 2 (same id)"},
             {"row": 5, "id": null, "reason": "repeats row 4 (same phone)"}])
     );
+    // Repeats have their own count; `invalid` is for rows wrong in themselves.
+    let counts = |b: &Value| {
+        (
+            b["summary"]["total"].clone(),
+            b["summary"]["added"].clone(),
+            b["summary"]["invalid"].clone(),
+            b["summary"]["repeated"].clone(),
+        )
+    };
+    assert_eq!(counts(&body), (json!(4), json!(2), json!(0), json!(2)), "{body}");
     assert_eq!(customers(&app, &campaign).await.len(), 2);
+});
+
+/// A workbook of named sheets, each from rows of text cells.
+fn workbook(sheets: &[(&str, &[&[&str]])]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    for (name, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if !cell.is_empty() {
+                    ws.write_string(r as u32, c as u16, *cell).unwrap();
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+backend_test!(the_header_is_found_below_title_rows_on_the_sheet_that_has_phones, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let list: &[&[&str]] = &[
+        &["Danh sách khách hàng tháng 12"],
+        &[],
+        &["Xuất ngày 05/12/2026", "", "Trang 1"],
+        &["Họ tên", "Số điện thoại", "Tỉnh"],
+        &["Nguyễn Văn An", "0901000001", "Huế"],
+        &["Trần Thị Bình", "N/A", "Hà Nội"],
+        &["Lê Văn Cường", "0901000003; 0901000004", "Đà Nẵng"],
+    ];
+    let help: &[&[&str]] = &[&["Hướng dẫn"], &["Điền mỗi khách hàng một dòng ở trang Danh sách"]];
+    let file = workbook(&[("Hướng dẫn", help), ("Danh sách", list)]);
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.xlsx", file.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["summary"],
+        json!({"total": 3, "added": 2, "skipped": 0, "invalid": 1, "repeated": 0, "matched": 0, "dnc": 0,
+            "invalid_rows": [{"row": 6, "id": null, "reason": "no valid phone: N/A"}],
+            "dropped_phones": []})
+    );
+    let rows = customers(&app, &campaign).await;
+    assert_eq!(rows[1]["phones"], json!(["84901000003", "84901000004"]));
+
+    // The options choose the sheet (by name, any case, or position) and the header row.
+    let fresh = app.create_campaign("Options").await;
+    for fields in [vec![("sheet", "danh sách"), ("header_row", "4")], vec![("sheet", "2")]] {
+        let campaign = app.create_campaign("Options").await;
+        let mut all = vec![("campaign", campaign.as_str())];
+        all.extend(fields.iter().copied());
+        let (status, body) = upload(&app, "/v1/customcampaign", &all, "x.xlsx", file.clone()).await;
+        assert_eq!((status, &body["summary"]["added"]), (200, &json!(2)), "{fields:?}: {body}");
+    }
+    let refused = [
+        (vec![("sheet", "1")], 422, error(8, "no phone column found; the header row has: Hướng dẫn")),
+        (
+            vec![("sheet", "Trang 3")],
+            400,
+            error(1, "sheet: the workbook has no sheet 'Trang 3'; its sheets are: Hướng dẫn, Danh sách"),
+        ),
+        (vec![("sheet", "3")], 400, error(1, "sheet: the workbook has 2 sheets; there is no sheet 3")),
+        (vec![("header_row", "0")], 400, error(1, "header_row must be a row number, from 1")),
+        (vec![("header_row", "x")], 400, error(1, "header_row must be an integer")),
+        (vec![("sheet", "2"), ("header_row", "2")], 400, error(1, "header_row: row 2 of the sheet is empty")),
+        (vec![("sheet", "2"), ("header_row", "40")], 400, error(1, "header_row: the sheet has no row 40")),
+        (
+            vec![("sheet", "2"), ("header_row", "5")],
+            422,
+            error(8, "no phone column found; the header row has: Nguyễn Văn An, 0901000001, Huế"),
+        ),
+    ];
+    for (fields, status, want) in refused {
+        let mut all = vec![("campaign", fresh.as_str())];
+        all.extend(fields.iter().copied());
+        let (got_status, got) = upload(&app, "/v1/customcampaign", &all, "x.xlsx", file.clone()).await;
+        assert_eq!((got_status, &got), (status, &want), "{fields:?}");
+    }
+    assert!(customers(&app, &fresh).await.is_empty());
+    // A .csv has one sheet.
+    let csv = "name,phone\nA,0901000001\n".as_bytes().to_vec();
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &fresh), ("sheet", "2")], "x.csv", csv.clone()).await;
+    assert_eq!((status, body), (400, error(1, "sheet: a .csv file has one sheet; '2' names another")));
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &fresh), ("sheet", "1")], "x.csv", csv).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(1)), "{body}");
+});
+
+backend_test!(no_header_in_the_first_ten_rows_is_r8, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let mut csv = String::from("Báo cáo\n");
+    for i in 0..10 {
+        csv.push_str(&format!("note {i}\n"));
+    }
+    csv.push_str("name,phone\nA,0901000001\n");
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.clone().into_bytes()).await;
+    assert_eq!((status, body), (422, error(8, "no phone column found; the header row has: Báo cáo")));
+    // Named, a header further down is read.
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign), ("header_row", "12")], "x.csv", csv.into_bytes())
+            .await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(1)), "{body}");
+});
+
+/// A multipart body by hand: text fields, and parts with a file name.
+fn multipart(parts: &[(&str, Option<&str>, &str)]) -> Body {
+    let mut body = String::new();
+    for (name, filename, value) in parts {
+        body.push_str("--XBOUNDARY\r\n");
+        match filename {
+            Some(f) => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )),
+            None => body.push_str(&format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n")),
+        }
+        body.push_str(value);
+        body.push_str("\r\n");
+    }
+    body.push_str("--XBOUNDARY--\r\n");
+    Body::Raw("multipart/form-data; boundary=XBOUNDARY", body.into_bytes())
+}
+
+backend_test!(a_missing_or_misnamed_file_part_is_r2, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let csv = "name,phone\nA,0901000001\n";
+    let text_field = "missing file: 'file' came as a text field; send it as a file upload (curl -F file=@leads.xlsx)";
+    let cases = [
+        ("/v1/customcampaign", vec![("campaign", None, campaign.as_str()), ("type", None, "3")], "missing file"),
+        (
+            "/v1/customcampaign",
+            vec![("campaign", None, campaign.as_str()), ("upload", Some("x.csv"), csv)],
+            "missing file: the upload came as the field 'upload'; send it as 'file'",
+        ),
+        ("/v1/customcampaign", vec![("campaign", None, campaign.as_str()), ("file", None, csv)], text_field),
+        (
+            "/v1/customcampaign",
+            vec![("campaign", None, campaign.as_str()), ("type", None, "3"), ("listcontacts", None, "[]")],
+            "missing file",
+        ),
+        ("/v1/contact/import", vec![("portal", None, "")], "missing file"),
+        ("/v1/contact/import", vec![("file", None, csv)], text_field),
+        ("/v1/dnc/import", vec![("reason", None, "x")], "missing file"),
+        (
+            "/v1/dnc/import",
+            vec![("leads", Some("x.csv"), csv)],
+            "missing file: the upload came as the field 'leads'; send it as 'file'",
+        ),
+    ];
+    for (path, parts, msg) in cases {
+        let (status, body) = app.send(Method::POST, path, Some(&app.tenant.token), multipart(&parts)).await;
+        assert_eq!((status, &body), (400, &error(2, msg)), "{path} {parts:?}");
+    }
+    assert!(customers(&app, &campaign).await.is_empty());
+    let (_, contacts) = app.get("/v1/contact").await;
+    assert_eq!(contacts["data"]["totalCount"], 0);
 });
 
 backend_test!(blank_and_merged_header_cells_are_tolerated, async {
@@ -301,7 +469,7 @@ backend_test!(contact_import_adds_and_updates, async {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({"r": 0, "msg": "Success", "data": {"total": 4, "added": 2, "updated": 1, "invalid": 1,
+        json!({"r": 0, "msg": "Success", "data": {"total": 4, "added": 2, "updated": 1, "invalid": 1, "repeated": 0,
             "invalid_rows": [{"row": 5, "id": null, "reason": "no valid phone: 12"}], "dropped_phones": []}})
     );
     let (_, updated) = app.get(&format!("/v1/contact/{id}")).await;
