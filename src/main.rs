@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+mod client;
+
 /// A million-row import allocates and frees millions of small strings across the
 /// parsing and storing threads; mimalloc handles that far better than glibc's malloc.
 #[global_allocator]
@@ -14,7 +16,7 @@ use callsheet::domain::ids::{AccountId, IdKind, KeySid};
 use callsheet::domain::phone::Region;
 use callsheet::domain::{account::parse_name, now_secs, token};
 use callsheet::store;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -57,6 +59,9 @@ enum Command {
         /// Connections served at once; more wait until one closes.
         #[arg(long, env = "CALLSHEET_MAX_CONNECTIONS", default_value_t = ServeOptions::default().max_connections)]
         max_connections: usize,
+        /// Log lines as text, or as one JSON object per line.
+        #[arg(long, env = "CALLSHEET_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Manage accounts (tenants).
     Account {
@@ -68,16 +73,113 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
-    /// Print a REST token for an API key.
+    /// Print a REST token for an API key (checked against the database when it can be opened).
     Token {
-        #[arg(long)]
-        key_sid: String,
-        #[arg(long)]
-        key_secret: String,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Seconds the token stays valid.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
+    /// Upload a spreadsheet (.xlsx or .csv) to a campaign on a running server, with progress.
+    Import {
+        /// The file to upload.
+        file: std::path::PathBuf,
+        /// The campaign to add its rows to.
+        #[arg(long)]
+        campaign: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Print the server's whole answer as JSON.
+        #[arg(long)]
+        json: bool,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Download a campaign's customers from a running server as .csv or .xlsx.
+    Export {
+        #[arg(long)]
+        campaign: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Only customers of these statuses (a number, or a comma list).
+        #[arg(long)]
+        status: Option<String>,
+        /// The file to write; standard output when absent.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// An API key: the sid, and its secret from the flag, the environment, or stdin.
+#[derive(Args)]
+struct KeyArgs {
+    #[arg(long, env = "CALLSHEET_KEY_SID")]
+    key_sid: String,
+    /// The key's secret; `-` reads it from standard input. Prefer CALLSHEET_KEY_SECRET
+    /// or stdin: a flag shows in the shell's history and in `ps`.
+    #[arg(long, env = "CALLSHEET_KEY_SECRET", hide_env_values = true)]
+    key_secret: Option<String>,
+}
+
+impl KeyArgs {
+    /// The sid and secret, checked for shape.
+    fn read(self) -> anyhow::Result<(String, String)> {
+        let KeyArgs { key_sid, key_secret } = self;
+        if !IdKind::KeySid.matches(&key_sid) {
+            anyhow::bail!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
+        }
+        let secret = match key_secret.as_deref() {
+            Some("-") => {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the key secret from standard input")?;
+                line.trim().to_string()
+            }
+            Some(s) => s.to_string(),
+            None => anyhow::bail!(
+                "the key secret is missing: pass --key-secret, set CALLSHEET_KEY_SECRET, or pass --key-secret - and write it to standard input"
+            ),
+        };
+        if secret.is_empty() {
+            anyhow::bail!("--key-secret must not be empty");
+        }
+        Ok((key_sid, secret))
+    }
+}
+
+/// A running server and the key to sign in with.
+#[derive(Args)]
+struct ServerArgs {
+    /// The server's base URL (http only: reach a TLS server through its proxy's plain port or an SSH tunnel).
+    #[arg(long, env = "CALLSHEET_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+impl ServerArgs {
+    fn connect(self) -> anyhow::Result<client::Server> {
+        let (sid, secret) = self.key.read()?;
+        if !self.server.starts_with("http://") {
+            anyhow::bail!("--server '{}' must be an http:// URL", self.server);
+        }
+        Ok(client::Server { url: self.server, token: token::mint(&sid, &secret, now_secs(), 3600) })
+    }
 }
 
 #[derive(Subcommand)]
@@ -88,6 +190,11 @@ enum AccountCommand {
         /// Default country for phone numbers (ISO 3166 alpha-2).
         #[arg(long, default_value = "VN")]
         region: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every account.
+    List {
         #[arg(long)]
         json: bool,
     },
@@ -104,6 +211,14 @@ enum KeyCommand {
     },
     /// Disable an API key.
     Revoke { sid: String },
+    /// List API keys (never their secrets).
+    List {
+        /// Only this account's keys.
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,9 +229,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line: clap's first line names the problem.
-            let text = e.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            // clap's whole message: the problem, the usage, and where help is.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
@@ -147,6 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_unpacked_bytes,
             header_read_timeout,
             max_connections,
+            log_format,
         } => {
             let limits = Limits {
                 upload_bytes: max_upload_bytes,
@@ -165,12 +280,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 header_read_timeout: std::time::Duration::from_secs_f64(header_read_timeout),
                 max_connections,
             };
-            serve(&cli.database, listen, limits, options).await
+            serve(&cli.database, listen, limits, options, log_format).await
         }
         Command::Account { command: AccountCommand::Create { name, region, json } } => {
             let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
             let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
-            let store = store::open(&cli.database).await?;
+            let store = open(&cli.database).await?;
             let (account, portal) = store.create_account(name, region.code.clone()).await?;
             if json {
                 println!(
@@ -182,8 +297,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Account { command: AccountCommand::List { json } } => {
+            let store = open(&cli.database).await?;
+            let accounts = store.accounts().await?;
+            if json {
+                println!("{}", serde_json::to_string(&accounts)?);
+            } else {
+                for a in accounts {
+                    println!("{}\t{}\t{}\t{}", a.id, a.region, when(a.created), a.name);
+                }
+            }
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::List { account, json } } => {
+            let store = open(&cli.database).await?;
+            let account = account.map(|a| AccountId::parse(&a)).transpose().map_err(anyhow::Error::msg)?;
+            if let Some(a) = &account
+                && store.account(a.clone()).await?.is_none()
+            {
+                anyhow::bail!("account '{a}' not found");
+            }
+            let keys = store.keys(account).await?;
+            if json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else {
+                for k in keys {
+                    let state = k.revoked.map(|t| format!("revoked {}", when(t))).unwrap_or_else(|| "active".into());
+                    println!("{}\t{}\t{}\t{state}", k.sid, k.account, when(k.created));
+                }
+            }
+            Ok(())
+        }
         Command::Key { command: KeyCommand::Create { account, json } } => {
-            let store = store::open(&cli.database).await?;
+            let store = open(&cli.database).await?;
             let account = AccountId::parse(&account).map_err(anyhow::Error::msg)?;
             let key = store.create_key(account).await?;
             if json {
@@ -194,27 +340,86 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key { command: KeyCommand::Revoke { sid } } => {
-            let store = store::open(&cli.database).await?;
+            let store = open(&cli.database).await?;
             if !store.revoke_key(KeySid::parse(&sid).map_err(anyhow::Error::msg)?).await? {
                 anyhow::bail!("no API key '{sid}'");
             }
             println!("revoked {sid}");
             Ok(())
         }
-        Command::Token { key_sid, key_secret, ttl } => {
-            if !IdKind::KeySid.matches(&key_sid) {
-                anyhow::bail!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
-            }
-            if key_secret.is_empty() {
-                anyhow::bail!("--key-secret must not be empty");
-            }
+        Command::Token { key, ttl } => {
+            let (key_sid, key_secret) = key.read()?;
             if !(1..=366 * 24 * 3600).contains(&ttl) {
                 anyhow::bail!("--ttl must be between 1 second and 366 days");
             }
+            check_key(&cli.database, &key_sid, &key_secret).await?;
             println!("{}", token::mint(&key_sid, &key_secret, now_secs(), ttl));
             Ok(())
         }
+        Command::Import { file, campaign, server, json, quiet } => {
+            let server = server.connect()?;
+            let result = client::import(&server, &file, &campaign, quiet).await?;
+            if json {
+                println!("{}", serde_json::to_string(&result)?);
+            } else {
+                println!("{}", client::describe(&result));
+            }
+            Ok(())
+        }
+        Command::Export { campaign, format, status, output, server } => {
+            let server = server.connect()?;
+            let format = match format {
+                ExportFormat::Csv => "csv",
+                ExportFormat::Xlsx => "xlsx",
+            };
+            let bytes = client::export(&server, &campaign, format, status.as_deref(), output.as_deref()).await?;
+            if let Some(path) = output {
+                eprintln!("callsheet: wrote {} ({bytes} bytes)", path.display());
+            }
+            Ok(())
+        }
     }
+}
+
+/// Opens the database, saying on stderr which one: a command run from another
+/// directory, or without the server's CALLSHEET_DATABASE_URL, would otherwise
+/// silently use another file.
+async fn open(database: &str) -> anyhow::Result<store::DynStore> {
+    eprintln!("callsheet: database {}", store::redact_url(database));
+    store::open(database).await
+}
+
+/// The file a sqlite:// URL names, if it is one.
+fn sqlite_path(database: &str) -> Option<std::path::PathBuf> {
+    let rest = database.strip_prefix("sqlite://").or_else(|| database.strip_prefix("sqlite:"))?;
+    Some(std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+}
+
+/// Checks a key against the database when there is one to open: an unknown sid, a
+/// revoked key or a wrong secret fail here rather than at the server later.
+async fn check_key(database: &str, sid: &str, secret: &str) -> anyhow::Result<()> {
+    if sqlite_path(database).is_some_and(|p| !p.exists()) {
+        eprintln!("callsheet: database {} does not exist; the key was not checked", store::redact_url(database));
+        return Ok(());
+    }
+    let store = match open(database).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("callsheet: the key was not checked: {}", format!("{e:#}").replace('\n', " "));
+            return Ok(());
+        }
+    };
+    match store.key(KeySid::parse(sid).map_err(anyhow::Error::msg)?).await? {
+        None => anyhow::bail!("no API key '{sid}' in {}", store::redact_url(database)),
+        Some(key) if key.revoked => anyhow::bail!("API key '{sid}' is revoked"),
+        Some(key) if key.secret != secret => anyhow::bail!("the secret does not match API key '{sid}'"),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An epoch time as UTC text.
+fn when(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
 async fn serve(
@@ -222,14 +427,27 @@ async fn serve(
     listen: std::net::SocketAddr,
     limits: Limits,
     options: ServeOptions,
+    log_format: LogFormat,
 ) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    match log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        // One object per line, the request's span (route, request id) on each.
+        LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init(),
+    }
     // Signals are caught from here on, before anything can be served.
     let shutdown = shutdown_signal()?;
     let store = store::open_serving(database).await?;
+    match store.fail_interrupted_jobs().await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(jobs = n, "jobs cut short by a restart were marked failed; nothing of them was written")
+        }
+        Err(e) => tracing::warn!("cannot check for interrupted jobs: {e:#}"),
+    }
     store::spawn_sweeper(&store);
     let app = api::app(AppState::new(store, limits), Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

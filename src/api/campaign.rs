@@ -123,6 +123,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         sources,
     )
     .await?;
+    state.metrics.rows_imported(summary.added);
     assign_new(&state, &caller, &campaign.id, agents, groups).await?;
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
 }

@@ -139,10 +139,23 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 /// becomes a CRM contact of the portal, all or nothing; rows that cannot are reported.
 async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let file = input.required_file()?;
-    let portal = input.fields().id("portal", PortalId::parse)?;
-    let options = super::sources::file_options(&input.fields())?;
-    let summary =
-        crate::intake::import_contacts(&state.store, state.limits.import(), &caller.account, portal, file, options)
-            .await?;
-    Ok(ok(summary))
+    let f = input.fields();
+    let portal = f.id("portal", PortalId::parse)?;
+    let mut options = super::sources::file_options(&f)?;
+    let as_job = super::background::wanted(f.get("async"), file.len())?;
+    let progress = std::sync::Arc::new(crate::import::Progress::default());
+    if as_job {
+        options.progress = Some(progress.clone());
+    }
+    let (store, limits, account, metrics) =
+        (state.store.clone(), state.limits.import(), caller.account.clone(), state.metrics.clone());
+    let work = async move {
+        let summary = crate::intake::import_contacts(&store, limits, &account, portal, file, options).await?;
+        metrics.rows_imported(summary.added + summary.updated);
+        Ok(json!({"r": 0, "msg": "Success", "data": summary}))
+    };
+    if as_job {
+        return super::background::run(&state, &caller, None, progress, work).await;
+    }
+    Ok(super::error::ok_json(work.await?))
 }

@@ -3,23 +3,27 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::background;
+use super::download::{self, Format, Value as Cell};
 use super::error::{ApiError, ApiResult, customer_page, done, ok, ok_json};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
 use crate::domain::phone::{self, Region};
+use crate::import::Progress;
 use crate::store::{DuplicateGroup, Target};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/customcampaign", post(add).get(list).delete(remove_by_body))
         .route("/v1/customcampaign/add-by-phones", post(add_by_phones))
+        .route("/v1/customcampaign/export", get(export))
         .route("/v1/customcampaign/duplicate", post(duplicates))
         .route("/v1/customcampaign/keepduplicate", post(keep_duplicates))
         .route("/v1/customcampaign/{id}", delete(remove))
@@ -48,7 +52,7 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
     {
         return Err(ApiError::invalid("type must be between 1 and 4"));
     }
-    let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
+    let mut sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
     let listed = f.get("listcontacts").is_some() || f.get("listfilters").is_some();
     if sources.file.is_none() && (kind == Some(3) || !listed) {
         // type 3 says a file comes; a request with nothing else must carry one too.
@@ -57,12 +61,95 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         }
         return Err(ApiError::missing("listcontacts, listfilters or file"));
     }
-    let target = Target::Existing(campaign);
-    let (_, summary) =
-        crate::intake::add(&state.store, state.limits.import(), &caller.account, &caller.key_sid, target, sources)
-            .await?;
-    let data = skipped_marker(&summary.skipped_ids);
-    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": data, "summary": summary})))
+    let as_job = background::wanted(f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
+    let progress = std::sync::Arc::new(Progress::default());
+    if as_job {
+        sources.file_options.progress = Some(progress.clone());
+    }
+    let (store, limits, account, actor) =
+        (state.store.clone(), state.limits.import(), caller.account.clone(), caller.key_sid.clone());
+    let (metrics, target) = (state.metrics.clone(), Target::Existing(campaign.clone()));
+    let work = async move {
+        let (_, summary) = crate::intake::add(&store, limits, &account, &actor, target, sources).await?;
+        metrics.rows_imported(summary.added);
+        let data = skipped_marker(&summary.skipped_ids);
+        Ok(json!({"r": 0, "msg": "Success", "data": data, "summary": summary}))
+    };
+    if as_job {
+        return background::run(&state, &caller, Some(campaign.to_string()), progress, work).await;
+    }
+    Ok(ok_json(work.await?))
+}
+
+/// The columns of an export: every field of a customer, its numbers in one cell.
+/// The customer's own id is `customer_id`, so that the file imports again with
+/// `crm_id` as the CRM id.
+const EXPORT_COLUMNS: &[&str] = &[
+    "customer_id",
+    "crm_id",
+    "name",
+    "phones",
+    "status",
+    "type",
+    "insert_time",
+    "callback_time",
+    "last_time_make_call",
+    "number_call_out",
+    "do_not_call",
+];
+
+/// Customers read from the store at once while exporting.
+const EXPORT_BATCH: i64 = 5000;
+
+/// GET /v1/customcampaign/export?campaign=&format=csv|xlsx&status=: every customer
+/// of the campaign (of those statuses), by id, streamed.
+async fn export(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let campaign = f.required_id("campaign", CampaignId::parse)?;
+    let format = Format::parse(f.string("format")?.as_deref())?;
+    let mut statuses = Vec::new();
+    for v in f.list("status")?.unwrap_or_default().iter() {
+        let text =
+            scalar_text(v).ok_or_else(|| ApiError::invalid("status must be a status number or a list of them"))?;
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let n = part
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("status '{part}' is not a status number")))?;
+            statuses.push(parse_status(n).map_err(ApiError::invalid)?);
+        }
+    }
+    let (store, account) = (state.store.clone(), caller.account_id());
+    let after = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let name = campaign.to_string();
+    download::file(format, &name, EXPORT_COLUMNS, move || {
+        let (store, account, campaign, statuses, after) =
+            (store.clone(), account.clone(), campaign.clone(), statuses.clone(), after.clone());
+        async move {
+            use std::sync::atomic::Ordering::Relaxed;
+            let rows = store.export_batch(account, campaign, statuses, after.load(Relaxed), EXPORT_BATCH).await?;
+            if let Some(last) = rows.last() {
+                after.store(last.id, Relaxed);
+            }
+            Ok(rows.into_iter().map(export_row).collect())
+        }
+    })
+    .await
+}
+
+fn export_row(c: crate::domain::customer::Customer) -> Vec<Cell> {
+    vec![
+        Cell::Int(c.id),
+        Cell::Text(c.crm_id),
+        Cell::Text(c.name),
+        Cell::Text(c.phones.join(", ")),
+        Cell::Int(c.status),
+        Cell::Int(c.source),
+        Cell::Int(c.insert_time),
+        Cell::Int(c.callback_time),
+        Cell::Int(c.last_time_make_call),
+        Cell::Int(c.number_call_out),
+        Cell::Int(c.do_not_call),
+    ]
 }
 
 /// POST /v1/customcampaign/add-by-phones (CONTRACT §4): each new phone becomes a
@@ -83,6 +170,7 @@ async fn add_by_phones(State(state): State<AppState>, caller: Caller, input: Inp
         )));
     }
     let summary = crate::intake::add_phones(&state.store, &caller.account, &caller.key_sid, campaign, &raw).await?;
+    state.metrics.rows_imported(summary.added);
     Ok(ok(summary))
 }
 

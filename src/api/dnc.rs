@@ -65,11 +65,22 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let campaign = f.id("campaign", CampaignId::parse)?;
     let reason = reason(&f)?;
     let file = input.required_file()?;
-    let options = super::sources::file_options(&f)?;
-    let limits = state.limits.import();
-    let imported =
-        crate::intake::import_dnc(&state.store, limits, &caller.account, campaign, reason, file, options).await?;
-    Ok(ok(imported))
+    let mut options = super::sources::file_options(&f)?;
+    let as_job = super::background::wanted(f.get("async"), file.len())?;
+    let progress = std::sync::Arc::new(crate::import::Progress::default());
+    if as_job {
+        options.progress = Some(progress.clone());
+    }
+    let (store, limits, account) = (state.store.clone(), state.limits.import(), caller.account.clone());
+    let on = campaign.as_ref().map(|c| c.to_string());
+    let work = async move {
+        let imported = crate::intake::import_dnc(&store, limits, &account, campaign, reason, file, options).await?;
+        Ok(serde_json::json!({"r": 0, "msg": "Success", "data": imported}))
+    };
+    if as_job {
+        return super::background::run(&state, &caller, on, progress, work).await;
+    }
+    Ok(super::error::ok_json(work.await?))
 }
 
 /// GET /v1/dnc?phone=&campaign=&page=&limit=: every entry, or one campaign's.

@@ -2,6 +2,7 @@
 
 mod agent;
 pub mod auth;
+mod background;
 mod businesshour;
 mod calling;
 mod campagent;
@@ -9,9 +10,13 @@ mod campaign;
 mod contact;
 mod customcampaign;
 mod dnc;
+mod download;
 pub mod error;
 mod filter;
 pub mod input;
+mod job;
+pub mod metrics;
+mod operations;
 mod portal;
 mod sources;
 
@@ -39,11 +44,14 @@ pub struct AppState {
     pub limits: Limits,
     /// API keys and their accounts, as read lately.
     pub keys: std::sync::Arc<auth::KeyCache>,
+    /// The jobs this server runs.
+    pub jobs: std::sync::Arc<background::JobBoard>,
+    pub metrics: std::sync::Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(store: DynStore, limits: Limits) -> AppState {
-        AppState { store, limits, keys: Default::default() }
+        AppState { store, limits, keys: Default::default(), jobs: Default::default(), metrics: Default::default() }
     }
 }
 
@@ -51,6 +59,8 @@ impl AppState {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(operations::router())
+        .merge(job::router())
         .merge(campaign::router())
         .merge(agent::router())
         .merge(campagent::router())
@@ -74,7 +84,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 
@@ -198,7 +208,11 @@ fn request_id(req: &Request) -> String {
 /// and its request id, and writes one line when it ends: method, route, status,
 /// latency, and for a failure its result code and reason, with an internal
 /// failure's whole cause. This is the one place errors are logged.
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     use tracing::Instrument as _;
     let start = Instant::now();
     let method = req.method().clone();
@@ -212,7 +226,9 @@ async fn log_request(req: Request, next: Next) -> Response {
     let mut response = next.run(req).instrument(span.clone()).await;
     let _entered = span.enter();
     let status = response.status().as_u16();
-    let latency_ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0);
+    let elapsed = start.elapsed().as_secs_f64();
+    state.metrics.request(&route, method.as_str(), status, elapsed);
+    let latency_ms = format_args!("{:.3}", elapsed * 1000.0);
     match response.extensions().get::<error::Failure>() {
         Some(error::Failure { code: Code::Internal, cause, .. }) => {
             let cause = cause.as_ref().map(|c| format!("{c:#}")).unwrap_or_default();

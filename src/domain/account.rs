@@ -44,6 +44,16 @@ pub struct ApiKey {
     pub revoked: bool,
 }
 
+/// An API key as an operator lists it: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    pub sid: String,
+    pub account: String,
+    pub created: i64,
+    /// When it was revoked, if it was.
+    pub revoked: Option<i64>,
+}
+
 /// Checks an account or portal name: 1 to 200 characters after trimming.
 pub fn parse_name(field: &str, name: &str) -> Result<String, String> {
     let name = name.trim();

@@ -17,6 +17,7 @@ pub enum IdKind {
     Agent,
     Group,
     Claim,
+    Job,
 }
 
 impl IdKind {
@@ -32,6 +33,7 @@ impl IdKind {
             IdKind::Agent => ("AG", 6, UPPER),
             IdKind::Group => ("GR", 6, UPPER),
             IdKind::Claim => ("CL", 10, UPPER),
+            IdKind::Job => ("JB", 10, UPPER),
         }
     }
 
@@ -145,6 +147,12 @@ text_id!(
     /// One hand-out of a customer to an agent (`CL` + 10).
     ClaimId,
     "claim"
+);
+
+text_id!(
+    /// Background work, such as a large upload (`JB` + 10).
+    JobId,
+    "job"
 );
 
 /// A campaign customer: the reference's integer id.

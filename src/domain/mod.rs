@@ -7,6 +7,7 @@ pub mod contact;
 pub mod customer;
 pub mod filter;
 pub mod ids;
+pub mod job;
 pub mod page;
 pub mod phone;
 pub mod text;

@@ -64,9 +64,26 @@ pub enum ImportError {
     Option(String),
 }
 
+/// How far a read has come, for a job's progress: rows read, and how many the file
+/// seems to hold (an .xlsx says; a .csv's lines are counted).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub rows_read: std::sync::atomic::AtomicI64,
+    pub rows_estimate: std::sync::atomic::AtomicI64,
+}
+
+impl Progress {
+    /// (rows read, rows estimated), the estimate never below what was read.
+    pub fn get(&self) -> (i64, i64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let read = self.rows_read.load(Relaxed);
+        (read, self.rows_estimate.load(Relaxed).max(read))
+    }
+}
+
 /// Which sheet to read and where its header is: the upload's `sheet` and
-/// `header_row` options.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `header_row` options; and where to report progress.
+#[derive(Debug, Clone, Default)]
 pub struct FileOptions {
     /// A sheet's name, or its position counting from 1; by default the first sheet
     /// whose first rows hold a phone column's header.
@@ -74,6 +91,8 @@ pub struct FileOptions {
     /// The header's row number as the sheet shows it (from 1); by default the first
     /// of the first [`HEADER_SEARCH_ROWS`] non-empty rows that names a phone column.
     pub header_row: Option<i64>,
+    /// Where progress goes, when someone watches it.
+    pub progress: Option<std::sync::Arc<Progress>>,
 }
 
 /// Non-empty rows searched for the header when `header_row` is not given: title
@@ -135,6 +154,8 @@ fn read_rows(
             {
                 return Err(ImportError::Option(format!("sheet: a .csv file has one sheet; '{sheet}' names another")));
             }
+            // Lines less the header: a fair guess of the rows, for progress only.
+            on_size(memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1).max(1));
             csv::read(bytes, on_row)
         }
     }
@@ -189,7 +210,14 @@ pub fn read_entries(
     let size_hint = std::cell::Cell::new(0usize);
     // Rows looked at for the header, and why the first of them was not one.
     let (mut searched, mut not_header) = (0usize, None);
-    read_rows(bytes, limits, options, &mut |rows| size_hint.set(rows.min(limits.max_rows)), &mut |row| {
+    let progress = options.progress.as_deref();
+    let on_size = &mut |rows: usize| {
+        size_hint.set(rows.min(limits.max_rows));
+        if let Some(p) = progress {
+            p.rows_estimate.store(rows.saturating_sub(1) as i64, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    read_rows(bytes, limits, options, on_size, &mut |row| {
         if row.cells.iter().all(|(_, c)| c.is_empty()) {
             return Ok(());
         }
@@ -244,6 +272,9 @@ pub fn read_entries(
             return Ok(());
         };
         report.rows += 1;
+        if let Some(p) = progress {
+            p.rows_read.store(report.rows, std::sync::atomic::Ordering::Relaxed);
+        }
         if report.rows as usize > limits.max_rows {
             return Err(ImportError::File(format!(
                 "the file has more than {} rows, the limit; split it and upload the parts",

@@ -15,15 +15,16 @@ use tokio::sync::mpsc;
 use crate::calling::hours::Hours;
 use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
 use crate::calling::rules::Explanation;
-use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::account::{Account, ApiKey, KeyInfo, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{
-    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, KeySid, PortalId,
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, JobId, KeySid, PortalId,
 };
+use crate::domain::job::Job;
 use crate::domain::page::{Page, Paged};
 use crate::query::Query;
 
@@ -192,6 +193,38 @@ pub trait Store: Send + Sync + 'static {
     /// Returns false when no key has that sid.
     async fn revoke_key(&self, sid: KeySid) -> StoreResult<bool>;
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>>;
+    /// Every account, oldest first.
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// The keys of an account, or of every account; never their secrets.
+    async fn keys(&self, account: Option<AccountId>) -> StoreResult<Vec<KeyInfo>>;
+    /// Runs a query: the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Connections in use and idle, for the metrics.
+    fn pool_use(&self) -> PoolUse;
+
+    // Jobs
+    async fn create_job(&self, account: AccountId, job: Job) -> StoreResult<()>;
+    /// Progress and a heartbeat for a running job.
+    async fn beat_job(&self, id: JobId, rows_read: i64, rows_estimate: i64) -> StoreResult<()>;
+    /// Ends a running job with its state, answer or error.
+    async fn finish_job(&self, job: Job) -> StoreResult<()>;
+    /// A job, failed first if its server is gone.
+    async fn job(&self, account: AccountId, id: JobId) -> StoreResult<Option<Job>>;
+    /// Marks failed the running jobs of servers that are gone: on SQLite, whose one
+    /// server is this one, every running job; on PostgreSQL, those without a recent
+    /// heartbeat. How many.
+    async fn fail_interrupted_jobs(&self) -> StoreResult<u64>;
+
+    /// A campaign's customers after id `after`, by id, at most `limit`, only those
+    /// of `statuses` when it is not empty: an export's next batch.
+    async fn export_batch(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        statuses: Vec<i64>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>>;
 
     // Portals.
     async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal>;
@@ -439,6 +472,13 @@ pub fn spawn_sweeper(store: &DynStore) {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Database connections in use and idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PoolUse {
+    pub in_use: usize,
+    pub idle: usize,
+}
 
 /// A database URL fit for a log line or an error message: the password of its user
 /// part and every `password`-like query parameter (`password`, `sslpassword`, ...)

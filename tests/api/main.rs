@@ -21,6 +21,7 @@ mod hardening;
 mod hostile;
 mod hostile_xlsx;
 mod import;
+mod jobs;
 mod layout;
 mod lucene;
 mod multiserver;

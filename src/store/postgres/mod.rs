@@ -21,23 +21,24 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::migrations::{self, Applied, Migration};
-use super::shared::{agents, calling, dnc, hours};
+use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
-    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome, Store,
-    StoreError, StoreResult, Target, redact_url,
+    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
+    PoolUse, Store, StoreError, StoreResult, Target, redact_url,
 };
 use crate::calling::hours::Hours;
 use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
 use crate::calling::rules::Explanation;
-use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::account::{Account, ApiKey, KeyInfo, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{
-    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdKind, KeySid, PortalId,
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdKind, JobId, KeySid, PortalId,
 };
+use crate::domain::job::{JOB_STALE_SECS, Job};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::query::sql::{Compiled, Dialect, Param};
@@ -50,6 +51,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("migrations/0003_calling.sql") },
     Migration { version: 4, sql: include_str!("migrations/0004_customer_counts.sql") },
     Migration { version: 5, sql: include_str!("migrations/0005_field_words.sql") },
+    Migration { version: 6, sql: include_str!("migrations/0006_jobs.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -420,6 +422,68 @@ impl Store for PgStore {
 
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
         tenants::key(&*self.pool.get().await?, &sid).await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.snapshot(async |tx| lists::accounts(&PgDb(tx)).await).await
+    }
+
+    async fn keys(&self, account: Option<AccountId>) -> StoreResult<Vec<KeyInfo>> {
+        self.snapshot(async |tx| lists::keys(&PgDb(tx), account.as_deref()).await).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let conn = self.pool.get().await?;
+        conn.simple_query("SELECT 1").await.map_err(StoreError::internal)?;
+        Ok(())
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let status = self.pool.0.status();
+        PoolUse { in_use: status.size.saturating_sub(status.available), idle: status.available }
+    }
+
+    async fn create_job(&self, account: AccountId, job: Job) -> StoreResult<()> {
+        self.write(async |tx| jobs::create(&PgDb(tx), &account, &job).await).await
+    }
+
+    async fn beat_job(&self, id: JobId, rows_read: i64, rows_estimate: i64) -> StoreResult<()> {
+        let at = crate::domain::now_secs();
+        self.write(async |tx| jobs::beat(&PgDb(tx), &id, rows_read, rows_estimate, at).await).await
+    }
+
+    async fn finish_job(&self, job: Job) -> StoreResult<()> {
+        self.write(async |tx| jobs::finish(&PgDb(tx), &job).await).await
+    }
+
+    async fn job(&self, account: AccountId, id: JobId) -> StoreResult<Option<Job>> {
+        let at = crate::domain::now_secs();
+        let found = self.snapshot(async |tx| jobs::get(&PgDb(tx), &account, &id).await).await?;
+        // Several servers share the database: a job whose server stopped beating is dead.
+        match found {
+            Some(job) if jobs::is_stale(&job, at) => {
+                self.write(async |tx| jobs::fail_stale(&PgDb(tx), at - JOB_STALE_SECS, at).await).await?;
+                self.snapshot(async |tx| jobs::get(&PgDb(tx), &account, &id).await).await
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
+        let at = crate::domain::now_secs();
+        self.write(async |tx| jobs::fail_stale(&PgDb(tx), at - JOB_STALE_SECS, at).await).await
+    }
+
+    async fn export_batch(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        statuses: Vec<i64>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>> {
+        self.snapshot(async |tx| lists::export_batch(&PgDb(tx), &account, &campaign, &statuses, after, limit).await)
+            .await
     }
 
     async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal> {

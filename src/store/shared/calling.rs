@@ -93,10 +93,11 @@ pub fn customer_row(r: &Row) -> Customer {
     }
 }
 
-const CUSTOMER_FROM: &str = "FROM customers c JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id";
+pub const CUSTOMER_FROM: &str =
+    "FROM customers c JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id";
 
 /// A customer readers may see: of a visible campaign, not of an import in progress.
-const VISIBLE: &str = "k.hidden = 0 AND (k.staged_from IS NULL OR c.id < k.staged_from)";
+pub const VISIBLE: &str = "k.hidden = 0 AND (k.staged_from IS NULL OR c.id < k.staged_from)";
 
 pub async fn customer(db: &impl Db, account: &str, id: i64) -> StoreResult<Option<Customer>> {
     let sql = format!("SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}");

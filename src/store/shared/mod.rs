@@ -7,4 +7,6 @@ pub mod calling;
 pub mod db;
 pub mod dnc;
 pub mod hours;
+pub mod jobs;
+pub mod lists;
 mod queue_head;

@@ -19,23 +19,25 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, Transactio
 use tokio::sync::Semaphore;
 
 use super::migrations::{self, Applied, Migration};
-use super::shared::{agents, calling, dnc, hours};
+use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
-    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome, Store,
-    StoreError, StoreResult, Target,
+    ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
+    PoolUse, Store, StoreError, StoreResult, Target,
 };
 use crate::calling::hours::Hours;
 use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
 use crate::calling::rules::Explanation;
-use crate::domain::account::{Account, ApiKey, Portal};
+use crate::domain::account::{Account, ApiKey, KeyInfo, Portal};
 use crate::domain::agent::{Agent, AgentDraft, Assignment, Group, Membership, Quota};
 use crate::domain::campaign::{Action, Campaign, CampaignFields};
 use crate::domain::contact::{Contact, ContactDraft};
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter};
 use crate::domain::filter::Filter;
 use crate::domain::ids::{
-    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdSource, KeySid, PortalId,
+    AccountId, AgentId, CampaignId, ClaimId, ContactId, CustomerId, FilterId, GroupId, IdSource, JobId, KeySid,
+    PortalId,
 };
+use crate::domain::job::Job;
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use db::now;
@@ -49,6 +51,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, sql: include_str!("migrations/0005_calling.sql") },
     Migration { version: 6, sql: include_str!("migrations/0006_customer_counts.sql") },
     Migration { version: 7, sql: include_str!("migrations/0007_field_words.sql") },
+    Migration { version: 8, sql: include_str!("migrations/0008_jobs.sql") },
 ];
 /// Rows up to which a campaign's list is read on the request's own thread.
 const QUICK_ROWS: i64 = 200;
@@ -473,6 +476,58 @@ impl Store for SqliteStore {
 
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
         self.run(move |c| tenants::key(c, &sid)).await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.shared_read(move |db| now(lists::accounts(db))).await
+    }
+
+    async fn keys(&self, account: Option<AccountId>) -> StoreResult<Vec<KeyInfo>> {
+        self.shared_read(move |db| now(lists::keys(db, account.as_deref()))).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.pool.clone().run_here(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let idle = self.pool.idle.lock().map(|v| v.len()).unwrap_or(0);
+        let in_use = POOL_SIZE - self.pool.permits.available_permits();
+        PoolUse { in_use, idle }
+    }
+
+    async fn create_job(&self, account: AccountId, job: Job) -> StoreResult<()> {
+        self.shared_write(move |db| now(jobs::create(db, &account, &job))).await
+    }
+
+    async fn beat_job(&self, id: JobId, rows_read: i64, rows_estimate: i64) -> StoreResult<()> {
+        let at = crate::domain::now_secs();
+        self.shared_write(move |db| now(jobs::beat(db, &id, rows_read, rows_estimate, at))).await
+    }
+
+    async fn finish_job(&self, job: Job) -> StoreResult<()> {
+        self.shared_write(move |db| now(jobs::finish(db, &job))).await
+    }
+
+    async fn job(&self, account: AccountId, id: JobId) -> StoreResult<Option<Job>> {
+        // One server uses a SQLite file: a job it is not running was cut short.
+        self.shared_read(move |db| now(jobs::get(db, &account, &id))).await
+    }
+
+    async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
+        let at = crate::domain::now_secs();
+        self.shared_write(move |db| now(jobs::fail_stale(db, i64::MAX, at))).await
+    }
+
+    async fn export_batch(
+        &self,
+        account: AccountId,
+        campaign: CampaignId,
+        statuses: Vec<i64>,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>> {
+        self.shared_read(move |db| now(lists::export_batch(db, &account, &campaign, &statuses, after, limit))).await
     }
 
     async fn create_portal(&self, account: AccountId, name: String) -> StoreResult<Portal> {

@@ -1,0 +1,141 @@
+//! Work that outlives its request: an upload run as a job (docs/API.md "Jobs").
+//! The job is recorded before the answer goes out; the work runs on its own task
+//! with a heartbeat, and its answer or error is stored when it ends. Its live
+//! progress is kept here, in memory, since a SQLite import holds the one writer
+//! until it commits.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiResult, Code, ok};
+use crate::domain::ids::{IdKind, JobId};
+use crate::domain::job::{JOB_HEARTBEAT_SECS, Job};
+use crate::domain::now_secs;
+use crate::import::Progress;
+
+/// Uploads at least this large run as jobs unless the request says `async=0`.
+pub const ASYNC_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// The progress of the jobs this server is running.
+#[derive(Default)]
+pub struct JobBoard {
+    live: Mutex<HashMap<String, Arc<Progress>>>,
+}
+
+impl JobBoard {
+    /// (rows read, rows estimated) of a job running here.
+    pub fn progress(&self, id: &str) -> Option<(i64, i64)> {
+        self.live.lock().ok()?.get(id).map(|p| p.get())
+    }
+
+    fn set(&self, id: &str, progress: Option<Arc<Progress>>) {
+        if let Ok(mut live) = self.live.lock() {
+            match progress {
+                Some(p) => live.insert(id.to_string(), p),
+                None => live.remove(id),
+            };
+        }
+    }
+}
+
+/// Whether an upload runs as a job: `async` as sent (1/true/yes or 0/false/no),
+/// else when the file is at least [`ASYNC_UPLOAD_BYTES`].
+pub fn wanted(sent: Option<&Value>, file_bytes: usize) -> ApiResult<bool> {
+    let text = match sent {
+        None => return Ok(file_bytes >= ASYNC_UPLOAD_BYTES),
+        Some(v) => super::input::scalar_text(v).or_else(|| v.as_bool().map(|b| b.to_string())),
+    };
+    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        Some("1" | "true" | "yes") => Ok(true),
+        Some("0" | "false" | "no") => Ok(false),
+        Some("") => Ok(file_bytes >= ASYNC_UPLOAD_BYTES),
+        _ => Err(ApiError::invalid("async must be 1 or 0")),
+    }
+}
+
+/// Records a job and runs `work` in the background; answers with the job's id at
+/// once. `work` yields the answer the request would have given.
+pub async fn run(
+    state: &AppState,
+    caller: &Caller,
+    campaign: Option<String>,
+    progress: Arc<Progress>,
+    work: impl std::future::Future<Output = ApiResult<Value>> + Send + 'static,
+) -> ApiResult<Response> {
+    let now = now_secs();
+    let mut job = Job {
+        id: IdKind::Job.generate(),
+        kind: "import".into(),
+        campaign,
+        state: "running".into(),
+        rows_read: 0,
+        rows_estimate: 0,
+        created: now,
+        finished: None,
+        result: None,
+        error: None,
+        heartbeat: now,
+    };
+    state.store.create_job(caller.account_id(), job.clone()).await?;
+    state.jobs.set(&job.id, Some(progress.clone()));
+    let answer = ok(json!({"job": job.id, "state": "running"}));
+    let state = state.clone();
+    tokio::spawn(async move {
+        let id = JobId::trusted(job.id.clone());
+        let work = tokio::spawn(work);
+        tokio::pin!(work);
+        let mut beat = tokio::time::interval(Duration::from_secs(JOB_HEARTBEAT_SECS));
+        beat.tick().await;
+        let outcome = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                _ = beat.tick() => {
+                    let (read, estimate) = progress.get();
+                    if let Err(e) = state.store.beat_job(id.clone(), read, estimate).await {
+                        tracing::warn!(job = %id, "a job's heartbeat failed: {e:#}");
+                    }
+                }
+            }
+        };
+        (job.rows_read, job.rows_estimate) = progress.get();
+        job.finished = Some(now_secs());
+        job.heartbeat = now_secs();
+        match outcome {
+            Ok(Ok(mut body)) => {
+                if let Some(map) = body.as_object_mut() {
+                    for key in ["r", "msg", "message"] {
+                        map.remove(key);
+                    }
+                }
+                job.state = "done".into();
+                job.result = Some(body);
+            }
+            Ok(Err(e)) => {
+                if e.code == Code::Internal {
+                    let cause = e.cause.as_ref().map(|c| format!("{c:#}")).unwrap_or_default();
+                    tracing::error!(job = %id, error = %cause, "a job failed");
+                } else {
+                    tracing::info!(job = %id, r = e.code as u8, reason = %e.msg, "a job was refused");
+                }
+                job.state = "failed".into();
+                job.error = Some(json!({"r": e.code as u8, "msg": e.msg}));
+            }
+            Err(panic) => {
+                tracing::error!(job = %id, "a job panicked: {panic}");
+                job.state = "failed".into();
+                job.error = Some(json!({"r": Code::Internal as u8, "msg": "internal error"}));
+            }
+        }
+        if let Err(e) = state.store.finish_job(job).await {
+            tracing::error!(job = %id, "a job's end could not be recorded: {e:#}");
+        }
+        state.jobs.set(&id, None);
+    });
+    Ok(answer)
+}

@@ -1,0 +1,168 @@
+//! The commands that talk to a running server over HTTP: `import` (an upload run as
+//! a job, with progress) and `export`.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+/// Where to reach the server and how to sign in.
+pub struct Server {
+    pub url: String,
+    pub token: String,
+}
+
+impl Server {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.url.trim_end_matches('/'))
+    }
+
+    fn client() -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?)
+    }
+}
+
+/// An answer in the envelope: its body when r=0, else the error it names.
+async fn envelope(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body: Value = response.json().await.with_context(|| format!("the server answered HTTP {status}, not JSON"))?;
+    match body["r"].as_i64() {
+        Some(0) => Ok(body),
+        Some(r) => bail!("the server refused (r={r}): {}", body["msg"].as_str().unwrap_or("")),
+        None => bail!("the server answered HTTP {status} without a result code"),
+    }
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar
+}
+
+/// Uploads `file` to `campaign` as a job, showing the upload and then the rows read,
+/// and returns the import's answer (`{"data", "summary"}`).
+pub async fn import(server: &Server, file: &std::path::Path, campaign: &str, quiet: bool) -> anyhow::Result<Value> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "upload".into());
+    let total = bytes.len() as u64;
+    let sending = if quiet {
+        ProgressBar::hidden()
+    } else {
+        bar(total, "uploading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+    };
+    let counter = sending.clone();
+    let chunks: Vec<bytes::Bytes> =
+        bytes::Bytes::from(bytes).chunks(64 * 1024).map(bytes::Bytes::copy_from_slice).collect();
+    let stream = futures_util::stream::iter(chunks.into_iter().map(move |chunk| {
+        counter.inc(chunk.len() as u64);
+        Ok::<_, std::io::Error>(chunk)
+    }));
+    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), total).file_name(name);
+    let form =
+        reqwest::multipart::Form::new().text("campaign", campaign.to_string()).text("async", "1").part("file", part);
+    let client = Server::client()?;
+    let response = client
+        .post(server.endpoint("/v1/customcampaign"))
+        .header("X-STRINGEE-AUTH", &server.token)
+        .multipart(form)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", server.url))?;
+    let answer = envelope(response).await?;
+    sending.finish_and_clear();
+    let job = answer["data"]["job"].as_str().context("the server did not answer with a job")?.to_string();
+    let reading =
+        if quiet { ProgressBar::hidden() } else { bar(0, "importing {bar:40} {pos}/{len} rows {per_sec} {msg}") };
+    reading.set_message(job.clone());
+    loop {
+        let response = client
+            .get(server.endpoint(&format!("/v1/job/{job}")))
+            .header("X-STRINGEE-AUTH", &server.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the server at {}", server.url))?;
+        let body = envelope(response).await?;
+        let data = &body["data"];
+        let (read, estimate) = (data["rows_read"].as_u64().unwrap_or(0), data["rows_estimate"].as_u64().unwrap_or(0));
+        reading.set_length(estimate.max(read));
+        reading.set_position(read);
+        match data["state"].as_str() {
+            Some("done") => {
+                reading.finish_and_clear();
+                return Ok(data["result"].clone());
+            }
+            Some("failed") => {
+                reading.abandon();
+                bail!(
+                    "the import failed (r={}): {}; nothing was imported",
+                    data["error"]["r"],
+                    data["error"]["msg"].as_str().unwrap_or("")
+                );
+            }
+            _ => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
+
+/// Writes a campaign's export to `out` (stdout when `None`); how many bytes.
+pub async fn export(
+    server: &Server,
+    campaign: &str,
+    format: &str,
+    status: Option<&str>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<u64> {
+    let mut query = vec![("campaign", campaign.to_string()), ("format", format.to_string())];
+    if let Some(s) = status {
+        query.push(("status", s.to_string()));
+    }
+    let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
+    let mut response = Server::client()?
+        .get(server.endpoint(&format!("/v1/customcampaign/export?{query}")))
+        .header("X-STRINGEE-AUTH", &server.token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the server at {}", server.url))?;
+    let json = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !response.status().is_success() {
+        envelope(response).await?;
+        bail!("the server answered without a file");
+    }
+    let mut sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut written = 0u64;
+    while let Some(chunk) = reqwest::Response::chunk(&mut response).await.context("the download was cut short")? {
+        sink.write_all(&chunk)?;
+        written += chunk.len() as u64;
+    }
+    sink.flush()?;
+    Ok(written)
+}
+
+/// A human summary of an import's answer.
+pub fn describe(result: &Value) -> String {
+    let s = &result["summary"];
+    let mut text = format!(
+        "total {}, added {}, skipped {}, repeated {}, invalid {}, matched {}, do-not-call {}",
+        s["total"], s["added"], s["skipped"], s["repeated"], s["invalid"], s["matched"], s["dnc"]
+    );
+    for row in s["invalid_rows"].as_array().into_iter().flatten().take(20) {
+        text.push_str(&format!(
+            "\n  row {}{}: {}",
+            row["row"],
+            row["id"].as_str().map(|id| format!(" ({id})")).unwrap_or_default(),
+            row["reason"].as_str().unwrap_or("")
+        ));
+    }
+    let more = s["invalid_rows"].as_array().map_or(0, |r| r.len()).saturating_sub(20);
+    if more > 0 {
+        text.push_str(&format!("\n  … and {more} more rows not added"));
+    }
+    text
+}
