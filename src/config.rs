@@ -19,6 +19,9 @@ pub struct Limits {
     pub file_rows: usize,
     /// Most bytes an .xlsx may unpack to (the zip-bomb guard).
     pub unpacked_bytes: u64,
+    /// Uploads of at least this many bytes run as jobs unless they say `async=0`
+    /// (0: only when they say `async=1`).
+    pub async_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +32,7 @@ impl Default for Limits {
             listcontacts: 100_000,
             file_rows: 1_000_000,
             unpacked_bytes: 1024 * 1024 * 1024,
+            async_upload_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -52,6 +52,10 @@ enum Command {
         /// Most bytes an uploaded .xlsx may unpack to.
         #[arg(long, env = "CALLSHEET_MAX_UNPACKED_BYTES", default_value_t = Limits::default().unpacked_bytes)]
         max_unpacked_bytes: u64,
+        /// Uploads of at least this many bytes run as jobs unless they send async=0
+        /// (0: only those that send async=1).
+        #[arg(long, env = "CALLSHEET_ASYNC_UPLOAD_BYTES", default_value_t = Limits::default().async_upload_bytes)]
+        async_upload_bytes: usize,
         /// Seconds a connection has to send a request's head (and an idle keep-alive
         /// connection its next one) before it is closed.
         #[arg(long, env = "CALLSHEET_HEADER_READ_TIMEOUT", default_value_t = ServeOptions::default().header_read_timeout.as_secs_f64())]
@@ -206,8 +210,12 @@ enum KeyCommand {
     Create {
         #[arg(long)]
         account: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "env")]
         json: bool,
+        /// Print `export CALLSHEET_KEY_SID=…` and `export CALLSHEET_KEY_SECRET=…`, for
+        /// `eval "$(callsheet key create --account ID --env)"`.
+        #[arg(long)]
+        env: bool,
     },
     /// Disable an API key.
     Revoke { sid: String },
@@ -259,6 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_listcontacts,
             max_file_rows,
             max_unpacked_bytes,
+            async_upload_bytes,
             header_read_timeout,
             max_connections,
             log_format,
@@ -269,6 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listcontacts: max_listcontacts,
                 file_rows: max_file_rows,
                 unpacked_bytes: max_unpacked_bytes,
+                async_upload_bytes,
             };
             if !(header_read_timeout > 0.0 && header_read_timeout <= 3600.0) {
                 anyhow::bail!("--header-read-timeout must be between 0 and 3600 seconds");
@@ -328,12 +338,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Key { command: KeyCommand::Create { account, json } } => {
+        Command::Key { command: KeyCommand::Create { account, json, env } } => {
             let store = open(&cli.database).await?;
             let account = AccountId::parse(&account).map_err(anyhow::Error::msg)?;
             let key = store.create_key(account).await?;
             if json {
                 println!("{}", json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret}));
+            } else if env {
+                // Sids and secrets are letters and digits: nothing to quote.
+                println!("export CALLSHEET_KEY_SID={}\nexport CALLSHEET_KEY_SECRET={}", key.sid, key.secret);
             } else {
                 println!("key_sid: {}\nkey_secret: {}", key.sid, key.secret);
             }

@@ -19,9 +19,6 @@ use crate::domain::job::{JOB_HEARTBEAT_SECS, Job};
 use crate::domain::now_secs;
 use crate::import::Progress;
 
-/// Uploads at least this large run as jobs unless the request says `async=0`.
-pub const ASYNC_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
-
 /// The progress of the jobs this server is running.
 #[derive(Default)]
 pub struct JobBoard {
@@ -45,16 +42,18 @@ impl JobBoard {
 }
 
 /// Whether an upload runs as a job: `async` as sent (1/true/yes or 0/false/no),
-/// else when the file is at least [`ASYNC_UPLOAD_BYTES`].
-pub fn wanted(sent: Option<&Value>, file_bytes: usize) -> ApiResult<bool> {
+/// else when the file is at least `--async-upload-bytes` (0: never on its own).
+pub fn wanted(state: &AppState, sent: Option<&Value>, file_bytes: usize) -> ApiResult<bool> {
+    let threshold = state.limits.async_upload_bytes;
+    let by_size = threshold > 0 && file_bytes >= threshold;
     let text = match sent {
-        None => return Ok(file_bytes >= ASYNC_UPLOAD_BYTES),
+        None => return Ok(by_size),
         Some(v) => super::input::scalar_text(v).or_else(|| v.as_bool().map(|b| b.to_string())),
     };
     match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
         Some("1" | "true" | "yes") => Ok(true),
         Some("0" | "false" | "no") => Ok(false),
-        Some("") => Ok(file_bytes >= ASYNC_UPLOAD_BYTES),
+        Some("") => Ok(by_size),
         _ => Err(ApiError::invalid("async must be 1 or 0")),
     }
 }

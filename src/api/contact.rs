@@ -142,7 +142,7 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     let portal = f.id("portal", PortalId::parse)?;
     let mut options = super::sources::file_options(&f)?;
-    let as_job = super::background::wanted(f.get("async"), file.len())?;
+    let as_job = super::background::wanted(&state, f.get("async"), file.len())?;
     let progress = std::sync::Arc::new(crate::import::Progress::default());
     if as_job {
         options.progress = Some(progress.clone());

@@ -61,7 +61,7 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         }
         return Err(ApiError::missing("listcontacts, listfilters or file"));
     }
-    let as_job = background::wanted(f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
+    let as_job = background::wanted(&state, f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
     let progress = std::sync::Arc::new(Progress::default());
     if as_job {
         sources.file_options.progress = Some(progress.clone());

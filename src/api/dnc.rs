@@ -66,7 +66,7 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let reason = reason(&f)?;
     let file = input.required_file()?;
     let mut options = super::sources::file_options(&f)?;
-    let as_job = super::background::wanted(f.get("async"), file.len())?;
+    let as_job = super::background::wanted(&state, f.get("async"), file.len())?;
     let progress = std::sync::Arc::new(crate::import::Progress::default());
     if as_job {
         options.progress = Some(progress.clone());

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 struct Cli {
     dir: tempfile::TempDir,
@@ -35,10 +35,13 @@ impl Cli {
     }
 }
 
+/// The reason a command failed: its one `error:` line, past the note of which
+/// database it opened.
 fn stderr_line(out: &Output) -> String {
     let text = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(text.trim_end().lines().count(), 1, "not one line: {text}");
-    text.trim_end().to_string()
+    let lines: Vec<&str> = text.trim_end().lines().filter(|l| !l.starts_with("callsheet: database ")).collect();
+    assert_eq!(lines.len(), 1, "not one line: {text}");
+    lines[0].to_string()
 }
 
 #[test]
@@ -89,18 +92,193 @@ fn bad_arguments_exit_non_zero_with_one_line() {
             &["token", "--key-sid", "SK000000000000000000000000000000", "--key-secret", "s", "--ttl", "0"],
             "error: --ttl must be between 1 second and 366 days",
         ),
-        (&["frobnicate"], "error: unrecognized subcommand 'frobnicate'"),
-        (&["key", "create"], "error: the following required arguments were not provided:"),
     ];
     for (args, want) in cases {
         let out = cli.run(args);
         assert!(!out.status.success(), "{args:?}");
         assert_eq!(stderr_line(&out), *want, "{args:?}");
     }
+    // Argument errors show clap's whole message: the problem, the usage, where help is.
+    for (args, want) in [
+        (&["frobnicate"][..], "error: unrecognized subcommand 'frobnicate'"),
+        (&["key", "create"][..], "error: the following required arguments were not provided:\n  --account <ACCOUNT>"),
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            text.starts_with(want) && text.contains("Usage: callsheet") && text.contains("--help"),
+            "{args:?}: {text}"
+        );
+    }
     let out =
         cli.command().args(["account", "create", "X"]).env("CALLSHEET_DATABASE_URL", "mysql://x").output().unwrap();
     assert!(!out.status.success());
     assert_eq!(stderr_line(&out), "error: database URL 'mysql://x' is neither sqlite://PATH nor postgres://...");
+}
+
+#[test]
+fn commands_say_which_database_they_use_and_list_accounts_and_keys() {
+    let cli = Cli::new();
+    let out = cli.run(&["account", "create", "Acme"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("callsheet: database {}\n", cli.database()));
+    let account = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = cli.json(&["key", "create", "--account", &account, "--json"]);
+    let sid = key["key_sid"].as_str().unwrap();
+    cli.run(&["key", "create", "--account", &account]);
+    let other = cli.json(&["account", "create", "Beta", "--json"]);
+
+    let accounts = cli.json(&["account", "list", "--json"]);
+    // Oldest first; two made in the same second come in either order.
+    let mut names: Vec<&str> = accounts.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["Acme", "Beta"]);
+    let acme = accounts.as_array().unwrap().iter().find(|a| a["name"] == "Acme").unwrap();
+    assert_eq!((&acme["id"], &acme["region"]), (&json!(account), &json!("VN")));
+    let text = String::from_utf8(cli.run(&["account", "list"]).stdout).unwrap();
+    assert!(text.lines().count() == 2 && text.contains(&format!("{account}\tVN\t")), "{text}");
+
+    let keys = cli.json(&["key", "list", "--account", &account, "--json"]);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    let listed_key = |keys: &Value| keys.as_array().unwrap().iter().find(|k| k["sid"] == sid).cloned().unwrap();
+    let k = listed_key(&keys);
+    assert_eq!((&k["account"], &k["revoked"]), (&json!(account), &Value::Null));
+    assert!(k.get("secret").is_none() && k.get("key_secret").is_none());
+    let listed = cli.run(&["key", "list"]);
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(!text.contains(key["key_secret"].as_str().unwrap()), "a secret was listed");
+    assert_eq!(cli.json(&["key", "list", "--account", other["account"].as_str().unwrap(), "--json"]), json!([]));
+    cli.run(&["key", "revoke", sid]);
+    let keys = cli.json(&["key", "list", "--account", &account, "--json"]);
+    assert!(listed_key(&keys)["revoked"].as_i64().is_some(), "{keys}");
+    let out = cli.run(&["key", "list", "--account", "ACNOPE0000"]);
+    assert_eq!(stderr_line(&out), "error: account 'ACNOPE0000' not found");
+}
+
+#[test]
+fn token_takes_the_secret_from_env_or_stdin_and_checks_the_key() {
+    use std::io::Write;
+    let cli = Cli::new();
+    let account = String::from_utf8(cli.run(&["account", "create", "Acme"]).stdout).unwrap().trim().to_string();
+    let key = cli.json(&["key", "create", "--account", &account, "--json"]);
+    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
+    let verify = |out: Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        callsheet::domain::token::decode(&token).unwrap().verify(secret, callsheet::domain::now_secs()).unwrap();
+    };
+    verify(
+        cli.command()
+            .args(["token"])
+            .env("CALLSHEET_KEY_SID", sid)
+            .env("CALLSHEET_KEY_SECRET", secret)
+            .output()
+            .unwrap(),
+    );
+    let mut child = cli
+        .command()
+        .args(["token", "--key-sid", sid, "--key-secret", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
+    verify(child.wait_with_output().unwrap());
+
+    let wrong = cli.run(&["token", "--key-sid", sid, "--key-secret", "wrong"]);
+    assert_eq!(stderr_line(&wrong), format!("error: the secret does not match API key '{sid}'"));
+    let unknown = "SK000000000000000000000000000000";
+    let out = cli.run(&["token", "--key-sid", unknown, "--key-secret", "s"]);
+    assert_eq!(stderr_line(&out), format!("error: no API key '{unknown}' in {}", cli.database()));
+    let out = cli.run(&["token", "--key-sid", sid]);
+    assert!(stderr_line(&out).starts_with("error: the key secret is missing"), "{out:?}");
+    cli.run(&["key", "revoke", sid]);
+    let out = cli.run(&["token", "--key-sid", sid, "--key-secret", secret]);
+    assert_eq!(stderr_line(&out), format!("error: API key '{sid}' is revoked"));
+    // With no database to look in, the token is made unchecked, and it says so.
+    let out = cli
+        .command()
+        .args(["token", "--key-sid", unknown, "--key-secret", "s"])
+        .env("CALLSHEET_DATABASE_URL", format!("sqlite://{}", cli.dir.path().join("none.db").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist; the key was not checked"));
+    assert!(!cli.dir.path().join("none.db").exists(), "checking a key made a database");
+}
+
+#[test]
+fn import_and_export_through_a_running_server() {
+    let cli = Cli::new();
+    let account = String::from_utf8(cli.run(&["account", "create", "Acme"]).stdout).unwrap().trim().to_string();
+    let key = cli.json(&["key", "create", "--account", &account, "--json"]);
+    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
+    let served = crate::common::Served::start(&cli.database(), &[], "warn,callsheet=info");
+    let token = callsheet::domain::token::mint(sid, secret, callsheet::domain::now_secs(), 600);
+    let created = http_post_json(&served, &token, "/v1/campaign", r#"{"name":"Tết"}"#);
+    let campaign = created["data"]["id"].as_str().unwrap().to_string();
+    let leads = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/leads.csv");
+    let client = |args: &[&str]| {
+        cli.command()
+            .args(args)
+            .args(["--server", &served.base])
+            .env("CALLSHEET_KEY_SID", sid)
+            .env("CALLSHEET_KEY_SECRET", secret)
+            .output()
+            .unwrap()
+    };
+    let out = client(&["import", leads, "--campaign", &campaign, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &result["summary"];
+    assert_eq!(
+        (&s["total"], &s["added"], &s["repeated"], &s["invalid"]),
+        (&json!(13), &json!(11), &json!(1), &json!(1)),
+        "{result}"
+    );
+    let out = client(&["import", leads, "--campaign", &campaign]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("total 13, added 0, skipped 11, repeated 1, invalid 1"), "{text}");
+    assert!(text.contains("no valid phone: N/A"), "{text}");
+
+    let out = client(&["export", "--campaign", &campaign]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 12, "{csv}");
+    assert!(csv.starts_with("\u{feff}customer_id,crm_id,name,phones,"), "{csv}");
+    let file = cli.dir.path().join("out.xlsx");
+    let out = client(&["export", "--campaign", &campaign, "--format", "xlsx", "-o", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&file).unwrap().starts_with(b"PK\x03\x04"));
+
+    // Errors are the server's, in one line.
+    let out = client(&["export", "--campaign", "CANOPE"]);
+    assert_eq!(stderr_line(&out), "error: the server refused (r=3): campaign 'CANOPE' not found");
+    let out = client(&["import", "/nonexistent.csv", "--campaign", &campaign]);
+    assert!(stderr_line(&out).starts_with("error: cannot read /nonexistent.csv"), "{out:?}");
+    let bad = cli.dir.path().join("bad.csv");
+    std::fs::write(&bad, "Tên,Email\nA,a@example.com\n").unwrap();
+    let out = client(&["import", bad.to_str().unwrap(), "--campaign", &campaign]);
+    assert_eq!(
+        stderr_line(&out),
+        "error: the import failed (r=8): no phone column found; the header row has: Tên, Email; nothing was imported"
+    );
+}
+
+fn http_post_json(served: &crate::common::Served, token: &str, path: &str, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let addr = served.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-STRINGEE-AUTH: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
 
 #[test]

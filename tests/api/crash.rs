@@ -204,3 +204,54 @@ backend_test!(killed_mid_import, async {
 backend_test!(killed_mid_keepduplicate, async {
     killed_mid_keepduplicate_leaves_all_or_nothing(crate::common::current_backend()).await
 });
+
+/// A job whose server is killed mid-import is reported failed once the server is
+/// gone (at the next start on SQLite; when its heartbeat is stale on PostgreSQL,
+/// where other servers may share the database), and nothing of it is written.
+async fn killed_mid_job_is_failed_and_wrote_nothing(backend: Backend) {
+    let (_db, url) = TestDb::create(backend).await;
+    let client = Client::new(&url, "Crash");
+    let server = start(&url);
+    let campaign = client.post(&server, "/v1/campaign", json!({"name": "Job"})).await;
+    let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("campaign", campaign.clone())
+        .text("async", "1")
+        .part("file", reqwest::multipart::Part::bytes(leads_csv()).file_name("leads.csv"));
+    let resp = client
+        .http
+        .post(format!("{}/v1/customcampaign", server.base))
+        .header("X-STRINGEE-AUTH", &client.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let started: Value = resp.json().await.unwrap();
+    let job = started["data"]["job"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let running = client.get(&server, &format!("/v1/job/{job}")).await;
+    assert_eq!(running["data"]["state"], "running", "the job ended before the kill: {running}");
+    server.kill();
+
+    let server = start(&url);
+    let start = std::time::Instant::now();
+    let failed = loop {
+        let body = client.get(&server, &format!("/v1/job/{job}")).await;
+        if body["data"]["state"] != "running" {
+            break body["data"].clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the dead job still shows running: {body}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    eprintln!("{backend:?}: the killed job read failed {:.1} s after the restart", start.elapsed().as_secs_f64());
+    assert_eq!(failed["state"], "failed");
+    assert_eq!(failed["error"], json!({"r": 10, "msg": "interrupted by a server restart; nothing was imported"}));
+    assert_eq!(count(&client, &server, &campaign).await, 0);
+    assert_eq!(contacts(&client, &server).await, 0);
+    server.kill();
+    check_intact(backend, &url).await;
+}
+
+backend_test!(killed_mid_job, async {
+    killed_mid_job_is_failed_and_wrote_nothing(crate::common::current_backend()).await
+});

@@ -168,7 +168,8 @@ async fn hostile_bodies_stay_within_the_memory_bound(backend: Backend) {
     cases.push((
         "a 99 MiB CSV cell",
         &multipart_type,
-        form(&[("campaign", None, campaign.as_bytes()), ("file", Some("one.csv"), &csv)]).into(),
+        // Waited for, so that the answer tells how the file was refused.
+        form(&[("campaign", None, campaign.as_bytes()), ("async", None, b"0"), ("file", Some("one.csv"), &csv)]).into(),
     ));
     let mut big = b"name,phone\n".to_vec();
     big.resize(101 * MIB, b'a');

@@ -187,6 +187,9 @@ backend_test!(export_streams_every_customer_and_imports_again, async {
     assert_eq!(csv_lines(&none).len(), 1);
     let (_, _, some) = download(&app, &format!("/v1/customcampaign/export?campaign={campaign}&status=0,8")).await;
     assert_eq!(csv_lines(&some).len(), rows + 2);
+    let (_, _, some) =
+        download(&app, &format!("/v1/customcampaign/export?campaign={campaign}&status[]=4&status[]=0")).await;
+    assert_eq!(csv_lines(&some).len(), rows + 2);
 
     // The .xlsx holds the same rows, and both files import into a new campaign whole.
     let (status, kind, xlsx) =

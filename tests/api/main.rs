@@ -25,6 +25,7 @@ mod jobs;
 mod layout;
 mod lucene;
 mod multiserver;
+mod openapi;
 mod operations;
 mod portal;
 mod schema;

@@ -213,7 +213,8 @@ fn database_passwords_never_reach_a_message() {
         let (ok, text) = run_cli(&["--database", url, "account", "create", "Acme"]);
         assert!(!ok, "{url}: {text}");
         assert!(!text.contains("S3cret"), "a password was printed: {text}");
-        assert_eq!(text.trim_end().lines().count(), 1, "not one line: {text}");
+        let reasons = text.trim_end().lines().filter(|l| !l.starts_with("callsheet: database ")).count();
+        assert_eq!(reasons, 1, "not one line: {text}");
     }
 }
 
@@ -230,7 +231,7 @@ async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
     let (ok, text) = run_cli(&["--database", &with_password, "account", "create", "Acme", "--json"]);
     assert!(ok, "{text}");
     assert!(!text.contains("S3cret"), "{text}");
-    let account: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let account: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let (ok, key) = run_cli(&[
         "--database",
         &with_password,
@@ -245,7 +246,7 @@ async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
     let mut served = crate::common::Served::start(&with_password, &[], "debug");
     let addr = served.base.trim_start_matches("http://").to_string();
     let client = reqwest::Client::new();
-    let key: serde_json::Value = serde_json::from_str(key.trim()).unwrap();
+    let key: serde_json::Value = serde_json::from_str(key.lines().next().unwrap()).unwrap();
     let token = callsheet::domain::token::mint(
         key["key_sid"].as_str().unwrap(),
         key["key_secret"].as_str().unwrap(),
@@ -288,3 +289,60 @@ backend_test!(a_migration_edited_after_release_stops_the_server, async {
     let (ok, text) = run_cli(&["--database", &url, "account", "create", "After"]);
     assert!(ok, "{text}");
 });
+
+backend_test!(readyz_asks_the_database_and_metrics_count_what_was_served, async {
+    let app = crate::common::TestApp::spawn().await;
+    let (status, body) = app.send_raw(reqwest::Method::GET, "/readyz", None, crate::common::Body::None).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"r":0,"msg":"Success"}"#));
+    let campaign = app.create_campaign("Metrics").await;
+    app.post(
+        "/v1/customcampaign/add-by-phones",
+        serde_json::json!({"campaign_id": campaign, "phones": ["0901234567", "0901234568"]}),
+    )
+    .await;
+    app.get("/v1/campaign/CANOPE").await;
+    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = resp.text().await.unwrap();
+    for line in [
+        r#"callsheet_http_requests_total{route="/readyz",method="GET",status="200"} 1"#,
+        r#"callsheet_http_requests_total{route="/v1/campaign",method="POST",status="200"} 1"#,
+        r#"callsheet_http_requests_total{route="/v1/campaign/{id}",method="GET",status="404"} 1"#,
+        r#"callsheet_http_request_duration_seconds_count{route="/v1/customcampaign/add-by-phones"} 1"#,
+        r#"callsheet_http_request_duration_seconds_bucket{route="/readyz",le="+Inf"} 1"#,
+        "callsheet_rows_imported_total 2",
+        "# TYPE callsheet_db_pool_connections gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
+    }
+    assert!(text.contains(r#"callsheet_db_pool_connections{state="idle"} "#), "{text}");
+});
+
+#[test]
+fn json_logs_carry_the_request_id_and_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("log.db").display());
+    let mut served = crate::common::Served::start(&database, &["--log-format", "json"], "info");
+    let addr = served.base.trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    write!(s, "GET /v1/campaign HTTP/1.1\r\nHost: {addr}\r\nx-request-id: trace-42\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.to_ascii_lowercase().contains("x-request-id: trace-42"), "{answer}");
+    assert!(served.terminate());
+    let log = served.log();
+    let line = log.lines().find(|l| l.contains("trace-42")).unwrap_or_else(|| panic!("{log}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(entry["span"]["request_id"], "trace-42", "{line}");
+    assert_eq!(entry["span"]["route"], "/v1/campaign", "{line}");
+    assert_eq!(
+        (&entry["fields"]["status"], &entry["fields"]["r"]),
+        (&serde_json::json!(401), &serde_json::json!(5)),
+        "{line}"
+    );
+    assert!(entry["fields"]["reason"].as_str().unwrap().starts_with("authentication failed"), "{line}");
+    for l in log.lines().filter(|l| !l.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
+    }
+}

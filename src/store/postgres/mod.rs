@@ -230,8 +230,10 @@ impl PgStore {
         let mut conn = self.pool.get().await?;
         let tx = conn.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        // `IF NOT EXISTS` on every start is expected: its notices are not news.
         tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL); \
+            "SET LOCAL client_min_messages = warning; \
+             CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL); \
              ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT",
         )
         .await?;

@@ -353,6 +353,10 @@ impl Served {
             if let Some(rest) = line.split("listen=").nth(1) {
                 break rest.split_whitespace().next().expect("address").to_string();
             }
+            // --log-format json
+            if let Some(rest) = line.split("\"listen\":\"").nth(1) {
+                break rest.split('"').next().expect("address").to_string();
+            }
         };
         Served { child, base: format!("http://{addr}"), log }
     }
