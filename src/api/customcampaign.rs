@@ -76,6 +76,10 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         Ok(json!({"r": 0, "msg": "Success", "data": data, "summary": summary}))
     };
     if as_job {
+        // An unknown campaign is told at once, not by a job that fails.
+        if state.store.campaign(caller.account_id(), campaign.clone()).await?.is_none() {
+            return Err(ApiError::campaign_not_found(&campaign));
+        }
         return background::run(&state, &caller, Some(campaign.to_string()), progress, work).await;
     }
     Ok(ok_json(work.await?))

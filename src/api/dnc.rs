@@ -73,6 +73,12 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     }
     let (store, limits, account) = (state.store.clone(), state.limits.import(), caller.account.clone());
     let on = campaign.as_ref().map(|c| c.to_string());
+    if as_job
+        && let Some(c) = &campaign
+        && state.store.campaign(caller.account_id(), c.clone()).await?.is_none()
+    {
+        return Err(ApiError::campaign_not_found(c));
+    }
     let work = async move {
         let imported = crate::intake::import_dnc(&store, limits, &account, campaign, reason, file, options).await?;
         Ok(serde_json::json!({"r": 0, "msg": "Success", "data": imported}))

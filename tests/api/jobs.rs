@@ -106,11 +106,13 @@ backend_test!(a_failing_job_keeps_its_error_and_writes_nothing, async {
     assert_eq!(done["state"], "failed");
     assert_eq!(done["error"], json!({"r": 8, "msg": "no phone column found; the header row has: Tên, Email"}));
     assert_eq!(done["result"], Value::Null);
-    // A job for a campaign that is not there fails the same way.
-    let (_, started) =
+    // A campaign that is not there is told at once, with no job.
+    let (status, body) =
         upload(&app, "/v1/customcampaign", &[("campaign", "CANOPE"), ("async", "1")], "l.csv", leads(10)).await;
-    let done = finished(&app, started["data"]["job"].as_str().unwrap()).await;
-    assert_eq!(done["error"], json!({"r": 3, "msg": "campaign 'CANOPE' not found"}));
+    assert_eq!((status, body), (404, error(3, "campaign 'CANOPE' not found")));
+    let (status, body) =
+        upload(&app, "/v1/dnc/import", &[("campaign", "CANOPE"), ("async", "1")], "l.csv", leads(10)).await;
+    assert_eq!((status, body), (404, error(3, "campaign 'CANOPE' not found")));
     let (_, contacts) = app.get("/v1/contact").await;
     assert_eq!(contacts["data"]["totalCount"], 0);
 });

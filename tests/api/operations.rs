@@ -182,6 +182,11 @@ async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body, crate::common::error(10, "internal error"));
     }
+    // Readiness says so, without a token; liveness does not depend on the database.
+    let ready = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.text().await.unwrap(), r#"{"r":10,"msg":"database unavailable"}"#);
+    assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
     relay.set_down(false);
     // Once the database is back, so is the service.
     let mut back = false;
@@ -193,6 +198,7 @@ async fn during_a_postgres_outage_requests_fail_instead_of_hanging() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(back, "the service did not recover after the outage");
+    assert_eq!(client.get(format!("http://{addr}/readyz")).send().await.unwrap().status(), 200);
 }
 
 /// Runs the CLI with `args`; returns whether it succeeded, and everything it printed.
