@@ -7,6 +7,7 @@ mod businesshour;
 mod calling;
 mod campagent;
 mod campaign;
+mod console;
 mod contact;
 mod customcampaign;
 mod dnc;
@@ -59,6 +60,7 @@ impl AppState {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(console::router())
         .merge(operations::router())
         .merge(job::router())
         .merge(campaign::router())

@@ -12,6 +12,7 @@ mod calling_rules;
 mod campaign;
 mod claiming;
 mod cli;
+mod console;
 mod contact;
 mod crash;
 mod customcampaign;
