@@ -1,5 +1,6 @@
 //! The HTTP API: router, extractors, envelope, and one module per resource.
 
+mod account;
 mod agent;
 pub mod auth;
 mod background;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(console::router())
+        .merge(account::router())
         .merge(operations::router())
         .merge(job::router())
         .merge(campaign::router())

@@ -164,3 +164,17 @@ backend_test!(refused_requests_change_nothing, async {
     let (_, body) = app.get("/v1/campaign").await;
     assert_eq!(body["data"]["totalCount"], 0);
 });
+
+backend_test!(the_account_a_token_signs_in_to_is_shown, async {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get("/v1/account").await;
+    assert_eq!(status, 200, "{body}");
+    let created = body["data"]["created"].as_i64().unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"r": 0, "msg": "Success",
+            "data": {"id": app.tenant.account, "name": "Tenant A", "region": "VN", "created": created}})
+    );
+    let (status, body) = app.send(reqwest::Method::GET, "/v1/account", None, crate::common::Body::None).await;
+    assert_eq!((status, body["r"].clone()), (401, serde_json::json!(5)));
+});

@@ -253,6 +253,19 @@ backend_test!(a_supervisor_loads_a_file_resolves_duplicates_and_watches_the_camp
     web.type_in("#dnc-check-phone", "0901234567").await;
     web.click("#dnc-check").await;
     web.wait_text("#dnc-check-result", |t| t == "Có trong danh sách không gọi").await;
+    // A file of numbers, as a supervisor receives them.
+    let file = shots.join("dnc.csv");
+    std::fs::write(&file, "Số điện thoại\n0912 000 111\nN/A\n").unwrap();
+    let input = web.element("#dnc-file").await;
+    web.call(
+        reqwest::Method::POST,
+        &web.at(&format!("/element/{input}/value")),
+        json!({"text": file.to_str().unwrap()}),
+    )
+    .await;
+    web.click("#dnc-import").await;
+    web.wait_text("#dnc-import-result", |t| t == "Đã nhập 1 số (1 số không hợp lệ).").await;
+    web.wait_text("#dnc-list", |t| t.contains("84912000111")).await;
     web.screenshot(&shots, "05-dnc").await;
     let (_, check) = app.get("/v1/dnc/check?phones=0901234567").await;
     assert_eq!(check["data"]["84901234567"]["dnc"], true);
@@ -265,6 +278,14 @@ backend_test!(a_supervisor_loads_a_file_resolves_duplicates_and_watches_the_camp
     web.screenshot(&shots, "06-campaigns-en").await;
     web.click("#nav-hours").await;
     web.wait_text("#hours", |t| t.contains("Asia/Ho_Chi_Minh")).await;
+    web.type_in("#hours-name", "Shop hours").await;
+    web.type_in("#hours-zone", "Mars/Base").await;
+    web.click("#hours-add").await;
+    let refused = web.wait_text("#error", |t| !t.is_empty()).await;
+    assert_eq!(refused, "Invalid input: timezone 'Mars/Base' is not an IANA time zone");
+    web.type_in("#hours-zone", "Asia/Bangkok").await;
+    web.click("#hours-add").await;
+    web.wait_text("#hours", |t| t.contains("Shop hours") && t.contains("Asia/Bangkok")).await;
     web.click("#nav-agents").await;
     web.type_in("#agent-name", "Lan").await;
     web.type_in("#agent-user", "lan").await;

@@ -13,9 +13,12 @@ backend_test!(unknown_route_is_r4_404, async {
     let (status, body) = app.get("/v1/nothing-here").await;
     assert_eq!(status, 404);
     assert_eq!(body, error(4, "no such endpoint: GET /v1/nothing-here"));
-    let (status, body) = app.send(Method::GET, "/", None, Body::None).await;
+    let (status, body) = app.send(Method::GET, "/index.php", None, Body::None).await;
     assert_eq!(status, 404);
-    assert_eq!(body, error(4, "no such endpoint: GET /"));
+    assert_eq!(body, error(4, "no such endpoint: GET /index.php"));
+    // `/` is the console; another method there is the envelope's.
+    let (status, body) = app.send(Method::POST, "/", None, Body::None).await;
+    assert_eq!((status, body), (404, error(4, "method POST is not allowed on /")));
 });
 
 backend_test!(wrong_method_is_enveloped, async {
