@@ -130,18 +130,39 @@ pub async fn export(
         envelope(response).await?;
         bail!("the server answered without a file");
     }
-    let mut sink: Box<dyn std::io::Write> = match out {
+    // A file is written beside its name and renamed when whole, so a download cut
+    // short never leaves a file that looks complete.
+    let partial = out.map(|path| {
+        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".part");
+        path.with_file_name(name)
+    });
+    let mut sink: Box<dyn std::io::Write> = match &partial {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
         )),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut written = 0u64;
-    while let Some(chunk) = reqwest::Response::chunk(&mut response).await.context("the download was cut short")? {
-        sink.write_all(&chunk)?;
-        written += chunk.len() as u64;
+    let copied: anyhow::Result<()> = async {
+        while let Some(chunk) = reqwest::Response::chunk(&mut response).await.context("the download was cut short")? {
+            sink.write_all(&chunk)?;
+            written += chunk.len() as u64;
+        }
+        sink.flush()?;
+        Ok(())
     }
-    sink.flush()?;
+    .await;
+    drop(sink);
+    if let (Some(partial), Some(path)) = (&partial, out) {
+        match &copied {
+            Ok(()) => std::fs::rename(partial, path).with_context(|| format!("cannot write {}", path.display()))?,
+            Err(_) => {
+                let _ = std::fs::remove_file(partial);
+            }
+        }
+    }
+    copied?;
     Ok(written)
 }
 

@@ -462,11 +462,23 @@ async fn serve(
         Err(e) => tracing::warn!("cannot check for interrupted jobs: {e:#}"),
     }
     store::spawn_sweeper(&store);
-    let app = api::app(AppState::new(store, limits), Default::default());
+    let state = AppState::new(store, limits);
+    let jobs = state.jobs.clone();
+    let app = api::app(state, Default::default());
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let listen = listener.local_addr()?;
     tracing::info!(%listen, database = %store::redact_url(database), "callsheet serving");
     api::serve_with(listener, app, shutdown, options).await?;
+    // Imports running as jobs finish too, as a request in flight would.
+    if jobs.running() > 0 {
+        tracing::info!(jobs = jobs.running(), "waiting for running jobs to finish");
+        if !jobs.wait_idle(std::time::Duration::from_secs(300)).await {
+            tracing::warn!(
+                jobs = jobs.running(),
+                "jobs still running after 5 minutes are cut short; the next start marks them failed and nothing of them is written"
+            );
+        }
+    }
     tracing::info!("callsheet stopped");
     Ok(())
 }

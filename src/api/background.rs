@@ -19,6 +19,10 @@ use crate::domain::job::{JOB_HEARTBEAT_SECS, Job};
 use crate::domain::now_secs;
 use crate::import::Progress;
 
+/// Jobs one server runs at once; past it an upload is refused (r 7) until one ends,
+/// since each holds its file in memory and they would take turns at the writer anyway.
+pub const MAX_RUNNING_JOBS: usize = 4;
+
 /// The progress of the jobs this server is running.
 #[derive(Default)]
 pub struct JobBoard {
@@ -26,6 +30,23 @@ pub struct JobBoard {
 }
 
 impl JobBoard {
+    /// How many jobs run here.
+    pub fn running(&self) -> usize {
+        self.live.lock().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// Waits until no job runs here, or `limit` has passed; whether none runs.
+    pub async fn wait_idle(&self, limit: Duration) -> bool {
+        let until = tokio::time::Instant::now() + limit;
+        while self.running() > 0 {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        true
+    }
+
     /// (rows read, rows estimated) of a job running here.
     pub fn progress(&self, id: &str) -> Option<(i64, i64)> {
         self.live.lock().ok()?.get(id).map(|p| p.get())
@@ -67,6 +88,14 @@ pub async fn run(
     progress: Arc<Progress>,
     work: impl std::future::Future<Output = ApiResult<Value>> + Send + 'static,
 ) -> ApiResult<Response> {
+    if state.jobs.running() >= MAX_RUNNING_JOBS {
+        return Err(ApiError::new(
+            Code::Conflict,
+            format!(
+                "{MAX_RUNNING_JOBS} imports are already running on this server; send this one when one of them ends"
+            ),
+        ));
+    }
     let now = now_secs();
     let mut job = Job {
         id: IdKind::Job.generate(),
@@ -131,8 +160,17 @@ pub async fn run(
                 job.error = Some(json!({"r": Code::Internal as u8, "msg": "internal error"}));
             }
         }
-        if let Err(e) = state.store.finish_job(job).await {
-            tracing::error!(job = %id, "a job's end could not be recorded: {e:#}");
+        // A busy or briefly unreachable database must not leave the job running for
+        // ever: the end is written again, for about a minute.
+        for attempt in 0..8u32 {
+            match state.store.finish_job(job.clone()).await {
+                Ok(()) => break,
+                Err(e) if attempt < 7 => {
+                    tracing::warn!(job = %id, "a job's end could not be recorded yet: {e:#}");
+                    tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
+                }
+                Err(e) => tracing::error!(job = %id, "a job's end could not be recorded: {e:#}"),
+            }
         }
         state.jobs.set(&id, None);
     });

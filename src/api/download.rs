@@ -122,6 +122,9 @@ fn csv_rows(out: Vec<u8>, rows: &[Vec<Value>]) -> Vec<u8> {
     for row in rows {
         let _ = w.write_record(row.iter().map(|v| match v {
             Value::Int(i) => i.to_string(),
+            // A spreadsheet runs a cell that starts like a formula: a name such as
+            // `=HYPERLINK(…)` is kept as text by a leading apostrophe (OWASP's advice).
+            Value::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
             Value::Text(t) => t.clone(),
         }));
     }

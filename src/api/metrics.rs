@@ -34,6 +34,10 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one request; `route` is the matched route, so the labels stay few.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        // Clients choose methods: any but the usual ones is one label, so that made-up
+        // methods cannot grow the metrics without bound.
+        const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+        let method = if METHODS.contains(&method) { method } else { "OTHER" };
         let Ok(mut r) = self.requests.lock() else { return };
         match r.counts.get_mut(&(route.to_string(), method.to_string(), status)) {
             Some(n) => *n += 1,

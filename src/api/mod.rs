@@ -3,7 +3,7 @@
 mod account;
 mod agent;
 pub mod auth;
-mod background;
+pub mod background;
 mod businesshour;
 mod calling;
 mod campagent;

@@ -28,7 +28,10 @@ pub struct Job {
 
 /// Seconds without a heartbeat after which a running job is taken for dead: its
 /// server stopped, and since an import commits whole, nothing of it was written.
-pub const JOB_STALE_SECS: i64 = 10;
+/// Well above a heartbeat's own wait for a pooled connection (10 s), so a busy
+/// database does not pass for a dead server; and should the guess still be wrong,
+/// the job's own end overwrites it.
+pub const JOB_STALE_SECS: i64 = 30;
 
 /// Seconds between a running job's heartbeats.
 pub const JOB_HEARTBEAT_SECS: u64 = 2;

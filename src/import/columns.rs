@@ -64,8 +64,10 @@ fn role_of(header: &str) -> Option<Role> {
     if EMAIL.contains(&k.as_str()) {
         return Some(Role::Email);
     }
+    // "phone2", "số điện thoại 2": a short number; "Điện thoại: 028 3822 1234" in a
+    // letterhead is not a header.
     let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
-    if PHONE.contains(&base) {
+    if k.len() - base.len() <= 2 && PHONE.contains(&base) {
         return Some(Role::Phone);
     }
     None

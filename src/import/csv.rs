@@ -2,16 +2,19 @@
 
 use super::{Cell, ImportError, SheetRow};
 
-/// The separator the first line uses most (outside quotes); `,` when none shows.
+/// The separator the first non-empty lines use most (outside quotes); `,` when none
+/// shows. Several lines, since a title line ("Report: leads, March") may come
+/// before the header.
 fn separator(text: &str) -> u8 {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
-    let mut quoted = false;
-    for b in line.bytes() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if !quoted && let Some(c) = counts.iter_mut().find(|(s, _)| *s == b) {
-            c.1 += 1;
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(super::HEADER_SEARCH_ROWS + 1) {
+        let mut quoted = false;
+        for b in line.bytes() {
+            if b == b'"' {
+                quoted = !quoted;
+            } else if !quoted && let Some(c) = counts.iter_mut().find(|(s, _)| *s == b) {
+                c.1 += 1;
+            }
         }
     }
     counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map(|(s, _)| *s).unwrap_or(b',')

@@ -99,9 +99,17 @@ pub struct FileOptions {
 /// rows and notes above the header are common in lead files.
 pub const HEADER_SEARCH_ROWS: usize = 10;
 
-/// Whether a row can be the header: it names a phone column.
-pub fn is_header(row: &SheetRow) -> bool {
-    Columns::from_header(row).is_ok()
+/// Whether a row can be the header: it names a phone column, and unless it is the
+/// sheet's first non-empty row (where a lone "phone" header is common), it names at
+/// least two columns, so that a title or a data row that happens to hold the word
+/// "phone" is not taken for one.
+pub fn is_header(row: &SheetRow, first: bool) -> bool {
+    (first || named_cells(row) >= 2) && Columns::from_header(row).is_ok()
+}
+
+/// Cells that hold a letter: what a header's names are made of.
+fn named_cells(row: &SheetRow) -> usize {
+    row.cells.iter().filter(|(_, c)| matches!(c, Cell::Text(_)) && c.text().chars().any(char::is_alphabetic)).count()
 }
 
 /// Limits applied while reading (CONTRACT §8).
@@ -257,7 +265,16 @@ pub fn read_entries(
                 }
                 Some(_) => columns = Some(Columns::from_header(&row)?),
                 None => match Columns::from_header(&row) {
-                    Ok(found) => columns = Some(found),
+                    Ok(found) if searched == 0 || named_cells(&row) >= 2 => columns = Some(found),
+                    Ok(_) => {
+                        searched += 1;
+                        if searched >= HEADER_SEARCH_ROWS {
+                            return Err(not_header
+                                .clone()
+                                .unwrap_or_else(|| ImportError::File("no header row found".into())));
+                        }
+                        return Ok(());
+                    }
                     Err(e) => {
                         searched += 1;
                         let first = not_header.get_or_insert(e);

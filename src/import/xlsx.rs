@@ -286,7 +286,7 @@ fn has_header(workbook: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, header_row: Optio
             Some(h) => row.number >= h,
             None => seen >= HEADER_SEARCH_ROWS,
         };
-        if header_row.is_none_or(|h| row.number == h) && is_header(&row) {
+        if header_row.is_none_or(|h| row.number == h) && is_header(&row, seen == 1 || header_row.is_some()) {
             found = true;
         }
         if found || past { Err(ImportError::Stopped) } else { Ok(()) }

@@ -589,3 +589,38 @@ backend_test!(rows_without_ids_go_to_the_contact_that_holds_their_phone, async {
     let (_, contacts) = app.get("/v1/contact?limit=100").await;
     assert_eq!(contacts["data"]["totalCount"], 3);
 });
+
+backend_test!(a_letterhead_or_a_data_row_naming_a_phone_is_not_taken_for_the_header, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    // A letterhead line whose "Điện thoại" is followed by the company's number, then a
+    // header the import does not know: refused as before, naming the first row.
+    let csv = "Công ty ABC - Điện thoại: 028 3822 1234\nKhách,SĐT KH\nAn,0901000001\n";
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(
+        (status, body),
+        (422, error(8, "no phone column found; the header row has: Công ty ABC - Điện thoại: 028 3822 1234"))
+    );
+    // A lone cell reading "Phone" below the first row is a value, not a header.
+    let csv = "Kênh\nPhone\nEmail\n";
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!((status, body), (422, error(8, "no phone column found; the header row has: Kênh")));
+    // A lone phone header as the first row is still a header (a do-not-call file, say).
+    let csv = "Số điện thoại\n0901000001\n0901000002\n";
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(2)), "{body}");
+});
+
+backend_test!(the_csv_separator_is_told_past_a_title_line, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let csv = "Báo cáo: khách hàng, tháng 3\nHọ tên;Số điện thoại;Tỉnh\nAn;0901000001;Huế\nBình;0901000002;Đà Nẵng, Việt Nam\n";
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(2)), "{body}");
+    let rows = customers(&app, &campaign).await;
+    assert_eq!(summary_of(&rows)[1].1, "Bình");
+});

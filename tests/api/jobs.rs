@@ -211,6 +211,18 @@ backend_test!(export_streams_every_customer_and_imports_again, async {
     }
 });
 
+backend_test!(an_exported_csv_keeps_formulas_as_text, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Export").await;
+    let csv = "id,name,phone\nCT1,=HYPERLINK(\"http://x\"),0901000001\nCT2,@SUM(A1),0901000002\nCT3,Lan,0901000003\n";
+    upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", csv.as_bytes().to_vec()).await;
+    let (_, _, out) = download(&app, &format!("/v1/customcampaign/export?campaign={campaign}")).await;
+    let lines = csv_lines(&out);
+    assert!(lines[1].contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{}", lines[1]);
+    assert!(lines[2].contains(",'@SUM(A1),"), "{}", lines[2]);
+    assert!(lines[3].contains(",Lan,"), "{}", lines[3]);
+});
+
 backend_test!(export_errors_come_in_the_envelope, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Export").await;

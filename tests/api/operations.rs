@@ -322,6 +322,18 @@ backend_test!(readyz_asks_the_database_and_metrics_count_what_was_served, async 
         assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
     }
     assert!(text.contains(r#"callsheet_db_pool_connections{state="idle"} "#), "{text}");
+    // Made-up methods share one label.
+    for method in ["FOO1", "FOO2"] {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client.request(m, app.url("/nothing")).send().await.unwrap();
+    }
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == r#"callsheet_http_requests_total{route="(unmatched)",method="OTHER",status="404"} 2"#),
+        "{text}"
+    );
+    assert!(!text.contains("FOO1"), "{text}");
 });
 
 #[test]

@@ -60,12 +60,14 @@ pub async fn beat(db: &impl Db, id: &str, rows_read: i64, rows_estimate: i64, no
     Ok(())
 }
 
-/// Ends a running job: `done` with its answer, or `failed` with its error.
+/// Ends a job: `done` with its answer, or `failed` with its error. What the job's own
+/// server records wins over a "failed" another server wrote when its heartbeat
+/// seemed lost: an import that committed is done, whatever was guessed meanwhile.
 pub async fn finish(db: &impl Db, job: &Job) -> StoreResult<()> {
     let text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
     db.exec(
         "UPDATE jobs SET state = ?, rows_read = ?, rows_estimate = ?, finished = ?, result = ?, error = ?, \
-         heartbeat = ? WHERE id = ? AND state = 'running'",
+         heartbeat = ? WHERE id = ?",
         &[
             (&job.state).into(),
             job.rows_read.into(),
