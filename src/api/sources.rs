@@ -113,5 +113,5 @@ pub fn file_options(f: &Fields<'_>) -> ApiResult<FileOptions> {
     {
         return Err(ApiError::invalid("header_row must be a row number, from 1"));
     }
-    Ok(FileOptions { sheet, header_row, progress: None })
+    Ok(FileOptions { sheet, header_row, ..Default::default() })
 }

@@ -93,6 +93,9 @@ pub struct FileOptions {
     pub header_row: Option<i64>,
     /// Where progress goes, when someone watches it.
     pub progress: Option<std::sync::Arc<Progress>>,
+    /// Hand on every row, repeats included: a do-not-call import wants every phone of
+    /// every row, and its list takes a phone once whatever row it comes from.
+    pub all_rows: bool,
 }
 
 /// Non-empty rows searched for the header when `header_row` is not given: title
@@ -300,7 +303,9 @@ pub fn read_entries(
         }
         match cols.entry(row, region, source) {
             Ok(entry) => {
-                if let Some(reason) = repeats.check(&entry) {
+                if !options.all_rows
+                    && let Some(reason) = repeats.check(&entry)
+                {
                     report.repeated += 1;
                     report.reject(InvalidRow { row: entry.row, id: entry.crm_id, reason });
                     return Ok(());

@@ -348,6 +348,7 @@ pub async fn import_dnc(
     options: FileOptions,
 ) -> Result<DncImported, IntakeError> {
     let region = account.region();
+    let options = FileOptions { all_rows: true, ..options };
     let (phones, report) = tokio::task::spawn_blocking(move || {
         let mut phones: Vec<String> = Vec::new();
         let report = import::read_entries(&file, &limits, &options, &region, Source::File, &mut |batch| {
