@@ -294,6 +294,19 @@ backend_test!(a_supervisor_loads_a_file_resolves_duplicates_and_watches_the_camp
     web.click("#agents button").await;
     web.wait_text("#agent-msg", |t| t == "Assigned.").await;
 
+    // A key revoked while signed in: the console signs out and says why.
+    app.store.revoke_key(callsheet::domain::ids::KeySid::parse(&app.tenant.key_sid).unwrap()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the server trusts a key it read for a second
+    web.click("#nav-c").await;
+    let why = web.wait_text("#error", |t| !t.is_empty()).await;
+    assert!(why.starts_with("Sign-in failed: authentication failed: ") && why.contains("revoked"), "{why}");
+    web.wait_text("#signin-btn", |t| t == "Sign in").await;
+    let key = app.new_tenant("Second").await;
+    web.type_in("#sid", &key.key_sid).await;
+    web.type_in("#secret", &key.key_secret).await;
+    web.click("#signin-btn").await;
+    web.wait_text("#campaigns", |_| true).await;
+
     // Signing out forgets the key.
     web.click("#signout").await;
     web.wait_text("#signin-btn", |t| t == "Sign in").await;
