@@ -76,10 +76,11 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         Ok(json!({"r": 0, "msg": "Success", "data": data, "summary": summary}))
     };
     if as_job {
-        // An unknown campaign is told at once, not by a job that fails.
-        if state.store.campaign(caller.account_id(), campaign.clone()).await?.is_none() {
+        // An unknown or completed campaign is told at once, not by a job that fails.
+        let Some(found) = state.store.campaign(caller.account_id(), campaign.clone()).await? else {
             return Err(ApiError::campaign_not_found(&campaign));
-        }
+        };
+        crate::store::plan::open_for_adds(&found)?;
         return background::run(&state, &caller, Some(campaign.to_string()), progress, work).await;
     }
     Ok(ok_json(work.await?))

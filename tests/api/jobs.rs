@@ -113,6 +113,14 @@ backend_test!(a_failing_job_keeps_its_error_and_writes_nothing, async {
     let (status, body) =
         upload(&app, "/v1/dnc/import", &[("campaign", "CANOPE"), ("async", "1")], "l.csv", leads(10)).await;
     assert_eq!((status, body), (404, error(3, "campaign 'CANOPE' not found")));
+    let (status, body) = app.post(&format!("/v1/campaign/{campaign}/complete"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign), ("async", "1")], "l.csv", leads(10)).await;
+    assert_eq!(
+        (status, body),
+        (409, error(7, &format!("campaign {campaign} is completed; it takes no more customers")))
+    );
     let (_, contacts) = app.get("/v1/contact").await;
     assert_eq!(contacts["data"]["totalCount"], 0);
 });
