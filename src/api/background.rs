@@ -64,24 +64,41 @@ impl JobBoard {
 
 /// Whether an upload runs as a job: `async` as sent (1/true/yes or 0/false/no),
 /// else when the file is at least `--async-upload-bytes` (0: never on its own).
-pub fn wanted(state: &AppState, sent: Option<&Value>, file_bytes: usize) -> ApiResult<bool> {
+/// A job's progress is watched, so the answer is where the reading reports it.
+pub fn wanted(state: &AppState, sent: Option<&Value>, file_bytes: usize) -> ApiResult<Option<Arc<Progress>>> {
     let threshold = state.limits.async_upload_bytes;
     let by_size = threshold > 0 && file_bytes >= threshold;
     let text = match sent {
-        None => return Ok(by_size),
+        None => Some(String::new()),
         Some(v) => super::input::scalar_text(v).or_else(|| v.as_bool().map(|b| b.to_string())),
     };
-    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        Some("1" | "true" | "yes") => Ok(true),
-        Some("0" | "false" | "no") => Ok(false),
-        Some("") => Ok(by_size),
-        _ => Err(ApiError::invalid("async must be 1 or 0")),
+    let as_job = match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        Some("1" | "true" | "yes") => true,
+        Some("0" | "false" | "no") => false,
+        Some("") => by_size,
+        _ => return Err(ApiError::invalid("async must be 1 or 0")),
+    };
+    Ok(as_job.then(Default::default))
+}
+
+/// The answer to an upload: `work`'s own, awaited, or with `progress` (a job, as
+/// [`wanted`] said) the job's id at once while `work` runs in the background.
+pub async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    campaign: Option<String>,
+    progress: Option<Arc<Progress>>,
+    work: impl std::future::Future<Output = ApiResult<Value>> + Send + 'static,
+) -> ApiResult<Response> {
+    match progress {
+        Some(progress) => run(state, caller, campaign, progress, work).await,
+        None => Ok(super::error::ok_json(work.await?)),
     }
 }
 
 /// Records a job and runs `work` in the background; answers with the job's id at
 /// once. `work` yields the answer the request would have given.
-pub async fn run(
+async fn run(
     state: &AppState,
     caller: &Caller,
     campaign: Option<String>,

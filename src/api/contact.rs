@@ -142,11 +142,8 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     let portal = f.id("portal", PortalId::parse)?;
     let mut options = super::sources::file_options(&f)?;
-    let as_job = super::background::wanted(&state, f.get("async"), file.len())?;
-    let progress = std::sync::Arc::new(crate::import::Progress::default());
-    if as_job {
-        options.progress = Some(progress.clone());
-    }
+    let progress = super::background::wanted(&state, f.get("async"), file.len())?;
+    options.progress = progress.clone();
     let (store, limits, account, metrics) =
         (state.store.clone(), state.limits.import(), caller.account.clone(), state.metrics.clone());
     let work = async move {
@@ -154,8 +151,5 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
         metrics.rows_imported(summary.added + summary.updated);
         Ok(json!({"r": 0, "msg": "Success", "data": summary}))
     };
-    if as_job {
-        return super::background::run(&state, &caller, None, progress, work).await;
-    }
-    Ok(super::error::ok_json(work.await?))
+    super::background::answer(&state, &caller, None, progress, work).await
 }

@@ -11,12 +11,11 @@ use super::AppState;
 use super::auth::Caller;
 use super::background;
 use super::download::{self, Format, Value as Cell};
-use super::error::{ApiError, ApiResult, customer_page, done, ok, ok_json};
+use super::error::{ApiError, ApiResult, customer_page, done, ok};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
 use crate::domain::phone::{self, Region};
-use crate::import::Progress;
 use crate::store::{DuplicateGroup, Target};
 
 pub fn router() -> Router<AppState> {
@@ -61,11 +60,8 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         }
         return Err(ApiError::missing("listcontacts, listfilters or file"));
     }
-    let as_job = background::wanted(&state, f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
-    let progress = std::sync::Arc::new(Progress::default());
-    if as_job {
-        sources.file_options.progress = Some(progress.clone());
-    }
+    let progress = background::wanted(&state, f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
+    sources.file_options.progress = progress.clone();
     let (store, limits, account, actor) =
         (state.store.clone(), state.limits.import(), caller.account.clone(), caller.key_sid.clone());
     let (metrics, target) = (state.metrics.clone(), Target::Existing(campaign.clone()));
@@ -75,15 +71,14 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         let data = skipped_marker(&summary.skipped_ids);
         Ok(json!({"r": 0, "msg": "Success", "data": data, "summary": summary}))
     };
-    if as_job {
+    if progress.is_some() {
         // An unknown or completed campaign is told at once, not by a job that fails.
         let Some(found) = state.store.campaign(caller.account_id(), campaign.clone()).await? else {
             return Err(ApiError::campaign_not_found(&campaign));
         };
         crate::store::plan::open_for_adds(&found)?;
-        return background::run(&state, &caller, Some(campaign.to_string()), progress, work).await;
     }
-    Ok(ok_json(work.await?))
+    background::answer(&state, &caller, Some(campaign.to_string()), progress, work).await
 }
 
 /// The columns of an export: every field of a customer, its numbers in one cell.

@@ -66,14 +66,11 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let reason = reason(&f)?;
     let file = input.required_file()?;
     let mut options = super::sources::file_options(&f)?;
-    let as_job = super::background::wanted(&state, f.get("async"), file.len())?;
-    let progress = std::sync::Arc::new(crate::import::Progress::default());
-    if as_job {
-        options.progress = Some(progress.clone());
-    }
+    let progress = super::background::wanted(&state, f.get("async"), file.len())?;
+    options.progress = progress.clone();
     let (store, limits, account) = (state.store.clone(), state.limits.import(), caller.account.clone());
     let on = campaign.as_ref().map(|c| c.to_string());
-    if as_job
+    if progress.is_some()
         && let Some(c) = &campaign
         && state.store.campaign(caller.account_id(), c.clone()).await?.is_none()
     {
@@ -83,10 +80,7 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
         let imported = crate::intake::import_dnc(&store, limits, &account, campaign, reason, file, options).await?;
         Ok(serde_json::json!({"r": 0, "msg": "Success", "data": imported}))
     };
-    if as_job {
-        return super::background::run(&state, &caller, on, progress, work).await;
-    }
-    Ok(super::error::ok_json(work.await?))
+    super::background::answer(&state, &caller, on, progress, work).await
 }
 
 /// GET /v1/dnc?phone=&campaign=&page=&limit=: every entry, or one campaign's.

@@ -18,37 +18,36 @@ struct Histogram {
     sum: f64,
 }
 
+/// One route's figures: requests by (method, status), and their latency.
 #[derive(Default)]
-struct Requests {
-    /// (route, method, status) -> requests.
-    counts: HashMap<(String, String, u16), u64>,
-    latency: HashMap<String, Histogram>,
+struct Route {
+    counts: HashMap<(&'static str, u16), u64>,
+    latency: Histogram,
 }
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<Requests>,
+    /// By matched route: a request looks its route up by `&str` and allocates nothing
+    /// but the first time a route is seen.
+    routes: Mutex<HashMap<String, Route>>,
     rows_imported: AtomicU64,
 }
+
+/// Methods with a label of their own; clients choose methods, so any other is `OTHER`
+/// and made-up methods cannot grow the metrics without bound.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
 
 impl Metrics {
     /// Counts one request; `route` is the matched route, so the labels stay few.
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        // Clients choose methods: any but the usual ones is one label, so that made-up
-        // methods cannot grow the metrics without bound.
-        const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-        let method = if METHODS.contains(&method) { method } else { "OTHER" };
-        let Ok(mut r) = self.requests.lock() else { return };
-        match r.counts.get_mut(&(route.to_string(), method.to_string(), status)) {
-            Some(n) => *n += 1,
-            None => {
-                r.counts.insert((route.to_string(), method.to_string(), status), 1);
-            }
-        }
-        let h = match r.latency.get_mut(route) {
-            Some(h) => h,
-            None => r.latency.entry(route.to_string()).or_default(),
+        let method = METHODS.iter().copied().find(|m| *m == method).unwrap_or("OTHER");
+        let Ok(mut routes) = self.routes.lock() else { return };
+        let r = match routes.get_mut(route) {
+            Some(r) => r,
+            None => routes.entry(route.to_string()).or_default(),
         };
+        *r.counts.entry((method, status)).or_default() += 1;
+        let h = &mut r.latency;
         h.count += 1;
         h.sum += seconds;
         if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
@@ -64,27 +63,29 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self, pool: PoolUse) -> String {
         let mut out = String::new();
-        let r = match self.requests.lock() {
+        let routes = match self.routes.lock() {
             Ok(r) => r,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let mut sorted: Vec<(&String, &Route)> = routes.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
         out.push_str("# HELP callsheet_http_requests_total HTTP requests answered, by route, method and status.\n");
         out.push_str("# TYPE callsheet_http_requests_total counter\n");
-        let mut counts: Vec<_> = r.counts.iter().collect();
-        counts.sort();
-        for ((route, method, status), n) in counts {
-            let _ = writeln!(
-                out,
-                "callsheet_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        for (route, r) in &sorted {
+            let route = escape(route);
+            let mut counts: Vec<_> = r.counts.iter().collect();
+            counts.sort();
+            for ((method, status), n) in counts {
+                let _ = writeln!(
+                    out,
+                    "callsheet_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+                );
+            }
         }
         out.push_str("# HELP callsheet_http_request_duration_seconds Time to answer a request, by route.\n");
         out.push_str("# TYPE callsheet_http_request_duration_seconds histogram\n");
-        let mut routes: Vec<_> = r.latency.iter().collect();
-        routes.sort_by(|a, b| a.0.cmp(b.0));
-        for (route, h) in routes {
-            let route = escape(route);
+        for (route, r) in &sorted {
+            let (route, h) = (escape(route), &r.latency);
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
                 cumulative += n;
@@ -101,7 +102,8 @@ impl Metrics {
             let _ = writeln!(out, "callsheet_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
             let _ = writeln!(out, "callsheet_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
         }
-        drop(r);
+        drop(sorted);
+        drop(routes);
         out.push_str("# HELP callsheet_rows_imported_total Rows added to campaigns and the CRM.\n");
         out.push_str("# TYPE callsheet_rows_imported_total counter\n");
         let _ = writeln!(out, "callsheet_rows_imported_total {}", self.rows_imported.load(Ordering::Relaxed));

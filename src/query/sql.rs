@@ -469,23 +469,10 @@ impl Compiler<'_> {
         bind: impl Fn(&str) -> Result<Param, QueryError>,
     ) -> Result<(), QueryError> {
         self.push("(");
-        let mut first = true;
-        for (bound, low) in [(lower, true), (upper, false)] {
-            let (value, inclusive) = match bound {
-                Bound::Open => continue,
-                Bound::Inclusive(v) => (v, true),
-                Bound::Exclusive(v) => (v, false),
-            };
-            let op = match (low, inclusive) {
-                (true, true) => ">=",
-                (true, false) => ">",
-                (false, true) => "<=",
-                (false, false) => "<",
-            };
-            if !first {
+        for (i, (value, op)) in bound_ops(lower, upper).enumerate() {
+            if i > 0 {
                 self.push(" AND ");
             }
-            first = false;
             self.push(&format!("{column} {op} ?"));
             self.out.params.push(bind(value)?);
         }
@@ -550,23 +537,10 @@ impl Compiler<'_> {
     /// [`Self::compare`] of a number read from a custom field at `path`, once per bound.
     fn compare_path(&mut self, value: &str, path: &str, lower: &Bound, upper: &Bound) -> Result<(), QueryError> {
         self.push("(");
-        let mut first = true;
-        for (bound, low) in [(lower, true), (upper, false)] {
-            let (v, inclusive) = match bound {
-                Bound::Open => continue,
-                Bound::Inclusive(v) => (v, true),
-                Bound::Exclusive(v) => (v, false),
-            };
-            let op = match (low, inclusive) {
-                (true, true) => ">=",
-                (true, false) => ">",
-                (false, true) => "<=",
-                (false, false) => "<",
-            };
-            if !first {
+        for (i, (v, op)) in bound_ops(lower, upper).enumerate() {
+            if i > 0 {
                 self.push(" AND ");
             }
-            first = false;
             let cast = if self.dialect == Dialect::Postgres { "::bigint" } else { "" };
             self.push(&format!("{value} {op} ?{cast}"));
             self.text(path.to_string());
@@ -575,6 +549,15 @@ impl Compiler<'_> {
         self.push(")");
         Ok(())
     }
+}
+
+/// The bounds that are set, each with its comparison: `>=`/`>` below, `<=`/`<` above.
+fn bound_ops<'a>(lower: &'a Bound, upper: &'a Bound) -> impl Iterator<Item = (&'a String, &'static str)> {
+    [(lower, ">=", ">"), (upper, "<=", "<")].into_iter().filter_map(|(bound, inclusive, exclusive)| match bound {
+        Bound::Open => None,
+        Bound::Inclusive(v) => Some((v, inclusive)),
+        Bound::Exclusive(v) => Some((v, exclusive)),
+    })
 }
 
 /// A date bound: epoch seconds.

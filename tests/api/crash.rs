@@ -82,6 +82,27 @@ fn leads_csv() -> Vec<u8> {
     csv.into_bytes()
 }
 
+/// Uploads `csv` to the campaign with these extra fields; the request, to await or spawn.
+fn upload_leads(
+    client: &Client,
+    server: &Server,
+    campaign: &str,
+    csv: Vec<u8>,
+    fields: &[(&'static str, &'static str)],
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static {
+    let mut form = reqwest::multipart::Form::new().text("campaign", campaign.to_string());
+    for (k, v) in fields {
+        form = form.text(*k, *v);
+    }
+    form = form.part("file", reqwest::multipart::Part::bytes(csv).file_name("leads.csv"));
+    client
+        .http
+        .post(format!("{}/v1/customcampaign", server.base))
+        .header("X-STRINGEE-AUTH", &client.token)
+        .multipart(form)
+        .send()
+}
+
 async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     let (_db, url) = TestDb::create(backend).await;
     let client = Client::new(&url, "Crash");
@@ -93,16 +114,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
         let campaign = client.post(&server, "/v1/campaign", json!({"name": "Crash"})).await;
         let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
         let contacts_before = contacts(&client, &server).await;
-        let form = reqwest::multipart::Form::new()
-            .text("campaign", campaign.clone())
-            .part("file", reqwest::multipart::Part::bytes(csv.clone()).file_name("leads.csv"));
-        let upload = client
-            .http
-            .post(format!("{}/v1/customcampaign", server.base))
-            .header("X-STRINGEE-AUTH", &client.token)
-            .multipart(form)
-            .send();
-        let upload = tokio::spawn(upload);
+        let upload = tokio::spawn(upload_leads(&client, &server, &campaign, csv.clone(), &[]));
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         server.kill();
         let answered = upload.await.unwrap().is_ok_and(|r| r.status().is_success());
@@ -127,17 +139,7 @@ async fn killed_mid_import_leaves_all_or_nothing(backend: Backend) {
     let server = start(&url);
     let campaign = client.post(&server, "/v1/campaign", json!({"name": "After"})).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
-    let form = reqwest::multipart::Form::new()
-        .text("campaign", campaign.clone())
-        .part("file", reqwest::multipart::Part::bytes(leads_csv()).file_name("leads.csv"));
-    let resp = client
-        .http
-        .post(format!("{}/v1/customcampaign", server.base))
-        .header("X-STRINGEE-AUTH", &client.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_leads(&client, &server, &campaign, leads_csv(), &[]).await.unwrap();
     assert!(resp.status().is_success());
     assert_eq!(count(&client, &server, &campaign).await, ROWS as i64);
 }
@@ -214,18 +216,7 @@ async fn killed_mid_job_is_failed_and_wrote_nothing(backend: Backend) {
     let server = start(&url);
     let campaign = client.post(&server, "/v1/campaign", json!({"name": "Job"})).await;
     let campaign = campaign["data"]["id"].as_str().unwrap().to_string();
-    let form = reqwest::multipart::Form::new()
-        .text("campaign", campaign.clone())
-        .text("async", "1")
-        .part("file", reqwest::multipart::Part::bytes(leads_csv()).file_name("leads.csv"));
-    let resp = client
-        .http
-        .post(format!("{}/v1/customcampaign", server.base))
-        .header("X-STRINGEE-AUTH", &client.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_leads(&client, &server, &campaign, leads_csv(), &[("async", "1")]).await.unwrap();
     let started: Value = resp.json().await.unwrap();
     let job = started["data"]["job"].as_str().unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(300)).await;

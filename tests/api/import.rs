@@ -2,7 +2,7 @@
 //! rust_xlsxwriter, CSV variants, hostile and broken files, limits, and the
 //! per-row report.
 
-use crate::common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, pairs, upload};
 use callsheet::config::Limits;
 use reqwest::Method;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -27,16 +27,6 @@ fn xlsx(rows: &[&[&str]], constant_memory: bool) -> Vec<u8> {
         }
     }
     wb.save_to_buffer().unwrap()
-}
-
-async fn upload(
-    app: &TestApp,
-    path: &str,
-    fields: &[(&str, &str)],
-    name: &'static str,
-    bytes: Vec<u8>,
-) -> (u16, Value) {
-    app.send(Method::POST, path, Some(&app.tenant.token), Body::Upload(pairs(fields), name, bytes)).await
 }
 
 async fn customers(app: &TestApp, campaign: &str) -> Vec<Value> {

@@ -3,19 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Body, TestApp, error, pairs};
+use crate::common::{Body, TestApp, error, upload};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn upload(
-    app: &TestApp,
-    path: &str,
-    fields: &[(&str, &str)],
-    name: &'static str,
-    bytes: Vec<u8>,
-) -> (u16, Value) {
-    app.send(Method::POST, path, Some(&app.tenant.token), Body::Upload(pairs(fields), name, bytes)).await
-}
 
 /// Polls a job until it ends.
 async fn finished(app: &TestApp, job: &str) -> Value {

@@ -306,6 +306,17 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
     items.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// POSTs a multipart body of text fields and one file part named `file`.
+pub async fn upload(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    name: &'static str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
+    app.send(Method::POST, path, Some(&app.tenant.token), Body::Upload(pairs(fields), name, bytes)).await
+}
+
 /// A real `callsheet serve` process on a free loopback port, its stdout and stderr
 /// kept line by line; killed when dropped.
 pub struct Served {
