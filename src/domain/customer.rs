@@ -91,6 +91,9 @@ pub struct InvalidRow {
 /// Rows reported in a summary at most; the counts still cover every row.
 pub const MAX_REPORTED_ROWS: usize = 1000;
 
+/// Why an entry whose contact an earlier entry of the request added was not added again.
+pub const REPEATS_AN_ENTRY: &str = "repeats an earlier entry (same id)";
+
 /// What adding entries to a campaign did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddOutcome {
@@ -107,6 +110,10 @@ pub struct AddOutcome {
     /// File rows without an id that went to the CRM contact already holding one of
     /// their phones, instead of a new one (CONTRACT §4 `summary.matched`).
     pub attached: i64,
+    /// Entries naming a contact an earlier entry of the same request added (through
+    /// another source: a filter matching a listed contact, say); each is also in
+    /// `invalid` and reported among `invalid_rows`.
+    pub repeated: i64,
 }
 
 impl AddOutcome {
@@ -117,12 +124,24 @@ impl AddOutcome {
         }
     }
 
+    /// An entry whose contact the campaign already holds: skipped when it was there
+    /// before the request, a repeat when an earlier entry of the request added it.
+    pub fn passed_over(&mut self, row: i64, crm_id: String, this_request: bool) {
+        if this_request {
+            self.repeated += 1;
+            self.reject(InvalidRow { row, id: Some(crm_id), reason: REPEATS_AN_ENTRY.into() });
+        } else {
+            self.skipped.push(crm_id);
+        }
+    }
+
     /// Folds another part's outcome (earlier parts first) into this one.
     pub fn merge(&mut self, other: AddOutcome) {
         self.matched += other.matched;
         self.attached += other.attached;
         self.added += other.added;
         self.dnc += other.dnc;
+        self.repeated += other.repeated;
         self.skipped.extend(other.skipped);
         self.invalid += other.invalid - other.invalid_rows.len() as i64;
         for row in other.invalid_rows {

@@ -128,7 +128,7 @@ pub async fn add(
     outcome.merge(stored);
     dropped.extend(file.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }));
     dropped.truncate(MAX_REPORTED_ROWS);
-    let repeated = repeated_entries + file.repeated;
+    let repeated = repeated_entries + file.repeated + outcome.repeated;
     let summary = AddSummary {
         total: listed + outcome.matched + file.rows,
         added: outcome.added,

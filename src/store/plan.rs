@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use super::{DuplicateGroup, KeepOutcome, StoreError, StoreResult};
 use crate::domain::contact::Contact;
-use crate::domain::customer::{AddOutcome, InvalidRow, NewCustomer};
+use crate::domain::customer::{AddOutcome, CustomerFilter, InvalidRow, NewCustomer};
+use crate::domain::ids::CampaignId;
+use crate::domain::page::Page;
 
 /// A stored phone as a number (E.164 digits have no leading zero and fit in u64).
 pub fn phone_key(phone: &str) -> Option<u64> {
@@ -216,6 +218,17 @@ impl MarkCache {
     }
 }
 
+/// Rows up to which a list page counts as one of the first: read in one quick step.
+const QUICK_ROWS: i64 = 200;
+
+/// The campaign whose whole list (no other filter) `page` is one of the first
+/// pages of: the request a list's users make most, which each backend answers in
+/// its quickest way.
+pub fn first_page_of(filter: &CustomerFilter, page: Page) -> Option<&CampaignId> {
+    let unfiltered = filter.status.is_none() && filter.name.is_none() && filter.phone.is_none();
+    filter.campaign.as_ref().filter(|_| unfiltered && page.offset() + page.limit <= QUICK_ROWS)
+}
+
 /// Whether a page of a whole campaign list is deep enough to start from a mark.
 pub fn worth_a_mark(offset: i64, total: i64) -> bool {
     offset >= 2 * MARK_EVERY && offset < total
@@ -271,14 +284,18 @@ pub fn calling_of(json: &str) -> crate::domain::campaign::Calling {
 }
 
 /// What adding from a filter did, into `outcome`: `added` customers, and the matches
-/// passed over, in contact order, each the id of a contact already in the campaign or
-/// that id after a '!' for a contact without a phone, reported as the request's `row`.
+/// passed over, in contact order, each the id of a contact the campaign held before
+/// the request, that id after a '=' for one an earlier entry of the request added, or
+/// after a '!' for a contact without a phone, reported as the request's `row`.
 pub fn record_filter(outcome: &mut AddOutcome, row: i64, added: i64, passed_over: Vec<String>) {
     outcome.matched += added + passed_over.len() as i64;
     for mark in passed_over {
-        match mark.strip_prefix('!') {
-            Some(id) => outcome.reject(InvalidRow { row, id: Some(id.to_string()), reason: "no phone".into() }),
-            None => outcome.skipped.push(mark),
+        if let Some(id) = mark.strip_prefix('!') {
+            outcome.reject(InvalidRow { row, id: Some(id.to_string()), reason: "no phone".into() });
+        } else if let Some(id) = mark.strip_prefix('=') {
+            outcome.passed_over(row, id.to_string(), true);
+        } else {
+            outcome.passed_over(row, mark, false);
         }
     }
 }
@@ -306,6 +323,8 @@ pub struct ReadyCustomer {
     /// Comma-separated, as stored.
     pub phones: String,
     pub source: crate::domain::customer::Source,
+    /// The entry's place in the request, for a report.
+    pub row: i64,
 }
 
 /// An entry, with its CRM contact id settled (`crm_id`: the entry's own, or the new
@@ -332,7 +351,7 @@ pub fn ready_customer(
     }
     let name = name.unwrap_or_default();
     let name_key = key.unwrap_or_else(|| crate::domain::customer::name_key(&name));
-    Ok(ReadyCustomer { crm_id, name, name_key, phones: phones.join(","), source })
+    Ok(ReadyCustomer { crm_id, name, name_key, phones: phones.join(","), source, row })
 }
 
 /// An entry with neither an id nor a phone cannot be a customer: reported.

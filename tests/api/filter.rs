@@ -158,3 +158,55 @@ backend_test!(another_accounts_filters_do_not_exist, async {
         .await;
     assert_eq!(body["summary"]["added"], 0);
 });
+
+backend_test!(a_contact_two_sources_of_one_request_name_is_a_repeat_not_a_skip, async {
+    let app = seeded().await;
+    let (_, contacts) = app.get("/v1/contact?limit=10").await;
+    let id_of = |name: &str| -> String {
+        contacts["data"]["rows"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (linh, dai) = (id_of("Linh"), id_of("Đài"));
+    let campaign = app.create_campaign("Two sources").await;
+    let (status, body) =
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"query": "name:linh"}]})).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+
+    // Đài is listed, then matched by both filters; Linh was in the campaign before.
+    let (status, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": campaign, "listcontacts": [{"id": dai}],
+                "listfilters": [{"query": "name:linh OR name:dai"}, {"query": "name:dai OR name:other"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let repeat = |row: i64| json!({"row": row, "id": dai, "reason": "repeats an earlier entry (same id)"});
+    assert_eq!(
+        body,
+        json!({"r": 0, "msg": "Success", "data": ["contactexistis", linh],
+            "summary": {"total": 5, "added": 2, "skipped": 1, "invalid": 0, "repeated": 2, "matched": 0, "dnc": 0,
+                "invalid_rows": [repeat(0), repeat(1)], "dropped_phones": []}})
+    );
+    assert_eq!(customer_names(&app, &campaign).await, ["Linh", "Đài", "Other"]);
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=10")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["totalCount"], "3");
+
+    // A file row naming a contact the request's filter just added repeats it too.
+    let other = id_of("Other");
+    let fresh = app.create_campaign("Filter then file").await;
+    let filters = json!([{"query": "name:other"}]).to_string();
+    let csv = format!("id,name,phone\n{other},Other,0901000005\n").into_bytes();
+    let fields = [("campaign", fresh.as_str()), ("listfilters", filters.as_str())];
+    let (status, body) = crate::common::upload(&app, "/v1/customcampaign", &fields, "leads.csv", csv).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["summary"],
+        json!({"total": 2, "added": 1, "skipped": 0, "invalid": 0, "repeated": 1, "matched": 0, "dnc": 0,
+            "invalid_rows": [{"row": 2, "id": other, "reason": "repeats an earlier entry (same id)"}],
+            "dropped_phones": []})
+    );
+    assert_eq!(body["data"], json!([]));
+});

@@ -57,6 +57,8 @@ struct Row {
     name_key: String,
     phones: String,
     source: Source,
+    /// The entry's place in the request.
+    row: i64,
     /// The CRM contact was made by this request, so it cannot be in the campaign yet.
     fresh: bool,
 }
@@ -78,6 +80,9 @@ struct Adder<'a, C: GenericClient> {
     /// The contacts this adder wrote, while they are all the campaign holds: a
     /// campaign that started empty needs no lookup to tell a contact already in it.
     seen: Option<HashSet<String>>,
+    /// The first customer id this request can draw: the campaign's customers from it
+    /// on are the request's own (it holds the campaign's lock).
+    start: i64,
 }
 
 impl<'a, C: GenericClient> Adder<'a, C> {
@@ -99,43 +104,52 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             pending: Vec::new(),
             made_contacts: 0,
             seen: empty.then(HashSet::new),
+            // Every later nextval is past this, whichever session draws it.
+            start: db
+                .query_one("SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM customer_ids", &[])
+                .await?
+                .get(0),
         })
     }
 
-    /// Writes the pending customers with one COPY. Contacts already in the campaign,
-    /// or twice in the batch, are passed over and come back in `skipped`. Ids are
-    /// drawn in row order, so a skipped row leaves a gap, never a reuse.
-    async fn flush(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
+    /// Writes the pending customers with one COPY. Contacts already in the campaign
+    /// are passed over: skipped when they were there before the request, repeats when
+    /// the request added them (or names them twice in the batch). Ids are drawn in
+    /// row order, so a skipped row leaves a gap, never a reuse.
+    async fn flush(&mut self, outcome: &mut AddOutcome) -> StoreResult<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let known: Vec<&str> = rows.iter().filter(|r| !r.fresh).map(|r| r.crm_id.as_str()).collect();
-        let existing: HashSet<String> = match &self.seen {
+        // Each contact already in the campaign, and whether this request put it there.
+        let existing: HashMap<String, bool> = match &self.seen {
             None if !known.is_empty() => self
                 .db
                 .query(
-                    "SELECT crm_id FROM customers WHERE account_id = $1 AND campaign_id = $2 AND crm_id = ANY($3)",
-                    &[&self.account_id, &self.campaign_id, &known],
+                    "SELECT crm_id, id >= $4 FROM customers WHERE account_id = $1 AND campaign_id = $2 \
+                     AND crm_id = ANY($3)",
+                    &[&self.account_id, &self.campaign_id, &known, &self.start],
                 )
                 .await?
                 .iter()
-                .map(|r| r.get(0))
+                .map(|r| (r.get(0), r.get(1)))
                 .collect(),
-            _ => HashSet::new(),
+            _ => HashMap::new(),
         };
         let ids = draw(self.db, "'customer_ids'", rows.len()).await?;
         let mut in_batch: HashSet<&str> = HashSet::with_capacity(rows.len());
         let mut written: Vec<usize> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let crm = row.crm_id.as_str();
-            let repeat = existing.contains(crm)
-                || self.seen.as_ref().is_some_and(|seen| seen.contains(crm))
-                || !in_batch.insert(crm);
-            if repeat {
-                skipped.push(row.crm_id.clone());
-            } else {
-                written.push(i);
+            let this_request = match existing.get(crm) {
+                Some(ours) => Some(*ours),
+                None if self.seen.as_ref().is_some_and(|seen| seen.contains(crm)) => Some(true),
+                None => (!in_batch.insert(crm)).then_some(true),
+            };
+            match this_request {
+                Some(ours) => outcome.passed_over(row.row, row.crm_id.clone(), ours),
+                None => written.push(i),
             }
         }
         let kinds: Vec<i64> = rows.iter().map(|r| r.source as i64).collect();
@@ -184,11 +198,11 @@ impl<'a, C: GenericClient> Adder<'a, C> {
 
     /// Writes one customer at once; false when its contact is already in the campaign.
     async fn insert_now(&mut self, row: Row) -> StoreResult<bool> {
-        let mut skipped = Vec::new();
-        self.flush(&mut skipped).await?;
+        let mut outcome = AddOutcome::default();
+        self.flush(&mut outcome).await?;
         self.pending.push(row);
-        self.flush(&mut skipped).await?;
-        Ok(skipped.is_empty())
+        self.flush(&mut outcome).await?;
+        Ok(outcome.skipped.is_empty() && outcome.repeated == 0)
     }
 
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
@@ -258,10 +272,11 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                 name_key: ready.name_key,
                 phones: ready.phones,
                 source: ready.source,
+                row: ready.row,
                 fresh,
             });
             if self.pending.len() >= CHUNK {
-                self.flush(&mut outcome.skipped).await?;
+                self.flush(outcome).await?;
             }
         }
         Ok(())
@@ -271,7 +286,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// inside the database: no contact travels through callsheet. Contacts already in
     /// the campaign are skipped, contacts without a phone reported.
     async fn add_filter(&mut self, source: FilterSource, row: i64, outcome: &mut AddOutcome) -> StoreResult<()> {
-        self.flush(&mut outcome.skipped).await?;
+        self.flush(outcome).await?;
         // The campaign now holds customers this adder did not list.
         self.seen = None;
         // The saved filter and the portal are read here, in the add's own transaction.
@@ -283,26 +298,26 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let sql = format!(
             "WITH m AS MATERIALIZED ( \
                SELECT c.seq, c.id, c.name, c.name_key, \
-                      EXISTS (SELECT 1 FROM customers x \
-                              WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id) AS present, \
+                      (SELECT CASE WHEN x.id < ? THEN 'before' ELSE 'ours' END FROM customers x \
+                       WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id) AS present, \
                       (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
                        WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq) AS phones \
                FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
              ), added AS ( \
                INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
                SELECT nextval('customer_ids'), ?, ?, ?::bigint, ?, n.id, n.name, n.name_key, n.phones, {}::bigint \
-               FROM (SELECT * FROM m WHERE NOT present AND phones IS NOT NULL ORDER BY seq) n \
+               FROM (SELECT * FROM m WHERE present IS NULL AND phones IS NOT NULL ORDER BY seq) n \
                RETURNING 1 \
              ) \
              SELECT (SELECT count(*) FROM added), NULL::text \
              UNION ALL \
              SELECT NULL, passed.mark FROM ( \
-               SELECT seq, CASE WHEN present THEN id ELSE '!' || id END AS mark FROM m \
-               WHERE present OR phones IS NULL ORDER BY seq) passed",
+               SELECT seq, CASE present WHEN 'before' THEN id WHEN 'ours' THEN '=' || id ELSE '!' || id END AS mark \
+               FROM m WHERE present IS NOT NULL OR phones IS NULL ORDER BY seq) passed",
             query.sql,
             Source::Filter as i64
         );
-        let mut args: Vec<Arg> = vec![arg(self.account_id.to_string()), arg(self.campaign_id.clone())];
+        let mut args: Vec<Arg> = vec![arg(self.start), arg(self.account_id.to_string()), arg(self.campaign_id.clone())];
         args.extend([arg(self.account_id.to_string()), arg(portal)]);
         args.extend(query_args(query));
         args.extend([
@@ -327,8 +342,8 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     }
 
     /// Writes what is pending and the campaign's count.
-    async fn finish(mut self, skipped: &mut Vec<String>) -> StoreResult<i64> {
-        self.flush(skipped).await?;
+    async fn finish(mut self, outcome: &mut AddOutcome) -> StoreResult<i64> {
+        self.flush(outcome).await?;
         bump_count(self.db, self.account_id, &self.campaign_id, self.added).await?;
         Ok(self.added)
     }
@@ -369,7 +384,7 @@ pub async fn add<C: GenericClient + Sync>(
         }
     }
     let made_contacts = adder.made_contacts;
-    outcome.added = adder.finish(&mut outcome.skipped).await?;
+    outcome.added = adder.finish(&mut outcome).await?;
     // Customers whose every phone is on a do-not-call list are added as status 8.
     outcome.dnc = dnc::mark_listed(&PgDb(db), account_id, &campaign.id, from, i64::MAX).await?;
     Ok((campaign, outcome, made_contacts))
@@ -455,6 +470,7 @@ pub async fn add_phones<C: GenericClient + Sync>(
             name,
             phones: phone.clone(),
             source: Source::Phones,
+            row: 0,
             fresh: false,
         };
         if adder.insert_now(row).await? {
@@ -464,7 +480,7 @@ pub async fn add_phones<C: GenericClient + Sync>(
             outcome.skipped_phones.push(phone);
         }
     }
-    adder.finish(&mut Vec::new()).await?;
+    adder.finish(&mut AddOutcome::default()).await?;
     outcome.dnc = dnc::mark_listed(&PgDb(db), account_id, campaign_id, from, i64::MAX).await?;
     Ok(outcome)
 }
@@ -620,25 +636,56 @@ pub async fn list(
     );
     args.insert(0, arg(account_id.to_string()));
     let rows = db.query(&numbered(&sql), &refs(&args)).await?;
-    let rows = rows
-        .iter()
-        .map(|r| Customer {
-            id: r.get(0),
-            campaign_id: r.get(1),
-            campaignname: r.get(2),
-            crm_id: r.get(3),
-            name: r.get(4),
-            phones: r.get::<_, &str>(13).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
-            status: r.get(5),
-            source: r.get(6),
-            insert_time: r.get(7),
-            callback_time: r.get(8),
-            last_time_make_call: r.get(9),
-            number_call_out: r.get(10),
-            do_not_call: r.get(11),
-            stringee_user_id_callback: r.get(12),
-        })
-        .collect();
+    let rows = rows.iter().map(|r| customer_at(r, 0)).collect();
+    Ok(Paged { rows, total })
+}
+
+/// The customer whose [`COLUMNS`] start at column `at` of `r`.
+fn customer_at(r: &tokio_postgres::Row, at: usize) -> Customer {
+    Customer {
+        id: r.get(at),
+        campaign_id: r.get(at + 1),
+        campaignname: r.get(at + 2),
+        crm_id: r.get(at + 3),
+        name: r.get(at + 4),
+        phones: r.get::<_, &str>(at + 13).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+        status: r.get(at + 5),
+        source: r.get(at + 6),
+        insert_time: r.get(at + 7),
+        callback_time: r.get(at + 8),
+        last_time_make_call: r.get(at + 9),
+        number_call_out: r.get(at + 10),
+        do_not_call: r.get(at + 11),
+        stringee_user_id_callback: r.get(at + 12),
+    }
+}
+
+/// One of a campaign's first pages, unfiltered, with its total: one statement, which
+/// reads the campaign's counter and the page in one snapshot of its own, prepared
+/// once per connection. The list's usual request costs one round trip.
+pub async fn first_page(
+    conn: &deadpool_postgres::Object,
+    account_id: &str,
+    campaign: &str,
+    page: Page,
+) -> StoreResult<Paged<Customer>> {
+    // Every campaign row joined to its page, so an unknown campaign reads no row and
+    // an empty page one row without a customer. LIMIT and OFFSET are written in: a
+    // statement whose LIMIT is a parameter is planned again on every run (PostgreSQL
+    // cannot price its generic plan), and planning was two fifths of the request.
+    let sql = format!(
+        "SELECT k.customer_count, {COLUMNS} FROM campaigns k LEFT JOIN LATERAL \
+         (SELECT * FROM customers c WHERE c.account_id = k.account_id AND c.campaign_id = k.id \
+          ORDER BY c.id LIMIT {} OFFSET {}) c ON true \
+         WHERE k.account_id = $1 AND k.id = $2 ORDER BY c.id",
+        page.limit,
+        page.offset()
+    );
+    let statement = super::db::prepare_in(&conn.statement_cache, conn, &sql).await?;
+    let found = conn.query(&statement, &[&account_id, &campaign]).await?;
+    let first = found.first().ok_or_else(|| StoreError::CampaignNotFound(campaign.to_string()))?;
+    let total: i64 = first.get(0);
+    let rows = found.iter().filter(|r| r.get::<_, Option<i64>>(1).is_some()).map(|r| customer_at(r, 1)).collect();
     Ok(Paged { rows, total })
 }
 

@@ -61,12 +61,21 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
         let Ok(cache) = STATEMENTS.try_with(|c| c.clone()) else {
             return Ok(None);
         };
-        // Lists of many lengths make many shapes: the cache stays small.
-        if cache.size() >= MAX_STATEMENTS {
-            cache.clear();
-        }
-        Ok(Some(cache.prepare(self.0.client(), &numbered(sql)).await?))
+        Ok(Some(prepare_in(&cache, self.0.client(), &numbered(sql)).await?))
     }
+}
+
+/// `sql` prepared on `client` once, through its connection's statement cache.
+pub async fn prepare_in(
+    cache: &deadpool_postgres::StatementCache,
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> StoreResult<tokio_postgres::Statement> {
+    // Lists of many lengths make many shapes: the cache stays small.
+    if cache.size() >= MAX_STATEMENTS {
+        cache.clear();
+    }
+    Ok(cache.prepare(client, sql).await?)
 }
 
 impl<C: GenericClient + Sync> Db for PgDb<'_, C> {

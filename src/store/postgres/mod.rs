@@ -21,6 +21,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Transaction};
 
 use super::migrations::{self, Applied, Migration};
+use super::plan;
 use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
@@ -646,6 +647,10 @@ impl Store for PgStore {
     }
 
     async fn customers(&self, account: AccountId, filter: CustomerFilter, page: Page) -> StoreResult<Paged<Customer>> {
+        if let Some(campaign) = plan::first_page_of(&filter, page) {
+            let conn = self.pool.get().await?;
+            return customers::first_page(&conn.0, &account, campaign, page).await;
+        }
         self.snapshot(async |tx| customers::list(tx, &account, filter, page, &self.marks).await).await
     }
 

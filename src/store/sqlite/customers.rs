@@ -52,6 +52,9 @@ struct Adder<'a> {
     now: i64,
     /// The last customer id given out.
     last_id: i64,
+    /// The first customer id of this add (0 until its first step): the campaign's
+    /// customers from it on are the add's own, since it holds the campaign's turn.
+    start: i64,
     added: i64,
     pending: Vec<Row>,
     /// Ids for the CRM contacts made for entries without one.
@@ -78,6 +81,7 @@ impl<'a> Adder<'a> {
             default_portal: resolve_portal(conn, account_id, None)?,
             now: now_secs(),
             last_id: 0,
+            start: 0,
             added: 0,
             pending: Vec::with_capacity(CHUNK),
             contact_ids: IdKind::Contact.run(),
@@ -90,6 +94,9 @@ impl<'a> Adder<'a> {
     /// and reserved contact blocks since the last one.
     fn begin(&mut self) -> StoreResult<()> {
         self.last_id = self.conn.query_row("SELECT value FROM counters WHERE name = 'customer'", [], |r| r.get(0))?;
+        if self.start == 0 {
+            self.start = self.last_id + 1;
+        }
         if let Some((staging, _)) = &self.staged {
             self.hidden = staging.hidden();
         }
@@ -97,16 +104,17 @@ impl<'a> Adder<'a> {
     }
 
     /// Ends a transaction's share: what is pending, and the id counter.
-    fn end(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
-        self.flush(skipped)?;
+    fn end(&mut self, outcome: &mut AddOutcome) -> StoreResult<()> {
+        self.flush(outcome)?;
         self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
         Ok(())
     }
 
     /// Writes the pending customers with one INSERT; contacts already in the campaign
-    /// are skipped by the unique index and come back in `skipped`. Ids are drawn in
-    /// row order, so a skipped row leaves a gap, never a reuse.
-    fn flush(&mut self, skipped: &mut Vec<String>) -> StoreResult<()> {
+    /// are passed over by the unique index: skipped when they were there before the
+    /// add, repeats when the add put them there. Ids are drawn in row order, so a
+    /// skipped row leaves a gap, never a reuse.
+    fn flush(&mut self, outcome: &mut AddOutcome) -> StoreResult<()> {
         let n = self.pending.len();
         if n == 0 {
             return Ok(());
@@ -136,9 +144,13 @@ impl<'a> Adder<'a> {
             for id in stmt.query_map((first_id, self.last_id), |r| r.get::<_, i64>(0))? {
                 written_ids.insert(id?);
             }
+            let mut holder = self.conn.prepare_cached(
+                "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND crm_id = ?3",
+            )?;
             for (i, row) in self.pending.drain(..).enumerate() {
                 if !written_ids.contains(&(first_id + i as i64)) {
-                    skipped.push(row.crm_id);
+                    let id: i64 = holder.query_row((self.account_id, &self.campaign_id, &row.crm_id), |r| r.get(0))?;
+                    outcome.passed_over(row.row, row.crm_id, id >= self.start);
                 }
             }
         }
@@ -148,11 +160,11 @@ impl<'a> Adder<'a> {
 
     /// Writes one customer at once; false when its contact is already in the campaign.
     fn insert_now(&mut self, row: Row) -> StoreResult<bool> {
-        let mut skipped = Vec::new();
-        self.flush(&mut skipped)?;
+        let mut outcome = AddOutcome::default();
+        self.flush(&mut outcome)?;
         self.pending.push(row);
-        self.flush(&mut skipped)?;
-        Ok(skipped.is_empty())
+        self.flush(&mut outcome)?;
+        Ok(outcome.skipped.is_empty() && outcome.repeated == 0)
     }
 
     /// A new CRM contact in the default portal for an entry that has no id; in a
@@ -211,7 +223,7 @@ impl<'a> Adder<'a> {
             Err(invalid) => outcome.reject(invalid),
         }
         if self.pending.len() == CHUNK {
-            self.flush(&mut outcome.skipped)?;
+            self.flush(outcome)?;
         }
         Ok(())
     }
@@ -229,7 +241,7 @@ impl<'a> Adder<'a> {
         after: i64,
         outcome: &mut AddOutcome,
     ) -> StoreResult<Option<i64>> {
-        self.flush(&mut outcome.skipped)?;
+        self.flush(outcome)?;
         let matching = format!("{} AND ({})", contacts::scope(Some(query), &self.hidden), query.sql);
         let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.to_string().into()];
         base.extend(contacts::query_params(query));
@@ -250,6 +262,8 @@ impl<'a> Adder<'a> {
         base.push(upto.into());
         let in_campaign =
             "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
+        let before = "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
+                      AND x.id < ?)";
         let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
         let with_campaign = |mut args: Vec<Sql>| {
             args.push(self.account_id.to_string().into());
@@ -261,14 +275,17 @@ impl<'a> Adder<'a> {
             let found = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(found)
         };
-        // One pass finds the matches not to add: those already in the campaign (by
-        // id) and those without a phone (their id marked with a leading '!').
+        // One pass finds the matches not to add: those in the campaign before the add
+        // (by id), those an earlier entry of the add put there (marked '='), and those
+        // without a phone (marked '!').
         let mut args = with_campaign(Vec::new());
+        args.push(self.start.into());
+        args.extend(with_campaign(Vec::new()));
         args.extend(with_campaign(base.clone()));
         let passed_over = ids(
             format!(
-                "SELECT CASE WHEN {in_campaign} THEN c.id ELSE '!' || c.id END FROM contacts c \
-                 WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
+                "SELECT CASE WHEN {before} THEN c.id WHEN {in_campaign} THEN '=' || c.id ELSE '!' || c.id END \
+                 FROM contacts c WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
             ),
             args,
         )?;
@@ -365,7 +382,7 @@ pub fn add(
                             for entry in chunk {
                                 adder.add(entry, &mut outcome)?;
                             }
-                            adder.end(&mut outcome.skipped)
+                            adder.end(&mut outcome)
                         })?;
                     }
                 }
@@ -378,7 +395,7 @@ pub fn add(
                         let next = staging.step(conn, |_| {
                             adder.begin()?;
                             let next = adder.add_filter(&query, &portal, row, after, &mut outcome)?;
-                            adder.end(&mut outcome.skipped)?;
+                            adder.end(&mut outcome)?;
                             Ok(next)
                         })?;
                         match next {
@@ -541,6 +558,7 @@ pub fn add_phones(
             name,
             phones: phone.clone(),
             source: Source::Phones,
+            row: 0,
         })? {
             outcome.added += 1;
         } else {
@@ -548,7 +566,7 @@ pub fn add_phones(
             outcome.skipped_phones.push(phone);
         }
     }
-    adder.end(&mut Vec::new())?;
+    adder.end(&mut AddOutcome::default())?;
     bump_count(tx, account_id, campaign_id, adder.added)?;
     // Counted as they are; marking those on a do-not-call list then moves them.
     count_added(tx, account_id, campaign_id, first)?;

@@ -19,6 +19,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, Transactio
 use tokio::sync::Semaphore;
 
 use super::migrations::{self, Applied, Migration};
+use super::plan;
 use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
@@ -53,8 +54,6 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: include_str!("migrations/0007_field_words.sql") },
     Migration { version: 8, sql: include_str!("migrations/0008_jobs.sql") },
 ];
-/// Rows up to which a campaign's list is read on the request's own thread.
-const QUICK_ROWS: i64 = 200;
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
 /// Page cache of a connection (KiB): large lists touch many index pages, and the
@@ -709,12 +708,7 @@ impl Store for SqliteStore {
         let marks = self.marks.clone();
         // The first pages of a campaign are a few index lookups: read at once rather
         // than on a blocking thread, whose hand-off costs more than the read.
-        let quick = filter.campaign.is_some()
-            && filter.status.is_none()
-            && filter.name.is_none()
-            && filter.phone.is_none()
-            && page.offset() + page.limit <= QUICK_ROWS;
-        if quick {
+        if plan::first_page_of(&filter, page).is_some() {
             return self.pool.clone().run_here(move |c| customers::list(c, &account, filter, page, &marks)).await;
         }
         self.run(move |c| customers::list(c, &account, filter, page, &marks)).await
