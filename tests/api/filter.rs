@@ -210,3 +210,60 @@ backend_test!(a_contact_two_sources_of_one_request_name_is_a_repeat_not_a_skip, 
     );
     assert_eq!(body["data"], json!([]));
 });
+
+backend_test!(a_filter_matching_more_than_one_step_adds_each_contact_once, async {
+    // 9,000 contacts: more than two of SQLite's 4,096-row steps.
+    let app = TestApp::spawn().await;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..9_000 {
+        csv.push_str(&format!("Lead {i},0902{i:06}\n"));
+    }
+    let (status, body) = crate::common::upload(&app, "/v1/contact/import", &[], "contacts.csv", csv.into_bytes()).await;
+    assert_eq!((status, body["data"]["added"].clone()), (200, json!(9_000)), "{body}");
+
+    // Into an empty campaign: every match is added, in contact order.
+    let empty = app.create_campaign("Empty").await;
+    let (status, body) =
+        app.post("/v1/customcampaign", json!({"campaign": empty, "listfilters": [{"query": "name:lead"}]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 9_000, "{body}");
+    let page = |n: usize| {
+        let (app, empty) = (&app, &empty);
+        async move {
+            let (_, page) = app.get(&format!("/v1/customcampaign?campaign={empty}&page={n}&limit=10")).await;
+            page["resFromPccApi"]["data"]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["name"].as_str().unwrap().to_string(), r["crm_id"].as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let last = page(900).await;
+    assert_eq!((last[0].0.as_str(), last[9].0.as_str()), ("Lead 8990", "Lead 8999"));
+    let (lead5, lead4500, lead8000) =
+        (page(1).await[5].1.clone(), page(451).await[0].1.clone(), page(801).await[0].1.clone());
+
+    // Into a campaign holding some: those are skipped, the one listed first repeats.
+    let some = app.create_campaign("Some").await;
+    let (_, body) = app
+        .post("/v1/customcampaign", json!({"campaign": some, "listcontacts": [{"id": lead5}, {"id": lead8000}]}))
+        .await;
+    assert_eq!(body["summary"]["added"], 2, "{body}");
+    let (status, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": some, "listcontacts": [{"id": lead4500}], "listfilters": [{"query": "name:lead"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!(["contactexistis", lead5, lead8000]));
+    assert_eq!(
+        body["summary"],
+        json!({"total": 9_001, "added": 8_998, "skipped": 2, "invalid": 0, "repeated": 1, "matched": 0, "dnc": 0,
+            "invalid_rows": [{"row": 0, "id": lead4500, "reason": "repeats an earlier entry (same id)"}],
+            "dropped_phones": []})
+    );
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={some}&limit=1")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["totalCount"], "9000");
+});

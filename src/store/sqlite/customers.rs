@@ -55,6 +55,9 @@ struct Adder<'a> {
     /// The first customer id of this add (0 until its first step): the campaign's
     /// customers from it on are the add's own, since it holds the campaign's turn.
     start: i64,
+    /// The filter being added started on a campaign without customers: no match of
+    /// it can be in the campaign (each step's matches are contacts no earlier step had).
+    filter_into_empty: bool,
     added: i64,
     pending: Vec<Row>,
     /// Ids for the CRM contacts made for entries without one.
@@ -82,6 +85,7 @@ impl<'a> Adder<'a> {
             now: now_secs(),
             last_id: 0,
             start: 0,
+            filter_into_empty: false,
             added: 0,
             pending: Vec::with_capacity(CHUNK),
             contact_ids: IdKind::Contact.run(),
@@ -233,6 +237,12 @@ impl<'a> Adder<'a> {
     /// no contact travels through callsheet. Contacts already in the campaign are
     /// skipped, contacts without a phone reported. Returns the last rowid looked at,
     /// or `None` once no match is left.
+    ///
+    /// The first step (`after` = `i64::MIN`) evaluates the query once, keeping its
+    /// matches' rowids in a temporary table of the connection; each step then reads
+    /// its window of them by rowid. Evaluating the query in every step made a word's
+    /// list of matches be walked from its start each time: 25 steps over 100,000
+    /// matches walked 1.25 million rows where 100,000 do.
     fn add_filter(
         &mut self,
         query: &crate::query::sql::Compiled,
@@ -242,28 +252,46 @@ impl<'a> Adder<'a> {
         outcome: &mut AddOutcome,
     ) -> StoreResult<Option<i64>> {
         self.flush(outcome)?;
-        let matching = format!("{} AND ({})", contacts::scope(Some(query), &self.hidden), query.sql);
-        let mut base: Vec<Sql> = vec![self.account_id.to_string().into(), portal.to_string().into()];
-        base.extend(contacts::query_params(query));
+        if after == i64::MIN {
+            let matching = format!("{} AND ({})", contacts::scope(Some(query), &self.hidden), query.sql);
+            let mut args: Vec<Sql> = vec![self.account_id.to_string().into(), portal.to_string().into()];
+            args.extend(contacts::query_params(query));
+            self.conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS filter_matches (seq INTEGER PRIMARY KEY); \
+                 DELETE FROM temp.filter_matches;",
+            )?;
+            self.conn.execute(
+                &format!("INSERT INTO temp.filter_matches (seq) SELECT c.seq FROM contacts c WHERE {matching}"),
+                params_from_iter(args.iter()),
+            )?;
+            self.filter_into_empty = self
+                .conn
+                .prepare_cached(
+                    "SELECT NOT EXISTS (SELECT 1 FROM customers WHERE account_id = ?1 AND campaign_id = ?2)",
+                )?
+                .query_row((self.account_id, &self.campaign_id), |r| r.get(0))?;
+        }
         // The window of this step: the next CHUNK_ROWS matches in rowid order.
-        let mut window = base.clone();
-        window.push(after.into());
-        window.push((CHUNK_ROWS as i64 - 1).into());
         let upto: Option<i64> = self
             .conn
-            .prepare(&format!(
-                "SELECT c.seq FROM contacts c WHERE {matching} AND c.seq > ? ORDER BY c.seq LIMIT 1 OFFSET ?"
-            ))?
-            .query_row(params_from_iter(window.iter()), |r| r.get(0))
+            .prepare_cached("SELECT seq FROM temp.filter_matches WHERE seq > ?1 ORDER BY seq LIMIT 1 OFFSET ?2")?
+            .query_row((after, CHUNK_ROWS as i64 - 1), |r| r.get(0))
             .optional()?;
+        let last = upto.is_none();
         let upto = upto.unwrap_or(i64::MAX);
-        let matching = format!("{matching} AND c.seq > ? AND c.seq <= ?");
-        base.push(after.into());
-        base.push(upto.into());
-        let in_campaign =
-            "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)";
-        let before = "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
-                      AND x.id < ?)";
+        let window = "FROM temp.filter_matches m JOIN contacts c ON c.seq = m.seq WHERE m.seq > ? AND m.seq <= ?";
+        let base: Vec<Sql> = vec![after.into(), upto.into()];
+        // Into an empty campaign no match is in it: the lookups are left out (`? IS NULL`
+        // keeps the statement's values in place).
+        let (in_campaign, before) = if self.filter_into_empty {
+            ("(? IS NULL AND ? IS NULL)", "(? IS NULL AND ? IS NULL AND ? IS NULL)")
+        } else {
+            (
+                "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)",
+                "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
+                 AND x.id < ?)",
+            )
+        };
         let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
         let with_campaign = |mut args: Vec<Sql>| {
             args.push(self.account_id.to_string().into());
@@ -271,7 +299,7 @@ impl<'a> Adder<'a> {
             args
         };
         let ids = |sql: String, args: Vec<Sql>| -> StoreResult<Vec<String>> {
-            let mut stmt = self.conn.prepare(&sql)?;
+            let mut stmt = self.conn.prepare_cached(&sql)?;
             let found = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(found)
         };
@@ -285,7 +313,7 @@ impl<'a> Adder<'a> {
         let passed_over = ids(
             format!(
                 "SELECT CASE WHEN {before} THEN c.id WHEN {in_campaign} THEN '=' || c.id ELSE '!' || c.id END \
-                 FROM contacts c WHERE {matching} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
+                 {window} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
             ),
             args,
         )?;
@@ -297,20 +325,21 @@ impl<'a> Adder<'a> {
             self.actor.clone().into(),
         ];
         args.extend(with_campaign(base));
-        let added = self.conn.execute(
-            &format!(
-                "INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
-                 SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
-                        (SELECT group_concat(p.phone, ',' ORDER BY p.pos) FROM contact_phones p WHERE p.contact_rowid = c.seq), {} \
-                 FROM contacts c WHERE {matching} AND NOT {in_campaign} AND {has_phone}",
-                Source::Filter as i64
-            ),
-            params_from_iter(args.iter()),
-        )? as i64;
+        let added = self.conn.prepare_cached(&format!(
+            "INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
+             SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
+                    (SELECT group_concat(p.phone, ',' ORDER BY p.pos) FROM contact_phones p WHERE p.contact_rowid = c.seq), {} \
+             {window} AND NOT {in_campaign} AND {has_phone}",
+            Source::Filter as i64
+        ))?
+        .execute(params_from_iter(args.iter()))? as i64;
         self.last_id += added;
         self.added += added;
         record_filter(outcome, row, added, passed_over);
-        Ok((upto != i64::MAX).then_some(upto))
+        if last {
+            self.conn.execute_batch("DELETE FROM temp.filter_matches;")?;
+        }
+        Ok((!last).then_some(upto))
     }
 }
 
