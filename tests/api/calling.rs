@@ -145,6 +145,9 @@ pub async fn always_open(app: &TestApp) -> i64 {
 
 /// Callable hours closed today everywhere on earth: yesterday, today and tomorrow
 /// (UTC) are holidays.
+/// An hours set closed from two UTC days ago to two days ahead: holidays are read in
+/// the phone's own zone (CONTRACT §10), whose date may be a day off UTC's, so the
+/// set is closed now, and for more than a day, whatever the wall clock says.
 pub async fn closed_now(app: &TestApp) -> i64 {
     let day = |offset: i64| {
         chrono::DateTime::from_timestamp(now_secs() + offset * 86_400, 0).unwrap().format("%Y-%m-%d").to_string()
@@ -154,7 +157,7 @@ pub async fn closed_now(app: &TestApp) -> i64 {
             "/v1/businesshour",
             json!({"name": "Closed", "timezone": "UTC",
                    "windows": [{"days": [1,2,3,4,5,6,7], "start": "00:00", "end": "24:00"}],
-                   "holidays": [day(-1), day(0), day(1)]}),
+                   "holidays": [day(-2), day(-1), day(0), day(1), day(2)]}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
