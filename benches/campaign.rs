@@ -141,7 +141,8 @@ async fn main() {
         Row::new(
             format!("/duplicate, {groups} groups in {rows} customers (median of 3)"),
             t(median(dup)),
-            target(1000),
+            // Issue 16 asks 0.6 s of PostgreSQL; SQLite keeps its 1 s.
+            target(if backend == Backend::Postgres { 600 } else { 1000 }),
         )
         .floor(t(group_floor), "raw GROUP BY"),
         Row::new("/duplicate, the store call alone, in process", t(store_dup), none)

@@ -50,8 +50,11 @@ async fn small_writes_during_an_import(rows: usize, backend: Backend, report: &m
         csv.push_str(&format!("CT{i:08},Khách hàng {i},09{:08}\n", (i * 7919) % 99_999_999));
     }
     let upload_limit = (2 * csv.len()).max(100 << 20).to_string();
-    let server =
-        Arc::new(Server::start(db.url(), &key, &["--max-file-rows", &max_rows, "--max-upload-bytes", &upload_limit]));
+    let server = Arc::new(Server::start(
+        db.url(),
+        &key,
+        &["--max-file-rows", &max_rows, "--max-upload-bytes", &upload_limit, "--async-upload-bytes", "0"],
+    ));
     let big = server.create_campaign("Big import").await;
     let small = server.create_campaign("Walk-ins").await;
 
