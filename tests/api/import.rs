@@ -614,3 +614,28 @@ backend_test!(the_csv_separator_is_told_past_a_title_line, async {
     let rows = customers(&app, &campaign).await;
     assert_eq!(summary_of(&rows)[1].1, "Bình");
 });
+
+backend_test!(a_large_file_without_ids_uploaded_twice_adds_nothing_the_second_time, async {
+    // Past the 10,000 rows from which a PostgreSQL add refreshes its statistics mid-way.
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Twice").await;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..12_000 {
+        csv.push_str(&format!("Lead {i},0903{i:06}\n"));
+    }
+    let (status, first) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "leads.csv", csv.clone().into_bytes()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!((&first["summary"]["added"], &first["summary"]["matched"]), (&json!(12_000), &json!(0)), "{first}");
+    let (status, second) =
+        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "leads.csv", csv.into_bytes()).await;
+    assert_eq!(status, 200, "{second}");
+    let s = &second["summary"];
+    assert_eq!(
+        (&s["added"], &s["matched"], &s["skipped"], &s["total"]),
+        (&json!(0), &json!(12_000), &json!(12_000), &json!(12_000)),
+        "{s}"
+    );
+    let (_, contacts) = app.get("/v1/contact?limit=1").await;
+    assert_eq!(contacts["data"]["totalCount"], 12_000, "no CRM contact was made twice");
+});
