@@ -47,12 +47,23 @@ struct Driver {
     base: String,
     session: String,
     http: reqwest::Client,
+    /// The browser's own profile directory, which names its processes.
+    profile: PathBuf,
 }
 
 impl Drop for Driver {
+    /// Stops chromedriver and the browser it started (killing chromedriver alone
+    /// would leave Chromium's processes behind, passed or failed), and removes the
+    /// browser's profile.
     fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-f", "--"])
+            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -77,7 +88,7 @@ impl Driver {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1280,1000", "--lang=vi", format!("--user-data-dir={}", profile.display())]}}}});
-        let mut driver = Driver { child, base, session: String::new(), http };
+        let mut driver = Driver { child, base, session: String::new(), http, profile: profile.clone() };
         let created = driver.call(reqwest::Method::POST, "/session", caps).await;
         driver.session = created["sessionId"].as_str().expect("a WebDriver session").to_string();
         driver
