@@ -639,3 +639,28 @@ backend_test!(a_large_file_without_ids_uploaded_twice_adds_nothing_the_second_ti
     let (_, contacts) = app.get("/v1/contact?limit=1").await;
     assert_eq!(contacts["data"]["totalCount"], 12_000, "no CRM contact was made twice");
 });
+
+backend_test!(two_large_uploads_without_ids_at_once_both_complete, async {
+    // Each past the 10,000 rows from which a PostgreSQL add refreshes its statistics,
+    // which it does without waiting for a table the other holds.
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.create_campaign("A").await, app.create_campaign("B").await);
+    let file = |tag: u32| {
+        let mut csv = String::from("name,phone\n");
+        for i in 0..11_000 {
+            csv.push_str(&format!("Lead {tag}-{i},09{tag}{i:07}\n"));
+        }
+        csv.into_bytes()
+    };
+    let (fields_a, fields_b) = ([("campaign", a.as_str())], [("campaign", b.as_str())]);
+    let (first, second) = tokio::join!(
+        upload(&app, "/v1/customcampaign", &fields_a, "a.csv", file(4)),
+        upload(&app, "/v1/customcampaign", &fields_b, "b.csv", file(5)),
+    );
+    for (status, body) in [first, second] {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["summary"]["added"], 11_000, "{body}");
+    }
+    let (_, contacts) = app.get("/v1/contact?limit=1").await;
+    assert_eq!(contacts["data"]["totalCount"], 22_000);
+});

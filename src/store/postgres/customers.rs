@@ -208,10 +208,13 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// otherwise have each batch's lookups planned as whole-table scans, which grow
     /// with every batch: a million-row import without ids took 542 s where it takes
     /// a fraction of that. ANALYZE inside the transaction counts its own new rows.
+    /// It keeps its table lock until the add commits, so a table another add (or a
+    /// VACUUM) holds is passed over rather than waited for: two large imports at once
+    /// never stall each other.
     async fn keep_statistics(&mut self) -> StoreResult<()> {
         let written = self.added + self.made_contacts as i64;
         if written >= ANALYZE_DURING.max(2 * self.analyzed_at) {
-            self.db.batch_execute("ANALYZE contacts, contact_phones, customers").await?;
+            self.db.batch_execute("ANALYZE (SKIP_LOCKED) contacts, contact_phones, customers").await?;
             self.analyzed_at = written;
         }
         Ok(())
