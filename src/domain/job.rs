@@ -33,6 +33,10 @@ pub struct Job {
 /// the job's own end overwrites it.
 pub const JOB_STALE_SECS: i64 = 30;
 
+/// How long an ended job (its answer, its rejected rows) is kept: 30 days. Older
+/// ones are removed when a server starts.
+pub const JOB_KEPT_SECS: i64 = 30 * 86_400;
+
 /// Seconds between a running job's heartbeats.
 pub const JOB_HEARTBEAT_SECS: u64 = 2;
 

@@ -212,7 +212,7 @@ pub trait Store: Send + Sync + 'static {
     async fn job(&self, account: AccountId, id: JobId) -> StoreResult<Option<Job>>;
     /// Marks failed the running jobs of servers that are gone: on SQLite, whose one
     /// server is this one, every running job; on PostgreSQL, those without a recent
-    /// heartbeat. How many.
+    /// heartbeat. How many. Jobs that ended more than `JOB_KEPT_SECS` ago go first.
     async fn fail_interrupted_jobs(&self) -> StoreResult<u64>;
 
     /// A campaign's customers after id `after`, by id, at most `limit`, only those

@@ -255,3 +255,35 @@ backend_test!(export_errors_come_in_the_envelope, async {
     let (_, _, csv) = download(&app, &format!("/v1/customcampaign/export?campaign={campaign}")).await;
     assert_eq!(csv_lines(&csv).len(), 1);
 });
+
+backend_test!(ended_jobs_older_than_thirty_days_are_removed_when_a_server_starts, async {
+    use callsheet::domain::ids::AccountId;
+    use callsheet::domain::job::{JOB_KEPT_SECS, Job};
+    let app = TestApp::spawn().await;
+    let now = callsheet::domain::now_secs();
+    let ended = |id: &str, finished: i64| Job {
+        id: id.to_string(),
+        kind: "import".into(),
+        campaign: None,
+        state: "done".into(),
+        rows_read: 1,
+        rows_estimate: 1,
+        created: finished - 60,
+        finished: Some(finished),
+        result: Some(json!({"data": [], "summary": {}})),
+        error: None,
+        heartbeat: finished,
+    };
+    let account = AccountId::trusted(app.tenant.account.clone());
+    let (old, recent) = ("JBOLD0000001", "JBNEW0000001");
+    for job in [ended(old, now - JOB_KEPT_SECS - 60), ended(recent, now - JOB_KEPT_SECS + 3_600)] {
+        app.store.create_job(account.clone(), job.clone()).await.unwrap();
+        app.store.finish_job(job).await.unwrap();
+    }
+    // What a server does as it starts.
+    app.store.fail_interrupted_jobs().await.unwrap();
+    let (status, body) = app.get(&format!("/v1/job/{old}")).await;
+    assert_eq!((status, body), (404, error(4, &format!("job '{old}' not found"))));
+    let (status, body) = app.get(&format!("/v1/job/{recent}")).await;
+    assert_eq!((status, &body["data"]["state"]), (200, &json!("done")), "{body}");
+});

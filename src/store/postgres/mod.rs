@@ -474,7 +474,11 @@ impl Store for PgStore {
 
     async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
         let at = crate::domain::now_secs();
-        self.write(async |tx| jobs::fail_stale(&PgDb(tx), at - JOB_STALE_SECS, at).await).await
+        self.write(async |tx| {
+            jobs::prune(&PgDb(tx), at - crate::domain::job::JOB_KEPT_SECS).await?;
+            jobs::fail_stale(&PgDb(tx), at - JOB_STALE_SECS, at).await
+        })
+        .await
     }
 
     async fn export_batch(

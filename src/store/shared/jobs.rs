@@ -98,6 +98,11 @@ pub async fn fail_stale(db: &impl Db, before: i64, now: i64) -> StoreResult<u64>
     .await
 }
 
+/// Removes the jobs that ended before `before`; how many.
+pub async fn prune(db: &impl Db, before: i64) -> StoreResult<u64> {
+    db.exec("DELETE FROM jobs WHERE state <> 'running' AND finished < ?", &[before.into()]).await
+}
+
 /// Whether a job read as running is in fact dead.
 pub fn is_stale(job: &Job, now: i64) -> bool {
     job.state == "running" && job.heartbeat < now - JOB_STALE_SECS

@@ -516,7 +516,11 @@ impl Store for SqliteStore {
 
     async fn fail_interrupted_jobs(&self) -> StoreResult<u64> {
         let at = crate::domain::now_secs();
-        self.shared_write(move |db| now(jobs::fail_stale(db, i64::MAX, at))).await
+        self.shared_write(move |db| {
+            now(jobs::prune(db, at - crate::domain::job::JOB_KEPT_SECS))?;
+            now(jobs::fail_stale(db, i64::MAX, at))
+        })
+        .await
     }
 
     async fn export_batch(
