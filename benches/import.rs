@@ -2,7 +2,8 @@
 //! its floor measured in the same run: calamine parsing the same file plus a plain
 //! insert of the same rows (COPY on PostgreSQL). Also the server's peak RSS.
 //!
-//! `cargo bench --bench import [-- ROWS]` (default 1,000,000) prints a markdown table.
+//! `cargo bench --bench import [-- ROWS]` (default 1,000,000) prints a markdown table;
+//! `CALLSHEET_BENCH_IMPORT=ids` or `noids` measures one of its two files alone.
 //! The settings are in `support`.
 
 use std::io::Cursor;
@@ -93,7 +94,12 @@ async fn main() {
     // Sizes past the default limits are let through.
     let limits = callsheet::config::Limits::default();
     let max_rows = rows.max(limits.file_rows).to_string();
+    // CALLSHEET_BENCH_IMPORT=ids (or noids) measures one of the two files alone.
+    let only = std::env::var("CALLSHEET_BENCH_IMPORT").ok();
     for with_id in [true, false] {
+        if only.as_deref().is_some_and(|k| k != if with_id { "ids" } else { "noids" }) {
+            continue;
+        }
         let files = workbooks(rows, with_id);
         let (mut parse, mut parsed) = (Duration::ZERO, Vec::with_capacity(rows));
         for file in &files {

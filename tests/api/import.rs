@@ -664,3 +664,46 @@ backend_test!(two_large_uploads_without_ids_at_once_both_complete, async {
     let (_, contacts) = app.get("/v1/contact?limit=1").await;
     assert_eq!(contacts["data"]["totalCount"], 22_000);
 });
+
+backend_test!(a_large_file_with_ids_is_written_whole_in_row_order_or_not_at_all, async {
+    // Rows with ids into a campaign that held none stream into one COPY on
+    // PostgreSQL across the file's batches (2,000 rows each); a row that must read
+    // the CRM (here: no phone of its own) ends that COPY and the next row opens another.
+    let csv = |rows: usize| {
+        let mut csv = String::from("id,name,phone\n");
+        for i in 0..rows {
+            let phone = if i % 1000 == 999 { String::new() } else { format!("0904{i:06}") };
+            csv.push_str(&format!("LD{i:05},Lead {i},{phone}\n"));
+        }
+        csv.into_bytes()
+    };
+    let limits = Limits { file_rows: 5000, ..Limits::default() };
+    let app = TestApp::spawn_with(axum::Router::new(), limits).await;
+    let campaign = app.create_campaign("Streamed").await;
+    // Over the row limit after batches went out: nothing at all is written.
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "big.csv", csv(6000)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(customers(&app, &campaign).await.is_empty());
+
+    let (status, first) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.csv", csv(4500)).await;
+    assert_eq!(status, 200, "{first}");
+    let s = &first["summary"];
+    assert_eq!((&s["total"], &s["added"], &s["invalid"]), (&json!(4500), &json!(4496), &json!(4)), "{s}");
+    // Ids follow the rows' order.
+    let (_, page) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1000&page=4")).await;
+    let rows = page["resFromPccApi"]["data"]["rows"].as_array().unwrap().clone();
+    assert_eq!(page["resFromPccApi"]["data"]["totalCount"], "4496");
+    let crm: Vec<&str> = rows.iter().map(|r| r["crm_id"].as_str().unwrap()).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(crm.first(), Some(&"LD03003"), "{crm:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let mut sorted = crm.clone();
+    sorted.sort_unstable();
+    assert_eq!(crm, sorted);
+
+    // The same file again: every row is already in the campaign.
+    let (status, second) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.csv", csv(4500)).await;
+    assert_eq!(status, 200, "{second}");
+    let s = &second["summary"];
+    assert_eq!((&s["added"], &s["skipped"], &s["invalid"]), (&json!(0), &json!(4496), &json!(4)), "{s}");
+});

@@ -6,12 +6,11 @@ use futures_util::TryStreamExt;
 use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::GenericClient;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
 use super::db::PgDb;
-use super::{
-    Arg, StoreError, StoreResult, arg, campaigns, contacts, copy_rows, draw, numbered, query_args, refs, resolve_portal,
-};
+use super::{Arg, StoreError, StoreResult, arg, campaigns, contacts, numbered, query_args, refs, resolve_portal};
 use crate::domain::campaign::Campaign;
 use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer, Source, name_key};
 use crate::domain::ids::{CampaignId, CustomerId};
@@ -88,6 +87,29 @@ struct Adder<'a, C: GenericClient> {
     start: i64,
     /// Rows this add had written when it last refreshed the tables' statistics.
     analyzed_at: i64,
+    /// The COPY the add's customers are streaming into, while one is open.
+    copy: Option<CustomerCopy>,
+}
+
+/// An open COPY into customers. Dropped unfinished (the add failed), it is aborted.
+type CustomerCopy = std::pin::Pin<Box<BinaryCopyInWriter>>;
+
+/// Opens an add's COPY into customers. It stays open across batches, so that the
+/// database writes one batch's rows while callsheet reads and checks the next: an
+/// import of a million rows with ids is one COPY, not 250 statements each waited
+/// for. No other statement can run on the connection meanwhile: the adder ends it
+/// first ([`Adder::end_copy`]).
+async fn open_copy(db: &impl GenericClient) -> StoreResult<CustomerCopy> {
+    let sink = db
+        .client()
+        .copy_in(
+            "COPY customers (account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    let types =
+        [Type::TEXT, Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8];
+    Ok(Box::pin(BinaryCopyInWriter::new(sink, &types)))
 }
 
 impl<'a, C: GenericClient> Adder<'a, C> {
@@ -110,6 +132,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             made_contacts: 0,
             seen: empty.then(HashSet::new),
             analyzed_at: 0,
+            copy: None,
             // Every later nextval is past this, whichever session draws it.
             start: db
                 .query_one("SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM customer_ids", &[])
@@ -118,10 +141,11 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         })
     }
 
-    /// Writes the pending customers with one COPY. Contacts already in the campaign
-    /// are passed over: skipped when they were there before the request, repeats when
-    /// the request added them (or names them twice in the batch). Ids are drawn in
-    /// row order, so a skipped row leaves a gap, never a reuse.
+    /// Writes the pending customers into the add's COPY. Contacts already in the
+    /// campaign are passed over: skipped when they were there before the request,
+    /// repeats when the request added them (or names them twice in the batch). Each
+    /// written row draws its id from `customer_ids` as the COPY reads it, so ids
+    /// follow the rows' order and are never given twice.
     async fn flush(&mut self, outcome: &mut AddOutcome) -> StoreResult<()> {
         if self.pending.is_empty() {
             return Ok(());
@@ -130,20 +154,21 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let known: Vec<&str> = rows.iter().filter(|r| !r.fresh).map(|r| r.crm_id.as_str()).collect();
         // Each contact already in the campaign, and whether this request put it there.
         let existing: HashMap<String, bool> = match &self.seen {
-            None if !known.is_empty() => self
-                .db
-                .query(
-                    "SELECT crm_id, id >= $4 FROM customers WHERE account_id = $1 AND campaign_id = $2 \
-                     AND crm_id = ANY($3)",
-                    &[&self.account_id, &self.campaign_id, &known, &self.start],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect(),
+            None if !known.is_empty() => {
+                self.end_copy().await?;
+                self.db
+                    .query(
+                        "SELECT crm_id, id >= $4 FROM customers WHERE account_id = $1 AND campaign_id = $2 \
+                         AND crm_id = ANY($3)",
+                        &[&self.account_id, &self.campaign_id, &known, &self.start],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect()
+            }
             _ => HashMap::new(),
         };
-        let ids = draw(self.db, "'customer_ids'", rows.len()).await?;
         let mut in_batch: HashSet<&str> = HashSet::with_capacity(rows.len());
         let mut written: Vec<usize> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
@@ -158,46 +183,42 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                 None => written.push(i),
             }
         }
-        let kinds: Vec<i64> = rows.iter().map(|r| r.source as i64).collect();
-        let (account_id, campaign_id, now, actor) =
-            (self.account_id, self.campaign_id.as_str(), self.now, self.actor.as_str());
-        copy_rows(
-            self.db,
-            "customers (account_id, campaign_id, insert_time, added_by, id, crm_id, name, name_key, phones, type)",
-            &[
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT8,
-                Type::TEXT,
-                Type::INT8,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT8,
-            ],
-            written.len(),
-            |k| {
-                let i = written[k];
+        if !written.is_empty() {
+            if self.copy.is_none() {
+                self.copy = Some(open_copy(self.db).await?);
+            }
+            let copy = self.copy.as_mut().expect("opened above");
+            let (account_id, campaign_id, now, actor) =
+                (self.account_id, self.campaign_id.as_str(), self.now, self.actor.as_str());
+            for &i in &written {
                 let r = &rows[i];
-                vec![
-                    &account_id,
-                    &campaign_id,
-                    &now,
-                    &actor,
-                    &ids[i],
-                    &r.crm_id,
-                    &r.name,
-                    &r.name_key,
-                    &r.phones,
-                    &kinds[i],
-                ]
-            },
-        )
-        .await?;
+                let kind = r.source as i64;
+                copy.as_mut()
+                    .write(&[
+                        &account_id,
+                        &campaign_id,
+                        &now,
+                        &actor,
+                        &r.crm_id,
+                        &r.name,
+                        &r.name_key,
+                        &r.phones,
+                        &kind,
+                    ])
+                    .await?;
+            }
+        }
         self.added += written.len() as i64;
         if let Some(seen) = &mut self.seen {
             seen.extend(written.iter().filter(|&&i| !rows[i].fresh).map(|&i| rows[i].crm_id.clone()));
+        }
+        Ok(())
+    }
+
+    /// Ends the add's COPY, if one is open, before another statement.
+    async fn end_copy(&mut self) -> StoreResult<()> {
+        if let Some(mut copy) = self.copy.take() {
+            copy.as_mut().finish().await?;
         }
         Ok(())
     }
@@ -210,10 +231,14 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// a fraction of that. ANALYZE inside the transaction counts its own new rows.
     /// It keeps its table lock until the add commits, so a table another add (or a
     /// VACUUM) holds is passed over rather than waited for: two large imports at once
-    /// never stall each other.
-    async fn keep_statistics(&mut self) -> StoreResult<()> {
+    /// never stall each other. A batch that looks nothing up (rows with ids into a
+    /// campaign that held none of the add's contacts before it) needs no statistics:
+    /// the refresh is left to autovacuum after the commit, and the add saves the
+    /// time of reading samples of tables it only appends to.
+    async fn keep_statistics(&mut self, looks_up: bool) -> StoreResult<()> {
         let written = self.added + self.made_contacts as i64;
-        if written >= ANALYZE_DURING.max(2 * self.analyzed_at) {
+        if looks_up && written >= ANALYZE_DURING.max(2 * self.analyzed_at) {
+            self.end_copy().await?;
             self.db.batch_execute("ANALYZE (SKIP_LOCKED) contacts, contact_phones, customers").await?;
             self.analyzed_at = written;
         }
@@ -226,13 +251,21 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         self.flush(&mut outcome).await?;
         self.pending.push(row);
         self.flush(&mut outcome).await?;
+        // The caller reads and writes on the connection between rows.
+        self.end_copy().await?;
         Ok(outcome.skipped.is_empty() && outcome.repeated == 0)
     }
 
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
     /// default portal first; names or phones left out are the CRM contact's.
     async fn add(&mut self, mut entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
-        self.keep_statistics().await?;
+        // Rows without an id, name or phone read the CRM first, which ends the COPY;
+        // rows with all three into a campaign that started empty read nothing.
+        let reads = entries.iter().any(|e| e.crm_id.is_none() || e.name.is_none() || e.phones.is_empty());
+        if reads {
+            self.end_copy().await?;
+        }
+        self.keep_statistics(reads || self.seen.is_none()).await?;
         // A row without an id goes to the contact that holds one of its phones
         // already, so that the same file uploaded twice adds nothing the second time.
         let phones: Vec<&str> =
@@ -312,6 +345,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// the campaign are skipped, contacts without a phone reported.
     async fn add_filter(&mut self, source: FilterSource, row: i64, outcome: &mut AddOutcome) -> StoreResult<()> {
         self.flush(outcome).await?;
+        self.end_copy().await?;
         // The campaign now holds customers this adder did not list.
         self.seen = None;
         // The saved filter and the portal are read here, in the add's own transaction.
@@ -369,6 +403,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     /// Writes what is pending and the campaign's count.
     async fn finish(mut self, outcome: &mut AddOutcome) -> StoreResult<i64> {
         self.flush(outcome).await?;
+        self.end_copy().await?;
         bump_count(self.db, self.account_id, &self.campaign_id, self.added).await?;
         Ok(self.added)
     }
