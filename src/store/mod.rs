@@ -122,6 +122,11 @@ impl Entries {
         self.0.blocking_recv()
     }
 
+    /// The next step if one is waiting already; `None` when none is (yet).
+    pub fn ready(&mut self) -> Option<Feed> {
+        self.0.try_recv().ok()
+    }
+
     /// The next step; `None` when the sender went away.
     pub async fn next(&mut self) -> Option<Feed> {
         self.0.recv().await
