@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 use serde_json::{Value, json};
@@ -178,13 +178,9 @@ async fn add_by_phones(State(state): State<AppState>, caller: Caller, input: Inp
 async fn duplicates(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let campaign = input.fields().required_id("campaign", CampaignId::parse)?;
     let groups = state.store.duplicates(caller.account_id(), campaign).await?;
-    // A large campaign's answer runs to megabytes: write it straight to bytes, off
-    // the request threads, in the order of the reference's keys.
-    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&DuplicatesBody(&groups)))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    // A large campaign's answer runs to megabytes: it is written off the request
+    // threads, in the order of the reference's keys, and sent as it is written.
+    Ok(download::json(move |out| Ok(serde_json::to_writer(out, &DuplicatesBody(&groups))?)))
 }
 
 /// `{"data":{phone:[{"id","name","phone_number"}…]…},"msg":"Success","r":0}`.

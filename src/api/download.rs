@@ -1,5 +1,6 @@
 //! Files handed out: a campaign's customers (export) and a job's rejected rows, as
-//! .csv or .xlsx, streamed in constant memory whatever their length.
+//! .csv or .xlsx, streamed in constant memory whatever their length; and large JSON
+//! answers, sent as they are written.
 
 use axum::body::Body;
 use axum::http::header;
@@ -108,13 +109,59 @@ where
             });
         }
     }
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let disposition = format!("attachment; filename=\"{name}.{}\"", format.extension());
     Ok((
         [(header::CONTENT_TYPE, format.content_type().to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        Body::from_stream(stream),
+        body_of(rx),
     )
         .into_response())
+}
+
+/// A body of the chunks a writer sends, as they come.
+fn body_of(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
+}
+
+/// Bytes a streamed JSON answer sends at a time.
+const JSON_CHUNK: usize = 64 * 1024;
+
+/// A JSON answer that `write` writes on a blocking thread, sent as it is written:
+/// a large campaign's duplicates run to tens of megabytes, which then never sit
+/// whole in memory, and the first bytes leave while the rest are being written. A
+/// client that goes away stops the writing.
+pub fn json(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'static) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChunkSender { tx, buf: Vec::with_capacity(JSON_CHUNK) };
+        if let Err(e) = write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+            let _ = out.tx.blocking_send(Err(e));
+        }
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body_of(rx)).into_response()
+}
+
+/// Sends what is written to it in chunks of [`JSON_CHUNK`] bytes.
+struct ChunkSender {
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= JSON_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(JSON_CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::other("the client went away"))
+    }
 }
 
 fn csv_rows(out: Vec<u8>, rows: &[Vec<Value>]) -> Vec<u8> {

@@ -329,6 +329,37 @@ backend_test!(duplicate_maps_each_shared_phone_to_its_customers, async {
     assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {}}));
 });
 
+backend_test!(a_duplicate_answer_larger_than_one_chunk_arrives_whole, async {
+    // 3,000 groups of two run to several of the 64 KiB chunks the answer is sent in.
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Many").await;
+    let rows: Vec<Value> = (0..6000)
+        .map(|i| json!({"id": format!("CT{i:05}"), "name": format!("Khách {i}"), "phones": [format!("0905{:06}", i / 2)]}))
+        .collect();
+    let (status, body) = add(&app, &campaign, Value::Array(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, text) = app
+        .send_raw(
+            Method::POST,
+            "/v1/customcampaign/duplicate",
+            Some(&app.tenant.token),
+            Body::Json(json!({"campaign": campaign})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(text.len() > 3 * 64 * 1024, "{} bytes", text.len());
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((&body["r"], &body["msg"]), (&json!(0), &json!("Success")));
+    let groups = body["data"].as_object().unwrap();
+    assert_eq!(groups.len(), 3000);
+    assert_eq!(
+        groups["84905001234"],
+        json!([
+            {"id": 2469, "name": "Khách 2468", "phone_number": "84905001234"},
+            {"id": 2470, "name": "Khách 2469", "phone_number": "84905001234"}])
+    );
+});
+
 backend_test!(keepduplicate_removes_phone_from_other_customers, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;

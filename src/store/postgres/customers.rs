@@ -346,6 +346,8 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     async fn add_filter(&mut self, source: FilterSource, row: i64, outcome: &mut AddOutcome) -> StoreResult<()> {
         self.flush(outcome).await?;
         self.end_copy().await?;
+        // A campaign that holds no customer yet cannot hold a match: no lookup each.
+        let empty = self.seen.is_some() && self.added == 0;
         // The campaign now holds customers this adder did not list.
         self.seen = None;
         // The saved filter and the portal are read here, in the add's own transaction.
@@ -356,9 +358,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         // the phoneless); the others are inserted, and their count comes first.
         let sql = format!(
             "WITH m AS MATERIALIZED ( \
-               SELECT c.seq, c.id, c.name, c.name_key, \
-                      (SELECT CASE WHEN x.id < ? THEN 'before' ELSE 'ours' END FROM customers x \
-                       WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id) AS present, \
+               SELECT c.seq, c.id, c.name, c.name_key, {present} AS present, \
                       (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
                        WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq) AS phones \
                FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
@@ -374,9 +374,18 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                SELECT seq, CASE present WHEN 'before' THEN id WHEN 'ours' THEN '=' || id ELSE '!' || id END AS mark \
                FROM m WHERE present IS NOT NULL OR phones IS NULL ORDER BY seq) passed",
             query.sql,
-            Source::Filter as i64
+            Source::Filter as i64,
+            present = match empty {
+                true => "NULL::text",
+                false =>
+                    "(SELECT CASE WHEN x.id < ? THEN 'before' ELSE 'ours' END FROM customers x \
+                          WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)",
+            }
         );
-        let mut args: Vec<Arg> = vec![arg(self.start), arg(self.account_id.to_string()), arg(self.campaign_id.clone())];
+        let mut args: Vec<Arg> = match empty {
+            true => Vec::new(),
+            false => vec![arg(self.start), arg(self.account_id.to_string()), arg(self.campaign_id.clone())],
+        };
         args.extend([arg(self.account_id.to_string()), arg(portal)]);
         args.extend(query_args(query));
         args.extend([
