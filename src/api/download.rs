@@ -99,13 +99,10 @@ where
         Format::Xlsx => {
             let runtime = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
-                let result = write_xlsx(header, first, || runtime.block_on(next()));
-                match result {
-                    Ok(path) => send_file(&path, &tx),
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(std::io::Error::other(e)));
-                    }
-                }
+                send_chunks(tx, |out| {
+                    let path = write_xlsx(header, first, || runtime.block_on(next())).map_err(std::io::Error::other)?;
+                    send_file(&path, out)
+                })
             });
         }
     }
@@ -122,8 +119,8 @@ fn body_of(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
 }
 
-/// Bytes a streamed JSON answer sends at a time.
-const JSON_CHUNK: usize = 64 * 1024;
+/// Bytes a streamed answer sends at a time.
+const CHUNK: usize = 64 * 1024;
 
 /// A JSON answer that `write` writes on a blocking thread, sent as it is written:
 /// a large campaign's duplicates run to tens of megabytes, which then never sit
@@ -131,16 +128,23 @@ const JSON_CHUNK: usize = 64 * 1024;
 /// client that goes away stops the writing.
 pub fn json(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'static) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut out = ChunkSender { tx, buf: Vec::with_capacity(JSON_CHUNK) };
-        if let Err(e) = write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
-            let _ = out.tx.blocking_send(Err(e));
-        }
-    });
+    tokio::task::spawn_blocking(move || send_chunks(tx, |out| write(out)));
     ([(header::CONTENT_TYPE, "application/json")], body_of(rx)).into_response()
 }
 
-/// Sends what is written to it in chunks of [`JSON_CHUNK`] bytes.
+/// Runs `write` on the calling (blocking) thread, sending what it writes to `tx` in
+/// chunks; an error it ends with goes last, so the client sees a cut-short body.
+fn send_chunks(
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    write: impl FnOnce(&mut ChunkSender) -> std::io::Result<()>,
+) {
+    let mut out = ChunkSender { tx, buf: Vec::with_capacity(CHUNK) };
+    if let Err(e) = write(&mut out).and_then(|()| std::io::Write::flush(&mut out)) {
+        let _ = out.tx.blocking_send(Err(e));
+    }
+}
+
+/// Sends what is written to it in chunks of [`CHUNK`] bytes.
 struct ChunkSender {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buf: Vec<u8>,
@@ -149,7 +153,7 @@ struct ChunkSender {
 impl std::io::Write for ChunkSender {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= JSON_CHUNK {
+        if self.buf.len() >= CHUNK {
             self.flush()?;
         }
         Ok(data.len())
@@ -159,7 +163,7 @@ impl std::io::Write for ChunkSender {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(JSON_CHUNK)));
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.tx.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::other("the client went away"))
     }
 }
@@ -225,30 +229,9 @@ fn write_xlsx(
 }
 
 /// Sends a saved file in chunks, removing it once open (the open handle keeps it readable).
-fn send_file(path: &std::path::Path, tx: &mpsc::Sender<Result<Bytes, std::io::Error>>) {
-    use std::io::Read;
+fn send_file(path: &std::path::Path, out: &mut ChunkSender) -> std::io::Result<()> {
     let file = std::fs::File::open(path);
     let _ = std::fs::remove_file(path);
-    let mut file = match file {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-    };
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => {
-                if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
-            }
-        }
-    }
+    std::io::copy(&mut file?, out)?;
+    Ok(())
 }
