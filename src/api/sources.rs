@@ -79,6 +79,9 @@ fn contact_entry(
         let reason = "no id: a listcontacts entry names its CRM contact by id".to_string();
         return Ok(Err(InvalidRow { row, id: None, reason }));
     }
+    if let Some(reason) = crm_id.as_deref().and_then(crate::domain::ids::crm_id_problem) {
+        return Ok(Err(InvalidRow { row, id: crm_id, reason }));
+    }
     if parsed.valid.is_empty() && !parsed.invalid.is_empty() {
         let reason = format!("no valid phone: {}", parsed.bad_cells.join(", "));
         return Ok(Err(InvalidRow { row, id: crm_id, reason }));

@@ -201,6 +201,20 @@ pub fn name_key(name: &str) -> String {
     key
 }
 
+/// The characters of a name word its word-index entry keeps. A spreadsheet cell
+/// holds a word of up to 32,767 characters, and PostgreSQL refuses a B-tree entry
+/// past about 2.7 kB: a longer word is stored and looked up by its first 500
+/// characters (2,000 bytes at most), on both backends alike.
+pub const INDEXED_WORD_CHARS: usize = 500;
+
+/// `word` as the word index keeps it: its first [`INDEXED_WORD_CHARS`] characters.
+pub fn indexed_word(word: &str) -> &str {
+    match word.char_indices().nth(INDEXED_WORD_CHARS) {
+        Some((end, _)) => &word[..end],
+        None => word,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +235,14 @@ mod tests {
         assert!(matches("Nguyễn Văn Đài", "ng dai"));
         assert!(!matches("Nguyễn Văn Đài", "guyen"));
         assert!(matches("Chị Soa", "chi"));
+    }
+
+    #[test]
+    fn indexed_words_keep_their_first_characters() {
+        assert_eq!(indexed_word("linh"), "linh");
+        let long = "đ".repeat(INDEXED_WORD_CHARS + 1);
+        assert_eq!(indexed_word(&long).chars().count(), INDEXED_WORD_CHARS);
+        assert_eq!(indexed_word(&long[..2 * INDEXED_WORD_CHARS]), &long[..2 * INDEXED_WORD_CHARS]);
     }
 
     #[test]

@@ -67,6 +67,13 @@ impl IdKind {
 /// Longest id a request may name; a longer one is refused rather than looked up.
 pub const MAX_ID_CHARS: usize = 256;
 
+/// Why a CRM contact id from a file row or a `listcontacts` entry cannot be kept,
+/// if it cannot: past [`MAX_ID_CHARS`] (an id is a key of several indexes, and
+/// PostgreSQL refuses an index entry past about 2.7 kB).
+pub fn crm_id_problem(id: &str) -> Option<String> {
+    (id.chars().count() > MAX_ID_CHARS).then(|| format!("id is longer than {MAX_ID_CHARS} characters"))
+}
+
 /// An id of one kind as it crosses into the store: made by `parse` from a request
 /// (any text but a NUL byte, at most [`MAX_ID_CHARS`]: an id naming nothing is the
 /// store's "not found", not a malformed request), or by `trusted` from what the

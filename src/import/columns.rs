@@ -175,6 +175,9 @@ impl Columns {
                 }
             }
         }
+        if let Some(reason) = id.as_deref().and_then(crate::domain::ids::crm_id_problem) {
+            return Err(InvalidRow { row: row.number, id, reason });
+        }
         if phones.valid.is_empty() {
             let reason = if phones.invalid.is_empty() {
                 // With an id, the CRM contact's phones may still be used.

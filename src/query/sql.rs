@@ -217,6 +217,7 @@ impl Compiler<'_> {
         let form = if text::has_diacritics(raw) { 0 } else { 1 };
         let words: Vec<String> = crate::domain::customer::name_words(raw)
             .map(|w| if form == 0 { w.to_lowercase() } else { text::fold(w) })
+            .map(|w| crate::domain::customer::indexed_word(&w).to_string())
             .collect();
         match words.len() {
             0 => self.push("0 = 1"),

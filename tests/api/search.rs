@@ -178,3 +178,108 @@ backend_test!(a_second_modifier_on_one_clause_is_refused, async {
         assert!(body["msg"].as_str().unwrap().ends_with(&format!(" at {at}")), "{query}: {body}");
     }
 });
+
+backend_test!(names_of_any_length_from_a_file_are_kept_and_searched, async {
+    let app = TestApp::spawn().await;
+    // A spreadsheet's names run to a cell's 32,767 characters: a word past what a
+    // PostgreSQL lexeme holds (2,047 bytes), in letters of two bytes; a name of
+    // 5,000 words; one word 300 times (PostgreSQL keeps a word's first 256 places).
+    let long = "Đ".repeat(1500);
+    // And one that no compression shortens: 4,000 letters and digits in no pattern.
+    let mut seed: u64 = 7;
+    let random: String = (0..4000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed >> 33) as usize % 36])
+        })
+        .collect();
+    let many: Vec<String> = (0..5_000).map(|i| format!("w{i}")).collect();
+    let repeated = vec!["lap"; 300].join(" ");
+    let csv = format!(
+        "name,phone\n{long} Tail,0901000001\n{},0901000002\n{repeated} end,0901000003\nRandom {random},0901000004\n",
+        many.join(" ")
+    );
+    let campaign = app.create_campaign("Long names").await;
+    let (status, body) =
+        crate::common::upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "long.csv", csv.into_bytes())
+            .await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(4)), "{body}");
+    assert_eq!(names(&app, &format!("name:{random}")).await.len(), 1);
+    assert_eq!(names(&app, &format!("name:\"random {random}\"")).await.len(), 1);
+    assert_eq!(names(&app, &format!("name:{}*", &random[..3000])).await.len(), 1);
+    // Words are told apart by their first 500 characters only.
+    assert_eq!(names(&app, &format!("name:{}", &random[..499])).await.len(), 0);
+    assert_eq!(names(&app, &format!("name:{}", &random[..500])).await.len(), 1);
+    assert_eq!(names(&app, &format!("name:{}x", &random[..500])).await.len(), 1);
+    let long_folded = "d".repeat(1500);
+    assert_eq!(names(&app, &format!("name:{long_folded}")).await.len(), 1);
+    assert_eq!(names(&app, &format!("name:{}", "đ".repeat(1500))).await.len(), 1);
+    assert_eq!(names(&app, &format!("name:\"{long} tail\"")).await.len(), 1);
+    assert_eq!(names(&app, "name:dd*").await.len(), 1);
+    assert_eq!(names(&app, "name:w0").await.len(), 1);
+    assert_eq!(names(&app, "name:\"w0 w1 w2\"").await.len(), 1);
+    assert_eq!(names(&app, "name:\"w1 w0\"").await.len(), 0);
+    assert_eq!(names(&app, "name:\"w4998 w4999\"").await.len(), 1);
+    assert_eq!(names(&app, "name:\"lap lap\"").await.len(), 1);
+    assert_eq!(names(&app, "name:end").await.len(), 1);
+    assert_eq!(names(&app, "name:\"end lap\"").await.len(), 0);
+    assert_eq!(names(&app, "name:[tail TO tail]").await.len(), 1);
+    assert_eq!(names(&app, "name:{w0 TO w1]").await.len(), 1);
+});
+
+backend_test!(long_values_and_nul_bytes_of_a_spreadsheet_never_fail_the_server, async {
+    let app = TestApp::spawn().await;
+    let mut seed: u64 = 11;
+    let random: String = (0..4000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed >> 33) as usize % 36])
+        })
+        .collect();
+    let campaign = app.create_campaign("Long values").await;
+    let reason = "id is longer than 256 characters";
+    let upload = |path: &'static str, csv: String| {
+        let fields: Vec<(&str, &str)> =
+            if path == "/v1/customcampaign" { vec![("campaign", campaign.as_str())] } else { vec![] };
+        let app = &app;
+        async move { crate::common::upload(app, path, &fields, "long.csv", csv.into_bytes()).await }
+    };
+    // An id past 256 characters: the row is reported, the others are added.
+    let csv = format!("id,name,phone\n{random},A,0901000001\nCRM1,B,0901000002\n");
+    let (status, body) = upload("/v1/customcampaign", csv).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 1, "{body}");
+    assert_eq!(body["summary"]["invalid_rows"][0]["reason"], reason, "{body}");
+    let (status, body) = upload("/v1/contact/import", format!("id,name,phone\n{random},C,0901000003\n")).await;
+    assert_eq!((status, &body["data"]["invalid_rows"][0]["reason"]), (200, &json!(reason)), "{body}");
+    let entry = json!([{"id": random, "name": "D", "phones": ["0901000004"]}]);
+    let (status, body) = app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entry})).await;
+    assert_eq!((status, &body["summary"]["invalid_rows"][0]["reason"]), (200, &json!(reason)), "{body}");
+    // Long emails and custom fields are kept whole.
+    let csv = format!("name,phone,email,city\nE,0901000005,{random}@x.vn,{random}\n");
+    let (status, body) = upload("/v1/customcampaign", csv).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(1)), "{body}");
+    // A workbook writes a NUL as `_x0000_`: the reader's text never carries one
+    // into the database.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, v) in ["id", "name", "phone", "city"].iter().enumerate() {
+        ws.write_string(0, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["X\u{0}1", "N\u{0}M", "0901000008", "H\u{0}ue"].iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    let xlsx = wb.save_to_buffer().unwrap();
+    for path in ["/v1/customcampaign", "/v1/contact/import"] {
+        let fields: Vec<(&str, &str)> =
+            if path == "/v1/customcampaign" { vec![("campaign", campaign.as_str())] } else { vec![] };
+        let (status, body) = crate::common::upload(&app, path, &fields, "nul.xlsx", xlsx.clone()).await;
+        assert_eq!((status, &body["r"]), (422, &json!(8)), "{path}: {body}");
+        assert_eq!(body["msg"], "row 2, column A: the cell holds a NUL byte, which cannot be stored", "{path}");
+    }
+    // A NUL byte makes the file no text file: refused whole, as a file.
+    for path in ["/v1/customcampaign", "/v1/contact/import"] {
+        let (status, body) = upload(path, "name,phone\nF\u{0}G,0901000006\n".to_string()).await;
+        assert_eq!((status, &body["r"]), (422, &json!(8)), "{path}: {body}");
+    }
+});

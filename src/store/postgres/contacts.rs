@@ -9,7 +9,7 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::{name_key, name_words};
+use crate::domain::customer::{indexed_word, name_key, name_words};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -119,8 +119,8 @@ async fn save_details(
         for (pos, word) in name_words(&c.name).enumerate() {
             let lower = word.to_lowercase();
             let folded = text::fold(&lower);
-            words.push((&c.portal, *seq, 0, pos as i64, lower));
-            words.push((&c.portal, *seq, 1, pos as i64, folded));
+            words.push((&c.portal, *seq, 0, pos as i64, indexed_word(&lower).to_string()));
+            words.push((&c.portal, *seq, 1, pos as i64, indexed_word(&folded).to_string()));
         }
     }
     copy_rows(

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
+use crate::domain::customer::indexed_word;
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -55,8 +56,8 @@ fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name:
     for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
         let lower = word.to_lowercase();
         let folded = crate::domain::text::fold(&lower);
-        words.push((0, pos as i64, lower));
-        words.push((1, pos as i64, folded));
+        words.push((0, pos as i64, indexed_word(&lower).to_string()));
+        words.push((1, pos as i64, indexed_word(&folded).to_string()));
     }
     // Names come from files without a length limit: a long one goes in several
     // statements rather than past SQLite's limit on bound values.

@@ -53,6 +53,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sql: include_str!("migrations/0006_customer_counts.sql") },
     Migration { version: 7, sql: include_str!("migrations/0007_field_words.sql") },
     Migration { version: 8, sql: include_str!("migrations/0008_jobs.sql") },
+    Migration { version: 9, sql: include_str!("migrations/0009_indexed_words_cut.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;

@@ -1,0 +1,5 @@
+-- A name word's index entry keeps its first 500 characters (domain::customer::
+-- indexed_word), on both backends alike: PostgreSQL refuses a B-tree entry past
+-- about 2.7 kB, and a spreadsheet cell holds a word of up to 32,767 characters.
+-- Longer words stored before are cut the same way, so lookups find them.
+UPDATE contact_words SET word = substr(word, 1, 500) WHERE length(word) > 500;
