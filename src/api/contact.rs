@@ -143,6 +143,9 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let portal = f.id("portal", PortalId::parse)?;
     let mut options = super::sources::file_options(&f)?;
     let progress = super::background::wanted(&state, f.get("async"), file.len())?;
+    if progress.is_some() {
+        super::sources::check_sheet(&file, &options, state.limits.import()).await?;
+    }
     options.progress = progress.clone();
     let (store, limits, account, metrics) =
         (state.store.clone(), state.limits.import(), caller.account.clone(), state.metrics.clone());

@@ -62,6 +62,17 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
     }
     let progress = background::wanted(&state, f.get("async"), sources.file.as_ref().map_or(0, |b| b.len()))?;
     sources.file_options.progress = progress.clone();
+    if progress.is_some() {
+        // An unknown or completed campaign is told at once, as is a sheet the
+        // file lacks, not by a job that fails.
+        let Some(found) = state.store.campaign(caller.account_id(), campaign.clone()).await? else {
+            return Err(ApiError::campaign_not_found(&campaign));
+        };
+        crate::store::plan::open_for_adds(&found)?;
+        if let Some(file) = &sources.file {
+            super::sources::check_sheet(file, &sources.file_options, state.limits.import()).await?;
+        }
+    }
     let (store, limits, account, actor) =
         (state.store.clone(), state.limits.import(), caller.account.clone(), caller.key_sid.clone());
     let (metrics, target) = (state.metrics.clone(), Target::Existing(campaign.clone()));
@@ -71,13 +82,6 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         let data = skipped_marker(&summary.skipped_ids);
         Ok(json!({"r": 0, "msg": "Success", "data": data, "summary": summary}))
     };
-    if progress.is_some() {
-        // An unknown or completed campaign is told at once, not by a job that fails.
-        let Some(found) = state.store.campaign(caller.account_id(), campaign.clone()).await? else {
-            return Err(ApiError::campaign_not_found(&campaign));
-        };
-        crate::store::plan::open_for_adds(&found)?;
-    }
     background::answer(&state, &caller, Some(campaign.to_string()), progress, work).await
 }
 

@@ -118,3 +118,23 @@ pub fn file_options(f: &Fields<'_>) -> ApiResult<FileOptions> {
     }
     Ok(FileOptions { sheet, header_row, ..Default::default() })
 }
+
+/// Refuses at once (r 1) a `sheet` the uploaded file lacks, before an upload run
+/// in the background is accepted: otherwise the job would take it and fail.
+pub async fn check_sheet(
+    file: &bytes::Bytes,
+    options: &FileOptions,
+    limits: crate::import::ImportLimits,
+) -> ApiResult<()> {
+    if options.sheet.is_none() {
+        return Ok(());
+    }
+    let (file, options) = (file.clone(), options.clone());
+    let checked = tokio::task::spawn_blocking(move || crate::import::check_sheet(&file, &limits, &options))
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("checking the sheet option: {e}")))?;
+    match checked {
+        Err(crate::import::ImportError::Option(msg)) => Err(ApiError::invalid(msg)),
+        _ => Ok(()),
+    }
+}

@@ -147,6 +147,27 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
     Ok(Format::Csv)
 }
 
+/// Checks the `sheet` option against the file before any row is read, so that an
+/// upload run in the background can refuse a sheet the file lacks at once. Only
+/// that answer is given here: a file that cannot be read is the reading's to report.
+pub fn check_sheet(bytes: &[u8], limits: &ImportLimits, options: &FileOptions) -> Result<(), ImportError> {
+    let Some(wanted) = options.sheet.as_deref() else {
+        return Ok(());
+    };
+    match detect(bytes) {
+        Ok(Format::Csv) if wanted.trim() != "1" => Err(csv_has_one_sheet(wanted)),
+        Ok(Format::Xlsx) => match xlsx::sheet_names(bytes, limits) {
+            Some(names) if !names.is_empty() => xlsx::chosen_sheet(&names, wanted.trim()).map(drop),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn csv_has_one_sheet(wanted: &str) -> ImportError {
+    ImportError::Option(format!("sheet: a .csv file has one sheet; '{wanted}' names another"))
+}
+
 /// Reads every row of the chosen sheet, in order, calling `on_row` for each (empty
 /// rows included; the caller skips them). `on_row` returns false to stop. `on_size`
 /// first hears how many rows the file says it has, when it says.
@@ -163,7 +184,7 @@ fn read_rows(
             if let Some(sheet) = options.sheet.as_deref()
                 && sheet.trim() != "1"
             {
-                return Err(ImportError::Option(format!("sheet: a .csv file has one sheet; '{sheet}' names another")));
+                return Err(csv_has_one_sheet(sheet));
             }
             // Lines less the header: a fair guess of the rows, for progress only.
             on_size(memchr::memchr_iter(b'\n', bytes).count().saturating_sub(1).max(1));

@@ -217,6 +217,17 @@ pub fn read(
         .unwrap_or_else(|_| Err(ImportError::File("the .xlsx file is corrupt: it could not be read".into())))
 }
 
+/// The workbook's sheet names, or None when it cannot be opened (within the
+/// unpacked-size limit).
+pub fn sheet_names(bytes: &[u8], limits: &ImportLimits) -> Option<Vec<String>> {
+    std::panic::catch_unwind(|| {
+        check_unpacked_size(bytes, limits.max_unpacked_bytes).ok()?;
+        Some(Xlsx::new(Cursor::new(bytes)).ok()?.sheet_names())
+    })
+    .ok()
+    .flatten()
+}
+
 fn read_workbook(
     bytes: &[u8],
     limits: &ImportLimits,
@@ -250,7 +261,7 @@ fn read_workbook(
 
 /// The sheet the `sheet` option names: by name (exactly, else ignoring case), else by
 /// position from 1.
-fn chosen_sheet(names: &[String], wanted: &str) -> Result<String, ImportError> {
+pub fn chosen_sheet(names: &[String], wanted: &str) -> Result<String, ImportError> {
     if let Some(name) = names
         .iter()
         .find(|n| n.as_str() == wanted)

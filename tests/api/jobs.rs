@@ -287,3 +287,53 @@ backend_test!(ended_jobs_older_than_thirty_days_are_removed_when_a_server_starts
     let (status, body) = app.get(&format!("/v1/job/{recent}")).await;
     assert_eq!((status, &body["data"]["state"]), (200, &json!("done")), "{body}");
 });
+
+backend_test!(a_sheet_the_file_lacks_is_refused_at_once_not_by_a_job, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Sheets").await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for name in ["Guide", "Leads"] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        ws.write_string(0, 0, "phone").unwrap();
+        ws.write_string(1, 0, "0901234567").unwrap();
+    }
+    let xlsx = wb.save_to_buffer().unwrap();
+    let missing = error(1, "sheet: the workbook has no sheet 'Other'; its sheets are: Guide, Leads");
+    let third = error(1, "sheet: the workbook has 2 sheets; there is no sheet 3");
+    let csv_sheet = error(1, "sheet: a .csv file has one sheet; '2' names another");
+    for path in ["/v1/customcampaign", "/v1/contact/import"] {
+        let with = |extra: Vec<(&'static str, &'static str)>| {
+            let mut fields: Vec<(&str, &str)> =
+                if path == "/v1/customcampaign" { vec![("campaign", campaign.as_str())] } else { vec![] };
+            fields.extend(extra);
+            fields
+        };
+        for wanted in [None, Some("1")] {
+            // The same answer with and without a job.
+            let mut fields = with(vec![("sheet", "Other")]);
+            if let Some(a) = wanted {
+                fields.push(("async", a));
+            }
+            let (status, body) = upload(&app, path, &fields, "l.xlsx", xlsx.clone()).await;
+            assert_eq!((status, &body), (400, &missing), "{path}");
+            let mut fields = with(vec![("sheet", "3")]);
+            fields.extend(wanted.map(|a| ("async", a)));
+            let (status, body) = upload(&app, path, &fields, "l.xlsx", xlsx.clone()).await;
+            assert_eq!((status, &body), (400, &third), "{path}");
+            let mut fields = with(vec![("sheet", "2")]);
+            fields.extend(wanted.map(|a| ("async", a)));
+            let (status, body) = upload(&app, path, &fields, "l.csv", leads(3)).await;
+            assert_eq!((status, &body), (400, &csv_sheet), "{path}");
+        }
+        // A sheet the file has runs as a job, and ends done.
+        let (status, started) =
+            upload(&app, path, &with(vec![("sheet", "leads"), ("async", "1")]), "l.xlsx", xlsx.clone()).await;
+        assert_eq!(status, 200, "{started}");
+        let done = finished(&app, started["data"]["job"].as_str().unwrap()).await;
+        assert_eq!(done["state"], "done", "{done}");
+    }
+    // Only the two jobs wrote: one customer (whose contact is the import's too).
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+    assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "1", "{list}");
+});
