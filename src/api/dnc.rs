@@ -76,6 +76,9 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
     {
         return Err(ApiError::campaign_not_found(c));
     }
+    if progress.is_some() {
+        super::sources::check_sheet(&file, &options, limits).await?;
+    }
     let work = async move {
         let imported = crate::intake::import_dnc(&store, limits, &account, campaign, reason, file, options).await?;
         Ok(serde_json::json!({"r": 0, "msg": "Success", "data": imported}))

@@ -302,7 +302,7 @@ backend_test!(a_sheet_the_file_lacks_is_refused_at_once_not_by_a_job, async {
     let missing = error(1, "sheet: the workbook has no sheet 'Other'; its sheets are: Guide, Leads");
     let third = error(1, "sheet: the workbook has 2 sheets; there is no sheet 3");
     let csv_sheet = error(1, "sheet: a .csv file has one sheet; '2' names another");
-    for path in ["/v1/customcampaign", "/v1/contact/import"] {
+    for path in ["/v1/customcampaign", "/v1/contact/import", "/v1/dnc/import"] {
         let with = |extra: Vec<(&'static str, &'static str)>| {
             let mut fields: Vec<(&str, &str)> =
                 if path == "/v1/customcampaign" { vec![("campaign", campaign.as_str())] } else { vec![] };
@@ -333,7 +333,7 @@ backend_test!(a_sheet_the_file_lacks_is_refused_at_once_not_by_a_job, async {
         let done = finished(&app, started["data"]["job"].as_str().unwrap()).await;
         assert_eq!(done["state"], "done", "{done}");
     }
-    // Only the two jobs wrote: one customer (whose contact is the import's too).
+    // Only the jobs wrote: one customer (whose contact is the import's too).
     let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
     assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "1", "{list}");
 });
