@@ -76,6 +76,11 @@ fn call_result(f: &Fields<'_>, claim: &ClaimId, region: &Region) -> ApiResult<Ca
     if outcome == Outcome::Callback && callback_time.is_none() {
         return Err(ApiError::missing("callback_time"));
     }
+    if callback_time.is_some_and(|t| t < 0) {
+        return Err(ApiError::invalid("callback_time must be an epoch second, not negative"));
+    }
+    crate::domain::campaign::at_most("callback_time", callback_time, crate::domain::campaign::LAST_EPOCH_SECOND)
+        .map_err(ApiError::invalid)?;
     let callback_scope = Scope::parse(f.string("callback_scope")?.as_deref()).map_err(ApiError::invalid)?;
     let phone = match f.string("phone")?.filter(|p| !p.trim().is_empty()) {
         None => None,

@@ -54,6 +54,8 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
     if expires_at.is_some_and(|t| t <= 0) {
         return Err(ApiError::invalid("expires_at must be an epoch second after 1970"));
     }
+    crate::domain::campaign::at_most("expires_at", expires_at, crate::domain::campaign::LAST_EPOCH_SECOND)
+        .map_err(ApiError::invalid)?;
     let added = crate::intake::add_dnc(&state.store, &caller.account, campaign, &raw, reason(&f)?, expires_at).await?;
     Ok(ok(added))
 }

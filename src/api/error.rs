@@ -71,9 +71,19 @@ impl PartialEq for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The most characters of a message an error answer carries.
+pub const MESSAGE_CHARS: usize = 1000;
+
 impl ApiError {
+    /// An error with its message, cut to [`MESSAGE_CHARS`] characters: a message
+    /// that quotes a client's value must not send a 100 kB value back twice.
     pub fn new(code: Code, msg: impl Into<String>) -> ApiError {
-        ApiError { code, msg: msg.into(), status: None, cause: None }
+        let mut msg = msg.into();
+        if let Some((end, _)) = msg.char_indices().nth(MESSAGE_CHARS) {
+            msg.truncate(end);
+            msg.push('…');
+        }
+        ApiError { code, msg, status: None, cause: None }
     }
     pub fn invalid(msg: impl Into<String>) -> ApiError {
         ApiError::new(Code::Invalid, msg)

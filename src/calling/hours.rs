@@ -49,6 +49,10 @@ pub struct WindowView {
 
 fn minutes(field: &str, text: &str) -> Result<u16, String> {
     let bad = || format!("{field} must be a time HH:MM from 00:00 to 24:00, not '{text}'");
+    let shape = text.trim().as_bytes();
+    if !(shape.len() == 5 && shape[2] == b':' && [0, 1, 3, 4].iter().all(|&i| shape[i].is_ascii_digit())) {
+        return Err(bad());
+    }
     let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
     let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if h.to_string().len() > 2 || m > 59 || h > 24 || (h == 24 && m != 0) || text.trim().len() != 5 {
@@ -102,8 +106,17 @@ impl Hours {
         }
         let mut dates = Vec::with_capacity(holidays.len());
         for (i, h) in holidays.iter().enumerate() {
-            let date = NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("holidays[{i}] must be a date YYYY-MM-DD, not '{h}'"))?;
+            let bad = || format!("holidays[{i}] must be a date YYYY-MM-DD, not '{h}'");
+            let shape = h.trim().as_bytes();
+            let digits = [0, 1, 2, 3, 5, 6, 8, 9];
+            if !(shape.len() == 10
+                && shape[4] == b'-'
+                && shape[7] == b'-'
+                && digits.iter().all(|&d| shape[d].is_ascii_digit()))
+            {
+                return Err(bad());
+            }
+            let date = NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| bad())?;
             dates.push(date);
         }
         let _ = name;

@@ -171,6 +171,20 @@ pub struct CallingFields {
     pub purpose: Option<String>,
 }
 
+/// The last epoch second a time may name (9999-12-31 23:59:59 UTC): later ones are
+/// typing errors, and sums with them must not overflow.
+pub const LAST_EPOCH_SECOND: i64 = 253_402_300_799;
+/// The longest span, in seconds, a delay or grace may last: ten years.
+pub const LONGEST_SPAN_SECONDS: i64 = 10 * 365 * 86_400;
+
+/// Checks that a time or span is at most `max` (in its own unit), naming the field.
+pub fn at_most(field: &str, value: Option<i64>, max: i64) -> Result<(), String> {
+    match value {
+        Some(v) if v > max => Err(format!("{field} must be at most {max}")),
+        _ => Ok(()),
+    }
+}
+
 impl CallingFields {
     /// Checks the values present; the error names the field.
     pub fn check(&self) -> Result<(), String> {
@@ -184,6 +198,8 @@ impl CallingFields {
                 return Err(format!("{field} must not be negative"));
             }
         }
+        at_most("callback_grace_seconds", self.callback_grace_seconds, LONGEST_SPAN_SECONDS)?;
+        at_most("time_do_not_call", self.time_do_not_call, LONGEST_SPAN_SECONDS / 86_400)?;
         if let Some(t) = self.quota_type
             && !(0..=1).contains(&t)
         {
@@ -216,6 +232,7 @@ impl CallingFields {
             if rule.delay_seconds < 0 || rule.max_attempts < 0 {
                 return Err(format!("retry_rules[{i}] must not have negative values"));
             }
+            at_most(&format!("retry_rules[{i}].delay_seconds"), Some(rule.delay_seconds), LONGEST_SPAN_SECONDS)?;
         }
         let mut outcomes: Vec<&str> = self.retry_rules.iter().flatten().map(|r| r.outcome.as_str()).collect();
         outcomes.sort_unstable();
@@ -304,6 +321,9 @@ impl CampaignFields {
                 return Err(format!("{field} must not be negative"));
             }
         }
+        at_most("start_time", self.start_time, LAST_EPOCH_SECOND * 1000 + 999)?;
+        at_most("end_time", self.end_time, LAST_EPOCH_SECOND * 1000 + 999)?;
+        at_most("time_between_two_call", self.time_between_two_call, LONGEST_SPAN_SECONDS / 60)?;
         if let Some(desc) = &self.desc1
             && desc.chars().count() > 2000
         {

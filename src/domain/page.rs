@@ -5,6 +5,9 @@ pub const MAX_LIMIT: i64 = 1000;
 /// The page size when a request names none (the reference's own sample asks for 10).
 pub const DEFAULT_LIMIT: i64 = 10;
 
+/// The largest offset a page stands for: far past any list.
+pub const MAX_OFFSET: i64 = 1 << 60;
+
 /// A checked page request: `page` from 1, `limit` in 1..=1000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -26,8 +29,10 @@ impl Page {
         Ok(Page { page, limit })
     }
 
+    /// Rows before the page, at most [`MAX_OFFSET`]: a page past every list stays
+    /// empty, and sums with the offset never overflow.
     pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.limit)
+        (self.page - 1).saturating_mul(self.limit).min(MAX_OFFSET)
     }
 
     /// How many pages `total` rows fill.
@@ -55,6 +60,9 @@ mod tests {
         assert!(Page::parse(None, Some(1001)).is_err());
         let p = Page::parse(Some(3), Some(20)).unwrap();
         assert_eq!(p.offset(), 40);
+        let far = Page::parse(Some(i64::MAX), Some(1000)).unwrap();
+        assert_eq!(far.offset(), super::MAX_OFFSET);
+        assert!(far.offset().checked_add(far.limit).is_some());
         assert_eq!(p.total_pages(0), 0);
         assert_eq!(p.total_pages(41), 3);
         assert_eq!(p.total_pages(40), 2);

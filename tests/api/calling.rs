@@ -1204,3 +1204,71 @@ backend_test!(a_number_of_many_zones_is_called_only_when_open_in_all, async {
     let (campaign, _) = one_phone(&app, "+18005551234", always).await;
     claim(&app, &campaign, "u1").await;
 });
+
+backend_test!(values_past_any_real_time_or_page_are_refused_or_empty_never_a_failure, async {
+    let app = TestApp::spawn().await;
+    // Spans and times too large to add to a clock are refused, naming the field.
+    let (s, body) = app.post("/v1/campaign", json!({"name": "Far", "callback_grace_seconds": i64::MAX})).await;
+    assert_eq!((s, body), (400, error(1, "callback_grace_seconds must be at most 315360000")));
+    let (s, body) = app.post("/v1/campaign", json!({"name": "Far", "time_between_two_call": 9_000_000})).await;
+    assert_eq!((s, body), (400, error(1, "time_between_two_call must be at most 5256000")));
+    let (s, body) = app.post("/v1/campaign", json!({"name": "Far", "end_time": i64::MAX})).await;
+    assert_eq!((s, body), (400, error(1, "end_time must be at most 253402300799999")));
+    let (s, body) = app.post("/v1/dnc", json!({"phones": ["0901234567"], "expires_at": i64::MAX})).await;
+    assert_eq!((s, body), (400, error(1, "expires_at must be at most 253402300799")));
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2]]).await;
+    let (a, claim_a, _) = claim(&app, &campaign, "u1").await;
+    for (t, message) in [
+        (json!(9_223_372_036_854_772_208_i64), "callback_time must be at most 253402300799"),
+        (json!(-1), "callback_time must be an epoch second, not negative"),
+    ] {
+        let (s, body) = report(&app, a, &claim_a, "callback", json!({"callback_time": t})).await;
+        assert_eq!((s, body), (400, error(1, message)));
+    }
+    // A message quoting a huge value quotes its start.
+    let (s, body) = report(&app, a, &claim_a, &"A".repeat(100_000), json!({})).await;
+    assert_eq!((s, &body["r"]), (400, &json!(1)), "{body}");
+    let msg = body["msg"].as_str().unwrap();
+    assert!(msg.chars().count() <= 1001 && msg.ends_with('…'), "{} characters", msg.len());
+    // A page past every list is empty.
+    let (s, body) = app
+        .post(
+            "/v1/customcampaign/findcustomermanager",
+            json!({"campaign": campaign, "stringee_user_id": "u1", "page": i64::MAX}),
+        )
+        .await;
+    assert_eq!((s, &body["resFromPccApi"]["data"]["rows"]), (200, &json!([])), "{body}");
+    for page in [i64::MAX, 9_223_372_036_854_776, 1 << 62] {
+        let (s, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&page={page}&limit=1000")).await;
+        assert_eq!((s, &body["resFromPccApi"]["data"]["rows"]), (200, &json!([])), "{body}");
+        assert_eq!(body["resFromPccApi"]["data"]["totalCount"], "2");
+    }
+    // Callable hours take times and dates in exactly their form.
+    for (window, holiday, message) in [
+        ("+8:00", "2027-01-01", "windows[0].start must be a time HH:MM from 00:00 to 24:00, not '+8:00'"),
+        ("08:00", "+10000-01-01", "holidays[0] must be a date YYYY-MM-DD, not '+10000-01-01'"),
+        ("08:00", "-2027-01-01", "holidays[0] must be a date YYYY-MM-DD, not '-2027-01-01'"),
+        ("08:00", "2027-1-1", "holidays[0] must be a date YYYY-MM-DD, not '2027-1-1'"),
+    ] {
+        let set = json!({"name": "b", "timezone": "Asia/Ho_Chi_Minh", "holidays": [holiday],
+                         "windows": [{"days": [1], "start": window, "end": "17:00"}]});
+        let (s, body) = app.post("/v1/businesshour", set).await;
+        assert_eq!((s, body), (400, error(1, message)));
+    }
+    assert_eq!(ids.len(), 2);
+});
+
+backend_test!(a_callback_whose_agent_is_gone_is_explained_as_the_hand_out_sees_it, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (a, claim_a, _) = claim(&app, &campaign, "u1").await;
+    // Its owner's callback, long past the grace: anyone may take it.
+    reported(&app, a, &claim_a, "callback", json!({"callback_time": now_secs() - 7200})).await;
+    let (_, agents) = app.get("/v1/agent?stringee_user_id=u1").await;
+    let owner = agents["data"]["agents"][0]["id"].as_str().unwrap_or_else(|| panic!("no agent u1: {agents}"));
+    let (s, body) = app.delete(&format!("/v1/agent/{owner}")).await;
+    assert_eq!(s, 200, "{body}");
+    let why = explain(&app, a, None).await;
+    assert_eq!(why["callable"], true, "{why}");
+    assert_eq!(receive(&app, &campaign, "u2").await["data"]["id"], a);
+});

@@ -261,3 +261,89 @@ async fn sixty_four_agents_on_two_servers_never_share_a_customer_or_a_phone() {
     let held = held.expect("the claimers ran");
     floor.check(&campaign, &held).await;
 }
+
+// Hand-outs racing the writes that must see them: a quota, a customer's delete,
+// a campaign's delete. Each race is run several times; whichever side wins, the
+// other must see it.
+backend_test!(hand_outs_and_deletes_racing_never_leave_a_claim_behind_or_pass_a_quota, async {
+    use crate::calling::{agent, contacts, receive, rows};
+    let app = Arc::new(TestApp::spawn().await);
+    let agents = [agent(&app, "u1").await, agent(&app, "u2").await];
+    // A campaign with these settings and customers, worked by both agents, started.
+    let running = async |app: &TestApp, settings: Value, customers: &[&[u32]]| -> (String, Vec<i64>) {
+        let mut body = settings;
+        body["name"] = json!("Race");
+        body["agent"] = json!(agents);
+        body["listcontacts"] = contacts(customers);
+        let (status, made) = app.post("/v1/campaign", body).await;
+        assert_eq!(status, 200, "{made}");
+        let id = made["data"]["id"].as_str().unwrap().to_string();
+        for step in ["approve", "start"] {
+            let (status, body) = app.post(&format!("/v1/campaign/{id}/{step}"), json!({})).await;
+            assert_eq!(status, 200, "{step}: {body}");
+        }
+        let ids = rows(app, &id).await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+        (id, ids)
+    };
+    // Ten hand-outs at once to one agent with a quota of one: one customer.
+    let (campaign, _) = running(&app, json!({"quota_type": 1, "quota_call_out": 1}), &[&[1], &[2], &[3], &[4]]).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, campaign) = (app.clone(), campaign.clone());
+            tokio::spawn(async move { receive(&app, &campaign, "u1").await })
+        })
+        .collect();
+    let mut handed = 0;
+    for t in tasks {
+        let body = t.await.unwrap();
+        if body["data"].is_object() {
+            handed += 1;
+        } else {
+            assert_eq!(body["reason"], "quota_reached", "{body}");
+        }
+    }
+    assert_eq!(handed, 1, "a quota of one handed out {handed}");
+    for round in 0..8 {
+        // A customer's delete against its hand-out: one of the two loses.
+        let (campaign, ids) = running(&app, json!({}), &[&[10 + round]]).await;
+        let (app1, app2, c) = (app.clone(), app.clone(), campaign.clone());
+        let path = format!("/v1/customcampaign/{}", ids[0]);
+        let delete = tokio::spawn(async move { app1.delete(&path).await });
+        let hand_out = tokio::spawn(async move { receive(&app2, &c, "u1").await });
+        let ((status, deleted), handed) = (delete.await.unwrap(), hand_out.await.unwrap());
+        match (status, handed["data"].is_object()) {
+            (200, false) => {}
+            (409, true) => assert_eq!(deleted["r"], 7, "{deleted}"),
+            other => panic!("round {round}: delete {other:?} {deleted} and hand-out {handed}"),
+        }
+        // A campaign's delete against hand-outs: refused while any holds a claim.
+        let customers: Vec<[u32; 1]> = (0..6).map(|i| [100 + round * 10 + i]).collect();
+        let lists: Vec<&[u32]> = customers.iter().map(|c| &c[..]).collect();
+        let (campaign, _) = running(&app, json!({}), &lists).await;
+        let hand_outs: Vec<_> = (0..4)
+            .map(|_| {
+                let (app, campaign) = (app.clone(), campaign.clone());
+                tokio::spawn(async move {
+                    let (_, body) = app
+                        .post(
+                            "/v1/customcampaign/receivecustomer",
+                            json!({"campaign": campaign, "stringee_user_id": "u2"}),
+                        )
+                        .await;
+                    body
+                })
+            })
+            .collect();
+        let (status, deleted) = app.delete(&format!("/v1/campaign/{campaign}")).await;
+        let mut claimed = 0;
+        for t in hand_outs {
+            let body = t.await.unwrap();
+            claimed += usize::from(body["data"].is_object());
+        }
+        if status == 200 {
+            assert_eq!(claimed, 0, "round {round}: the campaign went with {claimed} live claims");
+        } else {
+            assert_eq!((status, &deleted["r"]), (409, &json!(7)), "{deleted}");
+        }
+    }
+});

@@ -726,6 +726,9 @@ pub async fn receive(
     user: &str,
     now: i64,
 ) -> StoreResult<Receive> {
+    // Hand-outs share their campaign's lock; a campaign delete takes it alone, so it
+    // waits for the hand-outs under way and then sees their claims.
+    db.lock(&campaign_lock(account, campaign_id), false).await?;
     let agents::HandOut { campaign, below, agent, quota, callbacks_due } =
         agents::hand_out(db, account, campaign_id, user, now).await?;
     let now_ms = now.saturating_mul(1000);
@@ -735,6 +738,9 @@ pub async fn receive(
         return Ok(Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }));
     }
     if let Some(limit) = quota.per_day() {
+        // One hand-out at a time per agent and campaign, or two at once would each
+        // find the agent under its quota.
+        db.lock(&format!("{}/{user}", campaign_lock(account, campaign_id)), true).await?;
         let (day_start, day_end) = hours::day_bounds(region, now);
         if used_today(db, account, campaign_id, &agent, day_start, now).await? >= limit {
             let next = rules::earliest([Some(day_end)], &campaign);
@@ -813,6 +819,11 @@ pub async fn receive(
         answer.next_eligible_at = rules::earliest([answer.next_eligible_at, held_until], &campaign);
     }
     Ok(Receive::Nobody(answer))
+}
+
+/// The name of a campaign's hand-out lock (see `receive`).
+fn campaign_lock(account: &str, campaign: &str) -> String {
+    format!("hand-out/{account}/{campaign}")
 }
 
 /// Takes a customer whose every phone is blocked for now out of the queue until
@@ -1083,17 +1094,7 @@ pub async fn release(db: &impl Db, account: &str, customer_id: i64, claim_id: &s
 
 /// r=7 when a live claim holds the customer.
 pub async fn refuse_if_claimed(db: &impl Db, account: &str, customer_id: i64, what: &str, now: i64) -> StoreResult<()> {
-    let held = db
-        .row(
-            "SELECT claim_id FROM customers WHERE account_id = ? AND id = ? AND due = 3 AND wake_at > ?",
-            &[account.into(), customer_id.into(), now.into()],
-        )
-        .await?
-        .and_then(|r| r.opt_text(0));
-    match held {
-        Some(claim) => Err(StoreError::Conflict(format!("customer {customer_id} is held by claim '{claim}'; {what}"))),
-        None => Ok(()),
-    }
+    refuse_any_claimed(db, account, &[customer_id], what, now).await
 }
 
 /// Gives back the claim on a customer whose lease has run out but that no sweep
@@ -1200,7 +1201,10 @@ pub async fn explain(
         .map(|f| PhoneVerdict { phone: f.phone.clone(), callable: f.callable(), reasons: f.reasons() })
         .collect();
     let assigned = assigned_users(db, account, &campaign.id).await?;
-    let judged: Vec<Option<(String, String)>> = match user.or(c.callback_owner.as_deref()) {
+    // A callback's owner is judged alone while it works the campaign; without it,
+    // every agent who does.
+    let owner = c.callback_owner.as_deref().filter(|o| assigned.iter().any(|(_, su)| su == o));
+    let judged: Vec<Option<(String, String)>> = match user.or(owner) {
         Some(u) => {
             vec![Some(assigned.iter().find(|(_, su)| su == u).cloned().unwrap_or((String::new(), u.to_string())))]
         }
@@ -1362,7 +1366,11 @@ pub async fn agent_customers(
         .await?;
     let all: Vec<Customer> = callbacks.iter().chain(claimed.iter()).map(customer_row).collect();
     let total = all.len() as i64;
-    let rows = all.into_iter().skip(((page.max(1) - 1) * 10) as usize).take(10).collect();
+    let rows = all
+        .into_iter()
+        .skip(usize::try_from((page.max(1) - 1).saturating_mul(10)).unwrap_or(usize::MAX))
+        .take(10)
+        .collect();
     Ok((rows, total))
 }
 
@@ -1535,22 +1543,27 @@ const ROWS_PER_STATEMENT: usize = 400;
 
 /// r=7 when a live claim holds any of these customers (CONTRACT §9.4): nothing of
 /// the request is written.
+///
+/// On PostgreSQL the customers' rows are locked first, whatever they hold: a
+/// hand-out under way holds its customer's row until it commits, so this waits for
+/// it and then reads its claim; a hand-out that comes after passes the row over.
 pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: &str, now: i64) -> StoreResult<()> {
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-        let mut args: Vec<Val> = vec![account.into(), now.into()];
+        let mut args: Vec<Val> = vec![account.into()];
         args.extend(chunk.iter().map(|id| Val::Int(*id)));
-        let held = db
-            .row(
+        let rows = db
+            .rows(
                 &format!(
-                    "SELECT id, claim_id FROM customers{} WHERE account_id = ? AND due = 3 AND wake_at > ? AND id IN ({}) \
-                     ORDER BY id LIMIT 1",
+                    "SELECT id, claim_id, due, wake_at FROM customers{} WHERE account_id = ? AND id IN ({}) \
+                     ORDER BY id{}",
                     db.by_id(),
-                    marks(chunk.len())
+                    marks(chunk.len()),
+                    db.for_update()
                 ),
                 &args,
             )
             .await?;
-        if let Some(r) = held {
+        if let Some(r) = rows.iter().find(|r| r.opt_int(2) == Some(3) && r.int(3) > now) {
             return Err(StoreError::Conflict(format!(
                 "customer {} is held by claim '{}'; {what}",
                 r.int(0),
@@ -1620,6 +1633,8 @@ pub async fn record_campaign_delete(
     actor: &str,
     now: i64,
 ) -> StoreResult<()> {
+    // Waits for the campaign's hand-outs under way; later ones find it gone.
+    db.lock(&campaign_lock(account, campaign), true).await?;
     let live = db
         .row(
             "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND state = 0 AND lease_expires_at > ?",

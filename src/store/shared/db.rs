@@ -137,6 +137,17 @@ pub trait Db {
         if self.postgres() { " FOR UPDATE" } else { "" }
     }
 
+    /// Takes the lock named `key` until the transaction ends, waiting for it:
+    /// shared with other shared holders, or alone. SQLite writers take turns already.
+    async fn lock(&self, key: &str, exclusive: bool) -> StoreResult<()> {
+        if !self.postgres() {
+            return Ok(());
+        }
+        let take = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
+        self.rows(&format!("SELECT {take}(hashtextextended(?, 1))::text"), &[key.into()]).await?;
+        Ok(())
+    }
+
     /// Takes the lock named `key` until the transaction ends, unless another
     /// transaction holds it: whether it was taken. For work one transaction at a
     /// time is enough to do (a campaign's sweep), so the others skip it rather than
