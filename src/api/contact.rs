@@ -44,14 +44,20 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
             let e = f.nested(entry, at.clone());
             let key = e.required_string("field_key")?;
             let value = e.get("field_value").cloned().unwrap_or(Value::Null);
-            let text = || scalar_text(&value).unwrap_or_default();
+            // A name or email is text (a number is read as its digits), never an
+            // object or a list.
+            let text = || match &value {
+                Value::Null => Ok(String::new()),
+                v => scalar_text(v)
+                    .ok_or_else(|| ApiError::invalid(format!("{at}.field_value must be a string for '{key}'"))),
+            };
             match (list, key.as_str()) {
-                ("systemField", "name") => contact.name = Some(text()),
+                ("systemField", "name") => contact.name = Some(text()?),
                 ("systemField", "phone" | "phones" | "phone_number") => {
                     let phones = e.strings("field_value")?.unwrap_or_default();
                     contact.phones.get_or_insert_with(Vec::new).extend(phones);
                 }
-                ("systemField", "email") => contact.email = Some(text()),
+                ("systemField", "email") => contact.email = Some(text()?),
                 _ => {
                     contact.fields.get_or_insert_with(Map::new).insert(key, value);
                 }

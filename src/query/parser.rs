@@ -33,7 +33,7 @@ pub fn parse(input: &str) -> Result<Node, QueryError> {
         });
     }
     let tokens = lex(input)?;
-    let mut p = Parser { tokens, at: 0, end, depth: 0 };
+    let mut p = Parser { tokens, at: 0, end, depth: 0, field: None };
     if p.tokens.is_empty() {
         return Err(QueryError { pos: 0, msg: "expected a query".into() });
     }
@@ -50,6 +50,8 @@ struct Parser {
     at: usize,
     end: usize,
     depth: usize,
+    /// Inside `field:( … )`: the field of the group's terms that name none.
+    field: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -167,6 +169,31 @@ impl Parser {
         node
     }
 
+    /// The field of a term that names none: the group's, else the default fields.
+    fn default_field(&self) -> Field {
+        self.field.clone().map_or(Field::Default, Field::Named)
+    }
+
+    /// A value that may carry a sign glued to it (`-100`, `+84…`), as a range's
+    /// bounds and a comparison's value do: the sign is part of the value, not an
+    /// operator.
+    fn signed_value(&mut self) -> Option<Token> {
+        let sign = match self.peek().map(|t| &t.tok) {
+            Some(Tok::MustNot) => '-',
+            Some(Tok::Must) => '+',
+            _ => return self.next(),
+        };
+        let at = self.peek().map_or(0, |t| t.pos);
+        match self.tokens.get(self.at + 1) {
+            Some(Token { tok: Tok::Word { text, wildcard: false, .. }, pos }) if *pos == at + 1 && !text.is_empty() => {
+                let text = format!("{sign}{text}");
+                self.at += 2;
+                Some(Token { tok: Tok::Word { text, wildcard: false, escaped: true }, pos: at })
+            }
+            _ => self.next(),
+        }
+    }
+
     fn primary(&mut self) -> Result<Node, QueryError> {
         let Some(token) = self.next() else {
             return Err(QueryError { pos: self.end, msg: "expected a clause".into() });
@@ -187,11 +214,13 @@ impl Parser {
                     let colon = self.next().map(|t| t.pos).unwrap_or(self.end);
                     return self.fielded(text, wildcard, token.pos, colon);
                 }
-                Ok(term(Field::Default, text, wildcard, token.pos))
+                Ok(term(self.default_field(), text, wildcard, token.pos))
             }
-            Tok::Phrase(text) => Ok(Node::Term { field: Field::Default, value: Value::Phrase(text), pos: token.pos }),
+            Tok::Phrase(text) => {
+                Ok(Node::Term { field: self.default_field(), value: Value::Phrase(text), pos: token.pos })
+            }
             // A range with no field searches the default fields, as a term does.
-            Tok::RangeOpen(inclusive) => self.range(Field::Default, inclusive, token.pos),
+            Tok::RangeOpen(inclusive) => self.range(self.default_field(), inclusive, token.pos),
             Tok::RParen => Err(QueryError { pos: token.pos, msg: "unexpected ')'".into() }),
             _ => Err(QueryError { pos: token.pos, msg: "expected a term, a phrase or '('".into() }),
         }
@@ -225,6 +254,22 @@ impl Parser {
                 _ => Err(QueryError { pos: token.pos, msg: "expected a field name after '_exists_:'".into() }),
             };
         }
+        if token.tok == Tok::LParen {
+            // `field:(a OR "b c")`: the group's terms that name no field are on this one.
+            if matches!(self.peek().map(|t| &t.tok), Some(Tok::RParen)) {
+                return Err(QueryError { pos: self.pos(), msg: "expected a clause inside '()'".into() });
+            }
+            self.deeper()?;
+            let outer = self.field.replace(field);
+            let inner = self.query();
+            self.field = outer;
+            self.depth -= 1;
+            let inner = inner?;
+            return match self.next() {
+                Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
+                _ => Err(QueryError { pos: token.pos, msg: "unclosed '(': expected ')'".into() }),
+            };
+        }
         let field = Field::Named(field);
         match token.tok {
             Tok::Word { text, wildcard, .. } => Ok(term(field, text, wildcard, pos)),
@@ -237,7 +282,7 @@ impl Parser {
                 _ => Err(expected()),
             },
             Tok::Cmp(op) => {
-                let value = match self.next() {
+                let value = match self.signed_value() {
                     Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => text,
                     _ => {
                         return Err(QueryError {
@@ -271,7 +316,7 @@ impl Parser {
                 });
             }
         }
-        let upper_token = self.next();
+        let upper_token = self.signed_value();
         let upper_close = self.next();
         let inclusive_upper = match upper_close {
             Some(Token { tok: Tok::RangeClose(inc), .. }) => inc,
@@ -302,7 +347,7 @@ impl Parser {
     }
 
     fn bound(&mut self, inclusive: bool, msg: &str) -> Result<Bound, QueryError> {
-        match self.next() {
+        match self.signed_value() {
             Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => Ok(Bound::Open),
             Some(Token { tok: Tok::Word { text, wildcard: false, escaped }, .. })
                 if !text.is_empty() && (escaped || text != "TO") =>

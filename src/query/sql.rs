@@ -46,6 +46,9 @@ const COUNT_WORDS: &str =
 const ROW_WORDS: &str =
     "SELECT DISTINCT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND ";
 
+/// The most words a phrase on `name` may hold: each is one more lookup joined in.
+pub const MAX_PHRASE_WORDS: usize = 32;
+
 /// Whose contacts a query runs over.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
@@ -287,7 +290,18 @@ impl Compiler<'_> {
             return self.has_value(field);
         }
         match field {
-            Builtin::Name => self.name(value, false),
+            Builtin::Name => {
+                // Each word of a name phrase is one more lookup joined in.
+                if let Value::Phrase(p) = value
+                    && crate::domain::customer::name_words(p).nth(MAX_PHRASE_WORDS).is_some()
+                {
+                    return Err(QueryError {
+                        pos,
+                        msg: format!("a phrase on name may hold at most {MAX_PHRASE_WORDS} words"),
+                    });
+                }
+                self.name(value, false)
+            }
             Builtin::Phone => self.phone(value),
             Builtin::Id => self.column("c.id", value, false),
             Builtin::Email => self.column("c.email", value, true),

@@ -75,6 +75,22 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
         (json!({"name": "x", "fields": "{bad"}), 400, error(1, "fields is not a valid JSON object")),
         (json!({"name": "x", "portal": "pt_nope"}), 404, error(4, "portal 'pt_nope' not found")),
         (json!({"systemField": [{"field_value": "x"}]}), 400, error(2, "missing systemField[0].field_key")),
+        (
+            json!({"systemField": [{"field_key": "name", "field_value": {"a": 1}}]}),
+            400,
+            error(1, "systemField[0].field_value must be a string for 'name'"),
+        ),
+        (
+            json!({"systemField": [{"field_key": "name", "field_value": ["x"]},
+                                   {"field_key": "phone", "field_value": "0901234567"}]}),
+            400,
+            error(1, "systemField[0].field_value must be a string for 'name'"),
+        ),
+        (
+            json!({"systemField": [{"field_key": "email", "field_value": [1]}]}),
+            400,
+            error(1, "systemField[0].field_value must be a string for 'email'"),
+        ),
     ];
     for (input, status, want) in cases {
         let (got_status, got) = app.post("/v1/contact", input.clone()).await;

@@ -664,3 +664,39 @@ backend_test!(customer_ids_are_never_given_twice, async {
     add(&app, &campaign, json!([{"id": "CTNEW", "name": "n", "phones": ["0901234567"]}])).await;
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}")).await), [1, 3]);
 });
+
+backend_test!(add_by_phones_of_thousands_attaches_skips_and_makes_contacts_as_one_by_one, async {
+    let app = TestApp::spawn().await;
+    let phone = |i: usize| format!("09{:08}", 10_000_000 + i);
+    // Contacts holding phones 0..3000 (one holds two phones: 0 and 1), of which
+    // phones 0..1000 are already customers of the campaign.
+    let mut csv = String::from("name,phone\n");
+    csv.push_str(&format!("Both,\"{}, {}\"\n", phone(0), phone(1)));
+    for i in 2..3000 {
+        csv.push_str(&format!("Known {i},{}\n", phone(i)));
+    }
+    let (status, body) = crate::common::upload(&app, "/v1/contact/import", &[], "known.csv", csv.into_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let campaign = app.create_campaign("Phones").await;
+    let first: Vec<String> = (0..1000).map(phone).collect();
+    let (status, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": first})).await;
+    assert_eq!(status, 200, "{body}");
+    // Phone 1 belongs to the contact phone 0 made a customer: skipped.
+    assert_eq!((&body["data"]["added"], &body["data"]["skipped"]), (&json!(999), &json!(1)), "{}", body["data"]);
+    // Phones 500..9500: 500 already in the campaign, 2000 attach to their contacts,
+    // 6500 make new contacts; in chunks past the 4096 written at once.
+    let second: Vec<String> = (500..9500).map(phone).collect();
+    let (status, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": second})).await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!((&data["total"], &data["added"], &data["skipped"]), (&json!(9000), &json!(8500), &json!(500)), "{data}");
+    assert_eq!(data["skipped_phones"][0], "84910000500");
+    let (_, found) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone={}", phone(2500))).await;
+    assert_eq!(found["resFromPccApi"]["data"]["rows"][0]["name"], "Known 2500", "{found}");
+    let (_, contacts) = app.get("/v1/contact?limit=1").await;
+    assert_eq!(contacts["data"]["totalCount"], 2999 + 6500);
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1")).await;
+    assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "9499");
+});

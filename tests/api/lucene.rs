@@ -352,6 +352,16 @@ const FIXED: &[&str] = &[
     "_exists_:nosuch",
     "NOT _exists_:email",
     "_exists_:name",
+    "name:(linh OR minh)",
+    "name:(linh -minh)",
+    "name:(+anh linh)",
+    "city:(hue OR vinh)",
+    "name:(anh city:hue)",
+    "tier:(gold NOT silver)",
+    "city:(\"da nang\" OR hue)",
+    "NOT name:(linh minh)",
+    "tier:[-a TO m]",
+    "tier:{-z TO gold]",
 ];
 
 /// Where the oracle's classes and jars are, compiled once per process; `None` with

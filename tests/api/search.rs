@@ -283,3 +283,39 @@ backend_test!(long_values_and_nul_bytes_of_a_spreadsheet_never_fail_the_server, 
         assert_eq!((status, &body["r"]), (422, &json!(8)), "{path}: {body}");
     }
 });
+
+backend_test!(a_phrase_of_many_words_is_answered_or_refused_never_run_away, async {
+    let app = seeded().await;
+    let words = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+    app.create_contact(json!({"name": words(40), "phones": ["0901000020"]})).await;
+    let started = std::time::Instant::now();
+    assert_eq!(names(&app, &format!("name:\"{}\"", words(32))).await.len(), 1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "a 32-word phrase took {:?}", started.elapsed());
+    let q = format!("name:\"{}\"", words(33));
+    let q = form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+    let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+    assert_eq!((status, body), (400, error(6, "invalid query: a phrase on name may hold at most 32 words at 0")));
+    // A bare phrase searches the name too.
+    let q = format!("\"{}\"", words(200));
+    let q = form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
+    let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+    assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
+});
+
+backend_test!(a_field_before_a_group_and_signed_bounds_read_as_lucene_reads_them, async {
+    let app = seeded().await;
+    app.create_contact(json!({"name": "Owes", "phones": ["0901000030"], "fields": {"balance": -50}})).await;
+    app.create_contact(json!({"name": "Owed", "phones": ["0901000031"], "fields": {"balance": 20}})).await;
+    assert_eq!(names(&app, "name:(linh OR soa)").await, ["Chị Soa", "Linh"]);
+    assert_eq!(names(&app, "name:(dai -\"Đài\")").await, ["Dài"]);
+    assert_eq!(names(&app, "name:(linh city:huế)").await, ["Đài", "Linh"]);
+    assert_eq!(names(&app, "NOT name:(dai soa linh owes owed)").await, Vec::<String>::new());
+    assert_eq!(names(&app, "balance:[-100 TO 0]").await, ["Owes"]);
+    assert_eq!(names(&app, "balance:>-100").await, ["Owes", "Owed"]);
+    assert_eq!(names(&app, "balance:{* TO -50]").await, ["Owes"]);
+    assert_eq!(names(&app, "created:[-1 TO *]").await.len(), 7);
+    // A sign apart from its value is still an operator.
+    let q = form_urlencoded::byte_serialize("balance:[- 100 TO 0]".as_bytes()).collect::<String>();
+    let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+    assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
+});

@@ -245,17 +245,6 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         Ok(())
     }
 
-    /// Writes one customer at once; false when its contact is already in the campaign.
-    async fn insert_now(&mut self, row: Row) -> StoreResult<bool> {
-        let mut outcome = AddOutcome::default();
-        self.flush(&mut outcome).await?;
-        self.pending.push(row);
-        self.flush(&mut outcome).await?;
-        // The caller reads and writes on the connection between rows.
-        self.end_copy().await?;
-        Ok(outcome.skipped.is_empty() && outcome.repeated == 0)
-    }
-
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
     /// default portal first; names or phones left out are the CRM contact's.
     async fn add(&mut self, mut entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
@@ -510,43 +499,78 @@ pub async fn add_phones<C: GenericClient + Sync>(
     let from = last_customer(db, account_id, &campaign.id).await? + 1;
     let mut adder = Adder::new(db, account_id, actor, campaign.id, empty).await?;
     let mut outcome = PhonesOutcome::default();
+    // Contacts this request made customers, so a second phone of one is skipped.
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut fresh: Vec<String> = Vec::new();
     for phone in phones {
         if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
             outcome.skipped_phones.push(phone);
-            continue;
-        }
-        let existing = db
-            .query_opt(
-                "SELECT c.id, c.name FROM contact_phones p \
-                 JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
-                 WHERE p.account_id = $1 AND p.phone = $2 AND c.portal_id = $3 ORDER BY c.seq LIMIT 1",
-                &[&account_id, &phone, &adder.default_portal],
-            )
-            .await?;
-        let (crm_id, name) = match existing {
-            Some(r) => (r.get(0), r.get(1)),
-            None => {
-                let contact = crate::domain::contact::Contact {
-                    phones: vec![phone.clone()],
-                    ..crate::domain::contact::Contact::blank(String::new(), adder.default_portal.clone(), adder.now)
-                };
-                (contacts::insert_many(db, account_id, &[contact]).await?.remove(0), String::new())
-            }
-        };
-        let row = Row {
-            crm_id,
-            name_key: name_key(&name),
-            name,
-            phones: phone.clone(),
-            source: Source::Phones,
-            row: 0,
-            fresh: false,
-        };
-        if adder.insert_now(row).await? {
-            outcome.added += 1;
         } else {
+            fresh.push(phone);
+        }
+    }
+    // A few statements a chunk of phones, not a few a phone: the contacts holding
+    // them, the contacts to make, those already customers, then the customers.
+    for chunk in fresh.chunks(CHUNK) {
+        adder.end_copy().await?;
+        let holders: HashMap<String, (String, String)> = db
+            .query(
+                "SELECT DISTINCT ON (p.phone) p.phone, c.id, c.name FROM contact_phones p \
+                 JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
+                 WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
+                &[&account_id, &chunk, &adder.default_portal],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), (r.get(1), r.get(2))))
+            .collect();
+        let made: Vec<crate::domain::contact::Contact> = chunk
+            .iter()
+            .filter(|p| !holders.contains_key(*p))
+            .map(|p| crate::domain::contact::Contact {
+                phones: vec![p.clone()],
+                ..crate::domain::contact::Contact::blank(String::new(), adder.default_portal.clone(), adder.now)
+            })
+            .collect();
+        let mut made_ids = contacts::insert_many(db, account_id, &made).await?.into_iter();
+        let known: Vec<&str> = holders.values().map(|(id, _)| id.as_str()).collect();
+        let customers: HashSet<String> = db
+            .query(
+                "SELECT crm_id FROM customers WHERE account_id = $1 AND campaign_id = $2 AND crm_id = ANY($3)",
+                &[&account_id, &campaign_id, &known],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for phone in chunk {
+            let (crm_id, name, fresh) = match holders.get(phone) {
+                Some((id, name)) => (id.clone(), name.clone(), false),
+                None => {
+                    let id = made_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?;
+                    (id, String::new(), true)
+                }
+            };
             // That contact is already a customer, under another phone.
-            outcome.skipped_phones.push(phone);
+            if customers.contains(&crm_id) || !taken.insert(crm_id.clone()) {
+                outcome.skipped_phones.push(phone.clone());
+                continue;
+            }
+            adder.pending.push(Row {
+                crm_id,
+                name_key: name_key(&name),
+                name,
+                phones: phone.clone(),
+                source: Source::Phones,
+                row: 0,
+                fresh,
+            });
+            outcome.added += 1;
+        }
+        let mut passed = AddOutcome::default();
+        adder.flush(&mut passed).await?;
+        if !passed.skipped.is_empty() || passed.repeated > 0 {
+            return Err(StoreError::broken("add-by-phones passed over a customer it had checked"));
         }
     }
     adder.finish(&mut AddOutcome::default()).await?;
