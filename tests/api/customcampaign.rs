@@ -700,3 +700,49 @@ backend_test!(add_by_phones_of_thousands_attaches_skips_and_makes_contacts_as_on
     let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1")).await;
     assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "9499");
 });
+
+backend_test!(adds_at_once_into_several_campaigns_make_one_contact_per_phone, async {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let phone = |i: usize| format!("09{:08}", 20_000_000 + i);
+    let mut csv = String::from("name,phone\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("Lead {i},{}\n", phone(i)));
+    }
+    let phones: Vec<String> = (5000..5050).map(phone).collect();
+    let mut campaigns = Vec::new();
+    for i in 0..3 {
+        campaigns.push(app.create_campaign(&format!("At once {i}")).await);
+    }
+    // The same file and the same phones into three campaigns at once.
+    let mut tasks = Vec::new();
+    for campaign in &campaigns {
+        let (app1, campaign1, csv) = (app.clone(), campaign.clone(), csv.clone());
+        tasks.push(tokio::spawn(async move {
+            let (app, campaign) = (app1, campaign1);
+            let fields = [("campaign", campaign.as_str())];
+            let (status, body) =
+                crate::common::upload(&app, "/v1/customcampaign", &fields, "leads.csv", csv.into_bytes()).await;
+            assert_eq!(status, 200, "{body}");
+            body["summary"]["matched"].as_i64().unwrap()
+        }));
+        let (app, campaign, phones) = (app.clone(), campaign.clone(), phones.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"campaign_id": campaign, "phones": phones});
+            let (status, body) = app.post("/v1/customcampaign/add-by-phones", body).await;
+            assert_eq!((status, &body["data"]["added"]), (200, &json!(50)), "{body}");
+            0
+        }));
+    }
+    let mut matched = 0;
+    for t in tasks {
+        matched += t.await.unwrap();
+    }
+    // The first upload made the contacts; the other two attached to them.
+    assert_eq!(matched, 10_000);
+    let (_, contacts) = app.get("/v1/contact?limit=1").await;
+    assert_eq!(contacts["data"]["totalCount"], 5050, "one contact per phone");
+    for campaign in &campaigns {
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=1")).await;
+        assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "5050");
+    }
+});

@@ -89,6 +89,8 @@ struct Adder<'a, C: GenericClient> {
     analyzed_at: i64,
     /// The COPY the add's customers are streaming into, while one is open.
     copy: Option<CustomerCopy>,
+    /// Whether the add holds its account's turn to make CRM contacts.
+    making_contacts: bool,
 }
 
 /// An open COPY into customers. Dropped unfinished (the add failed), it is aborted.
@@ -133,6 +135,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             seen: empty.then(HashSet::new),
             analyzed_at: 0,
             copy: None,
+            making_contacts: false,
             // Every later nextval is past this, whichever session draws it.
             start: db
                 .query_one("SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM customer_ids", &[])
@@ -245,6 +248,23 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         Ok(())
     }
 
+    /// Takes the account's turn among adds that make CRM contacts for phones no
+    /// contact holds, until the add commits: two at once would each make one for the
+    /// same phone. Its lookups then see what the add before it made.
+    async fn lock_contacts(&mut self) -> StoreResult<()> {
+        if !self.making_contacts {
+            self.end_copy().await?;
+            self.db
+                .execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text",
+                    &[&format!("contacts/{}", self.account_id)],
+                )
+                .await?;
+            self.making_contacts = true;
+        }
+        Ok(())
+    }
+
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
     /// default portal first; names or phones left out are the CRM contact's.
     async fn add(&mut self, mut entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
@@ -253,6 +273,9 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let reads = entries.iter().any(|e| e.crm_id.is_none() || e.name.is_none() || e.phones.is_empty());
         if reads {
             self.end_copy().await?;
+        }
+        if entries.iter().any(|e| e.crm_id.is_none()) {
+            self.lock_contacts().await?;
         }
         self.keep_statistics(reads || self.seen.is_none()).await?;
         // A row without an id goes to the contact that holds one of its phones
@@ -498,6 +521,7 @@ pub async fn add_phones<C: GenericClient + Sync>(
     .await?;
     let from = last_customer(db, account_id, &campaign.id).await? + 1;
     let mut adder = Adder::new(db, account_id, actor, campaign.id, empty).await?;
+    adder.lock_contacts().await?;
     let mut outcome = PhonesOutcome::default();
     // Contacts this request made customers, so a second phone of one is skipped.
     let mut taken: HashSet<String> = HashSet::new();

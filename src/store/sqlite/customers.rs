@@ -402,11 +402,16 @@ pub fn add(
     })?;
     let mut adder = Adder::new(conn, account_id, actor, campaign.id.clone(), Some(staging))?;
     let mut outcome = AddOutcome::default();
+    // Held from the first row that may make a CRM contact to the end of the add.
+    let mut making_contacts = None;
     let staged = (|| -> StoreResult<()> {
         let mut waiting: Option<Feed> = None;
         loop {
             match waiting.take().or_else(|| feed.blocking_next()) {
                 Some(Feed::Rows(mut rows)) => {
+                    if making_contacts.is_none() && rows.iter().any(|e| e.crm_id.is_none()) {
+                        making_contacts = Some(staging.lock_contacts_blocking(account_id));
+                    }
                     // Batches already read join this one, up to a step of IMPORT_STEP_ROWS:
                     // fewer, larger commits rewrite the indexes' hot pages fewer times.
                     while rows.len() < IMPORT_STEP_ROWS {

@@ -714,8 +714,9 @@ impl Store for SqliteStore {
         phones: Vec<String>,
     ) -> StoreResult<PhonesOutcome> {
         let turn = self.staging.lock_campaign(&account, &campaign).await;
+        let making_contacts = self.staging.lock_contacts(&account).await;
         self.write(move |tx, staging| {
-            let _turn = turn;
+            let _turn = (turn, making_contacts);
             customers::add_phones(tx, &account, &campaign, phones, &staging.hidden(), &actor)
         })
         .await

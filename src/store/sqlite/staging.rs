@@ -27,6 +27,11 @@ pub struct Staging {
     campaigns: Mutex<HashMap<(String, String), CampaignTurn>>,
 }
 
+/// The key of an account's contact-making turn (no campaign id holds a NUL byte).
+fn contacts_turn(account_id: &str) -> (String, String) {
+    (account_id.to_string(), "\0contacts".to_string())
+}
+
 /// The turn of one campaign's adders, alive while some writer holds or awaits it.
 type CampaignTurn = Weak<tokio::sync::Mutex<()>>;
 
@@ -74,22 +79,35 @@ impl Staging {
         self.blocks.write().unwrap_or_else(|p| p.into_inner()).retain(|b| b.id != id);
     }
 
+    /// The turn named `key`, made when nobody holds or awaits it.
+    fn turn(&self, key: (String, String)) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.campaigns.lock().unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, l| l.strong_count() > 0);
+        match locks.get(&key).and_then(Weak::upgrade) {
+            Some(lock) => lock,
+            None => {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(key, Arc::downgrade(&lock));
+                lock
+            }
+        }
+    }
+
     /// Waits for the campaign's turn among writers that add or remove its customers.
     pub async fn lock_campaign(&self, account_id: &str, campaign_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.campaigns.lock().unwrap_or_else(|p| p.into_inner());
-            locks.retain(|_, l| l.strong_count() > 0);
-            let key = (account_id.to_string(), campaign_id.to_string());
-            match locks.get(&key).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(key, Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
+        self.turn((account_id.to_string(), campaign_id.to_string())).lock_owned().await
+    }
+
+    /// Waits for the account's turn among adds that make CRM contacts for phones no
+    /// contact holds: two at once would each make one for the same phone. Taken
+    /// after the campaign's turn, and never inside a step.
+    pub async fn lock_contacts(&self, account_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn(contacts_turn(account_id)).lock_owned().await
+    }
+
+    /// As `lock_contacts`, from an import's blocking thread, between its steps.
+    pub fn lock_contacts_blocking(&self, account_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn(contacts_turn(account_id)).blocking_lock_owned()
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction of its own, once it is this
