@@ -727,10 +727,11 @@ pub async fn receive(
     now: i64,
 ) -> StoreResult<Receive> {
     // Hand-outs share their campaign's lock; a campaign delete takes it alone, so it
-    // waits for the hand-outs under way and then sees their claims.
-    db.lock(&campaign_lock(account, campaign_id), false).await?;
-    let agents::HandOut { campaign, below, agent, quota, callbacks_due } =
-        agents::hand_out(db, account, campaign_id, user, now).await?;
+    // waits for the hand-outs under way and then sees their claims. Sent with the
+    // first read, in one round trip: it is taken before any customer is read.
+    let lock = campaign_lock(account, campaign_id);
+    let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due }) =
+        futures_util::try_join!(db.lock(&lock, false), agents::hand_out(db, account, campaign_id, user, now))?;
     let now_ms = now.saturating_mul(1000);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
