@@ -451,6 +451,17 @@ async fn serve(
         // One object per line, the request's span (route, request id) on each.
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init(),
     }
+    // A panic inside the workbook reader is a hostile file, caught and answered as
+    // unreadable: one warning line, not a crash report.
+    let crash_report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if callsheet::import::reading_a_workbook() {
+            let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            tracing::warn!(at, "the workbook reader failed on a malformed file; it was answered as unreadable");
+        } else {
+            crash_report(info);
+        }
+    }));
     // Signals are caught from here on, before anything can be served.
     let shutdown = shutdown_signal()?;
     let store = store::open_serving(database).await?;

@@ -8,6 +8,8 @@ pub mod columns;
 mod csv;
 mod xlsx;
 
+pub use xlsx::reading as reading_a_workbook;
+
 use crate::domain::customer::{InvalidRow, NewCustomer, Repeats, Source};
 use crate::domain::phone::Region;
 use columns::Columns;

@@ -213,18 +213,37 @@ pub fn read(
     on_size: &mut dyn FnMut(usize),
     on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(bytes, limits, options, on_size, on_row)))
-        .unwrap_or_else(|_| Err(ImportError::File("the .xlsx file is corrupt: it could not be read".into())))
+    guarded(|| read_workbook(bytes, limits, options, on_size, on_row))
+        .unwrap_or_else(|| Err(ImportError::File("the .xlsx file is corrupt: it could not be read".into())))
+}
+
+thread_local! {
+    /// Set while this thread runs the workbook reader under `guarded`.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is inside the workbook reader, whose panics (on a hostile
+/// file) are caught and answered as an unreadable file: the process's panic hook
+/// notes them in a line instead of printing a crash.
+pub fn reading() -> bool {
+    GUARDED.with(std::cell::Cell::get)
+}
+
+/// Runs the reader `f`; `None` when it panicked.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    let outer = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    GUARDED.with(|g| g.set(outer));
+    result
 }
 
 /// The workbook's sheet names, or None when it cannot be opened (within the
 /// unpacked-size limit).
 pub fn sheet_names(bytes: &[u8], limits: &ImportLimits) -> Option<Vec<String>> {
-    std::panic::catch_unwind(|| {
+    guarded(|| {
         check_unpacked_size(bytes, limits.max_unpacked_bytes).ok()?;
         Some(Xlsx::new(Cursor::new(bytes)).ok()?.sheet_names())
     })
-    .ok()
     .flatten()
 }
 

@@ -146,3 +146,45 @@ fn mutated_workbooks_are_refused_or_read_never_crash() {
     // Both kinds of outcome were exercised.
     assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
 }
+
+/// A cell reference past any column makes calamine panic inside the reader: the
+/// server answers r 8 and logs one warning line, not a crash report.
+#[tokio::test]
+async fn a_reader_panic_on_a_hostile_workbook_is_one_warning_in_the_log() {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "phone").unwrap();
+    ws.write_string(1, 0, "0901234567").unwrap();
+    let mut sheet = parts(&wb.save_to_buffer().unwrap());
+    for (name, text) in &mut sheet {
+        if name.starts_with("xl/worksheets/") {
+            *text = text.replace("r=\"A2\"", "r=\"ZZZZZZZ2\"");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("h.db").display());
+    let client = crate::common::ApiClient::new(&database, "Hostile");
+    let mut served = crate::common::Served::start(&database, &[], "info");
+    let campaign = client.post(&served, "/v1/campaign", serde_json::json!({"name": "H"})).await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let form = reqwest::multipart::Form::new()
+        .text("campaign", campaign)
+        .part("file", reqwest::multipart::Part::bytes(pack(&sheet)).file_name("h.xlsx"));
+    let resp = client
+        .http
+        .post(served.url("/v1/customcampaign"))
+        .header("X-STRINGEE-AUTH", &client.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["r"], 8, "{body}");
+    assert!(served.terminate());
+    let log = served.log();
+    assert!(!log.contains("panicked at"), "{log}");
+    assert!(log.contains("the workbook reader failed on a malformed file"), "{log}");
+}
