@@ -1272,3 +1272,21 @@ backend_test!(a_callback_whose_agent_is_gone_is_explained_as_the_hand_out_sees_i
     assert_eq!(why["callable"], true, "{why}");
     assert_eq!(receive(&app, &campaign, "u2").await["data"]["id"], a);
 });
+
+backend_test!(a_customer_deleted_after_its_lease_ran_out_shows_the_claim_expire_first, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1], &[2]]).await;
+    let (a, claim_a, _) = claim(&app, &campaign, "u1").await;
+    sleep(1.2).await;
+    // Whether or not a sweep met the lapsed claim first, it ends once, before the delete.
+    let (s, body) = app.delete(&format!("/v1/customcampaign/{a}")).await;
+    assert_eq!(s, 200, "{body}");
+    let events: Vec<(String, Value)> = history(&app, a)
+        .await
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap().to_string(), e["claim_id"].clone()))
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(names, ["added", "claimed", "expired", "deleted"], "{events:?}");
+    assert_eq!(events[2].1, json!(claim_a));
+});

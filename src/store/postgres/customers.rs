@@ -632,6 +632,9 @@ pub async fn keep_duplicates<C: GenericClient + Sync>(
     keep: Vec<(String, CustomerId)>,
 ) -> StoreResult<KeepOutcome> {
     let keep: Vec<(String, i64)> = keep.into_iter().map(|(phone, id)| (phone, id.0)).collect();
+    // The campaign's hand-outs wait meanwhile: both lock customers and phones, and
+    // in no order two of them could agree on.
+    calling::hold_campaign(&PgDb(db), account_id, campaign_id).await?;
     require_campaign(db, account_id, campaign_id).await?;
     let mut plan = KeepPlan::new(&keep);
     let mut before = std::collections::HashMap::new();

@@ -132,6 +132,16 @@ impl Pool {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        // Two requests that waited on each other's rows: PostgreSQL undid one of
+        // them whole. That one may be sent again.
+        if matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+        {
+            tracing::warn!("a request was undone, meeting another at the same rows: {e}");
+            return StoreError::Conflict(
+                "another request was writing the same rows at once; nothing was written: send it again".into(),
+            );
+        }
         StoreError::internal(e)
     }
 }

@@ -827,6 +827,12 @@ fn campaign_lock(account: &str, campaign: &str) -> String {
     format!("hand-out/{account}/{campaign}")
 }
 
+/// Takes the campaign's hand-out lock alone until the transaction ends: the
+/// hand-outs under way finish first, and later ones wait for this write.
+pub async fn hold_campaign(db: &impl Db, account: &str, campaign: &str) -> StoreResult<()> {
+    db.lock(&campaign_lock(account, campaign), true).await
+}
+
 /// Takes a customer whose every phone is blocked for now out of the queue until
 /// the first of them could be callable again. A phone that only a live claim holds
 /// keeps the customer queued: the claim ends soon. Whether it was parked.
@@ -1571,6 +1577,11 @@ pub async fn refuse_any_claimed(db: &impl Db, account: &str, ids: &[i64], what: 
                 r.text(1)
             )));
         }
+        // A claim whose lease ran out, which no sweep has met yet, ends first, as
+        // the sweep would end it: its customer's history shows the claim expire.
+        for r in rows.iter().filter(|r| r.opt_int(2) == Some(3)) {
+            end_expired_claim(db, account, r.int(0), now).await?;
+        }
     }
     Ok(())
 }
@@ -1635,7 +1646,7 @@ pub async fn record_campaign_delete(
     now: i64,
 ) -> StoreResult<()> {
     // Waits for the campaign's hand-outs under way; later ones find it gone.
-    db.lock(&campaign_lock(account, campaign), true).await?;
+    hold_campaign(db, account, campaign).await?;
     let live = db
         .row(
             "SELECT count(*) FROM claims WHERE account_id = ? AND campaign_id = ? AND state = 0 AND lease_expires_at > ?",
