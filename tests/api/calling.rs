@@ -1290,3 +1290,28 @@ backend_test!(a_customer_deleted_after_its_lease_ran_out_shows_the_claim_expire_
     assert_eq!(names, ["added", "claimed", "expired", "deleted"], "{events:?}");
     assert_eq!(events[2].1, json!(claim_a));
 });
+
+backend_test!(history_is_in_the_order_written_whatever_second_each_server_read, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (a, first, _) = claim(&app, &campaign, "u1").await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{a}/release"), json!({"claim_id": first})).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, second, _) = claim(&app, &campaign, "u2").await;
+    // A second server whose hand-out read its clock before it waited for the
+    // release writes an earlier second than the release.
+    let skew = format!("UPDATE history SET at = at - 10 WHERE claim_id = '{second}'");
+    crate::common::run_sql_on(app.backend, &app.db_url, &skew).await;
+    let events: Vec<(String, Value)> = history(&app, a)
+        .await
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap().to_string(), e["claim_id"].clone()))
+        .collect();
+    let expected = vec![
+        ("added".into(), Value::Null),
+        ("claimed".into(), json!(first)),
+        ("released".into(), json!(first)),
+        ("claimed".into(), json!(second)),
+    ];
+    assert_eq!(events, expected);
+});

@@ -1334,9 +1334,11 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
     if rows.is_empty() {
         return Err(not_found(customer_id));
     }
-    // In the order things happened: a customer's arrival before anything in the
-    // same second, the rest as written.
-    rows.sort_by_key(|h| (h.at, h.event != "added"));
+    // In the order things happened: the customer's arrival (written down again
+    // when it is deleted), then everything in the order it was written. Not by
+    // `at`: a hand-out reads its clock before it waits for the result before it,
+    // so two servers' events within a second may carry their seconds out of order.
+    rows.sort_by_key(|h| h.event != "added");
     Ok(rows)
 }
 
