@@ -409,9 +409,6 @@ pub fn add(
         loop {
             match waiting.take().or_else(|| feed.blocking_next()) {
                 Some(Feed::Rows(mut rows)) => {
-                    if making_contacts.is_none() && rows.iter().any(|e| e.crm_id.is_none()) {
-                        making_contacts = Some(staging.lock_contacts_blocking(account_id));
-                    }
                     // Batches already read join this one, up to a step of IMPORT_STEP_ROWS:
                     // fewer, larger commits rewrite the indexes' hot pages fewer times.
                     while rows.len() < IMPORT_STEP_ROWS {
@@ -422,6 +419,9 @@ pub fn add(
                                 break;
                             }
                         }
+                    }
+                    if making_contacts.is_none() && rows.iter().any(|e| e.crm_id.is_none()) {
+                        making_contacts = Some(staging.lock_contacts_blocking(account_id));
                     }
                     let mut rows = rows.into_iter().peekable();
                     while rows.peek().is_some() {
