@@ -47,15 +47,22 @@ pub struct WindowView {
     pub end: String,
 }
 
+/// Whether `text` has exactly the shape of `pattern`: an ASCII digit where it has
+/// `0`, its own character elsewhere (`00:00`, `0000-00-00`).
+fn shaped(text: &str, pattern: &str) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern.bytes()).all(|(t, p)| if p == b'0' { t.is_ascii_digit() } else { t == p })
+}
+
 fn minutes(field: &str, text: &str) -> Result<u16, String> {
     let bad = || format!("{field} must be a time HH:MM from 00:00 to 24:00, not '{text}'");
-    let shape = text.trim().as_bytes();
-    if !(shape.len() == 5 && shape[2] == b':' && [0, 1, 3, 4].iter().all(|&i| shape[i].is_ascii_digit())) {
+    let t = text.trim().as_bytes();
+    if !shaped(text.trim(), "00:00") {
         return Err(bad());
     }
-    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
-    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h.to_string().len() > 2 || m > 59 || h > 24 || (h == 24 && m != 0) || text.trim().len() != 5 {
+    let two = |i: usize| u16::from(t[i] - b'0') * 10 + u16::from(t[i + 1] - b'0');
+    let (h, m) = (two(0), two(3));
+    if m > 59 || h > 24 || (h == 24 && m != 0) {
         return Err(bad());
     }
     Ok(h * 60 + m)
@@ -107,13 +114,7 @@ impl Hours {
         let mut dates = Vec::with_capacity(holidays.len());
         for (i, h) in holidays.iter().enumerate() {
             let bad = || format!("holidays[{i}] must be a date YYYY-MM-DD, not '{h}'");
-            let shape = h.trim().as_bytes();
-            let digits = [0, 1, 2, 3, 5, 6, 8, 9];
-            if !(shape.len() == 10
-                && shape[4] == b'-'
-                && shape[7] == b'-'
-                && digits.iter().all(|&d| shape[d].is_ascii_digit()))
-            {
+            if !shaped(h.trim(), "0000-00-00") {
                 return Err(bad());
             }
             let date = NaiveDate::parse_from_str(h.trim(), "%Y-%m-%d").map_err(|_| bad())?;

@@ -194,21 +194,24 @@ impl Parser {
         }
     }
 
+    /// A query in parentheses, after its `(` at `open`, and the `)` that ends it.
+    fn group(&mut self, open: usize) -> Result<Node, QueryError> {
+        if matches!(self.peek().map(|t| &t.tok), Some(Tok::RParen)) {
+            return Err(QueryError { pos: self.pos(), msg: "expected a clause inside '()'".into() });
+        }
+        let inner = self.query()?;
+        match self.next() {
+            Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
+            _ => Err(QueryError { pos: open, msg: "unclosed '(': expected ')'".into() }),
+        }
+    }
+
     fn primary(&mut self) -> Result<Node, QueryError> {
         let Some(token) = self.next() else {
             return Err(QueryError { pos: self.end, msg: "expected a clause".into() });
         };
         match token.tok {
-            Tok::LParen => {
-                if matches!(self.peek().map(|t| &t.tok), Some(Tok::RParen)) {
-                    return Err(QueryError { pos: self.pos(), msg: "expected a clause inside '()'".into() });
-                }
-                let inner = self.query()?;
-                match self.next() {
-                    Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
-                    _ => Err(QueryError { pos: token.pos, msg: "unclosed '(': expected ')'".into() }),
-                }
-            }
+            Tok::LParen => self.group(token.pos),
             Tok::Word { text, wildcard, .. } => {
                 if matches!(self.peek().map(|t| &t.tok), Some(Tok::Colon)) {
                     let colon = self.next().map(|t| t.pos).unwrap_or(self.end);
@@ -256,19 +259,12 @@ impl Parser {
         }
         if token.tok == Tok::LParen {
             // `field:(a OR "b c")`: the group's terms that name no field are on this one.
-            if matches!(self.peek().map(|t| &t.tok), Some(Tok::RParen)) {
-                return Err(QueryError { pos: self.pos(), msg: "expected a clause inside '()'".into() });
-            }
             self.deeper()?;
             let outer = self.field.replace(field);
-            let inner = self.query();
+            let inner = self.group(token.pos);
             self.field = outer;
             self.depth -= 1;
-            let inner = inner?;
-            return match self.next() {
-                Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
-                _ => Err(QueryError { pos: token.pos, msg: "unclosed '(': expected ')'".into() }),
-            };
+            return inner;
         }
         let field = Field::Named(field);
         match token.tok {

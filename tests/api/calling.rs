@@ -41,11 +41,34 @@ pub fn contacts(customers: &[&[u32]]) -> Value {
 /// A campaign with these settings and customers, worked by agents `u1` and `u2`,
 /// approved and started. Its id and its customers' ids in list order.
 pub async fn running(app: &TestApp, settings: Value, customers: &[&[u32]]) -> (String, Vec<i64>) {
-    let a1 = agent(app, "u1").await;
-    let a2 = agent(app, "u2").await;
+    let agents = [agent(app, "u1").await, agent(app, "u2").await];
+    started(app, "Outbound", settings, &agents, customers).await
+}
+
+/// The `id` of the agent with this `stringee_user_id`.
+pub async fn agent_id(app: &TestApp, user: &str) -> String {
+    let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={user}")).await;
+    body["data"]["agents"][0]["id"].as_str().expect("an agent").to_string()
+}
+
+/// Another campaign of the account, worked by agents `u1` and `u2` (made by
+/// [`running`] already), approved and started.
+pub async fn also_running(app: &TestApp, name: &str, settings: Value, customers: &[&[u32]]) -> (String, Vec<i64>) {
+    let agents = [agent_id(app, "u1").await, agent_id(app, "u2").await];
+    started(app, name, settings, &agents, customers).await
+}
+
+/// A campaign made with these settings, agents and customers, approved and started.
+async fn started(
+    app: &TestApp,
+    name: &str,
+    settings: Value,
+    agents: &[String],
+    customers: &[&[u32]],
+) -> (String, Vec<i64>) {
     let mut body = settings;
-    body["name"] = json!("Outbound");
-    body["agent"] = json!([a1, a2]);
+    body["name"] = json!(name);
+    body["agent"] = json!(agents);
     if !customers.is_empty() {
         body["listcontacts"] = contacts(customers);
     }
@@ -1264,8 +1287,7 @@ backend_test!(a_callback_whose_agent_is_gone_is_explained_as_the_hand_out_sees_i
     let (a, claim_a, _) = claim(&app, &campaign, "u1").await;
     // Its owner's callback, long past the grace: anyone may take it.
     reported(&app, a, &claim_a, "callback", json!({"callback_time": now_secs() - 7200})).await;
-    let (_, agents) = app.get("/v1/agent?stringee_user_id=u1").await;
-    let owner = agents["data"]["agents"][0]["id"].as_str().unwrap_or_else(|| panic!("no agent u1: {agents}"));
+    let owner = agent_id(&app, "u1").await;
     let (s, body) = app.delete(&format!("/v1/agent/{owner}")).await;
     assert_eq!(s, 200, "{body}");
     let why = explain(&app, a, None).await;

@@ -5,34 +5,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::calling::{
-    agent, claim, contacts, explain, history, nobody, receive, report, reported, row, rows, running, sleep, stored, vn,
+    agent, agent_id, also_running, claim, explain, history, nobody, receive, report, reported, row, rows, running,
+    sleep, stored, vn,
 };
 use crate::common::{Body, TestApp, error, run_sql_on};
 use callsheet::domain::now_secs;
-
-/// The `id` of the agent with this `stringee_user_id`.
-async fn agent_id(app: &TestApp, user: &str) -> String {
-    let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={user}")).await;
-    body["data"]["agents"][0]["id"].as_str().expect("an agent").to_string()
-}
-
-/// Another campaign of the account, worked by agents `u1` and `u2` (made by
-/// [`running`] already), approved and started.
-async fn also_running(app: &TestApp, name: &str, settings: Value, customers: &[&[u32]]) -> (String, Vec<i64>) {
-    let mut body = settings;
-    body["name"] = json!(name);
-    body["agent"] = json!([agent_id(app, "u1").await, agent_id(app, "u2").await]);
-    body["listcontacts"] = contacts(customers);
-    let (status, made) = app.post("/v1/campaign", body).await;
-    assert_eq!(status, 200, "{made}");
-    let id = made["data"]["id"].as_str().unwrap().to_string();
-    for step in ["approve", "start"] {
-        let (status, body) = app.post(&format!("/v1/campaign/{id}/{step}"), json!({})).await;
-        assert_eq!(status, 200, "{step}: {body}");
-    }
-    let ids = rows(app, &id).await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    (id, ids)
-}
 
 async fn stats(app: &TestApp, campaign: &str) -> Value {
     let (status, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;

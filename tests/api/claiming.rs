@@ -266,31 +266,14 @@ async fn sixty_four_agents_on_two_servers_never_share_a_customer_or_a_phone() {
 // a campaign's delete. Each race is run several times; whichever side wins, the
 // other must see it.
 backend_test!(hand_outs_and_deletes_racing_never_leave_a_claim_behind_or_pass_a_quota, async {
-    use crate::calling::{agent, contacts, receive, rows};
+    use crate::calling::{also_running, running};
     let app = Arc::new(TestApp::spawn().await);
-    let agents = [agent(&app, "u1").await, agent(&app, "u2").await];
-    // A campaign with these settings and customers, worked by both agents, started.
-    let running = async |app: &TestApp, settings: Value, customers: &[&[u32]]| -> (String, Vec<i64>) {
-        let mut body = settings;
-        body["name"] = json!("Race");
-        body["agent"] = json!(agents);
-        body["listcontacts"] = contacts(customers);
-        let (status, made) = app.post("/v1/campaign", body).await;
-        assert_eq!(status, 200, "{made}");
-        let id = made["data"]["id"].as_str().unwrap().to_string();
-        for step in ["approve", "start"] {
-            let (status, body) = app.post(&format!("/v1/campaign/{id}/{step}"), json!({})).await;
-            assert_eq!(status, 200, "{step}: {body}");
-        }
-        let ids = rows(app, &id).await.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-        (id, ids)
-    };
     // Ten hand-outs at once to one agent with a quota of one: one customer.
     let (campaign, _) = running(&app, json!({"quota_type": 1, "quota_call_out": 1}), &[&[1], &[2], &[3], &[4]]).await;
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let (app, campaign) = (app.clone(), campaign.clone());
-            tokio::spawn(async move { receive(&app, &campaign, "u1").await })
+            tokio::spawn(async move { crate::calling::receive(&app, &campaign, "u1").await })
         })
         .collect();
     let mut handed = 0;
@@ -305,11 +288,11 @@ backend_test!(hand_outs_and_deletes_racing_never_leave_a_claim_behind_or_pass_a_
     assert_eq!(handed, 1, "a quota of one handed out {handed}");
     for round in 0..8 {
         // A customer's delete against its hand-out: one of the two loses.
-        let (campaign, ids) = running(&app, json!({}), &[&[10 + round]]).await;
+        let (campaign, ids) = also_running(&app, "Race", json!({}), &[&[10 + round]]).await;
         let (app1, app2, c) = (app.clone(), app.clone(), campaign.clone());
         let path = format!("/v1/customcampaign/{}", ids[0]);
         let delete = tokio::spawn(async move { app1.delete(&path).await });
-        let hand_out = tokio::spawn(async move { receive(&app2, &c, "u1").await });
+        let hand_out = tokio::spawn(async move { crate::calling::receive(&app2, &c, "u1").await });
         let ((status, deleted), handed) = (delete.await.unwrap(), hand_out.await.unwrap());
         match (status, handed["data"].is_object()) {
             (200, false) => {}
@@ -319,7 +302,7 @@ backend_test!(hand_outs_and_deletes_racing_never_leave_a_claim_behind_or_pass_a_
         // A campaign's delete against hand-outs: refused while any holds a claim.
         let customers: Vec<[u32; 1]> = (0..6).map(|i| [100 + round * 10 + i]).collect();
         let lists: Vec<&[u32]> = customers.iter().map(|c| &c[..]).collect();
-        let (campaign, _) = running(&app, json!({}), &lists).await;
+        let (campaign, _) = also_running(&app, "Race", json!({}), &lists).await;
         let hand_outs: Vec<_> = (0..4)
             .map(|_| {
                 let (app, campaign) = (app.clone(), campaign.clone());

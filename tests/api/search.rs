@@ -179,6 +179,17 @@ backend_test!(a_second_modifier_on_one_clause_is_refused, async {
     }
 });
 
+/// `len` letters and digits in no pattern (no compression shortens them), the same
+/// for the same `seed`.
+fn unpatterned(len: usize, mut seed: u64) -> String {
+    (0..len)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed >> 33) as usize % 36])
+        })
+        .collect()
+}
+
 backend_test!(names_of_any_length_from_a_file_are_kept_and_searched, async {
     let app = TestApp::spawn().await;
     // A spreadsheet's names run to a cell's 32,767 characters: a word past what a
@@ -186,13 +197,7 @@ backend_test!(names_of_any_length_from_a_file_are_kept_and_searched, async {
     // 5,000 words; one word 300 times (PostgreSQL keeps a word's first 256 places).
     let long = "Đ".repeat(1500);
     // And one that no compression shortens: 4,000 letters and digits in no pattern.
-    let mut seed: u64 = 7;
-    let random: String = (0..4000)
-        .map(|_| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed >> 33) as usize % 36])
-        })
-        .collect();
+    let random = unpatterned(4000, 7);
     let many: Vec<String> = (0..5_000).map(|i| format!("w{i}")).collect();
     let repeated = vec!["lap"; 300].join(" ");
     let csv = format!(
@@ -229,13 +234,7 @@ backend_test!(names_of_any_length_from_a_file_are_kept_and_searched, async {
 
 backend_test!(long_values_and_nul_bytes_of_a_spreadsheet_never_fail_the_server, async {
     let app = TestApp::spawn().await;
-    let mut seed: u64 = 11;
-    let random: String = (0..4000)
-        .map(|_| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed >> 33) as usize % 36])
-        })
-        .collect();
+    let random = unpatterned(4000, 11);
     let campaign = app.create_campaign("Long values").await;
     let reason = "id is longer than 256 characters";
     let upload = |path: &'static str, csv: String| {

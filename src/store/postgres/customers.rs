@@ -62,6 +62,13 @@ struct Row {
     fresh: bool,
 }
 
+/// The CRM contact that holds a phone already.
+struct Holder {
+    seq: i64,
+    id: String,
+    name: String,
+}
+
 /// Rows an add writes before it first refreshes the statistics of what it reads.
 const ANALYZE_DURING: i64 = 10_000;
 
@@ -265,6 +272,23 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         Ok(())
     }
 
+    /// The earliest CRM contact of the default portal holding each of `phones`.
+    async fn holders(&self, phones: &[&str]) -> StoreResult<HashMap<String, Holder>> {
+        if phones.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = self
+            .db
+            .query(
+                "SELECT DISTINCT ON (p.phone) p.phone, c.seq, c.id, c.name FROM contact_phones p \
+                 JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
+                 WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
+                &[&self.account_id, &phones, &self.default_portal],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), Holder { seq: r.get(1), id: r.get(2), name: r.get(3) })).collect())
+    }
+
     /// Adds a batch of entries. Entries without an id become CRM contacts of the
     /// default portal first; names or phones left out are the CRM contact's.
     async fn add(&mut self, mut entries: Vec<NewCustomer>, outcome: &mut AddOutcome) -> StoreResult<()> {
@@ -282,25 +306,11 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         // already, so that the same file uploaded twice adds nothing the second time.
         let phones: Vec<&str> =
             entries.iter().filter(|e| e.crm_id.is_none()).flat_map(|e| e.phones.iter().map(String::as_str)).collect();
-        let holders: HashMap<String, (i64, String)> = if phones.is_empty() {
-            HashMap::new()
-        } else {
-            self.db
-                .query(
-                    "SELECT DISTINCT ON (p.phone) p.phone, c.seq, c.id FROM contact_phones p \
-                     JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
-                     WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
-                    &[&self.account_id, &phones, &self.default_portal],
-                )
-                .await?
-                .iter()
-                .map(|r| (r.get(0), (r.get(1), r.get(2))))
-                .collect()
-        };
+        let holders = self.holders(&phones).await?;
         let mut attached = HashSet::new();
         for (i, entry) in entries.iter_mut().enumerate().filter(|(_, e)| e.crm_id.is_none()) {
-            if let Some((_, id)) = entry.phones.iter().filter_map(|p| holders.get(p)).min_by_key(|(seq, _)| *seq) {
-                entry.crm_id = Some(id.clone());
+            if let Some(h) = entry.phones.iter().filter_map(|p| holders.get(p)).min_by_key(|h| h.seq) {
+                entry.crm_id = Some(h.id.clone());
                 attached.insert(i);
             }
         }
@@ -537,17 +547,8 @@ pub async fn add_phones<C: GenericClient + Sync>(
     // them, the contacts to make, those already customers, then the customers.
     for chunk in fresh.chunks(CHUNK) {
         adder.end_copy().await?;
-        let holders: HashMap<String, (String, String)> = db
-            .query(
-                "SELECT DISTINCT ON (p.phone) p.phone, c.id, c.name FROM contact_phones p \
-                 JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
-                 WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
-                &[&account_id, &chunk, &adder.default_portal],
-            )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect();
+        let phones: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let holders = adder.holders(&phones).await?;
         let made: Vec<crate::domain::contact::Contact> = chunk
             .iter()
             .filter(|p| !holders.contains_key(*p))
@@ -557,7 +558,7 @@ pub async fn add_phones<C: GenericClient + Sync>(
             })
             .collect();
         let mut made_ids = contacts::insert_many(db, account_id, &made).await?.into_iter();
-        let known: Vec<&str> = holders.values().map(|(id, _)| id.as_str()).collect();
+        let known: Vec<&str> = holders.values().map(|h| h.id.as_str()).collect();
         let customers: HashSet<String> = db
             .query(
                 "SELECT crm_id FROM customers WHERE account_id = $1 AND campaign_id = $2 AND crm_id = ANY($3)",
@@ -569,7 +570,7 @@ pub async fn add_phones<C: GenericClient + Sync>(
             .collect();
         for phone in chunk {
             let (crm_id, name, fresh) = match holders.get(phone) {
-                Some((id, name)) => (id.clone(), name.clone(), false),
+                Some(h) => (h.id.clone(), h.name.clone(), false),
                 None => {
                     let id = made_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?;
                     (id, String::new(), true)

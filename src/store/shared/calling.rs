@@ -1127,8 +1127,8 @@ async fn end_expired_claim(db: &impl Db, account: &str, customer_id: i64, now: i
 /// Stops a customer: never handed out until resumed (CONTRACT §9.4).
 pub async fn stop(db: &impl Db, account: &str, customer_id: i64, actor: &str, now: i64) -> StoreResult<Customer> {
     customer_for_write(db, account, customer_id).await?;
+    // Also ends a claim whose lease ran out, before the customer is read again.
     refuse_if_claimed(db, account, customer_id, "release it or wait for its result before stopping", now).await?;
-    end_expired_claim(db, account, customer_id, now).await?;
     let (c, campaign) = customer_for_write(db, account, customer_id).await?;
     if c.status == status::STOPPED {
         return Err(StoreError::Conflict(format!("customer {customer_id} is stopped already")));
