@@ -160,6 +160,22 @@ impl Database {
             let conn = self.sqlite();
             conn.busy_timeout(Duration::from_secs(600)).unwrap();
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        } else {
+            // A bulk write ends with a VACUUM (ANALYZE) that the store runs after it
+            // answers, on a connection of its own: wait until no statement of another
+            // session is running in this database (twice in a row, 250 ms apart).
+            let busy = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                        AND pid <> pg_backend_pid() AND state = 'active'";
+            let mut quiet = 0;
+            for _ in 0..2400 {
+                std::thread::sleep(Duration::from_millis(250));
+                let out = Command::new("psql").args(["-X", "-At", "-d", &self.url, "-c", busy]).output();
+                let idle = out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+                quiet = if idle { quiet + 1 } else { 0 };
+                if quiet == 2 {
+                    break;
+                }
+            }
         }
     }
 
@@ -242,6 +258,12 @@ impl Database {
 impl Drop for Database {
     fn drop(&mut self) {
         // No panic here: a bench that failed is already unwinding.
+        if std::env::var_os("CALLSHEET_BENCH_KEEP").is_some() {
+            if let Some((_, name)) = &self.postgres {
+                eprintln!("kept the database {name} (CALLSHEET_BENCH_KEEP)");
+            }
+            return;
+        }
         if let Some((admin, name)) = &self.postgres
             && let Err(e) = try_psql(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE);\n"))
         {
