@@ -112,7 +112,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     if sources.is_empty() {
         let campaign = state.store.create_campaign(account.clone(), fields).await?;
         assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-        return Ok(ok(campaign));
+        return Ok(ok(campaign.shown()));
     }
     let (campaign, summary) = crate::intake::add(
         &state.store,
@@ -125,7 +125,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     .await?;
     state.metrics.rows_imported(summary.added);
     assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign, "summary": summary})))
+    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign.shown(), "summary": summary})))
 }
 
 /// Assigns `agent[]` and `group[]` of a create to the campaign just made; should
@@ -198,7 +198,7 @@ async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input
     let id = id.parse(CampaignId::parse)?;
     let fields = campaign_fields(&input.fields())?.check().map_err(ApiError::invalid)?;
     let campaign = state.store.update_campaign(caller.account_id(), id.clone(), fields).await?;
-    campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
+    campaign.map(|c| ok(c.shown())).ok_or_else(|| ApiError::campaign_not_found(&id))
 }
 
 /// DELETE /v1/campaign/{id} (CONTRACT §5): the campaign and all its customers.

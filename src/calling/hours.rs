@@ -103,7 +103,10 @@ impl Hours {
             if start == 1440 {
                 return Err(format!("{at}.start must be before 24:00"));
             }
-            if end <= start {
+            if end == start {
+                return Err(format!("{at} is empty: it ends when it starts"));
+            }
+            if end < start {
                 return Err(format!("{at} ends before it starts: a window that crosses midnight is two windows"));
             }
             let mut days = w.days.clone();

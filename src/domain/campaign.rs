@@ -392,6 +392,13 @@ impl Campaign {
         if self.end_time > 0 && now_ms >= self.end_time { status::COMPLETED } else { self.status }
     }
 
+    /// The campaign as an answer shows it now: completed once `end_time` has passed,
+    /// even in the answer to the create or update that set that `end_time`.
+    pub fn shown(mut self) -> Campaign {
+        self.status = self.status_at(crate::domain::now_secs().saturating_mul(1000));
+        self
+    }
+
     /// The most calls one customer gets (0 counts as 1).
     pub fn max_calls(&self) -> i64 {
         self.max_call_retry.max(1)

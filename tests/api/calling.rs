@@ -1337,3 +1337,58 @@ backend_test!(history_is_in_the_order_written_whatever_second_each_server_read, 
     ];
     assert_eq!(events, expected);
 });
+
+backend_test!(answers_name_what_is_unknown_and_show_a_past_end_at_once, async {
+    let app = TestApp::spawn().await;
+    // The answer to the create or update that sets a past end_time shows status 4.
+    let past = (now_secs() - 60) * 1000;
+    let (s, body) = app.post("/v1/campaign", json!({"name": "Over", "end_time": past})).await;
+    assert_eq!((s, body["data"]["status"].clone()), (200, json!(4)), "{body}");
+    let (made, _) = running(&app, json!({}), &[&[1], &[2]]).await;
+    // A result or release on a customer that does not exist names the customer.
+    let (id, claim_id, _) = claim(&app, &made, "u1").await;
+    for action in ["result", "release"] {
+        let (s, body) = app
+            .post(&format!("/v1/customcampaign/99999999/{action}"), json!({"claim_id": claim_id, "outcome": "success"}))
+            .await;
+        assert_eq!((s, body), (404, error(4, "customer 99999999 not found")), "{action}");
+    }
+    let (s, body) = app
+        .post(&format!("/v1/customcampaign/{}/result", id + 1), json!({"claim_id": claim_id, "outcome": "success"}))
+        .await;
+    assert_eq!((s, body), (404, error(4, &format!("claim '{claim_id}' is not a claim on customer {}", id + 1))));
+
+    let (s, body) = app.put(&format!("/v1/campaign/{made}"), json!({"end_time": past})).await;
+    assert_eq!((s, body["data"]["status"].clone()), (200, json!(4)), "{body}");
+    let (_, body) = app.get(&format!("/v1/campaign/{made}")).await;
+    assert_eq!(body["data"]["status"], 4, "{body}");
+
+    // The assignment list filtered by an unknown campaign or agent says so.
+    let (s, body) = app.get("/v1/campagent?campaign=CA000000").await;
+    assert_eq!((s, body), (404, error(3, "campaign 'CA000000' not found")));
+    let (s, body) = app.get("/v1/campagent?agent=AG000000").await;
+    assert_eq!((s, body), (404, error(4, "agent 'AG000000' not found")));
+    let other = app.new_tenant("Tenant B").await;
+    let (s, body) = app.send_as(&other, Method::GET, &format!("/v1/campagent?campaign={made}"), Body::None).await;
+    assert_eq!((s, body), (404, error(3, &format!("campaign '{made}' not found"))));
+
+    // Taking an unknown agent out of an unknown group names the unknown one.
+    let agent_id = agent(&app, "kim").await;
+    let (_, group) = app.post("/v1/group", json!({"name": "Team"})).await;
+    let group = group["groupID"].as_str().unwrap().to_string();
+    let remove = async |agent_id: &str, group: &str| {
+        let body = Body::Json(json!({"agent_id": agent_id, "group_id": group}));
+        app.send(Method::DELETE, "/v1/manage-agents-in-group", Some(&app.tenant.token), body).await
+    };
+    assert_eq!(remove("AG000000", &group).await, (404, error(4, "agent 'AG000000' not found")));
+    assert_eq!(remove(&agent_id, "GR000000").await, (404, error(4, "group 'GR000000' not found")));
+    let not_in = format!("agent '{agent_id}' is not in group '{group}'");
+    assert_eq!(remove(&agent_id, &group).await, (404, error(4, &not_in)));
+
+    // An empty window says so.
+    let window = json!({"name": "Nil", "timezone": "Asia/Ho_Chi_Minh",
+                        "windows": [{"days": [1], "start": "09:00", "end": "09:00"}]});
+    let (s, body) = app.post("/v1/businesshour", window).await;
+    assert_eq!((s, body["r"].clone()), (400, json!(1)), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("is empty"), "{body}");
+});

@@ -335,6 +335,9 @@ pub async fn remove_member(db: &impl Db, account: &str, agent: &str, group: &str
         )
         .await?;
     if gone == 0 {
+        // Say which is unknown before saying they were never together.
+        require_agent(db, account, agent).await?;
+        require_group(db, account, group).await?;
         return Err(StoreError::NotFound(format!("agent '{agent}' is not in group '{group}'")));
     }
     Ok(())
@@ -411,6 +414,14 @@ pub async fn assignments(
     agent: Option<&str>,
     page: Page,
 ) -> StoreResult<Paged<Assignment>> {
+    // A campaign or agent named must be the account's (r=3, then r=4), as every
+    // other list filtered by one answers.
+    if let Some(c) = campaign {
+        require_campaign(db, account, c).await?;
+    }
+    if let Some(a) = agent {
+        require_agent(db, account, a).await?;
+    }
     let mut filter = String::new();
     let mut args: Vec<Val> = vec![account.into()];
     if let Some(c) = campaign {
