@@ -129,7 +129,9 @@ fn refuse(e: TokenError) -> ApiError {
 fn token_of(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(HEADER) {
         let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-        return (!value.is_empty()).then_some(value);
+        if !value.is_empty() {
+            return Some(value);
+        }
     }
     let query = parts.uri.query()?;
     form_urlencoded::parse(query.as_bytes())

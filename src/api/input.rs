@@ -76,6 +76,7 @@ impl FromRequest<AppState> for Input {
         let mut budget = Budget::new(bounds);
         let mut query = Map::new();
         if let Some(q) = req.uri().query() {
+            utf8_pairs(q.as_bytes(), "query parameter")?;
             insert_pairs(&mut query, form_urlencoded::parse(q.as_bytes()), &mut budget)?;
         }
         let content_type =
@@ -100,6 +101,7 @@ impl FromRequest<AppState> for Input {
             }
             let bytes = read_body(req.into_body(), bounds.text_bytes, state.limits.upload_bytes).await?;
             if content_type.starts_with("application/x-www-form-urlencoded") {
+                utf8_pairs(&bytes, "form field")?;
                 insert_pairs(&mut input.map, form_urlencoded::parse(&bytes), &mut budget)?;
             } else if !bytes.iter().all(u8::is_ascii_whitespace) {
                 match parse_json(&bytes, &mut budget, "body")? {
@@ -416,6 +418,47 @@ async fn read_multipart(
 
 /// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`; each
 /// pair is charged for the values its path builds.
+/// Refuses (r=1, naming the field) a urlencoded pair whose key or value decodes to
+/// bytes that are not UTF-8, as a multipart field's are refused: read lossily, a
+/// `%FF` would be stored as U+FFFD.
+fn utf8_pairs(encoded: &[u8], what: &str) -> ApiResult<()> {
+    for pair in encoded.split(|b| *b == b'&') {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[..0]),
+        };
+        let (key, value) = (url_decoded(key), url_decoded(value));
+        if std::str::from_utf8(&key).is_err() || std::str::from_utf8(&value).is_err() {
+            let name = String::from_utf8_lossy(&key);
+            return Err(ApiError::invalid(format!("{what} '{name}' is not UTF-8 text")));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes a urlencoded key or value stands for (`+` a space, `%XX` a byte).
+fn url_decoded(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < raw.len() => match (hex(raw[i + 1]), hex(raw[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn insert_pairs<'a>(
     map: &mut Map<String, Value>,
     pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
@@ -641,6 +684,12 @@ impl<'a> Fields<'a> {
                 Some(Value::Array(items)) => Ok(Some(Cow::Owned(items))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
+            // One object, as JSON or as JSON text, is a list of one.
+            Some(Value::String(s)) if s.trim_start().starts_with('{') => match self.json_text(key, s)? {
+                Some(v @ Value::Object(_)) => Ok(Some(Cow::Owned(vec![v]))),
+                _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
+            },
+            Some(v @ Value::Object(_)) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(_) => Err(self.wrong_type(key, "a list")),
@@ -776,6 +825,15 @@ mod tests {
         let deep = format!("a{}", "[x]".repeat(100_000));
         let v = parse(&format!("{deep}=1"));
         assert_eq!(v[&deep], "1");
+    }
+
+    #[test]
+    fn urlencoded_bytes_that_are_not_utf8_are_refused_naming_the_field() {
+        assert!(utf8_pairs(b"name=L%C3%AAn+%E1%BB%8Bp&x=%&y=%4&z", "form field").is_ok());
+        let e = utf8_pairs(b"ok=1&name=%FF", "form field").unwrap_err();
+        assert_eq!(e.msg, "form field 'name' is not UTF-8 text");
+        assert!(utf8_pairs(b"%C3=1", "query parameter").is_err());
+        assert_eq!(url_decoded(b"a+b%20c%2"), b"a b c%2");
     }
 
     #[test]

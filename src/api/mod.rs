@@ -173,13 +173,23 @@ async fn healthz() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], r#"{"r":0,"msg":"Success"}"#).into_response()
 }
 
-async fn unknown_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no such endpoint: {method} {}", uri.path()))
+async fn unknown_route(method: Method, uri: Uri, caller: Result<auth::Caller, ApiError>) -> ApiError {
+    refused_first(&uri, caller)
+        .unwrap_or_else(|| ApiError::not_found(format!("no such endpoint: {method} {}", uri.path())))
 }
 
 /// r 4 with HTTP 404, as CONTRACT §3 pairs them: the route exists, not with this method.
-async fn wrong_method(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path()))
+async fn wrong_method(method: Method, uri: Uri, caller: Result<auth::Caller, ApiError>) -> ApiError {
+    refused_first(&uri, caller)
+        .unwrap_or_else(|| ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path())))
+}
+
+/// Every `/v1/...` request carries a token (CONTRACT §2): one without a valid one
+/// is refused (r 5) before anything is said of the path, so that the routes cannot
+/// be mapped without a key.
+fn refused_first(uri: &Uri, caller: Result<auth::Caller, ApiError>) -> Option<ApiError> {
+    let api = uri.path() == "/v1" || uri.path().starts_with("/v1/");
+    caller.err().filter(|_| api)
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {

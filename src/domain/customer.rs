@@ -143,10 +143,12 @@ impl AddOutcome {
         self.dnc += other.dnc;
         self.repeated += other.repeated;
         self.skipped.extend(other.skipped);
-        self.invalid += other.invalid - other.invalid_rows.len() as i64;
-        for row in other.invalid_rows {
-            self.reject(row);
-        }
+        // Each list holds the first rows of its own kind, so the first of both in row
+        // order are the first of the whole request.
+        self.invalid += other.invalid;
+        self.invalid_rows.extend(other.invalid_rows);
+        self.invalid_rows.sort_by_key(|r| r.row);
+        self.invalid_rows.truncate(MAX_REPORTED_ROWS);
     }
 }
 

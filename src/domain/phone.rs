@@ -16,6 +16,9 @@ pub struct Region {
     pub code: String,
     country_code: u16,
     national_prefix: Option<String>,
+    /// Numbers dialled abroad from here start with `00` (libphonenumber's
+    /// international prefix for the region is exactly that).
+    idd_00: bool,
 }
 
 impl Region {
@@ -31,11 +34,12 @@ impl Region {
             country_code: meta.country_code(),
             code: upper,
             national_prefix: meta.national_prefix().map(str::to_string),
+            idd_00: meta.international_prefix().is_some_and(|p| p.as_str() == "00"),
         })
     }
 
     pub fn vietnam() -> Region {
-        Region { code: "VN".into(), country_code: vn::COUNTRY_CODE, national_prefix: Some("0".into()) }
+        Region { code: "VN".into(), country_code: vn::COUNTRY_CODE, national_prefix: Some("0".into()), idd_00: true }
     }
 
     pub fn country_code(&self) -> u16 {
@@ -124,19 +128,52 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
     if international {
         return international_to_e164(digits);
     }
+    // `00` and the number, as dialled abroad from a country whose prefix that is.
+    if region.idd_00
+        && let Some(rest) = digits.strip_prefix("00")
+        && let Some(e164) = international_to_e164(rest.to_string())
+    {
+        return Some(e164);
+    }
     national_to_e164(&digits, region)
 }
 
+/// International digits as E.164: the country code and a possible national number.
+/// A trunk prefix written after the country code (`+84 (0) 90…`) comes off, as
+/// libphonenumber takes it off: national numbers of the countries that have one
+/// never start with it.
 fn international_to_e164(digits: String) -> Option<String> {
-    let possible = split_country_code(&digits).is_some_and(|(cc, national)| is_possible(cc, national));
-    possible.then_some(digits)
+    let (cc, national) = split_country_code(&digits)?;
+    if let Some(prefix) = NATIONAL_PREFIXES.get(&cc)
+        && let Some(rest) = national.strip_prefix(prefix.as_str())
+        && is_possible(cc, rest)
+    {
+        return Some(format!("{cc}{rest}"));
+    }
+    is_possible(cc, national).then_some(digits)
 }
 
+/// The trunk prefix of each country code's main region, where it has one.
+static NATIONAL_PREFIXES: LazyLock<HashMap<u16, String>> = LazyLock::new(|| {
+    let mut prefixes = HashMap::new();
+    // The main region of a shared code wins; a code with one region has no main.
+    let mut mains: Vec<_> = DATABASE.iter().collect();
+    mains.sort_by_key(|m| m.is_main_country_for_code());
+    for meta in mains {
+        match meta.national_prefix().filter(|p| !p.is_empty()) {
+            Some(p) => prefixes.insert(meta.country_code(), p.to_string()),
+            None => prefixes.remove(&meta.country_code()),
+        };
+    }
+    prefixes
+});
+
+/// A numeric spreadsheet cell (`84901234567.0`, `+84901234567.0`) without its zero fraction.
 fn strip_numeric_fraction(raw: &str) -> &str {
     match raw.split_once('.') {
         Some((int, frac))
-            if !int.is_empty()
-                && int.bytes().all(|b| b.is_ascii_digit())
+            if !int.strip_prefix('+').unwrap_or(int).is_empty()
+                && int.strip_prefix('+').unwrap_or(int).bytes().all(|b| b.is_ascii_digit())
                 && !frac.is_empty()
                 && frac.bytes().all(|b| b == b'0') =>
         {
@@ -146,15 +183,31 @@ fn strip_numeric_fraction(raw: &str) -> &str {
     }
 }
 
+/// A decimal digit of another script (full-width, Arabic-Indic) as ASCII, as
+/// libphonenumber reads them.
+fn ascii_digit(c: char) -> Option<char> {
+    let zero = match c {
+        '0'..='9' => return Some(c),
+        '\u{ff10}'..='\u{ff19}' => 0xff10,
+        '\u{0660}'..='\u{0669}' => 0x0660,
+        '\u{06f0}'..='\u{06f9}' => 0x06f0,
+        _ => return None,
+    };
+    char::from_digit(c as u32 - zero, 10)
+}
+
 /// Drops separators; refuses letters and other symbols. Returns whether the number
 /// was written in international form (`+` or `00`... is left to the country rules).
 fn clean(raw: &str) -> Option<(bool, String)> {
     let mut international = false;
     let mut digits = String::with_capacity(raw.len());
     for (i, c) in raw.chars().enumerate() {
+        if let Some(d) = ascii_digit(c) {
+            digits.push(d);
+            continue;
+        }
         match c {
-            '0'..='9' => digits.push(c),
-            '+' if i == 0 => international = true,
+            '+' | '\u{ff0b}' if i == 0 => international = true,
             ' ' | '.' | '-' | '(' | ')' | '\t' | '\u{a0}' => {}
             _ => return None,
         }
@@ -208,6 +261,24 @@ mod vn {
         (SHORTEST..=LONGEST).contains(&len)
     }
 
+    fn with_cc(national: &[u8]) -> String {
+        let mut out = String::with_capacity(national.len() + 2);
+        out.push_str("84");
+        // The bytes are ASCII digits.
+        out.extend(national.iter().map(|&b| b as char));
+        out
+    }
+
+    /// International digits: Vietnam's here (its trunk 0 after the country code
+    /// taken off), any other country's by the general rules.
+    fn abroad(digits: &[u8]) -> Option<String> {
+        match digits {
+            [b'8', b'4', b'0', rest @ ..] if possible(rest.len()) => Some(with_cc(rest)),
+            [b'8', b'4', rest @ ..] => possible(rest.len()).then(|| with_cc(rest)),
+            _ => super::international_to_e164(digits.iter().map(|&b| b as char).collect()),
+        }
+    }
+
     pub fn normalize(raw: &str) -> Option<String> {
         let raw = super::strip_numeric_fraction(raw.trim());
         let mut buf = [0u8; MAX_DIGITS];
@@ -233,18 +304,13 @@ mod vn {
         if digits.is_empty() {
             return None;
         }
-        let with_cc = |national: &[u8]| {
-            let mut out = String::with_capacity(national.len() + 2);
-            out.push_str("84");
-            // The bytes are ASCII digits.
-            out.extend(national.iter().map(|&b| b as char));
-            out
-        };
         if international {
-            return match digits {
-                [b'8', b'4', rest @ ..] => possible(rest.len()).then(|| with_cc(rest)),
-                _ => super::international_to_e164(digits.iter().map(|&b| b as char).collect()),
-            };
+            return abroad(digits);
+        }
+        if let [b'0', b'0', rest @ ..] = digits
+            && let Some(e164) = abroad(rest)
+        {
+            return Some(e164);
         }
         if digits[0] == b'0' && possible(len - 1) {
             return Some(with_cc(&digits[1..]));
@@ -318,6 +384,34 @@ mod tests {
         for form in ["0901234567", "84901234567", "+84 901 234 567", "901234567", "84901234567.0"] {
             assert_eq!(vn(form).as_deref(), Some("84901234567"), "{form}");
         }
+    }
+
+    /// Forms libphonenumber reads that a list may hold: the international prefix
+    /// `00`, a trunk 0 kept after the country code, a numeric cell with a plus,
+    /// full-width digits.
+    #[test]
+    fn forms_libphonenumber_reads() {
+        for form in [
+            "0084901234567",
+            "0084 90 123 4567",
+            "+84 (0) 901 234 567",
+            "+840901234567",
+            "+84901234567.0",
+            "０９０１２３４５６７",
+            "＋８４９０１２３４５６７",
+        ] {
+            assert_eq!(vn(form).as_deref(), Some("84901234567"), "{form}");
+            assert_eq!(normalize_general(form, &Region::vietnam()).as_deref(), Some("84901234567"), "{form}");
+        }
+        let gb = Region::parse("GB").unwrap();
+        assert_eq!(normalize("+44 (0)20 7946 0958", &gb).as_deref(), Some("442079460958"));
+        assert_eq!(normalize("0044 20 7946 0958", &gb).as_deref(), Some("442079460958"));
+        assert_eq!(normalize("020 7946 0958", &gb).as_deref(), Some("442079460958"));
+        // Abroad from the US is 011, not 00.
+        let us = Region::parse("US").unwrap();
+        assert_eq!(normalize("+1 650 253 0000", &us).as_deref(), Some("16502530000"));
+        // Italy has no trunk prefix: its numbers keep their 0.
+        assert_eq!(normalize("+39 06 6982 0000", &us).as_deref(), Some("390669820000"));
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub enum Tok {
         escaped: bool,
     },
     Phrase(String),
+    /// `^`, before a boost.
+    Caret,
+    /// `~`, after a fuzzy term or before a phrase's slop.
+    Tilde,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +40,7 @@ pub struct Token {
 }
 
 fn special(c: char) -> bool {
-    matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\')
+    matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\' | '^' | '~')
 }
 
 pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
@@ -58,6 +62,8 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             '{' => Some(Tok::RangeOpen(false)),
             ']' => Some(Tok::RangeClose(true)),
             '}' => Some(Tok::RangeClose(false)),
+            '^' => Some(Tok::Caret),
+            '~' => Some(Tok::Tilde),
             _ => None,
         };
         if let Some(tok) = single {
@@ -138,6 +144,14 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                             }
                             None => return Err(QueryError { pos: i, msg: "expected a character after '\\'".into() }),
                         }
+                    }
+                    if ch == '?' {
+                        return Err(QueryError {
+                            pos: i,
+                            msg:
+                                "a single-character wildcard ('?') is not supported: escape it as '\\?' to match a '?'"
+                                    .into(),
+                        });
                     }
                     if ch == '*' {
                         if chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && !special(*n)) {

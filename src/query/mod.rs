@@ -247,10 +247,26 @@ mod tests {
         assert_eq!(err("name:*abc"), "a wildcard is only allowed at the end of a term at 5");
         assert_eq!(err("created:>"), "expected a value after '>' at 9");
         assert_eq!(err("()"), "expected a clause inside '()' at 1");
-        assert_eq!(err(&"(".repeat(5000)), "the query nests deeper than 64 levels at 64");
-        assert_eq!(err(&"(NOT ".repeat(2000)), "the query nests deeper than 64 levels at 320");
+        assert_eq!(err(&"(".repeat(5000)), "the query nests deeper than 64 levels at 65");
+        assert_eq!(err(&"(NOT ".repeat(2000)), "the query nests deeper than 64 levels at 325");
         assert_eq!(err(&"a ".repeat(6000)), "the query is longer than 10000 characters at 10000");
-        assert!(parse(&format!("{}a{}", "(".repeat(60), ")".repeat(60))).is_ok());
+        assert!(parse(&format!("{}a{}", "(".repeat(64), ")".repeat(64))).is_ok());
+        // Lucene's suffixes: a boost changes no match and is read; slop above 0,
+        // fuzzy terms and '?' would match what callsheet does not find: refused.
+        assert_eq!(err("linh~"), "fuzzy terms ('~') are not supported at 4");
+        assert_eq!(err("name:linh~1"), "fuzzy terms ('~') are not supported at 9");
+        assert_eq!(err("\"soa linh\"~2"), "a phrase's slop ('~N' above 0) is not supported at 10");
+        assert_eq!(
+            err("lin?"),
+            "a single-character wildcard ('?') is not supported: escape it as '\\?' to match a '?' at 3"
+        );
+        assert_eq!(err("linh^"), "expected a number after '^' at 5");
+        assert_eq!(err("linh^x"), "expected a number after '^' at 5");
+        for q in ["linh^2", "name:linh^0.5", "(linh OR soa)^3", "\"soa linh\"^2", "\"soa linh\"~0", "lin*^2"] {
+            assert!(parse(q).is_ok(), "{q}");
+        }
+        assert_eq!(parse("linh^2").unwrap(), parse("linh").unwrap());
+        assert_eq!(parse("a AND (b OR c)^2").unwrap(), parse("a AND (b OR c)").unwrap());
     }
 
     fn text() -> impl Strategy<Value = String> {

@@ -152,21 +152,60 @@ impl Parser {
         }
     }
 
-    /// Enters one level of nesting, refusing to go deeper than [`MAX_DEPTH`].
+    /// Enters one level of nesting, refusing to go deeper than [`MAX_DEPTH`]: a
+    /// top-level clause is level 0, a clause inside 64 parentheses level 64.
     fn deeper(&mut self) -> Result<(), QueryError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DEPTH + 1 {
             return Err(QueryError { pos: self.pos(), msg: format!("the query nests deeper than {MAX_DEPTH} levels") });
         }
         Ok(())
     }
 
-    /// A term, or a query in parentheses, one level deeper.
+    /// A term, or a query in parentheses, one level deeper, with what may follow it.
     fn clause(&mut self) -> Result<Node, QueryError> {
         self.deeper()?;
-        let node = self.primary();
+        let node = self.primary().and_then(|node| self.suffixes(node));
         self.depth -= 1;
         node
+    }
+
+    /// What Lucene allows after a clause: `~N` (a phrase's slop; a term's fuzziness),
+    /// then `^N` (a boost). A boost weighs the clause's score and changes no match,
+    /// so it is read and set aside. A slop of 0 is the phrase itself; a larger slop
+    /// and fuzzy terms would match what callsheet does not find, so they are refused.
+    fn suffixes(&mut self, node: Node) -> Result<Node, QueryError> {
+        if let Some(Token { tok: Tok::Tilde, pos }) = self.peek().cloned() {
+            self.next();
+            let amount = self.number_after(pos);
+            let phrase = matches!(&node, Node::Term { value: Value::Phrase(_), .. });
+            match amount {
+                Some(n) if phrase && n == 0.0 => {}
+                _ if phrase => {
+                    return Err(QueryError { pos, msg: "a phrase's slop ('~N' above 0) is not supported".into() });
+                }
+                _ => return Err(QueryError { pos, msg: "fuzzy terms ('~') are not supported".into() }),
+            }
+        }
+        if let Some(Token { tok: Tok::Caret, pos }) = self.peek().cloned() {
+            self.next();
+            if self.number_after(pos).is_none_or(|n| n < 0.0) {
+                return Err(QueryError { pos: pos + 1, msg: "expected a number after '^'".into() });
+            }
+        }
+        Ok(node)
+    }
+
+    /// The number written right after the character at `pos`, taken when there is one.
+    fn number_after(&mut self, pos: usize) -> Option<f64> {
+        match self.peek() {
+            Some(Token { tok: Tok::Word { text, wildcard: false, .. }, pos: at }) if *at == pos + 1 => {
+                let n = text.parse::<f64>().ok().filter(|n| n.is_finite())?;
+                self.next();
+                Some(n)
+            }
+            _ => None,
+        }
     }
 
     /// The field of a term that names none: the group's, else the default fields.

@@ -347,7 +347,7 @@ pub fn ready_customer(
         }
     }
     if phones.is_empty() {
-        return Err(InvalidRow { row, id: Some(crm_id), reason: "no valid phone".into() });
+        return Err(InvalidRow { row, id: Some(crm_id), reason: "no phone".into() });
     }
     let name = name.unwrap_or_default();
     let name_key = key.unwrap_or_else(|| crate::domain::customer::name_key(&name));
@@ -359,7 +359,7 @@ pub fn needs_a_phone(entry: &NewCustomer) -> Option<InvalidRow> {
     (entry.crm_id.is_none() && entry.phones.is_empty()).then(|| InvalidRow {
         row: entry.row,
         id: None,
-        reason: "no valid phone".into(),
+        reason: "no phone".into(),
     })
 }
 

@@ -150,7 +150,7 @@ backend_test!(missing_name_and_phones_come_from_the_crm_contact, async {
     let (status, body) = add(&app, &campaign, json!([{"id": crm}, {"id": "CTNOTINCRM", "name": "x"}])).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["summary"]["added"], 1);
-    assert_eq!(body["summary"]["invalid_rows"], json!([{"row": 1, "id": "CTNOTINCRM", "reason": "no valid phone"}]));
+    assert_eq!(body["summary"]["invalid_rows"], json!([{"row": 1, "id": "CTNOTINCRM", "reason": "no phone"}]));
     let rows = list(&app, &format!("campaign={campaign}")).await;
     let row = &rows["resFromPccApi"]["data"]["rows"][0];
     assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));

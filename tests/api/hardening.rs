@@ -218,3 +218,97 @@ backend_test!(an_import_in_progress_is_invisible_and_other_writers_go_on, async 
     let (_, list) = app.get(&format!("/v1/customcampaign?campaign={target}")).await;
     assert_eq!(list["resFromPccApi"]["data"]["totalCount"], (ROWS + 1).to_string());
 });
+
+backend_test!(what_a_third_client_found_reading_the_contract, async {
+    let app = TestApp::spawn().await;
+    let token = app.tenant.token.clone();
+
+    // A campaign made already past its end takes no customers, and is not made.
+    let past = (callsheet::domain::now_secs() - 60) * 1000;
+    let (_, before) = app.get("/v1/campaign").await;
+    let listed = json!([{"id": "PW", "name": "Past", "phones": ["0922000001"]}]);
+    let (status, body) =
+        app.post("/v1/campaign", json!({"name": "Past", "end_time": past, "listcontacts": listed})).await;
+    assert_eq!((status, body["r"].clone()), (409, json!(7)), "{body}");
+    let (_, after) = app.get("/v1/campaign").await;
+    assert_eq!(before["data"]["totalCount"], after["data"]["totalCount"]);
+
+    // An empty header counts as none: the query parameter's token is used.
+    let path = format!("/v1/campaign?access_token={token}");
+    let (status, body) = app.send(Method::GET, &path, Some(""), Body::None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.send(Method::GET, &path, Some("   "), Body::None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // No route is named to a caller without a token; with one, an unknown route is r 4.
+    let (status, body) = app.send(Method::GET, "/v1/nothing", None, Body::None).await;
+    assert_eq!((status, body["r"].clone()), (401, json!(5)), "{body}");
+    let (status, body) = app.send(Method::PATCH, "/v1/campaign", None, Body::None).await;
+    assert_eq!((status, body["r"].clone()), (401, json!(5)), "{body}");
+    let (status, body) = app.send(Method::GET, "/v1/nothing", Some(&token), Body::None).await;
+    assert_eq!((status, body["r"].clone()), (404, json!(4)), "{body}");
+    let (status, _) = app.send(Method::GET, "/nothing", None, Body::None).await;
+    assert_eq!(status, 404);
+
+    // Bytes that are not UTF-8 in a urlencoded body or a query string are refused,
+    // naming the field, as in a multipart body.
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/v1/campaign",
+            Some(&token),
+            Body::Raw("application/x-www-form-urlencoded", b"name=%FF".to_vec()),
+        )
+        .await;
+    assert_eq!((status, body), (400, error(1, "form field 'name' is not UTF-8 text")));
+    let (status, body) = app.get("/v1/campaign?name=%C3").await;
+    assert_eq!((status, body), (400, error(1, "query parameter 'name' is not UTF-8 text")));
+
+    // One listcontacts entry sent as a JSON object's text is a list of one.
+    let campaign = app.create_campaign("One").await;
+    let entry = r#"{"id":"CT1","name":"Lan","phones":["0901234567"]}"#;
+    let form = pairs(&[("campaign", campaign.as_str()), ("listcontacts", entry)]);
+    let (status, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Form(form)).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+
+    // invalid_rows come in row order, whichever step set a row aside.
+    let csv = "id,name,phone\nCTNOTINCRM,Nobody,\n,No phone,\n,Bad phone,12\n";
+    let upload = Body::Upload(vec![("campaign".into(), campaign.clone())], "rows.csv", csv.as_bytes().to_vec());
+    let (status, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), upload).await;
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<i64> =
+        body["summary"]["invalid_rows"].as_array().unwrap().iter().map(|r| r["row"].as_i64().unwrap()).collect();
+    assert_eq!(rows, vec![2, 3, 4], "{body}");
+    assert_eq!(body["summary"]["invalid_rows"][0]["reason"], "no phone", "{body}");
+
+    // Phones written as libphonenumber reads them.
+    let phones = json!(["0084901234001", "+84 (0) 901 234 002", "+84901234003.0", "０９０１２３４００４"]);
+    let (status, body) =
+        app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": phones})).await;
+    assert_eq!((status, body["data"]["added"].clone()), (200, json!(4)), "{body}");
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=100")).await;
+    let stored: Vec<String> = listed["resFromPccApi"]["data"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["phones"][0].as_str().unwrap().to_string())
+        .collect();
+    for n in 1..=4 {
+        assert!(stored.contains(&format!("8490123400{n}")), "{n}: {stored:?}");
+    }
+
+    // Lucene's boosts change no match; fuzzy terms, slop and '?' are refused.
+    for name in ["Lan Anh", "Lan", "Minh"] {
+        let (status, body) = app.post("/v1/contact", json!({"name": name, "phones": []})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, plain) = app.get("/v1/contact?query=name:lan").await;
+    assert_eq!(plain["data"]["totalCount"], 2, "{plain}");
+    let (status, boosted) = app.get("/v1/contact?query=name:lan%5E2").await;
+    assert_eq!(status, 200, "{boosted}");
+    assert_eq!(boosted["data"]["totalCount"], plain["data"]["totalCount"]);
+    for q in ["lan~1", "lan%3F", "%22lan%20x%22~2"] {
+        let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+        assert_eq!((status, body["r"].clone()), (400, json!(6)), "{q}: {body}");
+    }
+});
