@@ -149,11 +149,7 @@ impl KeyArgs {
             anyhow::bail!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
         }
         let secret = match key_secret.as_deref() {
-            Some("-") => {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).context("cannot read the key secret from standard input")?;
-                line.trim().to_string()
-            }
+            Some("-") => secret_line().context("cannot read the key secret from standard input")?.trim().to_string(),
             Some(s) => s.to_string(),
             None => anyhow::bail!(
                 "the key secret is missing: pass --key-secret, set CALLSHEET_KEY_SECRET, or pass --key-secret - and write it to standard input"
@@ -164,6 +160,37 @@ impl KeyArgs {
         }
         Ok((key_sid, secret))
     }
+}
+
+/// One line of standard input. Typed at a terminal, it is not echoed: a secret on
+/// the screen is as exposed as one on the command line.
+fn secret_line() -> std::io::Result<String> {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if !stdin.is_terminal() {
+        stdin.read_line(&mut line)?;
+        return Ok(line);
+    }
+    eprint!("key secret (not shown): ");
+    let fd = libc::STDIN_FILENO;
+    // SAFETY: termios is plain data, filled in by tcgetattr before it is read.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is this process's standard input and term a valid termios.
+    if unsafe { libc::tcgetattr(fd, &mut term) } != 0 {
+        stdin.read_line(&mut line)?;
+        return Ok(line);
+    }
+    let shown = term;
+    term.c_lflag &= !libc::ECHO;
+    term.c_lflag |= libc::ECHONL;
+    // SAFETY: as above; the settings read are put back below whatever the read gives.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+    let read = stdin.read_line(&mut line);
+    // SAFETY: as above.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &shown) };
+    read?;
+    Ok(line)
 }
 
 /// A running server and the key to sign in with.
