@@ -670,6 +670,46 @@ async fn used_today(
         .map_or(0, |r| r.int(0)))
 }
 
+/// Whether the agent is at its quota of `limit` hand-outs today, and if so the
+/// moment it falls under it again: when enough of the live claims counted run out
+/// of lease (a hand-out that expires counts only if its result comes later), else
+/// the start of its next day.
+async fn quota_full_until(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    agent: &str,
+    region: &str,
+    limit: i64,
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let (day_start, day_end) = hours::day_bounds(region, now);
+    let used = used_today(db, account, campaign, agent, day_start, now).await?;
+    if used < limit {
+        return Ok(None);
+    }
+    let leases: Vec<i64> = db
+        .rows(
+            "SELECT lease_expires_at FROM claims WHERE account_id = ? AND campaign_id = ? AND agent_id = ? \
+             AND state = 0 AND lease_expires_at > ? AND created >= ? AND created >= ? ORDER BY lease_expires_at",
+            &[
+                account.into(),
+                campaign.into(),
+                agent.into(),
+                now.into(),
+                (day_start - RESULT_WINDOW).into(),
+                day_start.into(),
+            ],
+        )
+        .await?
+        .iter()
+        .map(|r| r.int(0))
+        .collect();
+    // This many must end before the agent is under its quota.
+    let ending = (used - limit + 1) as usize;
+    Ok(Some(leases.get(ending - 1).map_or(day_end, |t| (*t).min(day_end))))
+}
+
 /// What one hand-out scans: whose campaign, for which agent, up to which row, when.
 struct Scan<'a> {
     account: &'a str,
@@ -751,9 +791,8 @@ pub async fn receive(
         // One hand-out at a time per agent and campaign, or two at once would each
         // find the agent under its quota.
         db.lock(&format!("{}/{user}", campaign_lock(account, campaign_id)), true).await?;
-        let (day_start, day_end) = hours::day_bounds(region, now);
-        if used_today(db, account, campaign_id, &agent, day_start, now).await? >= limit {
-            let next = rules::earliest([Some(day_end)], &campaign);
+        if let Some(until) = quota_full_until(db, account, campaign_id, &agent, region, limit, now).await? {
+            let next = rules::earliest([Some(until)], &campaign);
             return Ok(Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }));
         }
     }
@@ -1248,12 +1287,11 @@ pub async fn explain(
         match who {
             Some((agent, _)) if !agent.is_empty() => {
                 let quota = agents::quota_of(db, account, &campaign, agent).await?;
-                if let Some(limit) = quota.per_day() {
-                    let (start, end) = hours::day_bounds(region, now);
-                    if used_today(db, account, &campaign.id, agent, start, now).await? >= limit {
-                        reasons.push("quota_reached");
-                        block(Some(end));
-                    }
+                if let Some(limit) = quota.per_day()
+                    && let Some(until) = quota_full_until(db, account, &campaign.id, agent, region, limit, now).await?
+                {
+                    reasons.push("quota_reached");
+                    block(Some(until));
                 }
             }
             _ => {
