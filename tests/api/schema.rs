@@ -47,6 +47,11 @@ const ONE_SIDED: &[(&str, &str)] = &[
         "postgres:contacts.name_key",
         "PostgreSQL stores a contact's name key for add-by-filter; SQLite computes it with a function",
     ),
+    (
+        "postgres:contacts.phones",
+        "PostgreSQL keeps a contact's phones in its row too, so add-by-filter reads no phone rows per \
+         contact (700 ms of 1.7 s for 100,000); SQLite's lookups of them are in-process and cheap",
+    ),
 ];
 
 /// Columns whose values are drawn unique for the whole database (a rowid on SQLite,

@@ -188,7 +188,9 @@ async fn insert_drawing(
     let fields: Vec<Json<&Map<String, Value>>> = contacts.iter().map(|c| Json(&c.fields)).collect();
     let words: Vec<Json<Value>> =
         contacts.iter().map(|c| Json(serde_json::from_str(&field_words(&c.fields)).unwrap_or_default())).collect();
-    let rows = ContactRows { account_id, contacts, seqs: &seqs, keys: &keys, fields: &fields, words: &words };
+    let phones: Vec<String> = contacts.iter().map(|c| c.phones.join(",")).collect();
+    let rows =
+        ContactRows { account_id, contacts, seqs: &seqs, keys: &keys, fields: &fields, words: &words, phones: &phones };
     let mut written = false;
     if contacts.len() >= WRITE_IDS_FIRST {
         db.batch_execute("SAVEPOINT contact_ids").await?;
@@ -246,6 +248,8 @@ struct ContactRows<'a> {
     keys: &'a [String],
     fields: &'a [Json<&'a Map<String, Value>>],
     words: &'a [Json<Value>],
+    /// Each contact's phones as its row keeps them (comma-separated).
+    phones: &'a [String],
 }
 
 impl ContactRows<'_> {
@@ -253,7 +257,8 @@ impl ContactRows<'_> {
     async fn copy(&self, db: &impl GenericClient, ids: &[String]) -> StoreResult<()> {
         copy_rows(
             db,
-            "contacts (account_id, id, seq, portal_id, name, name_key, email, fields, created, updated, field_words)",
+            "contacts (account_id, id, seq, portal_id, name, name_key, email, fields, created, updated, field_words, \
+             phones)",
             &[
                 Type::TEXT,
                 Type::TEXT,
@@ -266,6 +271,7 @@ impl ContactRows<'_> {
                 Type::INT8,
                 Type::INT8,
                 Type::JSONB,
+                Type::TEXT,
             ],
             self.contacts.len(),
             |i| {
@@ -282,6 +288,7 @@ impl ContactRows<'_> {
                     &c.created,
                     &c.updated,
                     &self.words[i],
+                    &self.phones[i],
                 ]
             },
         )
@@ -359,7 +366,7 @@ async fn save(db: &impl GenericClient, account_id: &str, c: &Contact) -> StoreRe
     let fields = Value::Object(c.fields.clone()).to_string();
     db.execute(
         "UPDATE contacts SET portal_id = $3, name = $4, name_key = $5, email = $6, fields = $7::text::jsonb, \
-         updated = $8, field_words = $9::text::jsonb WHERE account_id = $1 AND id = $2",
+         updated = $8, field_words = $9::text::jsonb, phones = $10 WHERE account_id = $1 AND id = $2",
         &[
             &account_id,
             &c.id,
@@ -370,6 +377,7 @@ async fn save(db: &impl GenericClient, account_id: &str, c: &Contact) -> StoreRe
             &fields,
             &c.updated,
             &field_words(&c.fields),
+            &c.phones.join(","),
         ],
     )
     .await?;

@@ -396,9 +396,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         // the phoneless); the others are inserted, and their count comes first.
         let sql = format!(
             "WITH m AS MATERIALIZED ( \
-               SELECT c.seq, c.id, c.name, c.name_key, {present} AS present, \
-                      (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
-                       WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq) AS phones \
+               SELECT c.seq, c.id, c.name, c.name_key, {present} AS present, NULLIF(c.phones, '') AS phones \
                FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
              ), added AS ( \
                INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \

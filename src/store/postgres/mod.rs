@@ -55,6 +55,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, sql: include_str!("migrations/0006_jobs.sql") },
     Migration { version: 7, sql: include_str!("migrations/0007_customer_id_default.sql") },
     Migration { version: 8, sql: include_str!("migrations/0008_indexed_words_cut.sql") },
+    Migration { version: 9, sql: include_str!("migrations/0009_contact_phones_in_row.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;

@@ -691,15 +691,8 @@ async fn quota_full_until(
     let leases: Vec<i64> = db
         .rows(
             "SELECT lease_expires_at FROM claims WHERE account_id = ? AND campaign_id = ? AND agent_id = ? \
-             AND state = 0 AND lease_expires_at > ? AND created >= ? AND created >= ? ORDER BY lease_expires_at",
-            &[
-                account.into(),
-                campaign.into(),
-                agent.into(),
-                now.into(),
-                (day_start - RESULT_WINDOW).into(),
-                day_start.into(),
-            ],
+             AND created >= ? AND state = 0 AND lease_expires_at > ? ORDER BY lease_expires_at",
+            &[account.into(), campaign.into(), agent.into(), day_start.into(), now.into()],
         )
         .await?
         .iter()
