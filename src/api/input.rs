@@ -418,6 +418,11 @@ async fn read_multipart(
 
 /// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`; each
 /// pair is charged for the values its path builds.
+/// Whether an object's keys are all numbers: a list's entries by position, not an entry.
+fn indexed(m: &Map<String, Value>) -> bool {
+    !m.is_empty() && m.keys().all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Refuses (r=1, naming the field) a urlencoded pair whose key or value decodes to
 /// bytes that are not UTF-8, as a multipart field's are refused: read lossily, a
 /// `%FF` would be stored as U+FFFD.
@@ -684,12 +689,13 @@ impl<'a> Fields<'a> {
                 Some(Value::Array(items)) => Ok(Some(Cow::Owned(items))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
-            // One object, as JSON or as JSON text, is a list of one.
+            // One entry, as a JSON object or its text, is a list of one. An object keyed by
+            // numbers (`list[1][id]=…` counting from 1) is a list written otherwise: refused.
             Some(Value::String(s)) if s.trim_start().starts_with('{') => match self.json_text(key, s)? {
-                Some(v @ Value::Object(_)) => Ok(Some(Cow::Owned(vec![v]))),
+                Some(Value::Object(m)) if !indexed(&m) => Ok(Some(Cow::Owned(vec![Value::Object(m)]))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
-            Some(v @ Value::Object(_)) => Ok(Some(Cow::Owned(vec![v.clone()]))),
+            Some(Value::Object(m)) if !indexed(m) => Ok(Some(Cow::Owned(vec![Value::Object(m.clone())]))),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(_) => Err(self.wrong_type(key, "a list")),
@@ -851,5 +857,20 @@ mod tests {
         assert_eq!(f.strings("list").unwrap().unwrap(), ["1", "2"]);
         assert_eq!(f.strings("one").unwrap().unwrap(), ["0901"]);
         assert_eq!(f.required_string("missing").unwrap_err().msg, "missing missing");
+    }
+
+    #[test]
+    fn one_entry_is_a_list_of_one_but_an_object_by_position_is_not() {
+        let map = json!({
+            "entry": {"id": "CT1", "phones": ["0901"]},
+            "text": "{\"id\": \"CT2\"}",
+            "by_position": {"1": {"id": "CT1"}, "2": {"id": "CT2"}},
+            "by_position_text": "{\"1\": {\"id\": \"CT1\"}}",
+        });
+        let f = Fields::new(map.as_object().unwrap(), "", Bounds::default());
+        assert_eq!(f.list("entry").unwrap().unwrap().len(), 1);
+        assert_eq!(f.list("text").unwrap().unwrap()[0]["id"], "CT2");
+        assert!(f.list("by_position").is_err());
+        assert!(f.list("by_position_text").is_err());
     }
 }

@@ -143,8 +143,15 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
 /// libphonenumber takes it off: national numbers of the countries that have one
 /// never start with it.
 fn international_to_e164(digits: String) -> Option<String> {
+    // No country calling code starts with 0.
+    if digits.starts_with('0') {
+        return None;
+    }
     let (cc, national) = split_country_code(&digits)?;
-    if let Some(prefix) = NATIONAL_PREFIXES.get(&cc)
+    // Only a trunk 0 (most plans' prefix) is taken off: a number of its country never
+    // starts with it. Other prefixes (8 in Belarus) can begin a number, which
+    // libphonenumber then tells by its patterns.
+    if let Some(prefix) = NATIONAL_PREFIXES.get(&cc).filter(|p| p.as_str() == "0")
         && let Some(rest) = national.strip_prefix(prefix.as_str())
         && is_possible(cc, rest)
     {
@@ -407,6 +414,12 @@ mod tests {
         assert_eq!(normalize("+44 (0)20 7946 0958", &gb).as_deref(), Some("442079460958"));
         assert_eq!(normalize("0044 20 7946 0958", &gb).as_deref(), Some("442079460958"));
         assert_eq!(normalize("020 7946 0958", &gb).as_deref(), Some("442079460958"));
+        // No country code starts with 0, whatever follows the 00.
+        assert_eq!(vn("0001 650 253 0000"), normalize_general("0001 650 253 0000", &Region::vietnam()));
+        assert_ne!(vn("0001 650 253 0000").as_deref(), Some("016502530000"));
+        // Belarus's trunk prefix is 8, which also begins its free-phone numbers: kept.
+        let by = Region::parse("BY").unwrap();
+        assert_eq!(normalize("+375 800 123 4567", &by).as_deref(), Some("3758001234567"));
         // Abroad from the US is 011, not 00.
         let us = Region::parse("US").unwrap();
         assert_eq!(normalize("+1 650 253 0000", &us).as_deref(), Some("16502530000"));

@@ -391,12 +391,17 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         // The saved filter and the portal are read here, in the add's own transaction.
         let (query, portal) = super::resolve_filter(self.db, self.account_id, source).await?;
         let query = &super::compile(self.account_id, &portal, &query)?;
+        // A contact's phones come from its row; from its phone rows only where the row
+        // has none (a contact without phones, or one written by a server of a build
+        // before migration 0009 while this one ran).
         // One statement reads the matches once: those already in the campaign (by id)
         // or without a phone come back, marked, in contact order (a leading '!' marks
         // the phoneless); the others are inserted, and their count comes first.
         let sql = format!(
             "WITH m AS MATERIALIZED ( \
-               SELECT c.seq, c.id, c.name, c.name_key, {present} AS present, NULLIF(c.phones, '') AS phones \
+               SELECT c.seq, c.id, c.name, c.name_key, {present} AS present, \
+                      COALESCE(NULLIF(c.phones, ''), (SELECT string_agg(p.phone, ',' ORDER BY p.pos) \
+                        FROM contact_phones p WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq)) AS phones \
                FROM contacts c WHERE c.account_id = ? AND c.portal_id = ? AND ({}) \
              ), added AS ( \
                INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
