@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, Code, done, ok, ok_json, page};
+use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
 use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
 use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
@@ -108,15 +108,6 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
         if state.store.group(account.clone(), group.clone()).await?.is_none() {
             return Err(ApiError::not_found(format!("group '{group}' not found")));
         }
-    }
-    // A campaign made already past its end is completed: it takes no customers (r=7),
-    // and the request makes nothing.
-    let now_ms = crate::domain::now_secs().saturating_mul(1000);
-    if !sources.is_empty() && fields.end_time.is_some_and(|end| end > 0 && now_ms >= end) {
-        return Err(ApiError::new(
-            Code::Conflict,
-            "the campaign would be completed (its end_time has passed): it takes no customers",
-        ));
     }
     if sources.is_empty() {
         let campaign = state.store.create_campaign(account.clone(), fields).await?;

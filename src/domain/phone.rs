@@ -4,7 +4,7 @@
 //! "possible number" test); prefixes are deliberately not checked, because call lists
 //! mix old and new numbering plans.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use phonenumber::metadata::DATABASE;
@@ -151,8 +151,8 @@ fn international_to_e164(digits: String) -> Option<String> {
     // Only a trunk 0 (most plans' prefix) is taken off: a number of its country never
     // starts with it. Other prefixes (8 in Belarus) can begin a number, which
     // libphonenumber then tells by its patterns.
-    if let Some(prefix) = NATIONAL_PREFIXES.get(&cc).filter(|p| p.as_str() == "0")
-        && let Some(rest) = national.strip_prefix(prefix.as_str())
+    if TRUNK_ZERO.contains(&cc)
+        && let Some(rest) = national.strip_prefix('0')
         && is_possible(cc, rest)
     {
         return Some(format!("{cc}{rest}"));
@@ -160,34 +160,32 @@ fn international_to_e164(digits: String) -> Option<String> {
     is_possible(cc, national).then_some(digits)
 }
 
-/// The trunk prefix of each country code's main region, where it has one.
-static NATIONAL_PREFIXES: LazyLock<HashMap<u16, String>> = LazyLock::new(|| {
-    let mut prefixes = HashMap::new();
+/// The country codes whose main region's trunk prefix is 0.
+static TRUNK_ZERO: LazyLock<HashSet<u16>> = LazyLock::new(|| {
+    let mut codes = HashSet::new();
     // The main region of a shared code wins; a code with one region has no main.
     let mut mains: Vec<_> = DATABASE.iter().collect();
     mains.sort_by_key(|m| m.is_main_country_for_code());
     for meta in mains {
-        match meta.national_prefix().filter(|p| !p.is_empty()) {
-            Some(p) => prefixes.insert(meta.country_code(), p.to_string()),
-            None => prefixes.remove(&meta.country_code()),
+        match meta.national_prefix() == Some("0") {
+            true => codes.insert(meta.country_code()),
+            false => codes.remove(&meta.country_code()),
         };
     }
-    prefixes
+    codes
 });
 
 /// A numeric spreadsheet cell (`84901234567.0`, `+84901234567.0`) without its zero fraction.
 fn strip_numeric_fraction(raw: &str) -> &str {
-    match raw.split_once('.') {
-        Some((int, frac))
-            if !int.strip_prefix('+').unwrap_or(int).is_empty()
-                && int.strip_prefix('+').unwrap_or(int).bytes().all(|b| b.is_ascii_digit())
-                && !frac.is_empty()
-                && frac.bytes().all(|b| b == b'0') =>
-        {
-            int
-        }
-        _ => raw,
-    }
+    let Some((int, frac)) = raw.split_once('.') else {
+        return raw;
+    };
+    let digits = int.strip_prefix('+').unwrap_or(int);
+    let numeric = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !frac.is_empty()
+        && frac.bytes().all(|b| b == b'0');
+    if numeric { int } else { raw }
 }
 
 /// A decimal digit of another script (full-width, Arabic-Indic) as ASCII, as

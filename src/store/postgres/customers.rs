@@ -26,17 +26,20 @@ use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, Pho
 /// The campaign a request names, locked, or created first when the request makes
 /// one; with whether it has no customers yet.
 async fn target_campaign(db: &impl GenericClient, account_id: &str, target: Target) -> StoreResult<(Campaign, bool)> {
-    match target {
-        Target::New(fields) => Ok((campaigns::create(db, account_id, *fields).await?, true)),
+    let (campaign, empty) = match target {
+        Target::New(fields) => (campaigns::create(db, account_id, *fields).await?, true),
         Target::Existing(id) => {
             let count = require_campaign(db, account_id, &id).await?;
             let campaign = campaigns::get(db, account_id, &id, false)
                 .await?
                 .ok_or_else(|| StoreError::CampaignNotFound(id.to_string()))?;
-            crate::store::plan::open_for_adds(&campaign)?;
-            Ok((campaign, count == 0))
+            (campaign, count == 0)
         }
-    }
+    };
+    // A campaign made already past its end is completed too: the add, and with it
+    // the campaign, is undone.
+    crate::store::plan::open_for_adds(&campaign)?;
+    Ok((campaign, empty))
 }
 
 /// Locks the campaign and returns its customer count; r=3 when it is not the account's.

@@ -116,12 +116,6 @@ async fn customer_for_write(db: &impl Db, account: &str, id: i64) -> StoreResult
     Ok((state_of(&row), agents::campaign(&Row(row.0[STATE_WIDTH..].to_vec()))))
 }
 
-/// Whether the account has the customer (and it is not being written in steps).
-async fn customer_exists(db: &impl Db, account: &str, id: i64) -> StoreResult<bool> {
-    let sql = format!("SELECT 1 {CUSTOMER_FROM} WHERE c.account_id = ? AND c.id = ? AND {VISIBLE}");
-    Ok(db.row(&sql, &[account.into(), id.into()]).await?.is_some())
-}
-
 fn not_found(id: i64) -> StoreError {
     StoreError::NotFound(format!("customer {id} not found"))
 }
@@ -497,7 +491,7 @@ async fn claim_with_customer(
 async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) -> StoreResult<ClaimRow> {
     match claim(db, account, claim_id).await? {
         Some(c) if c.customer == customer => Ok(c),
-        Some(_) if customer_exists(db, account, customer).await? => {
+        Some(_) if self::customer(db, account, customer).await?.is_some() => {
             Err(StoreError::NotFound(format!("claim '{claim_id}' is not a claim on customer {customer}")))
         }
         Some(_) => Err(not_found(customer)),

@@ -388,12 +388,12 @@ pub fn add(
         let campaign = match target {
             Target::New(fields) => campaigns::create_as(tx, account_id, *fields, true)?,
             Target::Existing(id) => {
-                let c = campaigns::get(tx, account_id, &id)?
-                    .ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?;
-                crate::store::plan::open_for_adds(&c)?;
-                c
+                campaigns::get(tx, account_id, &id)?.ok_or_else(|| StoreError::CampaignNotFound(id.into_string()))?
             }
         };
+        // A campaign made already past its end is completed too: the step, and with
+        // it the campaign, is undone.
+        crate::store::plan::open_for_adds(&campaign)?;
         tx.execute(
             &format!("UPDATE campaigns SET staged_from = {next_id} WHERE account_id = ?1 AND id = ?2"),
             (account_id, &campaign.id),
