@@ -52,13 +52,7 @@ fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name:
     if !fresh {
         tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
     }
-    let mut words = Vec::new();
-    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
-        let lower = word.to_lowercase();
-        let folded = crate::domain::text::fold(&lower);
-        words.push((0, pos as i64, indexed_word(&lower).to_string()));
-        words.push((1, pos as i64, indexed_word(&folded).to_string()));
-    }
+    let words = word_rows(name);
     // Names come from files without a length limit: a long one goes in several
     // statements rather than past SQLite's limit on bound values.
     for chunk in words.chunks(WORDS_PER_INSERT) {
@@ -84,6 +78,19 @@ fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name:
         insert.raw_execute()?;
     }
     Ok(())
+}
+
+/// A name's word rows: (form, position, word), lower case (form 0) and folded
+/// (form 1), each cut as its index entry keeps it.
+fn word_rows(name: &str) -> Vec<(i64, i64, String)> {
+    let mut words = Vec::new();
+    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
+        let lower = word.to_lowercase();
+        let folded = crate::domain::text::fold(&lower);
+        words.push((0, pos as i64, indexed_word(&lower).to_string()));
+        words.push((1, pos as i64, indexed_word(&folded).to_string()));
+    }
+    words
 }
 
 /// Name-word rows (a word in one form) written by one INSERT at most.
@@ -119,6 +126,35 @@ pub fn insert(
     ids: &mut impl IdSource,
     seq: Option<i64>,
 ) -> StoreResult<String> {
+    let (id, rowid) = insert_row(conn, account_id, c, ids, seq)?;
+    insert_phones(conn, account_id, rowid, &c.phones)?;
+    save_words(conn, account_id, &c.portal, rowid, &c.name, true)?;
+    Ok(id)
+}
+
+/// Inserts a contact as [`insert`] does, leaving its phone and name-word rows in
+/// `pending` to be written with those of the other contacts of the same step.
+pub fn insert_pending(
+    conn: &Connection,
+    account_id: &str,
+    c: &Contact,
+    ids: &mut impl IdSource,
+    seq: Option<i64>,
+    pending: &mut PendingRows,
+) -> StoreResult<String> {
+    let (id, rowid) = insert_row(conn, account_id, c, ids, seq)?;
+    pending.push(conn, account_id, &c.portal, rowid, c)?;
+    Ok(id)
+}
+
+/// The contact's own row; its id and rowid.
+fn insert_row(
+    conn: &Connection,
+    account_id: &str,
+    c: &Contact,
+    ids: &mut impl IdSource,
+    seq: Option<i64>,
+) -> StoreResult<(String, i64)> {
     let fields = Value::Object(c.fields.clone()).to_string();
     let words = field_words(&c.fields);
     let id = insert_with_fresh_id(conn, ids, |conn, id| {
@@ -129,10 +165,97 @@ pub fn insert(
         .execute((seq, account_id, id, &c.portal, &c.name, &c.email, &fields, c.created, c.updated, &words))
         .map(drop)
     })?;
-    let rowid = conn.last_insert_rowid();
-    insert_phones(conn, account_id, rowid, &c.phones)?;
-    save_words(conn, account_id, &c.portal, rowid, &c.name, true)?;
-    Ok(id)
+    Ok((id, conn.last_insert_rowid()))
+}
+
+/// The phone and name-word rows of contacts one step of an add makes, written
+/// together when the step ends, each table's rows sorted by its index's key: a
+/// step's random phones and words then go into their indexes in one ordered pass
+/// rather than each landing on an index page of its own (CONTRACT §7's words and
+/// the phones are the same rows [`insert`] writes).
+#[derive(Default)]
+pub struct PendingRows {
+    account_id: String,
+    portal: String,
+    /// (phone, contact rowid, position)
+    phones: Vec<(String, i64, i64)>,
+    /// (form, word, contact rowid, position)
+    words: Vec<(i64, String, i64, i64)>,
+    /// The phones waiting, for lookups made before they are written.
+    held: std::collections::HashSet<String>,
+}
+
+impl PendingRows {
+    fn push(&mut self, conn: &Connection, account_id: &str, portal: &str, rowid: i64, c: &Contact) -> StoreResult<()> {
+        if self.account_id != account_id || self.portal != portal {
+            self.write(conn)?;
+            self.account_id = account_id.to_string();
+            self.portal = portal.to_string();
+        }
+        for (pos, phone) in c.phones.iter().enumerate() {
+            self.held.insert(phone.clone());
+            self.phones.push((phone.clone(), rowid, pos as i64));
+        }
+        self.words.extend(word_rows(&c.name).into_iter().map(|(form, pos, word)| (form, word, rowid, pos)));
+        Ok(())
+    }
+
+    /// Whether any of `phones` waits to be written.
+    pub fn holds_any(&self, phones: &[String]) -> bool {
+        !self.held.is_empty() && phones.iter().any(|p| self.held.contains(p))
+    }
+
+    /// Writes every row waiting, a few hundred to an INSERT, in index order.
+    pub fn write(&mut self, conn: &Connection) -> StoreResult<()> {
+        let mut phones = std::mem::take(&mut self.phones);
+        phones.sort_unstable();
+        for chunk in phones.chunks(WORDS_PER_INSERT) {
+            let sql = super::multi_row_sql(
+                "INSERT INTO contact_phones (account_id, phone, contact_rowid, pos) VALUES ",
+                "",
+                chunk.len(),
+                |i| {
+                    let p = 2 + i * 3;
+                    format!("?1,?{},?{},?{}", p, p + 1, p + 2)
+                },
+            );
+            let mut insert = conn.prepare_cached(&sql)?;
+            insert.raw_bind_parameter(1, self.account_id.as_str())?;
+            for (i, (phone, rowid, pos)) in chunk.iter().enumerate() {
+                let p = 2 + i * 3;
+                insert.raw_bind_parameter(p, phone)?;
+                insert.raw_bind_parameter(p + 1, rowid)?;
+                insert.raw_bind_parameter(p + 2, pos)?;
+            }
+            insert.raw_execute()?;
+        }
+        self.held.clear();
+        let mut words = std::mem::take(&mut self.words);
+        words.sort_unstable();
+        for chunk in words.chunks(WORDS_PER_INSERT) {
+            let sql = super::multi_row_sql(
+                "INSERT OR IGNORE INTO contact_words (account_id, portal_id, form, word, contact_rowid, pos) VALUES ",
+                "",
+                chunk.len(),
+                |i| {
+                    let p = 3 + i * 4;
+                    format!("?1,?2,?{},?{},?{},?{}", p, p + 1, p + 2, p + 3)
+                },
+            );
+            let mut insert = conn.prepare_cached(&sql)?;
+            insert.raw_bind_parameter(1, self.account_id.as_str())?;
+            insert.raw_bind_parameter(2, self.portal.as_str())?;
+            for (i, (form, word, rowid, pos)) in chunk.iter().enumerate() {
+                let p = 3 + i * 4;
+                insert.raw_bind_parameter(p, form)?;
+                insert.raw_bind_parameter(p + 1, word)?;
+                insert.raw_bind_parameter(p + 2, rowid)?;
+                insert.raw_bind_parameter(p + 3, pos)?;
+            }
+            insert.raw_execute()?;
+        }
+        Ok(())
+    }
 }
 
 /// The contact with that id, unless it belongs to an import still in progress.

@@ -69,6 +69,8 @@ struct Adder<'a> {
     staged: Option<(&'a Staging, Reserved)>,
     /// Contacts of imports in progress, as of this transaction.
     hidden: Hidden,
+    /// The phone and word rows of the contacts this step made, written when it ends.
+    contact_rows: contacts::PendingRows,
 }
 
 impl<'a> Adder<'a> {
@@ -94,6 +96,7 @@ impl<'a> Adder<'a> {
             contact_ids: IdKind::Contact.run(),
             staged: staging.map(|s| (s, Reserved::default())),
             hidden: Hidden::default(),
+            contact_rows: contacts::PendingRows::default(),
         })
     }
 
@@ -113,6 +116,7 @@ impl<'a> Adder<'a> {
     /// Ends a transaction's share: what is pending, and the id counter.
     fn end(&mut self, outcome: &mut AddOutcome) -> StoreResult<()> {
         self.flush(outcome)?;
+        self.contact_rows.write(self.conn)?;
         self.conn.execute("UPDATE counters SET value = ?1 WHERE name = 'customer'", [self.last_id])?;
         Ok(())
     }
@@ -184,12 +188,22 @@ impl<'a> Adder<'a> {
             }
             None => None,
         };
-        contacts::insert(self.conn, self.account_id, &contact, &mut self.contact_ids, seq)
+        contacts::insert_pending(
+            self.conn,
+            self.account_id,
+            &contact,
+            &mut self.contact_ids,
+            seq,
+            &mut self.contact_rows,
+        )
     }
 
     /// The default portal's CRM contact that already holds one of `phones` (the
     /// earliest such), leaving out the contacts of imports in progress.
-    fn holder(&self, phones: &[String]) -> StoreResult<Option<String>> {
+    fn holder(&mut self, phones: &[String]) -> StoreResult<Option<String>> {
+        if self.contact_rows.holds_any(phones) {
+            self.contact_rows.write(self.conn)?;
+        }
         let sql = format!(
             "SELECT c.id FROM contact_phones p JOIN contacts c ON c.rowid = p.contact_rowid \
              WHERE p.account_id = ? AND p.phone IN ({}) AND c.portal_id = ?{} ORDER BY c.rowid LIMIT 1",
@@ -221,7 +235,10 @@ impl<'a> Adder<'a> {
         };
         // Only an entry that leaves something out needs its CRM contact.
         let contact = match entry.name.is_none() || entry.phones.is_empty() {
-            true => contacts::get(self.conn, self.account_id, &crm_id, &self.hidden)?,
+            true => {
+                self.contact_rows.write(self.conn)?;
+                contacts::get(self.conn, self.account_id, &crm_id, &self.hidden)?
+            }
             false => None,
         };
         let contact = contact.as_ref().map(|c| (c.name.as_str(), c.phones.as_slice()));
@@ -255,6 +272,7 @@ impl<'a> Adder<'a> {
         outcome: &mut AddOutcome,
     ) -> StoreResult<Option<i64>> {
         self.flush(outcome)?;
+        self.contact_rows.write(self.conn)?;
         if after == i64::MIN {
             let matching = format!("{} AND ({})", contacts::scope(Some(query), &self.hidden), query.sql);
             let mut args: Vec<Sql> = vec![self.account_id.to_string().into(), portal.to_string().into()];
@@ -574,6 +592,9 @@ pub fn add_phones(
         if phone_key(&phone).is_some_and(|k| held.contains(&k)) {
             outcome.skipped_phones.push(phone);
             continue;
+        }
+        if adder.contact_rows.holds_any(std::slice::from_ref(&phone)) {
+            adder.contact_rows.write(tx)?;
         }
         let existing: Option<(String, String)> = tx
             .prepare_cached(&format!(
