@@ -477,6 +477,18 @@ backend_test!(list_filters_by_status_and_phone_and_pages, async {
     assert_eq!(ids(&page), (21..=25).collect::<Vec<_>>());
     assert_eq!(page["resFromPccApi"]["data"]["totalCount"], "25");
     assert_eq!(page["resFromPccApi"]["data"]["totalPages"], 3);
+    // The first pages are one statement: past the end, of an empty campaign, of none.
+    let past = list(&app, &format!("campaign={campaign}&page=4&limit=10")).await;
+    assert_eq!((ids(&past), past["resFromPccApi"]["data"]["totalCount"].clone()), (vec![], json!("25")));
+    let first = list(&app, &format!("campaign={campaign}&limit=3")).await;
+    assert_eq!(ids(&first), [1, 2, 3]);
+    let empty = app.create_campaign("A2").await;
+    for page in [1, 2] {
+        let none = list(&app, &format!("campaign={empty}&page={page}")).await;
+        assert_eq!((ids(&none), none["resFromPccApi"]["data"]["totalCount"].clone()), (vec![], json!("0")));
+    }
+    let (status, body) = app.get("/v1/customcampaign?campaign=CANOSUCH&page=2").await;
+    assert_eq!((status, body), (404, error(3, "campaign 'CANOSUCH' not found")));
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&phone=0901000007")).await), [8]);
     let s0 = list(&app, &format!("campaign={campaign}&status=0&limit=5")).await;
     assert_eq!(s0["resFromPccApi"]["data"]["totalCount"], "25");

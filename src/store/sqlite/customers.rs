@@ -800,27 +800,60 @@ pub fn list(
          WHERE c.id IN (SELECT c.id FROM customers c WHERE {where_sql}{after} ORDER BY c.id LIMIT ? OFFSET ?) \
          ORDER BY c.id"
     ))?;
-    let rows: Vec<Customer> = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok(Customer {
-                id: r.get(0)?,
-                campaign_id: r.get(1)?,
-                campaignname: r.get(2)?,
-                crm_id: r.get(3)?,
-                name: r.get(4)?,
-                phones: r.get::<_, String>(13)?.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
-                status: r.get(5)?,
-                source: r.get(6)?,
-                insert_time: r.get(7)?,
-                callback_time: r.get(8)?,
-                last_time_make_call: r.get(9)?,
-                number_call_out: r.get(10)?,
-                do_not_call: r.get(11)?,
-                stringee_user_id_callback: r.get(12)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let rows: Vec<Customer> =
+        stmt.query_map(params_from_iter(args.iter()), |r| customer_at(r, 0))?.collect::<Result<_, _>>()?;
     Ok(Paged { rows, total })
+}
+
+/// The customer whose [`COLUMNS`] start at column `at`.
+fn customer_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Customer> {
+    Ok(Customer {
+        id: r.get(at)?,
+        campaign_id: r.get(at + 1)?,
+        campaignname: r.get(at + 2)?,
+        crm_id: r.get(at + 3)?,
+        name: r.get(at + 4)?,
+        phones: r.get::<_, String>(at + 13)?.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
+        status: r.get(at + 5)?,
+        source: r.get(at + 6)?,
+        insert_time: r.get(at + 7)?,
+        callback_time: r.get(at + 8)?,
+        last_time_make_call: r.get(at + 9)?,
+        number_call_out: r.get(at + 10)?,
+        do_not_call: r.get(at + 11)?,
+        stringee_user_id_callback: r.get(at + 12)?,
+    })
+}
+
+/// One of a campaign's first pages, unfiltered, with its total, as [`list`] reads
+/// it, in one statement: the campaign's counter and the page come from the one
+/// snapshot a statement reads, without a transaction of its own around two. `None`
+/// when no row came back (no such campaign, or a page past an empty list): [`list`]
+/// says which.
+pub fn first_page(
+    conn: &Connection,
+    account_id: &str,
+    campaign: &str,
+    page: Page,
+) -> StoreResult<Option<Paged<Customer>>> {
+    // The campaign is one row: its customers come in the index's order, past those
+    // of an add still staged.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT k.customer_count, {COLUMNS} FROM campaigns k LEFT JOIN customers c \
+         ON c.account_id = k.account_id AND c.campaign_id = k.id AND c.id < coalesce(k.staged_from, {}) \
+         WHERE k.account_id = ?1 AND k.id = ?2 AND k.hidden = 0 ORDER BY c.id LIMIT ?3 OFFSET ?4",
+        i64::MAX
+    ))?;
+    let mut total = None;
+    let mut rows = Vec::with_capacity(page.limit as usize);
+    let mut found = stmt.query((account_id, campaign, page.limit, page.offset()))?;
+    while let Some(r) = found.next()? {
+        total = Some(r.get::<_, i64>(0)?);
+        if r.get_ref(1)?.data_type() != rusqlite::types::Type::Null {
+            rows.push(customer_at(r, 1)?);
+        }
+    }
+    Ok(total.map(|total| Paged { rows, total }))
 }
 
 /// The campaign's marks for `version`, from the cache or from one pass over its index.

@@ -767,8 +767,16 @@ impl Store for SqliteStore {
         let marks = self.marks.clone();
         // The first pages of a campaign are a few index lookups: read at once rather
         // than on a blocking thread, whose hand-off costs more than the read.
-        if plan::first_page_of(&filter, page).is_some() {
-            return self.pool.clone().run_here(move |c| customers::list(c, &account, filter, page, &marks)).await;
+        if let Some(campaign) = plan::first_page_of(&filter, page) {
+            let campaign = campaign.clone();
+            return self
+                .pool
+                .clone()
+                .run_here(move |c| match customers::first_page(c, &account, &campaign, page)? {
+                    Some(found) => Ok(found),
+                    None => customers::list(c, &account, filter, page, &marks),
+                })
+                .await;
         }
         self.run(move |c| customers::list(c, &account, filter, page, &marks)).await
     }
