@@ -123,10 +123,6 @@ async fn save_details(
             words.push((&c.portal, *seq, 1, pos as i64, indexed_word(&folded).to_string()));
         }
     }
-    // Each table's rows in its index's order: a batch's random phones and words then
-    // go into their B-trees in one ordered pass, on pages just visited.
-    phones.sort_unstable_by(|a, b| (a.2, a.0, a.1).cmp(&(b.2, b.0, b.1)));
-    words.sort_unstable_by(|a, b| (a.0, a.2, &a.4, a.1, a.3).cmp(&(b.0, b.2, &b.4, b.1, b.3)));
     copy_rows(
         db,
         "contact_phones (account_id, contact_rowid, pos, phone)",

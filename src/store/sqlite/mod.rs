@@ -336,10 +336,16 @@ async fn checkpoints(pool: std::sync::Weak<Pool>, writers: Arc<tokio::sync::Mute
         let done = match pool.clone().run(copy_log).await {
             // The steps of an import follow each other at once: SQLite's own wait
             // for a gap between writes never finds one, so the restart takes its
-            // turn among the writers of this process.
+            // turn among the writers of this process. It takes its connection
+            // first, as an import's steps do: taking the turn first could wait for
+            // a connection that a step waiting for the turn holds.
             Ok(log) if log > RESTART_AFTER_FRAMES => {
-                let _turn = writers.lock().await;
-                pool.run(restart_log).await
+                let writers = writers.clone();
+                pool.run(move |conn| {
+                    let _turn = writers.blocking_lock();
+                    restart_log(conn)
+                })
+                .await
             }
             other => other.map(drop),
         };
