@@ -362,6 +362,21 @@ const ASSIGNMENT_FROM: &str = "FROM campaign_agents a \
      JOIN campaigns k ON k.account_id = a.account_id AND k.id = a.campaign_id \
      LEFT JOIN agents g ON g.account_id = a.account_id AND g.id = a.agent_id";
 
+/// The condition that an agent works a campaign: assigned itself, or through a
+/// group it is in now. Each argument is an SQL expression (a column, or `?`, bound
+/// in the order account, campaign, agent, campaign, account, agent). Two lookups,
+/// each through its own index (`campaign_agents_agent`, then `group_members_agent`
+/// and `campaign_agents_group`): the one condition `a.agent_id = … OR a.group_id IN
+/// (…)` was read by scanning every assignment of the account, at each hand-out.
+pub fn works_campaign(account: &str, campaign: &str, agent: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM campaign_agents a WHERE a.account_id = {account} AND a.campaign_id = {campaign} \
+         AND a.type = 1 AND a.agent_id = {agent}) OR EXISTS (SELECT 1 FROM group_members m JOIN campaign_agents a \
+         ON a.account_id = m.account_id AND a.campaign_id = {campaign} AND a.type = 2 AND a.group_id = m.group_id \
+         WHERE m.account_id = {account} AND m.agent_id = {agent}))"
+    )
+}
+
 /// Assigns agents and groups to a campaign; those assigned already are skipped.
 /// Returns the assignments made. r=3 for the campaign, r=4 naming an unknown agent
 /// or group, before anything is written.
@@ -458,9 +473,8 @@ pub async fn unassign(db: &impl Db, account: &str, id: i64) -> StoreResult<bool>
 pub async fn is_assigned(db: &impl Db, account: &str, campaign: &str, agent: &str) -> StoreResult<bool> {
     Ok(db
         .row(
-            "SELECT 1 FROM campaign_agents a WHERE a.account_id = ? AND a.campaign_id = ? AND (a.agent_id = ? OR \
-             a.group_id IN (SELECT m.group_id FROM group_members m WHERE m.account_id = a.account_id AND m.agent_id = ?))",
-            &[account.into(), campaign.into(), agent.into(), agent.into()],
+            &format!("SELECT 1 WHERE {}", works_campaign("?", "?", "?")),
+            &[account.into(), campaign.into(), agent.into(), campaign.into(), account.into(), agent.into()],
         )
         .await?
         .is_some())
@@ -491,15 +505,14 @@ pub struct HandOut {
 
 pub async fn hand_out(db: &impl Db, account: &str, campaign: &str, user: &str, now: i64) -> StoreResult<HandOut> {
     let sql = format!(
-        "SELECT {}, k.staged_from, g.id, (SELECT 1 FROM campaign_agents a WHERE a.account_id = k.account_id \
-         AND a.campaign_id = k.id AND (a.agent_id = g.id OR a.group_id IN (SELECT m.group_id FROM group_members m \
-         WHERE m.account_id = g.account_id AND m.agent_id = g.id)) LIMIT 1), q.quota_type, q.quota_call_out, \
+        "SELECT {}, k.staged_from, g.id, CASE WHEN {} THEN 1 END, q.quota_type, q.quota_call_out, \
          (SELECT 1 FROM customers c WHERE c.account_id = k.account_id AND c.campaign_id = k.id AND c.due = 2 \
          AND c.wake_at <= ? LIMIT 1) \
          FROM campaigns k LEFT JOIN agents g ON g.account_id = k.account_id AND g.stringee_user_id = ? \
          LEFT JOIN agent_quotas q ON q.account_id = k.account_id AND q.campaign_id = k.id AND q.agent_id = g.id \
          WHERE k.account_id = ? AND k.id = ? AND k.hidden = 0",
-        campaign_columns("k")
+        campaign_columns("k"),
+        works_campaign("k.account_id", "k.id", "g.id")
     );
     let row = db
         .row(&sql, &[now.into(), user.into(), account.into(), campaign.into()])
@@ -594,9 +607,8 @@ pub async fn running_campaigns(
         .rows(
             &format!(
                 "SELECT {CAMPAIGN_COLUMNS} FROM campaigns k WHERE k.account_id = ? AND k.hidden = 0 AND k.status = 2 \
-                 AND EXISTS (SELECT 1 FROM campaign_agents a WHERE a.account_id = k.account_id AND a.campaign_id = k.id \
-                 AND (a.agent_id = ? OR a.group_id IN (SELECT m.group_id FROM group_members m \
-                 WHERE m.account_id = a.account_id AND m.agent_id = ?))) ORDER BY k.seq"
+                 AND {} ORDER BY k.seq",
+                works_campaign("k.account_id", "k.id", "?")
             ),
             &[account.into(), id.clone().into(), id.into()],
         )

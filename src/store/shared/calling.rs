@@ -1210,10 +1210,11 @@ pub async fn resume(db: &impl Db, account: &str, customer_id: i64, actor: &str, 
 async fn assigned_users(db: &impl Db, account: &str, campaign: &str) -> StoreResult<Vec<(String, String)>> {
     Ok(db
         .rows(
-            "SELECT g.id, g.stringee_user_id FROM agents g WHERE g.account_id = ? AND EXISTS (SELECT 1 FROM campaign_agents a \
-             WHERE a.account_id = g.account_id AND a.campaign_id = ? AND (a.agent_id = g.id OR a.group_id IN \
-             (SELECT m.group_id FROM group_members m WHERE m.account_id = g.account_id AND m.agent_id = g.id))) ORDER BY g.seq",
-            &[account.into(), campaign.into()],
+            &format!(
+                "SELECT g.id, g.stringee_user_id FROM agents g WHERE g.account_id = ? AND {} ORDER BY g.seq",
+                agents::works_campaign("g.account_id", "?", "g.id")
+            ),
+            &[account.into(), campaign.into(), campaign.into()],
         )
         .await?
         .iter()
