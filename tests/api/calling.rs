@@ -398,12 +398,13 @@ backend_test!(a_retry_waits_its_delay_and_says_when, async {
 
 backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {
     let app = TestApp::spawn().await;
-    let rules = json!([{"outcome": "busy", "delay_seconds": 1, "max_attempts": 2}]);
+    // A delay long enough that a loaded machine still asks before it ends.
+    let rules = json!([{"outcome": "busy", "delay_seconds": 3, "max_attempts": 2}]);
     let (campaign, _) = running(&app, json!({"max_call_retry": 5, "retry_rules": rules}), &[&[1]]).await;
     let (id, c1, _) = claim(&app, &campaign, "u1").await;
     assert_eq!(reported(&app, id, &c1, "busy", json!({})).await["status"], 1);
     assert_eq!(nobody(&app, &campaign, "u1").await.0, "nothing_due");
-    sleep(1.5).await;
+    sleep(3.5).await;
     let (_, c2, _) = claim(&app, &campaign, "u1").await;
     let after = reported(&app, id, &c2, "busy", json!({})).await;
     assert_eq!(after["status"], 7, "two busy calls are this outcome's cap: {after}");

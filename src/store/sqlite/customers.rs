@@ -366,13 +366,29 @@ impl<'a> Adder<'a> {
 
 /// Counts the campaign's customers from `from` on, which an add has just written
 /// or is about to publish (customer_counts: the triggers count what changes later).
-fn count_added(conn: &Connection, account_id: &str, campaign_id: &str, from: i64) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
-         SELECT account_id, campaign_id, status, due, count(*) FROM customers \
-         WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 GROUP BY status, due",
-    )?
-    .execute((account_id, campaign_id, from))?;
+/// `as_written`: how many there are when none has changed since it was written, so
+/// that all stand in the status and queue state an add writes: one row tells it, and
+/// the count needs no pass over them (a tenth of a million-row upload's time).
+fn count_added(
+    conn: &Connection,
+    account_id: &str,
+    campaign_id: &str,
+    from: i64,
+    as_written: Option<i64>,
+) -> StoreResult<()> {
+    let sql = match as_written {
+        Some(_) => {
+            "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+             SELECT account_id, campaign_id, status, due, ?4 FROM customers \
+             WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 LIMIT 1"
+        }
+        None => {
+            "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+             SELECT account_id, campaign_id, status, due, count(*) FROM customers \
+             WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 AND ?4 IS NULL GROUP BY status, due"
+        }
+    };
+    conn.prepare_cached(sql)?.execute((account_id, campaign_id, from, as_written))?;
     Ok(())
 }
 
@@ -496,7 +512,9 @@ pub fn add(
         staging.step(conn, |tx| {
             super::staging::publish_blocks(tx, &reserved)?;
             let from = super::customers_from(tx, account_id, &campaign.id)?;
-            count_added(tx, account_id, &campaign.id, from)?;
+            // Marking those on a do-not-call list is the only change a staged customer
+            // meets before it is published.
+            count_added(tx, account_id, &campaign.id, from, (outcome.dnc == 0).then_some(adder.added))?;
             tx.execute(
                 "UPDATE campaigns SET staged_from = NULL, hidden = 0, customer_count = customer_count + ?3, \
                  list_version = list_version + 1 WHERE account_id = ?1 AND id = ?2",
@@ -639,7 +657,7 @@ pub fn add_phones(
     adder.end(&mut AddOutcome::default())?;
     bump_count(tx, account_id, campaign_id, adder.added)?;
     // Counted as they are; marking those on a do-not-call list then moves them.
-    count_added(tx, account_id, campaign_id, first)?;
+    count_added(tx, account_id, campaign_id, first, None)?;
     outcome.dnc = super::db::now(crate::store::shared::dnc::mark_listed(
         &super::db::SqliteDb(tx),
         account_id,
