@@ -46,55 +46,94 @@ fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[St
     insert_phones(tx, account_id, rowid_of(tx, account_id, contact_id)?, phones)
 }
 
-/// The contact's name words in both forms, replacing any it had, a few hundred rows
-/// to an INSERT.
+/// The contact's name words in both forms, replacing any it had.
 fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
     if !fresh {
         tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
     }
-    let words = word_rows(name);
-    // Names come from files without a length limit: a long one goes in several
-    // statements rather than past SQLite's limit on bound values.
-    for chunk in words.chunks(WORDS_PER_INSERT) {
+    insert_word_rows(tx, account_id, portal, &word_rows(name, rowid))
+}
+
+/// A word row: (form, word, contact rowid, position), in its index's order.
+type WordRow = (i64, String, i64, i64);
+
+/// A phone row: (phone, contact rowid, position), in its index's order.
+type PhoneRow = (String, i64, i64);
+
+/// The word rows of the name of the contact at `rowid`: lower case (form 0) and
+/// folded (form 1), each cut as its index entry keeps it.
+fn word_rows(name: &str, rowid: i64) -> Vec<WordRow> {
+    let mut words = Vec::new();
+    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
+        let lower = word.to_lowercase();
+        let folded = crate::domain::text::fold(&lower);
+        words.push((0, indexed_word(&lower).to_string(), rowid, pos as i64));
+        words.push((1, indexed_word(&folded).to_string(), rowid, pos as i64));
+    }
+    words
+}
+
+/// Rows (a word in one form, or a phone) written by one INSERT at most: names and
+/// phone lists come from files without a length limit, and a long one goes in
+/// several statements rather than past SQLite's limit on bound values.
+const ROWS_PER_INSERT: usize = 256;
+
+/// Writes name-word rows of contacts of one portal, a few hundred to an INSERT.
+fn insert_word_rows(conn: &Connection, account_id: &str, portal: &str, rows: &[WordRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = super::multi_row_sql(
-            "INSERT OR IGNORE INTO contact_words (account_id, portal_id, contact_rowid, form, pos, word) VALUES ",
+            "INSERT OR IGNORE INTO contact_words (account_id, portal_id, form, word, contact_rowid, pos) VALUES ",
             "",
             chunk.len(),
             |i| {
-                let p = 4 + i * 3;
-                format!("?1,?2,?3,?{},?{},?{}", p, p + 1, p + 2)
+                let p = 3 + i * 4;
+                format!("?1,?2,?{},?{},?{},?{}", p, p + 1, p + 2, p + 3)
             },
         );
-        let mut insert = tx.prepare_cached(&sql)?;
+        let mut insert = conn.prepare_cached(&sql)?;
         insert.raw_bind_parameter(1, account_id)?;
         insert.raw_bind_parameter(2, portal)?;
-        insert.raw_bind_parameter(3, rowid)?;
-        for (i, (form, pos, word)) in chunk.iter().enumerate() {
-            let p = 4 + i * 3;
+        for (i, (form, word, rowid, pos)) in chunk.iter().enumerate() {
+            let p = 3 + i * 4;
             insert.raw_bind_parameter(p, form)?;
-            insert.raw_bind_parameter(p + 1, pos)?;
-            insert.raw_bind_parameter(p + 2, word)?;
+            insert.raw_bind_parameter(p + 1, word)?;
+            insert.raw_bind_parameter(p + 2, rowid)?;
+            insert.raw_bind_parameter(p + 3, pos)?;
         }
         insert.raw_execute()?;
     }
     Ok(())
 }
 
-/// A name's word rows: (form, position, word), lower case (form 0) and folded
-/// (form 1), each cut as its index entry keeps it.
-fn word_rows(name: &str) -> Vec<(i64, i64, String)> {
-    let mut words = Vec::new();
-    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
-        let lower = word.to_lowercase();
-        let folded = crate::domain::text::fold(&lower);
-        words.push((0, pos as i64, indexed_word(&lower).to_string()));
-        words.push((1, pos as i64, indexed_word(&folded).to_string()));
+/// Writes phone rows, a few hundred to an INSERT.
+fn insert_phone_rows(conn: &Connection, account_id: &str, rows: &[PhoneRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = super::multi_row_sql(
+            "INSERT INTO contact_phones (account_id, phone, contact_rowid, pos) VALUES ",
+            "",
+            chunk.len(),
+            |i| {
+                let p = 2 + i * 3;
+                format!("?1,?{},?{},?{}", p, p + 1, p + 2)
+            },
+        );
+        let mut insert = conn.prepare_cached(&sql)?;
+        insert.raw_bind_parameter(1, account_id)?;
+        for (i, (phone, rowid, pos)) in chunk.iter().enumerate() {
+            let p = 2 + i * 3;
+            insert.raw_bind_parameter(p, phone)?;
+            insert.raw_bind_parameter(p + 1, rowid)?;
+            insert.raw_bind_parameter(p + 2, pos)?;
+        }
+        insert.raw_execute()?;
     }
-    words
+    Ok(())
 }
 
-/// Name-word rows (a word in one form) written by one INSERT at most.
-const WORDS_PER_INSERT: usize = 256;
+/// The phone rows of a contact at `rowid`.
+fn phone_rows(phones: &[String], rowid: i64) -> impl Iterator<Item = PhoneRow> + '_ {
+    phones.iter().enumerate().map(move |(pos, phone)| (phone.clone(), rowid, pos as i64))
+}
 
 fn rowid_of(tx: &Connection, account_id: &str, contact_id: &str) -> StoreResult<i64> {
     Ok(tx.prepare_cached(&format!("SELECT {ROWID_OF}"))?.query_row((account_id, contact_id), |r| r.get(0))?)
@@ -102,12 +141,7 @@ fn rowid_of(tx: &Connection, account_id: &str, contact_id: &str) -> StoreResult<
 
 /// Phones of a contact that has none stored yet.
 fn insert_phones(tx: &Connection, account_id: &str, rowid: i64, phones: &[String]) -> StoreResult<()> {
-    let mut insert = tx
-        .prepare_cached("INSERT INTO contact_phones (account_id, contact_rowid, pos, phone) VALUES (?1, ?2, ?3, ?4)")?;
-    for (pos, phone) in phones.iter().enumerate() {
-        insert.execute((account_id, rowid, pos as i64, phone))?;
-    }
-    Ok(())
+    insert_phone_rows(tx, account_id, &phone_rows(phones, rowid).collect::<Vec<_>>())
 }
 
 pub fn create(tx: &Transaction<'_>, account_id: &str, draft: ContactDraft) -> StoreResult<Contact> {
@@ -177,10 +211,8 @@ fn insert_row(
 pub struct PendingRows {
     account_id: String,
     portal: String,
-    /// (phone, contact rowid, position)
-    phones: Vec<(String, i64, i64)>,
-    /// (form, word, contact rowid, position)
-    words: Vec<(i64, String, i64, i64)>,
+    phones: Vec<PhoneRow>,
+    words: Vec<WordRow>,
     /// The phones waiting, for lookups made before they are written.
     held: std::collections::HashSet<String>,
 }
@@ -192,11 +224,9 @@ impl PendingRows {
             self.account_id = account_id.to_string();
             self.portal = portal.to_string();
         }
-        for (pos, phone) in c.phones.iter().enumerate() {
-            self.held.insert(phone.clone());
-            self.phones.push((phone.clone(), rowid, pos as i64));
-        }
-        self.words.extend(word_rows(&c.name).into_iter().map(|(form, pos, word)| (form, word, rowid, pos)));
+        self.held.extend(c.phones.iter().cloned());
+        self.phones.extend(phone_rows(&c.phones, rowid));
+        self.words.extend(word_rows(&c.name, rowid));
         Ok(())
     }
 
@@ -209,52 +239,11 @@ impl PendingRows {
     pub fn write(&mut self, conn: &Connection) -> StoreResult<()> {
         let mut phones = std::mem::take(&mut self.phones);
         phones.sort_unstable();
-        for chunk in phones.chunks(WORDS_PER_INSERT) {
-            let sql = super::multi_row_sql(
-                "INSERT INTO contact_phones (account_id, phone, contact_rowid, pos) VALUES ",
-                "",
-                chunk.len(),
-                |i| {
-                    let p = 2 + i * 3;
-                    format!("?1,?{},?{},?{}", p, p + 1, p + 2)
-                },
-            );
-            let mut insert = conn.prepare_cached(&sql)?;
-            insert.raw_bind_parameter(1, self.account_id.as_str())?;
-            for (i, (phone, rowid, pos)) in chunk.iter().enumerate() {
-                let p = 2 + i * 3;
-                insert.raw_bind_parameter(p, phone)?;
-                insert.raw_bind_parameter(p + 1, rowid)?;
-                insert.raw_bind_parameter(p + 2, pos)?;
-            }
-            insert.raw_execute()?;
-        }
+        insert_phone_rows(conn, &self.account_id, &phones)?;
         self.held.clear();
         let mut words = std::mem::take(&mut self.words);
         words.sort_unstable();
-        for chunk in words.chunks(WORDS_PER_INSERT) {
-            let sql = super::multi_row_sql(
-                "INSERT OR IGNORE INTO contact_words (account_id, portal_id, form, word, contact_rowid, pos) VALUES ",
-                "",
-                chunk.len(),
-                |i| {
-                    let p = 3 + i * 4;
-                    format!("?1,?2,?{},?{},?{},?{}", p, p + 1, p + 2, p + 3)
-                },
-            );
-            let mut insert = conn.prepare_cached(&sql)?;
-            insert.raw_bind_parameter(1, self.account_id.as_str())?;
-            insert.raw_bind_parameter(2, self.portal.as_str())?;
-            for (i, (form, word, rowid, pos)) in chunk.iter().enumerate() {
-                let p = 3 + i * 4;
-                insert.raw_bind_parameter(p, form)?;
-                insert.raw_bind_parameter(p + 1, word)?;
-                insert.raw_bind_parameter(p + 2, rowid)?;
-                insert.raw_bind_parameter(p + 3, pos)?;
-            }
-            insert.raw_execute()?;
-        }
-        Ok(())
+        insert_word_rows(conn, &self.account_id, &self.portal, &words)
     }
 }
 

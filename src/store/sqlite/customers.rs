@@ -376,19 +376,19 @@ fn count_added(
     from: i64,
     as_written: Option<i64>,
 ) -> StoreResult<()> {
-    let sql = match as_written {
-        Some(_) => {
-            "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
-             SELECT account_id, campaign_id, status, due, ?4 FROM customers \
-             WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 LIMIT 1"
+    const HEAD: &str = "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
+                        SELECT account_id, campaign_id, status, due,";
+    const ADDED: &str = "FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3";
+    match as_written {
+        Some(n) => {
+            conn.prepare_cached(&format!("{HEAD} ?4 {ADDED} LIMIT 1"))?.execute((account_id, campaign_id, from, n))
         }
-        None => {
-            "INSERT INTO customer_counts (account_id, campaign_id, status, due, n) \
-             SELECT account_id, campaign_id, status, due, count(*) FROM customers \
-             WHERE account_id = ?1 AND campaign_id = ?2 AND id >= ?3 AND ?4 IS NULL GROUP BY status, due"
-        }
-    };
-    conn.prepare_cached(sql)?.execute((account_id, campaign_id, from, as_written))?;
+        None => conn.prepare_cached(&format!("{HEAD} count(*) {ADDED} GROUP BY status, due"))?.execute((
+            account_id,
+            campaign_id,
+            from,
+        )),
+    }?;
     Ok(())
 }
 

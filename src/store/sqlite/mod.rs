@@ -369,7 +369,8 @@ const RESTART_WAIT: Duration = Duration::from_millis(100);
 /// more than [`WAL_KEPT_BYTES`], a RESTART checkpoint waits for a gap between
 /// writes (for [`RESTART_WAIT`] at most: it tries again next time otherwise),
 /// copies the little the PASSIVE one left, and the next write starts the log over.
-/// Returns the frames the log held.
+/// Returns the frames the log held. The server's background checkpoint runs the
+/// same two steps, the restart at the writers' turn of this process ([`checkpoints`]).
 #[cfg(test)]
 fn checkpoint(conn: &mut Connection) -> StoreResult<i64> {
     let log = copy_log(conn)?;
