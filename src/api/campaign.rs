@@ -10,8 +10,10 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
-use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
+use crate::domain::agent::Assignment;
+use crate::domain::campaign::{Action, CallingFields, Campaign, CampaignFields, RetryRule};
 use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
+use crate::domain::page::Page;
 use crate::store::Target;
 
 pub fn router() -> Router<AppState> {
@@ -99,20 +101,11 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
     let account = caller.account_id();
     // The agents and groups named must exist before anything is made (r=4).
-    for agent in &agents {
-        if state.store.agent(account.clone(), agent.clone()).await?.is_none() {
-            return Err(ApiError::not_found(format!("agent '{agent}' not found")));
-        }
-    }
-    for group in &groups {
-        if state.store.group(account.clone(), group.clone()).await?.is_none() {
-            return Err(ApiError::not_found(format!("group '{group}' not found")));
-        }
-    }
+    check_team(&state, &caller, &agents, &groups).await?;
     if sources.is_empty() {
         let campaign = state.store.create_campaign(account.clone(), fields).await?;
         assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-        return Ok(ok(campaign.shown()));
+        return Ok(ok(with_team(&state, &caller, campaign).await?));
     }
     let (campaign, summary) = crate::intake::add(
         &state.store,
@@ -125,7 +118,8 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     .await?;
     state.metrics.rows_imported(summary.added);
     assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": campaign.shown(), "summary": summary})))
+    let shown = with_team(&state, &caller, campaign).await?;
+    Ok(ok_json(json!({"r": 0, "msg": "Success", "data": shown, "summary": summary})))
 }
 
 /// Assigns `agent[]` and `group[]` of a create to the campaign just made; should
@@ -186,19 +180,86 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     Ok(page(found.rows, found.total, p))
 }
 
+/// The agents and groups assigned to a campaign themselves (`/v1/campagent` rows of
+/// type 1 and 2), each kind in the order assigned.
+async fn team(state: &AppState, caller: &Caller, id: &CampaignId) -> ApiResult<Vec<Assignment>> {
+    let mut rows = Vec::new();
+    for number in 1.. {
+        let p = Page { page: number, limit: 1000 };
+        let found = state.store.assignments(caller.account_id(), Some(id.clone()), None, p).await?;
+        let more = found.rows.len() == 1000;
+        rows.extend(found.rows);
+        if !more {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// A campaign as GET shows it (CONTRACT §9.1): its fields, with `agent` and `group`
+/// the ids assigned to it.
+async fn with_team(state: &AppState, caller: &Caller, campaign: Campaign) -> ApiResult<serde_json::Value> {
+    let id = CampaignId::trusted(&campaign.id);
+    let assigned = team(state, caller, &id).await?;
+    let mut shown = serde_json::to_value(campaign.shown()).map_err(ApiError::internal)?;
+    shown["agent"] = json!(assigned.iter().filter_map(|a| a.agent_id.as_deref()).collect::<Vec<_>>());
+    shown["group"] = json!(assigned.iter().filter_map(|a| a.group_id.as_deref()).collect::<Vec<_>>());
+    Ok(shown)
+}
+
 /// GET /v1/campaign/{id} (CONTRACT §5).
 async fn show(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
     let id = id.parse(CampaignId::parse)?;
     let campaign = state.store.campaign(caller.account_id(), id.clone()).await?;
-    campaign.map(ok).ok_or_else(|| ApiError::campaign_not_found(&id))
+    let campaign = campaign.ok_or_else(|| ApiError::campaign_not_found(&id))?;
+    Ok(ok(with_team(&state, &caller, campaign).await?))
 }
 
 /// PUT /v1/campaign/{id} (CONTRACT §5): the fields sent replace the stored ones.
+/// `agent[]` or `group[]`, when sent, become the agents or groups assigned to the
+/// campaign themselves: those not listed are unassigned, the new ones assigned.
 async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
     let id = id.parse(CampaignId::parse)?;
-    let fields = campaign_fields(&input.fields())?.check().map_err(ApiError::invalid)?;
-    let campaign = state.store.update_campaign(caller.account_id(), id.clone(), fields).await?;
-    campaign.map(|c| ok(c.shown())).ok_or_else(|| ApiError::campaign_not_found(&id))
+    let f = input.fields();
+    let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
+    let agents = f.strings("agent")?.map(|_| f.ids("agent", AgentId::parse)).transpose()?;
+    let groups = f.strings("group")?.map(|_| f.ids("group", GroupId::parse)).transpose()?;
+    let account = caller.account_id();
+    if state.store.campaign(account.clone(), id.clone()).await?.is_none() {
+        return Err(ApiError::campaign_not_found(&id));
+    }
+    check_team(&state, &caller, agents.as_deref().unwrap_or_default(), groups.as_deref().unwrap_or_default()).await?;
+    let campaign = state.store.update_campaign(account.clone(), id.clone(), fields).await?;
+    let campaign = campaign.ok_or_else(|| ApiError::campaign_not_found(&id))?;
+    if agents.is_some() || groups.is_some() {
+        let assigned = team(&state, &caller, &id).await?;
+        let listed = |a: &Assignment| match (a.kind, &agents, &groups) {
+            (1, Some(agents), _) => a.agent_id.as_ref().is_none_or(|x| agents.iter().any(|g| g.as_str() == x)),
+            (2, _, Some(groups)) => a.group_id.as_ref().is_none_or(|x| groups.iter().any(|g| g.as_str() == x)),
+            _ => true,
+        };
+        for gone in assigned.iter().filter(|a| !listed(a)) {
+            state.store.unassign(account.clone(), gone.id).await?;
+        }
+        state.store.assign(account, id, agents.unwrap_or_default(), groups.unwrap_or_default()).await?;
+    }
+    Ok(ok(with_team(&state, &caller, campaign).await?))
+}
+
+/// r=4 for an agent or group of `agent[]` / `group[]` that the account does not have.
+async fn check_team(state: &AppState, caller: &Caller, agents: &[AgentId], groups: &[GroupId]) -> ApiResult<()> {
+    let account = caller.account_id();
+    for agent in agents {
+        if state.store.agent(account.clone(), agent.clone()).await?.is_none() {
+            return Err(ApiError::not_found(format!("agent '{agent}' not found")));
+        }
+    }
+    for group in groups {
+        if state.store.group(account.clone(), group.clone()).await?.is_none() {
+            return Err(ApiError::not_found(format!("group '{group}' not found")));
+        }
+    }
+    Ok(())
 }
 
 /// DELETE /v1/campaign/{id} (CONTRACT §5): the campaign and all its customers.

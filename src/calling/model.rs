@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rules::{Outcome, Scope};
 use crate::domain::customer::Customer;
@@ -55,6 +55,18 @@ pub struct HistoryRow {
     pub from_status: Option<i64>,
     pub to_status: Option<i64>,
     pub claim_id: Option<String>,
+    /// A result's `call_id`, `duration` and `note` (CONTRACT §9.4): on `result` rows
+    /// only, each key there even when the result did not carry it.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallDetail>,
+}
+
+/// What a result carried about its call, kept in the history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallDetail {
+    pub call_id: Option<String>,
+    pub duration: Option<i64>,
+    pub note: Option<String>,
 }
 
 /// A campaign's figures (`GET /v1/campaign/{id}/stats`).

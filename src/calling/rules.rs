@@ -364,6 +364,9 @@ pub fn customer_reasons(
             let mine = c.callback_owner.is_none() || c.callback_owner.as_deref() == agent;
             if c.callback_time > now {
                 reasons.push("callback_not_due");
+                if !mine {
+                    reasons.push("callback_other_agent");
+                }
                 due = Some(if mine { c.callback_time } else { grace_end });
             } else if !mine && grace_end > now {
                 reasons.push("callback_other_agent");
@@ -498,6 +501,11 @@ mod tests {
         c.callback_time = 1000;
         c.callback_owner = Some("u1".into());
         assert_eq!(customer_reasons(&c, &camp, Some("u1"), 999), (vec!["callback_not_due"], Some(1000)));
+        // Every reason that applies: not due yet, and another agent's.
+        assert_eq!(
+            customer_reasons(&c, &camp, Some("u2"), 999),
+            (vec!["callback_not_due", "callback_other_agent"], Some(4600))
+        );
         assert_eq!(customer_reasons(&c, &camp, Some("u1"), 1000).0, Vec::<&str>::new());
         assert_eq!(customer_reasons(&c, &camp, Some("u2"), 1000), (vec!["callback_other_agent"], Some(4600)));
         assert!(customer_reasons(&c, &camp, Some("u2"), 4600).0.is_empty());

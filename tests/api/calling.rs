@@ -971,13 +971,22 @@ backend_test!(history_tells_every_event_and_outlives_the_customer, async {
     );
     assert_eq!(h[2]["outcome"], "busy");
     assert_eq!((h[2]["from_status"].clone(), h[2]["to_status"].clone()), (json!(5), json!(1)));
+    // What the result said of its call is kept, on the result's row only.
+    assert_eq!(
+        (h[2]["call_id"].clone(), h[2]["duration"].clone(), h[2]["note"].clone()),
+        (json!("abc"), json!(12), json!("line busy"))
+    );
+    assert!(h[3].get("call_id").is_none(), "{}", h[3]);
     assert_eq!(h[3]["actor"], *sid);
     assert_eq!(h[5]["actor"], *sid);
     let ats: Vec<i64> = h.iter().map(|e| e["at"].as_i64().unwrap()).collect();
     assert!(ats.windows(2).all(|w| w[0] <= w[1]), "oldest first: {ats:?}");
-    // Every other path answers r=4 for a deleted customer.
+    // Every other path answers r=4 for a deleted customer, a result sent again included.
     let (s, body) = app.get(&format!("/v1/customcampaign/{id}/explain")).await;
     assert_eq!((s, body["r"].clone()), (404, json!(4)));
+    let again = json!({"claim_id": c1, "outcome": "busy"});
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/result"), again).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "{body}");
     let (s, _) = app.get("/v1/customcampaign/999999/history").await;
     assert_eq!(s, 404);
     // Another account sees nothing of it.
@@ -1000,6 +1009,17 @@ backend_test!(keepduplicate_writes_phone_removed_and_refuses_a_claimed_customer,
     let h = history(&app, ids[0]).await;
     let removed = h.iter().find(|e| e["event"] == "phone_removed").expect("phone_removed");
     assert_eq!(removed["phone"], stored(1));
+    // A customer that loses its last phone leaves: the phone taken, then the delete.
+    let third = json!([{"id": "crm-third", "name": "Third", "phones": [vn(2)]}]);
+    let (s, body) = app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": third})).await;
+    assert_eq!(s, 200, "{body}");
+    let third = rows(&app, &campaign).await.last().unwrap()["id"].as_i64().unwrap();
+    let keep = json!({"campaign": campaign, "listKeepCustomer": {stored(2): ids[0]}});
+    let (s, body) = app.post("/v1/customcampaign/keepduplicate", keep).await;
+    assert_eq!((s, body["data"].clone()), (200, json!({"removed_phones": 1, "removed_customers": 1})), "{body}");
+    let h = history(&app, third).await;
+    let events: Vec<(&str, Value)> = h.iter().map(|e| (e["event"].as_str().unwrap(), e["phone"].clone())).collect();
+    assert_eq!(events, [("added", Value::Null), ("phone_removed", json!(stored(2))), ("deleted", Value::Null)]);
 });
 
 backend_test!(explain_lists_every_reason_at_both_levels, async {
@@ -1403,4 +1423,33 @@ backend_test!(answers_name_what_is_unknown_and_show_a_past_end_at_once, async {
     let (s, body) = app.post("/v1/businesshour", window).await;
     assert_eq!((s, body["r"].clone()), (400, json!(1)), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("is empty"), "{body}");
+});
+
+backend_test!(put_sets_the_agents_and_groups_a_campaign_has_and_get_shows_them, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let (u1, u2) = (agent_id(&app, "u1").await, agent_id(&app, "u2").await);
+    let (_, made) = app.post("/v1/group", json!({"name": "Team"})).await;
+    let group = made["groupID"].as_str().unwrap().to_string();
+    let team = |body: &Value| (body["data"]["agent"].clone(), body["data"]["group"].clone());
+    let (s, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!((s, team(&body)), (200, (json!([u1, u2]), json!([]))), "{body}");
+    // The lists sent become the campaign's; a kind not sent stays as it was.
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"agent": [u2], "group": [group]})).await;
+    assert_eq!((s, team(&body)), (200, (json!([u2]), json!([group]))), "{body}");
+    let (_, listed) = app.get(&format!("/v1/campagent?campaign={campaign}")).await;
+    assert_eq!(listed["data"]["totalCount"], 2, "{listed}");
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 2})).await;
+    assert_eq!((s, team(&body)), (200, (json!([u2]), json!([group]))), "{body}");
+    let asked = json!({"campaign": campaign, "stringee_user_id": "u1"});
+    let (s, body) = app.post("/v1/customcampaign/receivecustomer", asked).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "u1 is no longer assigned: {body}");
+    // An unknown agent changes nothing (r=4); an unknown campaign is r=3 first.
+    let (s, body) =
+        app.put(&format!("/v1/campaign/{campaign}"), json!({"agent": ["AGZZZZZZ"], "max_call_retry": 5})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(4)), "{body}");
+    let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!((body["data"]["max_call_retry"].clone(), team(&body)), (json!(2), (json!([u2]), json!([group]))));
+    let (s, body) = app.put("/v1/campaign/CAZZZZZZ", json!({"agent": ["AGZZZZZZ"]})).await;
+    assert_eq!((s, body["r"].clone()), (404, json!(3)), "{body}");
 });

@@ -138,6 +138,12 @@ backend_test!(a_useronly_callback_is_due_for_its_agent_at_its_time_and_for_other
     assert_eq!(stats(&app, &campaign).await["next_eligible_at"], at, "its owner can have it at its time");
     let why = explain(&app, id, None).await;
     assert_eq!((why["reasons"].clone(), why["next_eligible_at"].clone()), (json!(["callback_not_due"]), json!(at)));
+    // For another agent, both reasons apply before the callback is due.
+    let why = explain(&app, id, Some("u2")).await;
+    assert_eq!(
+        (why["reasons"].clone(), why["next_eligible_at"].clone()),
+        (json!(["callback_not_due", "callback_other_agent"]), json!(at + 600))
+    );
 });
 
 backend_test!(deleting_a_campaign_waits_for_live_claims_and_keeps_every_customers_history, async {

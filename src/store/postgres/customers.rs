@@ -673,8 +673,7 @@ pub async fn keep_duplicates<C: GenericClient + Sync>(
     let shared = PgDb(db);
     let now = now_secs();
     calling::refuse_any_claimed(&shared, account_id, &touched, "keepduplicate would change it", now).await?;
-    calling::record_deletes(&shared, account_id, &gone, actor, now).await?;
-    calling::record_phone_removals(&shared, account_id, campaign_id, &changed, actor, now).await?;
+    calling::record_keep(&shared, account_id, campaign_id, &gone, &changed, &before, actor, now).await?;
     let (mut removed, mut rewritten, mut phones) = (Vec::new(), Vec::new(), Vec::new());
     for change in changes {
         match change {

@@ -9,7 +9,7 @@ use super::agents::{self, require_campaign};
 use super::db::{Db, Row, Val, marks};
 use super::queue_head;
 use crate::calling::hours::{self, Hours, phone_next_open, phone_open};
-use crate::calling::model::{CallResult, Handout, HistoryRow, Nobody, Receive, Stats};
+use crate::calling::model::{CallDetail, CallResult, Handout, HistoryRow, Nobody, Receive, Stats};
 use crate::calling::rules::{self, CustomerState, Explanation, PhoneFacts, PhoneVerdict, dnc_kind, queue, status};
 use crate::domain::campaign::{self as campaign_status, Campaign};
 use crate::domain::customer::Customer;
@@ -1026,7 +1026,11 @@ pub async fn result(
 ) -> StoreResult<(String, bool)> {
     let (claim, found) = claim_with_customer(db, account, customer_id, &r.claim_id).await?;
     if let Some(answer) = claim.answer {
-        return Ok((answer, false));
+        // A deleted customer answers r=4 on every path but its history.
+        return match found {
+            Some(_) => Ok((answer, false)),
+            None => Err(not_found(customer_id)),
+        };
     }
     if let Some(phone) = &r.phone
         && *phone != claim.phone
@@ -1073,7 +1077,8 @@ pub async fn result(
         )
         .await?;
     }
-    let detail = serde_json::json!({"call_id": r.call_id, "duration": r.duration, "note": r.note}).to_string();
+    let call = CallDetail { call_id: r.call_id.clone(), duration: r.duration, note: r.note.clone() };
+    let detail = serde_json::to_string(&call).map_err(StoreError::internal)?;
     let e = Event {
         event: "result",
         actor: &claim.user,
@@ -1112,9 +1117,14 @@ pub async fn result(
 /// The answer a claim's accepted result was given, if any: a result sent again
 /// replays it whatever it carries (CONTRACT §9.4).
 pub async fn replayed(db: &impl Db, account: &str, customer_id: i64, claim_id: &str) -> StoreResult<Option<String>> {
+    // Only while the customer is there: a deleted one answers as the body says.
     let answer = db
         .row(
-            "SELECT answer FROM claims WHERE account_id = ? AND id = ? AND customer_id = ?",
+            &format!(
+                "SELECT l.answer FROM claims l JOIN customers c ON c.account_id = l.account_id AND c.id = l.customer_id \
+                 JOIN campaigns k ON k.account_id = c.account_id AND k.id = c.campaign_id \
+                 WHERE l.account_id = ? AND l.id = ? AND l.customer_id = ? AND {VISIBLE}"
+            ),
             &[account.into(), claim_id.into(), customer_id.into()],
         )
         .await?
@@ -1347,11 +1357,12 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
             from_status: None,
             to_status: Some(r.int(2)),
             claim_id: None,
+            call: None,
         });
     }
     let stored = db
         .rows(
-            "SELECT at, event, actor, phone, outcome, from_status, to_status, claim_id FROM history \
+            "SELECT at, event, actor, phone, outcome, from_status, to_status, claim_id, detail FROM history \
              WHERE account_id = ? AND customer_id = ? ORDER BY seq",
             &[account.into(), customer_id.into()],
         )
@@ -1365,6 +1376,10 @@ pub async fn history(db: &impl Db, account: &str, customer_id: i64) -> StoreResu
         from_status: r.opt_int(5),
         to_status: r.opt_int(6),
         claim_id: r.opt_text(7),
+        call: match r.text(1).as_str() {
+            "result" => Some(r.opt_text(8).and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default()),
+            _ => None,
+        },
     }));
     if rows.is_empty() {
         return Err(not_found(customer_id));
@@ -1704,9 +1719,29 @@ pub async fn record_campaign_delete(
     record_gone(db, account, "customers c", which, &[campaign.into(), below.into()], actor, now).await
 }
 
-/// Writes down the phones keepduplicate takes from customers that keep others:
-/// (customer, its phones before, the phones it keeps).
-pub async fn record_phone_removals(
+/// Writes down what a keepduplicate does: the phones it takes from customers that
+/// keep others ((customer, its phones before, the phones it keeps)), and of the
+/// customers it removes, each phone taken and then the delete.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_keep(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    gone: &[i64],
+    changed: &[(i64, String, String)],
+    before: &std::collections::HashMap<i64, String>,
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let emptied = gone.iter().map(|id| (*id, before.get(id).cloned().unwrap_or_default(), String::new()));
+    let taken: Vec<(i64, String, String)> = emptied.chain(changed.iter().cloned()).collect();
+    record_phone_removals(db, account, campaign, &taken, actor, now).await?;
+    record_deletes(db, account, gone, actor, now).await
+}
+
+/// Writes down the phones keepduplicate takes: (customer, its phones before, the
+/// phones it keeps).
+async fn record_phone_removals(
     db: &impl Db,
     account: &str,
     campaign: &str,

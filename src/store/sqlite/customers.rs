@@ -710,8 +710,7 @@ pub fn keep_duplicates(
     let (removed, rewritten) = super::super::plan::split_changes(&changes, &before);
     let touched: Vec<i64> = removed.iter().copied().chain(rewritten.iter().map(|(id, _, _)| *id)).collect();
     super::db::now(calling::refuse_any_claimed(&db, account_id, &touched, "keepduplicate would change it", now))?;
-    super::db::now(calling::record_deletes(&db, account_id, &removed, actor, now))?;
-    super::db::now(calling::record_phone_removals(&db, account_id, campaign_id, &rewritten, actor, now))?;
+    super::db::now(calling::record_keep(&db, account_id, campaign_id, &removed, &rewritten, &before, actor, now))?;
     for change in changes {
         match change {
             KeepChange::Remove(id) => tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?,
