@@ -264,8 +264,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's whole message: the problem, the usage, and where help is.
-            let _ = e.print();
+            // One line (CONTRACT §1): clap's statement of the problem, and where help is.
+            // Its statement runs to the first blank line (a missing argument's name is
+            // on the line after), before the tips and the usage.
+            let text = e.render().to_string();
+            let lines: Vec<&str> =
+                text.lines().map(str::trim).skip_while(|l| l.is_empty()).take_while(|l| !l.is_empty()).collect();
+            eprintln!("{} (see --help)", lines.join(" "));
             return ExitCode::from(2);
         }
     };

@@ -34,14 +34,15 @@ impl Caller {
 }
 
 /// What authentication remembers between requests. API keys with their accounts,
-/// as read from the store within the last second: a key revoked (by the CLI, in
-/// another process) stops working within a second. And tokens whose signature and
+/// as read from the store within the last second and trusted only while the
+/// store's keys version (`Store::keys_version`) has not moved since: a key revoked
+/// (by the CLI, in another process) stops working at once. And tokens whose signature and
 /// claims were checked, with their key and expiry: a client's next request with the
 /// same token costs no decoding, signature or database read. Unknown keys and bad
 /// tokens are never kept, so forged ones cannot fill it.
 #[derive(Default)]
 pub struct KeyCache {
-    keys: Mutex<HashMap<String, (Instant, ApiKey, Account)>>,
+    keys: Mutex<HashMap<String, (Instant, u64, ApiKey, Account)>>,
     tokens: Mutex<HashMap<String, (String, i64)>>,
 }
 
@@ -51,17 +52,19 @@ const KEY_FRESH: Duration = Duration::from_secs(1);
 const KEPT: usize = 10_000;
 
 impl KeyCache {
-    fn key(&self, sid: &str) -> Option<(ApiKey, Account)> {
+    fn key(&self, sid: &str, version: u64) -> Option<(ApiKey, Account)> {
         let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.get(sid).filter(|(at, _, _)| at.elapsed() < KEY_FRESH).map(|(_, k, a)| (k.clone(), a.clone()))
+        keys.get(sid)
+            .filter(|(at, read_at, _, _)| *read_at == version && at.elapsed() < KEY_FRESH)
+            .map(|(_, _, k, a)| (k.clone(), a.clone()))
     }
 
-    fn put_key(&self, key: ApiKey, account: Account) {
+    fn put_key(&self, key: ApiKey, account: Account, version: u64) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if keys.len() >= KEPT {
             keys.clear();
         }
-        keys.insert(key.sid.clone(), (Instant::now(), key, account));
+        keys.insert(key.sid.clone(), (Instant::now(), version, key, account));
     }
 
     fn token(&self, raw: &str) -> Option<(String, i64)> {
@@ -79,7 +82,9 @@ impl KeyCache {
 
 /// The key a token names, with its account, from the cache or the store.
 async fn key_of(state: &AppState, sid: &str) -> Result<(ApiKey, Account), ApiError> {
-    if let Some(found) = state.keys.key(sid) {
+    // Read before the key: a change after this read moves the version past it.
+    let version = state.store.keys_version().await?;
+    if let Some(found) = state.keys.key(sid, version) {
         return Ok(found);
     }
     let unknown = || refuse(TokenError::UnknownKey(sid.to_string()));
@@ -90,7 +95,7 @@ async fn key_of(state: &AppState, sid: &str) -> Result<(ApiKey, Account), ApiErr
         .account(AccountId::trusted(key.account_id.clone()))
         .await?
         .ok_or_else(|| refuse(TokenError::UnknownKey(key.sid.clone())))?;
-    state.keys.put_key(key.clone(), account.clone());
+    state.keys.put_key(key.clone(), account.clone(), version);
     Ok((key, account))
 }
 

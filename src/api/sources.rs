@@ -70,7 +70,8 @@ fn contact_entry(
     };
     let e = f.nested(map, at);
     let crm_id = e.string("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let name = e.string("name")?;
+    // An empty name is a missing one: the CRM contact's is taken (CONTRACT §4).
+    let name = e.string("name")?.filter(|n| !n.trim().is_empty());
     let cells = e.strings("phones")?.unwrap_or_default();
     let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
     let row = i as i64;

@@ -206,18 +206,30 @@ fn ascii_digit(c: char) -> Option<char> {
 fn clean(raw: &str) -> Option<(bool, String)> {
     let mut international = false;
     let mut digits = String::with_capacity(raw.len());
-    for (i, c) in raw.chars().enumerate() {
+    for c in raw.chars() {
         if let Some(d) = ascii_digit(c) {
             digits.push(d);
             continue;
         }
         match c {
-            '+' | '\u{ff0b}' if i == 0 => international = true,
-            ' ' | '.' | '-' | '(' | ')' | '\t' | '\u{a0}' => {}
+            // A plus before the first digit, as in `(+84) 90…`.
+            '+' | '\u{ff0b}' if digits.is_empty() && !international => international = true,
+            c if is_separator(c) => {}
             _ => return None,
         }
     }
     Some((international, digits))
+}
+
+/// Punctuation inside a number, as libphonenumber ignores it: spaces, dots,
+/// parentheses and brackets, and the dashes of every script.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '.' | '-' | '(' | ')' | '[' | ']' | '\t' | '\u{a0}' | '\u{ad}' | '\u{200b}' | '\u{2060}' | '\u{3000}'
+            | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30fc}' | '\u{ff0d}' | '\u{ff08}' | '\u{ff09}' | '\u{ff3b}'
+            | '\u{ff3d}' | '\u{ff0e}' | '\u{2000}'..='\u{200a}'
+    )
 }
 
 /// Splits a leading country calling code (1 to 3 digits) off international digits.
@@ -238,12 +250,19 @@ fn national_to_e164(digits: &str, region: &Region) -> Option<String> {
     {
         return Some(format!("{cc_text}{rest}"));
     }
-    // The country code written without `+`, when the remainder is possible and the whole is not.
+    // The country code written without `+`, when the remainder is possible and the
+    // whole is not; a national prefix after it comes off too (`840901…`), as
+    // libphonenumber takes it off.
     if let Some(rest) = digits.strip_prefix(cc_text.as_str())
         && !is_possible(cc, digits)
-        && is_possible(cc, rest)
     {
-        return Some(digits.to_string());
+        let national = match region.national_prefix.as_deref() {
+            Some(p) => rest.strip_prefix(p).filter(|n| is_possible(cc, n)).unwrap_or(rest),
+            None => rest,
+        };
+        if is_possible(cc, national) {
+            return Some(format!("{cc_text}{national}"));
+        }
     }
     // Otherwise the national number itself, as when a spreadsheet dropped the leading 0.
     is_possible(cc, digits).then(|| format!("{cc_text}{digits}"))
@@ -289,7 +308,7 @@ mod vn {
         let mut buf = [0u8; MAX_DIGITS];
         let mut len = 0;
         let mut international = false;
-        for (i, &b) in raw.as_bytes().iter().enumerate() {
+        for &b in raw.as_bytes() {
             match b {
                 b'0'..=b'9' => {
                     if len == MAX_DIGITS {
@@ -298,8 +317,8 @@ mod vn {
                     buf[len] = b;
                     len += 1;
                 }
-                b'+' if i == 0 => international = true,
-                b' ' | b'.' | b'-' | b'(' | b')' | b'\t' => {}
+                b'+' if len == 0 && !international => international = true,
+                b' ' | b'.' | b'-' | b'(' | b')' | b'[' | b']' | b'\t' => {}
                 // Non-ASCII separators (a no-break space) take the general path.
                 _ if !b.is_ascii() => return super::normalize_general(raw, &super::Region::vietnam()),
                 _ => return None,
@@ -322,9 +341,12 @@ mod vn {
         }
         if let [b'8', b'4', rest @ ..] = digits
             && !possible(len)
-            && possible(rest.len())
         {
-            return Some(with_cc(rest));
+            match rest {
+                [b'0', national @ ..] if possible(national.len()) => return Some(with_cc(national)),
+                _ if possible(rest.len()) => return Some(with_cc(rest)),
+                _ => {}
+            }
         }
         possible(len).then(|| with_cc(digits))
     }
@@ -423,6 +445,20 @@ mod tests {
         assert_eq!(normalize("+1 650 253 0000", &us).as_deref(), Some("16502530000"));
         // Italy has no trunk prefix: its numbers keep their 0.
         assert_eq!(normalize("+39 06 6982 0000", &us).as_deref(), Some("390669820000"));
+    }
+
+    /// The country code without `+` and a trunk 0 after it; a plus in parentheses;
+    /// dashes of other scripts (each as libphonenumber reads it).
+    #[test]
+    fn more_forms_libphonenumber_reads() {
+        for form in
+            ["840901234567", "84 090 1234 567", "84-090-1234567", "(+84) 901234567", "(+84)901234567", "0901–234–567"]
+        {
+            assert_eq!(vn(form).as_deref(), Some("84901234567"), "{form}");
+            assert_eq!(normalize_general(form, &Region::vietnam()).as_deref(), Some("84901234567"), "{form}");
+        }
+        assert_eq!(vn("(+1) 650 253 0000").as_deref(), Some("16502530000"));
+        assert_eq!(vn("+84 +901234567"), None, "one plus");
     }
 
     #[test]

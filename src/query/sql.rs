@@ -148,14 +148,7 @@ impl Compiler<'_> {
             Node::All => self.push("1 = 1"),
             Node::And(items) | Node::Or(items) => {
                 let op = if matches!(node, Node::And(_)) { " AND " } else { " OR " };
-                self.push("(");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.push(op);
-                    }
-                    self.node(item)?;
-                }
-                self.push(")");
+                self.balanced(items, op)?;
             }
             Node::Not(inner) => {
                 self.push("NOT (");
@@ -186,6 +179,30 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// `items` joined by `op`, parenthesized in halves past a few: SQLite parses a
+    /// flat `a OR b OR …` into a tree as deep as its terms are many, and refuses one
+    /// deeper than 1,000 (a valid query of a thousand words); halves keep it
+    /// logarithmic.
+    fn balanced(&mut self, items: &[Node], op: &str) -> Result<(), QueryError> {
+        const FLAT: usize = 8;
+        self.push("(");
+        if items.len() <= FLAT {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    self.push(op);
+                }
+                self.node(item)?;
+            }
+        } else {
+            let (first, second) = items.split_at(items.len() / 2);
+            self.balanced(first, op)?;
+            self.push(op);
+            self.balanced(second, op)?;
+        }
+        self.push(")");
+        Ok(())
+    }
+
     /// Contacts with `word` (or a word it begins) in the given form; `count` makes
     /// the statement that counts them instead.
     fn words_in(&mut self, form: i64, word: &str, prefix: bool, count: bool) {
@@ -210,29 +227,33 @@ impl Compiler<'_> {
         }
     }
 
-    /// Whole-word name matching: lower-case form for a term with diacritics, folded
-    /// form otherwise. A phrase's words must stand next to each other, in order.
+    /// Whole-word name matching: lower-case form for a word with diacritics, folded
+    /// form otherwise, word by word in a phrase (`"nguyen văn"` is any Nguyen, Văn
+    /// exactly). A phrase's words must stand next to each other, in order.
     fn name(&mut self, value: &Value, count: bool) {
         let (raw, prefix) = match value {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
             Value::Prefix(p) => (p.as_str(), true),
         };
-        let form = if text::has_diacritics(raw) { 0 } else { 1 };
-        let words: Vec<String> = crate::domain::customer::name_words(raw)
-            .map(|w| if form == 0 { w.to_lowercase() } else { text::fold(w) })
-            .map(|w| crate::domain::customer::indexed_word(&w).to_string())
-            .collect();
+        let (forms, words): (Vec<i64>, Vec<String>) = crate::domain::customer::name_words(raw)
+            .map(|w| match text::has_diacritics(w) {
+                true => (0, w.to_lowercase()),
+                false => (1, text::fold(w)),
+            })
+            .map(|(form, w)| (form, crate::domain::customer::indexed_word(&w).to_string()))
+            .unzip();
         match words.len() {
             0 => self.push("0 = 1"),
-            1 => self.words_in(form, &words[0], prefix, count),
+            1 => self.words_in(forms[0], &words[0], prefix, count),
             _ if count => {}
             n => {
                 self.push("c.seq IN (SELECT w0.contact_rowid FROM contact_words w0");
                 for (i, word) in words.iter().enumerate().skip(1) {
                     self.push(&format!(
-                        " JOIN contact_words w{i} ON w{i}.contact_rowid = w0.contact_rowid AND w{i}.form = w0.form \
+                        " JOIN contact_words w{i} ON w{i}.contact_rowid = w0.contact_rowid AND w{i}.form = ? \
                          AND w{i}.pos = w0.pos + {i} AND w{i}.word "
                     ));
+                    self.out.params.push(Param::Int(forms[i]));
                     if prefix && i == n - 1 {
                         self.push(&format!(">= ? AND w{i}.word < ?"));
                         self.text(word.clone());
@@ -245,7 +266,7 @@ impl Compiler<'_> {
                 self.push(" WHERE w0.account_id = ? AND w0.portal_id = ? AND w0.form = ? AND w0.word = ?)");
                 self.text(self.account_id.to_string());
                 self.text(self.portal_id.to_string());
-                self.out.params.push(Param::Int(form));
+                self.out.params.push(Param::Int(forms[0]));
                 self.text(words[0].clone());
             }
         }

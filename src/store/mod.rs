@@ -198,6 +198,10 @@ pub trait Store: Send + Sync + 'static {
     /// Returns false when no key has that sid.
     async fn revoke_key(&self, sid: KeySid) -> StoreResult<bool>;
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>>;
+    /// A number that differs from every earlier answer once any API key may have
+    /// changed since (revoked or deleted, by any process): what a server checks
+    /// before it trusts a key it read earlier.
+    async fn keys_version(&self) -> StoreResult<u64>;
     /// Every account, oldest first.
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
     /// The keys of an account, or of every account; never their secrets.

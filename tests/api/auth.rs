@@ -135,12 +135,15 @@ backend_test!(revoked_key_is_refused, async {
     refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
 });
 
-backend_test!(a_key_revoked_while_in_use_stops_working_within_a_second, async {
+backend_test!(a_key_revoked_while_in_use_stops_working_at_once, async {
     let app = TestApp::spawn().await;
-    let (status, _) = app.get("/v1/campaign").await;
-    assert_eq!(status, 200, "the key is in use, and remembered");
+    for _ in 0..3 {
+        let (status, _) = app.get("/v1/campaign").await;
+        assert_eq!(status, 200, "the key is in use, and remembered");
+    }
     assert!(app.store.revoke_key(callsheet::domain::ids::KeySid::trusted(app.tenant.key_sid.clone())).await.unwrap());
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // PostgreSQL tells the server at the revoke's commit; its notice takes a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     refused(&app, Some(&app.tenant.token), &format!("API key '{}' is revoked", app.tenant.key_sid)).await;
 });
 

@@ -154,6 +154,13 @@ backend_test!(missing_name_and_phones_come_from_the_crm_contact, async {
     let rows = list(&app, &format!("campaign={campaign}")).await;
     let row = &rows["resFromPccApi"]["data"]["rows"][0];
     assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));
+    // An empty name or phone list is a missing one.
+    let other = app.create_campaign("A2").await;
+    let (status, body) = add(&app, &other, json!([{"id": crm, "name": "", "phones": []}])).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+    let rows = list(&app, &format!("campaign={other}")).await;
+    let row = &rows["resFromPccApi"]["data"]["rows"][0];
+    assert_eq!((row["name"].as_str(), row["phones"].clone()), (Some("Linh"), json!(["84386142833"])));
 });
 
 backend_test!(entries_without_an_id_are_reported_and_make_no_crm_contact, async {

@@ -323,3 +323,25 @@ backend_test!(a_field_before_a_group_and_signed_bounds_read_as_lucene_reads_them
     let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
     assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
 });
+
+backend_test!(a_phrase_is_accent_smart_word_by_word, async {
+    let app = seeded().await;
+    assert_eq!(names(&app, "name:\"nguyen văn\"").await, ["Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:\"nguyễn van\"").await, ["Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "name:\"nguyễn van dai\"").await, ["Nguyễn Văn Đài"]);
+    // A word with diacritics still matches only that spelling.
+    assert_eq!(names(&app, "name:\"nguyen vận\"").await, Vec::<String>::new());
+    assert_eq!(names(&app, "name:\"van dài\"").await, Vec::<String>::new());
+});
+
+backend_test!(a_query_of_two_thousand_terms_answers, async {
+    let app = seeded().await;
+    // 2,000 terms in 9,999 characters: within the query limit, and a valid query.
+    let query = format!("{}linh", "x OR ".repeat(1999));
+    assert!(query.len() <= 10_000, "{}", query.len());
+    assert_eq!(names(&app, &query).await, ["Linh"]);
+    let words: Vec<String> = (0..999).map(|i| format!("w{i}")).collect();
+    assert_eq!(names(&app, &format!("name:({} linh)", words.join(" "))).await, ["Linh"]);
+    let query = format!("{}name:linh", "name:linh AND ".repeat(600));
+    assert_eq!(names(&app, &query).await, ["Linh"]);
+});

@@ -8,6 +8,7 @@ mod contacts;
 mod customers;
 mod db;
 mod filters;
+mod keywatch;
 mod tenants;
 pub mod tls;
 
@@ -56,6 +57,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: include_str!("migrations/0007_customer_id_default.sql") },
     Migration { version: 8, sql: include_str!("migrations/0008_indexed_words_cut.sql") },
     Migration { version: 9, sql: include_str!("migrations/0009_contact_phones_in_row.sql") },
+    Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -71,6 +73,7 @@ const MIGRATION_LOCK: i64 = 0x6361_6c6c_7368_6565;
 pub struct PgStore {
     pool: Arc<Pool>,
     marks: Arc<super::plan::MarkCache>,
+    keys: Arc<keywatch::KeyWatch>,
 }
 
 /// How long a request waits for a pooled connection, for a new connection to be
@@ -195,8 +198,9 @@ impl PgStore {
             })?,
             Err(_) => DEFAULT_POOL_SIZE,
         };
+        let keys = Arc::new(keywatch::KeyWatch::new(config.clone(), tls.clone()));
         let pool = Arc::new(Pool::new(config, tls, size)?);
-        let store = PgStore { pool, marks: Default::default() };
+        let store = PgStore { pool, marks: Default::default(), keys };
         // A first connection says plainly what its TLS settings met.
         if let Err(e) = store.pool.get().await {
             let chain = format!("{:#}", anyhow::Error::from(e));
@@ -438,6 +442,10 @@ impl Store for PgStore {
 
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
         tenants::key(&*self.pool.get().await?, &sid).await
+    }
+
+    async fn keys_version(&self) -> StoreResult<u64> {
+        Ok(self.keys.version())
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {

@@ -54,6 +54,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: include_str!("migrations/0007_field_words.sql") },
     Migration { version: 8, sql: include_str!("migrations/0008_jobs.sql") },
     Migration { version: 9, sql: include_str!("migrations/0009_indexed_words_cut.sql") },
+    Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -87,6 +88,9 @@ pub struct SqliteStore {
     staging: Arc<staging::Staging>,
     /// Held while this store serves: one server per database file.
     _serving: Option<std::fs::File>,
+    /// A connection of its own for reading `key_changes` (migration 0010) before
+    /// each request: a few microseconds, without a pooled connection or a thread.
+    key_watch: Arc<Mutex<Option<Connection>>>,
 }
 
 struct Pool {
@@ -191,7 +195,14 @@ impl SqliteStore {
         let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
         let staging: Arc<staging::Staging> = Default::default();
         let writer = writer::Writer::start(pool.clone(), staging.clone());
-        let store = SqliteStore { pool, writer, marks: Default::default(), staging, _serving: None };
+        let store = SqliteStore {
+            pool,
+            writer,
+            marks: Default::default(),
+            staging,
+            _serving: None,
+            key_watch: Default::default(),
+        };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         store.run(contacts::fill_field_words).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         tokio::spawn(checkpoints(Arc::downgrade(&store.pool), store.staging.writer.clone()));
@@ -536,6 +547,16 @@ impl Store for SqliteStore {
 
     async fn key(&self, sid: KeySid) -> StoreResult<Option<ApiKey>> {
         self.run(move |c| tenants::key(c, &sid)).await
+    }
+
+    async fn keys_version(&self) -> StoreResult<u64> {
+        let mut watch = self.key_watch.lock().unwrap_or_else(|p| p.into_inner());
+        if watch.is_none() {
+            *watch = Some(self.pool.connect()?);
+        }
+        let conn = watch.as_ref().expect("opened above");
+        let n: i64 = conn.prepare_cached("SELECT n FROM key_changes WHERE id = 1")?.query_row([], |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
