@@ -35,7 +35,9 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
         .from_reader(text.as_bytes());
     let mut record = ::csv::StringRecord::new();
     // Line numbers come from byte offsets: the reader's own count passes over blank lines.
-    let (mut counted_to, mut line) = (0usize, 1i64);
+    // A row's number is its line less the line breaks inside quoted cells before it,
+    // as a spreadsheet opening the file numbers its rows.
+    let (mut counted_to, mut line, mut inside) = (0usize, 1i64, 0i64);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
@@ -48,7 +50,8 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
                 }
                 line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == b'\n').count() as i64;
                 counted_to = start;
-                let number = line;
+                let number = line - inside;
+                inside += record.iter().map(|v| v.matches('\n').count() as i64).sum::<i64>();
                 let cells = record
                     .iter()
                     .enumerate()
@@ -90,6 +93,14 @@ mod tests {
         assert_eq!(r[0].cells[0].1, Cell::Text("tên".into()));
         assert_eq!(r[1].number, 2);
         assert_eq!(r.last().unwrap().number, 4);
+    }
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_shows_them() {
+        // Line breaks inside quoted cells do not start rows; blank lines are rows.
+        let r = rows(b"name,phone\r\n\"A\r\nB\nC\",0901\r\n\r\nD,0902\r\n\"E\nF\",0903\nG,0904\n").unwrap();
+        let numbers: Vec<i64> = r.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, [1, 2, 4, 5, 6]);
     }
 
     #[test]

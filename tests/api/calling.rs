@@ -1453,3 +1453,66 @@ backend_test!(put_sets_the_agents_and_groups_a_campaign_has_and_get_shows_them, 
     let (s, body) = app.put("/v1/campaign/CAZZZZZZ", json!({"agent": ["AGZZZZZZ"]})).await;
     assert_eq!((s, body["r"].clone()), (404, json!(3)), "{body}");
 });
+
+async fn campaign_stats(app: &TestApp, campaign: &str) -> Value {
+    let (status, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
+backend_test!(a_retry_due_while_its_phone_is_capped_is_next_eligible_when_the_cap_ends, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) =
+        running(&app, json!({"max_calls_per_phone_24h": 1, "time_between_two_call": 30}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let called = history(&app, ids[0]).await.iter().find(|e| e["event"] == "result").unwrap()["at"].as_i64().unwrap();
+    // The retry is due in 30 minutes, but the phone is at its cap for 24 hours.
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(called + 86_400)));
+    assert_eq!(campaign_stats(&app, &campaign).await["next_eligible_at"], called + 86_400);
+    assert_eq!(explain(&app, id, Some("u1")).await["next_eligible_at"], called + 86_400);
+});
+
+backend_test!(a_do_not_call_entry_that_expires_is_next_eligible_in_stats_too, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let expires = now_secs() + 100;
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(1)], "expires_at": expires})).await;
+    assert_eq!(s, 200, "{body}");
+    let stats = campaign_stats(&app, &campaign).await;
+    assert_eq!((stats["callable_now"].clone(), stats["next_eligible_at"].clone()), (json!(0), json!(expires)));
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(expires)));
+});
+
+backend_test!(a_retry_due_while_the_hours_are_closed_is_next_eligible_when_they_open, async {
+    // Of these zones, one has a local time with room for the windows below today.
+    let (phone, zone) = [
+        ("+84912345001", "Asia/Ho_Chi_Minh"),
+        ("+16023640000", "America/Phoenix"),
+        ("+12127365000", "America/New_York"),
+    ]
+    .into_iter()
+    .find(|(_, zone)| (60..1440 - 120).contains(&local_now(zone).1))
+    .expect("one zone with room");
+    let (day, minute, _) = local_now(zone);
+    // Open now until 5 minutes from now, closed for 40 minutes, then open again.
+    let windows = json!({"name": "Gap", "timezone": "UTC", "windows": [
+        {"days": [day], "start": hhmm(minute - 60), "end": hhmm(minute + 5)},
+        {"days": [day], "start": hhmm(minute + 45), "end": hhmm(minute + 105)}]});
+    let app = TestApp::spawn().await;
+    let (campaign, customer) = one_phone(&app, phone, windows).await;
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"time_between_two_call": 10})).await;
+    assert_eq!(s, 200, "{body}");
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(id, customer);
+    reported(&app, id, &c1, "busy", json!({})).await;
+    // The retry falls in the gap: the hours opening is when it can be called.
+    let now = now_secs();
+    let opens = now - now % 60 + (45 - (minute as i64 - local_now(zone).1 as i64)) * 60;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    if local_now(zone).1 == minute {
+        assert_eq!((reason.as_str(), next.clone()), ("nothing_due", json!(opens)), "{zone}");
+        assert_eq!(campaign_stats(&app, &campaign).await["next_eligible_at"], opens);
+        assert_eq!(explain(&app, id, Some("u1")).await["next_eligible_at"], opens);
+    }
+});

@@ -982,8 +982,17 @@ async fn nobody(
     Ok(Nobody { reason, next_eligible_at: next })
 }
 
+/// How many of the earliest customers of each clock [`next_eligible`] judges at
+/// their own time, their phones included.
+const JUDGED_AHEAD: i64 = 8;
+
 /// The earliest moment a clock could make some customer of the campaign callable
 /// (for `user` when given: its callbacks at their time, others' after the grace).
+/// A customer whose status lets it be called at `t` is callable then only if one of
+/// its phones is (a 24-hour cap, a do-not-call entry or the hours may still hold
+/// it): the earliest few of each clock are judged at their own time, phones
+/// included; past them, the next one's time bounds the answer, which is then never
+/// later than the truth.
 async fn next_eligible(
     db: &impl Db,
     account: &str,
@@ -992,27 +1001,69 @@ async fn next_eligible(
     below: i64,
     now: i64,
 ) -> StoreResult<Option<i64>> {
-    let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
-    let waiting = db
-        .row(
-            "SELECT min(wake_at) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (0, 3) \
-             AND wake_at > ?",
-            &scope,
-        )
-        .await?
-        .and_then(|r| r.opt_int(0));
+    // Waiting (a retry, a parked customer, the end of a "do not call back") and
+    // claimed (the lease's end) customers, each kind in its index order.
+    let mut ahead: Vec<(i64, CustomerState)> = Vec::new();
+    let mut bound: Option<i64> = None;
+    for due in [queue::WAITING, queue::CLAIMED] {
+        let rows = db
+            .rows(
+                &format!(
+                    "SELECT {STATE_COLUMNS}, c.wake_at FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? \
+                     AND c.due = ? AND c.wake_at > ? AND c.id < ? ORDER BY c.wake_at LIMIT ?"
+                ),
+                &[
+                    account.into(),
+                    campaign.id.as_str().into(),
+                    due.into(),
+                    now.into(),
+                    below.into(),
+                    (JUDGED_AHEAD + 1).into(),
+                ],
+            )
+            .await?;
+        for (i, r) in rows.iter().enumerate() {
+            let t = r.int(STATE_WIDTH);
+            match i as i64 {
+                JUDGED_AHEAD => bound = rules::earliest([bound, Some(t)], campaign),
+                _ => ahead.push((t, state_of(r))),
+            }
+        }
+    }
     // Without an agent, a USERONLY callback is due for its owner at its time.
     let grace = if user.is_some() { campaign.calling.callback_grace_seconds } else { 0 };
     let callbacks = db
-        .row(
-            "SELECT min(CASE WHEN stringee_user_id_callback IS NULL OR stringee_user_id_callback = ? THEN wake_at \
-             ELSE wake_at + ? END) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 2",
+        .rows(
+            &format!(
+                "SELECT {STATE_COLUMNS}, CASE WHEN c.stringee_user_id_callback IS NULL \
+                 OR c.stringee_user_id_callback = ? THEN c.wake_at ELSE c.wake_at + ? END AS t \
+                 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2"
+            ),
             &[user.unwrap_or("").into(), grace.into(), account.into(), campaign.id.as_str().into(), below.into()],
         )
-        .await?
-        .and_then(|r| r.opt_int(0))
-        .filter(|t| *t > now);
-    Ok(rules::earliest([waiting, callbacks], campaign))
+        .await?;
+    let mut due_callbacks: Vec<(i64, CustomerState)> =
+        callbacks.iter().map(|r| (r.int(STATE_WIDTH), state_of(r))).filter(|(t, _)| *t > now).collect();
+    due_callbacks.sort_by_key(|(t, c)| (*t, c.id));
+    if due_callbacks.len() as i64 > JUDGED_AHEAD {
+        bound = rules::earliest([bound, Some(due_callbacks[JUDGED_AHEAD as usize].0)], campaign);
+        due_callbacks.truncate(JUDGED_AHEAD as usize);
+    }
+    ahead.extend(due_callbacks);
+    let hours = hours_of(db, account, campaign).await?;
+    let mut next = bound;
+    for (t, c) in ahead {
+        if next.is_some_and(|n| n <= t) {
+            continue;
+        }
+        let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, t).await?;
+        let at = match facts.iter().any(PhoneFacts::callable) {
+            true => Some(t),
+            false => facts.iter().filter_map(PhoneFacts::unblocks_at).min().map(|u| u.max(t)),
+        };
+        next = rules::earliest([next, at], campaign);
+    }
+    Ok(next)
 }
 
 /// Records a call's result on the customer its claim holds (CONTRACT §9.4): the
@@ -1316,14 +1367,20 @@ pub async fn explain(
             }
         }
     }
-    // And one of its phones must be callable by then.
-    let phones_at = if facts.iter().any(PhoneFacts::callable) {
-        Some(now)
-    } else {
-        facts.iter().filter_map(PhoneFacts::unblocks_at).min()
-    };
-    let next = match (any_callable, soonest.zip(phones_at)) {
-        (false, Some((a, b))) => rules::earliest([Some(a.max(b))], &campaign).filter(|t| *t > now),
+    // And one of its phones must be callable by then: judged at that time (a cap,
+    // an entry or the hours may still hold them), else when the first unblocks.
+    let next = match (any_callable, soonest) {
+        (false, Some(a)) => {
+            let then = match a > now {
+                true => phone_facts(db, account, &campaign, hours.as_ref(), &c, a).await?,
+                false => facts,
+            };
+            let at = match then.iter().any(PhoneFacts::callable) {
+                true => Some(a),
+                false => then.iter().filter_map(PhoneFacts::unblocks_at).min().map(|u| u.max(a)),
+            };
+            rules::earliest([at], &campaign).filter(|t| *t > now)
+        }
         _ => None,
     };
     Ok(Explanation {
@@ -1465,7 +1522,8 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let running = status_now == campaign_status::status::RUNNING && !starts_later;
     // Callable means some assigned agent could be handed it.
     let worked = running && !assigned_users(db, account, campaign_id).await?.is_empty();
-    let callable_now = if worked { callable_now(db, account, &campaign, below, queued, now).await? } else { 0 };
+    let (callable_now, blocked_until) =
+        if worked { callable_now(db, account, &campaign, below, queued, now).await? } else { (0, None) };
     let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING {
         None
     } else if starts_later {
@@ -1482,7 +1540,10 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
         let at = if queued { Some(start) } else { clocks.map(|t| t.max(start)) };
         rules::earliest([at], &campaign)
     } else {
-        next_eligible(db, account, &campaign, None, below, now).await?
+        // A queued customer whose phones are blocked for now (a do-not-call entry
+        // that expires, a cap, the hours) unblocks with its first phone.
+        let clocks = next_eligible(db, account, &campaign, None, below, now).await?;
+        rules::earliest([clocks, blocked_until], &campaign)
     };
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
 }
@@ -1490,7 +1551,8 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
 /// How many customers some assigned agent could be handed now: those queued (from
 /// the counts) or with a callback due, whose phones are callable. Each is judged
 /// exactly up to [`JUDGED`] of them; past that, they count unjudged (phones found
-/// blocked at hand-out leave the queue, so the count stays close).
+/// blocked at hand-out leave the queue, so the count stays close). With it, the
+/// soonest a judged customer blocked by its phones alone has one unblocked.
 async fn callable_now(
     db: &impl Db,
     account: &str,
@@ -1498,7 +1560,7 @@ async fn callable_now(
     below: i64,
     queued: i64,
     now: i64,
-) -> StoreResult<i64> {
+) -> StoreResult<(i64, Option<i64>)> {
     const JUDGED: i64 = 5_000;
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
     let callbacks = db
@@ -1510,7 +1572,7 @@ async fn callable_now(
         .await?
         .map_or(0, |r| r.int(0));
     if queued + callbacks > JUDGED {
-        return Ok(queued + callbacks);
+        return Ok((queued + callbacks, None));
     }
     let hours = hours_of(db, account, campaign).await?;
     let rows = db
@@ -1522,7 +1584,7 @@ async fn callable_now(
             &scope,
         )
         .await?;
-    let mut count = 0;
+    let (mut count, mut unblocks) = (0, None);
     for r in rows {
         let c = state_of(&r);
         if rules::customer_reasons(&c, campaign, None, now).0.contains(&"no_calls_left") {
@@ -1531,9 +1593,11 @@ async fn callable_now(
         let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, now).await?;
         if facts.iter().any(|f| f.callable()) {
             count += 1;
+        } else {
+            unblocks = rules::earliest([unblocks, facts.iter().filter_map(PhoneFacts::unblocks_at).min()], campaign);
         }
     }
-    Ok(count)
+    Ok((count, unblocks))
 }
 
 /// What the fields of a customer a campaign update changes mean for its queue: a
