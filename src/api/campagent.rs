@@ -100,5 +100,5 @@ async fn running(State(state): State<AppState>, caller: Caller, input: Input) ->
     let p = f.page()?;
     let name = f.string("name")?.filter(|n| !n.trim().is_empty());
     let found = state.store.running_campaigns(caller.account_id(), user(&f)?, name).await?;
-    Ok(page_of(found, p))
+    Ok(page_of(super::team::many(&state, &caller, found).await?, p))
 }

@@ -11,9 +11,8 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
 use crate::domain::agent::Assignment;
-use crate::domain::campaign::{Action, CallingFields, Campaign, CampaignFields, RetryRule};
+use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
 use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
-use crate::domain::page::Page;
 use crate::store::Target;
 
 pub fn router() -> Router<AppState> {
@@ -105,7 +104,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     if sources.is_empty() {
         let campaign = state.store.create_campaign(account.clone(), fields).await?;
         assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-        return Ok(ok(with_team(&state, &caller, campaign).await?));
+        return Ok(ok(super::team::one(&state, &caller, campaign).await?));
     }
     let (campaign, summary) = crate::intake::add(
         &state.store,
@@ -118,7 +117,7 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     .await?;
     state.metrics.rows_imported(summary.added);
     assign_new(&state, &caller, &campaign.id, agents, groups).await?;
-    let shown = with_team(&state, &caller, campaign).await?;
+    let shown = super::team::one(&state, &caller, campaign).await?;
     Ok(ok_json(json!({"r": 0, "msg": "Success", "data": shown, "summary": summary})))
 }
 
@@ -177,34 +176,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = f.page()?;
     let found = state.store.campaigns(caller.account_id(), f.string("name")?, p).await?;
-    Ok(page(found.rows, found.total, p))
-}
-
-/// The agents and groups assigned to a campaign themselves (`/v1/campagent` rows of
-/// type 1 and 2), each kind in the order assigned.
-async fn team(state: &AppState, caller: &Caller, id: &CampaignId) -> ApiResult<Vec<Assignment>> {
-    let mut rows = Vec::new();
-    for number in 1.. {
-        let p = Page { page: number, limit: 1000 };
-        let found = state.store.assignments(caller.account_id(), Some(id.clone()), None, p).await?;
-        let more = found.rows.len() == 1000;
-        rows.extend(found.rows);
-        if !more {
-            break;
-        }
-    }
-    Ok(rows)
-}
-
-/// A campaign as GET shows it (CONTRACT §9.1): its fields, with `agent` and `group`
-/// the ids assigned to it.
-async fn with_team(state: &AppState, caller: &Caller, campaign: Campaign) -> ApiResult<serde_json::Value> {
-    let id = CampaignId::trusted(&campaign.id);
-    let assigned = team(state, caller, &id).await?;
-    let mut shown = serde_json::to_value(campaign.shown()).map_err(ApiError::internal)?;
-    shown["agent"] = json!(assigned.iter().filter_map(|a| a.agent_id.as_deref()).collect::<Vec<_>>());
-    shown["group"] = json!(assigned.iter().filter_map(|a| a.group_id.as_deref()).collect::<Vec<_>>());
-    Ok(shown)
+    Ok(page(super::team::many(&state, &caller, found.rows).await?, found.total, p))
 }
 
 /// GET /v1/campaign/{id} (CONTRACT §5).
@@ -212,7 +184,7 @@ async fn show(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiR
     let id = id.parse(CampaignId::parse)?;
     let campaign = state.store.campaign(caller.account_id(), id.clone()).await?;
     let campaign = campaign.ok_or_else(|| ApiError::campaign_not_found(&id))?;
-    Ok(ok(with_team(&state, &caller, campaign).await?))
+    Ok(ok(super::team::one(&state, &caller, campaign).await?))
 }
 
 /// PUT /v1/campaign/{id} (CONTRACT §5): the fields sent replace the stored ones.
@@ -232,7 +204,7 @@ async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input
     let campaign = state.store.update_campaign(account.clone(), id.clone(), fields).await?;
     let campaign = campaign.ok_or_else(|| ApiError::campaign_not_found(&id))?;
     if agents.is_some() || groups.is_some() {
-        let assigned = team(&state, &caller, &id).await?;
+        let assigned = super::team::assignments(&state, &caller, Some(&id)).await?;
         let listed = |a: &Assignment| match (a.kind, &agents, &groups) {
             (1, Some(agents), _) => a.agent_id.as_ref().is_none_or(|x| agents.iter().any(|g| g.as_str() == x)),
             (2, _, Some(groups)) => a.group_id.as_ref().is_none_or(|x| groups.iter().any(|g| g.as_str() == x)),
@@ -243,7 +215,7 @@ async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input
         }
         state.store.assign(account, id, agents.unwrap_or_default(), groups.unwrap_or_default()).await?;
     }
-    Ok(ok(with_team(&state, &caller, campaign).await?))
+    Ok(ok(super::team::one(&state, &caller, campaign).await?))
 }
 
 /// r=4 for an agent or group of `agent[]` / `group[]` that the account does not have.

@@ -21,6 +21,7 @@ pub mod metrics;
 mod operations;
 mod portal;
 mod sources;
+mod team;
 
 use std::any::Any;
 use std::sync::Arc;

@@ -16,9 +16,10 @@ pub struct Region {
     pub code: String,
     country_code: u16,
     national_prefix: Option<String>,
-    /// Numbers dialled abroad from here start with `00` (libphonenumber's
-    /// international prefix for the region is exactly that).
-    idd_00: bool,
+    /// What numbers dialled abroad from here start with (`00`; `011` from the US):
+    /// libphonenumber's international prefix for the region when it is one string
+    /// of digits, else its preferred one.
+    idd: Option<String>,
 }
 
 impl Region {
@@ -34,12 +35,21 @@ impl Region {
             country_code: meta.country_code(),
             code: upper,
             national_prefix: meta.national_prefix().map(str::to_string),
-            idd_00: meta.international_prefix().is_some_and(|p| p.as_str() == "00"),
+            idd: [meta.international_prefix().map(|p| p.as_str()), meta.preferred_international_prefix()]
+                .into_iter()
+                .flatten()
+                .find(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string),
         })
     }
 
     pub fn vietnam() -> Region {
-        Region { code: "VN".into(), country_code: vn::COUNTRY_CODE, national_prefix: Some("0".into()), idd_00: true }
+        Region {
+            code: "VN".into(),
+            country_code: vn::COUNTRY_CODE,
+            national_prefix: Some("0".into()),
+            idd: Some("00".into()),
+        }
     }
 
     pub fn country_code(&self) -> u16 {
@@ -128,9 +138,9 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
     if international {
         return international_to_e164(digits);
     }
-    // `00` and the number, as dialled abroad from a country whose prefix that is.
-    if region.idd_00
-        && let Some(rest) = digits.strip_prefix("00")
+    // The number as dialled abroad from the region: `00` from Vietnam, `011` from the US.
+    if let Some(idd) = &region.idd
+        && let Some(rest) = digits.strip_prefix(idd.as_str())
         && let Some(e164) = international_to_e164(rest.to_string())
     {
         return Some(e164);
@@ -164,7 +174,7 @@ fn international_to_e164(digits: String) -> Option<String> {
 static TRUNK_ZERO: LazyLock<HashSet<u16>> = LazyLock::new(|| {
     let mut codes = HashSet::new();
     // The main region of a shared code wins; a code with one region has no main.
-    let mut mains: Vec<_> = DATABASE.iter().collect();
+    let mut mains: Vec<_> = every_plan().collect();
     mains.sort_by_key(|m| m.is_main_country_for_code());
     for meta in mains {
         match meta.national_prefix() == Some("0") {
@@ -367,12 +377,18 @@ pub fn is_possible(country_code: u16, national: &str) -> bool {
     POSSIBLE_LENGTHS.get(&country_code).is_some_and(|lengths| lengths.contains(&len))
 }
 
+/// Every numbering plan of the metadata, the non-geographic ones included: those of
+/// +800, +808, +870, … share the region id `001`, so a walk by region id sees one.
+fn every_plan() -> impl Iterator<Item = &'static phonenumber::metadata::Metadata> {
+    (1..1000u16).filter_map(|code| DATABASE.by_code(&code)).flatten()
+}
+
 /// Possible national lengths per country code. libphonenumber derives the general
 /// lengths as the union over number types; the metadata this crate ships leaves that
 /// union empty, so it is computed here once.
 static POSSIBLE_LENGTHS: LazyLock<HashMap<u16, Vec<u16>>> = LazyLock::new(|| {
     let mut by_code: HashMap<u16, Vec<u16>> = HashMap::new();
-    for meta in DATABASE.iter() {
+    for meta in every_plan() {
         let d = meta.descriptors();
         let types = [
             Some(d.general()),
@@ -442,6 +458,7 @@ mod tests {
         assert_eq!(normalize("+375 800 123 4567", &by).as_deref(), Some("3758001234567"));
         // Abroad from the US is 011, not 00.
         let us = Region::parse("US").unwrap();
+        assert_eq!(normalize("011 44 20 7946 0958", &us).as_deref(), Some("442079460958"));
         assert_eq!(normalize("+1 650 253 0000", &us).as_deref(), Some("16502530000"));
         // Italy has no trunk prefix: its numbers keep their 0.
         assert_eq!(normalize("+39 06 6982 0000", &us).as_deref(), Some("390669820000"));
@@ -458,6 +475,9 @@ mod tests {
             assert_eq!(normalize_general(form, &Region::vietnam()).as_deref(), Some("84901234567"), "{form}");
         }
         assert_eq!(vn("(+1) 650 253 0000").as_deref(), Some("16502530000"));
+        // Non-geographic numbers: international freephone, Inmarsat.
+        assert_eq!(vn("+800 1234 5678").as_deref(), Some("80012345678"));
+        assert_eq!(vn("+870 773 111 632").as_deref(), Some("870773111632"));
         assert_eq!(vn("+84 +901234567"), None, "one plus");
     }
 

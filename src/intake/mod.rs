@@ -277,7 +277,7 @@ async fn feed(
         return Err(ImportError::Stopped);
     }
     for (row, source) in filters {
-        if !tx.send(Feed::Filter { source, row }).await {
+        if !tx.send(Feed::Filter { source: Box::new(source), row }).await {
             return Err(ImportError::Stopped);
         }
     }

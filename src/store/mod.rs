@@ -95,7 +95,7 @@ pub enum Feed {
     /// Every contact a filter matches, added inside the database; `row` is the
     /// filter's place in the request.
     Filter {
-        source: FilterSource,
+        source: Box<FilterSource>,
         row: i64,
     },
     Done,

@@ -13,7 +13,7 @@ fn expected(id: &Value, portal: &str, created: &Value, fields: Value) -> Value {
         "wait_greeting": null, "max_waiting_time": null, "quota_type": 0, "quota_call_out": 0,
         "time_do_not_call": 0, "businesshour": null, "retry_rules": [], "max_calls_per_phone_24h": 0,
         "claim_lease_seconds": 300, "callback_grace_seconds": 3600, "purpose": "care",
-        "created": created, "updated": created,
+        "created": created, "updated": created, "agent": [], "group": [],
     });
     for (k, v) in fields.as_object().unwrap() {
         data[k] = v.clone();

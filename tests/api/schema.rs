@@ -44,6 +44,11 @@ const ONE_SIDED: &[(&str, &str)] = &[
         "SQLite writes long imports in steps into reserved contact rowids; PostgreSQL in one transaction",
     ),
     (
+        "sqlite:key_changes",
+        "SQLite counts API key changes for the server to read before it trusts a key it remembers; \
+         PostgreSQL sends a notification instead",
+    ),
+    (
         "postgres:contacts.name_key",
         "PostgreSQL stores a contact's name key for add-by-filter; SQLite computes it with a function",
     ),

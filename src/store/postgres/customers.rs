@@ -490,7 +490,7 @@ pub async fn add<C: GenericClient + Sync>(
     loop {
         match feed.next().await {
             Some(Feed::Rows(rows)) => adder.add(rows, &mut outcome).await?,
-            Some(Feed::Filter { source, row }) => adder.add_filter(source, row, &mut outcome).await?,
+            Some(Feed::Filter { source, row }) => adder.add_filter(*source, row, &mut outcome).await?,
             Some(Feed::Done) => break,
             // The producer failed or went away: the caller rolls everything back.
             None => return Err(StoreError::Aborted),

@@ -471,7 +471,7 @@ pub fn add(
                 }
                 Some(Feed::Filter { source, row }) => {
                     // The saved filter and the portal are read here, in the add itself.
-                    let (query, portal) = super::resolve_filter(conn, account_id, source)?;
+                    let (query, portal) = super::resolve_filter(conn, account_id, *source)?;
                     let query = super::compile(account_id, &portal, &query)?;
                     let mut after = i64::MIN;
                     loop {
