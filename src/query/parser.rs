@@ -23,6 +23,11 @@ pub const MAX_QUERY_CHARS: usize = 10_000;
 /// Deepest nesting of parentheses and NOTs accepted: the parser recurses on both.
 pub const MAX_DEPTH: usize = 64;
 
+/// Most terms (words, phrases, ranges, `_exists_`) one query may hold: Lucene's own
+/// limit on a boolean query's clauses (`IndexSearcher.maxClauseCount`, 1024), which
+/// Elasticsearch's `query_string` meets too.
+pub const MAX_CLAUSES: usize = 1024;
+
 /// Parses a query; the error gives the position and what was expected.
 pub fn parse(input: &str) -> Result<Node, QueryError> {
     let end = input.chars().count();
@@ -38,10 +43,25 @@ pub fn parse(input: &str) -> Result<Node, QueryError> {
         return Err(QueryError { pos: 0, msg: "expected a query".into() });
     }
     let node = p.query()?;
+    let mut terms = Vec::new();
+    term_positions(&node, &mut terms);
+    if let Some(pos) = terms.get(MAX_CLAUSES) {
+        return Err(QueryError { pos: *pos, msg: format!("the query holds more than {MAX_CLAUSES} terms") });
+    }
     match p.peek() {
         None => Ok(node),
         Some(Token { tok: Tok::RParen, pos }) => Err(QueryError { pos: *pos, msg: "unexpected ')'".into() }),
         Some(t) => Err(QueryError { pos: t.pos, msg: "expected an operator or the end of the query".into() }),
+    }
+}
+
+/// The positions of a query's terms, in order.
+fn term_positions(node: &Node, out: &mut Vec<usize>) {
+    match node {
+        Node::All => {}
+        Node::Term { pos, .. } | Node::Range { pos, .. } | Node::Exists { pos, .. } => out.push(*pos),
+        Node::And(items) | Node::Or(items) => items.iter().for_each(|n| term_positions(n, out)),
+        Node::Not(inner) => term_positions(inner, out),
     }
 }
 

@@ -67,6 +67,17 @@ const SESSION_OPTIONS: &str = "-c jit=off -c work_mem=32MB";
 /// once: the planner would otherwise plan the next queries for the tables as they
 /// were (empty, after a first import) until autovacuum comes by.
 const ANALYZE_AFTER: i64 = 5_000;
+/// The longest a contact search or a saved filter's listing may run.
+const SEARCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a statement was cancelled by its `statement_timeout`.
+fn canceled(cause: &anyhow::Error) -> bool {
+    cause
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::code)
+        .is_some_and(|c| *c == tokio_postgres::error::SqlState::QUERY_CANCELED)
+}
+
 /// Any number; servers starting together take this advisory lock to migrate one by one.
 const MIGRATION_LOCK: i64 = 0x6361_6c6c_7368_6565;
 
@@ -580,7 +591,20 @@ impl Store for PgStore {
                 }
             };
             let compiled = query.map(|q| compile(&account, &portal, &q)).transpose()?;
-            contacts::list(tx, &account, &portal, compiled.as_ref(), page).await
+            if compiled.is_none() {
+                return contacts::list(tx, &account, &portal, None, page).await;
+            }
+            // A query PostgreSQL cannot plan or run in reasonable time (hundreds of
+            // terms joined by AND, each a word lookup it makes a join of) is refused,
+            // not left running.
+            tx.batch_execute(&format!("SET LOCAL statement_timeout = '{}s'", SEARCH_TIMEOUT.as_secs())).await?;
+            contacts::list(tx, &account, &portal, compiled.as_ref(), page).await.map_err(|e| match e {
+                StoreError::Internal(cause) if canceled(&cause) => StoreError::Query(crate::query::QueryError {
+                    pos: 0,
+                    msg: format!("the query took longer than {} s to run; use fewer terms", SEARCH_TIMEOUT.as_secs()),
+                }),
+                e => e,
+            })
         })
         .await
     }
