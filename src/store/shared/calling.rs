@@ -986,6 +986,19 @@ async fn nobody(
 /// their own time, their phones included.
 const JUDGED_AHEAD: i64 = 8;
 
+/// Of the rows of one clock (state columns, then the time its status lets the
+/// customer be called), in time order: the first [`JUDGED_AHEAD`] to judge, and the
+/// time of the one after them as a bound.
+fn judge_ahead(rows: &[Row], ahead: &mut Vec<(i64, CustomerState)>, bound: &mut Option<i64>, campaign: &Campaign) {
+    for (i, r) in rows.iter().enumerate() {
+        let t = r.int(STATE_WIDTH);
+        match i as i64 {
+            JUDGED_AHEAD => *bound = rules::earliest([*bound, Some(t)], campaign),
+            _ => ahead.push((t, state_of(r))),
+        }
+    }
+}
+
 /// The earliest moment a clock could make some customer of the campaign callable
 /// (for `user` when given: its callbacks at their time, others' after the grace).
 /// A customer whose status lets it be called at `t` is callable then only if one of
@@ -1022,34 +1035,31 @@ async fn next_eligible(
                 ],
             )
             .await?;
-        for (i, r) in rows.iter().enumerate() {
-            let t = r.int(STATE_WIDTH);
-            match i as i64 {
-                JUDGED_AHEAD => bound = rules::earliest([bound, Some(t)], campaign),
-                _ => ahead.push((t, state_of(r))),
-            }
-        }
+        judge_ahead(&rows, &mut ahead, &mut bound, campaign);
     }
     // Without an agent, a USERONLY callback is due for its owner at its time.
     let grace = if user.is_some() { campaign.calling.callback_grace_seconds } else { 0 };
     let callbacks = db
         .rows(
             &format!(
-                "SELECT {STATE_COLUMNS}, CASE WHEN c.stringee_user_id_callback IS NULL \
+                "SELECT * FROM (SELECT {STATE_COLUMNS}, CASE WHEN c.stringee_user_id_callback IS NULL \
                  OR c.stringee_user_id_callback = ? THEN c.wake_at ELSE c.wake_at + ? END AS t \
-                 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2"
+                 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2) x \
+                 WHERE x.t > ? ORDER BY x.t, x.id LIMIT ?"
             ),
-            &[user.unwrap_or("").into(), grace.into(), account.into(), campaign.id.as_str().into(), below.into()],
+            &[
+                user.unwrap_or("").into(),
+                grace.into(),
+                account.into(),
+                campaign.id.as_str().into(),
+                below.into(),
+                now.into(),
+                (JUDGED_AHEAD + 1).into(),
+            ],
         )
         .await?;
-    let mut due_callbacks: Vec<(i64, CustomerState)> =
-        callbacks.iter().map(|r| (r.int(STATE_WIDTH), state_of(r))).filter(|(t, _)| *t > now).collect();
-    due_callbacks.sort_by_key(|(t, c)| (*t, c.id));
-    if due_callbacks.len() as i64 > JUDGED_AHEAD {
-        bound = rules::earliest([bound, Some(due_callbacks[JUDGED_AHEAD as usize].0)], campaign);
-        due_callbacks.truncate(JUDGED_AHEAD as usize);
-    }
-    ahead.extend(due_callbacks);
+    judge_ahead(&callbacks, &mut ahead, &mut bound, campaign);
+    ahead.sort_by_key(|(t, c)| (*t, c.id));
     let hours = hours_of(db, account, campaign).await?;
     let mut next = bound;
     for (t, c) in ahead {
