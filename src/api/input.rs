@@ -300,6 +300,11 @@ impl<'de> serde::de::Visitor<'de> for BoundedValue<'_> {
             if budget.depth == 1 {
                 budget.field.clone_from(&key);
             }
+            // A name given twice says two things; which one was meant is not for
+            // callsheet to guess (r=1, naming it).
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("field '{key}' is given twice")));
+            }
             let value = map.next_value_seed(BoundedValue(budget))?;
             object.insert(key, value);
         }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, ok};
+use super::error::{ApiError, ApiResult, ok, page_of};
 use super::input::Input;
 use crate::domain::account::parse_name;
 
@@ -25,8 +25,16 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
 }
 
 /// GET /v1/portal (CONTRACT §5) -> data.rows, default portal first.
-async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+/// Every portal on one page unless `page` or `limit` is sent; those are checked and
+/// applied as on every other list (CONTRACT §4: `limit` 1–1000).
+async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
+    let f = input.fields();
+    let paged = f.get("page").is_some() || f.get("limit").is_some();
+    let p = f.page()?;
     let portals = state.store.portals(caller.account_id()).await?;
+    if paged {
+        return Ok(page_of(portals, p));
+    }
     let total = portals.len();
     Ok(ok(json!({"rows": portals, "totalCount": total, "totalPages": 1})))
 }

@@ -105,7 +105,78 @@ pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
 
 fn decode_json(part: &str, what: &'static str) -> Result<Value, TokenError> {
     let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed(what))
+    // A claim given twice (two `exp`) is refused, not read as its last value.
+    serde_json::from_slice::<UniqueKeys>(&bytes).map(|u| u.0).map_err(|_| TokenError::Malformed(what))
+}
+
+/// JSON whose objects name each key once.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<UniqueKeys, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("'{key}' is given twice")));
+            }
+            object.insert(key, map.next_value::<UniqueKeys>()?.0);
+        }
+        Ok(Value::Object(object))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
 }
 
 impl Unverified<'_> {
@@ -138,6 +209,16 @@ mod tests {
     use super::*;
 
     const SID: &str = "SKabcdefghijklmnopqrstuvwxyz1234";
+
+    #[test]
+    fn a_claim_given_twice_is_malformed() {
+        let part = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let header = part(r#"{"typ":"JWT","alg":"HS256"}"#);
+        let payload = part(&format!(r#"{{"iss":"{SID}","exp":1,"exp":99999999999,"rest_api":true}}"#));
+        let input = format!("{header}.{payload}");
+        let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign("secret", &input)));
+        assert!(matches!(decode(&token), Err(TokenError::Malformed(_))));
+    }
 
     #[test]
     fn minted_token_verifies() {

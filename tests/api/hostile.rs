@@ -278,6 +278,20 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
             1,
         ),
         (
+            "a field given twice",
+            Method::POST,
+            "/v1/customcampaign".into(),
+            Body::Raw(
+                "application/json",
+                format!(
+                    r#"{{"campaign":"CAXXXXXX","campaign":"{campaign}","listcontacts":[{{"id":"c1","phones":["0901234567"]}}]}}"#
+                )
+                .into_bytes(),
+            ),
+            400,
+            1,
+        ),
+        (
             "JSON that is not an object",
             Method::POST,
             "/v1/customcampaign".into(),

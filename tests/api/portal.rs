@@ -49,3 +49,21 @@ backend_test!(portals_are_per_account, async {
     assert_eq!(body["data"]["totalCount"], 1);
     assert_eq!(body["data"]["rows"][0]["id"], json!(other.portal));
 });
+
+backend_test!(portals_page_when_asked_and_refuse_a_bad_page_or_limit, async {
+    let app = TestApp::spawn().await;
+    for name in ["Sales", "Care"] {
+        let (status, _) = app.post("/v1/portal", json!({"name": name})).await;
+        assert_eq!(status, 200);
+    }
+    let (_, all) = app.get("/v1/portal").await;
+    assert_eq!((all["data"]["totalCount"].clone(), all["data"]["totalPages"].clone()), (json!(3), json!(1)));
+    let (status, body) = app.get("/v1/portal?page=2&limit=2").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["rows"].as_array().unwrap().len(), 1);
+    assert_eq!((body["data"]["totalCount"].clone(), body["data"]["totalPages"].clone()), (json!(3), json!(2)));
+    for bad in ["limit=0", "limit=1001", "limit=-1", "page=0", "limit=abc"] {
+        let (status, body) = app.get(&format!("/v1/portal?{bad}")).await;
+        assert_eq!((status, body["r"].clone()), (400, json!(1)), "{bad}: {body}");
+    }
+});
