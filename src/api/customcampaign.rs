@@ -303,7 +303,11 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     };
     let filter = CustomerFilter {
         campaign: f.id("campaign", CampaignId::parse)?,
-        name: f.string("name")?.as_deref().and_then(NameMatch::parse),
+        // A blank name is no filter; one of no letters or digits matches nobody.
+        name: match f.string("name")? {
+            Some(n) if !n.trim().is_empty() => Some(NameMatch::parse(&n).unwrap_or_else(NameMatch::nothing)),
+            _ => None,
+        },
         status,
         phone,
     };

@@ -168,6 +168,12 @@ pub struct NameMatch {
 }
 
 impl NameMatch {
+    /// A search that no name matches: what a query of no letters or digits (`(`)
+    /// asks for. Its one word holds a character no name's word has.
+    pub fn nothing() -> NameMatch {
+        NameMatch { words: vec!["\u{1}".into()] }
+    }
+
     /// Splits a query into words; `None` when it has none.
     pub fn parse(query: &str) -> Option<NameMatch> {
         let words: Vec<String> = name_words(query).map(|w| w.to_lowercase()).collect();

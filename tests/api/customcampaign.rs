@@ -471,6 +471,9 @@ backend_test!(list_filters_by_name_accent_smart, async {
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=ngu%20da")).await), [3]);
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=soa")).await), [4]);
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=oa")).await), Vec::<i64>::new());
+    // A name of no letters or digits matches nobody; a blank one is no filter.
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%28")).await), Vec::<i64>::new());
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%20")).await), [1, 2, 3, 4]);
 });
 
 backend_test!(list_filters_by_status_and_phone_and_pages, async {
