@@ -324,6 +324,16 @@ impl PhoneFacts {
     }
 }
 
+/// The soonest from `at` on that one of a customer's phones, judged at `at`, is
+/// callable: `at` itself when one is, else when the first unblocks; `None` when no
+/// clock would unblock any.
+pub fn phones_open_at(phones: &[PhoneFacts], at: i64) -> Option<i64> {
+    match phones.iter().any(PhoneFacts::callable) {
+        true => Some(at),
+        false => phones.iter().filter_map(PhoneFacts::unblocks_at).min().map(|u| u.max(at)),
+    }
+}
+
 /// The phone to call among callable ones: the fewest calls, ties in list order.
 pub fn choose_phone(phones: &[PhoneFacts]) -> Option<&PhoneFacts> {
     phones.iter().filter(|p| p.callable()).min_by_key(|p| p.calls)
@@ -509,6 +519,22 @@ mod tests {
         assert_eq!(customer_reasons(&c, &camp, Some("u1"), 1000).0, Vec::<&str>::new());
         assert_eq!(customer_reasons(&c, &camp, Some("u2"), 1000), (vec!["callback_other_agent"], Some(4600)));
         assert!(customer_reasons(&c, &camp, Some("u2"), 4600).0.is_empty());
+    }
+
+    #[test]
+    fn phones_open_when_one_is_callable_or_the_first_unblocks() {
+        let open = PhoneFacts { phone: "a".into(), open: true, ..Default::default() };
+        let capped = |ends| PhoneFacts {
+            phone: "b".into(),
+            open: true,
+            capped: true,
+            cap_ends: Some(ends),
+            ..Default::default()
+        };
+        assert_eq!(phones_open_at(&[capped(500), open], 100), Some(100));
+        assert_eq!(phones_open_at(&[capped(500), capped(300)], 100), Some(300));
+        let wrong = PhoneFacts { phone: "c".into(), open: true, wrong: true, ..Default::default() };
+        assert_eq!(phones_open_at(&[wrong], 100), None);
     }
 
     #[test]

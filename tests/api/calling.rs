@@ -143,6 +143,13 @@ pub async fn explain(app: &TestApp, customer: i64, user: Option<&str>) -> Value 
     body["data"].clone()
 }
 
+/// A campaign's figures (`GET /v1/campaign/{id}/stats`).
+pub async fn stats(app: &TestApp, campaign: &str) -> Value {
+    let (status, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
 pub async fn history(app: &TestApp, customer: i64) -> Vec<Value> {
     let (status, body) = app.get(&format!("/v1/customcampaign/{customer}/history")).await;
     assert_eq!(status, 200, "{body}");
@@ -1454,12 +1461,6 @@ backend_test!(put_sets_the_agents_and_groups_a_campaign_has_and_get_shows_them, 
     assert_eq!((s, body["r"].clone()), (404, json!(3)), "{body}");
 });
 
-async fn campaign_stats(app: &TestApp, campaign: &str) -> Value {
-    let (status, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].clone()
-}
-
 backend_test!(a_retry_due_while_its_phone_is_capped_is_next_eligible_when_the_cap_ends, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) =
@@ -1469,7 +1470,7 @@ backend_test!(a_retry_due_while_its_phone_is_capped_is_next_eligible_when_the_ca
     let called = history(&app, ids[0]).await.iter().find(|e| e["event"] == "result").unwrap()["at"].as_i64().unwrap();
     // The retry is due in 30 minutes, but the phone is at its cap for 24 hours.
     assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(called + 86_400)));
-    assert_eq!(campaign_stats(&app, &campaign).await["next_eligible_at"], called + 86_400);
+    assert_eq!(stats(&app, &campaign).await["next_eligible_at"], called + 86_400);
     assert_eq!(explain(&app, id, Some("u1")).await["next_eligible_at"], called + 86_400);
 });
 
@@ -1479,8 +1480,8 @@ backend_test!(a_do_not_call_entry_that_expires_is_next_eligible_in_stats_too, as
     let expires = now_secs() + 100;
     let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(1)], "expires_at": expires})).await;
     assert_eq!(s, 200, "{body}");
-    let stats = campaign_stats(&app, &campaign).await;
-    assert_eq!((stats["callable_now"].clone(), stats["next_eligible_at"].clone()), (json!(0), json!(expires)));
+    let figures = stats(&app, &campaign).await;
+    assert_eq!((figures["callable_now"].clone(), figures["next_eligible_at"].clone()), (json!(0), json!(expires)));
     assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(expires)));
 });
 
@@ -1512,7 +1513,7 @@ backend_test!(a_retry_due_while_the_hours_are_closed_is_next_eligible_when_they_
     let (reason, next) = nobody(&app, &campaign, "u1").await;
     if local_now(zone).1 == minute {
         assert_eq!((reason.as_str(), next.clone()), ("nothing_due", json!(opens)), "{zone}");
-        assert_eq!(campaign_stats(&app, &campaign).await["next_eligible_at"], opens);
+        assert_eq!(stats(&app, &campaign).await["next_eligible_at"], opens);
         assert_eq!(explain(&app, id, Some("u1")).await["next_eligible_at"], opens);
     }
 });

@@ -6,16 +6,10 @@ use serde_json::{Value, json};
 
 use crate::calling::{
     agent, agent_id, also_running, claim, explain, history, nobody, receive, report, reported, row, rows, running,
-    sleep, stored, vn,
+    sleep, stats, stored, vn,
 };
 use crate::common::{Body, TestApp, error, run_sql_on};
 use callsheet::domain::now_secs;
-
-async fn stats(app: &TestApp, campaign: &str) -> Value {
-    let (status, body) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].clone()
-}
 
 backend_test!(a_phone_listed_for_ever_leaves_next_eligible_at_null, async {
     let app = TestApp::spawn().await;

@@ -438,20 +438,9 @@ impl<'a, C: GenericClient> Adder<'a, C> {
             arg(self.now),
             arg(self.actor.clone()),
         ]);
-        // Bounded as a search is (a query of hundreds of ANDed words takes PostgreSQL
-        // minutes to plan), with room for the largest lists.
-        self.db.batch_execute(&format!("SET LOCAL statement_timeout = '{}s'", FILTER_TIMEOUT.as_secs())).await?;
-        let rows = match self.db.query(&numbered(&sql), &refs(&args)).await {
-            Ok(rows) => rows,
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
-                return Err(StoreError::Query(crate::query::QueryError {
-                    pos: 0,
-                    msg: format!("the filter took longer than {} s to run; use fewer terms", FILTER_TIMEOUT.as_secs()),
-                }));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.db.batch_execute("SET LOCAL statement_timeout = 0").await?;
+        // Bounded as a search is, with room for the largest lists.
+        let adding = async { Ok(self.db.query(&numbered(&sql), &refs(&args)).await?) };
+        let rows = super::bounded(self.db, FILTER_TIMEOUT, "the filter", adding).await?;
         let mut added = 0;
         let mut passed_over = Vec::new();
         for r in rows {

@@ -78,6 +78,28 @@ fn canceled(cause: &anyhow::Error) -> bool {
         .is_some_and(|c| *c == tokio_postgres::error::SqlState::QUERY_CANCELED)
 }
 
+/// Runs `work` (statements of a filter query on `db`) with each statement bounded
+/// to `limit`: PostgreSQL takes minutes to plan a query of hundreds of word terms
+/// joined by AND (each a lookup it makes a join of), and such a one is refused
+/// (r=6, `what` naming it), not left running. The bound is lifted afterwards.
+async fn bounded<T>(
+    db: &impl GenericClient,
+    limit: Duration,
+    what: &str,
+    work: impl Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    db.batch_execute(&format!("SET LOCAL statement_timeout = '{}s'", limit.as_secs())).await?;
+    let done = work.await.map_err(|e| match e {
+        StoreError::Internal(cause) if canceled(&cause) => StoreError::Query(crate::query::QueryError {
+            pos: 0,
+            msg: format!("{what} took longer than {} s to run; use fewer terms", limit.as_secs()),
+        }),
+        e => e,
+    })?;
+    db.batch_execute("SET LOCAL statement_timeout = 0").await?;
+    Ok(done)
+}
+
 /// Any number; servers starting together take this advisory lock to migrate one by one.
 const MIGRATION_LOCK: i64 = 0x6361_6c6c_7368_6565;
 
@@ -594,17 +616,8 @@ impl Store for PgStore {
             if compiled.is_none() {
                 return contacts::list(tx, &account, &portal, None, page).await;
             }
-            // A query PostgreSQL cannot plan or run in reasonable time (hundreds of
-            // terms joined by AND, each a word lookup it makes a join of) is refused,
-            // not left running.
-            tx.batch_execute(&format!("SET LOCAL statement_timeout = '{}s'", SEARCH_TIMEOUT.as_secs())).await?;
-            contacts::list(tx, &account, &portal, compiled.as_ref(), page).await.map_err(|e| match e {
-                StoreError::Internal(cause) if canceled(&cause) => StoreError::Query(crate::query::QueryError {
-                    pos: 0,
-                    msg: format!("the query took longer than {} s to run; use fewer terms", SEARCH_TIMEOUT.as_secs()),
-                }),
-                e => e,
-            })
+            bounded(tx, SEARCH_TIMEOUT, "the query", contacts::list(tx, &account, &portal, compiled.as_ref(), page))
+                .await
         })
         .await
     }

@@ -1067,11 +1067,7 @@ async fn next_eligible(
             continue;
         }
         let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, t).await?;
-        let at = match facts.iter().any(PhoneFacts::callable) {
-            true => Some(t),
-            false => facts.iter().filter_map(PhoneFacts::unblocks_at).min().map(|u| u.max(t)),
-        };
-        next = rules::earliest([next, at], campaign);
+        next = rules::earliest([next, rules::phones_open_at(&facts, t)], campaign);
     }
     Ok(next)
 }
@@ -1385,11 +1381,7 @@ pub async fn explain(
                 true => phone_facts(db, account, &campaign, hours.as_ref(), &c, a).await?,
                 false => facts,
             };
-            let at = match then.iter().any(PhoneFacts::callable) {
-                true => Some(a),
-                false => then.iter().filter_map(PhoneFacts::unblocks_at).min().map(|u| u.max(a)),
-            };
-            rules::earliest([at], &campaign).filter(|t| *t > now)
+            rules::earliest([rules::phones_open_at(&then, a)], &campaign).filter(|t| *t > now)
         }
         _ => None,
     };
@@ -1601,10 +1593,10 @@ async fn callable_now(
             continue;
         }
         let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, now).await?;
-        if facts.iter().any(|f| f.callable()) {
+        if facts.iter().any(PhoneFacts::callable) {
             count += 1;
         } else {
-            unblocks = rules::earliest([unblocks, facts.iter().filter_map(PhoneFacts::unblocks_at).min()], campaign);
+            unblocks = rules::earliest([unblocks, rules::phones_open_at(&facts, now)], campaign);
         }
     }
     Ok((count, unblocks))
