@@ -52,8 +52,8 @@ async fn main() {
     let search_floor = (backend == Backend::Sqlite).then(|| {
         db.time_query(
             &format!(
-                "SELECT count(*) FROM contact_words WHERE account_id = '{a}' AND portal_id = \
-                 (SELECT id FROM portals WHERE account_id = '{a}' AND is_default = 1) AND form = 1 AND word = 'linh'",
+                "SELECT count(*) FROM name_words WHERE key = \
+                 (SELECT id || ' 1linh' FROM portals WHERE account_id = '{a}' AND is_default = 1)",
                 a = account.id
             ),
             5,

@@ -223,6 +223,56 @@ pub fn indexed_word(word: &str) -> &str {
     }
 }
 
+/// The forms a name word is indexed in: lower case, and folded (lower case without
+/// diacritics). A query word with diacritics looks up the first, any other the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordForm {
+    Lower,
+    Folded,
+}
+
+/// The key of one word in the word index: the portal, the form, the word (cut as
+/// [`indexed_word`] cuts it). One key column holds all three, so a lookup or a
+/// prefix or range scan is one B-tree range, and an entry carries nothing else but
+/// the contact and the word's position. Portal ids are unique and of one length,
+/// and a word holds no space, so keys of one portal and form share a prefix and
+/// sort by word in byte order.
+pub fn word_key(portal: &str, form: WordForm, word: &str) -> String {
+    let mut key = String::with_capacity(portal.len() + 2 + word.len().min(4 * INDEXED_WORD_CHARS));
+    word_key_prefix_into(&mut key, portal, form);
+    key.push_str(indexed_word(word));
+    key
+}
+
+/// The prefix every key of `portal` and `form` begins with.
+pub fn word_key_prefix(portal: &str, form: WordForm) -> String {
+    let mut key = String::with_capacity(portal.len() + 2);
+    word_key_prefix_into(&mut key, portal, form);
+    key
+}
+
+fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
+    key.push_str(portal);
+    key.push(' ');
+    key.push(match form {
+        WordForm::Lower => '0',
+        WordForm::Folded => '1',
+    });
+}
+
+/// The word-index entries of a contact's name in `portal`: (key, position), each
+/// word in both forms.
+pub fn name_word_keys<'a>(portal: &'a str, name: &'a str) -> impl Iterator<Item = (String, i64)> + 'a {
+    name_words(name).enumerate().flat_map(move |(pos, word)| {
+        let lower = word.to_lowercase();
+        let folded = crate::domain::text::fold(&lower);
+        [
+            (word_key(portal, WordForm::Lower, &lower), pos as i64),
+            (word_key(portal, WordForm::Folded, &folded), pos as i64),
+        ]
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +301,30 @@ mod tests {
         let long = "đ".repeat(INDEXED_WORD_CHARS + 1);
         assert_eq!(indexed_word(&long).chars().count(), INDEXED_WORD_CHARS);
         assert_eq!(indexed_word(&long[..2 * INDEXED_WORD_CHARS]), &long[..2 * INDEXED_WORD_CHARS]);
+    }
+
+    #[test]
+    fn word_keys_of_a_portal_and_form_share_a_prefix_and_sort_by_word() {
+        let portal = "pt_0123456789abcdef";
+        let prefix = word_key_prefix(portal, WordForm::Folded);
+        let keys: Vec<String> =
+            ["an", "anh", "b", "đài"].iter().map(|w| word_key(portal, WordForm::Folded, w)).collect();
+        assert!(keys.iter().all(|k| k.starts_with(&prefix)));
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        // The lower-case form's keys all sort before the folded form's.
+        assert!(word_key(portal, WordForm::Lower, "\u{10FFFF}") < word_key(portal, WordForm::Folded, ""));
+        let long = "x".repeat(INDEXED_WORD_CHARS + 10);
+        assert_eq!(word_key(portal, WordForm::Folded, &long), format!("{prefix}{}", indexed_word(&long)));
+        let entries: Vec<(String, i64)> = name_word_keys(portal, "Đài Bắc").collect();
+        assert_eq!(
+            entries,
+            [
+                (format!("{portal} 0đài"), 0),
+                (format!("{portal} 1dai"), 0),
+                (format!("{portal} 0bắc"), 1),
+                (format!("{portal} 1bac"), 1)
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! reached through a bound JSON path.
 
 use super::{Bound, Field, Node, QueryError, Value};
+use crate::domain::customer::{WordForm, word_key, word_key_prefix};
 use crate::domain::phone::{self, Region};
 use crate::domain::text;
 
@@ -40,11 +41,9 @@ pub struct Compiled {
 }
 
 /// The head of the statement counting a one-word query's contacts.
-const COUNT_WORDS: &str =
-    "SELECT count(DISTINCT contact_rowid) FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND ";
+const COUNT_WORDS: &str = "SELECT count(DISTINCT contact_rowid) FROM name_words WHERE ";
 /// The same head, listing the contacts' rowids instead.
-const ROW_WORDS: &str =
-    "SELECT DISTINCT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND ";
+const ROW_WORDS: &str = "SELECT DISTINCT contact_rowid FROM name_words WHERE ";
 
 /// The most words a phrase on `name` may hold: each is one more lookup joined in.
 pub const MAX_PHRASE_WORDS: usize = 32;
@@ -203,25 +202,37 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// On PostgreSQL, `{alias}account_id = ? AND `: there the word index leads with
+    /// the account, as every table does, so that the data can be split by account.
+    fn words_account(&mut self, alias: &str) {
+        if self.dialect == Dialect::Postgres {
+            self.push(&format!("{alias}account_id = ? AND "));
+            self.text(self.account_id.to_string());
+        }
+    }
+
+    /// `{alias}key = ?` for the key of `word` in `form`, or for a prefix, the range
+    /// of keys it begins.
+    fn word_key(&mut self, alias: &str, form: WordForm, word: &str, prefix: bool) {
+        self.words_account(alias);
+        let column = format!("{alias}key");
+        let key = word_key(self.portal_id, form, word);
+        if prefix {
+            self.push(&format!("{column} >= ? AND {column} < ?"));
+            let end = after_prefix(&key);
+            self.text(key);
+            self.text(end);
+        } else {
+            self.push(&format!("{column} = ?"));
+            self.text(key);
+        }
+    }
+
     /// Contacts with `word` (or a word it begins) in the given form; `count` makes
     /// the statement that counts them instead.
-    fn words_in(&mut self, form: i64, word: &str, prefix: bool, count: bool) {
-        self.push(if count {
-            COUNT_WORDS
-        } else {
-            "c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? AND form = ? AND "
-        });
-        self.text(self.account_id.to_string());
-        self.text(self.portal_id.to_string());
-        self.out.params.push(Param::Int(form));
-        if prefix {
-            self.push("word >= ? AND word < ?");
-            self.text(word);
-            self.text(after_prefix(word));
-        } else {
-            self.push("word = ?");
-            self.text(word);
-        }
+    fn words_in(&mut self, form: WordForm, word: &str, prefix: bool, count: bool) {
+        self.push(if count { COUNT_WORDS } else { "c.seq IN (SELECT contact_rowid FROM name_words WHERE " });
+        self.word_key("", form, word, prefix);
         if !count {
             self.push(")");
         }
@@ -235,39 +246,30 @@ impl Compiler<'_> {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
             Value::Prefix(p) => (p.as_str(), true),
         };
-        let (forms, words): (Vec<i64>, Vec<String>) = crate::domain::customer::name_words(raw)
+        let (forms, words): (Vec<WordForm>, Vec<String>) = crate::domain::customer::name_words(raw)
             .map(|w| match text::has_diacritics(w) {
-                true => (0, w.to_lowercase()),
-                false => (1, text::fold(w)),
+                true => (WordForm::Lower, w.to_lowercase()),
+                false => (WordForm::Folded, text::fold(w)),
             })
-            .map(|(form, w)| (form, crate::domain::customer::indexed_word(&w).to_string()))
             .unzip();
         match words.len() {
             0 => self.push("0 = 1"),
             1 => self.words_in(forms[0], &words[0], prefix, count),
             _ if count => {}
             n => {
-                self.push("c.seq IN (SELECT w0.contact_rowid FROM contact_words w0");
-                for (i, word) in words.iter().enumerate().skip(1) {
+                // The words after the first, each at the next position of the same
+                // contact: a lookup of the whole entry (key, contact, position).
+                self.push("c.seq IN (SELECT w0.contact_rowid FROM name_words w0");
+                for i in 1..n {
                     self.push(&format!(
-                        " JOIN contact_words w{i} ON w{i}.contact_rowid = w0.contact_rowid AND w{i}.form = ? \
-                         AND w{i}.pos = w0.pos + {i} AND w{i}.word "
+                        " JOIN name_words w{i} ON w{i}.contact_rowid = w0.contact_rowid \
+                         AND w{i}.pos = w0.pos + {i} AND "
                     ));
-                    self.out.params.push(Param::Int(forms[i]));
-                    if prefix && i == n - 1 {
-                        self.push(&format!(">= ? AND w{i}.word < ?"));
-                        self.text(word.clone());
-                        self.text(after_prefix(word));
-                    } else {
-                        self.push("= ?");
-                        self.text(word.clone());
-                    }
+                    self.word_key(&format!("w{i}."), forms[i], &words[i], prefix && i == n - 1);
                 }
-                self.push(" WHERE w0.account_id = ? AND w0.portal_id = ? AND w0.form = ? AND w0.word = ?)");
-                self.text(self.account_id.to_string());
-                self.text(self.portal_id.to_string());
-                self.out.params.push(Param::Int(forms[0]));
-                self.text(words[0].clone());
+                self.push(" WHERE ");
+                self.word_key("w0.", forms[0], &words[0], false);
+                self.push(")");
             }
         }
     }
@@ -473,14 +475,15 @@ impl Compiler<'_> {
             }
             // Words in the range: a name's folded words; a phone's digits.
             Target::Builtin(Builtin::Name) => {
-                self.push(
-                    "c.seq IN (SELECT contact_rowid FROM contact_words WHERE account_id = ? AND portal_id = ? \
-                     AND form = 1 AND ",
-                );
-                self.text(self.account_id.to_string());
-                self.text(self.portal_id.to_string());
-                let column = if self.dialect == Dialect::Postgres { "(word COLLATE \"C\")" } else { "word" };
-                self.compare(column, lower, upper, |v| Ok(Param::Text(text::fold(v))))?;
+                // Within the portal's folded keys, which share a prefix: a bound is
+                // that prefix and the folded word.
+                let keys = word_key_prefix(self.portal_id, WordForm::Folded);
+                self.push("c.seq IN (SELECT contact_rowid FROM name_words WHERE ");
+                self.words_account("");
+                self.push("key >= ? AND key < ? AND ");
+                self.text(keys.clone());
+                self.text(after_prefix(&keys));
+                self.compare("key", lower, upper, |v| Ok(Param::Text(format!("{keys}{}", text::fold(v)))))?;
                 self.push(")");
                 Ok(())
             }
@@ -629,13 +632,15 @@ mod tests {
     #[test]
     fn terms_choose_the_word_form() {
         let c = sql("name:dai");
-        assert!(c.sql.contains("contact_words"), "{}", c.sql);
-        let scope = [Param::Text("ACX".into()), Param::Text("PTX".into())];
-        assert_eq!(c.params, [&scope[..], &[Param::Int(1), Param::Text("dai".into())]].concat());
+        assert!(c.sql.contains("name_words"), "{}", c.sql);
+        assert_eq!(c.params, [Param::Text("PTX 1dai".into())]);
         let c = sql("name:Đài");
-        assert_eq!(c.params, [&scope[..], &[Param::Int(0), Param::Text("đài".into())]].concat());
+        assert_eq!(c.params, [Param::Text("PTX 0đài".into())]);
         assert!(c.word_count.is_some());
         assert!(sql("name:\"chị soa\"").word_count.is_none());
+        // On PostgreSQL the word index leads with the account.
+        let c = compile(&parse("name:dai").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
+        assert_eq!(c.params, [Param::Text("ACX".into()), Param::Text("PTX 1dai".into())]);
     }
 
     #[test]

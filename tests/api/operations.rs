@@ -364,3 +364,76 @@ fn json_logs_carry_the_request_id_and_the_reason() {
         serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
     }
 }
+
+// Contacts of a database from before migration 0011 (the word index as
+// `contact_words`, two rows per word and form) are found as before once a server
+// migrates it, and their words leave the index when they change or go.
+backend_test!(the_word_index_moves_to_its_one_key_form_with_its_entries, async {
+    use crate::common::{ApiClient, Served};
+    let backend = crate::common::current_backend();
+    let (_db, url) = TestDb::create(backend).await;
+    let client = ApiClient::new(&url, "Before 0011");
+    let served = Served::start(&url, &[], "info");
+    let mut ids = Vec::new();
+    for name in ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn An", "Đài Bắc"] {
+        let c = client.post(&served, "/v1/contact", serde_json::json!({ "name": name })).await;
+        ids.push(c["data"]["id"].as_str().expect("a contact id").to_string());
+    }
+    drop(served);
+    // The index as 0001 made it, filled from the entries 0011 wrote (a key is the
+    // 19-character portal id, a space, the form and the word), and 0011 undone.
+    let (text, int) = match backend {
+        Backend::Sqlite => ("TEXT", "INTEGER"),
+        Backend::Postgres => ("TEXT COLLATE \"C\"", "BIGINT"),
+    };
+    let undo = format!(
+        "CREATE TABLE contact_words (account_id {text} NOT NULL, portal_id {text} NOT NULL, \
+             contact_rowid {int} NOT NULL, form {int} NOT NULL, pos {int} NOT NULL, word {text} NOT NULL, \
+             PRIMARY KEY (account_id, contact_rowid, form, pos)); \
+         CREATE INDEX contact_words_word ON contact_words(account_id, portal_id, form, word, contact_rowid); \
+         INSERT INTO contact_words SELECT c.account_id, c.portal_id, w.contact_rowid, \
+             CAST(substr(w.key, 21, 1) AS {int}), w.pos, substr(w.key, 22) \
+             FROM name_words w JOIN contacts c ON c.seq = w.contact_rowid; \
+         DROP TABLE name_words; \
+         DELETE FROM schema_migrations WHERE version = 11;"
+    );
+    crate::common::run_sql_on(backend, &url, &undo).await;
+    let served = Served::start(&url, &[], "info");
+    let total = |query: &'static str| {
+        let (client, served) = (&client, &served);
+        async move {
+            let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+            let found = client.get(served, &format!("/v1/contact?query={q}")).await;
+            found["data"]["totalCount"].as_i64().unwrap_or_else(|| panic!("{query}: {found}"))
+        }
+    };
+    assert_eq!(total("name:van").await, 2);
+    assert_eq!(total("name:văn").await, 2);
+    assert_eq!(total("name:\"van an\"").await, 2);
+    assert_eq!(total("name:\"văn a*\"").await, 0, "in a phrase, * is no wildcard (Lucene)");
+    assert_eq!(total("name:văn\\ a*").await, 2, "an escaped space: a prefix of two words");
+    assert_eq!(total("name:bi*").await, 1);
+    assert_eq!(total("name:dai").await, 1);
+    assert_eq!(total("name:Đài").await, 1);
+    assert_eq!(total("name:[b TO c]").await, 2, "bac and binh");
+    // A name that changes leaves its old words; a contact that goes leaves all.
+    let renamed = Some(serde_json::json!({"name": "Phạm Thu"}));
+    client.ok(&served, reqwest::Method::PUT, &format!("/v1/contact/{}", ids[0]), renamed).await;
+    client.ok(&served, reqwest::Method::DELETE, &format!("/v1/contact/{}", ids[2]), None).await;
+    assert_eq!(total("name:van").await, 0);
+    assert_eq!(total("name:thu").await, 1);
+    assert_eq!(total("name:an").await, 0);
+    drop(served);
+    let entries = "SELECT count(*) FROM name_words";
+    let left: i64 = match backend {
+        Backend::Sqlite => rusqlite::Connection::open(url.strip_prefix("sqlite://").unwrap())
+            .unwrap()
+            .query_row(entries, [], |r| r.get(0))
+            .unwrap(),
+        Backend::Postgres => {
+            callsheet::store::postgres::connect(&url).await.unwrap().query_one(entries, &[]).await.unwrap().get(0)
+        }
+    };
+    // Phạm Thu, Trần Thị Bình, Đài Bắc: seven words, each in two forms.
+    assert_eq!(left, 14);
+});

@@ -49,6 +49,11 @@ const ONE_SIDED: &[(&str, &str)] = &[
          PostgreSQL sends a notification instead",
     ),
     (
+        "postgres:name_words.account_id",
+        "PostgreSQL leads the word index with the account, as every table, so the data can be split by \
+         account; on SQLite a word's key (which names the portal) is enough",
+    ),
+    (
         "postgres:contacts.name_key",
         "PostgreSQL stores a contact's name key for add-by-filter; SQLite computes it with a function",
     ),
@@ -70,7 +75,7 @@ const DRAWN: &[(&str, &str)] = &[
     ("filters", "seq"),
     ("customers", "id"),
     ("contact_phones", "contact_rowid"),
-    ("contact_words", "contact_rowid"),
+    ("name_words", "contact_rowid"),
     ("agents", "seq"),
     ("agent_groups", "seq"),
     ("campaign_agents", "id"),

@@ -9,11 +9,10 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::{indexed_word, name_key, name_words};
+use crate::domain::customer::{name_key, name_word_keys};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
-use crate::domain::text;
 use crate::query::sql::Compiled;
 use crate::store::plan::{entry_contact, merge_entry};
 use crate::store::{Feed, ImportOutcome};
@@ -104,24 +103,14 @@ async fn save_details(
             &[&account_id, &seqs],
         )
         .await?;
-        db.execute(
-            "DELETE FROM contact_words WHERE account_id = $1 AND contact_rowid = ANY($2)",
-            &[&account_id, &seqs],
-        )
-        .await?;
     }
     let mut phones: Vec<(i64, i64, &str)> = Vec::new();
-    let mut words: Vec<(&str, i64, i64, i64, String)> = Vec::new();
+    let mut words: Vec<(String, i64, i32)> = Vec::new();
     for (seq, c) in contacts {
         for (pos, phone) in c.phones.iter().enumerate() {
             phones.push((*seq, pos as i64, phone));
         }
-        for (pos, word) in name_words(&c.name).enumerate() {
-            let lower = word.to_lowercase();
-            let folded = text::fold(&lower);
-            words.push((&c.portal, *seq, 0, pos as i64, indexed_word(&lower).to_string()));
-            words.push((&c.portal, *seq, 1, pos as i64, indexed_word(&folded).to_string()));
-        }
+        words.extend(name_word_keys(&c.portal, &c.name).map(|(key, pos)| (key, *seq, pos as i32)));
     }
     copy_rows(
         db,
@@ -136,15 +125,40 @@ async fn save_details(
     .await?;
     copy_rows(
         db,
-        "contact_words (account_id, portal_id, contact_rowid, form, pos, word)",
-        &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT8, Type::INT8, Type::TEXT],
+        "name_words (account_id, key, contact_rowid, pos)",
+        &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT4],
         words.len(),
         |i| {
-            let (portal, seq, form, pos, word) = &words[i];
-            vec![&account_id, portal, seq, form, pos, word]
+            let (key, seq, pos) = &words[i];
+            vec![&account_id, key, seq, pos]
         },
     )
     .await
+}
+
+/// A contact's name as the word index holds it: its rowid, portal and name.
+type Indexed = (i64, String, String);
+
+/// Takes the name-word entries of contacts out of the index, from the portal and
+/// name each had when its entries were written (the index is keyed by word alone).
+async fn forget_words(db: &impl GenericClient, account_id: &str, indexed: &[Indexed]) -> StoreResult<()> {
+    let (mut keys, mut seqs, mut positions) = (Vec::new(), Vec::new(), Vec::new());
+    for (seq, portal, name) in indexed {
+        for (key, pos) in name_word_keys(portal, name) {
+            keys.push(key);
+            seqs.push(*seq);
+            positions.push(pos as i32);
+        }
+    }
+    if !keys.is_empty() {
+        db.execute(
+            "DELETE FROM name_words w USING unnest($2::text[], $3::int8[], $4::int4[]) AS d(key, seq, pos) \
+             WHERE w.account_id = $1 AND w.key = d.key AND w.contact_rowid = d.seq AND w.pos = d.pos",
+            &[&account_id, &keys, &seqs, &positions],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Below this many contacts, ids are looked up before they are written; from it on,
@@ -396,6 +410,7 @@ pub async fn update(
     if let Some(p) = draft.portal.as_deref() {
         resolve_portal(db, account_id, Some(p)).await?;
     }
+    forget_words(db, account_id, &[(seq, current.portal.clone(), current.name.clone())]).await?;
     let mut c = draft.apply(current);
     c.updated = now_secs().max(c.created);
     save(db, account_id, &c).await?;
@@ -405,14 +420,17 @@ pub async fn update(
 
 pub async fn delete(db: &impl GenericClient, account_id: &str, id: &str) -> StoreResult<bool> {
     let Some(found) = db
-        .query_opt("DELETE FROM contacts WHERE account_id = $1 AND id = $2 RETURNING seq", &[&account_id, &id])
+        .query_opt(
+            "DELETE FROM contacts WHERE account_id = $1 AND id = $2 RETURNING seq, portal_id, name",
+            &[&account_id, &id],
+        )
         .await?
     else {
         return Ok(false);
     };
     let seq: i64 = found.get(0);
     db.execute("DELETE FROM contact_phones WHERE account_id = $1 AND contact_rowid = $2", &[&account_id, &seq]).await?;
-    db.execute("DELETE FROM contact_words WHERE account_id = $1 AND contact_rowid = $2", &[&account_id, &seq]).await?;
+    forget_words(db, account_id, &[(seq, found.get(1), found.get(2))]).await?;
     Ok(true)
 }
 
@@ -442,9 +460,14 @@ pub async fn import(
         let mut changed: Vec<String> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut fresh: Vec<Contact> = Vec::new();
+        // Their names as the word index holds them, before the batch changes them.
+        let mut indexed: Vec<Indexed> = Vec::new();
         for entry in rows {
             match entry.crm_id.as_ref().and_then(|id| existing.get_mut(id)) {
-                Some((_, c)) => {
+                Some((seq, c)) => {
+                    if !seen.contains(&c.id) {
+                        indexed.push((*seq, c.portal.clone(), c.name.clone()));
+                    }
                     merge_entry(c, entry);
                     c.updated = now.max(c.created);
                     if seen.insert(c.id.clone()) {
@@ -464,6 +487,7 @@ pub async fn import(
             save(db, account_id, c).await?;
             details.push((*seq, c));
         }
+        forget_words(db, account_id, &indexed).await?;
         save_details(db, account_id, &details, false).await?;
         insert_many(db, account_id, &fresh).await?;
     }
@@ -569,7 +593,7 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM contacts WHERE account_id = $1").await, n as i64 + 1);
         assert_eq!(count("SELECT count(*) FROM contact_phones WHERE account_id = $1").await, n as i64 + 1);
         assert_eq!(
-            count("SELECT count(DISTINCT contact_rowid) FROM contact_words WHERE account_id = $1").await,
+            count("SELECT count(DISTINCT contact_rowid) FROM name_words WHERE account_id = $1").await,
             n as i64 + 1
         );
         drop(store);

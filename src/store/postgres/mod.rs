@@ -58,6 +58,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("migrations/0008_indexed_words_cut.sql") },
     Migration { version: 9, sql: include_str!("migrations/0009_contact_phones_in_row.sql") },
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
+    Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -978,7 +979,7 @@ impl Store for PgStore {
 }
 
 /// The tables a new CRM contact is written to.
-const CONTACT_TABLES: &str = "contacts, contact_phones, contact_words";
+const CONTACT_TABLES: &str = "contacts, contact_phones, name_words";
 
 impl PgStore {
     /// Refreshes the statistics of `tables` when a request wrote many rows to them,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::indexed_word;
+use crate::domain::customer::name_word_keys;
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -46,31 +46,39 @@ fn save_phones(tx: &Connection, account_id: &str, contact_id: &str, phones: &[St
     insert_phones(tx, account_id, rowid_of(tx, account_id, contact_id)?, phones)
 }
 
-/// The contact's name words in both forms, replacing any it had.
-fn save_words(tx: &Connection, account_id: &str, portal: &str, rowid: i64, name: &str, fresh: bool) -> StoreResult<()> {
-    if !fresh {
-        tx.prepare_cached("DELETE FROM contact_words WHERE contact_rowid = ?1")?.execute([rowid])?;
-    }
-    insert_word_rows(tx, account_id, portal, &word_rows(name, rowid))
+/// The name words of the contact at `rowid`, in both forms, into the word index
+/// (which holds none of them).
+fn save_words(tx: &Connection, portal: &str, rowid: i64, name: &str) -> StoreResult<()> {
+    insert_word_rows(tx, &word_rows(portal, name, rowid).collect::<Vec<_>>())
 }
 
-/// A word row: (form, word, contact rowid, position), in its index's order.
-type WordRow = (i64, String, i64, i64);
+/// Takes the name words of the contact at `rowid` out of the word index, as its
+/// stored portal and name put them there. Called before either changes, or the
+/// contact goes: the index is keyed by word alone.
+pub(super) fn forget_words(tx: &Connection, rowid: i64) -> StoreResult<()> {
+    let stored: Option<(String, String)> = tx
+        .prepare_cached("SELECT portal_id, name FROM contacts WHERE seq = ?1")?
+        .query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((portal, name)) = stored else {
+        return Ok(());
+    };
+    let mut delete = tx.prepare_cached("DELETE FROM name_words WHERE key = ?1 AND contact_rowid = ?2 AND pos = ?3")?;
+    for (key, pos) in name_word_keys(&portal, &name) {
+        delete.execute((key, rowid, pos))?;
+    }
+    Ok(())
+}
+
+/// A word row: (key, contact rowid, position), in its index's order.
+type WordRow = (String, i64, i64);
 
 /// A phone row: (phone, contact rowid, position), in its index's order.
 type PhoneRow = (String, i64, i64);
 
-/// The word rows of the name of the contact at `rowid`: lower case (form 0) and
-/// folded (form 1), each cut as its index entry keeps it.
-fn word_rows(name: &str, rowid: i64) -> Vec<WordRow> {
-    let mut words = Vec::new();
-    for (pos, word) in crate::domain::customer::name_words(name).enumerate() {
-        let lower = word.to_lowercase();
-        let folded = crate::domain::text::fold(&lower);
-        words.push((0, indexed_word(&lower).to_string(), rowid, pos as i64));
-        words.push((1, indexed_word(&folded).to_string(), rowid, pos as i64));
-    }
-    words
+/// The word rows of the name of the contact at `rowid` in `portal`.
+fn word_rows<'a>(portal: &'a str, name: &'a str, rowid: i64) -> impl Iterator<Item = WordRow> + 'a {
+    name_word_keys(portal, name).map(move |(key, pos)| (key, rowid, pos))
 }
 
 /// Rows (a word in one form, or a phone) written by one INSERT at most: names and
@@ -78,27 +86,24 @@ fn word_rows(name: &str, rowid: i64) -> Vec<WordRow> {
 /// several statements rather than past SQLite's limit on bound values.
 const ROWS_PER_INSERT: usize = 256;
 
-/// Writes name-word rows of contacts of one portal, a few hundred to an INSERT.
-fn insert_word_rows(conn: &Connection, account_id: &str, portal: &str, rows: &[WordRow]) -> StoreResult<()> {
+/// Writes name-word rows, a few hundred to an INSERT.
+fn insert_word_rows(conn: &Connection, rows: &[WordRow]) -> StoreResult<()> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let sql = super::multi_row_sql(
-            "INSERT OR IGNORE INTO contact_words (account_id, portal_id, form, word, contact_rowid, pos) VALUES ",
+            "INSERT OR IGNORE INTO name_words (key, contact_rowid, pos) VALUES ",
             "",
             chunk.len(),
             |i| {
-                let p = 3 + i * 4;
-                format!("?1,?2,?{},?{},?{},?{}", p, p + 1, p + 2, p + 3)
+                let p = 1 + i * 3;
+                format!("?{},?{},?{}", p, p + 1, p + 2)
             },
         );
         let mut insert = conn.prepare_cached(&sql)?;
-        insert.raw_bind_parameter(1, account_id)?;
-        insert.raw_bind_parameter(2, portal)?;
-        for (i, (form, word, rowid, pos)) in chunk.iter().enumerate() {
-            let p = 3 + i * 4;
-            insert.raw_bind_parameter(p, form)?;
-            insert.raw_bind_parameter(p + 1, word)?;
-            insert.raw_bind_parameter(p + 2, rowid)?;
-            insert.raw_bind_parameter(p + 3, pos)?;
+        for (i, (key, rowid, pos)) in chunk.iter().enumerate() {
+            let p = 1 + i * 3;
+            insert.raw_bind_parameter(p, key)?;
+            insert.raw_bind_parameter(p + 1, rowid)?;
+            insert.raw_bind_parameter(p + 2, pos)?;
         }
         insert.raw_execute()?;
     }
@@ -162,7 +167,7 @@ pub fn insert(
 ) -> StoreResult<String> {
     let (id, rowid) = insert_row(conn, account_id, c, ids, seq)?;
     insert_phones(conn, account_id, rowid, &c.phones)?;
-    save_words(conn, account_id, &c.portal, rowid, &c.name, true)?;
+    save_words(conn, &c.portal, rowid, &c.name)?;
     Ok(id)
 }
 
@@ -177,7 +182,7 @@ pub fn insert_pending(
     pending: &mut PendingRows,
 ) -> StoreResult<String> {
     let (id, rowid) = insert_row(conn, account_id, c, ids, seq)?;
-    pending.push(conn, account_id, &c.portal, rowid, c)?;
+    pending.push(conn, account_id, rowid, c)?;
     Ok(id)
 }
 
@@ -210,7 +215,6 @@ fn insert_row(
 #[derive(Default)]
 pub struct PendingRows {
     account_id: String,
-    portal: String,
     phones: Vec<PhoneRow>,
     words: Vec<WordRow>,
     /// The phones waiting, for lookups made before they are written.
@@ -218,15 +222,14 @@ pub struct PendingRows {
 }
 
 impl PendingRows {
-    fn push(&mut self, conn: &Connection, account_id: &str, portal: &str, rowid: i64, c: &Contact) -> StoreResult<()> {
-        if self.account_id != account_id || self.portal != portal {
+    fn push(&mut self, conn: &Connection, account_id: &str, rowid: i64, c: &Contact) -> StoreResult<()> {
+        if self.account_id != account_id {
             self.write(conn)?;
             self.account_id = account_id.to_string();
-            self.portal = portal.to_string();
         }
         self.held.extend(c.phones.iter().cloned());
         self.phones.extend(phone_rows(&c.phones, rowid));
-        self.words.extend(word_rows(&c.name, rowid));
+        self.words.extend(word_rows(&c.portal, &c.name, rowid));
         Ok(())
     }
 
@@ -243,7 +246,7 @@ impl PendingRows {
         self.held.clear();
         let mut words = std::mem::take(&mut self.words);
         words.sort_unstable();
-        insert_word_rows(conn, &self.account_id, &self.portal, &words)
+        insert_word_rows(conn, &words)
     }
 }
 
@@ -367,6 +370,8 @@ pub fn update(
     let mut c = draft.apply(current);
     c.updated = now_secs().max(c.created);
     let fields = Value::Object(c.fields.clone()).to_string();
+    let rowid = rowid_of(tx, account_id, &c.id)?;
+    forget_words(tx, rowid)?;
     tx.execute(
         "UPDATE contacts SET portal_id = ?3, name = ?4, email = ?5, fields = ?6, updated = ?7, field_words = ?8 \
          WHERE account_id = ?1 AND id = ?2",
@@ -375,16 +380,16 @@ pub fn update(
     if phones_changed {
         save_phones(tx, account_id, &c.id, &c.phones)?;
     }
-    save_words(tx, account_id, &c.portal, rowid_of(tx, account_id, &c.id)?, &c.name, false)?;
+    save_words(tx, &c.portal, rowid, &c.name)?;
     Ok(Some(c))
 }
 
 pub fn delete(tx: &Transaction<'_>, account_id: &str, id: &str, hidden: &Hidden) -> StoreResult<bool> {
-    if get_with_seq(tx, account_id, id, hidden)?.is_none() {
+    let Some((seq, _)) = get_with_seq(tx, account_id, id, hidden)? else {
         return Ok(false);
-    }
+    };
     tx.execute(&format!("DELETE FROM contact_phones WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
-    tx.execute(&format!("DELETE FROM contact_words WHERE contact_rowid = {ROWID_OF}"), (account_id, id))?;
+    forget_words(tx, seq)?;
     let n = tx.execute("DELETE FROM contacts WHERE account_id = ?1 AND id = ?2", (account_id, id))?;
     Ok(n > 0)
 }
@@ -473,6 +478,7 @@ pub fn import(
             let mut rows = updates.query([])?;
             while let Some(r) = rows.next()? {
                 let (seq, id, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                forget_words(tx, seq)?;
                 let changed = tx
                     .prepare_cached(
                         "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = max(created, ?6), \
@@ -496,7 +502,7 @@ pub fn import(
                 save_phones(tx, account_id, &id, &phones)?;
                 let contact_portal: String =
                     tx.query_row("SELECT portal_id FROM contacts WHERE seq = ?1", [seq], |r| r.get(0))?;
-                save_words(tx, account_id, &contact_portal, seq, &name, false)?;
+                save_words(tx, &contact_portal, seq, &name)?;
             }
             super::staging::publish_blocks(tx, &reserved)
         })

@@ -55,6 +55,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("migrations/0008_jobs.sql") },
     Migration { version: 9, sql: include_str!("migrations/0009_indexed_words_cut.sql") },
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
+    Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;

@@ -250,11 +250,13 @@ impl Staging {
                 let Some(last) = last else {
                     return Ok(false);
                 };
-                for table in ["contact_phones", "contact_words"] {
-                    tx.execute(
-                        &format!("DELETE FROM {table} WHERE contact_rowid BETWEEN ?1 AND ?2"),
-                        (block.lo, last),
-                    )?;
+                tx.execute("DELETE FROM contact_phones WHERE contact_rowid BETWEEN ?1 AND ?2", (block.lo, last))?;
+                let seqs: Vec<i64> = tx
+                    .prepare_cached("SELECT seq FROM contacts WHERE seq BETWEEN ?1 AND ?2")?
+                    .query_map((block.lo, last), |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for seq in seqs {
+                    super::contacts::forget_words(tx, seq)?;
                 }
                 tx.execute("DELETE FROM contacts WHERE seq BETWEEN ?1 AND ?2", (block.lo, last))?;
                 Ok(true)
