@@ -112,6 +112,9 @@ async fn save_details(
         }
         words.extend(name_word_keys(&c.portal, &c.name).map(|(key, pos)| (key, *seq, pos as i32)));
     }
+    // In the index's order: a batch's entries then go into it in one ordered pass
+    // rather than each to a leaf page of its own.
+    words.sort_unstable();
     copy_rows(
         db,
         "contact_phones (account_id, contact_rowid, pos, phone)",

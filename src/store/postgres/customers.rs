@@ -286,7 +286,10 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         Ok(())
     }
 
-    /// The earliest CRM contact of the default portal holding each of `phones`.
+    /// The earliest CRM contact of the default portal holding each of `phones`: one
+    /// index lookup per phone. Written as `phone = ANY($2)`, PostgreSQL chose a
+    /// scan of every phone row with a hashed list (41 ms for 2,000 phones among
+    /// 300,000 rows, growing with the table) over 2,000 lookups (18 ms, flat).
     async fn holders(&self, phones: &[&str]) -> StoreResult<HashMap<String, Holder>> {
         if phones.is_empty() {
             return Ok(HashMap::new());
@@ -294,9 +297,10 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let rows = self
             .db
             .query(
-                "SELECT DISTINCT ON (p.phone) p.phone, c.seq, c.id, c.name FROM contact_phones p \
+                "SELECT DISTINCT ON (p.phone) p.phone, c.seq, c.id, c.name FROM unnest($2::text[]) AS q(phone) \
+                 JOIN contact_phones p ON p.account_id = $1 AND p.phone = q.phone \
                  JOIN contacts c ON c.account_id = p.account_id AND c.seq = p.contact_rowid \
-                 WHERE p.account_id = $1 AND p.phone = ANY($2) AND c.portal_id = $3 ORDER BY p.phone, c.seq",
+                 WHERE c.portal_id = $3 ORDER BY p.phone, c.seq",
                 &[&self.account_id, &phones, &self.default_portal],
             )
             .await?;
@@ -315,7 +319,15 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         if entries.iter().any(|e| e.crm_id.is_none()) {
             self.lock_contacts().await?;
         }
-        self.keep_statistics(reads || self.seen.is_none()).await?;
+        // What the batch looks up: the holders of its phones (none into a portal
+        // that was empty, below), the CRM contacts of rows with an id but no name or
+        // phone, and the customers already there in a campaign that held some.
+        let looks_up = self.seen.is_none()
+            || entries.iter().any(|e| match &e.crm_id {
+                None => !self.portal_was_empty,
+                Some(_) => e.name.is_none() || e.phones.is_empty(),
+            });
+        self.keep_statistics(looks_up).await?;
         // A row without an id goes to the contact that holds one of its phones
         // already, so that the same file uploaded twice adds nothing the second time.
         let phones: Vec<&str> =
