@@ -10,10 +10,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
-use crate::domain::agent::Assignment;
 use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
 use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
-use crate::store::Target;
+use crate::store::{Target, Team};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -189,32 +188,18 @@ async fn show(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiR
 
 /// PUT /v1/campaign/{id} (CONTRACT §5): the fields sent replace the stored ones.
 /// `agent[]` or `group[]`, when sent, become the agents or groups assigned to the
-/// campaign themselves: those not listed are unassigned, the new ones assigned.
+/// campaign themselves: those not listed are unassigned, the new ones assigned, in
+/// the same transaction as the fields.
 async fn update(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
     let id = id.parse(CampaignId::parse)?;
     let f = input.fields();
     let fields = campaign_fields(&f)?.check().map_err(ApiError::invalid)?;
     let agents = f.strings("agent")?.map(|_| f.ids("agent", AgentId::parse)).transpose()?;
     let groups = f.strings("group")?.map(|_| f.ids("group", GroupId::parse)).transpose()?;
-    let account = caller.account_id();
-    if state.store.campaign(account.clone(), id.clone()).await?.is_none() {
-        return Err(ApiError::campaign_not_found(&id));
-    }
-    check_team(&state, &caller, agents.as_deref().unwrap_or_default(), groups.as_deref().unwrap_or_default()).await?;
-    let campaign = state.store.update_campaign(account.clone(), id.clone(), fields).await?;
+    // The fields and the assignments change in one transaction, or nothing does.
+    let team = Team { agents, groups };
+    let campaign = state.store.update_campaign(caller.account_id(), id.clone(), fields, team).await?;
     let campaign = campaign.ok_or_else(|| ApiError::campaign_not_found(&id))?;
-    if agents.is_some() || groups.is_some() {
-        let assigned = super::team::assignments(&state, &caller, Some(&id)).await?;
-        let listed = |a: &Assignment| match (a.kind, &agents, &groups) {
-            (1, Some(agents), _) => a.agent_id.as_ref().is_none_or(|x| agents.iter().any(|g| g.as_str() == x)),
-            (2, _, Some(groups)) => a.group_id.as_ref().is_none_or(|x| groups.iter().any(|g| g.as_str() == x)),
-            _ => true,
-        };
-        for gone in assigned.iter().filter(|a| !listed(a)) {
-            state.store.unassign(account.clone(), gone.id).await?;
-        }
-        state.store.assign(account, id, agents.unwrap_or_default(), groups.unwrap_or_default()).await?;
-    }
     Ok(ok(super::team::one(&state, &caller, campaign).await?))
 }
 

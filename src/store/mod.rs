@@ -186,6 +186,14 @@ pub enum ContactSearch {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The agents and groups a campaign update assigns: each kind given (`Some`)
+/// replaces that kind's assignments; a kind left out keeps its own.
+#[derive(Debug, Clone, Default)]
+pub struct Team {
+    pub agents: Option<Vec<AgentId>>,
+    pub groups: Option<Vec<GroupId>>,
+}
+
 /// Everything callsheet persists. Every method but the admin ones is scoped to an
 /// account: another account's ids behave exactly as ids that do not exist. Filter
 /// queries arrive parsed; each store compiles them for its own database.
@@ -245,11 +253,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_campaign(&self, account: AccountId, fields: CampaignFields) -> StoreResult<Campaign>;
     async fn campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<Option<Campaign>>;
     async fn campaigns(&self, account: AccountId, name: Option<String>, page: Page) -> StoreResult<Paged<Campaign>>;
+    /// Updates a campaign's fields and, for each of `team`'s kinds given, makes its
+    /// assignments of that kind exactly the ones listed, in one transaction. `None`
+    /// when there is no such campaign; r=4 naming an agent or group the account does
+    /// not have, before anything is written.
     async fn update_campaign(
         &self,
         account: AccountId,
         id: CampaignId,
         fields: CampaignFields,
+        team: Team,
     ) -> StoreResult<Option<Campaign>>;
     /// Deletes the campaign and its customers; false when there was none. With an
     /// actor (the API key's sid) each customer's history records the delete, and a

@@ -26,7 +26,7 @@ use super::plan;
 use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
-    PoolUse, Store, StoreError, StoreResult, Target, redact_url,
+    PoolUse, Store, StoreError, StoreResult, Target, Team, redact_url,
 };
 use crate::calling::hours::Hours;
 use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
@@ -577,10 +577,13 @@ impl Store for PgStore {
         account: AccountId,
         id: CampaignId,
         fields: CampaignFields,
+        team: Team,
     ) -> StoreResult<Option<Campaign>> {
         self.write(async |tx| {
             let updated = campaigns::update(tx, &account, &id, fields).await?;
             if let Some(c) = &updated {
+                let (agents, groups) = (team.agents.clone().map(strings), team.groups.clone().map(strings));
+                agents::replace_team(&PgDb(tx), &account, &id, agents, groups).await?;
                 calling::requeue(&PgDb(tx), &account, c).await?;
             }
             Ok(updated)

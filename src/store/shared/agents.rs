@@ -422,6 +422,42 @@ pub async fn assign(
     Ok(made)
 }
 
+/// Makes the campaign's assignments of each kind given exactly the ones listed:
+/// those not listed go, the new ones are made. r=4 naming an unknown agent or
+/// group, before anything is written. Inside the caller's transaction.
+pub async fn replace_team(
+    db: &impl Db,
+    account: &str,
+    campaign: &str,
+    agents: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+) -> StoreResult<()> {
+    for a in agents.iter().flatten() {
+        require_agent(db, account, a).await?;
+    }
+    for g in groups.iter().flatten() {
+        require_group(db, account, g).await?;
+    }
+    for (kind, column, listed) in [(1, "agent_id", &agents), (2, "group_id", &groups)] {
+        let Some(listed) = listed else { continue };
+        let current = db
+            .rows(
+                &format!(
+                    "SELECT id, {column} FROM campaign_agents WHERE account_id = ? AND campaign_id = ? AND type = ?"
+                ),
+                &[account.into(), campaign.into(), Val::Int(kind)],
+            )
+            .await?;
+        for r in &current {
+            if !listed.iter().any(|x| Some(x.as_str()) == r.opt_text(1).as_deref()) {
+                unassign(db, account, r.int(0)).await?;
+            }
+        }
+    }
+    assign(db, account, campaign, &agents.unwrap_or_default(), &groups.unwrap_or_default()).await?;
+    Ok(())
+}
+
 pub async fn assignments(
     db: &impl Db,
     account: &str,

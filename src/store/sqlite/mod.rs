@@ -23,7 +23,7 @@ use super::plan;
 use super::shared::{agents, calling, dnc, hours, jobs, lists};
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
-    PoolUse, Store, StoreError, StoreResult, Target,
+    PoolUse, Store, StoreError, StoreResult, Target, Team,
 };
 use crate::calling::hours::Hours;
 use crate::calling::model::{CallResult, DncAdded, DncCheck, DncEntry, HistoryRow, Receive, Stats};
@@ -646,11 +646,14 @@ impl Store for SqliteStore {
         account: AccountId,
         id: CampaignId,
         fields: CampaignFields,
+        team: Team,
     ) -> StoreResult<Option<Campaign>> {
         self.write(move |tx, _| {
             let updated = campaigns::update(tx, &account, &id, fields)?;
             if let Some(c) = &updated {
-                now(calling::requeue(&db::SqliteDb(tx), &account, c))?;
+                let db = db::SqliteDb(tx);
+                now(agents::replace_team(&db, &account, &id, team.agents.map(strings), team.groups.map(strings)))?;
+                now(calling::requeue(&db, &account, c))?;
             }
             Ok(updated)
         })
