@@ -77,6 +77,9 @@ impl Backend {
     }
 }
 
+/// The rows one source row makes in one table (see [`Database::write_bare`]).
+pub type RowsOf<'a> = &'a dyn Fn(usize) -> Vec<Vec<String>>;
+
 /// A database of its own for one bench: a file in a temporary directory, or a fresh
 /// PostgreSQL database dropped again when this is dropped.
 pub struct Database {
@@ -222,6 +225,35 @@ impl Database {
         let times = psql_timed(&self.url, &format!("\\copy {target} FROM '{}'\n", file.display()));
         let _ = std::fs::remove_file(&file);
         times.iter().sum()
+    }
+
+    /// Time of writing rows into callsheet's own tables, bare: for each `(target,
+    /// rows_of)` (a table and its columns), the rows `rows_of(i)` for `i` in `0..n`.
+    /// SQLite: single-row INSERTs, table after table, in one transaction; PostgreSQL:
+    /// one COPY per table. The tables' indexes and triggers are the schema's own.
+    pub fn write_bare(&self, n: usize, tables: &[(&str, RowsOf<'_>)]) -> Duration {
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = self.sqlite();
+                let start = Instant::now();
+                let tx = conn.unchecked_transaction().unwrap();
+                for (target, rows_of) in tables {
+                    let columns = target.matches(',').count() + 1;
+                    let marks = vec!["?"; columns].join(", ");
+                    let mut stmt = tx.prepare(&format!("INSERT INTO {target} VALUES ({marks})")).unwrap();
+                    for i in 0..n {
+                        for row in rows_of(i) {
+                            stmt.execute(rusqlite::params_from_iter(row.iter())).unwrap();
+                        }
+                    }
+                }
+                tx.commit().unwrap();
+                start.elapsed()
+            }
+            Backend::Postgres => {
+                tables.iter().map(|(target, rows_of)| self.copy_into(target, (0..n).flat_map(rows_of))).sum()
+            }
+        }
     }
 
     /// Time of deleting the customers `ids` of a campaign with one bare DELETE in one
