@@ -260,21 +260,37 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
     });
 }
 
+/// The form and the word a query word looks up in the word index: the lower case
+/// of a word with diacritics (it matches only that spelling), the folded word
+/// otherwise (CONTRACT §7's accent-smart rule). Where the lower case is all ASCII as
+/// the index keeps it (cut by [`indexed_word`]), it is its own folded form, and the
+/// index keeps that form only.
+pub fn lookup_form(word: &str) -> (WordForm, String) {
+    let lower = word.to_lowercase();
+    if crate::domain::text::has_diacritics(word) && !indexed_word(&lower).is_ascii() {
+        (WordForm::Lower, lower)
+    } else {
+        (WordForm::Folded, crate::domain::text::fold(word))
+    }
+}
+
 /// The word-index entries of a contact's name in `portal`: (key, position), each
-/// word in its folded form, and in its lower-case form unless that is all ASCII.
+/// word in its folded form, and in its lower-case form unless that (as the index
+/// keeps it, cut by [`indexed_word`]) is all ASCII.
 ///
 /// A lower-case entry is looked up only by a query word with diacritics
 /// ([`crate::domain::text::has_diacritics`]), whose lower case is never all ASCII:
 /// a character that lower-cases to ASCII folds to the same (a test checks every
 /// character), so such a word would have none. An all-ASCII lower-case entry would
 /// never be read; leaving it out spares a bulk load one entry in two for names
-/// written without accents.
+/// written without accents. A word whose diacritics come only past the cut looks
+/// its folded form up instead ([`lookup_form`]): its cut lower case is that.
 pub fn name_word_keys<'a>(portal: &'a str, name: &'a str) -> impl Iterator<Item = (String, i64)> + 'a {
     name_words(name).enumerate().flat_map(move |(pos, word)| {
         let pos = pos as i64;
         let lower = word.to_lowercase();
         let folded = (word_key(portal, WordForm::Folded, &crate::domain::text::fold(&lower)), pos);
-        let lower = (!lower.is_ascii()).then(|| (word_key(portal, WordForm::Lower, &lower), pos));
+        let lower = (!indexed_word(&lower).is_ascii()).then(|| (word_key(portal, WordForm::Lower, &lower), pos));
         lower.into_iter().chain([folded])
     })
 }
@@ -332,6 +348,31 @@ mod tests {
                 (format!("{portal} 1linh"), 2)
             ]
         );
+    }
+
+    #[test]
+    fn a_long_word_with_diacritics_past_the_cut_is_looked_up_folded() {
+        let portal = "pt_0123456789abcdef";
+        let long = format!("{}é", "a".repeat(INDEXED_WORD_CHARS));
+        let (form, word) = lookup_form(&long);
+        assert_eq!(form, WordForm::Folded);
+        let keys: Vec<String> = name_word_keys(portal, &long).map(|(k, _)| k).collect();
+        assert_eq!(keys, [word_key(portal, form, &word)]);
+    }
+
+    proptest::proptest! {
+        /// Every word of a name finds the name: its lookup key is one of the name's
+        /// entries, whatever its letters, accents or length.
+        #[test]
+        fn every_word_of_a_name_finds_it(name in "\\PC{0,40}|[a-zA-ZàáạăắđĐêếôộơờưứ ]{0,40}|[aé]{495,505}") {
+            let portal = "pt_0123456789abcdef";
+            let entries: Vec<(String, i64)> = name_word_keys(portal, &name).collect();
+            for (pos, w) in name_words(&name).enumerate() {
+                let (form, word) = lookup_form(w);
+                let key = word_key(portal, form, &word);
+                proptest::prop_assert!(entries.contains(&(key.clone(), pos as i64)), "{w:?} at {pos}: {key:?} not in {entries:?}");
+            }
+        }
     }
 
     #[test]

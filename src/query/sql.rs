@@ -246,12 +246,8 @@ impl Compiler<'_> {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
             Value::Prefix(p) => (p.as_str(), true),
         };
-        let (forms, words): (Vec<WordForm>, Vec<String>) = crate::domain::customer::name_words(raw)
-            .map(|w| match text::has_diacritics(w) {
-                true => (WordForm::Lower, w.to_lowercase()),
-                false => (WordForm::Folded, text::fold(w)),
-            })
-            .unzip();
+        let (forms, words): (Vec<WordForm>, Vec<String>) =
+            crate::domain::customer::name_words(raw).map(crate::domain::customer::lookup_form).unzip();
         match words.len() {
             0 => self.push("0 = 1"),
             1 => self.words_in(forms[0], &words[0], prefix, count),

@@ -182,3 +182,31 @@ backend_test!(other_accounts_contacts_do_not_exist, async {
     let (_, mine) = app.get(&path).await;
     assert_eq!(mine["data"]["name"], "Mine");
 });
+
+// Renames of one contact racing each other (and a contact import of it) leave its
+// last name, and only that, in the word index: each writer removes the entries of
+// the name stored when it takes the contact's row, not of a name it read before.
+backend_test!(racing_renames_of_a_contact_leave_only_its_last_name_searchable, async {
+    let app = TestApp::spawn().await;
+    let c = app.create_contact(json!({"name": "start", "phones": ["0901234567"]})).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let renames = (0..8).map(|t| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            for i in 0..10 {
+                let (status, body) = app.put(&format!("/v1/contact/{id}"), json!({"name": format!("w{t}r{i}")})).await;
+                assert_eq!(status, 200, "{body}");
+            }
+        }
+    });
+    futures_util::future::join_all(renames).await;
+    let (_, got) = app.get(&format!("/v1/contact/{id}")).await;
+    let last = got["data"]["name"].as_str().unwrap().to_string();
+    for word in
+        std::iter::once("start".to_string()).chain((0..8).flat_map(|t| (0..10).map(move |i| format!("w{t}r{i}"))))
+    {
+        let (_, found) = app.get(&format!("/v1/contact?query=name:{word}")).await;
+        let expected = i64::from(word == last);
+        assert_eq!(found["data"]["totalCount"], expected, "name:{word} (the last name is {last}): {found}");
+    }
+});

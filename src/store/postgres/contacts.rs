@@ -142,8 +142,29 @@ async fn save_details(
 /// A contact's name as the word index holds it: its rowid, portal and name.
 type Indexed = (i64, String, String);
 
+/// Takes the name-word entries of the contacts at `seqs` out of the index, from the
+/// portal and name each has stored now, locking their rows first: a concurrent
+/// change of one waits for this transaction, and this one reads the other's name
+/// if it committed first. Called before the rows change (the index is keyed by
+/// word alone). Rows are locked in rowid order, as every writer of several does.
+async fn forget_stored_words(db: &impl GenericClient, account_id: &str, seqs: &[i64]) -> StoreResult<()> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let stored: Vec<Indexed> = db
+        .query(
+            "SELECT seq, portal_id, name FROM contacts WHERE account_id = $1 AND seq = ANY($2) ORDER BY seq FOR UPDATE",
+            &[&account_id, &seqs],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    forget_words(db, account_id, &stored).await
+}
+
 /// Takes the name-word entries of contacts out of the index, from the portal and
-/// name each had when its entries were written (the index is keyed by word alone).
+/// name each had when its entries were written.
 async fn forget_words(db: &impl GenericClient, account_id: &str, indexed: &[Indexed]) -> StoreResult<()> {
     let (mut keys, mut seqs, mut positions) = (Vec::new(), Vec::new(), Vec::new());
     for (seq, portal, name) in indexed {
@@ -153,14 +174,17 @@ async fn forget_words(db: &impl GenericClient, account_id: &str, indexed: &[Inde
             positions.push(pos as i32);
         }
     }
-    if !keys.is_empty() {
-        db.execute(
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let gone = db
+        .execute(
             "DELETE FROM name_words w USING unnest($2::text[], $3::int8[], $4::int4[]) AS d(key, seq, pos) \
              WHERE w.account_id = $1 AND w.key = d.key AND w.contact_rowid = d.seq AND w.pos = d.pos",
             &[&account_id, &keys, &seqs, &positions],
         )
         .await?;
-    }
+    crate::store::plan::note_words_missing(keys.len() as u64, gone);
     Ok(())
 }
 
@@ -413,7 +437,7 @@ pub async fn update(
     if let Some(p) = draft.portal.as_deref() {
         resolve_portal(db, account_id, Some(p)).await?;
     }
-    forget_words(db, account_id, &[(seq, current.portal.clone(), current.name.clone())]).await?;
+    forget_stored_words(db, account_id, &[seq]).await?;
     let mut c = draft.apply(current);
     c.updated = now_secs().max(c.created);
     save(db, account_id, &c).await?;
@@ -463,14 +487,9 @@ pub async fn import(
         let mut changed: Vec<String> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut fresh: Vec<Contact> = Vec::new();
-        // Their names as the word index holds them, before the batch changes them.
-        let mut indexed: Vec<Indexed> = Vec::new();
         for entry in rows {
             match entry.crm_id.as_ref().and_then(|id| existing.get_mut(id)) {
-                Some((seq, c)) => {
-                    if !seen.contains(&c.id) {
-                        indexed.push((*seq, c.portal.clone(), c.name.clone()));
-                    }
+                Some((_, c)) => {
                     merge_entry(c, entry);
                     c.updated = now.max(c.created);
                     if seen.insert(c.id.clone()) {
@@ -484,13 +503,14 @@ pub async fn import(
                 }
             }
         }
+        let seqs: Vec<i64> = changed.iter().map(|id| existing[id].0).collect();
+        forget_stored_words(db, account_id, &seqs).await?;
         let mut details = Vec::with_capacity(changed.len());
         for id in &changed {
             let (seq, c) = &existing[id];
             save(db, account_id, c).await?;
             details.push((*seq, c));
         }
-        forget_words(db, account_id, &indexed).await?;
         save_details(db, account_id, &details, false).await?;
         insert_many(db, account_id, &fresh).await?;
     }

@@ -432,6 +432,9 @@ pub async fn replace_team(
     agents: Option<Vec<String>>,
     groups: Option<Vec<String>>,
 ) -> StoreResult<()> {
+    if agents.is_none() && groups.is_none() {
+        return Ok(());
+    }
     for a in agents.iter().flatten() {
         require_agent(db, account, a).await?;
     }

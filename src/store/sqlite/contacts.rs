@@ -64,9 +64,12 @@ pub(super) fn forget_words(tx: &Connection, rowid: i64) -> StoreResult<()> {
         return Ok(());
     };
     let mut delete = tx.prepare_cached("DELETE FROM name_words WHERE key = ?1 AND contact_rowid = ?2 AND pos = ?3")?;
+    let (mut expected, mut removed) = (0, 0);
     for (key, pos) in name_word_keys(&portal, &name) {
-        delete.execute((key, rowid, pos))?;
+        expected += 1;
+        removed += delete.execute((key, rowid, pos))? as u64;
     }
+    crate::store::plan::note_words_missing(expected, removed);
     Ok(())
 }
 
