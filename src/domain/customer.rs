@@ -260,6 +260,17 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
     });
 }
 
+/// What the word index's entries depend on besides the names: the key's shape and
+/// the Unicode tables that split, lower-case and fold them (Rust's and
+/// unicode-normalization's). A store whose index was built under another version is
+/// rebuilt from its contacts at start: its entries would no longer be found again
+/// from the names they came from.
+pub fn word_index_version() -> String {
+    let (a, b, c) = char::UNICODE_VERSION;
+    let (d, e, f) = unicode_normalization::UNICODE_VERSION;
+    format!("keys 1; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
+}
+
 /// The form and the word a query word looks up in the word index: the lower case
 /// of a word with diacritics (it matches only that spelling), the folded word
 /// otherwise (CONTRACT §7's accent-smart rule). Where the lower case is all ASCII as

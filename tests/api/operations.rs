@@ -367,8 +367,10 @@ fn json_logs_carry_the_request_id_and_the_reason() {
 
 // Contacts of a database from before migration 0011 (the word index as
 // `contact_words`, two rows per word and form) are found as before once a server
-// migrates it, and their words leave the index when they change or go.
-backend_test!(the_word_index_moves_to_its_one_key_form_with_its_entries, async {
+// migrates it (it builds the new index from the contacts), their words leave the
+// index when they change or go, and an index built under other Unicode tables is
+// built again at start.
+backend_test!(the_word_index_is_built_from_the_contacts_after_the_upgrade_and_a_unicode_change, async {
     use crate::common::{ApiClient, Served};
     let backend = crate::common::current_backend();
     let (_db, url) = TestDb::create(backend).await;
@@ -398,7 +400,7 @@ backend_test!(the_word_index_moves_to_its_one_key_form_with_its_entries, async {
          INSERT INTO contact_words SELECT account_id, portal_id, contact_rowid, 0, pos, word \
              FROM contact_words f WHERE form = 1 AND {ascii} AND NOT EXISTS (SELECT 1 FROM contact_words l \
              WHERE l.contact_rowid = f.contact_rowid AND l.pos = f.pos AND l.form = 0); \
-         DROP TABLE name_words; \
+         DROP TABLE name_words; DROP TABLE word_index_version; \
          DELETE FROM schema_migrations WHERE version = 11;"
     );
     crate::common::run_sql_on(backend, &url, &undo).await;
@@ -428,17 +430,34 @@ backend_test!(the_word_index_moves_to_its_one_key_form_with_its_entries, async {
     assert_eq!(total("name:thu").await, 1);
     assert_eq!(total("name:an").await, 0);
     drop(served);
-    let entries = "SELECT count(*) FROM name_words";
-    let left: i64 = match backend {
-        Backend::Sqlite => rusqlite::Connection::open(url.strip_prefix("sqlite://").unwrap())
-            .unwrap()
-            .query_row(entries, [], |r| r.get(0))
-            .unwrap(),
-        Backend::Postgres => {
-            callsheet::store::postgres::connect(&url).await.unwrap().query_one(entries, &[]).await.unwrap().get(0)
+    let count = async |sql: &str| -> i64 {
+        match backend {
+            Backend::Sqlite => rusqlite::Connection::open(url.strip_prefix("sqlite://").unwrap())
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            Backend::Postgres => {
+                callsheet::store::postgres::connect(&url).await.unwrap().query_one(sql, &[]).await.unwrap().get(0)
+            }
         }
     };
     // Phạm Thu, Trần Thị Bình, Đài Bắc: seven words, each folded, and the six with
     // diacritics in lower case too.
-    assert_eq!(left, 13);
+    assert_eq!(count("SELECT count(*) FROM name_words").await, 13);
+    // An index built under other Unicode tables is built again at start: an entry
+    // no name gives any more goes.
+    let stray = match backend {
+        Backend::Sqlite => "INSERT INTO name_words VALUES ('stray', 1, 0)",
+        Backend::Postgres => "INSERT INTO name_words SELECT account_id, 'stray', 1, 0 FROM contacts LIMIT 1",
+    };
+    crate::common::run_sql_on(backend, &url, &format!("{stray}; UPDATE word_index_version SET version = 'keys 0'"))
+        .await;
+    let served = Served::start(&url, &[], "info");
+    let found = client.get(&served, "/v1/contact?query=name:thu").await;
+    assert_eq!(found["data"]["totalCount"], 1, "{found}");
+    drop(served);
+    assert_eq!(count("SELECT count(*) FROM name_words").await, 13);
+    let current = callsheet::domain::customer::word_index_version();
+    let same = format!("SELECT count(*) FROM word_index_version WHERE version = '{current}'");
+    assert_eq!(count(&same).await, 1);
 });

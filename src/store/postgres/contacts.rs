@@ -9,7 +9,7 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::{name_key, name_word_keys};
+use crate::domain::customer::{name_key, name_word_keys, word_index_version};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -105,12 +105,12 @@ async fn save_details(
         .await?;
     }
     let mut phones: Vec<(i64, i64, &str)> = Vec::new();
-    let mut words: Vec<(String, i64, i32)> = Vec::new();
+    let mut words: Vec<(&str, String, i64, i32)> = Vec::new();
     for (seq, c) in contacts {
         for (pos, phone) in c.phones.iter().enumerate() {
             phones.push((*seq, pos as i64, phone));
         }
-        words.extend(name_word_keys(&c.portal, &c.name).map(|(key, pos)| (key, *seq, pos as i32)));
+        words.extend(name_word_keys(&c.portal, &c.name).map(|(key, pos)| (account_id, key, *seq, pos as i32)));
     }
     // In the index's order: a batch's entries then go into it in one ordered pass
     // rather than each to a leaf page of its own.
@@ -126,14 +126,19 @@ async fn save_details(
         },
     )
     .await?;
+    copy_words(db, &words).await
+}
+
+/// Name-word entries (account, key, contact rowid, position), by COPY.
+async fn copy_words(db: &impl GenericClient, words: &[(&str, String, i64, i32)]) -> StoreResult<()> {
     copy_rows(
         db,
         "name_words (account_id, key, contact_rowid, pos)",
         &[Type::TEXT, Type::TEXT, Type::INT8, Type::INT4],
         words.len(),
         |i| {
-            let (key, seq, pos) = &words[i];
-            vec![&account_id, key, seq, pos]
+            let (account, key, seq, pos) = &words[i];
+            vec![account, key, seq, pos]
         },
     )
     .await
@@ -515,6 +520,41 @@ pub async fn import(
         insert_many(db, account_id, &fresh).await?;
     }
     Ok(outcome)
+}
+
+/// Builds the name-word index again from the contacts when it was built under
+/// another [`word_index_version`] (or never: migration 0011 leaves it empty), in
+/// the caller's transaction; the version's row lock makes servers starting at once
+/// take turns, and the later ones find it built.
+pub async fn rebuild_words_if_stale(db: &impl GenericClient) -> StoreResult<()> {
+    let version = word_index_version();
+    let built: String =
+        db.query_one("SELECT version FROM word_index_version WHERE id = 1 FOR UPDATE", &[]).await?.get(0);
+    if built == version {
+        return Ok(());
+    }
+    tracing::info!(from = %built, to = %version, "building the name-word index from the contacts");
+    db.execute("DELETE FROM name_words", &[]).await?;
+    let mut after = i64::MIN;
+    loop {
+        let batch = db
+            .query(
+                "SELECT account_id, seq, portal_id, name FROM contacts WHERE seq > $1 ORDER BY seq LIMIT 10000",
+                &[&after],
+            )
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = last.get(1);
+        let mut words: Vec<(&str, String, i64, i32)> = Vec::new();
+        for r in &batch {
+            let (account, seq, portal, name): (&str, i64, &str, &str) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            words.extend(name_word_keys(portal, name).map(|(key, pos)| (account, key, seq, pos as i32)));
+        }
+        words.sort_unstable();
+        copy_words(db, &words).await?;
+    }
+    db.execute("UPDATE word_index_version SET version = $1 WHERE id = 1", &[&version]).await?;
+    Ok(())
 }
 
 /// Computes the custom-field words of contacts stored before they were kept

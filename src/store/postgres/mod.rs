@@ -247,6 +247,10 @@ impl PgStore {
         contacts::fill_field_words(&*store.pool.get().await.map_err(|e| anyhow::anyhow!("{e}"))?)
             .await
             .map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
+        store
+            .write(async |tx| contacts::rebuild_words_if_stale(tx).await)
+            .await
+            .map_err(|e| anyhow::anyhow!("migrating {}: {e}", redact_url(url)))?;
         Ok(store)
     }
 

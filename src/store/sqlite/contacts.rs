@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
 use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::name_word_keys;
+use crate::domain::customer::{name_word_keys, word_index_version};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -523,6 +523,36 @@ pub fn import(
             Err(e)
         }
     }
+}
+
+/// Builds the name-word index again from the contacts when it was built under
+/// another [`word_index_version`] (or never: migration 0011 leaves it empty), in
+/// one transaction, before the store is used.
+pub fn rebuild_words_if_stale(conn: &mut Connection) -> StoreResult<()> {
+    let version = word_index_version();
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let built: String = tx.query_row("SELECT version FROM word_index_version WHERE id = 1", [], |r| r.get(0))?;
+    if built == version {
+        return Ok(());
+    }
+    tracing::info!(from = %built, to = %version, "building the name-word index from the contacts");
+    tx.execute("DELETE FROM name_words", [])?;
+    let mut after = i64::MIN;
+    loop {
+        let batch: Vec<(i64, String, String)> = tx
+            .prepare_cached("SELECT seq, portal_id, name FROM contacts WHERE seq > ?1 ORDER BY seq LIMIT 4096")?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(last, _, _)) = batch.last() else { break };
+        after = last;
+        let mut rows: Vec<WordRow> =
+            batch.iter().flat_map(|(seq, portal, name)| word_rows(portal, name, *seq)).collect();
+        rows.sort_unstable();
+        insert_word_rows(&tx, &rows)?;
+    }
+    tx.execute("UPDATE word_index_version SET version = ?1 WHERE id = 1", [&version])?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Computes the custom-field words of contacts stored before they were kept

@@ -206,6 +206,7 @@ impl SqliteStore {
         };
         store.run(migrate).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         store.run(contacts::fill_field_words).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
+        store.run(contacts::rebuild_words_if_stale).await.map_err(|e| anyhow::anyhow!("migrating {url}: {e}"))?;
         tokio::spawn(checkpoints(Arc::downgrade(&store.pool), store.staging.writer.clone()));
         Ok(store)
     }
