@@ -277,11 +277,12 @@ pub fn word_index_version() -> String {
 /// the index keeps it (cut by [`indexed_word`]), it is its own folded form, and the
 /// index keeps that form only.
 pub fn lookup_form(word: &str) -> (WordForm, String) {
-    let lower = word.to_lowercase();
-    if crate::domain::text::has_diacritics(word) && !indexed_word(&lower).is_ascii() {
+    let (lower, folded) = (word.to_lowercase(), crate::domain::text::fold(word));
+    // `folded != lower` is text::has_diacritics, without folding the word twice.
+    if folded != lower && !indexed_word(&lower).is_ascii() {
         (WordForm::Lower, lower)
     } else {
-        (WordForm::Folded, crate::domain::text::fold(word))
+        (WordForm::Folded, folded)
     }
 }
 

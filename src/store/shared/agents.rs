@@ -423,8 +423,9 @@ pub async fn assign(
 }
 
 /// Makes the campaign's assignments of each kind given exactly the ones listed:
-/// those not listed go, the new ones are made. r=4 naming an unknown agent or
-/// group, before anything is written. Inside the caller's transaction.
+/// the new ones are made (r=4 naming an unknown agent or group, before anything is
+/// written, as [`assign`] checks), then those not listed go. Inside the caller's
+/// transaction.
 pub async fn replace_team(
     db: &impl Db,
     account: &str,
@@ -435,12 +436,8 @@ pub async fn replace_team(
     if agents.is_none() && groups.is_none() {
         return Ok(());
     }
-    for a in agents.iter().flatten() {
-        require_agent(db, account, a).await?;
-    }
-    for g in groups.iter().flatten() {
-        require_group(db, account, g).await?;
-    }
+    let none = Vec::new();
+    assign(db, account, campaign, agents.as_ref().unwrap_or(&none), groups.as_ref().unwrap_or(&none)).await?;
     for (kind, column, listed) in [(1, "agent_id", &agents), (2, "group_id", &groups)] {
         let Some(listed) = listed else { continue };
         let current = db
@@ -457,7 +454,6 @@ pub async fn replace_team(
             }
         }
     }
-    assign(db, account, campaign, &agents.unwrap_or_default(), &groups.unwrap_or_default()).await?;
     Ok(())
 }
 

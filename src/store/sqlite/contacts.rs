@@ -530,8 +530,16 @@ pub fn import(
 /// one transaction, before the store is used.
 pub fn rebuild_words_if_stale(conn: &mut Connection) -> StoreResult<()> {
     let version = word_index_version();
+    let built = |c: &Connection| -> StoreResult<String> {
+        Ok(c.query_row("SELECT version FROM word_index_version WHERE id = 1", [], |r| r.get(0))?)
+    };
+    // Read first without the write lock: every start (a CLI command's too) asks,
+    // and the answer is nearly always that the index is current.
+    if built(conn)? == version {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let built: String = tx.query_row("SELECT version FROM word_index_version WHERE id = 1", [], |r| r.get(0))?;
+    let built = built(&tx)?;
     if built == version {
         return Ok(());
     }
