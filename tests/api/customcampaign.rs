@@ -365,6 +365,25 @@ backend_test!(a_duplicate_answer_larger_than_one_chunk_arrives_whole, async {
     );
 });
 
+backend_test!(duplicate_names_come_back_as_stored_whatever_characters_they_hold, async {
+    // PostgreSQL reads the campaign by COPY, whose text escapes backslashes, tabs,
+    // line breaks and a few control characters: each must come back as it went in.
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Odd names").await;
+    let names = ["tab\there", "back\\slash", "line\nbreak", "cr\rlf", "\u{8}\u{b}\u{c}", "\\N", "\\", "Ngọc\\t"];
+    let rows: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| json!({"id": format!("CT{i:02}"), "name": name, "phones": ["0905000001"]}))
+        .collect();
+    let (status, body) = add(&app, &campaign, Value::Array(rows)).await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&duplicate_bytes(&app, &campaign).await).unwrap();
+    let got: Vec<&str> =
+        body["data"]["84905000001"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(got, names);
+});
+
 backend_test!(keepduplicate_removes_phone_from_other_customers, async {
     let app = TestApp::spawn().await;
     let campaign = duplicated_campaign(&app).await;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, GenericClient, Transaction};
+use tokio_postgres::{Client, GenericClient};
 
 use super::migrations::{self, Applied, Migration};
 use super::plan;
@@ -134,6 +134,44 @@ impl Deref for Conn {
 impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut Client {
         &mut self.0
+    }
+}
+
+/// A pooled connection inside a transaction: rolled back when dropped uncommitted
+/// (an error, or a request given up half way), never given back to the pool open.
+struct Tx {
+    conn: Conn,
+    open: bool,
+}
+
+impl Tx {
+    fn new(conn: Conn) -> Tx {
+        Tx { conn, open: true }
+    }
+
+    /// Begins the transaction with `begin` and runs `f` in it. The BEGIN goes out in
+    /// the round trip of `f`'s first statement, not one of its own: `join!` polls it
+    /// first, and tokio-postgres sends a statement when it is first polled.
+    async fn run<T>(&self, begin: &str, f: impl AsyncFnOnce(&Client) -> StoreResult<T>) -> StoreResult<T> {
+        let (begun, value) = futures_util::join!(self.conn.batch_execute(begin), f(&self.conn));
+        begun?;
+        value
+    }
+
+    async fn commit(mut self) -> StoreResult<()> {
+        self.open = false;
+        self.conn.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            // Sent without waiting for its answer, as tokio-postgres does for a dropped
+            // transaction: the connection's next user queues behind it.
+            let _ = futures_util::FutureExt::now_or_never(self.conn.batch_execute("ROLLBACK"));
+        }
     }
 }
 
@@ -255,13 +293,13 @@ impl PgStore {
     }
 
     /// Runs `f` in a transaction on a pooled connection, committed only if `f` succeeds.
-    async fn write<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.pool.get().await?;
+    async fn write<T>(&self, f: impl AsyncFnOnce(&Client) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.pool.get().await?;
         let statements = conn.0.statement_cache.clone();
         db::STATEMENTS
             .scope(statements, async {
-                let tx = conn.transaction().await?;
-                let value = f(&tx).await?;
+                let tx = Tx::new(conn);
+                let value = tx.run("BEGIN", f).await?;
                 tx.commit().await?;
                 Ok(value)
             })
@@ -269,14 +307,11 @@ impl PgStore {
     }
 
     /// Runs the reads of `f` in one read-only snapshot, so counts and rows agree.
-    async fn snapshot<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self.pool.get().await?;
+    async fn snapshot<T>(&self, f: impl AsyncFnOnce(&Client) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.pool.get().await?;
         let statements = conn.0.statement_cache.clone();
         db::STATEMENTS
-            .scope(statements, async {
-                let tx = conn.build_transaction().read_only(true).isolation_level(REPEATABLE_READ).start().await?;
-                f(&tx).await
-            })
+            .scope(statements, async { Tx::new(conn).run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f).await })
             .await
     }
 
@@ -1010,8 +1045,6 @@ impl PgStore {
         });
     }
 }
-
-const REPEATABLE_READ: tokio_postgres::IsolationLevel = tokio_postgres::IsolationLevel::RepeatableRead;
 
 #[cfg(test)]
 mod tests {
