@@ -787,3 +787,55 @@ backend_test!(adds_at_once_into_several_campaigns_make_one_contact_per_phone, as
         assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "5050");
     }
 });
+
+backend_test!(adds_whose_clients_hang_up_commit_whole_or_not_at_all, async {
+    // Clients that close their connection once their request is sent, some before
+    // the server has answered: what each add wrote is there whole or not at all, and
+    // the requests after them (more than the pool has connections) each commit whole:
+    // a pooled connection given back inside a transaction would fold its writes into
+    // the next request's.
+    use std::io::Write;
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Hang-ups").await;
+    let batch = |k: usize| {
+        let rows: Vec<Value> = (0..400)
+            .map(|i| json!({"id": format!("CT{k:02}{i:04}"), "name": format!("Hangup{k:02}"), "phones": [format!("09{k:02}{i:06}")]}))
+            .collect();
+        json!({"campaign": campaign, "listcontacts": rows}).to_string()
+    };
+    let addr = app.addr;
+    let token = app.tenant.token.clone();
+    let bodies: Vec<String> = (0..24).map(batch).collect();
+    tokio::task::spawn_blocking(move || {
+        for (k, body) in bodies.iter().enumerate() {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            let head = format!(
+                "POST /v1/customcampaign HTTP/1.1\r\nHost: callsheet\r\nX-STRINGEE-AUTH: {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(body.as_bytes()).unwrap();
+            // Hang up after a varying moment, some before the server ends the add.
+            std::thread::sleep(std::time::Duration::from_micros(250 * k as u64));
+            s.shutdown(std::net::Shutdown::Both).ok();
+        }
+    })
+    .await
+    .unwrap();
+    // More requests than the pool has connections, each whole.
+    for k in 24..48 {
+        let (status, body) = app.post("/v1/customcampaign", serde_json::from_str(&batch(k)).unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["summary"]["added"], json!(400), "{body}");
+    }
+    // Each hung-up add is there whole or not at all.
+    for k in 0..48 {
+        let rows = list(&app, &format!("campaign={campaign}&name=Hangup{k:02}&limit=1")).await;
+        let total: i64 = rows["resFromPccApi"]["data"]["totalCount"].as_str().unwrap().parse().unwrap();
+        assert!(total == 0 || total == 400, "add {k} left {total} customers");
+        if k >= 24 {
+            assert_eq!(total, 400, "add {k}");
+        }
+    }
+});
