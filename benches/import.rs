@@ -273,7 +273,9 @@ async fn main() {
                 Row::new(format!("{label}, against its rows written bare"), Figure::Time(took), Target::None).floor(
                     Figure::Time(bare),
                     match with_id {
-                        true => format!("{} of the same customers into callsheet's customers table", backend.plain_insert()),
+                        true => {
+                            format!("{} of the same customers into callsheet's customers table", backend.plain_insert())
+                        }
                         false => format!(
                             "{} of the same contacts, phones, word entries and customers into callsheet's tables",
                             backend.plain_insert()
