@@ -466,6 +466,12 @@ backend_test!(contact_import_adds_and_updates, async {
     assert_eq!(updated["data"]["name"], "Renamed");
     assert_eq!(updated["data"]["phones"], json!(["84901000009"]));
     assert_eq!(updated["data"]["fields"], json!({"company": "ACME"}));
+    // Its words follow the new name, in the portal it stays in.
+    let home = updated["data"]["portal"].as_str().unwrap().to_string();
+    let (_, found) = app.get(&format!("/v1/contact?portal={home}&query=name:renamed")).await;
+    assert_eq!(found["data"]["totalCount"], 1, "{found}");
+    let (_, gone) = app.get(&format!("/v1/contact?portal={home}&query=name:old")).await;
+    assert_eq!(gone["data"]["totalCount"], 0, "{gone}");
     let (_, list) = app.get(&format!("/v1/contact?portal={portal}")).await;
     assert_eq!(list["data"]["totalCount"], 2);
     assert_eq!(list["data"]["rows"][0]["fields"], json!({"external_id": "EXT-1"}));

@@ -54,14 +54,15 @@ fn save_words(tx: &Connection, portal: &str, rowid: i64, name: &str) -> StoreRes
 
 /// Takes the name words of the contact at `rowid` out of the word index, as its
 /// stored portal and name put them there. Called before either changes, or the
-/// contact goes: the index is keyed by word alone.
-pub(super) fn forget_words(tx: &Connection, rowid: i64) -> StoreResult<()> {
+/// contact goes: the index is keyed by word alone. The contact's portal, when it is
+/// there.
+pub(super) fn forget_words(tx: &Connection, rowid: i64) -> StoreResult<Option<String>> {
     let stored: Option<(String, String)> = tx
         .prepare_cached("SELECT portal_id, name FROM contacts WHERE seq = ?1")?
         .query_row([rowid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((portal, name)) = stored else {
-        return Ok(());
+        return Ok(None);
     };
     let mut delete = tx.prepare_cached("DELETE FROM name_words WHERE key = ?1 AND contact_rowid = ?2 AND pos = ?3")?;
     let (mut expected, mut removed) = (0, 0);
@@ -70,7 +71,7 @@ pub(super) fn forget_words(tx: &Connection, rowid: i64) -> StoreResult<()> {
         removed += delete.execute((key, rowid, pos))? as u64;
     }
     crate::store::plan::note_words_missing(expected, removed);
-    Ok(())
+    Ok(Some(portal))
 }
 
 /// A word row: (key, contact rowid, position), in its index's order.
@@ -481,7 +482,7 @@ pub fn import(
             let mut rows = updates.query([])?;
             while let Some(r) = rows.next()? {
                 let (seq, id, name): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-                forget_words(tx, seq)?;
+                let portal = forget_words(tx, seq)?;
                 let changed = tx
                     .prepare_cached(
                         "UPDATE contacts SET name = ?3, email = ?4, fields = ?5, updated = max(created, ?6), \
@@ -497,15 +498,13 @@ pub fn import(
                         r.get::<_, String>(6)?,
                     ))?;
                 // A contact deleted since the row was read stays deleted.
-                if changed == 0 {
+                let Some(portal) = portal.filter(|_| changed > 0) else {
                     continue;
-                }
+                };
                 let phones: String = r.get(5)?;
                 let phones: Vec<String> = phones.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
                 save_phones(tx, account_id, &id, &phones)?;
-                let contact_portal: String =
-                    tx.query_row("SELECT portal_id FROM contacts WHERE seq = ?1", [seq], |r| r.get(0))?;
-                save_words(tx, &contact_portal, seq, &name)?;
+                save_words(tx, &portal, seq, &name)?;
             }
             super::staging::publish_blocks(tx, &reserved)
         })
