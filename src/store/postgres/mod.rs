@@ -621,7 +621,7 @@ impl Store for PgStore {
         self.write(async |tx| {
             let updated = campaigns::update(tx, &account, &id, fields).await?;
             if let Some(c) = &updated {
-                let (agents, groups) = (team.agents.clone().map(strings), team.groups.clone().map(strings));
+                let (agents, groups) = (team.agents.map(strings), team.groups.map(strings));
                 agents::replace_team(&PgDb(tx), &account, &id, agents, groups).await?;
                 calling::requeue(&PgDb(tx), &account, c).await?;
             }
