@@ -102,7 +102,9 @@ impl FromRequest<AppState> for Input {
             if content_type.starts_with("application/x-www-form-urlencoded") {
                 insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field")?, &mut budget)?;
             } else if !bytes.iter().all(u8::is_ascii_whitespace) {
-                match parse_json(&bytes, &mut budget, "body")? {
+                // A byte-order mark, as some Windows tools write before JSON, says nothing.
+                let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                match parse_json(json, &mut budget, "body")? {
                     Value::Object(body) => input.map.extend(body),
                     _ => return Err(ApiError::invalid("malformed JSON body: expected an object")),
                 }

@@ -189,7 +189,7 @@ pub fn field_words(fields: &Map<String, Value>) -> String {
         if words.is_empty() {
             continue;
         }
-        let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+        let lower: Vec<String> = words.iter().map(|w| super::text::lower(w)).collect();
         let folded: Vec<String> = lower.iter().map(|w| super::text::fold(w)).collect();
         let k = format!(" {} | {} ", lower.join(" "), folded.join(" "));
         out.insert(key.clone(), serde_json::json!({"k": k, "w": folded}));

@@ -102,6 +102,8 @@ pub struct AddOutcome {
     pub added: i64,
     /// CRM ids already in the campaign, in request order.
     pub skipped: Vec<String>,
+    /// The request row of each of `skipped`.
+    pub skipped_rows: Vec<i64>,
     pub invalid: i64,
     /// The first [`MAX_REPORTED_ROWS`] invalid rows.
     pub invalid_rows: Vec<InvalidRow>,
@@ -132,7 +134,27 @@ impl AddOutcome {
             self.reject(InvalidRow { row, id: Some(crm_id), reason: REPEATS_AN_ENTRY.into() });
         } else {
             self.skipped.push(crm_id);
+            self.skipped_rows.push(row);
         }
+    }
+
+    /// Of the entries skipped because the campaign held their contact before the
+    /// request, those naming a contact an earlier skipped entry named (a file's
+    /// rows holding two phones of one CRM contact, say) become repeats of it, as
+    /// they would be had the request added the contact: each CRM id is skipped once.
+    pub fn repeats_among_skipped(&mut self) {
+        let first: Vec<bool> = {
+            let mut seen = std::collections::HashSet::with_capacity(self.skipped.len());
+            self.skipped.iter().map(|id| seen.insert(id.as_str())).collect()
+        };
+        if first.iter().all(|&f| f) {
+            return;
+        }
+        let (ids, rows) = (std::mem::take(&mut self.skipped), std::mem::take(&mut self.skipped_rows));
+        for ((id, row), first) in ids.into_iter().zip(rows).zip(first) {
+            self.passed_over(row, id, !first);
+        }
+        self.invalid_rows.sort_by_key(|r| r.row);
     }
 
     /// Folds another part's outcome (earlier parts first) into this one.
@@ -143,6 +165,7 @@ impl AddOutcome {
         self.dnc += other.dnc;
         self.repeated += other.repeated;
         self.skipped.extend(other.skipped);
+        self.skipped_rows.extend(other.skipped_rows);
         // Each list holds the first rows of its own kind, so the first of both in row
         // order are the first of the whole request.
         self.invalid += other.invalid;
@@ -176,14 +199,15 @@ impl NameMatch {
 
     /// Splits a query into words; `None` when it has none.
     pub fn parse(query: &str) -> Option<NameMatch> {
-        let words: Vec<String> = name_words(query).map(|w| w.to_lowercase()).collect();
+        let words: Vec<String> = name_words(query).map(text::lower).collect();
         (!words.is_empty()).then_some(NameMatch { words })
     }
 }
 
-/// The words of a name: runs of letters and digits.
+/// The words of a name: runs of letters and digits (and the marks of letters
+/// written decomposed, [`crate::domain::text::words`]).
 pub fn name_words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+    crate::domain::text::words(s)
 }
 
 /// The searchable form of a name: its lowercase words, then their folded forms.
@@ -198,11 +222,18 @@ pub fn name_key(name: &str) -> String {
     for word in name_words(name) {
         key.push(' ');
         folded.push(' ');
+        let start = key.len();
         for c in word.chars() {
             for lower in c.to_lowercase() {
                 key.push(lower);
                 text::fold_char_into(&mut folded, lower);
             }
+        }
+        // A word written decomposed is kept composed, as a query's word is.
+        if text::has_marks(word) {
+            let composed = text::lower(word);
+            key.truncate(start);
+            key.push_str(&composed);
         }
     }
     key.push_str(&folded);
@@ -268,7 +299,7 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
 pub fn word_index_version() -> String {
     let (a, b, c) = char::UNICODE_VERSION;
     let (d, e, f) = unicode_normalization::UNICODE_VERSION;
-    format!("keys 1; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
+    format!("keys 2; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
 }
 
 /// The form and the word a query word looks up in the word index: the lower case
@@ -277,7 +308,7 @@ pub fn word_index_version() -> String {
 /// the index keeps it (cut by [`indexed_word`]), it is its own folded form, and the
 /// index keeps that form only.
 pub fn lookup_form(word: &str) -> (WordForm, String) {
-    let (lower, folded) = (word.to_lowercase(), crate::domain::text::fold(word));
+    let (lower, folded) = (text::lower(word), text::fold(word));
     // `folded != lower` is text::has_diacritics, without folding the word twice.
     if folded != lower && !indexed_word(&lower).is_ascii() {
         (WordForm::Lower, lower)
@@ -300,7 +331,7 @@ pub fn lookup_form(word: &str) -> (WordForm, String) {
 pub fn name_word_keys<'a>(portal: &'a str, name: &'a str) -> impl Iterator<Item = (String, i64)> + 'a {
     name_words(name).enumerate().flat_map(move |(pos, word)| {
         let pos = pos as i64;
-        let lower = word.to_lowercase();
+        let lower = text::lower(word);
         let folded = (word_key(portal, WordForm::Folded, &crate::domain::text::fold(&lower)), pos);
         let lower = (!indexed_word(&lower).is_ascii()).then(|| (word_key(portal, WordForm::Lower, &lower), pos));
         lower.into_iter().chain([folded])

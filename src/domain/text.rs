@@ -1,5 +1,6 @@
 //! Text folding for accent-smart matching (CONTRACT §7).
 
+use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
 /// Lower case with diacritics stripped and `đ` read as `d`: "Đài" -> "dai".
@@ -31,9 +32,34 @@ pub fn fold_char_into(out: &mut String, c: char) {
     }
 }
 
+/// Lower case, composed (NFC) where the text carries combining marks: "Trần" typed
+/// as "a" + U+0302 + U+0300 and as "ầ" is one spelling (CONTRACT §7 matches "that
+/// spelling, in any case"), as a Mac keyboard or a spreadsheet may send either.
+pub fn lower(s: &str) -> String {
+    let lower = s.to_lowercase();
+    if has_marks(&lower) { lower.nfc().collect() } else { lower }
+}
+
+/// Whether `s` holds a combining mark (is written, at least in part, decomposed).
+pub fn has_marks(s: &str) -> bool {
+    !s.is_ascii() && s.chars().any(is_combining_mark)
+}
+
 /// Whether a term carries any diacritic (then it matches only that spelling).
 pub fn has_diacritics(s: &str) -> bool {
     fold(s) != s.to_lowercase()
+}
+
+/// Whether `c` belongs to a word: a letter or a digit, or a combining mark (the
+/// accents of a name written decomposed, which belong to the letter before them).
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// The words of a text: runs of letters, digits and the marks that follow them
+/// (a mark with no letter before it is no word of its own).
+pub fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !is_word_char(c)).map(|w| w.trim_start_matches(is_combining_mark)).filter(|w| !w.is_empty())
 }
 
 #[cfg(test)]
@@ -49,6 +75,17 @@ mod tests {
             .flat_map(char::to_lowercase)
             .map(|c| if c == 'đ' { 'd' } else { c })
             .collect()
+    }
+
+    #[test]
+    fn decomposed_text_is_one_spelling_with_composed() {
+        let decomposed = "Tra\u{302}\u{300}n Thi\u{323} A\u{301}nh";
+        assert_eq!(words(decomposed).collect::<Vec<_>>(), ["Tra\u{302}\u{300}n", "Thi\u{323}", "A\u{301}nh"]);
+        assert_eq!(lower(decomposed), lower("Trần Thị Ánh"));
+        assert_eq!(fold(decomposed), "tran thi anh");
+        assert!(has_diacritics("A\u{301}nh"));
+        // A mark with no letter before it starts no word.
+        assert_eq!(words("\u{301}ab \u{301} c").collect::<Vec<_>>(), ["ab", "c"]);
     }
 
     #[test]

@@ -126,6 +126,7 @@ pub async fn add(
     }
     outcome.invalid += unreported;
     outcome.merge(stored);
+    outcome.repeats_among_skipped();
     dropped.extend(file.dropped.into_iter().map(|(row, id, phone)| DroppedPhone { row, id, phone }));
     dropped.truncate(MAX_REPORTED_ROWS);
     let repeated = repeated_entries + file.repeated + outcome.repeated;

@@ -128,6 +128,19 @@ pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region)
     Ok(c.out)
 }
 
+/// A phone prefix as stored phones begin: its digits, a leading 0 read as the
+/// account's country code unless the prefix starts with `+`; `None` for one with
+/// letters or no digit, which no phone begins with.
+fn phone_prefix(p: &str, region: &Region) -> Option<String> {
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    let international = p.trim_start().starts_with('+');
+    let digits = match digits.strip_prefix('0') {
+        Some(rest) if !international => format!("{}{rest}", region.country_code()),
+        _ => digits,
+    };
+    (!digits.is_empty() && !p.chars().any(char::is_alphabetic)).then_some(digits)
+}
+
 /// The text just after `prefix` in byte order, as an exclusive upper bound.
 fn after_prefix(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -283,16 +296,10 @@ impl Compiler<'_> {
                 None => self.push("0 = 1"),
             },
             Value::Prefix(p) => {
-                let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-                let international = p.trim_start().starts_with('+');
-                let digits = match digits.strip_prefix('0') {
-                    Some(rest) if !international => format!("{}{rest}", self.region.country_code()),
-                    _ => digits,
-                };
-                if digits.is_empty() || p.chars().any(|c| c.is_alphabetic()) {
+                let Some(digits) = phone_prefix(p, self.region) else {
                     self.push("0 = 1");
                     return;
-                }
+                };
                 self.push(
                     "c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND phone >= ? AND phone < ?)",
                 );
@@ -402,7 +409,7 @@ impl Compiler<'_> {
         };
         let diacritics = text::has_diacritics(raw);
         let words: Vec<String> = crate::domain::customer::name_words(raw)
-            .map(|w| if diacritics { w.to_lowercase() } else { text::fold(w) })
+            .map(|w| if diacritics { text::lower(w) } else { text::fold(w) })
             .collect();
         if words.is_empty() {
             self.push("0 = 1");
@@ -487,7 +494,12 @@ impl Compiler<'_> {
                 self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND ");
                 self.text(self.account_id.to_string());
                 let column = if self.dialect == Dialect::Postgres { "(phone COLLATE \"C\")" } else { "phone" };
-                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_string())))?;
+                // A bound is normalized as a stored phone (a whole number), else as a
+                // prefix (its digits, a leading 0 read as the country code); a bound
+                // that is neither compares as written.
+                let region = self.region;
+                let bound = |v: &str| phone::normalize(v, region).or_else(|| phone_prefix(v, region));
+                self.compare(column, lower, upper, |v| Ok(Param::Text(bound(v).unwrap_or_else(|| v.to_string()))))?;
                 self.push(")");
                 Ok(())
             }

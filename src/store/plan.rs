@@ -245,7 +245,7 @@ pub struct SearchNames {
 impl SearchNames {
     pub fn of(c: &crate::domain::campaign::Campaign) -> SearchNames {
         SearchNames {
-            lower: c.name.to_lowercase(),
+            lower: crate::domain::text::lower(&c.name),
             folded: crate::domain::text::fold(&c.name),
             calling: serde_json::to_string(&c.calling).unwrap_or_else(|_| "{}".into()),
         }

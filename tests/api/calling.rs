@@ -1235,6 +1235,31 @@ backend_test!(a_vietnamese_mobile_is_called_in_vietnam_hours, async {
     hours_follow_the_phone("+84912345001", "Asia/Ho_Chi_Minh").await;
 });
 
+// A do-not-call entry that ends while the hours are closed: the customer is next
+// callable when the hours open after the entry's end, not at its end, on every
+// path that tells (explain and the hand-out alike).
+backend_test!(an_entry_ending_outside_the_hours_makes_the_phone_callable_when_they_open, async {
+    let (phone, zone) = ("+84912345001", "Asia/Ho_Chi_Minh");
+    let app = TestApp::spawn().await;
+    let (day, _, midnight) = local_now(zone);
+    // Open all day tomorrow and the day after the next; closed the day between.
+    let (tomorrow, third) = (day % 7 + 1, (day + 2) % 7 + 1);
+    let hours = json!({"name": "Some days", "timezone": zone,
+        "windows": [{"days": [tomorrow, third], "start": "00:00", "end": "24:00"}]});
+    let (campaign, customer) = one_phone(&app, phone, hours).await;
+    // Vietnam keeps no daylight saving: its days are 86,400 s.
+    let (between, opens) = (midnight + 86_400, midnight + 2 * 86_400);
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [phone], "expires_at": between + 3_600})).await;
+    assert_eq!(s, 200, "{body}");
+    if now_secs() < midnight {
+        let why = explain(&app, customer, Some("u1")).await;
+        assert_eq!(why["phones"][0]["reasons"], json!(["dnc_account", "outside_hours"]), "{why}");
+        assert_eq!(why["next_eligible_at"], opens, "{why}");
+        let (reason, next) = nobody(&app, &campaign, "u1").await;
+        assert_eq!((reason.as_str(), next), ("nothing_due", json!(opens)));
+    }
+});
+
 /// A window of two hours around now in `zone`, on today's weekday there.
 fn around_now(zone: &str, timezone: &str) -> Value {
     let (day, minute, _) = local_now(zone);

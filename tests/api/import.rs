@@ -586,6 +586,43 @@ backend_test!(rows_without_ids_go_to_the_contact_that_holds_their_phone, async {
     assert_eq!(contacts["data"]["totalCount"], 3);
 });
 
+backend_test!(rows_holding_two_phones_of_one_contact_name_it_once_every_time, async {
+    let app = TestApp::spawn().await;
+    let shared = app.create_contact(json!({"name": "Shared", "phones": ["0901007000", "0901007001"]})).await;
+    let shared = shared["id"].as_str().unwrap().to_string();
+    let campaign = app.create_campaign("Twice").await;
+    let file = b"name,phone\nR1,0901007000\nR2,0901007001\n".to_vec();
+    let repeat = json!([{"row": 3, "id": shared, "reason": "repeats an earlier entry (same id)"}]);
+    let (_, first) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", file.clone()).await;
+    let s = &first["summary"];
+    assert_eq!(
+        (&first["data"], &s["added"], &s["skipped"], &s["repeated"], &s["invalid"], &s["invalid_rows"]),
+        (&json!([]), &json!(1), &json!(0), &json!(1), &json!(0), &repeat),
+        "{first}"
+    );
+    // Again: the contact is there before the request; its first row is skipped, the
+    // second repeats it, and its id is listed once.
+    let (_, second) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "x.csv", file).await;
+    let s = &second["summary"];
+    assert_eq!(
+        (&second["data"], &s["added"], &s["skipped"], &s["repeated"], &s["invalid"], &s["invalid_rows"]),
+        (&json!(["contactexistis", shared]), &json!(0), &json!(1), &json!(1), &json!(0), &repeat),
+        "{second}"
+    );
+    // listcontacts naming a contact already there twice reads the same.
+    let (_, listed) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": campaign, "listcontacts": [{"id": shared, "name": "Shared", "phones": ["0901007000"]}, {"id": shared, "name": "Shared", "phones": ["0901007000"]}]}),
+        )
+        .await;
+    assert_eq!(
+        (&listed["data"], &listed["summary"]["skipped"], &listed["summary"]["repeated"]),
+        (&json!(["contactexistis", shared]), &json!(1), &json!(1)),
+        "{listed}"
+    );
+});
+
 backend_test!(a_letterhead_or_a_data_row_naming_a_phone_is_not_taken_for_the_header, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;

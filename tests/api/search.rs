@@ -350,3 +350,68 @@ backend_test!(a_query_of_a_thousand_terms_answers_and_more_are_r6, async {
     let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
     assert_eq!((status, body), (400, error(6, "invalid query: the query holds more than 1024 terms at 5120")));
 });
+
+backend_test!(names_written_decomposed_are_one_spelling_with_composed_ones, async {
+    // "Trần Thị Ánh" as a Mac keyboard or a spreadsheet may send it: each accent a
+    // combining mark after its letter (NFD), beside the same name composed (NFC).
+    let decomposed = "Tra\u{302}\u{300}n Thi\u{323} A\u{301}nh";
+    let app = TestApp::spawn().await;
+    app.create_contact(
+        json!({"name": decomposed, "phones": ["0915000001"], "fields": {"city": "Ha\u{300} No\u{302}\u{323}i"}}),
+    )
+    .await;
+    app.create_contact(json!({"name": "Trần Văn Ảnh", "phones": ["0915000002"]})).await;
+    let both = [decomposed, "Trần Văn Ảnh"];
+    assert_eq!(names(&app, "name:tran").await, both);
+    assert_eq!(names(&app, "name:TRAN").await, both);
+    assert_eq!(names(&app, "name:Trần").await, both);
+    assert_eq!(names(&app, "name:Tra\u{302}\u{300}n").await, both);
+    assert_eq!(names(&app, "name:anh").await, both);
+    assert_eq!(names(&app, "name:Ánh").await, [decomposed]);
+    assert_eq!(names(&app, "name:A\u{301}nh").await, [decomposed]);
+    assert_eq!(names(&app, "name:Ảnh").await, ["Trần Văn Ảnh"]);
+    assert_eq!(names(&app, "name:\"trần thị\"").await, [decomposed]);
+    assert_eq!(names(&app, "name:th*").await, [decomposed]);
+    assert_eq!(names(&app, "name:[ta TO tz]").await, both);
+    assert_eq!(names(&app, "city:noi").await, [decomposed]);
+    assert_eq!(names(&app, "city:\"Hà Nội\"").await, [decomposed]);
+    assert_eq!(names(&app, "city:nôi").await, Vec::<String>::new());
+
+    // The campaign list's name search reads them alike.
+    let campaign = app.create_campaign("Decomposed").await;
+    let (_, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": campaign, "listcontacts": [{"id": "X1", "name": decomposed, "phones": ["0915000003"]}, {"id": "X2", "name": "Trần Văn Ảnh", "phones": ["0915000004"]}]}),
+        )
+        .await;
+    assert_eq!(body["summary"]["added"], 2, "{body}");
+    for (query, expected) in [
+        ("tran", vec![decomposed, "Trần Văn Ảnh"]),
+        ("Trần", vec![decomposed, "Trần Văn Ảnh"]),
+        ("Tra\u{302}\u{300}n", vec![decomposed, "Trần Văn Ảnh"]),
+        ("ánh", vec![decomposed]),
+        ("A\u{301}NH", vec![decomposed]),
+        ("ảnh", vec!["Trần Văn Ảnh"]),
+    ] {
+        let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+        let (_, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&name={q}")).await;
+        let rows = body["resFromPccApi"]["data"]["rows"].as_array().unwrap();
+        let found: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(found, expected, "{query}: {body}");
+    }
+});
+
+backend_test!(phone_range_bounds_are_normalized_as_phones, async {
+    let app = TestApp::spawn().await;
+    for (name, phone) in [("A", "0904000001"), ("B", "0906000001"), ("C", "0343000005")] {
+        app.create_contact(json!({"name": name, "phones": [phone]})).await;
+    }
+    assert_eq!(names(&app, "phone:[0904000000 TO 0904000002]").await, ["A"]);
+    assert_eq!(names(&app, "phone:[+84904000000 TO +84904000002]").await, ["A"]);
+    assert_eq!(names(&app, "phone:[84904000000 TO 84904000002]").await, ["A"]);
+    assert_eq!(names(&app, "phone:<0904000002").await, ["A", "C"]);
+    assert_eq!(names(&app, "phone:>=0904000002").await, ["B"]);
+    assert_eq!(names(&app, "phone:{0904 TO 0905}").await, ["A"]);
+    assert_eq!(names(&app, "phone:[0343 TO *]").await, ["A", "B", "C"]);
+});

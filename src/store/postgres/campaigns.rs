@@ -117,7 +117,7 @@ pub async fn list(
     page: Page,
 ) -> StoreResult<Paged<Campaign>> {
     let (filter, needle) = match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if text::has_diacritics(n) => ("AND strpos(name_lower, $2) > 0", n.to_lowercase()),
+        Some(n) if text::has_diacritics(n) => ("AND strpos(name_lower, $2) > 0", text::lower(n)),
         Some(n) => ("AND strpos(name_folded, $2) > 0", text::fold(n)),
         None => ("AND $2 = ''", String::new()),
     };

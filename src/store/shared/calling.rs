@@ -213,6 +213,41 @@ pub async fn hours_of(db: &impl Db, account: &str, campaign: &Campaign) -> Store
     }
 }
 
+/// How many times [`phones_open_from`] judges a customer's phones again.
+const OPENING_STEPS: usize = 8;
+
+/// The earliest moment from `at` at which one of the customer's phones is
+/// callable (`None`: no clock would make one so). One clock's end may fall where
+/// another still holds the phone (a do-not-call entry expiring at night, outside
+/// the hours), so the phones are judged again at each time their clocks give;
+/// after [`OPENING_STEPS`] such times the last is the answer, which is then never
+/// later than the truth. `facts` are the phones' facts at `at`, when known.
+async fn phones_open_from(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    hours: Option<&Hours>,
+    c: &CustomerState,
+    at: i64,
+    facts: Option<Vec<PhoneFacts>>,
+) -> StoreResult<Option<i64>> {
+    let mut t = at;
+    let mut facts = match facts {
+        Some(facts) => facts,
+        None => phone_facts(db, account, campaign, hours, c, t).await?,
+    };
+    for _ in 0..OPENING_STEPS {
+        match rules::phones_open_at(&facts, t) {
+            Some(open) if open > t => {
+                t = open;
+                facts = phone_facts(db, account, campaign, hours, c, t).await?;
+            }
+            open => return Ok(open),
+        }
+    }
+    Ok(Some(t))
+}
+
 /// Everything that blocks each of a customer's phones at `now`.
 async fn phone_facts(
     db: &impl Db,
@@ -1066,8 +1101,10 @@ async fn next_eligible(
         if next.is_some_and(|n| n <= t) {
             continue;
         }
-        let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, t).await?;
-        next = rules::earliest([next, rules::phones_open_at(&facts, t)], campaign);
+        next = rules::earliest(
+            [next, phones_open_from(db, account, campaign, hours.as_ref(), &c, t, None).await?],
+            campaign,
+        );
     }
     Ok(next)
 }
@@ -1377,11 +1414,9 @@ pub async fn explain(
     // an entry or the hours may still hold them), else when the first unblocks.
     let next = match (any_callable, soonest) {
         (false, Some(a)) => {
-            let then = match a > now {
-                true => phone_facts(db, account, &campaign, hours.as_ref(), &c, a).await?,
-                false => facts,
-            };
-            rules::earliest([rules::phones_open_at(&then, a)], &campaign).filter(|t| *t > now)
+            let known = (a <= now).then_some(facts);
+            let open = phones_open_from(db, account, &campaign, hours.as_ref(), &c, a.max(now), known).await?;
+            rules::earliest([open], &campaign).filter(|t| *t > now)
         }
         _ => None,
     };

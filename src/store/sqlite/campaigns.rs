@@ -100,7 +100,7 @@ pub fn get(conn: &Connection, account_id: &str, id: &str) -> StoreResult<Option<
 /// Campaigns in creation order, optionally those whose name contains `name` (accent-smart).
 pub fn list(conn: &Connection, account_id: &str, name: Option<&str>, page: Page) -> StoreResult<Paged<Campaign>> {
     let (filter, needle) = match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if text::has_diacritics(n) => ("AND instr(name_lower, ?2) > 0", n.to_lowercase()),
+        Some(n) if text::has_diacritics(n) => ("AND instr(name_lower, ?2) > 0", text::lower(n)),
         Some(n) => ("AND instr(name_folded, ?2) > 0", text::fold(n)),
         None => ("AND ?2 = ''", String::new()),
     };
