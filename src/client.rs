@@ -37,8 +37,26 @@ async fn envelope(response: reqwest::Response) -> anyhow::Result<Value> {
 
 fn bar(len: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
-    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(style(template));
     bar
+}
+
+/// A bar's look; `{rate}` is rows a second, whole and grouped in thousands.
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{}/s", indicatif::HumanCount(state.per_sec() as u64));
+        },
+    )
+}
+
+/// Why the server could not be reached, and what to check.
+fn unreachable(server: &Server) -> String {
+    format!(
+        "cannot reach the server at {} (is `callsheet serve` running there? --server or CALLSHEET_SERVER names it)",
+        server.url
+    )
 }
 
 /// Uploads `file` to `campaign` as a job, showing the upload and then the rows read,
@@ -69,23 +87,30 @@ pub async fn import(server: &Server, file: &std::path::Path, campaign: &str, qui
         .multipart(form)
         .send()
         .await
-        .with_context(|| format!("cannot reach the server at {}", server.url))?;
+        .with_context(|| unreachable(server))?;
     let answer = envelope(response).await?;
     sending.finish_and_clear();
     let job = answer["data"]["job"].as_str().context("the server did not answer with a job")?.to_string();
-    let reading =
-        if quiet { ProgressBar::hidden() } else { bar(0, "importing {bar:40} {pos}/{len} rows {per_sec} {msg}") };
+    // Until the server has an estimate of the rows, a count without a bar.
+    const COUNTING: &str = "importing (job {msg}) {human_pos} rows read, {rate}";
+    const READING: &str = "importing (job {msg}) {bar:40} {human_pos}/{human_len} rows, {rate}";
+    let reading = if quiet { ProgressBar::hidden() } else { bar(0, COUNTING) };
     reading.set_message(job.clone());
+    let mut estimated = false;
     loop {
         let response = client
             .get(server.endpoint(&format!("/v1/job/{job}")))
             .header("X-STRINGEE-AUTH", &server.token)
             .send()
             .await
-            .with_context(|| format!("cannot reach the server at {}", server.url))?;
+            .with_context(|| unreachable(server))?;
         let body = envelope(response).await?;
         let data = &body["data"];
         let (read, estimate) = (data["rows_read"].as_u64().unwrap_or(0), data["rows_estimate"].as_u64().unwrap_or(0));
+        if estimate > 0 && !estimated {
+            estimated = true;
+            reading.set_style(style(READING));
+        }
         reading.set_length(estimate.max(read));
         reading.set_position(read);
         match data["state"].as_str() {
@@ -124,7 +149,7 @@ pub async fn export(
         .header("X-STRINGEE-AUTH", &server.token)
         .send()
         .await
-        .with_context(|| format!("cannot reach the server at {}", server.url))?;
+        .with_context(|| unreachable(server))?;
     let json = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if json || !response.status().is_success() {
         envelope(response).await?;
@@ -153,6 +178,11 @@ pub async fn export(
         Ok(())
     }
     .await;
+    // Standard output read only in part (`| head`): the reader has what it wanted.
+    let copied = match copied {
+        Err(e) if partial.is_none() && broken_pipe(&e) => Ok(()),
+        copied => copied,
+    };
     drop(sink);
     if let (Some(partial), Some(path)) = (&partial, out) {
         match &copied {
@@ -164,6 +194,10 @@ pub async fn export(
     }
     copied?;
     Ok(written)
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// A human summary of an import's answer.

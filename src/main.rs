@@ -19,6 +19,26 @@ use callsheet::store;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+/// A bad argument found after parsing (a value out of its range, a key sid of the
+/// wrong shape): reported as clap reports its own, `… (see --help)`, exit 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Fails with a [`Usage`] error.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err(anyhow::Error::new(Usage(format!($($arg)*))))
+    };
+}
+
 #[derive(Parser)]
 #[command(name = "callsheet", version, about = "Contact lists for outbound call campaigns")]
 struct Cli {
@@ -82,7 +102,7 @@ enum Command {
         #[command(flatten)]
         key: KeyArgs,
         /// Seconds the token stays valid.
-        #[arg(long, default_value_t = 3600)]
+        #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
         ttl: i64,
     },
     /// Upload a spreadsheet (.xlsx or .csv) to a campaign on a running server, with progress.
@@ -94,7 +114,7 @@ enum Command {
         campaign: String,
         #[command(flatten)]
         server: ServerArgs,
-        /// Print the server's whole answer as JSON.
+        /// Print the server's whole answer (data and summary) as JSON.
         #[arg(long)]
         json: bool,
         /// No progress bars.
@@ -103,10 +123,12 @@ enum Command {
     },
     /// Download a campaign's customers from a running server as .csv or .xlsx.
     Export {
+        /// The campaign to export.
         #[arg(long)]
         campaign: String,
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
+        /// The file's format; without it, xlsx for an output named *.xlsx, else csv.
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
         /// Only customers of these statuses (a number, or a comma list).
         #[arg(long)]
         status: Option<String>,
@@ -133,8 +155,9 @@ enum ExportFormat {
 /// An API key: the sid, and its secret from the flag, the environment, or stdin.
 #[derive(Args)]
 struct KeyArgs {
+    /// The API key's sid (SK…).
     #[arg(long, env = "CALLSHEET_KEY_SID")]
-    key_sid: String,
+    key_sid: Option<String>,
     /// The key's secret; `-` reads it from standard input. Prefer CALLSHEET_KEY_SECRET
     /// or stdin: a flag shows in the shell's history and in `ps`.
     #[arg(long, env = "CALLSHEET_KEY_SECRET", hide_env_values = true)]
@@ -145,18 +168,21 @@ impl KeyArgs {
     /// The sid and secret, checked for shape.
     fn read(self) -> anyhow::Result<(String, String)> {
         let KeyArgs { key_sid, key_secret } = self;
+        let Some(key_sid) = key_sid else {
+            usage!("the key sid is missing: pass --key-sid or set CALLSHEET_KEY_SID");
+        };
         if !IdKind::KeySid.matches(&key_sid) {
-            anyhow::bail!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
+            usage!("--key-sid '{key_sid}' is not a key sid (SK and 30 letters or digits)");
         }
         let secret = match key_secret.as_deref() {
             Some("-") => secret_line().context("cannot read the key secret from standard input")?.trim().to_string(),
             Some(s) => s.to_string(),
-            None => anyhow::bail!(
+            None => usage!(
                 "the key secret is missing: pass --key-secret, set CALLSHEET_KEY_SECRET, or pass --key-secret - and write it to standard input"
             ),
         };
         if secret.is_empty() {
-            anyhow::bail!("--key-secret must not be empty");
+            usage!("--key-secret must not be empty");
         }
         Ok((key_sid, secret))
     }
@@ -207,7 +233,7 @@ impl ServerArgs {
     fn connect(self) -> anyhow::Result<client::Server> {
         let (sid, secret) = self.key.read()?;
         if !self.server.starts_with("http://") {
-            anyhow::bail!("--server '{}' must be an http:// URL", self.server);
+            usage!("--server '{}' must be an http:// URL", self.server);
         }
         Ok(client::Server { url: self.server, token: token::mint(&sid, &secret, now_secs(), 3600) })
     }
@@ -221,11 +247,13 @@ enum AccountCommand {
         /// Default country for phone numbers (ISO 3166 alpha-2).
         #[arg(long, default_value = "VN")]
         region: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// List every account.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -235,8 +263,10 @@ enum AccountCommand {
 enum KeyCommand {
     /// Create an API key; the secret is printed only here.
     Create {
+        /// The account the key signs in to.
         #[arg(long)]
         account: String,
+        /// Print JSON instead of text.
         #[arg(long, conflicts_with = "env")]
         json: bool,
         /// Print `export CALLSHEET_KEY_SID=…` and `export CALLSHEET_KEY_SECRET=…`, for
@@ -251,6 +281,7 @@ enum KeyCommand {
         /// Only this account's keys.
         #[arg(long)]
         account: Option<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -262,6 +293,11 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => {
             let _ = e.print();
             return ExitCode::SUCCESS;
+        }
+        // `callsheet` (or `callsheet key`) alone: the help, commands listed.
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ExitCode::from(2);
         }
         Err(e) => {
             // One line (CONTRACT §1): clap's statement of the problem, and where help is.
@@ -283,6 +319,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Usage>().is_some() => {
+            eprintln!("error: {e} (see --help)");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
@@ -313,10 +353,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 async_upload_bytes,
             };
             if !(header_read_timeout > 0.0 && header_read_timeout <= 3600.0) {
-                anyhow::bail!("--header-read-timeout must be between 0 and 3600 seconds");
+                usage!("--header-read-timeout must be between 0 and 3600 seconds");
             }
             if max_connections == 0 {
-                anyhow::bail!("--max-connections must be at least 1");
+                usage!("--max-connections must be at least 1");
             }
             let options = ServeOptions {
                 header_read_timeout: std::time::Duration::from_secs_f64(header_read_timeout),
@@ -393,10 +433,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { key, ttl } => {
-            let (key_sid, key_secret) = key.read()?;
             if !(1..=366 * 24 * 3600).contains(&ttl) {
-                anyhow::bail!("--ttl must be between 1 second and 366 days");
+                usage!("--ttl must be between 1 second and 366 days (in seconds)");
             }
+            let (key_sid, key_secret) = key.read()?;
             check_key(&cli.database, &key_sid, &key_secret).await?;
             println!("{}", token::mint(&key_sid, &key_secret, now_secs(), ttl));
             Ok(())
@@ -413,9 +453,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export { campaign, format, status, output, server } => {
             let server = server.connect()?;
+            let named_xlsx =
+                output.as_deref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
             let format = match format {
-                ExportFormat::Csv => "csv",
-                ExportFormat::Xlsx => "xlsx",
+                Some(ExportFormat::Csv) => "csv",
+                Some(ExportFormat::Xlsx) => "xlsx",
+                None if named_xlsx => "xlsx",
+                None => "csv",
             };
             let bytes = client::export(&server, &campaign, format, status.as_deref(), output.as_deref()).await?;
             if let Some(path) = output {
@@ -430,7 +474,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// directory, or without the server's CALLSHEET_DATABASE_URL, would otherwise
 /// silently use another file.
 async fn open(database: &str) -> anyhow::Result<store::DynStore> {
-    eprintln!("callsheet: database {}", store::redact_url(database));
+    // A relative SQLite path is also given whole: it is the current directory's.
+    let whole = sqlite_path(database)
+        .filter(|p| p.is_relative())
+        .and_then(|p| std::env::current_dir().ok().map(|dir| dir.join(p)))
+        .map(|p| format!(" ({})", p.display()))
+        .unwrap_or_default();
+    eprintln!("callsheet: database {}{whole}", store::redact_url(database));
     store::open(database).await
 }
 

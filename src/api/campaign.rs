@@ -51,7 +51,12 @@ fn calling_fields(f: &Fields<'_>) -> ApiResult<CallingFields> {
     let retry_rules = match f.value("retry_rules")? {
         None => None,
         Some(rules) => {
-            let items = rules.as_array().ok_or_else(|| ApiError::invalid("retry_rules must be a list"))?;
+            // One rule sent as an object is a list of one, as elsewhere.
+            let items = match rules.as_ref() {
+                serde_json::Value::Array(items) => std::borrow::Cow::Borrowed(items.as_slice()),
+                serde_json::Value::Object(_) => std::borrow::Cow::Owned(vec![rules.as_ref().clone()]),
+                _ => return Err(ApiError::invalid("retry_rules must be a list")),
+            };
             let mut parsed = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let at = format!("retry_rules[{i}]");
@@ -142,10 +147,12 @@ async fn assign_new(
 }
 
 /// POST /v1/campaign/{id}/{approve,start,pause,complete} (CONTRACT §9.1): the
-/// campaign after the move; another move is r=7 naming its status.
+/// campaign after the move, as GET shows it (its agents and groups too); another
+/// move is r=7 naming its status.
 async fn lifecycle(state: AppState, caller: Caller, id: PathId, action: Action) -> ApiResult<Response> {
     let id = id.parse(CampaignId::parse)?;
-    Ok(ok(state.store.campaign_action(caller.account_id(), id, action).await?))
+    let campaign = state.store.campaign_action(caller.account_id(), id, action).await?;
+    Ok(ok(super::team::one(&state, &caller, campaign).await?))
 }
 
 async fn approve(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {

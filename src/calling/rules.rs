@@ -417,8 +417,7 @@ pub const NEVER: i64 = i64::MAX;
 /// falls at or past the campaign's end.
 pub fn earliest(times: impl IntoIterator<Item = Option<i64>>, campaign: &Campaign) -> Option<i64> {
     let t = times.into_iter().flatten().filter(|t| *t < NEVER).min()?;
-    let end = campaign.end_time / 1000;
-    (campaign.end_time == 0 || t < end).then_some(t)
+    (campaign.end_time == 0 || t.saturating_mul(1000) < campaign.end_time).then_some(t)
 }
 
 #[cfg(test)]

@@ -351,6 +351,9 @@ impl CampaignFields {
             number,
             calling,
         } = self.check()?;
+        // A campaign its end_time has completed stays completed, whatever end_time
+        // becomes (CONTRACT §9.1: status is not set by PUT).
+        c.status = c.status_at(crate::domain::now_secs().saturating_mul(1000));
         c.name = name.unwrap_or(c.name);
         c.desc1 = desc1.unwrap_or(c.desc1);
         c.portal = portal.unwrap_or(c.portal);
@@ -397,6 +400,12 @@ impl Campaign {
     pub fn shown(mut self) -> Campaign {
         self.status = self.status_at(crate::domain::now_secs().saturating_mul(1000));
         self
+    }
+
+    /// The first whole second at or after `start_time` (epoch ms): a moment given in
+    /// seconds before it would still find the campaign not started.
+    pub fn start_secs(&self) -> i64 {
+        self.start_time.saturating_add(999).div_euclid(1000)
     }
 
     /// The most calls one customer gets (0 counts as 1).

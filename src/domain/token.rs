@@ -21,7 +21,7 @@ pub enum TokenError {
     Algorithm(String),
     #[error("token has no iss naming an API key")]
     MissingIssuer,
-    #[error("unknown API key '{0}' in iss")]
+    #[error("unknown API key '{0}' (the token's iss): a key works with the database it was created in")]
     UnknownKey(String),
     #[error("API key '{0}' is revoked")]
     RevokedKey(String),

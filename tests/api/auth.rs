@@ -124,7 +124,12 @@ backend_test!(unknown_iss_is_refused, async {
     let app = TestApp::spawn().await;
     let sid = "SK000000000000000000000000000000";
     let tok = token::mint(sid, "whatever", now_secs(), 60);
-    refused(&app, Some(&tok), &format!("unknown API key '{sid}' in iss")).await;
+    refused(
+        &app,
+        Some(&tok),
+        &format!("unknown API key '{sid}' (the token's iss): a key works with the database it was created in"),
+    )
+    .await;
     let tok = forge(hs256(), json!({"exp": now_secs() + 60, "rest_api": true}), "x", false);
     refused(&app, Some(&tok), "token has no iss naming an API key").await;
 });

@@ -294,6 +294,10 @@ backend_test!(lifecycle_moves_refuse_naming_the_status, async {
     let (s, body) = app.post(&path("complete"), json!({})).await;
     assert_eq!(s, 200, "complete works from any status: {body}");
     assert_eq!(body["data"]["status"], 4);
+    // The answer is the campaign as GET shows it, its agents and groups included.
+    let (_, shown) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!(body["data"], shown["data"]);
+    assert_eq!((&body["data"]["agent"], &body["data"]["group"]), (&json!([]), &json!([])), "{body}");
     let (s, body) = app.post(&path("approve"), json!({})).await;
     assert_eq!((s, body), (409, error(7, &format!("campaign {campaign} is completed; approve needs it new"))));
     let (s, body) = app.post(&path("complete"), json!({})).await;
@@ -326,6 +330,19 @@ backend_test!(a_campaign_past_its_end_is_completed_and_live_claims_still_take_re
     assert_eq!(nobody(&app, &campaign, "u1").await, ("campaign_not_running".into(), Value::Null));
     let after = reported(&app, id, &claim_id, "success", json!({})).await;
     assert_eq!(after["status"], 2);
+    // Completed for good: a later end_time (or none) does not reopen it.
+    for end_time in [json!(0), json!((now_secs() + 3600) * 1000)] {
+        let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"end_time": end_time})).await;
+        assert_eq!((s, &body["data"]["status"]), (200, &json!(4)), "{body}");
+        let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+        assert_eq!(body["data"]["status"], 4, "{body}");
+        assert_eq!(nobody(&app, &campaign, "u1").await.0, "campaign_not_running");
+        let (s, body) =
+            app.post("/v1/customcampaign/add-by-phones", json!({"campaign_id": campaign, "phones": [vn(9)]})).await;
+        assert_eq!((s, &body["r"]), (409, &json!(7)), "{body}");
+        let (s, body) = app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
+        assert_eq!((s, &body["r"]), (409, &json!(7)), "{body}");
+    }
 });
 
 backend_test!(each_outcome_sets_the_status_of_the_table, async {
@@ -417,6 +434,12 @@ backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {
     assert_eq!(after["status"], 7, "two busy calls are this outcome's cap: {after}");
     let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
     assert_eq!(body["data"]["retry_rules"], rules, "the campaign returns its rules");
+    // One rule sent as an object is a list of one, as a listcontacts entry is.
+    let one = json!({"outcome": "no_answer", "delay_seconds": 60, "max_attempts": 0});
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"retry_rules": one})).await;
+    assert_eq!((s, &body["data"]["retry_rules"]), (200, &json!([one])), "{body}");
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"retry_rules": "busy"})).await;
+    assert_eq!((s, body), (400, error(1, "retry_rules must be a list")));
 });
 
 backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async {
@@ -435,6 +458,21 @@ backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async
     sleep(5.5).await;
     let (late, _, _) = claim(&app, &campaign, "u2").await;
     assert_eq!(late, id, "past its grace another agent may take it");
+});
+
+backend_test!(a_callback_whose_agent_left_the_campaign_counts_for_the_others_after_the_grace, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"callback_grace_seconds": 500}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let due = now_secs() - 100;
+    reported(&app, id, &c1, "callback", json!({"callback_time": due})).await;
+    // u1 leaves the campaign: only u2 works it, and u2 gets the callback after the grace.
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"agent": [agent_id(&app, "u2").await]})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &campaign, "u2").await, ("nothing_due".to_string(), json!(due + 500)));
+    let (_, stats) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    let stats = &stats["data"];
+    assert_eq!((&stats["callable_now"], &stats["next_eligible_at"]), (&json!(0), &json!(due + 500)), "{stats}");
 });
 
 backend_test!(an_anyone_callback_is_handed_out_before_new_customers, async {
@@ -1258,6 +1296,18 @@ backend_test!(an_entry_ending_outside_the_hours_makes_the_phone_callable_when_th
         let (reason, next) = nobody(&app, &campaign, "u1").await;
         assert_eq!((reason.as_str(), next), ("nothing_due", json!(opens)));
     }
+});
+
+backend_test!(a_start_time_within_a_second_is_next_eligible_at_the_second_after_it, async {
+    let app = TestApp::spawn().await;
+    let start_ms = (now_secs() + 30) * 1000 + 900;
+    let (campaign, ids) = running(&app, json!({"start_time": start_ms}), &[&[1]]).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    // 30.9 s from now: the answer in seconds is the first second the campaign has started.
+    assert_eq!((reason.as_str(), next), ("campaign_not_running", json!(start_ms / 1000 + 1)));
+    assert_eq!(explain(&app, ids[0], Some("u1")).await["next_eligible_at"], start_ms / 1000 + 1);
+    let (_, stats) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    assert_eq!(stats["data"]["next_eligible_at"], start_ms / 1000 + 1, "{stats}");
 });
 
 /// A window of two hours around now in `zone`, on today's weekday there.

@@ -84,20 +84,43 @@ fn bad_arguments_exit_non_zero_with_one_line() {
         (&["account", "create", "  "], "error: account name must not be empty"),
         (&["key", "create", "--account", "ACNOPE0000"], "error: account 'ACNOPE0000' not found"),
         (&["key", "revoke", "SKnope"], "error: no API key 'SKnope'"),
-        (
-            &["token", "--key-sid", "nope", "--key-secret", "s"],
-            "error: --key-sid 'nope' is not a key sid (SK and 30 letters or digits)",
-        ),
-        (
-            &["token", "--key-sid", "SK000000000000000000000000000000", "--key-secret", "s", "--ttl", "0"],
-            "error: --ttl must be between 1 second and 366 days",
-        ),
     ];
     for (args, want) in cases {
         let out = cli.run(args);
-        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert_eq!(stderr_line(&out), *want, "{args:?}");
     }
+    // A value the parser takes but callsheet refuses is a bad argument too: exit 2.
+    let bad_values: &[(&[&str], &str)] = &[
+        (
+            &["token", "--key-sid", "nope", "--key-secret", "s"],
+            "error: --key-sid 'nope' is not a key sid (SK and 30 letters or digits) (see --help)",
+        ),
+        (
+            &["token", "--key-sid", "SK000000000000000000000000000000", "--key-secret", "s", "--ttl", "0"],
+            "error: --ttl must be between 1 second and 366 days (in seconds) (see --help)",
+        ),
+        (
+            &["token", "--key-secret", "s"],
+            "error: the key sid is missing: pass --key-sid or set CALLSHEET_KEY_SID (see --help)",
+        ),
+        (&["serve", "--max-connections", "0"], "error: --max-connections must be at least 1 (see --help)"),
+    ];
+    for (args, want) in bad_values {
+        let out = cli.command().args(*args).env_remove("CALLSHEET_KEY_SID").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr_line(&out), *want, "{args:?}");
+    }
+    // No command at all: the commands are named (the whole help, when nothing else
+    // was given either; with CALLSHEET_DATABASE_URL set, one line naming them).
+    let out = cli.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = String::from_utf8_lossy(&out.stderr);
+    assert!(help.contains("serve") && help.contains("import") && help.contains("export"), "{help}");
+    let out = Command::new(env!("CARGO_BIN_EXE_callsheet")).env_remove("CALLSHEET_DATABASE_URL").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let help = String::from_utf8_lossy(&out.stderr);
+    assert!(help.contains("Commands:") && help.contains("serve"), "{help}");
     // What the argument parser refuses is one line too.
     let parser: &[&[&str]] = &[
         &["token", "--key-sid", "SK000000000000000000000000000000", "--key-secret", "s", "--ttl", "-5"],
@@ -263,10 +286,43 @@ fn import_and_export_through_a_running_server() {
     let out = client(&["export", "--campaign", &campaign, "--format", "xlsx", "-o", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read(&file).unwrap().starts_with(b"PK\x03\x04"));
+    // Without --format, a file named *.xlsx is a workbook, any other a CSV file.
+    let named = cli.dir.path().join("named.XLSX");
+    let out = client(&["export", "--campaign", &campaign, "-o", named.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read(&named).unwrap().starts_with(b"PK\x03\x04"));
+    let named = cli.dir.path().join("named.txt");
+    client(&["export", "--campaign", &campaign, "-o", named.to_str().unwrap()]);
+    assert!(std::fs::read(&named).unwrap().starts_with("\u{feff}customer_id,".as_bytes()));
+    // Standard output read only in part (`| head -1`) is no error.
+    let mut head = cli
+        .command()
+        .args(["export", "--campaign", &campaign, "--server", &served.base])
+        .env("CALLSHEET_KEY_SID", sid)
+        .env("CALLSHEET_KEY_SECRET", secret)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(head.stdout.take());
+    let out = head.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Errors are the server's, in one line.
     let out = client(&["export", "--campaign", "CANOPE"]);
     assert_eq!(stderr_line(&out), "error: the server refused (r=3): campaign 'CANOPE' not found");
+    let down = cli
+        .command()
+        .args(["export", "--campaign", &campaign, "--server", "http://127.0.0.1:9"])
+        .env("CALLSHEET_KEY_SID", sid)
+        .env("CALLSHEET_KEY_SECRET", secret)
+        .output()
+        .unwrap();
+    let line = stderr_line(&down);
+    assert!(
+        line.starts_with("error: cannot reach the server at http://127.0.0.1:9 (is `callsheet serve` running there?"),
+        "{line}"
+    );
     let out = client(&["import", "/nonexistent.csv", "--campaign", &campaign]);
     assert!(stderr_line(&out).starts_with("error: cannot read /nonexistent.csv"), "{out:?}");
     let bad = cli.dir.path().join("bad.csv");

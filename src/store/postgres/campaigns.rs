@@ -153,8 +153,8 @@ pub async fn update(
     db.execute(
         "UPDATE campaigns SET portal_id = $3, name = $4, name_lower = $5, name_folded = $6, desc1 = $7, \
          start_time = $8, end_time = $9, max_call_retry = $10, time_between_two_call = $11, number = $12, \
-         businesshour = $13, calling = $14, updated = $15 WHERE account_id = $1 AND id = $2",
-        &[&[&account_id as &(dyn ToSql + Sync), &id], &settings(&c, &names)[..], &[&c.updated]].concat(),
+         businesshour = $13, calling = $14, updated = $15, status = $16 WHERE account_id = $1 AND id = $2",
+        &[&[&account_id as &(dyn ToSql + Sync), &id], &settings(&c, &names)[..], &[&c.updated, &c.status]].concat(),
     )
     .await?;
     Ok(Some(c))

@@ -533,7 +533,11 @@ pub async fn rebuild_words_if_stale(db: &impl GenericClient) -> StoreResult<()> 
     if built == version {
         return Ok(());
     }
-    tracing::info!(from = %built, to = %version, "building the name-word index from the contacts");
+    // A new database has no contacts to read: nothing to build, nothing to say.
+    let any: bool = db.query_one("SELECT EXISTS (SELECT 1 FROM contacts)", &[]).await?.get(0);
+    if any {
+        tracing::info!(from = ?built, to = ?version, "building the name-word index from the contacts");
+    }
     db.execute("DELETE FROM name_words", &[]).await?;
     let mut after = i64::MIN;
     loop {

@@ -806,7 +806,7 @@ pub async fn receive(
     let now_ms = now.saturating_mul(1000);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
-        let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_time / 1000);
+        let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_secs());
         return Ok(Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }));
     }
     if let Some(limit) = quota.per_day() {
@@ -1374,7 +1374,7 @@ pub async fn explain(
         {
             reasons.push("campaign_not_running");
             let starts = campaign.status_at(now_ms) == campaign_status::status::RUNNING;
-            block(starts.then_some(campaign.start_time / 1000));
+            block(starts.then_some(campaign.start_secs()));
         }
         match who {
             Some((agent, _)) if !agent.is_empty() => {
@@ -1558,14 +1558,15 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let starts_later = campaign.start_time > 0 && now_ms < campaign.start_time;
     let running = status_now == campaign_status::status::RUNNING && !starts_later;
     // Callable means some assigned agent could be handed it.
-    let worked = running && !assigned_users(db, account, campaign_id).await?.is_empty();
+    let assigned = assigned_users(db, account, campaign_id).await?;
+    let worked = running && !assigned.is_empty();
     let (callable_now, blocked_until) =
-        if worked { callable_now(db, account, &campaign, below, queued, now).await? } else { (0, None) };
+        if worked { callable_now(db, account, &campaign, &assigned, below, queued, now).await? } else { (0, None) };
     let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING {
         None
     } else if starts_later {
         // At its start whoever is queued then, else the first clock after it.
-        let start = campaign.start_time / 1000;
+        let start = campaign.start_secs();
         let queued = db
             .row(
                 "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (1, 2) LIMIT 1",
@@ -1594,6 +1595,7 @@ async fn callable_now(
     db: &impl Db,
     account: &str,
     campaign: &Campaign,
+    assigned: &[(String, String)],
     below: i64,
     queued: i64,
     now: i64,
@@ -1624,7 +1626,15 @@ async fn callable_now(
     let (mut count, mut unblocks) = (0, None);
     for r in rows {
         let c = state_of(&r);
-        if rules::customer_reasons(&c, campaign, None, now).0.contains(&"no_calls_left") {
+        // A USERONLY callback whose owner no longer works the campaign is for the
+        // others, after the grace: judged as for one of them.
+        let owner_away = c.callback_owner.as_deref().is_some_and(|o| !assigned.iter().any(|(_, u)| u == o));
+        let (reasons, due) = rules::customer_reasons(&c, campaign, owner_away.then_some(""), now);
+        if reasons.contains(&"no_calls_left") {
+            continue;
+        }
+        if owner_away && !reasons.is_empty() {
+            unblocks = rules::earliest([unblocks, due], campaign);
             continue;
         }
         let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, now).await?;

@@ -542,7 +542,11 @@ pub fn rebuild_words_if_stale(conn: &mut Connection) -> StoreResult<()> {
     if built == version {
         return Ok(());
     }
-    tracing::info!(from = %built, to = %version, "building the name-word index from the contacts");
+    // A new database has no contacts to read: nothing to build, nothing to say.
+    let any: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM contacts)", [], |r| r.get(0))?;
+    if any {
+        tracing::info!(from = ?built, to = ?version, "building the name-word index from the contacts");
+    }
     tx.execute("DELETE FROM name_words", [])?;
     let mut after = i64::MIN;
     loop {
