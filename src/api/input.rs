@@ -642,6 +642,8 @@ impl<'a> Fields<'a> {
     pub fn string(&self, key: &str) -> ApiResult<Option<String>> {
         match self.get(key) {
             None => Ok(None),
+            // A form or multipart field sent twice arrives as a list.
+            Some(Value::Array(_)) => Err(self.wrong_type(key, "one string, not a list (a field sent twice is a list)")),
             Some(v) => scalar_text(v).map(Some).ok_or_else(|| self.wrong_type(key, "a string")),
         }
     }

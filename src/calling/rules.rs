@@ -362,11 +362,17 @@ pub fn customer_reasons(
             _ => reasons.push("do_not_call"),
         },
         FAILED | ERROR => {
-            if c.number_call_out >= campaign.max_calls() {
-                reasons.push("no_calls_left");
-            } else if c.next_call_at > now {
+            // Both when both hold (max_call_retry lowered during the delay): explain
+            // lists every reason; only calls left make the delay's end a clock.
+            let spent = c.number_call_out >= campaign.max_calls();
+            if c.next_call_at > now {
                 reasons.push("retry_not_due");
-                due = Some(c.next_call_at);
+                if !spent {
+                    due = Some(c.next_call_at);
+                }
+            }
+            if spent {
+                reasons.push("no_calls_left");
             }
         }
         CALLBACK => {

@@ -475,6 +475,18 @@ backend_test!(a_callback_whose_agent_left_the_campaign_counts_for_the_others_aft
     assert_eq!((&stats["callable_now"], &stats["next_eligible_at"]), (&json!(0), &json!(due + 500)), "{stats}");
 });
 
+backend_test!(a_campaign_nobody_works_has_no_next_eligible_time, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    claim(&app, &campaign, "u1").await;
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"agent": []})).await;
+    assert_eq!((s, &body["data"]["agent"]), (200, &json!([])), "{body}");
+    let (_, stats) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+    let stats = &stats["data"];
+    let got = (&stats["claimed"], &stats["callable_now"], &stats["next_eligible_at"]);
+    assert_eq!(got, (&json!(1), &json!(0), &Value::Null), "the lease's end makes nobody callable: {stats}");
+});
+
 backend_test!(an_anyone_callback_is_handed_out_before_new_customers, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({}), &[&[1], &[2], &[3]]).await;

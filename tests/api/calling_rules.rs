@@ -82,6 +82,22 @@ backend_test!(a_customer_out_of_calls_after_max_call_retry_is_lowered_is_waiting
     assert_eq!(claim(&app, &campaign, "u1").await.0, ids[0], "raised again, it is called again");
 });
 
+backend_test!(a_customer_out_of_calls_during_its_retry_delay_is_explained_by_both, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"max_call_retry": 3, "time_between_two_call": 10}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 1})).await;
+    assert_eq!(s, 200);
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!((&why["reasons"], &why["next_eligible_at"]), (&json!(["retry_not_due", "no_calls_left"]), &Value::Null));
+    let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 3})).await;
+    assert_eq!(s, 200);
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!(why["reasons"], json!(["retry_not_due"]), "{why}");
+    assert!(why["next_eligible_at"].as_i64().unwrap() > now_secs() + 500, "the delay's end: {why}");
+});
+
 backend_test!(unknown_and_unassigned_agents_are_r4_where_an_agent_is_named, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({}), &[&[1]]).await;

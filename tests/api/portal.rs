@@ -37,8 +37,18 @@ backend_test!(portal_needs_a_name, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.post("/v1/portal", json!({})).await;
     assert_eq!((status, body), (400, error(2, "missing name")));
-    let (status, body) = app.post("/v1/portal", json!({"name": ["x"]})).await;
+    let (status, body) = app.post("/v1/portal", json!({"name": {"x": 1}})).await;
     assert_eq!((status, body), (400, error(1, "name must be a string")));
+    // A form field sent twice is a list: the message says so.
+    let (status, body) = app
+        .send(
+            reqwest::Method::POST,
+            "/v1/portal",
+            Some(&app.tenant.token),
+            crate::common::Body::Raw("application/x-www-form-urlencoded", b"name=a&name=b".to_vec()),
+        )
+        .await;
+    assert_eq!((status, body), (400, error(1, "name must be one string, not a list (a field sent twice is a list)")));
 });
 
 backend_test!(portals_are_per_account, async {

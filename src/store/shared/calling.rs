@@ -1562,7 +1562,8 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let worked = running && !assigned.is_empty();
     let (callable_now, blocked_until) =
         if worked { callable_now(db, account, &campaign, &assigned, below, queued, now).await? } else { (0, None) };
-    let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING {
+    // Nobody works the campaign: no clock makes anyone callable (an assignment would).
+    let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING || assigned.is_empty() {
         None
     } else if starts_later {
         // At its start whoever is queued then, else the first clock after it.
