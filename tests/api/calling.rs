@@ -622,6 +622,22 @@ backend_test!(a_result_on_an_expired_claim_is_accepted_while_nobody_else_has_it,
     assert_eq!((after["status"].clone(), after["number_call_out"].clone()), (json!(1), json!(1)));
 });
 
+backend_test!(a_result_on_an_expired_claim_is_refused_once_the_customer_was_stopped_since, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    sleep(2.5).await;
+    let refused = error(7, &format!("claim '{c1}' expired and customer {id} has been stopped since"));
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/stop"), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(report(&app, id, &c1, "success", json!({})).await, (409, refused.clone()));
+    // Resumed, it was still stopped since the call: the result is refused all the same.
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/resume"), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(report(&app, id, &c1, "success", json!({})).await, (409, refused));
+    assert_eq!(row(&app, &campaign, id).await["number_call_out"], 0, "nothing counted");
+});
+
 backend_test!(release_gives_the_customer_back_at_once_and_only_once, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({}), &[&[1]]).await;

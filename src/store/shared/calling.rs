@@ -1154,7 +1154,18 @@ pub async fn result(
         Some(found) => found,
         None => customer_for_write(db, account, customer_id).await?,
     };
-    if claim.state == 3 && c.status == status::STOPPED {
+    // Stopped since, resumed or not: a stop comes only once the lease has run out
+    // (a live claim refuses it), so its history entry is at or past the lease's end.
+    if claim.state == 3
+        && (c.status == status::STOPPED
+            || db
+                .row(
+                    "SELECT 1 FROM history WHERE account_id = ? AND customer_id = ? AND event = 'stopped' AND at >= ?",
+                    &[account.into(), customer_id.into(), claim.lease_expires_at.into()],
+                )
+                .await?
+                .is_some())
+    {
         return Err(StoreError::Conflict(format!(
             "claim '{}' expired and customer {customer_id} has been stopped since",
             claim.id
