@@ -154,8 +154,10 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            app.clone().map_request(|req: axum::http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new));
+        let grace = options.header_read_timeout;
+        let service = app.clone().map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+            req.map(|body| axum::body::Body::new(Paced::new(body, grace)))
+        });
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -166,6 +168,74 @@ pub async fn serve_with(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The slowest a request body may arrive, on average, once its grace is over.
+const MIN_BODY_BYTES_PER_SEC: u64 = 1024;
+
+/// A request body that must keep arriving: by `grace` after the head (the header
+/// read timeout), plus a second for every [`MIN_BODY_BYTES_PER_SEC`] bytes received,
+/// the next bytes are due, else the body ends in an error that the handler answers
+/// (r 1) and the connection closes. A client trickling a byte every few seconds, or
+/// declaring a length it never sends, would otherwise hold its connection (one of
+/// `--max-connections`) for ever, as no timeout covers a body once its head is in.
+struct Paced<B> {
+    inner: B,
+    start: tokio::time::Instant,
+    grace: Duration,
+    received: u64,
+    due: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Paced<B> {
+    fn new(inner: B, grace: Duration) -> Paced<B> {
+        let start = tokio::time::Instant::now();
+        Paced { inner, start, grace, received: 0, due: Box::pin(tokio::time::sleep_until(start + grace)) }
+    }
+}
+
+impl<B> hyper::body::Body for Paced<B>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received += data.len() as u64;
+                    let earned = Duration::from_secs(this.received / MIN_BODY_BYTES_PER_SEC);
+                    this.due.as_mut().reset(this.start + this.grace + earned);
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => Poll::Ready(other.map(|r| r.map_err(Into::into))),
+            Poll::Pending => match this.due.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(format!(
+                    "the body arrives too slowly (after {} s, at least {MIN_BODY_BYTES_PER_SEC} bytes a second)",
+                    this.grace.as_secs()
+                )
+                .into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// GET /healthz: a constant answer that needs no token and touches no database, for

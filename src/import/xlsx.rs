@@ -32,8 +32,9 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
         let shared_strings = file.name().is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
         let mut part = file.take(limit - total + 1);
         let mut claims = ClaimScanner::default();
+        let mut strings = StringSizer::default();
         let copied = if shared_strings {
-            std::io::copy(&mut part, &mut claims)
+            std::io::copy(&mut part, &mut Both(&mut claims, &mut strings))
         } else {
             std::io::copy(&mut part, &mut std::io::sink())
         };
@@ -49,8 +50,105 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
             )));
         }
+        if strings.largest > MAX_SHARED_STRING_BYTES {
+            return Err(ImportError::File(format!(
+                "the .xlsx file holds a text of {} bytes, longer than a cell holds ({} characters)",
+                strings.largest,
+                super::MAX_CELL_CHARS
+            )));
+        }
     }
     Ok(())
+}
+
+/// The most bytes the text of one shared string (`<si>`, its rich-text runs
+/// together) may take: a cell's most characters, each at most ten bytes written as
+/// a character reference (`&#1114111;`). calamine keeps every shared string whole,
+/// so one of hundreds of megabytes, which no cell can show, would cost its size
+/// several times over in memory for nothing.
+const MAX_SHARED_STRING_BYTES: u64 = super::MAX_CELL_CHARS as u64 * 10;
+
+/// Measures the character data of each `<si>` element of a shared-strings part
+/// (bytes outside tags, counted from one `<si` start tag to the next), keeping the
+/// largest; works across the chunks it is written in.
+#[derive(Debug, Default)]
+struct StringSizer {
+    in_tag: bool,
+    /// The tag's name as read so far (a few bytes suffice to tell `si`), and
+    /// whether it is still being read.
+    name: Vec<u8>,
+    naming: bool,
+    text: u64,
+    largest: u64,
+}
+
+impl StringSizer {
+    fn end_name(&mut self) {
+        self.naming = false;
+        let local = self.name.rsplit(|&b| b == b':').next().unwrap_or(&[]);
+        if local == b"si" && self.name.first() != Some(&b'/') {
+            self.text = 0;
+        }
+    }
+}
+
+impl std::io::Write for StringSizer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            if !self.in_tag {
+                let at = memchr::memchr(b'<', rest).unwrap_or(rest.len());
+                self.text += at as u64;
+                self.largest = self.largest.max(self.text);
+                rest = &rest[at..];
+                if let Some((_, after)) = rest.split_first() {
+                    (self.in_tag, self.naming) = (true, true);
+                    self.name.clear();
+                    rest = after;
+                }
+                continue;
+            }
+            if self.naming {
+                let b = rest[0];
+                if b.is_ascii_whitespace() || b == b'>' || (b == b'/' && !self.name.is_empty()) {
+                    self.end_name();
+                } else {
+                    if self.name.len() < 16 {
+                        self.name.push(b);
+                    }
+                    rest = &rest[1..];
+                }
+                continue;
+            }
+            match memchr::memchr(b'>', rest) {
+                Some(at) => {
+                    self.in_tag = false;
+                    rest = &rest[at + 1..];
+                }
+                None => break,
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes to two sinks at once.
+struct Both<'a, A, B>(&'a mut A, &'a mut B);
+
+impl<A: std::io::Write, B: std::io::Write> std::io::Write for Both<'_, A, B> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(buf)?;
+        self.1.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The shortest string entry a shared-strings table can hold: `<si/>`.

@@ -538,6 +538,34 @@ backend_test!(a_shared_strings_table_that_claims_to_be_huge_is_refused, async {
     assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
 });
 
+backend_test!(a_shared_string_longer_than_any_cell_is_refused_before_it_is_read, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let file = xlsx(&[&["id", "name", "phone"], &["C1", "An", "0901234567"]], false);
+    // One string no cell uses, longer than a cell can hold (calamine kept it whole,
+    // a 600 MB one cost the server gigabytes): in one run, and in many runs of one
+    // rich-text string, which calamine joins.
+    let long = "a".repeat(400_000);
+    let runs = format!("<si>{}</si>", format!("<r><t>{}</t></r>", "b".repeat(4_000)).repeat(100));
+    for extra in [format!("<si><t>{long}</t></si>"), runs] {
+        let hostile =
+            with_part_edited(&file, "xl/sharedStrings.xml", |xml| xml.replace("</sst>", &format!("{extra}</sst>")));
+        let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", hostile).await;
+        assert_eq!((status, &body["r"]), (422, &json!(8)), "{body}");
+        let msg = body["msg"].as_str().unwrap();
+        assert!(msg.starts_with("the .xlsx file holds a text of 400"), "{msg}");
+        assert!(msg.ends_with("bytes, longer than a cell holds (32767 characters)"), "{msg}");
+        assert!(customers(&app, &campaign).await.is_empty());
+    }
+    // A string as long as a cell holds goes in.
+    let full = "c".repeat(32_767);
+    let fine = with_part_edited(&file, "xl/sharedStrings.xml", |xml| {
+        xml.replace("</sst>", &format!("<si><t>{full}</t></si></sst>"))
+    });
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", fine).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+});
+
 backend_test!(a_name_of_thousands_of_words_is_imported, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;

@@ -61,6 +61,58 @@ async fn a_client_that_stops_midway_through_its_headers_is_disconnected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_or_never_comes_is_answered_and_its_connection_closed() {
+    let (_db, url) = TestDb::create(Backend::Sqlite).await;
+    let options = ServeOptions { header_read_timeout: Duration::from_secs(1), ..ServeOptions::default() };
+    let store = callsheet::store::open(&url).await.expect("open store");
+    let (account, _) =
+        store.create_account(callsheet::domain::account::parse_name("t", "Acme").unwrap(), "VN".into()).await.unwrap();
+    let key = store.create_key(account.account_id()).await.unwrap();
+    let token = callsheet::domain::token::mint(&key.sid, &key.secret, callsheet::domain::now_secs(), 600);
+    let addr = serve_with(&url, options).await;
+    tokio::task::spawn_blocking(move || {
+        let head = format!(
+            "POST /v1/campaign HTTP/1.1\r\nHost: callsheet\r\nX-STRINGEE-AUTH: {token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        );
+        // A byte every half second, far below a kilobyte a second; and nothing at all.
+        for trickle in [true, false] {
+            let mut slow = TcpStream::connect(addr).unwrap();
+            slow.write_all(head.as_bytes()).unwrap();
+            slow.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            let started = std::time::Instant::now();
+            let mut answer = Vec::new();
+            let mut buf = [0u8; 4096];
+            while started.elapsed() < Duration::from_secs(30) {
+                if trickle {
+                    let _ = slow.write_all(b" ");
+                }
+                match slow.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                    Err(_) => break,
+                }
+                if answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            let text = String::from_utf8_lossy(&answer);
+            assert!(text.starts_with("HTTP/1.1 400"), "trickle {trickle}: {text}");
+            assert!(text.contains("\"r\":1") && text.contains("the body arrives too slowly"), "{text}");
+            assert!(started.elapsed() < Duration::from_secs(10), "answered after {:?}", started.elapsed());
+        }
+        // A body sent at once is unaffected.
+        let mut fine = TcpStream::connect(addr).unwrap();
+        fine.write_all(b"GET /healthz HTTP/1.1\r\nHost: callsheet\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        fine.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_the_cap_wait_for_a_free_slot() {
     let (_db, url) = TestDb::create(Backend::Sqlite).await;
     let options = ServeOptions { header_read_timeout: Duration::from_secs(60), max_connections: 2 };
