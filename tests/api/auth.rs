@@ -132,6 +132,16 @@ backend_test!(unknown_iss_is_refused, async {
     .await;
     let tok = forge(hs256(), json!({"exp": now_secs() + 60, "rest_api": true}), "x", false);
     refused(&app, Some(&tok), "token has no iss naming an API key").await;
+    // A forged iss of any length is repeated back only in part.
+    let long = "X".repeat(100_000);
+    let tok = token::mint(&long, "whatever", now_secs(), 60);
+    let shown = format!("{}…", "X".repeat(40));
+    refused(
+        &app,
+        Some(&tok),
+        &format!("unknown API key '{shown}' (the token's iss): a key works with the database it was created in"),
+    )
+    .await;
 });
 
 backend_test!(revoked_key_is_refused, async {
