@@ -143,10 +143,27 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
             "this is an Excel 97-2003 (.xls) file; save it as .xlsx or .csv and upload it again".into(),
         ));
     }
+    if utf16(bytes) {
+        return Err(ImportError::File(
+            "the CSV file is UTF-16 text (Excel's \"Unicode Text\"); save it as \"CSV UTF-8\" and upload it again"
+                .into(),
+        ));
+    }
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Err(ImportError::File("the file is neither an .xlsx workbook nor a .csv text file".into()));
     }
     Ok(Format::Csv)
+}
+
+/// Whether a file is UTF-16 text: its byte-order mark, or, without one, a NUL in
+/// every other byte of its start (ASCII written two bytes a character).
+fn utf16(bytes: &[u8]) -> bool {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let start = &bytes[..bytes.len().min(512) & !1];
+    start.len() >= 8
+        && (start.chunks(2).all(|p| p[1] == 0 && p[0] != 0) || start.chunks(2).all(|p| p[0] == 0 && p[1] != 0))
 }
 
 /// Checks the `sheet` option against the file before any row is read, so that an
@@ -367,6 +384,14 @@ mod tests {
     #[test]
     fn formats_are_told_from_content() {
         assert_eq!(detect(b"PK\x03\x04rest"), Ok(Format::Xlsx));
+        let utf16 = |text: &str, bom: &[u8], big: bool| -> Vec<u8> {
+            let units = text.encode_utf16().flat_map(|u| if big { u.to_be_bytes() } else { u.to_le_bytes() });
+            bom.iter().copied().chain(units).collect()
+        };
+        for (bom, big) in [(&[0xFF, 0xFE][..], false), (&[0xFE, 0xFF][..], true), (&[][..], false), (&[][..], true)] {
+            let err = detect(&utf16("name,phone\nAn,0901234567\n", bom, big)).unwrap_err();
+            assert!(matches!(&err, ImportError::File(m) if m.starts_with("the CSV file is UTF-16 text")), "{err:?}");
+        }
         assert_eq!(detect("phone\n0901".as_bytes()), Ok(Format::Csv));
         assert!(matches!(detect(b""), Err(ImportError::File(m)) if m == "the file is empty"));
         assert!(

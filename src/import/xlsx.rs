@@ -297,7 +297,8 @@ fn convert(value: &DataRef<'_>) -> Cell {
             }
         }
         DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Date(s.clone()),
-        DataRef::Error(e) => Cell::Text(format!("#{e:?}")),
+        // As the spreadsheet shows it: `#DIV/0!`, `#N/A`.
+        DataRef::Error(e) => Cell::Text(e.to_string()),
     }
 }
 
@@ -460,6 +461,16 @@ mod tests {
     use std::io::Write;
 
     use super::ClaimScanner;
+
+    #[test]
+    fn error_cells_read_as_the_spreadsheet_shows_them() {
+        use calamine::{CellErrorType, DataRef};
+        for (e, text) in
+            [(CellErrorType::Div0, "#DIV/0!"), (CellErrorType::NA, "#N/A"), (CellErrorType::Value, "#VALUE!")]
+        {
+            assert_eq!(super::convert(&DataRef::Error(e)), super::Cell::Text(text.into()));
+        }
+    }
 
     fn largest_claim(chunks: &[&str]) -> Option<u128> {
         let mut scanner = ClaimScanner::default();
