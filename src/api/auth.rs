@@ -88,11 +88,8 @@ async fn key_of(state: &AppState, sid: &str) -> Result<(ApiKey, Account), ApiErr
         return Ok(found);
     }
     // A sid is 32 characters: more of a forged iss is not worth repeating back.
-    let shown = match sid.char_indices().nth(40) {
-        Some((end, _)) => format!("{}…", &sid[..end]),
-        None => sid.to_string(),
-    };
-    let unknown = || refuse(TokenError::UnknownKey(shown.clone()));
+    let shown = crate::domain::text::shortened(sid, 40);
+    let unknown = || refuse(TokenError::UnknownKey(shown.to_string()));
     let parsed = KeySid::parse(sid).map_err(|_| unknown())?;
     let key = state.store.key(parsed).await?.ok_or_else(unknown)?;
     let account = state

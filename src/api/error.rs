@@ -79,8 +79,9 @@ impl ApiError {
     /// that quotes a client's value must not send a 100 kB value back twice.
     pub fn new(code: Code, msg: impl Into<String>) -> ApiError {
         let mut msg = msg.into();
-        if let Some((end, _)) = msg.char_indices().nth(MESSAGE_CHARS) {
-            msg.truncate(end);
+        let kept = crate::domain::text::first_chars(&msg, MESSAGE_CHARS).len();
+        if kept < msg.len() {
+            msg.truncate(kept);
             msg.push('…');
         }
         ApiError { code, msg, status: None, cause: None }

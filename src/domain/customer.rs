@@ -248,10 +248,7 @@ pub const INDEXED_WORD_CHARS: usize = 500;
 
 /// `word` as the word index keeps it: its first [`INDEXED_WORD_CHARS`] characters.
 pub fn indexed_word(word: &str) -> &str {
-    match word.char_indices().nth(INDEXED_WORD_CHARS) {
-        Some((end, _)) => &word[..end],
-        None => word,
-    }
+    text::first_chars(word, INDEXED_WORD_CHARS)
 }
 
 /// The forms a name word is indexed in: lower case, and folded (lower case without

@@ -52,7 +52,7 @@ pub fn has_diacritics(s: &str) -> bool {
 
 /// Whether `c` belongs to a word: a letter or a digit, or a combining mark (the
 /// accents of a name written decomposed, which belong to the letter before them).
-pub fn is_word_char(c: char) -> bool {
+fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
 }
 
@@ -60,6 +60,20 @@ pub fn is_word_char(c: char) -> bool {
 /// (a mark with no letter before it is no word of its own).
 pub fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !is_word_char(c)).map(|w| w.trim_start_matches(is_combining_mark)).filter(|w| !w.is_empty())
+}
+
+/// The first `n` characters of `s` (all of it when it is shorter).
+pub fn first_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+/// `s` cut to its first `n` characters, `…` marking where it was cut.
+pub fn shortened(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    let head = first_chars(s, n);
+    if head.len() == s.len() { std::borrow::Cow::Borrowed(s) } else { std::borrow::Cow::Owned(format!("{head}…")) }
 }
 
 #[cfg(test)]

@@ -65,13 +65,22 @@ async fn receive_lease(app: &TestApp, id: i64) -> i64 {
     claimed["at"].as_i64().unwrap() + 1
 }
 
-backend_test!(a_customer_out_of_calls_after_max_call_retry_is_lowered_is_waiting_not_finished, async {
-    let app = TestApp::spawn().await;
-    let (campaign, ids) = running(&app, json!({"max_call_retry": 3, "time_between_two_call": 0}), &[&[1]]).await;
-    let (id, c1, _) = claim(&app, &campaign, "u1").await;
-    reported(&app, id, &c1, "busy", json!({})).await;
+/// A campaign of one customer, busy at its first call of three, then
+/// `max_call_retry` lowered to 1: out of calls, with a retry delay of
+/// `time_between_two_call` minutes. The campaign and its customers' ids.
+async fn out_of_calls_after_a_busy_call(app: &TestApp, time_between_two_call: i64) -> (String, Vec<i64>) {
+    let settings = json!({"max_call_retry": 3, "time_between_two_call": time_between_two_call});
+    let (campaign, ids) = running(app, settings, &[&[1]]).await;
+    let (id, c1, _) = claim(app, &campaign, "u1").await;
+    reported(app, id, &c1, "busy", json!({})).await;
     let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 1})).await;
     assert_eq!(s, 200);
+    (campaign, ids)
+}
+
+backend_test!(a_customer_out_of_calls_after_max_call_retry_is_lowered_is_waiting_not_finished, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = out_of_calls_after_a_busy_call(&app, 0).await;
     // Status 1 is not a finished customer: the list is not empty, nothing is due.
     for _ in 0..2 {
         assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), Value::Null));
@@ -84,11 +93,7 @@ backend_test!(a_customer_out_of_calls_after_max_call_retry_is_lowered_is_waiting
 
 backend_test!(a_customer_out_of_calls_during_its_retry_delay_is_explained_by_both, async {
     let app = TestApp::spawn().await;
-    let (campaign, ids) = running(&app, json!({"max_call_retry": 3, "time_between_two_call": 10}), &[&[1]]).await;
-    let (id, c1, _) = claim(&app, &campaign, "u1").await;
-    reported(&app, id, &c1, "busy", json!({})).await;
-    let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 1})).await;
-    assert_eq!(s, 200);
+    let (campaign, ids) = out_of_calls_after_a_busy_call(&app, 10).await;
     let why = explain(&app, ids[0], Some("u1")).await;
     assert_eq!((&why["reasons"], &why["next_eligible_at"]), (&json!(["retry_not_due", "no_calls_left"]), &Value::Null));
     let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 3})).await;

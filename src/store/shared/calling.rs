@@ -1154,17 +1154,9 @@ pub async fn result(
         Some(found) => found,
         None => customer_for_write(db, account, customer_id).await?,
     };
-    // Stopped since, resumed or not: a stop comes only once the lease has run out
-    // (a live claim refuses it), so its history entry is at or past the lease's end.
+    // Stopped since, resumed or not.
     if claim.state == 3
-        && (c.status == status::STOPPED
-            || db
-                .row(
-                    "SELECT 1 FROM history WHERE account_id = ? AND customer_id = ? AND event = 'stopped' AND at >= ?",
-                    &[account.into(), customer_id.into(), claim.lease_expires_at.into()],
-                )
-                .await?
-                .is_some())
+        && (c.status == status::STOPPED || stopped_since(db, account, customer_id, claim.lease_expires_at).await?)
     {
         return Err(StoreError::Conflict(format!(
             "claim '{}' expired and customer {customer_id} has been stopped since",
@@ -1217,6 +1209,19 @@ pub async fn result(
         db.exec("UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?", &settled),
     )?;
     Ok((answer, true))
+}
+
+/// Whether the customer was stopped at or after `lease_end`, the end of an expired
+/// claim's lease: a stop comes only once the lease has run out (a live claim
+/// refuses it), so its history entry tells it, whether it was resumed since or not.
+async fn stopped_since(db: &impl Db, account: &str, customer_id: i64, lease_end: i64) -> StoreResult<bool> {
+    Ok(db
+        .row(
+            "SELECT 1 FROM history WHERE account_id = ? AND customer_id = ? AND event = 'stopped' AND at >= ?",
+            &[account.into(), customer_id.into(), lease_end.into()],
+        )
+        .await?
+        .is_some())
 }
 
 /// The answer a claim's accepted result was given, if any: a result sent again
@@ -1337,6 +1342,12 @@ async fn assigned_users(db: &impl Db, account: &str, campaign: &str) -> StoreRes
         .collect())
 }
 
+/// The owner of the customer's `USERONLY` callback, when that agent is among
+/// `assigned` (from [`assigned_users`]): still works the campaign.
+fn working_owner<'a>(c: &'a CustomerState, assigned: &[(String, String)]) -> Option<&'a str> {
+    c.callback_owner.as_deref().filter(|o| assigned.iter().any(|(_, u)| u == o))
+}
+
 /// Why a customer is or is not callable (CONTRACT §9.5): for `user` when given,
 /// else the owner of its `USERONLY` callback, else every assigned agent.
 pub async fn explain(
@@ -1361,7 +1372,7 @@ pub async fn explain(
     let assigned = assigned_users(db, account, &campaign.id).await?;
     // A callback's owner is judged alone while it works the campaign; without it,
     // every agent who does.
-    let owner = c.callback_owner.as_deref().filter(|o| assigned.iter().any(|(_, su)| su == o));
+    let owner = working_owner(&c, &assigned);
     let judged: Vec<Option<(String, String)>> = match user.or(owner) {
         Some(u) => {
             vec![Some(assigned.iter().find(|(_, su)| su == u).cloned().unwrap_or((String::new(), u.to_string())))]
@@ -1640,7 +1651,7 @@ async fn callable_now(
         let c = state_of(&r);
         // A USERONLY callback whose owner no longer works the campaign is for the
         // others, after the grace: judged as for one of them.
-        let owner_away = c.callback_owner.as_deref().is_some_and(|o| !assigned.iter().any(|(_, u)| u == o));
+        let owner_away = c.callback_owner.is_some() && working_owner(&c, assigned).is_none();
         let (reasons, due) = rules::customer_reasons(&c, campaign, owner_away.then_some(""), now);
         if reasons.contains(&"no_calls_left") {
             continue;
