@@ -44,6 +44,8 @@ fn campaign_fields(f: &Fields<'_>) -> ApiResult<CampaignFields> {
 fn calling_fields(f: &Fields<'_>) -> ApiResult<CallingFields> {
     let kept = |key: &str| f.get(key).cloned();
     let businesshour = match f.get("businesshour") {
+        // null, as GET shows "none", clears it too: a GET, edit, PUT round trip works.
+        None if f.sent_null("businesshour") => Some(None),
         None => None,
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Some(None),
         Some(_) => Some(f.int("businesshour")?),

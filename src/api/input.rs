@@ -633,6 +633,11 @@ impl<'a> Fields<'a> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
+    /// Whether the field was sent as JSON `null` (which `get` reads as absent).
+    pub fn sent_null(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(Value::is_null)
+    }
+
     /// The first present of several names for one field.
     pub fn get_any(&self, keys: &[&str]) -> Option<(&'a Value, String)> {
         keys.iter().find_map(|k| self.get(k).map(|v| (v, k.to_string())))

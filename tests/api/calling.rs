@@ -877,6 +877,21 @@ backend_test!(outside_the_hours_nobody_is_called_and_the_reason_says_so, async {
     assert!(body["msg"].as_str().unwrap().contains(&campaign), "names the campaign: {body}");
     let (s, _) = app.delete(&format!("/v1/businesshour/{closed}")).await;
     assert_eq!(s, 200);
+    // The campaign as GET shows it, sent back with businesshour null, is any hour again:
+    // the set is free to delete. "" clears it as well; an absent field keeps it.
+    let (_, shown) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    let mut edited = shown["data"].clone();
+    edited["businesshour"] = json!(null);
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), edited).await;
+    assert_eq!((s, body["data"]["businesshour"].clone()), (200, json!(null)), "{body}");
+    let (s, body) = app.delete(&format!("/v1/businesshour/{open}")).await;
+    assert_eq!(s, 200, "{body}");
+    let open = always_open(&app).await;
+    app.put(&format!("/v1/campaign/{campaign}"), json!({"businesshour": open})).await;
+    let (_, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"name": "renamed"})).await;
+    assert_eq!(body["data"]["businesshour"], json!(open), "{body}");
+    let (_, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"businesshour": ""})).await;
+    assert_eq!(body["data"]["businesshour"], json!(null), "{body}");
 });
 
 backend_test!(callable_hours_are_kept_as_sent_and_presets_are_fixed, async {
