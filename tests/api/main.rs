@@ -28,6 +28,7 @@ mod lucene;
 mod multiserver;
 mod openapi;
 mod operations;
+mod phones;
 mod portal;
 mod schema;
 mod search;
