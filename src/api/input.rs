@@ -85,7 +85,12 @@ impl FromRequest<AppState> for Input {
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if content_type.starts_with("multipart/form-data") {
+        // A request with no body at all (a GET that names the reference's content type
+        // on every request) has no fields to read, whatever its type says.
+        let bodiless = declared == Some(0)
+            || (declared.is_none() && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING));
+        if content_type.starts_with("multipart/form-data") && bodiless {
+        } else if content_type.starts_with("multipart/form-data") {
             // Refused before a byte is read when the client says how large it is.
             if declared.is_some_and(|n| n > state.limits.upload_bytes as u64) {
                 return Err(too_large(state.limits.upload_bytes));
@@ -99,14 +104,22 @@ impl FromRequest<AppState> for Input {
                 return Err(too_large(bounds.text_bytes));
             }
             let bytes = read_body(req.into_body(), bounds.text_bytes, state.limits.upload_bytes).await?;
-            if content_type.starts_with("application/x-www-form-urlencoded") {
+            // A byte-order mark, as some Windows tools write before JSON, says nothing.
+            let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            // A JSON object labelled as a form, as PHP's curl sends a `json_encode`d body
+            // by default, is read as the JSON it is.
+            let labelled_form = content_type.starts_with("application/x-www-form-urlencoded");
+            let json_object = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if labelled_form && !json_object {
                 insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field")?, &mut budget)?;
-            } else if !bytes.iter().all(u8::is_ascii_whitespace) {
-                // A byte-order mark, as some Windows tools write before JSON, says nothing.
-                let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-                match parse_json(json, &mut budget, "body")? {
-                    Value::Object(body) => input.map.extend(body),
-                    _ => return Err(ApiError::invalid("malformed JSON body: expected an object")),
+            } else if !json.iter().all(u8::is_ascii_whitespace) {
+                match parse_json(json, &mut budget, "body") {
+                    Ok(Value::Object(body)) => input.map.extend(body),
+                    Err(e) if labelled_form && e.code == super::error::Code::Invalid => {
+                        insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field")?, &mut budget)?;
+                    }
+                    Err(e) => return Err(e),
+                    Ok(_) => return Err(ApiError::invalid("malformed JSON body: expected an object")),
                 }
             }
         }
@@ -398,8 +411,7 @@ async fn read_multipart(
             budget.check()?;
         }
         let name = field.name().unwrap_or_default().to_string();
-        let filename = field.file_name().map(str::to_string);
-        if let Some(filename) = filename {
+        if let Some(filename) = upload_name(&name, field.file_name(), field.content_type(), field.headers()) {
             let bytes = field.bytes().await.map_err(|e| read_error(e, &format!("field '{name}'")))?;
             input.uploads.push(Upload { field: name, filename, bytes });
             continue;
@@ -421,11 +433,47 @@ async fn read_multipart(
     }
 }
 
+/// The file name of a multipart part that is an upload, or `None` for a text field.
+/// A part is an upload when it names a file (`filename=`, or only RFC 5987's
+/// `filename*=UTF-8''…`), or, without one, when its type is a spreadsheet's (or,
+/// for `file`, binary); but a part other than `file` that says it is JSON or text is a text field
+/// whatever its name (a browser's `FormData` sends a JSON `Blob` as `filename=blob`).
+fn upload_name(
+    field: &str,
+    filename: Option<&str>,
+    content_type: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> Option<String> {
+    let kind = content_type.unwrap_or_default().to_ascii_lowercase();
+    let textual = kind.starts_with("application/json") || kind.starts_with("text/plain");
+    if field != "file" && textual {
+        return None;
+    }
+    let extended = || {
+        let disposition = headers.get(axum::http::header::CONTENT_DISPOSITION)?.to_str().ok()?;
+        let value = disposition.split(';').map(str::trim).find_map(|p| p.strip_prefix("filename*="))?;
+        let encoded = value.split_once("''").map_or(value, |(_, rest)| rest).trim_matches('"');
+        Some(percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned())
+    };
+    let spreadsheet = ["application/vnd.openxmlformats", "application/vnd.ms-excel", "text/csv", "application/csv"];
+    let binary = ["application/octet-stream", "application/zip"];
+    let binary = spreadsheet.iter().any(|t| kind.starts_with(t))
+        || (field == "file" && binary.iter().any(|t| kind.starts_with(t)));
+    filename.map(str::to_string).or_else(extended).or_else(|| binary.then(|| field.to_string()))
+}
+
 /// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`; each
 /// pair is charged for the values its path builds.
 /// Whether an object's keys are all numbers: a list's entries by position, not an entry.
 fn indexed(m: &Map<String, Value>) -> bool {
     !m.is_empty() && m.keys().all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// An object keyed by numbers as the list of its values, by index.
+fn by_index(m: &Map<String, Value>) -> Vec<Value> {
+    let mut entries: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (k.trim_start_matches('0'), v)).collect();
+    entries.sort_by(|a, b| (a.0.len(), a.0).cmp(&(b.0.len(), b.0)));
+    entries.into_iter().map(|(_, v)| v.clone()).collect()
 }
 
 /// The pairs of a urlencoded body or query string, decoded as `form_urlencoded`
@@ -689,12 +737,16 @@ impl<'a> Fields<'a> {
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
             // One entry, as a JSON object or its text, is a list of one. An object keyed by
-            // numbers (`list[1][id]=…` counting from 1) is a list written otherwise: refused.
+            // numbers is a list whose indexes have gaps or start at 1, as PHP writes an
+            // array after `array_filter` or `unset` (`list[1][id]=…`, or `json_encode`'s
+            // `{"1":…,"3":…}`): its entries in the order of their indexes.
             Some(Value::String(s)) if s.trim_start().starts_with('{') => match self.json_text(key, s)? {
-                Some(Value::Object(m)) if !indexed(&m) => Ok(Some(Cow::Owned(vec![Value::Object(m)]))),
+                Some(Value::Object(m)) if indexed(&m) => Ok(Some(Cow::Owned(by_index(&m)))),
+                Some(Value::Object(m)) => Ok(Some(Cow::Owned(vec![Value::Object(m)]))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
-            Some(Value::Object(m)) if !indexed(m) => Ok(Some(Cow::Owned(vec![Value::Object(m.clone())]))),
+            Some(Value::Object(m)) if indexed(m) => Ok(Some(Cow::Owned(by_index(m)))),
+            Some(Value::Object(m)) => Ok(Some(Cow::Owned(vec![Value::Object(m.clone())]))),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(_) => Err(self.wrong_type(key, "a list")),
@@ -862,17 +914,18 @@ mod tests {
     }
 
     #[test]
-    fn one_entry_is_a_list_of_one_but_an_object_by_position_is_not() {
+    fn one_entry_is_a_list_of_one_and_an_object_by_position_a_list_by_index() {
         let map = json!({
             "entry": {"id": "CT1", "phones": ["0901"]},
             "text": "{\"id\": \"CT2\"}",
-            "by_position": {"1": {"id": "CT1"}, "2": {"id": "CT2"}},
-            "by_position_text": "{\"1\": {\"id\": \"CT1\"}}",
+            "by_position": {"10": {"id": "CT10"}, "2": {"id": "CT2"}, "1": {"id": "CT1"}},
+            "by_position_text": "{\"3\": {\"id\": \"CT3\"}, \"01\": {\"id\": \"CT1\"}}",
         });
         let f = Fields::new(map.as_object().unwrap(), "", Bounds::default());
         assert_eq!(f.list("entry").unwrap().unwrap().len(), 1);
         assert_eq!(f.list("text").unwrap().unwrap()[0]["id"], "CT2");
-        assert!(f.list("by_position").is_err());
-        assert!(f.list("by_position_text").is_err());
+        let ids = |key| f.list(key).unwrap().unwrap().iter().map(|e| e["id"].clone()).collect::<Vec<_>>();
+        assert_eq!(ids("by_position"), [json!("CT1"), json!("CT2"), json!("CT10")]);
+        assert_eq!(ids("by_position_text"), [json!("CT1"), json!("CT3")]);
     }
 }

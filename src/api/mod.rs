@@ -156,7 +156,7 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         let grace = options.header_read_timeout;
         let service = app.clone().map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
-            req.map(|body| axum::body::Body::new(Paced::new(body, grace)))
+            without_trailing_slash(req).map(|body| axum::body::Body::new(Paced::new(body, grace)))
         });
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
@@ -168,6 +168,28 @@ pub async fn serve_with(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The request with its path's trailing slashes taken off (`/v1/customcampaign/`, as
+/// the reference documents its paths, is `/v1/customcampaign`); `/` stays.
+fn without_trailing_slash<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    let path = req.uri().path();
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() == path.len() || trimmed.is_empty() {
+        return req;
+    }
+    let rebuilt = match req.uri().query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_string(),
+    };
+    if let Ok(path_and_query) = rebuilt.parse::<axum::http::uri::PathAndQuery>() {
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// The slowest a request body may arrive, on average, once its grace is over.

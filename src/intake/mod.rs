@@ -94,6 +94,43 @@ impl From<StoreError> for IntakeError {
     }
 }
 
+/// The saved filters and portals `listfilters` names, before anything is written:
+/// an unknown one is r 4 even where the campaign's state would refuse the add (r 7),
+/// as CONTRACT §9 orders the checks (the campaign, then other ids, then state).
+async fn check_filters(
+    store: &DynStore,
+    account: &Account,
+    target: &Target,
+    filters: &[(i64, FilterSource)],
+) -> Result<(), IntakeError> {
+    if filters.is_empty() {
+        return Ok(());
+    }
+    if let Target::Existing(id) = target
+        && store.campaign(account.account_id(), id.clone()).await?.is_none()
+    {
+        return Err(StoreError::CampaignNotFound(id.to_string()).into());
+    }
+    for (_, source) in filters {
+        let portal = match source {
+            FilterSource::Query { portal, .. } => portal.clone(),
+            FilterSource::Saved { id, portal, .. } => {
+                let saved = store.filter(account.account_id(), id.clone()).await?;
+                if saved.is_none() {
+                    return Err(StoreError::NotFound(format!("filter '{id}' not found")).into());
+                }
+                portal.clone()
+            }
+        };
+        if let Some(portal) = portal
+            && store.portal(account.account_id(), Some(portal.clone())).await?.is_none()
+        {
+            return Err(StoreError::NotFound(format!("portal '{portal}' not found")).into());
+        }
+    }
+    Ok(())
+}
+
 /// Adds everything `sources` holds to the target campaign, all or nothing.
 pub async fn add(
     store: &DynStore,
@@ -103,6 +140,7 @@ pub async fn add(
     target: Target,
     sources: Sources,
 ) -> Result<(Campaign, AddSummary), IntakeError> {
+    check_filters(store, account, &target, &sources.filters).await?;
     let listed = (sources.contacts.len() + sources.invalid.len()) as i64;
     let mut dropped: Vec<DroppedPhone> = sources
         .contacts

@@ -797,6 +797,21 @@ backend_test!(dnc_lists_and_deletes_by_scope, async {
     assert_eq!((s, body), (400, error(2, "missing phones")));
 });
 
+backend_test!(a_campaigns_own_do_not_call_entries_go_with_it, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Going").await;
+    let other = app.create_campaign("Staying").await;
+    app.post("/v1/dnc", json!({"phones": [vn(1)]})).await;
+    app.post("/v1/dnc", json!({"phones": [vn(1), vn(2)], "campaign": campaign})).await;
+    app.post("/v1/dnc", json!({"phones": [vn(2)], "campaign": other})).await;
+    let (s, _) = app.delete(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!(s, 200);
+    let (_, all) = app.get("/v1/dnc").await;
+    let left: Vec<_> =
+        all["data"]["rows"].as_array().unwrap().iter().map(|r| (r["phone"].clone(), r["campaign"].clone())).collect();
+    assert_eq!(left, [(json!(stored(1)), json!(null)), (json!(stored(2)), json!(other))], "{all}");
+});
+
 backend_test!(customers_whose_every_phone_is_listed_are_added_as_do_not_call, async {
     let app = TestApp::spawn().await;
     app.post("/v1/dnc", json!({"phones": [vn(1), vn(2), vn(6)]})).await;

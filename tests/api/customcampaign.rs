@@ -839,3 +839,115 @@ backend_test!(adds_whose_clients_hang_up_commit_whole_or_not_at_all, async {
         }
     }
 });
+
+/// A multipart body of the given parts, each `(headers, content)`, with boundary `XyZ`.
+fn multipart(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (headers, content) in parts {
+        body.extend_from_slice(format!("--XyZ\r\n{headers}\r\n\r\n").as_bytes());
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    body
+}
+
+const MULTIPART: &str = "multipart/form-data; boundary=XyZ";
+
+backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
+    let app = TestApp::spawn().await;
+    let token = app.tenant.token.clone();
+    let count = |body: &Value| body["resFromPccApi"]["data"]["totalCount"].clone();
+
+    // PHP arrays with gaps in their indexes, or counting from 1 (after array_filter or
+    // unset), as brackets and as json_encode writes them: the entries by index.
+    let campaign = app.create_campaign("Sparse").await;
+    let fields = pairs(&[
+        ("campaign", &campaign),
+        ("listcontacts[2][id]", "CTSPARSE02"),
+        ("listcontacts[2][phones][1]", "0982000002"),
+        ("listcontacts[0][id]", "CTSPARSE00"),
+        ("listcontacts[0][phones][]", "0982000000"),
+    ]);
+    let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Form(fields)).await;
+    assert_eq!((s, body["summary"]["added"].clone()), (200, json!(2)), "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let ids: Vec<_> =
+        rows["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["crm_id"].clone()).collect();
+    assert_eq!(ids, [json!("CTSPARSE00"), json!("CTSPARSE02")], "in the order of their indexes");
+    let (s, body) = app
+        .post(
+            "/v1/customcampaign/add-by-phones",
+            json!({"campaign_id": campaign, "phones": {"1": "0982000011", "3": "0982000013"}}),
+        )
+        .await;
+    assert_eq!((s, body["data"]["added"].clone()), (200, json!(2)), "{body}");
+
+    // A JSON body labelled as a form, as PHP's curl sends json_encode's text by
+    // default: read as JSON, on GET and on POST.
+    let labelled = |body: Value| Body::Raw("application/x-www-form-urlencoded", body.to_string().into_bytes());
+    let (s, body) = app
+        .send(Method::GET, "/v1/customcampaign", Some(&token), labelled(json!({"campaign": campaign, "limit": 10})))
+        .await;
+    assert_eq!((s, count(&body)), (200, json!("4")), "{body}");
+    let phones = labelled(json!({"campaign": campaign, "phones": ["0982000021"]}));
+    let (s, body) = app.send(Method::POST, "/v1/customcampaign/add-by-phones", Some(&token), phones).await;
+    assert_eq!((s, body["data"]["added"].clone()), (200, json!(1)), "{body}");
+
+    // The reference's content type on a request without a body.
+    let path = format!("/v1/customcampaign?campaign={campaign}");
+    let (s, body) = app.send(Method::GET, &path, Some(&token), Body::Raw(MULTIPART, Vec::new())).await;
+    assert_eq!((s, count(&body)), (200, json!("5")), "{body}");
+
+    // A trailing slash, as the reference writes its paths.
+    let (s, body) = app.get(&format!("/v1/customcampaign/?campaign={campaign}")).await;
+    assert_eq!((s, count(&body)), (200, json!("5")), "{body}");
+    let first = body["resFromPccApi"]["data"]["rows"][0]["id"].clone();
+    let (s, body) =
+        app.send(Method::DELETE, "/v1/customcampaign/", Some(&token), Body::Json(json!({"id": first}))).await;
+    assert_eq!((s, body["r"].clone()), (200, json!(0)), "{body}");
+
+    // A file part named by RFC 5987's filename* alone, or by its type without a file
+    // name; a list sent as a JSON blob (a browser's FormData).
+    let csv = b"name,phone\nBlob A,0982000031\n";
+    let campaign_field = "Content-Disposition: form-data; name=\"campaign\"";
+    for file_headers in [
+        "Content-Disposition: form-data; name=\"file\"; filename*=UTF-8''danh%20s%C3%A1ch.csv\r\nContent-Type: text/csv",
+        "Content-Disposition: form-data; name=\"file\"\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "Content-Disposition: form-data; name=\"file\"\r\nContent-Type: text/csv",
+    ] {
+        let target = app.create_campaign("Parts").await;
+        let body = multipart(&[(campaign_field, target.as_bytes()), (file_headers, csv)]);
+        let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Raw(MULTIPART, body)).await;
+        assert_eq!((s, body["summary"]["added"].clone()), (200, json!(1)), "{file_headers}: {body}");
+    }
+    let target = app.create_campaign("Blob").await;
+    let blob = br#"[{"id":"CTBLOB0001","phones":["0982000041"]}]"#;
+    let body = multipart(&[
+        (campaign_field, target.as_bytes()),
+        (
+            "Content-Disposition: form-data; name=\"listcontacts\"; filename=\"blob\"\r\nContent-Type: application/json",
+            blob,
+        ),
+    ]);
+    let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Raw(MULTIPART, body)).await;
+    assert_eq!((s, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+
+    // The checks' order: an unknown filter or portal (r 4) before a completed
+    // campaign's refusal (r 7).
+    let (s, _) = app.post(&format!("/v1/campaign/{target}/complete"), json!({})).await;
+    assert_eq!(s, 200);
+    let (s, body) =
+        app.post("/v1/customcampaign", json!({"campaign": target, "listfilters": [{"id": "FTNOPE0000"}]})).await;
+    assert_eq!((s, body), (404, error(4, "filter 'FTNOPE0000' not found")));
+    let (s, body) = app
+        .post(
+            "/v1/customcampaign",
+            json!({"campaign": target, "listfilters": [{"query": "*:*", "portal": "pt_nope0000000000000"}]}),
+        )
+        .await;
+    assert_eq!((s, body), (404, error(4, "portal 'pt_nope0000000000000' not found")));
+    let (s, body) =
+        app.post("/v1/customcampaign", json!({"campaign": target, "listfilters": [{"query": "*:*"}]})).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+});

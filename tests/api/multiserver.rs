@@ -118,3 +118,61 @@ async fn two_servers_share_one_database() {
     let body = client.post(&a, "/v1/customcampaign/duplicate", json!({"campaign": dup})).await;
     assert_eq!(body, json!({"r": 0, "msg": "Success", "data": {}}));
 }
+
+/// A campaign taking a callable-hours set up through one server while another
+/// deletes the set: one of the two loses (r 7 for the delete, naming the campaign, or
+/// r 4 for the campaign), never neither, which would leave the campaign's hours
+/// pointing at nothing and ignored (CONTRACT §10.2).
+#[tokio::test]
+async fn a_callable_hours_set_taken_up_while_it_is_deleted_is_never_left_dangling() {
+    if crate::common::skip_without_postgres() {
+        return;
+    }
+    let (_db, url) = TestDb::create(Backend::Postgres).await;
+    let a = start(&url);
+    let b = start(&url);
+    let client = Client::new(&url, "Hours");
+    let existing = client.post(&a, "/v1/campaign", json!({"name": "Existing"})).await;
+    let existing = existing["data"]["id"].as_str().unwrap().to_string();
+    for round in 0..30 {
+        let set = client
+            .post(
+                &a,
+                "/v1/businesshour",
+                json!({"name": format!("Set {round}"), "timezone": "UTC",
+                       "windows": [{"days": [1,2,3,4,5,6,7], "start": "08:00", "end": "17:00"}]}),
+            )
+            .await;
+        let set = set["data"]["id"].as_i64().unwrap();
+        // A new campaign, or an existing one changed, in turn.
+        let taking = if round % 2 == 0 {
+            client.call(
+                reqwest::Method::POST,
+                a.url("/v1/campaign"),
+                Some(json!({"name": format!("New {round}"), "businesshour": set})),
+            )
+        } else {
+            client.call(
+                reqwest::Method::PUT,
+                a.url(&format!("/v1/campaign/{existing}")),
+                Some(json!({"businesshour": set})),
+            )
+        };
+        let deleting = client.call(reqwest::Method::DELETE, b.url(&format!("/v1/businesshour/{set}")), None);
+        let ((took, took_body), (deleted, deleted_body)) = tokio::join!(taking, deleting);
+        assert!(
+            (took == 200) != (deleted == 200),
+            "round {round}: the campaign {took} {took_body}, the delete {deleted} {deleted_body}"
+        );
+        if took == 200 {
+            assert_eq!(deleted_body["r"], 7, "{deleted_body}");
+            let campaign = took_body["data"]["id"].as_str().unwrap();
+            assert!(deleted_body["msg"].as_str().unwrap().contains(campaign), "names the campaign: {deleted_body}");
+            client
+                .ok(&a, reqwest::Method::PUT, &format!("/v1/campaign/{campaign}"), Some(json!({"businesshour": null})))
+                .await;
+        } else {
+            assert_eq!(took_body["r"], 4, "{took_body}");
+        }
+    }
+}

@@ -58,7 +58,12 @@ fn settings<'a>(c: &'a Campaign, names: &'a SearchNames) -> [&'a (dyn ToSql + Sy
 async fn check_hours(db: &impl GenericClient, account_id: &str, id: Option<i64>) -> StoreResult<()> {
     let found = match id {
         Some(id) => db
-            .query_opt("SELECT 1 FROM business_hours WHERE account_id = $1 AND id = $2", &[&account_id, &id])
+            // Locked until the campaign commits, so that a delete of the set waits and
+            // then sees the campaign using it (hours::delete).
+            .query_opt(
+                "SELECT 1 FROM business_hours WHERE account_id = $1 AND id = $2 FOR KEY SHARE",
+                &[&account_id, &id],
+            )
             .await?
             .is_some(),
         None => true,

@@ -600,7 +600,9 @@ impl Store for PgStore {
     }
 
     async fn create_campaign(&self, account: AccountId, fields: CampaignFields) -> StoreResult<Campaign> {
-        campaigns::create(&*self.pool.get().await?, &account, fields).await
+        // One transaction: the callable-hours set checked stays locked until the
+        // campaign that uses it is there (campaigns::check_hours).
+        self.write(async |tx| campaigns::create(tx, &account, fields).await).await
     }
 
     async fn campaign(&self, account: AccountId, id: CampaignId) -> StoreResult<Option<Campaign>> {

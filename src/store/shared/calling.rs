@@ -1823,7 +1823,8 @@ pub async fn record_deletes(db: &impl Db, account: &str, ids: &[i64], actor: &st
 
 /// Before a campaign is deleted: r=7 while a live claim holds one of its customers
 /// (as for a customer's own delete, CONTRACT §9.4); else every customer's arrival
-/// and delete are written down, so each one's history outlives it.
+/// and delete are written down, so each one's history outlives it, and the
+/// campaign's own do-not-call entries are removed.
 pub async fn record_campaign_delete(
     db: &impl Db,
     account: &str,
@@ -1846,6 +1847,9 @@ pub async fn record_campaign_delete(
              deleting it"
         )));
     }
+    // The campaign's own do-not-call entries go with it: they block nothing once it
+    // is gone, and nothing could list or remove them (the account's stay).
+    db.exec("DELETE FROM dnc WHERE account_id = ? AND campaign_id = ?", &[account.into(), campaign.into()]).await?;
     // An import in progress into the campaign has customers from its mark on, which
     // nobody has seen: they leave no history.
     let (_, below) = agents::require_campaign_below(db, account, campaign).await?;

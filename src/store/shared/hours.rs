@@ -143,6 +143,10 @@ pub async fn update(
 /// Deletes a set; r=7 for a preset, or for one a campaign uses (naming it).
 pub async fn delete(db: &impl Db, account: &str, id: i64) -> StoreResult<()> {
     editable(db, account, id, "deleted").await?;
+    // A campaign that takes this set up locks its row (PostgreSQL's check_hours) until
+    // it commits: waiting for that here, the next statement sees the campaign.
+    let locked = format!("SELECT id FROM business_hours WHERE account_id = ? AND id = ?{}", db.for_update());
+    db.row(&locked, &[account.into(), id.into()]).await?.ok_or_else(|| not_found(id))?;
     let user = db
         .row(
             "SELECT id FROM campaigns WHERE account_id = ? AND businesshour = ? AND hidden = 0 ORDER BY seq LIMIT 1",
