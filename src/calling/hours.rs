@@ -156,15 +156,20 @@ impl Hours {
         self.windows.iter().any(|w| w.days.contains(&day) && w.start <= minute && minute < w.end)
     }
 
-    /// The first moment at or after `t` inside a window in zone `tz`, within a year.
+    /// The first moment at or after `t` inside a window in zone `tz`: within a year,
+    /// or within a week after the last holiday when they run on longer (ten years at
+    /// most).
     pub fn next_open_in(&self, tz: Tz, t: i64) -> Option<i64> {
         if self.open_in(tz, t) {
             return Some(t);
         }
         let local = tz.timestamp_opt(t, 0).earliest()?.naive_local();
-        for offset in 0..=370 {
+        let mut holidays = self.holidays.clone();
+        holidays.sort_unstable();
+        let past_holidays = holidays.last().map_or(0, |last| (*last - local.date()).num_days() + 8);
+        for offset in 0..=past_holidays.clamp(370, 3660) {
             let date = local.date() + chrono::Duration::days(offset);
-            if self.holidays.contains(&date) {
+            if holidays.binary_search(&date).is_ok() {
                 continue;
             }
             let day = date.weekday().number_from_monday() as u8;
@@ -337,6 +342,19 @@ mod tests {
         assert_eq!(
             phone_next_open(&vn, &PhoneZones::Unknown, at(Ho_Chi_Minh, 2026, 12, 4, 9, 0)),
             Some(at(Ho_Chi_Minh, 2026, 12, 5, 8, 0))
+        );
+    }
+
+    #[test]
+    fn holidays_longer_than_a_year_still_end() {
+        use chrono_tz::Asia::Ho_Chi_Minh;
+        let mut vn = hours("08:00", "17:00", "Asia/Ho_Chi_Minh");
+        let first = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        vn.holidays = (0..400).rev().map(|d| first + chrono::Duration::days(d)).collect();
+        let reopens = first + chrono::Duration::days(400);
+        assert_eq!(
+            phone_next_open(&vn, &PhoneZones::Unknown, at(Ho_Chi_Minh, 2026, 12, 4, 9, 0)),
+            Some(at(Ho_Chi_Minh, reopens.year(), reopens.month(), reopens.day(), 8, 0))
         );
     }
 
