@@ -83,11 +83,10 @@ fn call_result(f: &Fields<'_>, claim: &ClaimId, region: &Region) -> ApiResult<Ca
         .map_err(ApiError::invalid)?;
     let callback_scope = Scope::parse(f.string("callback_scope")?.as_deref()).map_err(ApiError::invalid)?;
     let phone = match f.string("phone")?.filter(|p| !p.trim().is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            phone::normalize(&raw, region)
-                .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
-        ),
+        None => Vec::new(),
+        Some(raw) => Some(phone::readings(&raw, region))
+            .filter(|readings| !readings.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
     };
     let duration = f.int("duration")?;
     if duration.is_some_and(|d| d < 0) {

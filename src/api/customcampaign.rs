@@ -15,6 +15,7 @@ use super::error::{ApiError, ApiResult, customer_page, done, ok};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
+use crate::domain::page::Page;
 use crate::domain::phone::{self, Region};
 use crate::store::{DuplicateGroup, Target};
 
@@ -234,14 +235,37 @@ impl Serialize for Members<'_> {
 async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
-    let pairs = keep_pairs(&f, &caller.account.region())?;
+    let mut pairs = Vec::new();
+    for (readings, id) in keep_pairs(&f, &caller.account.region())? {
+        pairs.push((held_reading(&state, &caller, &campaign, readings, id).await?, id));
+    }
     let outcome = state.store.keep_duplicates(caller.account_id(), caller.key_sid.clone(), campaign, pairs).await?;
     Ok(ok(json!({"removed_phones": outcome.removed_phones, "removed_customers": outcome.removed_customers})))
 }
 
+/// Of a key's readings (`phone::readings`), the one the named customer holds in the
+/// campaign: the region's reading unless only the other is the customer's.
+async fn held_reading(
+    state: &AppState,
+    caller: &Caller,
+    campaign: &CampaignId,
+    mut readings: Vec<String>,
+    id: CustomerId,
+) -> ApiResult<String> {
+    if readings.len() > 1 {
+        let filter =
+            CustomerFilter { campaign: Some(campaign.clone()), phone: Some(readings[0].clone()), ..Default::default() };
+        let holders = state.store.customers(caller.account_id(), filter, Page { page: 1, limit: 1000 }).await?;
+        if !holders.rows.iter().any(|c| c.id == id.0) {
+            return Ok(readings.swap_remove(1));
+        }
+    }
+    Ok(readings.swap_remove(0))
+}
+
 /// `listKeepCustomer` in any of its forms: `{"phone": id, …}`, `[{"phone": id}, …]`,
 /// `[{"phone": …, "id": …}, …]`, or any of them as JSON text.
-fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(String, CustomerId)>> {
+fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(Vec<String>, CustomerId)>> {
     const FIELD: &str = "listKeepCustomer";
     let raw = match f.value(FIELD)? {
         None => return Err(ApiError::missing(FIELD)),
@@ -270,10 +294,13 @@ fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(String, Custome
     if raw_pairs.is_empty() {
         return Err(ApiError::missing(FIELD));
     }
-    let mut pairs: Vec<(String, CustomerId)> = Vec::with_capacity(raw_pairs.len());
+    let mut pairs: Vec<(Vec<String>, CustomerId)> = Vec::with_capacity(raw_pairs.len());
     let mut seen = std::collections::HashSet::new();
     for (phone_raw, id) in raw_pairs {
-        let phone = phone::normalize(&phone_raw, region)
+        let readings = phone::readings(&phone_raw, region);
+        let phone = readings
+            .first()
+            .cloned()
             .ok_or_else(|| ApiError::invalid(format!("{FIELD}: '{phone_raw}' is not a valid phone number")))?;
         let id = match &id {
             Value::Number(n) => n.as_i64(),
@@ -284,7 +311,7 @@ fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(String, Custome
         if !seen.insert(phone.clone()) {
             return Err(ApiError::invalid(format!("{FIELD}: phone {phone} is named twice")));
         }
-        pairs.push((phone, CustomerId(id)));
+        pairs.push((readings, CustomerId(id)));
     }
     Ok(pairs)
 }
@@ -294,14 +321,14 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = f.page()?;
     let status = f.int("status")?.map(parse_status).transpose().map_err(ApiError::invalid)?;
-    let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
-        Some(raw) => Some(
-            phone::normalize(&raw, &caller.account.region())
-                .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
-        ),
-        None => None,
+    let mut readings = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
+        Some(raw) => Some(phone::readings(&raw, &caller.account.region()))
+            .filter(|readings| !readings.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
+        None => Vec::new(),
     };
-    let filter = CustomerFilter {
+    let phone = (!readings.is_empty()).then(|| readings.remove(0));
+    let mut filter = CustomerFilter {
         campaign: f.id("campaign", CampaignId::parse)?,
         // A blank name is no filter; one of no letters or digits matches nobody.
         name: match f.string("name")? {
@@ -311,7 +338,14 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
         status,
         phone,
     };
-    let found = state.store.customers(caller.account_id(), filter, p).await?;
+    let mut found = state.store.customers(caller.account_id(), filter.clone(), p).await?;
+    // A phone written as stored that reads otherwise here: the stored one, when only it is held.
+    if found.total == 0
+        && let Some(stored) = readings.pop()
+    {
+        filter.phone = Some(stored);
+        found = state.store.customers(caller.account_id(), filter, p).await?;
+    }
     Ok(customer_page(found.rows, found.total, p.total_pages(found.total)))
 }
 

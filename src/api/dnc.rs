@@ -11,7 +11,8 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ok, page};
 use super::input::{Fields, Input};
 use crate::domain::ids::CampaignId;
-use crate::domain::phone::{self, Region};
+use crate::domain::page::Page;
+use crate::domain::phone;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,20 +30,42 @@ fn reason(f: &Fields<'_>) -> ApiResult<String> {
 
 fn phones(f: &Fields<'_>, limit: usize) -> ApiResult<Vec<String>> {
     let raw = f.strings("phones")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::missing("phones"))?;
+    // Each entry split as a cell is (`0901…; 0902…` is two numbers).
+    let raw: Vec<String> = crate::intake::numbers(&raw).into_iter().map(String::from).collect();
     if raw.len() > limit {
         return Err(ApiError::too_large(format!("phones has {} entries; the limit is {limit}", raw.len())));
     }
     Ok(raw)
 }
 
-fn normalized(raw: &[String], region: &Region) -> ApiResult<Vec<String>> {
-    raw.iter()
-        .map(|p| {
-            phone::normalize(p, region)
-                .ok_or_else(|| ApiError::invalid(format!("phone '{p}' is not a valid phone number")))
-        })
-        .collect()
+/// Each phone named as a parameter, as the entry it names: its reading in the region,
+/// or, written as callsheet shows a stored phone and listed only so, that stored form
+/// (`phone::readings`); r 1 for one that is no phone either way.
+async fn named(
+    state: &AppState,
+    caller: &Caller,
+    campaign: &Option<CampaignId>,
+    raw: &[String],
+) -> ApiResult<Vec<String>> {
+    let mut phones = Vec::with_capacity(raw.len());
+    for p in raw {
+        let mut readings = phone::readings(p, &caller.account.region());
+        if readings.is_empty() {
+            return Err(ApiError::invalid(format!("phone '{p}' is not a valid phone number")));
+        }
+        if readings.len() > 1 {
+            let listed = |phone: String| state.store.dnc(caller.account_id(), Some(phone), campaign.clone(), ONE);
+            if listed(readings[0].clone()).await?.total == 0 && listed(readings[1].clone()).await?.total > 0 {
+                readings.swap(0, 1);
+            }
+        }
+        phones.push(readings.swap_remove(0));
+    }
+    Ok(phones)
 }
+
+/// The first entry is enough to know a phone is listed.
+const ONE: Page = Page { page: 1, limit: 1 };
 
 /// POST /v1/dnc {phones, campaign?, reason?, expires_at?} -> data: {total, added,
 /// skipped, invalid, invalid_phones}.
@@ -92,11 +115,11 @@ async fn import(State(state): State<AppState>, caller: Caller, input: Input) -> 
 async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     let p = f.page()?;
+    let campaign = f.id("campaign", CampaignId::parse)?;
     let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
-        Some(raw) => Some(normalized(&[raw], &caller.account.region())?.remove(0)),
+        Some(raw) => Some(named(&state, &caller, &campaign, &[raw]).await?.remove(0)),
         None => None,
     };
-    let campaign = f.id("campaign", CampaignId::parse)?;
     let found = state.store.dnc(caller.account_id(), phone, campaign, p).await?;
     Ok(page(found.rows, found.total, p))
 }
@@ -106,7 +129,7 @@ async fn remove(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let f = input.fields();
     let raw = phones(&f, state.limits.listcontacts)?;
     let campaign = f.id("campaign", CampaignId::parse)?;
-    let phones = normalized(&raw, &caller.account.region())?;
+    let phones = named(&state, &caller, &campaign, &raw).await?;
     let deleted = state.store.delete_dnc(caller.account_id(), campaign, phones).await?;
     Ok(ok(json!({"deleted": deleted})))
 }
@@ -114,9 +137,16 @@ async fn remove(State(state): State<AppState>, caller: Caller, input: Input) -> 
 /// GET /v1/dnc/check?phones=a,b&campaign= -> data: {phone: {dnc, entries}}.
 async fn check(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
+    // `phones=a,b`, or a list; each entry split as a cell is.
     let raw: Vec<String> = match f.get("phones") {
-        Some(Value::String(s)) => s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect(),
-        _ => f.strings("phones")?.unwrap_or_default(),
+        Some(Value::String(s)) => phone::numbers_in(s).map(String::from).collect(),
+        _ => f
+            .strings("phones")?
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|p| phone::numbers_in(p))
+            .map(String::from)
+            .collect(),
     };
     if raw.is_empty() {
         return Err(ApiError::missing("phones"));
@@ -129,7 +159,7 @@ async fn check(State(state): State<AppState>, caller: Caller, input: Input) -> A
         )));
     }
     let campaign = f.id("campaign", CampaignId::parse)?;
-    let phones = normalized(&raw, &caller.account.region())?;
+    let phones = named(&state, &caller, &None, &raw).await?;
     let found = state.store.check_dnc(caller.account_id(), campaign, phones).await?;
     let mut data = Map::new();
     for (phone, verdict) in found {

@@ -329,6 +329,13 @@ async fn log_request(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "(unmatched)".to_string());
     let id = request_id(&req);
+    // Whether the request said a body follows: a refusal may come before it is read.
+    let has_body = req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0");
     let span = tracing::info_span!("request", %method, route, request_id = %id);
     let mut response = next.run(req).instrument(span.clone()).await;
     let _entered = span.enter();
@@ -348,6 +355,12 @@ async fn log_request(
     }
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
+    }
+    // A refused request's body may be left unread (a 401 is told before it), and the
+    // connection cannot carry another request after it: said, so that a client's
+    // pool opens a new one instead of finding this one closed under its next request.
+    if has_body && status >= 400 {
+        response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     }
     response
 }

@@ -36,7 +36,9 @@ pub enum Receive {
 pub struct CallResult {
     pub claim_id: String,
     pub outcome: Outcome,
-    pub phone: Option<String>,
+    /// The phone the result names, as it may be read (`phone::readings`); empty when
+    /// the result names none. One of them must be the claim's phone.
+    pub phone: Vec<String>,
     pub call_id: Option<String>,
     pub duration: Option<i64>,
     pub callback_time: Option<i64>,

@@ -78,14 +78,15 @@ pub fn parse_cells<'a>(cells: impl IntoIterator<Item = &'a str>, region: &Region
     phones
 }
 
+/// The numbers written in one cell or field: split on `,` `;` `/` and newlines.
+pub fn numbers_in(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split([',', ';', '/', '\n', '\r']).map(str::trim).filter(|part| !part.is_empty())
+}
+
 /// Adds every number of one cell to `phones`.
 pub fn add_cell(phones: &mut Phones, cell: &str, region: &Region) {
     let (mut good, mut bad) = (false, false);
-    for part in cell.split([',', ';', '/', '\n', '\r']) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
+    for part in numbers_in(cell) {
         match normalize(part, region) {
             Some(p) => {
                 good = true;
@@ -111,6 +112,56 @@ pub fn normalize(raw: &str, region: &Region) -> Option<String> {
     }
 }
 
+/// How a phone given as a parameter may be read: as written in the region (first),
+/// and, when it is written as callsheet stores and returns phones (E.164 digits
+/// without `+`) but reads otherwise in the region, as that stored form too. A
+/// parameter that names a phone callsheet gave out (a duplicate's key, a claim's
+/// phone, a do-not-call entry) is matched by either: `16502530000` in a Vietnamese
+/// account is the US number it was shown as, not an impossible Vietnamese one.
+pub fn readings(raw: &str, region: &Region) -> Vec<String> {
+    let mut out: Vec<String> = normalize(raw, region).into_iter().collect();
+    let written = raw.trim();
+    let stored_form = !written.is_empty() && !written.starts_with('0') && written.bytes().all(|b| b.is_ascii_digit());
+    if stored_form
+        && !out.iter().any(|p| p == written)
+        && normalize_general(&format!("+{written}"), region).as_deref() == Some(written)
+    {
+        out.push(written.to_string());
+    }
+    out
+}
+
+/// The beginning of stored phones that a phone prefix written in the region names
+/// (`phone:0904*`): after a plus or one of the region's international dialling
+/// prefixes, the digits as written; after the region's national prefix (`0` in
+/// Vietnam, `8` in Russia, `1` in the US), the country code and the rest; written
+/// with the region's own country code, as written; otherwise a national number's
+/// beginning (Italy's `06…` keeps its 0; the US's `650…`), after the country code.
+/// `None` for one with letters or no digit, which no phone begins with.
+pub fn prefix(raw: &str, region: &Region) -> Option<String> {
+    if raw.chars().any(|c| c.is_alphabetic() && !is_separator(c)) {
+        return None;
+    }
+    let digits: String = raw.chars().filter_map(ascii_digit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    if raw.trim_start().starts_with(is_plus) {
+        return Some(digits);
+    }
+    let plan = region.plan();
+    if let Some(rest) = plan.strip_idd(&digits) {
+        return (!rest.is_empty()).then(|| rest.to_string());
+    }
+    if let Some(rest) = plan.national_prefix.as_ref().and_then(|p| p.find(&digits)).map(|m| &digits[m.end()..]) {
+        return Some(format!("{}{rest}", plan.cc));
+    }
+    if digits.starts_with(&plan.cc_text) {
+        return Some(digits);
+    }
+    Some(format!("{}{digits}", plan.cc))
+}
+
 /// libphonenumber refuses longer input outright.
 const MAX_INPUT_CHARS: usize = 250;
 /// libphonenumber's bounds on a national significant number.
@@ -130,6 +181,7 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
     if raw.chars().count() > MAX_INPUT_CHARS {
         return None;
     }
+    let raw = extract(raw)?;
     // A numeric spreadsheet cell arrives as `84901234567.0`.
     let raw = strip_numeric_fraction(raw);
     let (plus, digits) = clean(raw)?;
@@ -402,6 +454,23 @@ fn plan_of_code(cc: u16) -> Option<&'static Plan> {
     PLANS.main_of.get(&cc).and_then(|key| plan_of_region(key))
 }
 
+/// The number in `raw` without what comes before its first digit or plus and after
+/// its last digit (quotes, a byte-order mark, bidi marks, `:`, `!`: libphonenumber's
+/// `extractPossibleNumber`); `None` when `raw` holds a letter anywhere, or a `#`
+/// after the number (an extension), which CONTRACT §6 refuses.
+fn extract(raw: &str) -> Option<&str> {
+    if raw.chars().any(|c| c.is_alphabetic() && !is_separator(c)) {
+        return None;
+    }
+    let start = raw.find(|c: char| ascii_digit(c).is_some() || is_plus(c))?;
+    let end =
+        raw.rfind(|c: char| ascii_digit(c).is_some()).map(|i| i + raw[i..].chars().next().map_or(1, char::len_utf8))?;
+    if end <= start || raw[end..].contains(['#', '\u{ff03}']) {
+        return None;
+    }
+    Some(&raw[start..end])
+}
+
 /// A numeric spreadsheet cell (`84901234567.0`, `+84901234567.0`) without its zero fraction.
 fn strip_numeric_fraction(raw: &str) -> &str {
     let Some((int, frac)) = raw.split_once('.') else {
@@ -654,6 +723,40 @@ mod tests {
             let region = Region::parse(region).unwrap();
             assert_eq!(normalize(input, &region).as_deref(), want, "{} {input:?}", region.code);
         }
+    }
+
+    #[test]
+    fn prefixes_are_read_in_the_region() {
+        for (region, written, want) in [
+            ("VN", "0904", Some("84904")),
+            ("VN", "8434", Some("8434")),
+            ("VN", "00849040000", Some("849040000")),
+            ("VN", "\u{ff10}\u{ff19}\u{ff10}\u{ff14}", Some("84904")),
+            ("VN", "+1650", Some("1650")),
+            ("VN", "0904 abc", None),
+            ("IT", "066982", Some("39066982")),
+            ("RU", "8912300", Some("7912300")),
+            ("US", "65025300", Some("165025300")),
+            ("US", "1650", Some("1650")),
+            ("US", "011 44 20", Some("4420")),
+        ] {
+            let region = Region::parse(region).unwrap();
+            assert_eq!(prefix(written, &region).as_deref(), want, "{} {written:?}", region.code);
+        }
+    }
+
+    #[test]
+    fn stored_forms_are_a_second_reading() {
+        let vn = Region::vietnam();
+        assert_eq!(readings("0901234567", &vn), ["84901234567"]);
+        assert_eq!(readings("84901234567", &vn), ["84901234567"]);
+        // A US number as callsheet shows it: impossible in Vietnam, the stored form.
+        assert_eq!(readings("16502530000", &vn), ["16502530000"]);
+        // A Singapore number as shown reads as a Vietnamese one too: both.
+        assert_eq!(readings("6591234567", &vn), ["846591234567", "6591234567"]);
+        assert!(readings("12", &vn).is_empty());
+        let de = Region::parse("DE").unwrap();
+        assert_eq!(readings("4915123456789", &de), ["494915123456789", "4915123456789"]);
     }
 
     #[test]

@@ -222,14 +222,28 @@ pub struct PhoneList {
 pub fn read_phones(raw: &[String], region: &Region) -> PhoneList {
     let mut list = PhoneList::default();
     let mut seen = std::collections::HashSet::new();
-    for cell in raw {
-        match phone::normalize(cell, region) {
+    for number in numbers(raw) {
+        match phone::normalize(number, region) {
             Some(p) if seen.insert(p.clone()) => list.phones.push(p),
             Some(p) => list.repeated.push(p),
-            None => list.invalid.push(cell.clone()),
+            None => list.invalid.push(number.to_string()),
         }
     }
     list
+}
+
+/// The numbers a list of phones holds: each entry split as a cell is (`0901…; 0902…`
+/// is two), an entry of no number one invalid entry as written.
+pub fn numbers(raw: &[String]) -> Vec<&str> {
+    let mut out = Vec::with_capacity(raw.len());
+    for cell in raw {
+        let before = out.len();
+        out.extend(phone::numbers_in(cell));
+        if out.len() == before {
+            out.push(cell.as_str());
+        }
+    }
+    out
 }
 
 /// What add-by-phones answers (the reference's documented shape).
@@ -253,11 +267,12 @@ pub async fn add_phones(
     raw: &[String],
 ) -> Result<PhonesSummary, StoreError> {
     let list = read_phones(raw, &account.region());
+    let total = numbers(raw).len() as i64;
     let outcome = store.add_phones(account.account_id(), actor.to_string(), campaign, list.phones).await?;
     let mut skipped = outcome.skipped_phones;
     skipped.extend(list.repeated);
     Ok(PhonesSummary {
-        total: raw.len() as i64,
+        total,
         added: outcome.added,
         skipped: skipped.len() as i64,
         skipped_phones: skipped,
@@ -350,16 +365,17 @@ pub async fn add_dnc(
     expires_at: Option<i64>,
 ) -> Result<DncAdded, StoreError> {
     let region = account.region();
-    let mut phones = Vec::with_capacity(raw.len());
+    let numbers = numbers(raw);
+    let mut phones = Vec::with_capacity(numbers.len());
     let mut invalid = Vec::new();
-    for cell in raw {
-        match phone::normalize(cell, &region) {
+    for number in &numbers {
+        match phone::normalize(number, &region) {
             Some(p) => phones.push(p),
-            None => invalid.push(cell.clone()),
+            None => invalid.push(number.to_string()),
         }
     }
     let mut added = store.add_dnc(account.account_id(), campaign, phones, reason, expires_at).await?;
-    added.total = raw.len() as i64;
+    added.total = numbers.len() as i64;
     added.invalid = invalid.len() as i64;
     added.invalid_phones = invalid;
     Ok(added)

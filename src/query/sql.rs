@@ -128,17 +128,9 @@ pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region)
     Ok(c.out)
 }
 
-/// A phone prefix as stored phones begin: its digits, a leading 0 read as the
-/// account's country code unless the prefix starts with `+`; `None` for one with
-/// letters or no digit, which no phone begins with.
+/// A phone prefix as stored phones begin (`phone::prefix`).
 fn phone_prefix(p: &str, region: &Region) -> Option<String> {
-    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-    let international = p.trim_start().starts_with('+');
-    let digits = match digits.strip_prefix('0') {
-        Some(rest) if !international => format!("{}{rest}", region.country_code()),
-        _ => digits,
-    };
-    (!digits.is_empty() && !p.chars().any(char::is_alphabetic)).then_some(digits)
+    phone::prefix(p, region)
 }
 
 /// The text just after `prefix` in byte order, as an exclusive upper bound.

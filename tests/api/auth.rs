@@ -196,3 +196,20 @@ backend_test!(the_account_a_token_signs_in_to_is_shown, async {
     let (status, body) = app.send(reqwest::Method::GET, "/v1/account", None, crate::common::Body::None).await;
     assert_eq!((status, body["r"].clone()), (401, serde_json::json!(5)));
 });
+
+backend_test!(a_refusal_before_the_body_is_read_closes_the_connection_and_says_so, async {
+    // A 401 is told before a 300 KB body is read: the connection cannot carry another
+    // request, and the answer says so, so that a client's pool opens a new one.
+    let app = TestApp::spawn().await;
+    let big = json!({"campaign": "CA000000", "listcontacts": [{"id": "CT1", "phones": ["0901234567"], "name": "x".repeat(300_000)}]});
+    let resp = app.client.post(app.url("/v1/customcampaign")).json(&big).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(resp.headers().get("connection").map(|v| v.to_str().unwrap().to_string()), Some("close".into()));
+    // The same client's next request, on a new connection, is answered.
+    let (s, _) = app.get("/v1/campaign").await;
+    assert_eq!(s, 200);
+    // A refusal of a request without a body keeps the connection.
+    let resp = app.client.get(app.url("/v1/campaign")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(resp.headers().get("connection").is_none());
+});

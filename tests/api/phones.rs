@@ -21,7 +21,7 @@ use std::time::Instant;
 use callsheet::domain::phone::{self, Region};
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, current_backend};
+use crate::common::{Body, TestApp, current_backend};
 
 struct Case {
     region: String,
@@ -160,4 +160,92 @@ backend_test!(vietnamese_numbers_are_stored_as_libphonenumber_reads_them, async 
 fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+backend_test!(phones_as_callsheet_shows_them_are_read_back_on_every_path, async {
+    // A US number in a Vietnamese account is shown as 16502530000, which read as a
+    // Vietnamese number is impossible: every path that names a stored phone reads it
+    // as shown (CONTRACT §4's duplicate then keepduplicate, §9.4's result `phone`).
+    let app = TestApp::spawn().await;
+    let us = "+1 650 253 0000";
+    let shown = "16502530000";
+    let a = crate::calling::agent(&app, "u1").await;
+    let listed = json!([{"id": "crmA", "name": "A", "phones": [us]}, {"id": "crmB", "name": "B", "phones": [us]}]);
+    let (s, made) = app.post("/v1/campaign", json!({"name": "Abroad", "agent": [a], "listcontacts": listed})).await;
+    assert_eq!(s, 200, "{made}");
+    let campaign = made["data"]["id"].as_str().unwrap().to_string();
+    let (_, dup) = app.post("/v1/customcampaign/duplicate", json!({"campaign": campaign})).await;
+    let holders = dup["data"][shown].as_array().unwrap_or_else(|| panic!("{dup}")).clone();
+    assert_eq!(holders.len(), 2);
+    let (s, found) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone={shown}")).await;
+    assert_eq!((s, found["resFromPccApi"]["data"]["totalCount"].clone()), (200, json!("2")), "{found}");
+    let keep = json!({"campaign": campaign, "listKeepCustomer": {shown: holders[0]["id"]}});
+    let (s, kept) = app.post("/v1/customcampaign/keepduplicate", keep).await;
+    assert_eq!((s, kept["data"]["removed_phones"].clone()), (200, json!(1)), "{kept}");
+
+    app.post(&format!("/v1/campaign/{campaign}/approve"), json!({})).await;
+    app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
+    let (customer, claim, phone) = crate::calling::claim(&app, &campaign, "u1").await;
+    assert_eq!(phone, shown);
+    let (s, body) = crate::calling::report(&app, customer, &claim, "busy", json!({"phone": shown})).await;
+    assert_eq!(s, 200, "the claim's phone as it was handed out: {body}");
+
+    // The do-not-call list: listed in one form, found, checked and removed in the other.
+    let (_, added) = app.post("/v1/dnc", json!({"phones": [us]})).await;
+    assert_eq!(added["data"]["added"], 1, "{added}");
+    let (_, got) = app.get(&format!("/v1/dnc?phone={shown}")).await;
+    assert_eq!(got["data"]["totalCount"], 1, "{got}");
+    let (_, checked) = app.get(&format!("/v1/dnc/check?phones={shown}")).await;
+    assert_eq!(checked["data"][shown]["dnc"], true, "{checked}");
+    let (s, removed) = app
+        .send(reqwest::Method::DELETE, "/v1/dnc", Some(&app.tenant.token), Body::Json(json!({"phones": [shown]})))
+        .await;
+    assert_eq!((s, removed["data"]["deleted"].clone()), (200, json!(1)), "{removed}");
+
+    // A phone written in the region still reads in the region first.
+    let (_, added) = app.post("/v1/dnc", json!({"phones": ["0901234567"]})).await;
+    assert_eq!(added["data"]["added"], 1);
+    let (_, checked) = app.get("/v1/dnc/check?phones=84901234567").await;
+    assert_eq!(checked["data"]["84901234567"]["dnc"], true, "{checked}");
+});
+
+backend_test!(a_list_of_phones_splits_each_entry_as_a_cell, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Cells").await;
+    let (_, added) = app.post("/v1/dnc", json!({"phones": ["0903100001; 0903100002", "0903100003,"]})).await;
+    assert_eq!((added["data"]["total"].clone(), added["data"]["added"].clone()), (json!(3), json!(3)), "{added}");
+    let (_, checked) = app.get("/v1/dnc/check?phones=0903100001;0903100003").await;
+    assert_eq!(checked["data"].as_object().unwrap().len(), 2, "{checked}");
+    let phones = json!({"campaign_id": campaign, "phones": ["0903100011/0903100012", "12"]});
+    let (_, added) = app.post("/v1/customcampaign/add-by-phones", phones).await;
+    assert_eq!(
+        (added["data"]["total"].clone(), added["data"]["added"].clone(), added["data"]["invalid_phones"].clone()),
+        (json!(3), json!(2), json!(["12"])),
+        "{added}"
+    );
+});
+
+backend_test!(phone_prefixes_are_read_in_the_accounts_region, async {
+    let app = TestApp::spawn().await;
+    for (name, phone) in [("Rome", "+39 06 6982 0001"), ("Moscow", "+7 912 300 00 01"), ("Hanoi", "0904000001")] {
+        let (s, body) = app.post("/v1/contact", json!({"name": name, "phones": [phone]})).await;
+        assert_eq!(s, 200, "{body}");
+    }
+    for (query, want) in [
+        ("phone:0904*", "Hanoi"),
+        ("phone:904000*", "Hanoi"),
+        ("phone:00849040*", "Hanoi"),
+        ("phone:00390669*", "Rome"),
+        ("phone:007912300*", "Moscow"),
+        ("phone:[0079123000000 TO 0079123000009]", "Moscow"),
+    ] {
+        let (s, found) = app.get(&format!("/v1/contact?query={}", urlencode(query))).await;
+        assert_eq!(s, 200, "{query}: {found}");
+        let names: Vec<_> = found["data"]["rows"].as_array().unwrap().iter().map(|r| r["name"].clone()).collect();
+        assert_eq!(names, [json!(want)], "{query}");
+    }
+});
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -1126,8 +1126,8 @@ pub async fn result(
             None => Err(not_found(customer_id)),
         };
     }
-    if let Some(phone) = &r.phone
-        && *phone != claim.phone
+    if let Some(phone) = r.phone.first()
+        && !r.phone.contains(&claim.phone)
     {
         return Err(StoreError::Invalid(format!("phone {phone} is not the claim's phone {}", claim.phone)));
     }
