@@ -69,6 +69,8 @@ async fn add(State(state): State<AppState>, caller: Caller, input: Input) -> Api
         let Some(found) = state.store.campaign(caller.account_id(), campaign.clone()).await? else {
             return Err(ApiError::campaign_not_found(&campaign));
         };
+        let target = Target::Existing(campaign.clone());
+        crate::intake::check_filters(&state.store, &caller.account, &target, &sources.filters).await?;
         crate::store::plan::open_for_adds(&found)?;
         if let Some(file) = &sources.file {
             super::sources::check_sheet(file, &sources.file_options, state.limits.import()).await?;

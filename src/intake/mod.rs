@@ -97,7 +97,7 @@ impl From<StoreError> for IntakeError {
 /// The saved filters and portals `listfilters` names, before anything is written:
 /// an unknown one is r 4 even where the campaign's state would refuse the add (r 7),
 /// as CONTRACT §9 orders the checks (the campaign, then other ids, then state).
-async fn check_filters(
+pub async fn check_filters(
     store: &DynStore,
     account: &Account,
     target: &Target,

@@ -950,4 +950,8 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     let (s, body) =
         app.post("/v1/customcampaign", json!({"campaign": target, "listfilters": [{"query": "*:*"}]})).await;
     assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    // The same as a job (`async`): told at once, in the same order.
+    let late = json!({"campaign": target, "async": true, "listfilters": [{"id": "FTNOPE0000"}]});
+    let (s, body) = app.post("/v1/customcampaign", late).await;
+    assert_eq!((s, body), (404, error(4, "filter 'FTNOPE0000' not found")));
 });
