@@ -15,7 +15,6 @@ use super::error::{ApiError, ApiResult, customer_page, done, ok};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
-use crate::domain::page::Page;
 use crate::domain::phone::{self, Region};
 use crate::store::{DuplicateGroup, Target};
 
@@ -237,37 +236,30 @@ impl Serialize for Members<'_> {
 async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: Input) -> ApiResult<Response> {
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
-    let mut pairs = Vec::new();
-    for (readings, id) in keep_pairs(&f, &caller.account.region())? {
-        pairs.push((held_reading(&state, &caller, &campaign, readings, id).await?, id));
-    }
+    let read = keep_pairs(&f, &caller.account.region(), state.limits.listcontacts)?;
+    // A key written as callsheet shows phones that reads otherwise here names the
+    // stored phone its customer holds twice: the campaign's duplicates, read once.
+    let groups = match read.iter().any(|(readings, _)| readings.len() > 1) {
+        true => state.store.duplicates(caller.account_id(), campaign.clone()).await?,
+        false => Vec::new(),
+    };
+    let holds = |phone: &str, id: CustomerId| {
+        groups.iter().any(|g| g.phone == phone && g.customers.iter().any(|(c, _)| *c == id.0))
+    };
+    let pairs = read
+        .into_iter()
+        .map(|(mut readings, id)| {
+            let pick = usize::from(readings.len() > 1 && !holds(&readings[0], id) && holds(&readings[1], id));
+            (readings.swap_remove(pick), id)
+        })
+        .collect();
     let outcome = state.store.keep_duplicates(caller.account_id(), caller.key_sid.clone(), campaign, pairs).await?;
     Ok(ok(json!({"removed_phones": outcome.removed_phones, "removed_customers": outcome.removed_customers})))
 }
 
-/// Of a key's readings (`phone::readings`), the one the named customer holds in the
-/// campaign: the region's reading unless only the other is the customer's.
-async fn held_reading(
-    state: &AppState,
-    caller: &Caller,
-    campaign: &CampaignId,
-    mut readings: Vec<String>,
-    id: CustomerId,
-) -> ApiResult<String> {
-    if readings.len() > 1 {
-        let filter =
-            CustomerFilter { campaign: Some(campaign.clone()), phone: Some(readings[0].clone()), ..Default::default() };
-        let holders = state.store.customers(caller.account_id(), filter, Page { page: 1, limit: 1000 }).await?;
-        if !holders.rows.iter().any(|c| c.id == id.0) {
-            return Ok(readings.swap_remove(1));
-        }
-    }
-    Ok(readings.swap_remove(0))
-}
-
 /// `listKeepCustomer` in any of its forms: `{"phone": id, …}`, `[{"phone": id}, …]`,
 /// `[{"phone": …, "id": …}, …]`, or any of them as JSON text.
-fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(Vec<String>, CustomerId)>> {
+fn keep_pairs(f: &Fields<'_>, region: &Region, limit: usize) -> ApiResult<Vec<(Vec<String>, CustomerId)>> {
     const FIELD: &str = "listKeepCustomer";
     let raw = match f.value(FIELD)? {
         None => return Err(ApiError::missing(FIELD)),
@@ -295,6 +287,9 @@ fn keep_pairs(f: &Fields<'_>, region: &Region) -> ApiResult<Vec<(Vec<String>, Cu
     }
     if raw_pairs.is_empty() {
         return Err(ApiError::missing(FIELD));
+    }
+    if raw_pairs.len() > limit {
+        return Err(ApiError::too_large(format!("{FIELD} has {} entries; the limit is {limit}", raw_pairs.len())));
     }
     let mut pairs: Vec<(Vec<String>, CustomerId)> = Vec::with_capacity(raw_pairs.len());
     let mut seen = std::collections::HashSet::new();

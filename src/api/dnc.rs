@@ -11,7 +11,6 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ok, page};
 use super::input::{Fields, Input};
 use crate::domain::ids::CampaignId;
-use crate::domain::page::Page;
 use crate::domain::phone;
 
 pub fn router() -> Router<AppState> {
@@ -40,32 +39,44 @@ fn phones(f: &Fields<'_>, limit: usize) -> ApiResult<Vec<String>> {
 
 /// Each phone named as a parameter, as the entry it names: its reading in the region,
 /// or, written as callsheet shows a stored phone and listed only so, that stored form
-/// (`phone::readings`); r 1 for one that is no phone either way.
+/// (`phone::readings`; the entries of such phones read in one lookup); r 1 for one
+/// that is no phone either way.
 async fn named(
     state: &AppState,
     caller: &Caller,
     campaign: &Option<CampaignId>,
     raw: &[String],
 ) -> ApiResult<Vec<String>> {
-    let mut phones = Vec::with_capacity(raw.len());
+    let region = caller.account.region();
+    let mut read = Vec::with_capacity(raw.len());
     for p in raw {
-        let mut readings = phone::readings(p, &caller.account.region());
+        let readings = phone::readings(p, &region);
         if readings.is_empty() {
             return Err(ApiError::invalid(format!("phone '{p}' is not a valid phone number")));
         }
-        if readings.len() > 1 {
-            let listed = |phone: String| state.store.dnc(caller.account_id(), Some(phone), campaign.clone(), ONE);
-            if listed(readings[0].clone()).await?.total == 0 && listed(readings[1].clone()).await?.total > 0 {
-                readings.swap(0, 1);
-            }
-        }
-        phones.push(readings.swap_remove(0));
+        read.push(readings);
     }
-    Ok(phones)
+    let twofold: Vec<String> = read.iter().filter(|r| r.len() > 1).flatten().cloned().collect();
+    let listed: std::collections::HashSet<String> = match twofold.is_empty() {
+        true => Default::default(),
+        false => state
+            .store
+            .check_dnc(caller.account_id(), campaign.clone(), twofold)
+            .await?
+            .into_iter()
+            .filter(|(_, found)| !found.entries.is_empty())
+            .map(|(phone, _)| phone)
+            .collect(),
+    };
+    Ok(read
+        .into_iter()
+        .map(|mut readings| {
+            let pick =
+                usize::from(readings.len() > 1 && !listed.contains(&readings[0]) && listed.contains(&readings[1]));
+            readings.swap_remove(pick)
+        })
+        .collect())
 }
-
-/// The first entry is enough to know a phone is listed.
-const ONE: Page = Page { page: 1, limit: 1 };
 
 /// POST /v1/dnc {phones, campaign?, reason?, expires_at?} -> data: {total, added,
 /// skipped, invalid, invalid_phones}.

@@ -76,7 +76,7 @@ impl FromRequest<AppState> for Input {
         let mut budget = Budget::new(bounds);
         let mut query = Map::new();
         if let Some(q) = req.uri().query() {
-            insert_pairs(&mut query, utf8_pairs(q.as_bytes(), "query parameter")?, &mut budget)?;
+            insert_pairs(&mut query, utf8_pairs(q.as_bytes(), "query parameter"), &mut budget)?;
         }
         let content_type =
             req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
@@ -107,19 +107,16 @@ impl FromRequest<AppState> for Input {
             // A byte-order mark, as some Windows tools write before JSON, says nothing.
             let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
             // A JSON object labelled as a form, as PHP's curl sends a `json_encode`d body
-            // by default, is read as the JSON it is.
+            // by default, is read as the JSON it is (and refused as JSON when it is not):
+            // no form field's name begins with `{`.
             let labelled_form = content_type.starts_with("application/x-www-form-urlencoded");
             let json_object = json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             if labelled_form && !json_object {
-                insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field")?, &mut budget)?;
+                insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field"), &mut budget)?;
             } else if !json.iter().all(u8::is_ascii_whitespace) {
-                match parse_json(json, &mut budget, "body") {
-                    Ok(Value::Object(body)) => input.map.extend(body),
-                    Err(e) if labelled_form && e.code == super::error::Code::Invalid => {
-                        insert_pairs(&mut input.map, utf8_pairs(&bytes, "form field")?, &mut budget)?;
-                    }
-                    Err(e) => return Err(e),
-                    Ok(_) => return Err(ApiError::invalid("malformed JSON body: expected an object")),
+                match parse_json(json, &mut budget, "body")? {
+                    Value::Object(body) => input.map.extend(body),
+                    _ => return Err(ApiError::invalid("malformed JSON body: expected an object")),
                 }
             }
         }
@@ -429,14 +426,14 @@ async fn read_multipart(
         }
         let text = String::from_utf8(text)
             .map_err(|_| ApiError::invalid(format!("multipart field '{name}' is not UTF-8 text")))?;
-        insert_pairs(&mut input.map, [(name.into(), text.into())], budget)?;
+        insert_pairs(&mut input.map, [Ok((name.into(), text.into()))], budget)?;
     }
 }
 
 /// The file name of a multipart part that is an upload, or `None` for a text field.
 /// A part is an upload when it names a file (`filename=`, or only RFC 5987's
-/// `filename*=UTF-8''…`), or, without one, when its type is a spreadsheet's (or,
-/// for `file`, binary); but a part other than `file` that says it is JSON or text is a text field
+/// `filename*=UTF-8''…`), or, the part `file` without one, when its type is a
+/// spreadsheet's or binary; but a part other than `file` that says it is JSON or text is a text field
 /// whatever its name (a browser's `FormData` sends a JSON `Blob` as `filename=blob`).
 fn upload_name(
     field: &str,
@@ -455,10 +452,15 @@ fn upload_name(
         let encoded = value.split_once("''").map_or(value, |(_, rest)| rest).trim_matches('"');
         Some(percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned())
     };
-    let spreadsheet = ["application/vnd.openxmlformats", "application/vnd.ms-excel", "text/csv", "application/csv"];
-    let binary = ["application/octet-stream", "application/zip"];
-    let binary = spreadsheet.iter().any(|t| kind.starts_with(t))
-        || (field == "file" && binary.iter().any(|t| kind.starts_with(t)));
+    let file_types = [
+        "application/vnd.openxmlformats",
+        "application/vnd.ms-excel",
+        "text/csv",
+        "application/csv",
+        "application/octet-stream",
+        "application/zip",
+    ];
+    let binary = field == "file" && file_types.iter().any(|t| kind.starts_with(t));
     filename.map(str::to_string).or_else(extended).or_else(|| binary.then(|| field.to_string()))
 }
 
@@ -480,38 +482,46 @@ fn by_index(m: &Map<String, Value>) -> Vec<Value> {
 /// decodes them (`+` a space, `%XX` a byte, empty pieces skipped), except that a key
 /// or value whose bytes are not UTF-8 is refused (r=1, naming the field), as a
 /// multipart field's is: read lossily, `%FF` would be stored as U+FFFD.
-fn utf8_pairs(encoded: &[u8], what: &str) -> ApiResult<Vec<(Cow<'static, str>, Cow<'static, str>)>> {
+fn utf8_pairs<'e>(
+    encoded: &'e [u8],
+    what: &'e str,
+) -> impl Iterator<Item = ApiResult<(Cow<'static, str>, Cow<'static, str>)>> + 'e {
     let decode = |raw: &[u8]| {
         let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
         String::from_utf8(percent_encoding::percent_decode(&spaced).collect()).map_err(|e| e.into_bytes())
     };
-    encoded
-        .split(|b| *b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = match pair.iter().position(|b| *b == b'=') {
-                Some(at) => (&pair[..at], &pair[at + 1..]),
-                None => (pair, &pair[..0]),
-            };
-            match (decode(key), decode(value)) {
-                (Ok(key), Ok(value)) => Ok((Cow::Owned(key), Cow::Owned(value))),
-                (key, _) => {
-                    let name = key.unwrap_or_else(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-                    Err(ApiError::invalid(format!("{what} '{name}' is not UTF-8 text")))
-                }
+    encoded.split(|b| *b == b'&').filter(|pair| !pair.is_empty()).map(move |pair| {
+        let (key, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[..0]),
+        };
+        match (decode(key), decode(value)) {
+            (Ok(key), Ok(value)) => Ok((Cow::Owned(key), Cow::Owned(value))),
+            (key, _) => {
+                let name = key.unwrap_or_else(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                Err(ApiError::invalid(format!("{what} '{name}' is not UTF-8 text")))
             }
-        })
-        .collect()
+        }
+    })
 }
 
+/// Inserts the pairs one at a time as they are decoded, each charged to the budget
+/// before the next is read: a body of many tiny pairs stops at the budget, never
+/// holding more than it allows.
 fn insert_pairs<'a>(
     map: &mut Map<String, Value>,
-    pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    pairs: impl IntoIterator<Item = ApiResult<(std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>>,
     budget: &mut Budget,
 ) -> ApiResult<()> {
-    for (key, value) in pairs {
+    for pair in pairs {
+        let (key, value) = pair?;
         let path = bracket_path(&key);
-        let created = insert_at(map, &path, Value::String(value.into_owned()));
+        let created = insert_at(map, &path, Value::String(value.into_owned())).map_err(|at| {
+            ApiError::invalid(format!(
+                "{}: [] after numbered entries would add to entry {at}; number every entry or none",
+                path[0]
+            ))
+        })?;
         if !budget.take(path.len() + created * OBJECT_UNITS) {
             budget.check()?;
         }
@@ -545,14 +555,24 @@ fn bracket_path(key: &str) -> Vec<&str> {
     path
 }
 
-/// Inserts `value` at `path`; returns how many objects it had to create on the way.
-fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> usize {
+/// Inserts `value` at `path`; returns how many objects it had to create on the way,
+/// or, for a `[]` whose next index an entry numbered by the client holds already, that
+/// index (PHP would append after the highest; merging into that entry would be wrong).
+fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> Result<usize, String> {
     let (first, rest) = match path.split_first() {
         Some(split) => split,
-        None => return 0,
+        None => return Ok(0),
     };
-    // `[]` appends: the next free numeric index.
-    let key = if first.is_empty() { map.len().to_string() } else { first.to_string() };
+    // `[]` appends: the next index.
+    let key = if first.is_empty() {
+        let next = map.len().to_string();
+        if map.contains_key(&next) {
+            return Err(next);
+        }
+        next
+    } else {
+        first.to_string()
+    };
     if rest.is_empty() {
         match map.get_mut(&key) {
             // A plain key sent twice becomes a list of both values.
@@ -565,7 +585,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> usize
                 map.insert(key, value);
             }
         }
-        return 0;
+        return Ok(0);
     }
     let mut created = 0;
     let slot = map.entry(key).or_insert_with(|| {
@@ -577,8 +597,8 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> usize
         *slot = Value::Object(Map::new());
     }
     match slot {
-        Value::Object(inner) => created + insert_at(inner, rest, value),
-        _ => created,
+        Value::Object(inner) => Ok(created + insert_at(inner, rest, value)?),
+        _ => Ok(created),
     }
 }
 
@@ -741,16 +761,30 @@ impl<'a> Fields<'a> {
             // array after `array_filter` or `unset` (`list[1][id]=…`, or `json_encode`'s
             // `{"1":…,"3":…}`): its entries in the order of their indexes.
             Some(Value::String(s)) if s.trim_start().starts_with('{') => match self.json_text(key, s)? {
-                Some(Value::Object(m)) if indexed(&m) => Ok(Some(Cow::Owned(by_index(&m)))),
-                Some(Value::Object(m)) => Ok(Some(Cow::Owned(vec![Value::Object(m)]))),
+                Some(Value::Object(m)) => self.entries(key, &m).map(|list| Some(Cow::Owned(list))),
                 _ => Err(ApiError::invalid(format!("{} is not a valid JSON array", self.name(key)))),
             },
-            Some(Value::Object(m)) if indexed(m) => Ok(Some(Cow::Owned(by_index(m)))),
-            Some(Value::Object(m)) => Ok(Some(Cow::Owned(vec![Value::Object(m.clone())]))),
+            Some(Value::Object(m)) => self.entries(key, m).map(|list| Some(Cow::Owned(list))),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(v @ (Value::String(_) | Value::Number(_))) => Ok(Some(Cow::Owned(vec![v.clone()]))),
             Some(_) => Err(self.wrong_type(key, "a list")),
         }
+    }
+
+    /// An object where a list is expected: its entries by index when it is keyed by
+    /// numbers, else one entry; r 1 when numbered entries and named fields are mixed
+    /// (`list[1][id]=A&list[id]=B`), which no reading keeps whole.
+    fn entries(&self, key: &str, m: &Map<String, Value>) -> ApiResult<Vec<Value>> {
+        if indexed(m) {
+            return Ok(by_index(m));
+        }
+        if m.keys().any(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(ApiError::invalid(format!(
+                "{} mixes numbered entries and named fields: send a list, or number every entry",
+                self.name(key)
+            )));
+        }
+        Ok(vec![Value::Object(m.clone())])
     }
 
     /// An object: a JSON object, or one sent as text, or bracket fields.
@@ -853,7 +887,8 @@ mod tests {
 
     fn parse(query: &str) -> Value {
         let mut map = Map::new();
-        insert_pairs(&mut map, form_urlencoded::parse(query.as_bytes()), &mut Budget::new(Bounds::default())).unwrap();
+        let pairs = form_urlencoded::parse(query.as_bytes()).map(Ok);
+        insert_pairs(&mut map, pairs, &mut Budget::new(Bounds::default())).unwrap();
         normalize_arrays(&mut map);
         Value::Object(map)
     }
@@ -887,13 +922,13 @@ mod tests {
     #[test]
     fn urlencoded_bytes_that_are_not_utf8_are_refused_naming_the_field() {
         let valid: &[u8] = b"name=L%C3%AAn+%E1%BB%8Bp&x=%&y=%4&z&&k=a+b%20c%2";
-        let pairs = utf8_pairs(valid, "form field").unwrap();
+        let pairs: Vec<_> = utf8_pairs(valid, "form field").collect::<ApiResult<_>>().unwrap();
         // Valid text decodes as form_urlencoded decodes it.
         assert_eq!(pairs, form_urlencoded::parse(valid).collect::<Vec<_>>());
         assert_eq!(pairs.last().unwrap().1, "a b c%2");
-        let e = utf8_pairs(b"ok=1&name=%FF", "form field").unwrap_err();
+        let e = utf8_pairs(b"ok=1&name=%FF", "form field").collect::<ApiResult<Vec<_>>>().unwrap_err();
         assert_eq!(e.msg, "form field 'name' is not UTF-8 text");
-        assert!(utf8_pairs(b"%C3=1", "query parameter").is_err());
+        assert!(utf8_pairs(b"%C3=1", "query parameter").any(|p| p.is_err()));
     }
 
     #[test]

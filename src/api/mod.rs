@@ -156,7 +156,11 @@ pub async fn serve_with(
         let _ = stream.set_nodelay(true);
         let grace = options.header_read_timeout;
         let service = app.clone().map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
-            without_trailing_slash(req).map(|body| axum::body::Body::new(Paced::new(body, grace)))
+            let read = BodyRead::default();
+            let mut req =
+                without_trailing_slash(req).map(|body| axum::body::Body::new(Paced::new(body, grace, read.clone())));
+            req.extensions_mut().insert(read);
+            req
         });
         let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
@@ -192,6 +196,22 @@ fn without_trailing_slash<B>(mut req: axum::http::Request<B>) -> axum::http::Req
     req
 }
 
+/// Whether a request's body was read to its end (set by [`Paced`], read by
+/// `log_request`): a refusal told before then leaves the connection unable to carry
+/// another request.
+#[derive(Debug, Clone, Default)]
+struct BodyRead(Arc<std::sync::atomic::AtomicBool>);
+
+impl BodyRead {
+    fn finish(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn finished(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The slowest a request body may arrive, on average, once its grace is over.
 const MIN_BODY_BYTES_PER_SEC: u64 = 1024;
 
@@ -203,6 +223,7 @@ const MIN_BODY_BYTES_PER_SEC: u64 = 1024;
 /// `--max-connections`) for ever, as no timeout covers a body once its head is in.
 struct Paced<B> {
     inner: B,
+    read: BodyRead,
     start: tokio::time::Instant,
     grace: Duration,
     received: u64,
@@ -210,9 +231,9 @@ struct Paced<B> {
 }
 
 impl<B> Paced<B> {
-    fn new(inner: B, grace: Duration) -> Paced<B> {
+    fn new(inner: B, grace: Duration, read: BodyRead) -> Paced<B> {
         let start = tokio::time::Instant::now();
-        Paced { inner, start, grace, received: 0, due: Box::pin(tokio::time::sleep_until(start + grace)) }
+        Paced { inner, read, start, grace, received: 0, due: Box::pin(tokio::time::sleep_until(start + grace)) }
     }
 }
 
@@ -237,9 +258,16 @@ where
                     let earned = Duration::from_secs(this.received / MIN_BODY_BYTES_PER_SEC);
                     this.due.as_mut().reset(this.start + this.grace + earned);
                 }
+                if this.inner.is_end_stream() {
+                    this.read.finish();
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(other) => Poll::Ready(other.map(|r| r.map_err(Into::into))),
+            Poll::Ready(None) => {
+                this.read.finish();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Pending => match this.due.as_mut().poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(format!(
                     "the body arrives too slowly (after {} s, at least {MIN_BODY_BYTES_PER_SEC} bytes a second)",
@@ -336,6 +364,7 @@ async fn log_request(
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0");
+    let read = req.extensions().get::<BodyRead>().cloned();
     let span = tracing::info_span!("request", %method, route, request_id = %id);
     let mut response = next.run(req).instrument(span.clone()).await;
     let _entered = span.enter();
@@ -356,10 +385,10 @@ async fn log_request(
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    // A refused request's body may be left unread (a 401 is told before it), and the
-    // connection cannot carry another request after it: said, so that a client's
-    // pool opens a new one instead of finding this one closed under its next request.
-    if has_body && status >= 400 {
+    // A refused request's body left unread (a 401 is told before it): the connection
+    // cannot carry another request after it. Said, so that a client's pool opens a new
+    // one instead of finding this one closed under its next request.
+    if has_body && status >= 400 && read.is_some_and(|r| !r.finished()) {
         response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
     }
     response

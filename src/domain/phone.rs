@@ -484,17 +484,26 @@ fn strip_numeric_fraction(raw: &str) -> &str {
     if numeric { int } else { raw }
 }
 
-/// A decimal digit of another script (full-width, Arabic-Indic) as ASCII, as
-/// libphonenumber reads them.
+/// The zeros of Unicode's decimal digits (category Nd) in the Basic Multilingual
+/// Plane: each script's ten digits follow its zero.
+const DIGIT_ZEROS: &[u32] = &[
+    0x0660, 0x06f0, 0x07c0, 0x0966, 0x09e6, 0x0a66, 0x0ae6, 0x0b66, 0x0be6, 0x0c66, 0x0ce6, 0x0d66, 0x0de6, 0x0e50,
+    0x0ed0, 0x0f20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50,
+    0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
+];
+
+/// A decimal digit of any script (full-width, Arabic-Indic, Devanagari, Thai …) as
+/// ASCII, as libphonenumber reads them.
 fn ascii_digit(c: char) -> Option<char> {
-    let zero = match c {
-        '0'..='9' => return Some(c),
-        '\u{ff10}'..='\u{ff19}' => 0xff10,
-        '\u{0660}'..='\u{0669}' => 0x0660,
-        '\u{06f0}'..='\u{06f9}' => 0x06f0,
-        _ => return None,
-    };
-    char::from_digit(c as u32 - zero, 10)
+    if c.is_ascii_digit() {
+        return Some(c);
+    }
+    let code = c as u32;
+    if code < 0x0660 {
+        return None;
+    }
+    let zero = DIGIT_ZEROS.iter().rev().find(|&&z| z <= code)?;
+    (code - zero < 10).then(|| char::from_digit(code - zero, 10)).flatten()
 }
 
 fn is_plus(c: char) -> bool {

@@ -384,7 +384,10 @@ impl Parser {
         };
         let upper = match upper_token {
             Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => Bound::Open,
-            Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => {
+            // A quoted bound, as Lucene's grammar allows: the only way to write one with a space.
+            Some(Token { tok: Tok::Word { text, wildcard: false, .. } | Tok::Phrase(text), .. })
+                if !text.is_empty() =>
+            {
                 if inclusive_upper {
                     Bound::Inclusive(text)
                 } else {
@@ -407,6 +410,9 @@ impl Parser {
             Some(Token { tok: Tok::Word { text, wildcard: false, escaped }, .. })
                 if !text.is_empty() && (escaped || text != "TO") =>
             {
+                Ok(if inclusive { Bound::Inclusive(text) } else { Bound::Exclusive(text) })
+            }
+            Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => {
                 Ok(if inclusive { Bound::Inclusive(text) } else { Bound::Exclusive(text) })
             }
             other => Err(QueryError { pos: other.map(|t| t.pos).unwrap_or(self.end), msg: msg.into() }),

@@ -208,8 +208,22 @@ backend_test!(a_refusal_before_the_body_is_read_closes_the_connection_and_says_s
     // The same client's next request, on a new connection, is answered.
     let (s, _) = app.get("/v1/campaign").await;
     assert_eq!(s, 200);
-    // A refusal of a request without a body keeps the connection.
+    // A refusal of a request without a body keeps the connection, and so does one
+    // told after the body was read.
     let resp = app.client.get(app.url("/v1/campaign")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     assert!(resp.headers().get("connection").is_none());
+    for body in [r#"{"name":"#, r#"{"campaign":"CAZZZZZZ","listcontacts":[]}"#] {
+        let resp = app
+            .client
+            .post(app.url("/v1/customcampaign"))
+            .header("X-STRINGEE-AUTH", &app.tenant.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_client_error(), "{body}");
+        assert!(resp.headers().get("connection").is_none(), "{body}: {:?}", resp.headers());
+    }
 });

@@ -638,6 +638,11 @@ backend_test!(listcontacts_over_the_limit_is_refused, async {
     let entries: Vec<Value> = (0..4).map(|i| json!({"id": format!("C{i}"), "phones": ["0901234567"]})).collect();
     let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
     assert_eq!((status, body), (413, error(9, "listcontacts has more than 3 entries; the limit is 3")));
+    // listKeepCustomer holds at most as many pairs, whatever their form.
+    let keep: serde_json::Map<String, Value> = (0..4).map(|i| (format!("090123456{i}"), json!(i + 1))).collect();
+    let (status, body) =
+        app.post("/v1/customcampaign/keepduplicate", json!({"campaign": campaign, "listKeepCustomer": keep})).await;
+    assert_eq!((status, body), (413, error(9, "listKeepCustomer has 4 entries; the limit is 3")));
 });
 
 backend_test!(deep_pages_follow_the_id_order_through_changes, async {
@@ -950,6 +955,37 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     let (s, body) =
         app.post("/v1/customcampaign", json!({"campaign": target, "listfilters": [{"query": "*:*"}]})).await;
     assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    // What no reading keeps whole is refused, naming it: `[]` after numbered entries,
+    // numbered entries mixed with named fields, broken JSON labelled as a form.
+    for (fields, msg) in [
+        (
+            vec![
+                ("campaign", target.as_str()),
+                ("listcontacts[1][id]", "CTA"),
+                ("listcontacts[][phones][]", "0901234599"),
+            ],
+            "listcontacts: [] after numbered entries would add to entry 1; number every entry or none",
+        ),
+        (
+            vec![("campaign", target.as_str()), ("listcontacts[1][id]", "CTA"), ("listcontacts[id]", "CTB")],
+            "listcontacts mixes numbered entries and named fields: send a list, or number every entry",
+        ),
+    ] {
+        let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Form(pairs(&fields))).await;
+        assert_eq!((s, body), (400, error(1, msg)));
+    }
+    let broken = Body::Raw("application/x-www-form-urlencoded", br#"{"name":"jj","#.to_vec());
+    let (s, body) = app.send(Method::POST, "/v1/contact", Some(&token), broken).await;
+    assert_eq!((s, body["r"].clone()), (400, json!(1)), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("JSON"), "{body}");
+    // A text field with a file's type, other than `file`, is still a text field.
+    let body = multipart(&[
+        ("Content-Disposition: form-data; name=\"campaign\"\r\nContent-Type: text/csv", target.as_bytes()),
+        ("Content-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\nContent-Type: text/csv", csv),
+    ]);
+    let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Raw(MULTIPART, body)).await;
+    assert_eq!((s, body["r"].clone()), (409, json!(7)), "the campaign was read: {body}");
+
     // The same as a job (`async`): told at once, in the same order.
     let late = json!({"campaign": target, "async": true, "listfilters": [{"id": "FTNOPE0000"}]});
     let (s, body) = app.post("/v1/customcampaign", late).await;

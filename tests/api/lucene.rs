@@ -161,15 +161,19 @@ impl Queries<'_> {
         let (open, close) = [("[", "]"), ("{", "}"), ("[", "}"), ("{", "]")][self.rng.below(4)];
         let lo = if self.rng.chance(15) { "*".to_string() } else { lo };
         let hi = if self.rng.chance(15) { "*".to_string() } else { hi };
+        // A bound may be quoted, as Lucene's grammar allows (in the bracket forms).
+        let quoted = |rng: &mut Rng, b: String| if b != "*" && rng.chance(15) { format!("\"{b}\"") } else { b };
+        let (lo, hi) = (quoted(&mut self.rng, lo), quoted(&mut self.rng, hi));
         if field.is_empty() {
             // No field: the default fields, and only the bracket forms.
             return format!("{open}{lo} TO {hi}{close}");
         }
+        let bare = |b: &str| b != "*" && !b.starts_with('"');
         match self.rng.below(6) {
-            0 if lo != "*" => format!("{field}:>={lo}"),
-            1 if lo != "*" => format!("{field}:>{lo}"),
-            2 if hi != "*" => format!("{field}:<{hi}"),
-            3 if hi != "*" => format!("{field}:<={hi}"),
+            0 if bare(&lo) => format!("{field}:>={lo}"),
+            1 if bare(&lo) => format!("{field}:>{lo}"),
+            2 if bare(&hi) => format!("{field}:<{hi}"),
+            3 if bare(&hi) => format!("{field}:<={hi}"),
             _ => format!("{field}:{open}{lo} TO {hi}{close}"),
         }
     }
@@ -369,6 +373,9 @@ const FIXED: &[&str] = &[
     "NOT name:(linh minh)",
     "tier:[-a TO m]",
     "tier:{-z TO gold]",
+    "city:[\"da lat\" TO \"ha noi\"]",
+    "tier:[\"gold plus\" TO *]",
+    "name:{\"anh\" TO linh]",
 ];
 
 /// Where the oracle's classes and jars are, compiled once per process; `None` with
