@@ -85,20 +85,19 @@ impl FromRequest<AppState> for Input {
             .get(axum::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        // A request with no body at all (a GET that names the reference's content type
-        // on every request) has no fields to read, whatever its type says.
-        let bodiless = declared == Some(0)
-            || (declared.is_none() && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING));
-        if content_type.starts_with("multipart/form-data") && bodiless {
-        } else if content_type.starts_with("multipart/form-data") {
+        if content_type.starts_with("multipart/form-data") {
             // Refused before a byte is read when the client says how large it is.
             if declared.is_some_and(|n| n > state.limits.upload_bytes as u64) {
                 return Err(too_large(state.limits.upload_bytes));
             }
-            let multipart = Multipart::from_request(req, state)
-                .await
-                .map_err(|e| ApiError::invalid(format!("malformed multipart body: {}", e.body_text())))?;
-            read_multipart(multipart, &mut input, state.limits.upload_bytes, &mut budget).await?;
+            // A request with no body at all (a GET that names the reference's content
+            // type on every request, chunked or not) has no fields, whatever its type says.
+            if let Some(req) = with_body(req).await? {
+                let multipart = Multipart::from_request(req, state)
+                    .await
+                    .map_err(|e| ApiError::invalid(format!("malformed multipart body: {}", e.body_text())))?;
+                read_multipart(multipart, &mut input, state.limits.upload_bytes, &mut budget).await?;
+            }
         } else {
             if declared.is_some_and(|n| n > bounds.text_bytes as u64) {
                 return Err(too_large(bounds.text_bytes));
@@ -127,6 +126,24 @@ impl FromRequest<AppState> for Input {
         refuse_nul(&input.map, "")?;
         Ok(input)
     }
+}
+
+/// The request, unless its body turns out to hold no byte: its first chunk is read
+/// and put back in front of the rest.
+async fn with_body(req: Request) -> ApiResult<Option<Request>> {
+    use futures_util::StreamExt as _;
+    let (parts, body) = req.into_parts();
+    let mut chunks = body.into_data_stream();
+    let first = loop {
+        match chunks.next().await {
+            None => return Ok(None),
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => break chunk,
+            Some(Err(e)) => return Err(ApiError::invalid(format!("malformed multipart body: {e}"))),
+        }
+    };
+    let body = axum::body::Body::from_stream(futures_util::stream::iter([Ok(first)]).chain(chunks));
+    Ok(Some(Request::from_parts(parts, body)))
 }
 
 /// Reads a whole body of at most `limit` bytes; r=9 as soon as it is longer. The

@@ -904,6 +904,17 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     let (s, body) = app.send(Method::GET, &path, Some(&token), Body::Raw(MULTIPART, Vec::new())).await;
     assert_eq!((s, count(&body)), (200, json!("5")), "{body}");
 
+    // The same, chunked with no chunk (a stream that turns out empty).
+    let raw = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nX-STRINGEE-AUTH: {token}\r\nContent-Type: {MULTIPART}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, raw.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
     // A trailing slash, as the reference writes its paths.
     let (s, body) = app.get(&format!("/v1/customcampaign/?campaign={campaign}")).await;
     assert_eq!((s, count(&body)), (200, json!("5")), "{body}");
