@@ -168,10 +168,11 @@ async fn add_by_phones(State(state): State<AppState>, caller: Caller, input: Inp
         None => f.id("campaign", CampaignId::parse)?.ok_or_else(|| ApiError::missing("campaign_id"))?,
     };
     let raw = f.strings("phones")?.filter(|p| !p.is_empty()).ok_or_else(|| ApiError::missing("phones"))?;
-    if raw.len() > state.limits.listcontacts {
+    // The limit counts numbers, an entry holding several counting for each.
+    let numbers = crate::intake::numbers(&raw).len();
+    if numbers > state.limits.listcontacts {
         return Err(ApiError::too_large(format!(
-            "phones has {} entries; the limit is {}",
-            raw.len(),
+            "phones has {numbers} entries; the limit is {}",
             state.limits.listcontacts
         )));
     }
@@ -246,13 +247,17 @@ async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: I
     let holds = |phone: &str, id: CustomerId| {
         groups.iter().any(|g| g.phone == phone && g.customers.iter().any(|(c, _)| *c == id.0))
     };
-    let pairs = read
-        .into_iter()
-        .map(|(mut readings, id)| {
-            let pick = usize::from(readings.len() > 1 && !holds(&readings[0], id) && holds(&readings[1], id));
-            (readings.swap_remove(pick), id)
-        })
-        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut pairs = Vec::with_capacity(read.len());
+    for (mut readings, id) in read {
+        let pick = usize::from(readings.len() > 1 && !holds(&readings[0], id) && holds(&readings[1], id));
+        let phone = readings.swap_remove(pick);
+        // Two keys that name one phone (`6591234567` and `+65 9123 4567`) are one key twice.
+        if !seen.insert(phone.clone()) {
+            return Err(ApiError::invalid(format!("listKeepCustomer: phone {phone} is named twice")));
+        }
+        pairs.push((phone, id));
+    }
     let outcome = state.store.keep_duplicates(caller.account_id(), caller.key_sid.clone(), campaign, pairs).await?;
     Ok(ok(json!({"removed_phones": outcome.removed_phones, "removed_customers": outcome.removed_customers})))
 }

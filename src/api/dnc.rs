@@ -11,6 +11,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ok, page};
 use super::input::{Fields, Input};
 use crate::domain::ids::CampaignId;
+use crate::domain::page::Page;
 use crate::domain::phone;
 
 pub fn router() -> Router<AppState> {
@@ -128,7 +129,23 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let p = f.page()?;
     let campaign = f.id("campaign", CampaignId::parse)?;
     let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
-        Some(raw) => Some(named(&state, &caller, &campaign, &[raw]).await?.remove(0)),
+        Some(raw) => {
+            let mut readings = phone::readings(&raw, &caller.account.region());
+            if readings.is_empty() {
+                return Err(ApiError::invalid(format!("phone '{raw}' is not a valid phone number")));
+            }
+            // Every scope is listed here: the reading with entries in the scope asked.
+            let listed = |phone: String| {
+                state.store.dnc(caller.account_id(), Some(phone), campaign.clone(), Page { page: 1, limit: 1 })
+            };
+            if readings.len() > 1
+                && listed(readings[0].clone()).await?.total == 0
+                && listed(readings[1].clone()).await?.total > 0
+            {
+                readings.swap(0, 1);
+            }
+            Some(readings.swap_remove(0))
+        }
         None => None,
     };
     let found = state.store.dnc(caller.account_id(), phone, campaign, p).await?;
@@ -170,7 +187,7 @@ async fn check(State(state): State<AppState>, caller: Caller, input: Input) -> A
         )));
     }
     let campaign = f.id("campaign", CampaignId::parse)?;
-    let phones = named(&state, &caller, &None, &raw).await?;
+    let phones = named(&state, &caller, &campaign, &raw).await?;
     let found = state.store.check_dnc(caller.account_id(), campaign, phones).await?;
     let mut data = Map::new();
     for (phone, verdict) in found {

@@ -133,10 +133,10 @@ pub fn readings(raw: &str, region: &Region) -> Vec<String> {
 
 /// The beginning of stored phones that a phone prefix written in the region names
 /// (`phone:0904*`): after a plus or one of the region's international dialling
-/// prefixes, the digits as written; after the region's national prefix (`0` in
-/// Vietnam, `8` in Russia, `1` in the US), the country code and the rest; written
-/// with the region's own country code, as written; otherwise a national number's
-/// beginning (Italy's `06…` keeps its 0; the US's `650…`), after the country code.
+/// prefixes, the digits as written; written with the region's own country code, as
+/// written; after the region's national prefix (`0` in Vietnam, `8` in Russia), the
+/// country code and the rest; otherwise a national number's beginning (Italy's `06…`
+/// keeps its 0; the US's `650…`), after the country code.
 /// `None` for one with letters or no digit, which no phone begins with.
 pub fn prefix(raw: &str, region: &Region) -> Option<String> {
     if raw.chars().any(|c| c.is_alphabetic() && !is_separator(c)) {
@@ -153,11 +153,13 @@ pub fn prefix(raw: &str, region: &Region) -> Option<String> {
     if let Some(rest) = plan.strip_idd(&digits) {
         return (!rest.is_empty()).then(|| rest.to_string());
     }
-    if let Some(rest) = plan.national_prefix.as_ref().and_then(|p| p.find(&digits)).map(|m| &digits[m.end()..]) {
-        return Some(format!("{}{rest}", plan.cc));
-    }
     if digits.starts_with(&plan.cc_text) {
         return Some(digits);
+    }
+    // The national prefix as written (`0`, `8`, `06`): the parsing patterns, made for
+    // whole numbers, can match nothing or a whole local number in a mere beginning.
+    if let Some(rest) = plan.trunk.as_deref().and_then(|t| digits.strip_prefix(t)) {
+        return Some(format!("{}{rest}", plan.cc));
     }
     Some(format!("{}{digits}", plan.cc))
 }
@@ -286,6 +288,8 @@ struct Plan {
     /// The national prefix for parsing, anchored at the start, and what replaces it.
     national_prefix: Option<regex::Regex>,
     transform: Option<String>,
+    /// The national prefix as dialled (`0`, `8`, `06`), for prefixes of numbers.
+    trunk: Option<String>,
     /// The general national-number pattern, anchored at both ends.
     general: regex::Regex,
     /// Possible lengths (sorted) and local-only lengths of the general description.
@@ -342,6 +346,7 @@ impl Plan {
                 .national_prefix_transform_rule()
                 .filter(|t| !t.is_empty())
                 .map(|t| regex::Regex::new(r"\$(\d)").expect("a fixed pattern").replace_all(t, "$${$1}").into_owned()),
+            trunk: meta.national_prefix().filter(|t| !t.is_empty()).map(str::to_string),
             general: anchored(d.general().national_number().as_str(), "$"),
             lengths,
             local,
@@ -579,10 +584,17 @@ mod vn {
 
     pub fn normalize(raw: &str) -> Option<String> {
         let general = || super::normalize_general(raw, &super::Region::vietnam());
-        let trimmed = super::strip_numeric_fraction(raw.trim());
-        if trimmed.len() > super::MAX_INPUT_CHARS {
+        let trimmed = raw.trim();
+        // Only what the general path's extraction leaves whole: a digit or `+` first,
+        // a digit last (a numeric cell's `.0` included), within the input bound.
+        let (first, last) = (trimmed.bytes().next(), trimmed.bytes().last());
+        if trimmed.len() > super::MAX_INPUT_CHARS
+            || !matches!(first, Some(b'0'..=b'9' | b'+'))
+            || !matches!(last, Some(b'0'..=b'9'))
+        {
             return general();
         }
+        let trimmed = super::strip_numeric_fraction(trimmed);
         let mut buf = [0u8; MAX_DIGITS];
         let mut len = 0;
         let mut plus = false;
@@ -748,10 +760,25 @@ mod tests {
             ("US", "65025300", Some("165025300")),
             ("US", "1650", Some("1650")),
             ("US", "011 44 20", Some("4420")),
+            ("AR", "5491", Some("5491")),
+            ("AR", "011", Some("5411")),
+            ("AG", "4601234", Some("14601234")),
         ] {
             let region = Region::parse(region).unwrap();
             assert_eq!(prefix(written, &region).as_deref(), want, "{} {written:?}", region.code);
         }
+    }
+
+    /// A numeric cell's fraction with punctuation around it: the fast path hands such
+    /// input to the general path, which takes the punctuation off first.
+    #[test]
+    fn a_numeric_cell_in_punctuation_keeps_its_number() {
+        for raw in ["0901234567.0)", "(84901234567.0)", "-84901234567.0", "84901234567.0.", "\"84901234567.0\""] {
+            assert_eq!(vn(raw).as_deref(), Some("84901234567"), "{raw:?}");
+            assert_eq!(vn(raw), normalize_general(raw, &Region::vietnam()), "{raw:?}");
+        }
+        let long = format!("0901234567.{}", "0".repeat(240));
+        assert_eq!(vn(&long), normalize_general(&long, &Region::vietnam()));
     }
 
     #[test]
@@ -829,10 +856,13 @@ mod agreement {
     }
 
     fn phone_like() -> impl Strategy<Value = String> {
-        let prefix = prop::sample::select(vec!["", "0", "84", "+84", "+84 ", "+", "+1", "+44", "00", "840", "8"]);
+        let prefix = prop::sample::select(vec![
+            "", "0", "84", "+84", "+84 ", "+", "+1", "+44", "00", "840", "8", "(", "-", "\"", "(0", "(+84",
+        ]);
         let digits = prop::collection::vec(0u8..10, 0..14);
         let seps = prop::collection::vec(prop::sample::select(vec!["", "", "", " ", ".", "-", "(", ")"]), 14);
-        let suffix = prop::sample::select(vec!["", "", ".0", ".00", "x", " ", "\u{a0}", "/"]);
+        let suffix =
+            prop::sample::select(vec!["", "", ".0", ".00", "x", " ", "\u{a0}", "/", ".0)", ".", ")", ".0.", "\""]);
         (prefix, digits, seps, suffix).prop_map(|(prefix, digits, seps, suffix)| {
             let mut s = prefix.to_string();
             for (d, sep) in digits.iter().zip(seps.iter().chain(std::iter::repeat(&""))) {

@@ -638,6 +638,10 @@ backend_test!(listcontacts_over_the_limit_is_refused, async {
     let entries: Vec<Value> = (0..4).map(|i| json!({"id": format!("C{i}"), "phones": ["0901234567"]})).collect();
     let (status, body) = add(&app, &campaign, Value::Array(entries)).await;
     assert_eq!((status, body), (413, error(9, "listcontacts has more than 3 entries; the limit is 3")));
+    // add-by-phones counts numbers, an entry holding several counting for each.
+    let phones = json!({"campaign_id": campaign, "phones": ["0901000001,0901000002;0901000003/0901000004"]});
+    let (status, body) = app.post("/v1/customcampaign/add-by-phones", phones).await;
+    assert_eq!((status, body), (413, error(9, "phones has 4 entries; the limit is 3")));
     // listKeepCustomer holds at most as many pairs, whatever their form.
     let keep: serde_json::Map<String, Value> = (0..4).map(|i| (format!("090123456{i}"), json!(i + 1))).collect();
     let (status, body) =

@@ -202,6 +202,28 @@ backend_test!(phones_as_callsheet_shows_them_are_read_back_on_every_path, async 
         .await;
     assert_eq!((s, removed["data"]["deleted"].clone()), (200, json!(1)), "{removed}");
 
+    // A number that reads both ways (Singapore's as shown, or a Vietnamese national
+    // one): the reading listed, in the scope asked; every scope when none is.
+    let sg = "6591234567";
+    let (_, added) = app.post("/v1/dnc", json!({"phones": ["+65 9123 4567"], "campaign": campaign})).await;
+    assert_eq!(added["data"]["added"], 1, "{added}");
+    let (_, checked) = app.get(&format!("/v1/dnc/check?phones={sg}&campaign={campaign}")).await;
+    assert_eq!(checked["data"][sg]["dnc"], true, "{checked}");
+    let (_, got) = app.get(&format!("/v1/dnc?phone={sg}")).await;
+    assert_eq!(got["data"]["totalCount"], 1, "{got}");
+    // Two keys naming one stored phone are one key twice.
+    let twice = json!([{"id": "crmC", "name": "C", "phones": ["+65 9123 4567"]}, {"id": "crmD", "name": "D", "phones": ["+65 9123 4567"]}]);
+    let (s, made) = app.post("/v1/campaign", json!({"name": "Twice", "listcontacts": twice})).await;
+    assert_eq!(s, 200, "{made}");
+    let other = made["data"]["id"].as_str().unwrap().to_string();
+    let (_, dup) = app.post("/v1/customcampaign/duplicate", json!({"campaign": other})).await;
+    let ids: Vec<Value> =
+        dup["data"][sg].as_array().unwrap_or_else(|| panic!("{dup}")).iter().map(|c| c["id"].clone()).collect();
+    let keys = json!([{sg: ids[0]}, {"+65 9123 4567": ids[1]}]);
+    let (s, body) =
+        app.post("/v1/customcampaign/keepduplicate", json!({"campaign": other, "listKeepCustomer": keys})).await;
+    assert_eq!((s, body), (400, crate::common::error(1, &format!("listKeepCustomer: phone {sg} is named twice"))));
+
     // A phone written in the region still reads in the region first.
     let (_, added) = app.post("/v1/dnc", json!({"phones": ["0901234567"]})).await;
     assert_eq!(added["data"]["added"], 1);
