@@ -279,7 +279,8 @@ impl Compiler<'_> {
     /// leading 0 read as the account's country code.
     fn phone(&mut self, value: &Value) {
         match value {
-            Value::Word(w) | Value::Phrase(w) => match phone::normalize(w, self.region) {
+            // A phone as written in the region, or as callsheet shows it (`phone::readings`).
+            Value::Word(w) | Value::Phrase(w) => match phone::readings(w, self.region).into_iter().next() {
                 Some(p) => {
                     self.push("c.seq IN (SELECT contact_rowid FROM contact_phones WHERE account_id = ? AND phone = ?)");
                     self.text(self.account_id.to_string());
@@ -490,7 +491,7 @@ impl Compiler<'_> {
                 // prefix (its digits, a leading 0 read as the country code); a bound
                 // that is neither compares as written.
                 let region = self.region;
-                let bound = |v: &str| phone::normalize(v, region).or_else(|| phone_prefix(v, region));
+                let bound = |v: &str| phone::readings(v, region).into_iter().next().or_else(|| phone_prefix(v, region));
                 self.compare(column, lower, upper, |v| Ok(Param::Text(bound(v).unwrap_or_else(|| v.to_string()))))?;
                 self.push(")");
                 Ok(())

@@ -202,6 +202,14 @@ backend_test!(phones_as_callsheet_shows_them_are_read_back_on_every_path, async 
         .await;
     assert_eq!((s, removed["data"]["deleted"].clone()), (200, json!(1)), "{removed}");
 
+    // The filter language reads a phone as shown too, in a term and in a range.
+    let (s, made) = app.post("/v1/contact", json!({"name": "Abroad", "phones": [us]})).await;
+    assert_eq!(s, 200, "{made}");
+    for query in [format!("phone:{shown}"), format!("phone:[{shown} TO {shown}]")] {
+        let (_, found) = app.get(&format!("/v1/contact?query={}", urlencode(&query))).await;
+        assert_eq!(found["data"]["totalCount"], 1, "{query}: {found}");
+    }
+
     // A number that reads both ways (Singapore's as shown, or a Vietnamese national
     // one): the reading listed, in the scope asked; every scope when none is.
     let sg = "6591234567";
