@@ -15,7 +15,7 @@ use crate::calling::model::{CallResult, Receive};
 use crate::calling::rules::{Outcome, Scope};
 use crate::domain::ids::{CampaignId, ClaimId, CustomerId};
 use crate::domain::page::{MAX_LIMIT, Page};
-use crate::domain::phone::{self, Region};
+use crate::domain::phone::Region;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -82,12 +82,7 @@ fn call_result(f: &Fields<'_>, claim: &ClaimId, region: &Region) -> ApiResult<Ca
     crate::domain::campaign::at_most("callback_time", callback_time, crate::domain::campaign::LAST_EPOCH_SECOND)
         .map_err(ApiError::invalid)?;
     let callback_scope = Scope::parse(f.string("callback_scope")?.as_deref()).map_err(ApiError::invalid)?;
-    let phone = match f.string("phone")?.filter(|p| !p.trim().is_empty()) {
-        None => Vec::new(),
-        Some(raw) => Some(phone::readings(&raw, region))
-            .filter(|readings| !readings.is_empty())
-            .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
-    };
+    let phone = f.phone("phone", region)?;
     let duration = f.int("duration")?;
     if duration.is_some_and(|d| d < 0) {
         return Err(ApiError::invalid("duration must not be negative"));

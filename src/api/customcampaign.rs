@@ -249,9 +249,8 @@ async fn keep_duplicates(State(state): State<AppState>, caller: Caller, input: I
     };
     let mut seen = std::collections::HashSet::new();
     let mut pairs = Vec::with_capacity(read.len());
-    for (mut readings, id) in read {
-        let pick = usize::from(readings.len() > 1 && !holds(&readings[0], id) && holds(&readings[1], id));
-        let phone = readings.swap_remove(pick);
+    for (readings, id) in read {
+        let phone = phone::held_reading(readings, |p| holds(p, id));
         // Two keys that name one phone (`6591234567` and `+65 9123 4567`) are one key twice.
         if !seen.insert(phone.clone()) {
             return Err(ApiError::invalid(format!("listKeepCustomer: phone {phone} is named twice")));
@@ -323,12 +322,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = f.page()?;
     let status = f.int("status")?.map(parse_status).transpose().map_err(ApiError::invalid)?;
-    let mut readings = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
-        Some(raw) => Some(phone::readings(&raw, &caller.account.region()))
-            .filter(|readings| !readings.is_empty())
-            .ok_or_else(|| ApiError::invalid(format!("phone '{raw}' is not a valid phone number")))?,
-        None => Vec::new(),
-    };
+    let mut readings = f.phone("phone", &caller.account.region())?;
     let phone = (!readings.is_empty()).then(|| readings.remove(0));
     let mut filter = CustomerFilter {
         campaign: f.id("campaign", CampaignId::parse)?,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiResult, ok, page};
-use super::input::{Fields, Input};
+use super::input::{Fields, Input, phone_readings};
 use crate::domain::ids::CampaignId;
 use crate::domain::page::Page;
 use crate::domain::phone;
@@ -49,14 +49,7 @@ async fn named(
     raw: &[String],
 ) -> ApiResult<Vec<String>> {
     let region = caller.account.region();
-    let mut read = Vec::with_capacity(raw.len());
-    for p in raw {
-        let readings = phone::readings(p, &region);
-        if readings.is_empty() {
-            return Err(ApiError::invalid(format!("phone '{p}' is not a valid phone number")));
-        }
-        read.push(readings);
-    }
+    let read = raw.iter().map(|p| phone_readings(p, &region)).collect::<ApiResult<Vec<_>>>()?;
     let twofold: Vec<String> = read.iter().filter(|r| r.len() > 1).flatten().cloned().collect();
     let listed: std::collections::HashSet<String> = match twofold.is_empty() {
         true => Default::default(),
@@ -69,14 +62,7 @@ async fn named(
             .map(|(phone, _)| phone)
             .collect(),
     };
-    Ok(read
-        .into_iter()
-        .map(|mut readings| {
-            let pick =
-                usize::from(readings.len() > 1 && !listed.contains(&readings[0]) && listed.contains(&readings[1]));
-            readings.swap_remove(pick)
-        })
-        .collect())
+    Ok(read.into_iter().map(|readings| phone::held_reading(readings, |p| listed.contains(p))).collect())
 }
 
 /// POST /v1/dnc {phones, campaign?, reason?, expires_at?} -> data: {total, added,
@@ -128,26 +114,18 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let f = input.fields();
     let p = f.page()?;
     let campaign = f.id("campaign", CampaignId::parse)?;
-    let phone = match f.string("phone")?.filter(|s| !s.trim().is_empty()) {
-        Some(raw) => {
-            let mut readings = phone::readings(&raw, &caller.account.region());
-            if readings.is_empty() {
-                return Err(ApiError::invalid(format!("phone '{raw}' is not a valid phone number")));
+    let readings = f.phone("phone", &caller.account.region())?;
+    // Every scope is listed here: of two readings, the one with entries in the scope asked.
+    let mut listed = std::collections::HashSet::new();
+    if readings.len() > 1 {
+        for reading in &readings {
+            let one = Page { page: 1, limit: 1 };
+            if state.store.dnc(caller.account_id(), Some(reading.clone()), campaign.clone(), one).await?.total > 0 {
+                listed.insert(reading.clone());
             }
-            // Every scope is listed here: the reading with entries in the scope asked.
-            let listed = |phone: String| {
-                state.store.dnc(caller.account_id(), Some(phone), campaign.clone(), Page { page: 1, limit: 1 })
-            };
-            if readings.len() > 1
-                && listed(readings[0].clone()).await?.total == 0
-                && listed(readings[1].clone()).await?.total > 0
-            {
-                readings.swap(0, 1);
-            }
-            Some(readings.swap_remove(0))
         }
-        None => None,
-    };
+    }
+    let phone = (!readings.is_empty()).then(|| phone::held_reading(readings, |p| listed.contains(p)));
     let found = state.store.dnc(caller.account_id(), phone, campaign, p).await?;
     Ok(page(found.rows, found.total, p))
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use crate::config::Limits;
+use crate::domain::phone::Region;
 
 /// A file part of a multipart body.
 #[derive(Debug)]
@@ -488,6 +489,16 @@ fn indexed(m: &Map<String, Value>) -> bool {
     !m.is_empty() && m.keys().all(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A phone given as a parameter, as it may be read (`phone::readings`); r 1 when it
+/// is no phone either way.
+pub fn phone_readings(raw: &str, region: &Region) -> ApiResult<Vec<String>> {
+    let readings = crate::domain::phone::readings(raw, region);
+    if readings.is_empty() {
+        return Err(ApiError::invalid(format!("phone '{raw}' is not a valid phone number")));
+    }
+    Ok(readings)
+}
+
 /// An object keyed by numbers as the list of its values, by index.
 fn by_index(m: &Map<String, Value>) -> Vec<Value> {
     let mut entries: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (k.trim_start_matches('0'), v)).collect();
@@ -718,6 +729,15 @@ impl<'a> Fields<'a> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
+    /// A phone given as a parameter, as it may be read (`phone::readings`); empty when
+    /// the field is absent or blank, r 1 naming it when it is no phone either way.
+    pub fn phone(&self, key: &str, region: &Region) -> ApiResult<Vec<String>> {
+        match self.string(key)?.filter(|p| !p.trim().is_empty()) {
+            Some(raw) => phone_readings(&raw, region),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Whether the field was sent as JSON `null` (which `get` reads as absent).
     pub fn sent_null(&self, key: &str) -> bool {
         self.map.get(key).is_some_and(Value::is_null)
@@ -861,7 +881,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A filter query, parsed (r=6 with the position when it does not parse).
-    pub fn query(&self, key: &str, region: &crate::domain::phone::Region) -> ApiResult<Option<crate::query::Query>> {
+    pub fn query(&self, key: &str, region: &Region) -> ApiResult<Option<crate::query::Query>> {
         match self.string(key)?.filter(|q| !q.trim().is_empty()) {
             Some(text) => crate::query::Query::parse(&text, region).map(Some).map_err(ApiError::query),
             None => Ok(None),

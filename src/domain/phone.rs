@@ -131,6 +131,19 @@ pub fn readings(raw: &str, region: &Region) -> Vec<String> {
     out
 }
 
+/// Of a phone's readings (at least one), the one that names what is there: the
+/// region's, unless only the stored form is `held` (by a customer, a list).
+pub fn held_reading(mut readings: Vec<String>, held: impl Fn(&str) -> bool) -> String {
+    let pick = usize::from(readings.len() > 1 && !held(&readings[0]) && held(&readings[1]));
+    readings.swap_remove(pick)
+}
+
+/// Whether text holds a letter, which no phone holds (CONTRACT §6); the dashes some
+/// scripts class as letters (`ー`) are separators.
+fn has_letter(raw: &str) -> bool {
+    raw.chars().any(|c| c.is_alphabetic() && !is_separator(c))
+}
+
 /// The beginning of stored phones that a phone prefix written in the region names
 /// (`phone:0904*`): after a plus or one of the region's international dialling
 /// prefixes, the digits as written; written with the region's own country code, as
@@ -139,7 +152,7 @@ pub fn readings(raw: &str, region: &Region) -> Vec<String> {
 /// keeps its 0; the US's `650…`), after the country code.
 /// `None` for one with letters or no digit, which no phone begins with.
 pub fn prefix(raw: &str, region: &Region) -> Option<String> {
-    if raw.chars().any(|c| c.is_alphabetic() && !is_separator(c)) {
+    if has_letter(raw) {
         return None;
     }
     let digits: String = raw.chars().filter_map(ascii_digit).collect();
@@ -192,12 +205,14 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
         return None;
     }
     let plan = region.plan();
-    // The plan that reads the national number: the region's own when the number
-    // carries no country code, else the main plan of the code it carries.
-    let (cc, national, reader) = match country_code(plus, &digits, plan)? {
-        Some((cc, national)) => (cc, national, plan_of_code(cc)?),
-        None => (plan.cc, digits, plan),
+    let (cc, national, carried) = match country_code(plus, &digits, plan)? {
+        Some((cc, national)) => (cc, national, true),
+        None => (plan.cc, digits, false),
     };
+    // The main plan of the country code judges the length; the plan that reads the
+    // national number is the region's own when the number carries no country code.
+    let main = plan_of_code(cc)?;
+    let reader = if carried { main } else { plan };
     if national.len() < MIN_NATIONAL {
         return None;
     }
@@ -213,8 +228,7 @@ pub fn normalize_general(raw: &str, region: &Region) -> Option<String> {
         return None;
     }
     // isPossibleNumber: the length, judged by the main plan of the country code.
-    matches!(plan_of_code(cc)?.length(&national), Length::Possible | Length::LocalOnly)
-        .then(|| format!("{cc}{national}"))
+    matches!(main.length(&national), Length::Possible | Length::LocalOnly).then(|| format!("{cc}{national}"))
 }
 
 /// The country code and the national number after it, when the number carries one:
@@ -464,7 +478,7 @@ fn plan_of_code(cc: u16) -> Option<&'static Plan> {
 /// `extractPossibleNumber`); `None` when `raw` holds a letter anywhere, or a `#`
 /// after the number (an extension), which CONTRACT §6 refuses.
 fn extract(raw: &str) -> Option<&str> {
-    if raw.chars().any(|c| c.is_alphabetic() && !is_separator(c)) {
+    if has_letter(raw) {
         return None;
     }
     let start = raw.find(|c: char| ascii_digit(c).is_some() || is_plus(c))?;

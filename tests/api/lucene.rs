@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, current_backend};
+use crate::common::{TestApp, current_backend, say, skip};
 
 /// The jars the oracle needs, from Debian's liblucene8-java.
 const JARS: &[&str] =
@@ -485,11 +485,7 @@ fn available() -> bool {
     match oracle() {
         Ok(_) => true,
         Err(why) => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI must run the Lucene differential test: {why}"
-            );
-            say(&format!("Lucene differential test SKIPPED: {why}"));
+            skip("Lucene differential test", &why);
             false
         }
     }
@@ -573,13 +569,6 @@ backend_test!(queries_select_the_contacts_lucene_selects, async {
         disagreements.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
     );
 });
-
-/// A line on the test run's own stderr, past the harness's capture: the seed, the
-/// count compared and a skip show in every run, passing or not.
-fn say(line: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
 
 fn describe(answer: &Result<BTreeSet<String>, String>) -> String {
     match answer {

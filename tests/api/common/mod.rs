@@ -58,12 +58,24 @@ pub async fn on_backend(backend: Backend, test: impl std::future::Future<Output 
             std::env::var("CI").map_or(true, |v| v != "true"),
             "CI must run the PostgreSQL suite: set CALLSHEET_TEST_POSTGRES_URL"
         );
-        // Past the harness's capture, so that a passing run still says it.
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
+        say("PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
         return;
     }
     BACKEND.scope(backend, test).await
+}
+
+/// A line on the test run's own stderr, past the harness's capture: a skip, a seed
+/// or a count shows in every run, passing or not.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// A test that cannot run here for want of an outside component: said plainly, and
+/// a failure under `CI=true`, where every test must run.
+pub fn skip(test: &str, why: &str) {
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must run the {test}: {why}");
+    say(&format!("{test} SKIPPED: {why}"));
 }
 
 /// The backend the running test body is on (SQLite outside `on_backend`).
