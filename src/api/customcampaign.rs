@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::background;
 use super::download::{self, Format, Value as Cell};
-use super::error::{ApiError, ApiResult, customer_page, done, ok};
+use super::error::{ApiError, ApiResult, customer_page_body, done, json_body, ok};
 use super::input::{Fields, Input, PathId, scalar_text};
 use crate::domain::customer::{CustomerFilter, NameMatch, parse_status};
 use crate::domain::ids::{CampaignId, CustomerId};
@@ -334,15 +334,25 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
         status,
         phone,
     };
-    let mut found = state.store.customers(caller.account_id(), filter.clone(), p).await?;
-    // A phone written as stored that reads otherwise here: the stored one, when only it is held.
-    if found.total == 0
-        && let Some(stored) = readings.pop()
-    {
-        filter.phone = Some(stored);
-        found = state.store.customers(caller.account_id(), filter, p).await?;
-    }
-    Ok(customer_page(found.rows, found.total, p.total_pages(found.total)))
+    // Identical lists asked at once share one read and one answer (see `coalesce`).
+    let stored = readings.pop();
+    let (store, account) = (&state.store, caller.account_id());
+    let key = (account.clone(), filter.clone(), stored.clone(), p);
+    let body = state
+        .lists
+        .read(key, move || async move {
+            let mut found = store.customers(account.clone(), filter.clone(), p).await?;
+            // A phone written as stored that reads otherwise here: the stored one, when only it is held.
+            if found.total == 0
+                && let Some(stored) = stored
+            {
+                filter.phone = Some(stored);
+                found = store.customers(account, filter, p).await?;
+            }
+            Ok::<_, ApiError>(customer_page_body(found.rows, found.total, p.total_pages(found.total)))
+        })
+        .await?;
+    Ok(json_body(body))
 }
 
 /// DELETE /v1/customcampaign/{id} (CONTRACT §4).

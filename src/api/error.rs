@@ -199,6 +199,11 @@ pub fn ok_with(data: Value, extra: &[(&str, Value)]) -> Response {
 /// Serialized straight from the rows, not through `serde_json::Value`: a list page
 /// is the most requested answer. Keys come in sorted order, as everywhere else.
 pub fn customer_page(rows: Vec<crate::domain::customer::Customer>, total: i64, total_pages: i64) -> Response {
+    json_body(customer_page_body(rows, total, total_pages))
+}
+
+/// The JSON text of [`customer_page`], to be sent as it is (by [`json_body`]) once or more.
+pub fn customer_page_body(rows: Vec<crate::domain::customer::Customer>, total: i64, total_pages: i64) -> bytes::Bytes {
     #[derive(serde::Serialize)]
     struct Body<'a> {
         message: &'a str,
@@ -221,11 +226,17 @@ pub fn customer_page(rows: Vec<crate::domain::customer::Customer>, total: i64, t
     }
     let said = "Call API success";
     let data = Data { rows, total_count: total.to_string(), total_pages };
-    Json(Body { message: said, msg: said, r: 0, res: Res { data } }).into_response()
+    let body = Body { message: said, msg: said, r: 0, res: Res { data } };
+    serde_json::to_vec(&body).expect("a page serializes").into()
 }
 
 /// An answer the store kept as JSON text, sent as it was (a result sent again).
 pub fn stored_json(body: String) -> Response {
+    json_body(body.into())
+}
+
+/// JSON text sent as it is.
+pub fn json_body(body: bytes::Bytes) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -8,6 +8,7 @@ mod businesshour;
 mod calling;
 mod campagent;
 mod campaign;
+pub mod coalesce;
 mod console;
 mod contact;
 mod customcampaign;
@@ -50,11 +51,26 @@ pub struct AppState {
     /// The jobs this server runs.
     pub jobs: std::sync::Arc<background::JobBoard>,
     pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// Customer lists being read, by account, filter and page (see [`coalesce`]).
+    pub lists: std::sync::Arc<ListReads>,
 }
+
+/// The answers of identical customer lists asked at once.
+pub type ListReads = coalesce::Coalescer<
+    (crate::domain::ids::AccountId, crate::domain::customer::CustomerFilter, Option<String>, crate::domain::page::Page),
+    bytes::Bytes,
+>;
 
 impl AppState {
     pub fn new(store: DynStore, limits: Limits) -> AppState {
-        AppState { store, limits, keys: Default::default(), jobs: Default::default(), metrics: Default::default() }
+        AppState {
+            store,
+            limits,
+            keys: Default::default(),
+            jobs: Default::default(),
+            metrics: Default::default(),
+            lists: Default::default(),
+        }
     }
 }
 

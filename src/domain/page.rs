@@ -9,7 +9,7 @@ pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_OFFSET: i64 = 1 << 60;
 
 /// A checked page request: `page` from 1, `limit` in 1..=1000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {
     pub page: i64,
     pub limit: i64,

@@ -617,6 +617,56 @@ backend_test!(concurrent_adds_of_one_contact_make_one_customer, async {
     assert_eq!(same.len(), 1);
 });
 
+backend_test!(lists_asked_at_once_never_answer_older_than_the_request, async {
+    // Identical lists asked at once share one read: each answer must still hold every
+    // add answered before its request was sent, and no other account's list.
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let campaign = app.create_campaign("Polled").await;
+    let other = app.new_tenant("Other").await;
+    let acked = std::sync::Arc::new(AtomicI64::new(0));
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for reader in 0..16 {
+        let (app, campaign, acked, done, other) =
+            (app.clone(), campaign.clone(), acked.clone(), done.clone(), other.clone());
+        readers.push(tokio::spawn(async move {
+            let mut answers = 0;
+            while !done.load(Ordering::SeqCst) {
+                let before = acked.load(Ordering::SeqCst);
+                if reader % 4 == 3 {
+                    let (status, body) = app
+                        .send_as(&other, Method::GET, &format!("/v1/customcampaign?campaign={campaign}"), Body::None)
+                        .await;
+                    assert_eq!(status, 404, "another account's list: {body}");
+                    continue;
+                }
+                let body = list(&app, &format!("campaign={campaign}&page=1&limit=5")).await;
+                let data = &body["resFromPccApi"]["data"];
+                let total: i64 = data["totalCount"].as_str().unwrap().parse().unwrap();
+                assert!(total >= before, "an answer older than its request: {total} < {before}");
+                assert_eq!(data["rows"].as_array().unwrap().len() as i64, total.min(5), "{body}");
+                answers += 1;
+            }
+            answers
+        }));
+    }
+    for i in 0..40 {
+        let entry = json!([{"id": format!("CT{i:03}"), "name": "polled", "phones": [format!("09012{i:05}")]}]);
+        let (status, body) = add(&app, &campaign, entry).await;
+        assert_eq!(status, 200, "{body}");
+        acked.store(i + 1, Ordering::SeqCst);
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut answers = 0;
+    for r in readers {
+        answers += r.await.unwrap();
+    }
+    assert!(answers > 0);
+    let body = list(&app, &format!("campaign={campaign}&page=1&limit=5")).await;
+    assert_eq!(body["resFromPccApi"]["data"]["totalCount"], "40");
+});
+
 backend_test!(campaign_create_with_contacts_is_one_transaction, async {
     let app = TestApp::spawn().await;
     let (status, body) =
