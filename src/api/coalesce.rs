@@ -151,39 +151,92 @@ mod tests {
         assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
-    async fn a_failed_or_abandoned_read_leaves_each_to_read_alone() {
-        let c: Arc<Coalescer<u8, usize>> = Arc::default();
-        let gate = Arc::new(tokio::sync::Semaphore::new(0));
-        // The first read runs; the next one's leader waits for it, then goes away.
-        let first = tokio::spawn({
-            let (c, g) = (c.clone(), gate.clone());
-            async move {
-                c.read(1, || async move {
+    type Shared = Arc<Coalescer<u8, usize>>;
+
+    /// A read of `key` on its own task: it waits at `gate` (when given), then answers `answer`.
+    fn spawn_read(
+        c: &Shared,
+        key: u8,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+        answer: Result<usize, &'static str>,
+    ) -> tokio::task::JoinHandle<Result<usize, &'static str>> {
+        let c = c.clone();
+        tokio::spawn(async move {
+            c.read(key, || async move {
+                if let Some(g) = gate {
                     g.acquire().await.unwrap().forget();
-                    Err::<usize, _>("broken")
-                })
-                .await
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let leader = tokio::spawn({
-            let c = c.clone();
-            async move { c.read(1, || async { Ok::<_, &str>(7) }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        let joined = tokio::spawn({
-            let c = c.clone();
-            async move { c.read(1, || async { Ok::<_, &str>(8) }).await }
-        });
-        tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                answer
+            })
+            .await
+        })
+    }
+
+    /// The task's answer, failing rather than hanging.
+    async fn answer_of(task: tokio::task::JoinHandle<Result<usize, &'static str>>) -> Result<usize, &'static str> {
+        tokio::time::timeout(Duration::from_secs(5), task).await.expect("a request hung").unwrap()
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    #[tokio::test]
+    async fn a_leader_gone_before_its_read_leaves_each_to_read_alone() {
+        let c: Shared = Arc::default();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let first = spawn_read(&c, 1, Some(gate.clone()), Err("broken"));
+        settle().await;
+        // The next read's leader waits for the first, then goes away.
+        let leader = spawn_read(&c, 1, None, Ok(7));
+        settle().await;
+        let joined = spawn_read(&c, 1, None, Ok(8));
+        settle().await;
         leader.abort();
-        assert_eq!(joined.await.unwrap(), Ok(8), "its leader went away: it read alone");
+        assert_eq!(answer_of(joined).await, Ok(8), "its leader went away: it read alone");
         gate.add_permits(1);
-        assert_eq!(first.await.unwrap(), Err("broken"));
+        assert_eq!(answer_of(first).await, Err("broken"));
         // Nothing is left waiting: the next request leads a read of its own.
         assert_eq!(c.read(1, || async { Ok::<_, &str>(9) }).await, Ok(9));
         // Other questions never share.
         assert_eq!(c.read(2, || async { Ok::<_, &str>(3) }).await, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_leaves_those_who_joined_it_to_read_alone() {
+        let c: Shared = Arc::default();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let first = spawn_read(&c, 1, Some(gate.clone()), Ok(1));
+        settle().await;
+        let failing = spawn_read(&c, 1, None, Err("broken"));
+        settle().await;
+        let joined: Vec<_> = (0..3).map(|i| spawn_read(&c, 1, None, Ok(10 + i))).collect();
+        settle().await;
+        gate.add_permits(1);
+        assert_eq!(answer_of(first).await, Ok(1));
+        assert_eq!(answer_of(failing).await, Err("broken"), "the leader has its own error");
+        for (i, j) in joined.into_iter().enumerate() {
+            assert_eq!(answer_of(j).await, Ok(10 + i), "a failed read's error is not shared: each read alone");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_leader_gone_during_its_read_leaves_each_to_read_alone() {
+        let c: Shared = Arc::default();
+        let first_gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let never = Arc::new(tokio::sync::Semaphore::new(0));
+        let first = spawn_read(&c, 1, Some(first_gate.clone()), Ok(1));
+        settle().await;
+        // Its joiner arrives before it starts; it starts when the first read ends.
+        let leader = spawn_read(&c, 1, Some(never), Ok(7));
+        settle().await;
+        let joined = spawn_read(&c, 1, None, Ok(8));
+        settle().await;
+        first_gate.add_permits(1);
+        assert_eq!(answer_of(first).await, Ok(1));
+        settle().await;
+        leader.abort();
+        assert_eq!(answer_of(joined).await, Ok(8), "its read went away: it read alone");
+        assert_eq!(c.read(1, || async { Ok::<_, &str>(9) }).await, Ok(9));
     }
 }
