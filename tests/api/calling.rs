@@ -1098,6 +1098,64 @@ backend_test!(history_tells_every_event_and_outlives_the_customer, async {
     assert_eq!(s, 404);
 });
 
+backend_test!(a_burst_of_hand_outs_leaves_nobody_callable_behind, async {
+    // 32 agents ask at once of 12 customers, six of them sharing a phone with one of
+    // the others and holding one of their own too. A hand-out that finds a customer
+    // locked by another one under way, or loses a phone to it, must not answer nobody
+    // while a customer is left callable: none twice, no phone twice, and an agent
+    // asking after the burst finds nobody.
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut agents = Vec::new();
+    for n in 1..=32 {
+        agents.push(agent(&app, &format!("u{n}")).await);
+    }
+    for trial in 0..12u32 {
+        let shared = |i: u32| trial * 20 + i;
+        let lists: Vec<Vec<u32>> =
+            (1..=6).map(|i| vec![shared(i)]).chain((1..=6).map(|i| vec![shared(i), shared(i) + 10])).collect();
+        let lists: Vec<&[u32]> = lists.iter().map(Vec::as_slice).collect();
+        let (campaign, _) = started(&app, &format!("Burst {trial}"), json!({}), &agents, &lists).await;
+        let asks: Vec<_> = (1..=32)
+            .map(|n| {
+                let (app, campaign) = (app.clone(), campaign.clone());
+                tokio::spawn(async move { receive(&app, &campaign, &format!("u{n}")).await })
+            })
+            .collect();
+        let (mut customers, mut phones) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+        for ask in asks {
+            let body = ask.await.unwrap();
+            if body["data"].is_object() {
+                assert!(customers.insert(body["data"]["id"].as_i64().unwrap()), "a customer twice: {body}");
+                assert!(phones.insert(body["data"]["phone"].as_str().unwrap().to_string()), "a phone twice: {body}");
+            } else {
+                assert_eq!(body["reason"], "nothing_due", "{body}");
+            }
+        }
+        // Twelve unless a customer of two phones won the one it shares (its own then
+        // unused: the race's winner decides), but never one left callable.
+        let (reason, _) = nobody(&app, &campaign, "u1").await;
+        assert_eq!(reason, "nothing_due", "trial {trial}: {} handed out in the burst", customers.len());
+    }
+});
+
+backend_test!(a_deleted_customer_answers_r4_before_its_claims_state, async {
+    // The id is checked before the state: a released or expired claim on a customer
+    // deleted since is r=4 for release and result alike.
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1], &[2]]).await;
+    let (id, claim_id, _) = claim(&app, &campaign, "u1").await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/release"), json!({"claim_id": claim_id})).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = app.delete(&format!("/v1/customcampaign/{id}")).await;
+    assert_eq!(s, 200, "{body}");
+    let gone = error(4, &format!("customer {id} not found"));
+    let (s, body) = app.post(&format!("/v1/customcampaign/{id}/release"), json!({"claim_id": claim_id})).await;
+    assert_eq!((s, body), (404, gone.clone()));
+    let (s, body) =
+        app.post(&format!("/v1/customcampaign/{id}/result"), json!({"claim_id": claim_id, "outcome": "busy"})).await;
+    assert_eq!((s, body), (404, gone));
+});
+
 backend_test!(keepduplicate_writes_phone_removed_and_refuses_a_claimed_customer, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({}), &[&[1, 2], &[1]]).await;

@@ -887,7 +887,24 @@ impl Store for PgStore {
         campaign: CampaignId,
         user: String,
     ) -> StoreResult<Receive> {
-        self.write(async |tx| calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs()).await).await
+        // A hand-out that found nobody while others held customers locked asks again
+        // once they are done (a few milliseconds): they may leave one callable.
+        for wait_ms in [2, 5, 10] {
+            let (answer, passed) = self
+                .write(async |tx| {
+                    calling::receive_passing(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), wait_ms > 2)
+                        .await
+                })
+                .await?;
+            if !passed {
+                return Ok(answer);
+            }
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        }
+        let last = async |tx: &Client| {
+            calling::receive_passing(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), true).await
+        };
+        Ok(self.write(last).await?.0)
     }
 
     async fn result(

@@ -522,10 +522,14 @@ async fn claim_with_customer(
     }
 }
 
-/// The claim a request names, on the customer it names; r=4 otherwise.
+/// The claim a request names, on the customer it names; r=4 otherwise, and for a
+/// customer deleted since (its id is checked before the claim's state).
 async fn claim_on(db: &impl Db, account: &str, customer: i64, claim_id: &str) -> StoreResult<ClaimRow> {
     match claim(db, account, claim_id).await? {
-        Some(c) if c.customer == customer => Ok(c),
+        Some(c) if c.customer == customer => match self::customer(db, account, customer).await? {
+            Some(_) => Ok(c),
+            None => Err(not_found(customer)),
+        },
         Some(_) if self::customer(db, account, customer).await?.is_some() => {
             Err(StoreError::NotFound(format!("claim '{claim_id}' is not a claim on customer {customer}")))
         }
@@ -797,6 +801,23 @@ pub async fn receive(
     user: &str,
     now: i64,
 ) -> StoreResult<Receive> {
+    Ok(receive_passing(db, account, region, campaign_id, user, now, false).await?.0)
+}
+
+/// [`receive`], and whether an answer of nobody passed over customers that other
+/// hand-outs held locked meanwhile (PostgreSQL, which skips them rather than wait):
+/// customers those may leave callable, which the answer did not judge. The caller
+/// asks again once they are done, `from_start` then scanning the queue from its
+/// start, not from the mark of the last hand-out.
+pub async fn receive_passing(
+    db: &impl Db,
+    account: &str,
+    region: &str,
+    campaign_id: &str,
+    user: &str,
+    now: i64,
+    from_start: bool,
+) -> StoreResult<(Receive, bool)> {
     // Hand-outs share their campaign's lock; a campaign delete takes it alone, so it
     // waits for the hand-outs under way and then sees their claims. Sent with the
     // first read, in one round trip: it is taken before any customer is read.
@@ -807,7 +828,7 @@ pub async fn receive(
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
         let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_secs());
-        return Ok(Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }));
+        return Ok((Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }), false));
     }
     if let Some(limit) = quota.per_day() {
         // One hand-out at a time per agent and campaign, or two at once would each
@@ -815,7 +836,7 @@ pub async fn receive(
         db.lock(&format!("{}/{user}", campaign_lock(account, campaign_id)), true).await?;
         if let Some(until) = quota_full_until(db, account, campaign_id, &agent, region, limit, now).await? {
             let next = rules::earliest([Some(until)], &campaign);
-            return Ok(Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }));
+            return Ok((Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }), false));
         }
     }
     // A sweep that gave back or woke anyone may have made a callback due.
@@ -827,10 +848,12 @@ pub async fn receive(
     let mut held_until: Option<i64> = None;
     let scan = Scan { account, campaign: &campaign, user, below, now };
     let first_stage = if callbacks_due { 0 } else { 2 };
+    // The customers this scan judged, to tell those it passed over locked.
+    let mut judged: Vec<i64> = Vec::new();
     for stage in first_stage..3 {
         let mut after = (i64::MIN, i64::MIN);
         // PostgreSQL starts the queue where the last hand-out found its head.
-        let head = (stage == 2 && db.postgres()).then(|| queue_head::start(account, &campaign.id, now));
+        let head = (stage == 2 && db.postgres() && !from_start).then(|| queue_head::start(account, &campaign.id, now));
         if let Some((id, _)) = head {
             after.1 = id.saturating_sub(1);
         }
@@ -851,6 +874,7 @@ pub async fn receive(
             }
             first = false;
             for c in &batch {
+                judged.push(c.id);
                 after = (c.callback_time, c.id);
                 if stage == 2 {
                     after.0 = 0;
@@ -868,13 +892,17 @@ pub async fn receive(
                 if !reasons.is_empty() {
                     continue;
                 }
-                let facts = phone_facts(db, account, &campaign, hours.as_ref(), c, now).await?;
-                if let Some(phone) = rules::choose_phone(&facts) {
-                    if let Some(handed) =
-                        claim_customer(db, account, &campaign, &agent, user, c, &phone.phone, now).await?
-                    {
-                        return Ok(Receive::Handed(Box::new(handed)));
+                let mut facts = phone_facts(db, account, &campaign, hours.as_ref(), c, now).await?;
+                let mut tried = false;
+                while let Some(phone) = rules::choose_phone(&facts).map(|f| f.phone.clone()) {
+                    tried = true;
+                    if let Some(handed) = claim_customer(db, account, &campaign, &agent, user, c, &phone, now).await? {
+                        return Ok((Receive::Handed(Box::new(handed)), false));
                     }
+                    // Held meanwhile by a hand-out that raced this one: the customer's other phones.
+                    facts.retain(|f| f.phone != phone);
+                }
+                if tried {
                     continue;
                 }
                 saw_hours |= facts.iter().any(PhoneFacts::only_hours);
@@ -885,11 +913,42 @@ pub async fn receive(
             }
         }
     }
+    let passed = db.postgres() && passed_over(db, &scan, first_stage == 0, &judged).await?;
     let mut answer = nobody(db, account, &campaign, user, below, saw_hours, now).await?;
     if answer.reason != "list_empty" {
         answer.next_eligible_at = rules::earliest([answer.next_eligible_at, held_until], &campaign);
     }
-    Ok(Receive::Nobody(answer))
+    Ok((Receive::Nobody(answer), passed))
+}
+
+/// Judged customers past which a scan stops telling those it passed over.
+const JUDGED_AT_MOST: usize = 1024;
+
+/// Whether the campaign holds a customer this hand-out could have taken but did not
+/// judge: one another hand-out held locked as the scan passed (PostgreSQL).
+async fn passed_over(db: &impl Db, scan: &Scan<'_>, callbacks: bool, judged: &[i64]) -> StoreResult<bool> {
+    if judged.len() > JUDGED_AT_MOST {
+        return Ok(false);
+    }
+    let Scan { account, campaign, user, below, now } = *scan;
+    let mut args: Vec<Val> = vec![account.into(), campaign.id.as_str().into(), below.into()];
+    // The stages' own conditions: due callbacks (this agent's, anyone's, another's
+    // past the grace) when the scan looked at callbacks, then the queue.
+    let due_callbacks = if callbacks {
+        args.extend([now.into(), user.into(), (now - campaign.calling.callback_grace_seconds).into()]);
+        " OR (c.due = 2 AND c.wake_at <= ? AND (c.stringee_user_id_callback IS NULL \
+         OR c.stringee_user_id_callback = ? OR c.wake_at <= ?))"
+    } else {
+        ""
+    };
+    let not_judged =
+        if judged.is_empty() { String::new() } else { format!(" AND c.id NOT IN ({})", marks(judged.len())) };
+    args.extend(judged.iter().map(|&id| Val::from(id)));
+    let sql = format!(
+        "SELECT 1 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? \
+         AND ((c.due = 1 AND c.wake_at = 0){due_callbacks}){not_judged} LIMIT 1"
+    );
+    Ok(db.row(&sql, &args).await?.is_some())
 }
 
 /// The name of a campaign's hand-out lock (see `receive`).
