@@ -1138,6 +1138,34 @@ backend_test!(a_burst_of_hand_outs_leaves_nobody_callable_behind, async {
     }
 });
 
+backend_test!(a_deleted_assignment_or_hours_set_never_gives_its_id_again, async {
+    // A DELETE sent again must not remove what was made since.
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
+    let a3 = agent(&app, "u3").await;
+    let a4 = agent(&app, "u4").await;
+    let assign = |agent: String| {
+        let app = &app;
+        let campaign = campaign.clone();
+        async move {
+            let (s, body) = app.post("/v1/campagent", json!({"campaign": campaign, "agent": [agent]})).await;
+            assert_eq!(s, 200, "{body}");
+            body["data"][0]["id"].as_i64().expect("an assignment id")
+        }
+    };
+    let first = assign(a3).await;
+    let (s, body) = app.delete(&format!("/v1/campagent/{first}")).await;
+    assert_eq!(s, 200, "{body}");
+    let second = assign(a4).await;
+    assert_ne!(second, first, "an assignment's id given again");
+    let (s, _) = app.delete(&format!("/v1/campagent/{first}")).await;
+    assert_eq!(s, 404, "a stale DELETE");
+    let hours = always_open(&app).await;
+    let (s, body) = app.delete(&format!("/v1/businesshour/{hours}")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_ne!(always_open(&app).await, hours, "an hours set's id given again");
+});
+
 backend_test!(a_deleted_customer_answers_r4_before_its_claims_state, async {
     // The id is checked before the state: a released or expired claim on a customer
     // deleted since is r=4 for release and result alike.

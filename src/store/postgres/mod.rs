@@ -892,8 +892,7 @@ impl Store for PgStore {
         for wait_ms in [2, 5, 10] {
             let (answer, passed) = self
                 .write(async |tx| {
-                    calling::receive_passing(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), wait_ms > 2)
-                        .await
+                    calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), wait_ms > 2).await
                 })
                 .await?;
             if !passed {
@@ -902,7 +901,7 @@ impl Store for PgStore {
             tokio::time::sleep(Duration::from_millis(wait_ms)).await;
         }
         let last = async |tx: &Client| {
-            calling::receive_passing(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), true).await
+            calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), true).await
         };
         Ok(self.write(last).await?.0)
     }

@@ -792,24 +792,13 @@ async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i6
 }
 
 /// Hands the next callable customer of the campaign to the agent `user`, with a
-/// lease, in the caller's one transaction (CONTRACT §9.3).
+/// lease, in the caller's one transaction (CONTRACT §9.3); and whether an answer of
+/// nobody passed over customers that other hand-outs held locked meanwhile
+/// (PostgreSQL, which skips them rather than wait): customers those may leave
+/// callable, which the answer did not judge. The caller asks again once they are
+/// done, `from_start` then scanning the queue from its start, not from the mark of
+/// the last hand-out.
 pub async fn receive(
-    db: &impl Db,
-    account: &str,
-    region: &str,
-    campaign_id: &str,
-    user: &str,
-    now: i64,
-) -> StoreResult<Receive> {
-    Ok(receive_passing(db, account, region, campaign_id, user, now, false).await?.0)
-}
-
-/// [`receive`], and whether an answer of nobody passed over customers that other
-/// hand-outs held locked meanwhile (PostgreSQL, which skips them rather than wait):
-/// customers those may leave callable, which the answer did not judge. The caller
-/// asks again once they are done, `from_start` then scanning the queue from its
-/// start, not from the mark of the last hand-out.
-pub async fn receive_passing(
     db: &impl Db,
     account: &str,
     region: &str,

@@ -56,6 +56,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, sql: include_str!("migrations/0009_indexed_words_cut.sql") },
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
+    Migration { version: 12, sql: include_str!("migrations/0012_ids_never_reused.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -938,7 +939,10 @@ impl Store for SqliteStore {
         campaign: CampaignId,
         user: String,
     ) -> StoreResult<Receive> {
-        self.shared_write(move |db| now(calling::receive(db, &account, &region, &campaign, &user, now_secs()))).await
+        let handed = self
+            .shared_write(move |db| now(calling::receive(db, &account, &region, &campaign, &user, now_secs(), false)))
+            .await?;
+        Ok(handed.0)
     }
 
     async fn result(
