@@ -888,22 +888,22 @@ impl Store for PgStore {
         user: String,
     ) -> StoreResult<Receive> {
         // A hand-out that found nobody while others held customers locked asks again
-        // once they are done (a few milliseconds): they may leave one callable.
-        for wait_ms in [2, 5, 10] {
+        // once they are done (a few milliseconds), from the queue's start: they may
+        // leave one callable.
+        let mut waits = [2, 5, 10].into_iter();
+        let mut from_start = false;
+        loop {
             let (answer, passed) = self
                 .write(async |tx| {
-                    calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), wait_ms > 2).await
+                    calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), from_start).await
                 })
                 .await?;
-            if !passed {
-                return Ok(answer);
+            match waits.next() {
+                Some(ms) if passed => tokio::time::sleep(Duration::from_millis(ms)).await,
+                _ => return Ok(answer),
             }
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            from_start = true;
         }
-        let last = async |tx: &Client| {
-            calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), true).await
-        };
-        Ok(self.write(last).await?.0)
     }
 
     async fn result(
