@@ -546,7 +546,7 @@ fn insert_pairs<'a>(
         let path = bracket_path(&key);
         let created = insert_at(map, &path, Value::String(value.into_owned())).map_err(|at| {
             ApiError::invalid(format!(
-                "{}: [] after numbered entries would add to entry {at}; number every entry or none",
+                "{}: [] after entry {at} has no index left to append at",
                 path[0]
             ))
         })?;
@@ -583,9 +583,21 @@ fn bracket_path(key: &str) -> Vec<&str> {
     path
 }
 
+/// The index a `[]` appends at, as PHP reads it: one past the highest number among
+/// the keys (`a[5]=x&a[]=y` puts y at 6, after x), 0 when none is a number; `None`
+/// past the largest index PHP has.
+fn next_index(map: &Map<String, Value>) -> Option<u64> {
+    let numbers = map.keys().filter(|k| k.as_str() == "0" || (!k.starts_with('0') && !k.is_empty()));
+    let highest = numbers.filter_map(|k| k.parse::<u64>().ok()).max();
+    match highest {
+        None => Some(0),
+        Some(n) if n < i64::MAX as u64 => Some(n + 1),
+        Some(_) => None,
+    }
+}
+
 /// Inserts `value` at `path`; returns how many objects it had to create on the way,
-/// or, for a `[]` whose next index an entry numbered by the client holds already, that
-/// index (PHP would append after the highest; merging into that entry would be wrong).
+/// or, for a `[]` after an entry numbered past the largest index, that number's key.
 fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> Result<usize, String> {
     let (first, rest) = match path.split_first() {
         Some(split) => split,
@@ -593,11 +605,10 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> Resul
     };
     // `[]` appends: the next index.
     let key = if first.is_empty() {
-        let next = map.len().to_string();
-        if map.contains_key(&next) {
-            return Err(next);
+        match next_index(map) {
+            Some(next) => next.to_string(),
+            None => return Err(i64::MAX.to_string()),
         }
-        next
     } else {
         first.to_string()
     };
@@ -941,6 +952,24 @@ mod tests {
             json!({"campaign": "CA1", "listcontacts": [
                 {"id": "CT1", "phones": ["0901", "0902"]}, {"id": "CT2"}]})
         );
+    }
+
+    #[test]
+    fn an_append_after_numbered_entries_goes_after_the_highest_as_php_reads_it() {
+        let v = parse("a[5][id]=x&a[][id]=y&a[2][id]=z&a[][id]=w&b[]=1&b[]=2");
+        assert_eq!(
+            v,
+            json!({"a": {"5": {"id": "x"}, "6": {"id": "y"}, "2": {"id": "z"}, "7": {"id": "w"}}, "b": ["1", "2"]})
+        );
+        let Value::Object(a) = &v["a"] else { panic!("{v}") };
+        assert_eq!(by_index(a), vec![json!({"id": "z"}), json!({"id": "x"}), json!({"id": "y"}), json!({"id": "w"})]);
+        // Keys that are not PHP's integers do not move the next index.
+        assert_eq!(parse("c[x]=1&c[05]=2&c[]=3"), json!({"c": {"x": "1", "05": "2", "0": "3"}}));
+        let mut map = Map::new();
+        let last = format!("d[{}]=1&d[]=2", i64::MAX);
+        let pairs = form_urlencoded::parse(last.as_bytes()).map(Ok);
+        let refused = insert_pairs(&mut map, pairs, &mut Budget::new(Bounds::default())).unwrap_err();
+        assert!(refused.msg.contains("no index left"), "{}", refused.msg);
     }
 
     #[test]

@@ -124,6 +124,33 @@ backend_test!(add_with_php_brackets_urlencoded_and_multipart, async {
     assert_eq!(body["summary"]["added"], 2);
 });
 
+// `[]` after numbered entries appends after the highest, as PHP reads it: the entries
+// are added in that order (customer ids increase with it).
+backend_test!(an_append_after_a_numbered_entry_is_added_after_it, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let fields = pairs(&[
+        ("campaign", &campaign),
+        ("listcontacts[5][id]", "CTSPARSE05"),
+        ("listcontacts[5][phones][]", "0901234505"),
+        ("listcontacts[][id]", "CTSPARSE06"),
+        ("listcontacts[6][phones][]", "0901234506"),
+        ("listcontacts[2][id]", "CTSPARSE02"),
+        ("listcontacts[2][phones][]", "0901234502"),
+    ]);
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Form(fields)).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(3)), "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let rows = rows["resFromPccApi"]["data"]["rows"].as_array().unwrap().clone();
+    let seen: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r["crm_id"].as_str().unwrap().to_string(), r["phones"][0].as_str().unwrap().to_string()))
+        .collect();
+    let expected = [("CTSPARSE02", "84901234502"), ("CTSPARSE05", "84901234505"), ("CTSPARSE06", "84901234506")];
+    assert_eq!(seen, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+});
+
 backend_test!(add_with_json_body_and_string_numbers, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
@@ -1023,17 +1050,9 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     let (s, body) =
         app.post("/v1/customcampaign", json!({"campaign": target, "listfilters": [{"query": "*:*"}]})).await;
     assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
-    // What no reading keeps whole is refused, naming it: `[]` after numbered entries,
-    // numbered entries mixed with named fields, broken JSON labelled as a form.
+    // What no reading keeps whole is refused, naming it: numbered entries mixed with
+    // named fields, broken JSON labelled as a form.
     for (fields, msg) in [
-        (
-            vec![
-                ("campaign", target.as_str()),
-                ("listcontacts[1][id]", "CTA"),
-                ("listcontacts[][phones][]", "0901234599"),
-            ],
-            "listcontacts: [] after numbered entries would add to entry 1; number every entry or none",
-        ),
         (
             vec![("campaign", target.as_str()), ("listcontacts[1][id]", "CTA"), ("listcontacts[id]", "CTB")],
             "listcontacts mixes numbered entries and named fields: send a list, or number every entry",
