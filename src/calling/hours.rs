@@ -164,8 +164,14 @@ impl Hours {
             return Some(t);
         }
         let local = tz.timestamp_opt(t, 0).earliest()?.naive_local();
-        let mut holidays = self.holidays.clone();
-        holidays.sort_unstable();
+        // Sorted for the search below; a set's holidays usually are already.
+        let holidays: std::borrow::Cow<[NaiveDate]> = if self.holidays.is_sorted() {
+            std::borrow::Cow::Borrowed(&self.holidays)
+        } else {
+            let mut sorted = self.holidays.clone();
+            sorted.sort_unstable();
+            std::borrow::Cow::Owned(sorted)
+        };
         let past_holidays = holidays.last().map_or(0, |last| (*last - local.date()).num_days() + 8);
         for offset in 0..=past_holidays.clamp(370, 3660) {
             let date = local.date() + chrono::Duration::days(offset);
