@@ -1279,6 +1279,38 @@ backend_test!(findcustomermanager_lists_callbacks_then_live_claims, async {
     assert_eq!(ids[0], a);
 });
 
+// Requests giving one stringee_user_id at once (creates, renames): one wins, every
+// other is told it is taken (r 7), none fails inside.
+backend_test!(one_user_id_given_at_once_is_taken_once_and_refused_with_r7, async {
+    let app = TestApp::spawn().await;
+    for round in 0..3 {
+        let user = format!("race{round}");
+        let creates = (0..6).map(|_| app.post("/v1/agent", json!({"name": "R", "stringee_user_id": user})));
+        let answers = futures_util::future::join_all(creates).await;
+        let codes: Vec<(u16, Value)> = answers.iter().map(|(s, b)| (*s, b["r"].clone())).collect();
+        assert_eq!(codes.iter().filter(|c| **c == (200, json!(0))).count(), 1, "{answers:?}");
+        assert_eq!(codes.iter().filter(|c| **c == (409, json!(7))).count(), 5, "{answers:?}");
+        let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={user}")).await;
+        assert_eq!(body["data"]["totalAgents"], "1", "{body}");
+
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let (s, body) = app.post("/v1/agent", json!({"name": "S", "stringee_user_id": format!("s{round}-{i}")})).await;
+            assert_eq!(s, 200, "{body}");
+            ids.push(body["agentID"].as_str().unwrap().to_string());
+        }
+        let same = format!("same{round}");
+        let paths: Vec<String> = ids.iter().map(|id| format!("/v1/agent/{id}")).collect();
+        let renames = paths.iter().map(|path| app.put(path, json!({"stringee_user_id": same})));
+        let answers = futures_util::future::join_all(renames).await;
+        let codes: Vec<(u16, Value)> = answers.iter().map(|(s, b)| (*s, b["r"].clone())).collect();
+        assert_eq!(codes.iter().filter(|c| **c == (200, json!(0))).count(), 1, "{answers:?}");
+        assert_eq!(codes.iter().filter(|c| **c == (409, json!(7))).count(), 3, "{answers:?}");
+        let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={same}")).await;
+        assert_eq!(body["data"]["totalAgents"], "1", "{body}");
+    }
+});
+
 backend_test!(agents_groups_and_assignments_answer_in_the_reference_shapes, async {
     let app = TestApp::spawn().await;
     let (s, body) = app.post("/v1/agent", json!({"name": "Lan", "stringee_user_id": "lan"})).await;

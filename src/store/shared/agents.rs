@@ -98,7 +98,11 @@ async fn agent_rows(db: &impl Db, account: &str, rows: Vec<Row>) -> StoreResult<
     Ok(agents)
 }
 
+/// r=7 when another agent of the account has `user`. The name stays locked until the
+/// transaction ends: two requests giving one name at once take turns (on PostgreSQL,
+/// where they would otherwise both find it free), so the second is told it is taken.
 async fn user_taken(db: &impl Db, account: &str, user: &str, other_than: Option<&str>) -> StoreResult<()> {
+    db.lock(&format!("agent-user/{account}/{user}"), true).await?;
     let found = db
         .row("SELECT id FROM agents WHERE account_id = ? AND stringee_user_id = ?", &[account.into(), user.into()])
         .await?;
