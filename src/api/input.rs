@@ -545,10 +545,7 @@ fn insert_pairs<'a>(
         let (key, value) = pair?;
         let path = bracket_path(&key);
         let created = insert_at(map, &path, Value::String(value.into_owned())).map_err(|at| {
-            ApiError::invalid(format!(
-                "{}: [] after entry {at} has no index left to append at",
-                path[0]
-            ))
+            ApiError::invalid(format!("{}: [] after entry {at} has no index left to append at", path[0]))
         })?;
         if !budget.take(path.len() + created * OBJECT_UNITS) {
             budget.check()?;

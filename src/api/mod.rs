@@ -23,6 +23,7 @@ mod operations;
 mod portal;
 mod sources;
 mod team;
+mod unreadable;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -148,7 +149,11 @@ pub async fn serve_with(
     use tower::ServiceExt as _;
 
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        .max_headers(unreadable::MAX_HEADERS)
+        .max_buf_size(unreadable::MAX_HEAD_BYTES);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     tokio::pin!(shutdown);
@@ -178,7 +183,8 @@ pub async fn serve_with(
             req.extensions_mut().insert(read);
             req
         });
-        let connection = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = builder
+            .serve_connection(TokioIo::new(unreadable::Enveloped::new(stream)), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -1295,7 +1295,8 @@ backend_test!(one_user_id_given_at_once_is_taken_once_and_refused_with_r7, async
 
         let mut ids = Vec::new();
         for i in 0..4 {
-            let (s, body) = app.post("/v1/agent", json!({"name": "S", "stringee_user_id": format!("s{round}-{i}")})).await;
+            let (s, body) =
+                app.post("/v1/agent", json!({"name": "S", "stringee_user_id": format!("s{round}-{i}")})).await;
             assert_eq!(s, 200, "{body}");
             ids.push(body["agentID"].as_str().unwrap().to_string());
         }

@@ -1052,12 +1052,10 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
     // What no reading keeps whole is refused, naming it: numbered entries mixed with
     // named fields, broken JSON labelled as a form.
-    for (fields, msg) in [
-        (
-            vec![("campaign", target.as_str()), ("listcontacts[1][id]", "CTA"), ("listcontacts[id]", "CTB")],
-            "listcontacts mixes numbered entries and named fields: send a list, or number every entry",
-        ),
-    ] {
+    for (fields, msg) in [(
+        vec![("campaign", target.as_str()), ("listcontacts[1][id]", "CTA"), ("listcontacts[id]", "CTB")],
+        "listcontacts mixes numbered entries and named fields: send a list, or number every entry",
+    )] {
         let (s, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), Body::Form(pairs(&fields))).await;
         assert_eq!((s, body), (400, error(1, msg)));
     }

@@ -39,6 +39,48 @@ backend_test!(healthz_answers_a_constant_without_a_token, async {
     assert_eq!(body, error(4, "method POST is not allowed on /healthz"));
 });
 
+/// Sends `raw` on a fresh connection; the answer's status and its body as JSON.
+async fn raw_answer(app: &TestApp, raw: &[u8]) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // The server may answer and close before it has read all of a long head.
+    let _ = stream.write_all(raw).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{answer}"));
+    let status = head[9..12].parse().unwrap();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let length = format!("content-length: {}", body.len());
+    assert!(head.contains(&length), "{head}");
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}")))
+}
+
+// A head the HTTP layer cannot read is refused before any handler, in the envelope,
+// naming the limit; the server goes on answering.
+backend_test!(a_head_that_cannot_be_read_is_refused_in_the_envelope, async {
+    let app = TestApp::spawn().await;
+    let long_url = format!("GET /v1/customcampaign?name={} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let many: String = (0..150).map(|i| format!("X-Many-{i}: 1\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let big = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(500_000));
+    let url_limit = "URL too long: the limit is 65534 bytes; send long lists in the request body";
+    let head_limit = "request headers too large: the limit is 100 headers and 400 KiB";
+    let unreadable = "malformed HTTP request: the request line or a header cannot be read";
+    for (raw, status, r, msg) in [
+        (long_url.as_bytes(), 414, 9, url_limit),
+        (many.as_bytes(), 431, 9, head_limit),
+        (big.as_bytes(), 431, 9, head_limit),
+        (&b"GARBAGE\r\n\r\n"[..], 400, 1, unreadable),
+        (&b"GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n"[..], 400, 1, unreadable),
+    ] {
+        assert_eq!(raw_answer(&app, raw).await, (status, error(r, msg)));
+    }
+    // Within the limits, a long URL is read.
+    let fine = format!("GET /healthz?pad={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "p".repeat(60_000));
+    assert_eq!(raw_answer(&app, fine.as_bytes()).await, (200, json!({"r": 0, "msg": "Success"})));
+});
+
 backend_test!(malformed_json_is_r1, async {
     let app = TestApp::spawn().await;
     let (status, body) = app
