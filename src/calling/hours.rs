@@ -109,10 +109,8 @@ impl Hours {
             if end < start {
                 return Err(format!("{at} ends before it starts: a window that crosses midnight is two windows"));
             }
-            let mut days = w.days.clone();
-            days.sort_unstable();
-            days.dedup();
-            parsed.push(Window { days, start, end });
+            // Kept as sent, for GET to show them so; only membership counts.
+            parsed.push(Window { days: w.days.clone(), start, end });
         }
         let mut dates = Vec::with_capacity(holidays.len());
         for (i, h) in holidays.iter().enumerate() {

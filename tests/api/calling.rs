@@ -475,6 +475,26 @@ backend_test!(a_callback_whose_agent_left_the_campaign_counts_for_the_others_aft
     assert_eq!((&stats["callable_now"], &stats["next_eligible_at"]), (&json!(0), &json!(due + 500)), "{stats}");
 });
 
+// A callback not yet due whose agent has left the campaign: the stats wait for its
+// grace, as no assigned agent could take it at its time; while its agent works the
+// campaign, its time.
+backend_test!(stats_wait_out_the_grace_of_a_callback_whose_agent_left, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"callback_grace_seconds": 500}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let at = now_secs() + 1000;
+    reported(&app, id, &c1, "callback", json!({"callback_time": at})).await;
+    let stats_next = || async {
+        let (_, stats) = app.get(&format!("/v1/campaign/{campaign}/stats")).await;
+        (stats["data"]["callable_now"].clone(), stats["data"]["next_eligible_at"].clone())
+    };
+    assert_eq!(stats_next().await, (json!(0), json!(at)), "its agent works the campaign");
+    let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"agent": [agent_id(&app, "u2").await]})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(stats_next().await, (json!(0), json!(at + 500)), "only others work it now");
+    assert_eq!(nobody(&app, &campaign, "u2").await, ("nothing_due".to_string(), json!(at + 500)));
+});
+
 backend_test!(a_campaign_nobody_works_has_no_next_eligible_time, async {
     let app = TestApp::spawn().await;
     let (campaign, _) = running(&app, json!({}), &[&[1]]).await;
@@ -923,7 +943,7 @@ backend_test!(callable_hours_are_kept_as_sent_and_presets_are_fixed, async {
     assert_eq!(presets[1]["windows"][0]["end"], "21:00");
     let preset = presets[0]["id"].as_i64().unwrap();
     let body = json!({"name": "Shop", "timezone": "Asia/Ho_Chi_Minh",
-                      "windows": [{"days": [1,2,3,4,5], "start": "08:30", "end": "12:00"}, {"days": [6], "start": "09:00", "end": "24:00"}],
+                      "windows": [{"days": [5,4,3,2,1], "start": "08:30", "end": "12:00"}, {"days": [6,6], "start": "09:00", "end": "24:00"}],
                       "holidays": ["2027-01-01"]});
     let (s, made) = app.post("/v1/businesshour", body.clone()).await;
     assert_eq!(s, 200, "{made}");
@@ -999,6 +1019,20 @@ backend_test!(a_quota_stops_an_agent_for_the_day, async {
     claim(&app, &campaign, "u1").await;
     assert_eq!(nobody(&app, &campaign, "u1").await.0, "quota_reached");
     claim(&app, &campaign, "u2").await;
+});
+
+// An agent at its quota on a list nobody is left to call: the reason is the quota
+// (it comes first), and no time, as tomorrow's quota calls nobody either.
+backend_test!(a_quota_on_a_finished_list_gives_no_next_time, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"quota_type": 1, "quota_call_out": 1}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "quota_reached");
+    assert!(next.is_i64(), "the live claim's lease, or tomorrow: {next}");
+    reported(&app, id, &c1, "success", json!({})).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("quota_reached".to_string(), Value::Null));
+    assert_eq!(nobody(&app, &campaign, "u2").await, ("list_empty".to_string(), Value::Null));
 });
 
 backend_test!(the_24_hour_caps_hold_across_campaigns, async {

@@ -824,7 +824,9 @@ pub async fn receive(
         // find the agent under its quota.
         db.lock(&format!("{}/{user}", campaign_lock(account, campaign_id)), true).await?;
         if let Some(until) = quota_full_until(db, account, campaign_id, &agent, region, limit, now).await? {
-            let next = rules::earliest([Some(until)], &campaign);
+            // Tomorrow's quota calls nobody when nobody is left to call.
+            let live = list_live(db, account, &campaign.id, below).await?;
+            let next = rules::earliest([Some(until).filter(|_| live)], &campaign);
             return Ok((Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }), false));
         }
     }
@@ -1042,18 +1044,10 @@ async fn nobody(
     now: i64,
 ) -> StoreResult<Nobody> {
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below)];
-    // Finished customers (2, 7, stopped, do-not-call with no end) have left every queue.
-    let live = db
-        .row(
-            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL LIMIT 1",
-            &scope,
-        )
-        .await?
-        .is_some();
-    if !live {
+    if !list_live(db, account, &campaign.id, below).await? {
         return Ok(Nobody { reason: "list_empty", next_eligible_at: None });
     }
-    let next = next_eligible(db, account, campaign, Some(user), below, now).await?;
+    let next = next_eligible(db, account, campaign, &[user], below, now).await?;
     let parked_for_hours = db
         .row(
             "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 0 AND parked = 'hours'",
@@ -1063,6 +1057,19 @@ async fn nobody(
         .is_some();
     let reason = if saw_hours || parked_for_hours { "outside_hours" } else { "nothing_due" };
     Ok(Nobody { reason, next_eligible_at: next })
+}
+
+/// Whether any customer of the campaign (below an import's) could be handed out
+/// again without the list changing: finished ones (2, 7, stopped, do-not-call with no
+/// end) have left every queue.
+async fn list_live(db: &impl Db, account: &str, campaign: &str, below: i64) -> StoreResult<bool> {
+    Ok(db
+        .row(
+            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL LIMIT 1",
+            &[account.into(), campaign.into(), below.into()],
+        )
+        .await?
+        .is_some())
 }
 
 /// How many of the earliest customers of each clock [`next_eligible`] judges at
@@ -1083,7 +1090,8 @@ fn judge_ahead(rows: &[Row], ahead: &mut Vec<(i64, CustomerState)>, bound: &mut 
 }
 
 /// The earliest moment a clock could make some customer of the campaign callable
-/// (for `user` when given: its callbacks at their time, others' after the grace).
+/// for one of `owners` (the agent asking, or every assigned agent): their own
+/// callbacks and `ANYONE`'s at their time, others' after the grace.
 /// A customer whose status lets it be called at `t` is callable then only if one of
 /// its phones is (a 24-hour cap, a do-not-call entry or the hours may still hold
 /// it): the earliest few of each clock are judged at their own time, phones
@@ -1093,7 +1101,7 @@ async fn next_eligible(
     db: &impl Db,
     account: &str,
     campaign: &Campaign,
-    user: Option<&str>,
+    owners: &[&str],
     below: i64,
     now: i64,
 ) -> StoreResult<Option<i64>> {
@@ -1120,25 +1128,27 @@ async fn next_eligible(
             .await?;
         judge_ahead(&rows, &mut ahead, &mut bound, campaign);
     }
-    // Without an agent, a USERONLY callback is due for its owner at its time.
-    let grace = if user.is_some() { campaign.calling.callback_grace_seconds } else { 0 };
+    // No agent has the empty name: with no owners, every USERONLY callback waits out its grace.
+    let owners = if owners.is_empty() { &[""][..] } else { owners };
+    let mut args: Vec<Val> = owners.iter().map(|&o| o.into()).collect();
+    args.extend([
+        campaign.calling.callback_grace_seconds.into(),
+        account.into(),
+        campaign.id.as_str().into(),
+        below.into(),
+        now.into(),
+        (JUDGED_AHEAD + 1).into(),
+    ]);
     let callbacks = db
         .rows(
             &format!(
                 "SELECT * FROM (SELECT {STATE_COLUMNS}, CASE WHEN c.stringee_user_id_callback IS NULL \
-                 OR c.stringee_user_id_callback = ? THEN c.wake_at ELSE c.wake_at + ? END AS t \
+                 OR c.stringee_user_id_callback IN ({}) THEN c.wake_at ELSE c.wake_at + ? END AS t \
                  FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2) x \
-                 WHERE x.t > ? ORDER BY x.t, x.id LIMIT ?"
+                 WHERE x.t > ? ORDER BY x.t, x.id LIMIT ?",
+                marks(owners.len())
             ),
-            &[
-                user.unwrap_or("").into(),
-                grace.into(),
-                account.into(),
-                campaign.id.as_str().into(),
-                below.into(),
-                now.into(),
-                (JUDGED_AHEAD + 1).into(),
-            ],
+            &args,
         )
         .await?;
     judge_ahead(&callbacks, &mut ahead, &mut bound, campaign);
@@ -1629,6 +1639,7 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let running = status_now == campaign_status::status::RUNNING && !starts_later;
     // Callable means some assigned agent could be handed it.
     let assigned = assigned_users(db, account, campaign_id).await?;
+    let owners: Vec<&str> = assigned.iter().map(|(_, u)| u.as_str()).collect();
     let worked = running && !assigned.is_empty();
     let (callable_now, blocked_until) =
         if worked { callable_now(db, account, &campaign, &assigned, below, queued, now).await? } else { (0, None) };
@@ -1645,13 +1656,13 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
             )
             .await?
             .is_some();
-        let clocks = next_eligible(db, account, &campaign, None, below, now).await?;
+        let clocks = next_eligible(db, account, &campaign, &owners, below, now).await?;
         let at = if queued { Some(start) } else { clocks.map(|t| t.max(start)) };
         rules::earliest([at], &campaign)
     } else {
         // A queued customer whose phones are blocked for now (a do-not-call entry
         // that expires, a cap, the hours) unblocks with its first phone.
-        let clocks = next_eligible(db, account, &campaign, None, below, now).await?;
+        let clocks = next_eligible(db, account, &campaign, &owners, below, now).await?;
         rules::earliest([clocks, blocked_until], &campaign)
     };
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
