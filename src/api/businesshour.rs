@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
 fn draft(f: &Fields<'_>) -> ApiResult<HoursDraft> {
     let name = f.required_string("name")?;
     let timezone = f.required_string("timezone")?;
-    let windows = f.list("windows")?.filter(|w| !w.is_empty()).ok_or_else(|| ApiError::missing("windows"))?;
+    let windows = f.objects("windows")?.filter(|w| !w.is_empty()).ok_or_else(|| ApiError::missing("windows"))?;
     let windows: Vec<WindowView> = windows
         .iter()
         .enumerate()

@@ -35,7 +35,7 @@ fn contact_fields(f: &Fields<'_>) -> ApiResult<ContactFields> {
         portal: f.id("portal", PortalId::parse)?.map(PortalId::into_string),
     };
     for list in ["systemField", "customField"] {
-        let Some(entries) = f.list(list)? else {
+        let Some(entries) = f.objects(list)? else {
             continue;
         };
         for (i, entry) in entries.iter().enumerate() {

@@ -816,6 +816,21 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A list of objects (`listcontacts`, `windows`…), read as [`Fields::list`]; one
+    /// value that is neither an object nor JSON text is r 1 naming the field, not
+    /// its entry 0.
+    pub fn objects(&self, key: &str) -> ApiResult<Option<Cow<'a, [Value]>>> {
+        let scalar = match self.get(key) {
+            Some(Value::String(s)) => !matches!(s.trim_start().bytes().next(), None | Some(b'[' | b'{')),
+            Some(Value::Number(_)) => true,
+            _ => false,
+        };
+        if scalar {
+            return Err(ApiError::invalid(format!("{} must be a list of objects", self.name(key))));
+        }
+        self.list(key)
+    }
+
     /// An object where a list is expected: its entries by index when it is keyed by
     /// numbers, else one entry; r 1 when numbered entries and named fields are mixed
     /// (`list[1][id]=A&list[id]=B`), which no reading keeps whole.

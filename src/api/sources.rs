@@ -18,7 +18,7 @@ use crate::store::FilterSource;
 pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sources> {
     let f = input.fields();
     let mut sources = Sources::default();
-    if let Some(entries) = f.list("listcontacts")? {
+    if let Some(entries) = f.objects("listcontacts")? {
         if entries.len() > max_entries {
             return Err(ApiError::too_large(format!(
                 "listcontacts has {} entries; the limit is {max_entries}",
@@ -39,7 +39,7 @@ pub fn read(input: &Input, region: &Region, max_entries: usize) -> ApiResult<Sou
             }
         }
     }
-    for (i, entry) in f.list("listfilters")?.unwrap_or_default().iter().enumerate() {
+    for (i, entry) in f.objects("listfilters")?.unwrap_or_default().iter().enumerate() {
         let at = format!("{}[{i}]", f.name("listfilters"));
         let map = entry.as_object().ok_or_else(|| ApiError::invalid(format!("{at} must be an object")))?;
         let e = f.nested(map, at.clone());

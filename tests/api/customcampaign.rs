@@ -255,6 +255,12 @@ backend_test!(malformed_requests_change_nothing, async {
         ),
         (json!({"campaign": campaign, "type": "x", "listcontacts": []}), 400, error(1, "type must be an integer")),
         (
+            json!({"campaign": campaign, "listcontacts": "notalist"}),
+            400,
+            error(1, "listcontacts must be a list of objects"),
+        ),
+        (json!({"campaign": campaign, "listfilters": 5}), 400, error(1, "listfilters must be a list of objects")),
+        (
             json!({"campaign": campaign, "listcontacts": [{"id": "CT1", "phones": [{"a": 1}]}]}),
             400,
             error(1, "listcontacts[0].phones[0] must be a string"),
