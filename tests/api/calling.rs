@@ -1313,6 +1313,25 @@ backend_test!(findcustomermanager_lists_callbacks_then_live_claims, async {
     assert_eq!(ids[0], a);
 });
 
+// Live claims are listed in the order they were handed out, within a second too:
+// a customer released and handed out again comes after one held since before.
+backend_test!(findcustomermanager_lists_claims_in_hand_out_order, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({}), &[&[1], &[2], &[3]]).await;
+    let (first, c1, _) = claim(&app, &campaign, "u1").await;
+    let (second, _, _) = claim(&app, &campaign, "u1").await;
+    let (s, body) = app.post(&format!("/v1/customcampaign/{first}/release"), json!({"claim_id": c1})).await;
+    assert_eq!(s, 200, "{body}");
+    let (again, _, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!((first, second, again), (ids[0], ids[1], ids[0]));
+    let (_, body) = app
+        .post("/v1/customcampaign/findcustomermanager", json!({"campaign": campaign, "stringee_user_id": "u1"}))
+        .await;
+    let rows = body["resFromPccApi"]["data"]["rows"].as_array().unwrap().clone();
+    let listed: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(listed, [second, again], "{body}");
+});
+
 // Requests giving one stringee_user_id at once (creates, renames): one wins, every
 // other is told it is taken (r 7), none fails inside.
 backend_test!(one_user_id_given_at_once_is_taken_once_and_refused_with_r7, async {

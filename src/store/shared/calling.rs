@@ -1592,7 +1592,7 @@ pub async fn agent_customers(
             &format!(
                 "SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} JOIN claims l ON l.account_id = c.account_id AND l.id = c.claim_id \
                  WHERE c.account_id = ? AND c.campaign_id = ? AND {VISIBLE} AND l.agent_id = ? AND l.state = 0 \
-                 AND l.lease_expires_at > ? ORDER BY l.created, c.id"
+                 AND l.lease_expires_at > ? ORDER BY l.created, l.seq"
             ),
             &[account.into(), campaign_id.into(), agent.into(), now.into()],
         )
