@@ -304,7 +304,7 @@ fn keep_pairs(f: &Fields<'_>, region: &Region, limit: usize) -> ApiResult<Vec<(V
             .cloned()
             .ok_or_else(|| ApiError::invalid(format!("{FIELD}: '{phone_raw}' is not a valid phone number")))?;
         let id = match &id {
-            Value::Number(n) => n.as_i64(),
+            Value::Number(n) => super::input::whole_number(n),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         }

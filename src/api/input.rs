@@ -766,6 +766,19 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An identifier: a string, or a JSON integer taken as its digits; a number with a
+    /// fraction or past what JSON numbers hold exactly (2^53) is r 1, as its digits
+    /// may be lost already.
+    pub fn id_text(&self, key: &str) -> ApiResult<Option<String>> {
+        match self.get(key) {
+            Some(Value::Number(n)) if n.is_f64() => match whole_number(n) {
+                Some(i) => Ok(Some(i.to_string())),
+                None => Err(self.wrong_type(key, "a string or an integer (send a long number as a string)")),
+            },
+            _ => self.string(key),
+        }
+    }
+
     /// A non-empty string, or r=2 naming the field.
     pub fn required_string(&self, key: &str) -> ApiResult<String> {
         match self.string(key)? {
@@ -778,14 +791,7 @@ impl<'a> Fields<'a> {
     pub fn int(&self, key: &str) -> ApiResult<Option<i64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(i) => Ok(Some(i)),
-                None => n
-                    .as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                    .map(|f| Some(f as i64))
-                    .ok_or_else(|| self.wrong_type(key, "an integer")),
-            },
+            Some(Value::Number(n)) => whole_number(n).map(Some).ok_or_else(|| self.wrong_type(key, "an integer")),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| self.wrong_type(key, "an integer")),
             Some(_) => Err(self.wrong_type(key, "an integer")),
@@ -929,6 +935,11 @@ impl<'a> Fields<'a> {
     fn wrong_type(&self, key: &str, what: &str) -> ApiError {
         ApiError::invalid(format!("{} must be {what}", self.name(key)))
     }
+}
+
+/// A JSON number that is a whole number JSON holds exactly (`21`, `21.0`).
+pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
 /// A string or a number as text; other JSON values are not text.

@@ -69,7 +69,7 @@ fn contact_entry(
         return Err(ApiError::invalid(format!("{at} must be an object")));
     };
     let e = f.nested(map, at);
-    let crm_id = e.string("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let crm_id = e.id_text("id")?.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     // An empty name is a missing one: the CRM contact's is taken (CONTRACT §4).
     let name = e.string("name")?.filter(|n| !n.trim().is_empty());
     let cells = e.strings("phones")?.unwrap_or_default();

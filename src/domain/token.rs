@@ -33,6 +33,8 @@ pub enum TokenError {
     Expired(i64),
     #[error("token is not a REST API token: \"rest_api\": true is required")]
     NotRestApi,
+    #[error("token is not valid before {0} (its nbf)")]
+    NotYetValid(i64),
 }
 
 /// A token whose header and payload decoded, before its signature is checked.
@@ -186,16 +188,21 @@ impl Unverified<'_> {
         let mut mac = mac(key_secret);
         mac.update(self.signing_input.as_bytes());
         mac.verify_slice(&self.signature).map_err(|_| TokenError::BadSignature)?;
-        let exp = match self.claims.get("exp") {
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .or_else(|| n.as_f64().map(|f| f as i64))
-                .ok_or(TokenError::Malformed("exp is not a number"))?,
-            Some(_) => return Err(TokenError::Malformed("exp is not a number")),
-            None => return Err(TokenError::MissingExpiry),
+        let time = |claim: &'static str, malformed: &'static str| match self.claims.get(claim) {
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Some).ok_or(malformed),
+            Some(_) => Err(malformed),
+            None => Ok(None),
         };
+        let exp =
+            time("exp", "exp is not a number").map_err(TokenError::Malformed)?.ok_or(TokenError::MissingExpiry)?;
         if now > exp.saturating_add(LEEWAY_SECS) {
             return Err(TokenError::Expired(exp));
+        }
+        // RFC 7519 4.1.5: a token is not taken before its nbf, with the same leeway.
+        if let Some(nbf) = time("nbf", "nbf is not a number").map_err(TokenError::Malformed)?
+            && now < nbf.saturating_sub(LEEWAY_SECS)
+        {
+            return Err(TokenError::NotYetValid(nbf));
         }
         if self.claims.get("rest_api") != Some(&Value::Bool(true)) {
             return Err(TokenError::NotRestApi);
@@ -218,6 +225,21 @@ mod tests {
         let input = format!("{header}.{payload}");
         let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign("secret", &input)));
         assert!(matches!(decode(&token), Err(TokenError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_token_is_not_taken_before_its_nbf_beyond_the_leeway() {
+        let part = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let signed = |claims: &str| {
+            let input = format!("{}.{}", part(r#"{"typ":"JWT","alg":"HS256"}"#), part(claims));
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(sign("secret", &input)))
+        };
+        let token = signed(&format!(r#"{{"iss":"{SID}","exp":5000,"nbf":2000,"rest_api":true}}"#));
+        let t = decode(&token).unwrap();
+        assert_eq!(t.verify("secret", 1969), Err(TokenError::NotYetValid(2000)));
+        assert_eq!(t.verify("secret", 1970), Ok(5000));
+        let token = signed(&format!(r#"{{"iss":"{SID}","exp":5000,"nbf":"soon","rest_api":true}}"#));
+        assert_eq!(decode(&token).unwrap().verify("secret", 1970), Err(TokenError::Malformed("nbf is not a number")));
     }
 
     #[test]

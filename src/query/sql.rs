@@ -395,18 +395,37 @@ impl Compiler<'_> {
     /// NULL, so that its negation holds.
     fn custom_term(&mut self, key: &str, value: &Value, pos: usize) -> Result<(), QueryError> {
         let path = self.json_path(key, pos)?;
+        // A number term on a field holding a JSON number compares as a number
+        // (`score:5` finds 5 and 5.0, not 4.5); on text, by its words.
+        if let Value::Word(w) = value
+            && decimal(w)
+        {
+            self.push("(");
+            self.numeric_case(&path);
+            self.compare_number(&path, w, "=");
+            self.push(" ELSE ");
+            self.custom_words(&path, w, false);
+            self.push(" END)");
+            return Ok(());
+        }
         let (raw, prefix) = match value {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
             Value::Prefix(p) if p.is_empty() => return self.custom_exists(path),
             Value::Prefix(p) => (p.as_str(), true),
         };
+        self.custom_words(&path, raw, prefix);
+        Ok(())
+    }
+
+    /// `raw`'s words (a prefix of the last when `prefix`) in the custom field at `path`.
+    fn custom_words(&mut self, path: &str, raw: &str, prefix: bool) {
         let diacritics = text::has_diacritics(raw);
         let words: Vec<String> = crate::domain::customer::name_words(raw)
             .map(|w| if diacritics { text::lower(w) } else { text::fold(w) })
             .collect();
         if words.is_empty() {
             self.push("0 = 1");
-            return Ok(());
+            return;
         }
         let needle = format!(" {}{}", words.join(" "), if prefix { "" } else { " " });
         self.push(match self.dialect {
@@ -415,10 +434,42 @@ impl Compiler<'_> {
         });
         self.text(match self.dialect {
             Dialect::Sqlite => format!("{path}.k"),
-            Dialect::Postgres => path,
+            Dialect::Postgres => path.to_string(),
         });
         self.text(needle);
-        Ok(())
+    }
+
+    /// `CASE WHEN` the custom field at `path` holds a JSON number `THEN `.
+    fn numeric_case(&mut self, path: &str) {
+        self.push(match self.dialect {
+            Dialect::Sqlite => "CASE WHEN json_type(c.fields, ?) IN ('integer', 'real') THEN ",
+            Dialect::Postgres => "CASE WHEN jsonb_typeof(c.fields -> ?::text) = 'number' THEN ",
+        });
+        self.text(path.to_string());
+    }
+
+    /// The number in the custom field at `path` compared (`op`) with the decimal `v`,
+    /// exactly on PostgreSQL (numeric), as SQLite's numbers on SQLite.
+    fn compare_number(&mut self, path: &str, v: &str, op: &str) {
+        match self.dialect {
+            Dialect::Postgres => {
+                self.push(&format!("(c.fields ->> ?::text)::numeric {op} ?::text::numeric"));
+                self.text(path.to_string());
+                self.text(v.to_string());
+            }
+            Dialect::Sqlite => match v.parse::<i64>() {
+                Ok(n) => {
+                    self.push(&format!("json_extract(c.fields, ?) {op} ?"));
+                    self.text(path.to_string());
+                    self.out.params.push(Param::Int(n));
+                }
+                Err(_) => {
+                    self.push(&format!("json_extract(c.fields, ?) {op} CAST(? AS REAL)"));
+                    self.text(path.to_string());
+                    self.text(v.to_string());
+                }
+            },
+        }
     }
 
     /// Whether a contact has a word in the custom field.
@@ -525,31 +576,22 @@ impl Compiler<'_> {
     /// accents aside) lies in the range. A contact without the field is outside it.
     fn custom_range(&mut self, key: &str, lower: &Bound, upper: &Bound, pos: usize) -> Result<(), QueryError> {
         let path = self.json_path(key, pos)?;
-        let bounds = [lower, upper];
-        let numbers: Vec<Option<i64>> = bounds
-            .iter()
-            .map(|b| match b {
-                Bound::Open => None,
-                Bound::Inclusive(v) | Bound::Exclusive(v) => v.parse::<i64>().ok(),
-            })
-            .collect();
-        let numeric = bounds.iter().zip(&numbers).all(|(b, n)| matches!(b, Bound::Open) || n.is_some());
+        let numeric = [lower, upper].iter().all(|b| match b {
+            Bound::Open => true,
+            Bound::Inclusive(v) | Bound::Exclusive(v) => decimal(v),
+        });
         self.push("(");
         if numeric {
             // CASE: a number never also compares as words.
-            match self.dialect {
-                Dialect::Sqlite => {
-                    self.push("CASE WHEN json_type(c.fields, ?) IN ('integer', 'real') THEN ");
-                    self.text(path.clone());
-                    let value = "json_extract(c.fields, ?)";
-                    self.compare_path(value, &path, lower, upper)?;
+            self.numeric_case(&path);
+            self.push("(");
+            for (i, (v, op)) in bound_ops(lower, upper).enumerate() {
+                if i > 0 {
+                    self.push(" AND ");
                 }
-                Dialect::Postgres => {
-                    self.push("CASE WHEN jsonb_typeof(c.fields -> ?::text) = 'number' THEN ");
-                    self.text(path.clone());
-                    self.compare_path("(c.fields ->> ?::text)::numeric", &path, lower, upper)?;
-                }
+                self.compare_number(&path, v, op);
             }
+            self.push(")");
             self.push(" ELSE ");
         }
         match self.dialect {
@@ -573,22 +615,6 @@ impl Compiler<'_> {
         self.push(")");
         Ok(())
     }
-
-    /// [`Self::compare`] of a number read from a custom field at `path`, once per bound.
-    fn compare_path(&mut self, value: &str, path: &str, lower: &Bound, upper: &Bound) -> Result<(), QueryError> {
-        self.push("(");
-        for (i, (v, op)) in bound_ops(lower, upper).enumerate() {
-            if i > 0 {
-                self.push(" AND ");
-            }
-            let cast = if self.dialect == Dialect::Postgres { "::bigint" } else { "" };
-            self.push(&format!("{value} {op} ?{cast}"));
-            self.text(path.to_string());
-            self.out.params.push(Param::Int(v.parse().unwrap_or_default()));
-        }
-        self.push(")");
-        Ok(())
-    }
 }
 
 /// The bounds that are set, each with its comparison: `>=`/`>` below, `<=`/`<` above.
@@ -598,6 +624,17 @@ fn bound_ops<'a>(lower: &'a Bound, upper: &'a Bound) -> impl Iterator<Item = (&'
         Bound::Inclusive(v) => Some((v, inclusive)),
         Bound::Exclusive(v) => Some((v, exclusive)),
     })
+}
+
+/// Whether `v` is a decimal number (`5`, `-4.5`, `0.25`), as a term or range bound
+/// compares with a custom field holding a JSON number.
+fn decimal(v: &str) -> bool {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    !whole.is_empty()
+        && !fraction.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A date bound: epoch seconds.
@@ -663,8 +700,19 @@ mod tests {
         let c = compile(&parse("city:nan*").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap();
         assert_eq!(c.params[1], Param::Text(" nan".into()));
         let c = compile(&parse("age:>30").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
-        assert!(c.sql.contains("::numeric > ?::bigint"), "{}", c.sql);
-        assert_eq!(c.params[2], Param::Int(30));
+        assert!(c.sql.contains("::numeric > ?::text::numeric"), "{}", c.sql);
+        assert_eq!(c.params[2], Param::Text("30".into()));
+        // A decimal bound or term compares as a number too (with `age` a JSON number).
+        let c = compile(&parse("age:[4.5 TO 10]").unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap();
+        assert!(c.sql.contains("json_extract(c.fields, ?) >= CAST(? AS REAL)"), "{}", c.sql);
+        let c = compile(&parse("age:5").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
+        assert!(c.sql.starts_with("(CASE WHEN jsonb_typeof"), "{}", c.sql);
+        assert!(c.sql.contains("::numeric = ?::text::numeric ELSE COALESCE(strpos"), "{}", c.sql);
+        for (v, is) in
+            [("5", true), ("-4.5", true), ("0.25", true), ("4.", false), (".5", false), ("1e3", false), ("-", false)]
+        {
+            assert_eq!(decimal(v), is, "{v}");
+        }
     }
 
     #[test]

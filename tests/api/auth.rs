@@ -103,6 +103,19 @@ backend_test!(expired_token_is_refused_after_the_leeway, async {
     refused(&app, Some(&tok), &format!("token expired at {}", now - 100)).await;
 });
 
+backend_test!(a_token_is_refused_before_its_nbf_beyond_the_leeway, async {
+    let app = TestApp::spawn().await;
+    let t = &app.tenant;
+    let now = now_secs();
+    let at = |nbf: i64| {
+        forge(hs256(), json!({"iss": t.key_sid, "exp": now + 600, "nbf": nbf, "rest_api": true}), &t.key_secret, false)
+    };
+    // Valid from 10 s from now: inside the 30 s leeway.
+    let (status, _) = app.send(Method::GET, "/v1/campaign", Some(&at(now + 10)), Body::None).await;
+    assert_eq!(status, 200);
+    refused(&app, Some(&at(now + 300)), &format!("token is not valid before {} (its nbf)", now + 300)).await;
+});
+
 backend_test!(missing_exp_is_refused, async {
     let app = TestApp::spawn().await;
     let t = &app.tenant;

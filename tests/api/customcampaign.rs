@@ -167,6 +167,16 @@ backend_test!(add_with_json_body_and_string_numbers, async {
     assert_eq!(row["crm_id"], "12345");
     assert_eq!(row["phones"], json!(["84901234567", "84912345678"]));
     assert_eq!(row["type"], 1);
+
+    // A whole float is its integer; an integer past i64 keeps its digits.
+    let more =
+        json!([{"id": 678.0, "phones": ["0912345671"]}, {"id": 18446744073709551615_u64, "phones": ["0912345672"]}]);
+    let (status, body) = app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": more})).await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(2)), "{body}");
+    let rows = list(&app, &format!("campaign={campaign}")).await;
+    let ids: Vec<Value> =
+        rows["resFromPccApi"]["data"]["rows"].as_array().unwrap().iter().map(|r| r["crm_id"].clone()).collect();
+    assert_eq!(ids, [json!("12345"), json!("678"), json!("18446744073709551615")]);
 });
 
 backend_test!(missing_name_and_phones_come_from_the_crm_contact, async {
@@ -254,6 +264,11 @@ backend_test!(malformed_requests_change_nothing, async {
             error(1, "listcontacts is not a valid JSON array"),
         ),
         (json!({"campaign": campaign, "type": "x", "listcontacts": []}), 400, error(1, "type must be an integer")),
+        (
+            json!({"campaign": campaign, "listcontacts": [{"id": 1e300, "phones": ["0901234567"]}]}),
+            400,
+            error(1, "listcontacts[0].id must be a string or an integer (send a long number as a string)"),
+        ),
         (
             json!({"campaign": campaign, "listcontacts": "notalist"}),
             400,
@@ -438,8 +453,12 @@ backend_test!(keepduplicate_removes_phone_from_other_customers, async {
 });
 
 backend_test!(keepduplicate_accepts_every_documented_form, async {
-    let forms =
-        [json!([{"84368646891": 3}]), json!([{"phone": "84368646891", "id": 3}]), json!("{\"84368646891\": 3}")];
+    let forms = [
+        json!([{"84368646891": 3}]),
+        json!([{"phone": "84368646891", "id": 3}]),
+        json!("{\"84368646891\": 3}"),
+        json!({"84368646891": 3.0}),
+    ];
     for form in forms {
         let app = TestApp::spawn().await;
         let campaign = duplicated_campaign(&app).await;

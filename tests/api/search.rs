@@ -67,6 +67,33 @@ backend_test!(phones_emails_and_custom_fields, async {
     assert_eq!(names(&app, "nosuchfield:x").await, Vec::<String>::new());
 });
 
+// A custom field holding a JSON number compares as a number with a number term or
+// bounds, decimals included; one holding text, by its words.
+backend_test!(numbers_in_custom_fields_compare_as_numbers, async {
+    let app = TestApp::spawn().await;
+    for (name, score) in [("s4.5", json!(4.5)), ("s5", json!(5)), ("s10", json!(10)), ("t5", json!("4.5 or 5"))] {
+        app.create_contact(json!({"name": name, "phones": [], "fields": {"score": score}})).await;
+    }
+    let cases: [(&str, &[&str]); 12] = [
+        ("score:5", &["s5", "t5"]),
+        ("score:4", &["t5"]),
+        ("score:5.0", &["s5"]),
+        ("score:10.0", &["s10"]),
+        ("score:4.5", &["s4.5", "t5"]),
+        ("score:[4.5 TO 10]", &["s4.5", "s5", "s10"]),
+        ("score:{4.5 TO 10]", &["s5", "s10"]),
+        // Text compares as text: the words "4.5 or 5" hold "or", "5" >= "4.5" and "4" < "5".
+        ("score:>=4.5", &["s4.5", "s5", "s10", "t5"]),
+        ("score:<5", &["s4.5", "t5"]),
+        ("score:[4 TO 10]", &["s4.5", "s5", "s10"]),
+        ("score:[0.25 TO 4.75]", &["s4.5", "t5"]),
+        ("NOT score:5", &["s4.5", "s10"]),
+    ];
+    for (query, want) in cases {
+        assert_eq!(names(&app, query).await, want, "{query}");
+    }
+});
+
 backend_test!(operators_combine, async {
     let app = seeded().await;
     assert_eq!(names(&app, "*:*").await.len(), 5);
