@@ -181,11 +181,20 @@ struct Budget {
     field: String,
     depth: usize,
     exceeded: Option<String>,
+    /// Where the next `[]` of each bracket-built object goes (see [`insert_at`]).
+    appends: Appends,
 }
 
 impl Budget {
     fn new(bounds: Bounds) -> Budget {
-        Budget { bounds, values_left: bounds.values, field: String::new(), depth: 0, exceeded: None }
+        Budget {
+            bounds,
+            values_left: bounds.values,
+            field: String::new(),
+            depth: 0,
+            exceeded: None,
+            appends: Appends::default(),
+        }
     }
 
     /// Takes `n` values; false (with the reason kept) when there are not that many left.
@@ -544,7 +553,9 @@ fn insert_pairs<'a>(
     for pair in pairs {
         let (key, value) = pair?;
         let path = bracket_path(&key);
-        let created = insert_at(map, &path, Value::String(value.into_owned())).map_err(|at| {
+        let top = std::ptr::from_ref(map) as usize;
+        let mut at = Place { top, path: String::new(), appends: &mut budget.appends };
+        let created = insert_at(map, &path, Value::String(value.into_owned()), &mut at).map_err(|at| {
             ApiError::invalid(format!("{}: [] after entry {at} has no index left to append at", path[0]))
         })?;
         if !budget.take(path.len() + created * OBJECT_UNITS) {
@@ -580,35 +591,56 @@ fn bracket_path(key: &str) -> Vec<&str> {
     path
 }
 
-/// The index a `[]` appends at, as PHP reads it: one past the highest number among
-/// the keys (`a[5]=x&a[]=y` puts y at 6, after x), 0 when none is a number; `None`
-/// past the largest index PHP has.
-fn next_index(map: &Map<String, Value>) -> Option<u64> {
-    let numbers = map.keys().filter(|k| k.as_str() == "0" || (!k.starts_with('0') && !k.is_empty()));
-    let highest = numbers.filter_map(|k| k.parse::<u64>().ok()).max();
-    match highest {
-        None => Some(0),
-        Some(n) if n < i64::MAX as u64 => Some(n + 1),
-        Some(_) => None,
-    }
+/// PHP's integer keys: `0`, or digits not led by 0, up to its largest index.
+fn php_index(key: &str) -> Option<u64> {
+    let canonical = key == "0" || (!key.is_empty() && !key.starts_with('0'));
+    key.parse::<u64>().ok().filter(|n| canonical && *n <= i64::MAX as u64)
+}
+
+/// The index a `[]` appends at, as PHP reads it: one past the highest integer key
+/// (`a[5]=x&a[]=y` puts y at 6, after x), 0 when there is none; past the largest
+/// index PHP has, `i64::MAX + 1`, which no append may take.
+fn next_index(map: &Map<String, Value>) -> u64 {
+    map.keys().filter_map(|k| php_index(k)).max().map_or(0, |n| n + 1)
+}
+
+/// Of each bracket-built object, by its place (the top map and the path to it): how
+/// many keys it had and the index of its next `[]`, as last written. An object that
+/// holds as many keys as then has had nothing else inserted, so the index holds: a
+/// request of a million `[]` pays for one scan, not one per pair.
+type Appends = std::collections::HashMap<(usize, String), (usize, u64)>;
+
+/// Where [`insert_at`] is: the top map, the path to this object, the appends known.
+struct Place<'b> {
+    top: usize,
+    path: String,
+    appends: &'b mut Appends,
 }
 
 /// Inserts `value` at `path`; returns how many objects it had to create on the way,
 /// or, for a `[]` after an entry numbered past the largest index, that number's key.
-fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> Result<usize, String> {
+fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut Place<'_>) -> Result<usize, String> {
     let (first, rest) = match path.split_first() {
         Some(split) => split,
         None => return Ok(0),
     };
-    // `[]` appends: the next index.
-    let key = if first.is_empty() {
-        match next_index(map) {
-            Some(next) => next.to_string(),
-            None => return Err(i64::MAX.to_string()),
-        }
-    } else {
-        first.to_string()
+    let here = (at.top, std::mem::take(&mut at.path));
+    let next = match at.appends.get(&here) {
+        Some(&(len, next)) if len == map.len() => next,
+        _ => next_index(map),
     };
+    // `[]` appends: the next index.
+    let (key, next) = if first.is_empty() {
+        if next > i64::MAX as u64 {
+            return Err(i64::MAX.to_string());
+        }
+        (next.to_string(), next + 1)
+    } else {
+        (first.to_string(), php_index(first).map_or(next, |k| next.max(k + 1)))
+    };
+    at.path = format!("{}{}:{key}", here.1, key.len());
+    let known = map.len() + usize::from(!map.contains_key(&key));
+    at.appends.insert(here, (known, next));
     if rest.is_empty() {
         match map.get_mut(&key) {
             // A plain key sent twice becomes a list of both values.
@@ -633,7 +665,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value) -> Resul
         *slot = Value::Object(Map::new());
     }
     match slot {
-        Value::Object(inner) => Ok(created + insert_at(inner, rest, value)?),
+        Value::Object(inner) => Ok(created + insert_at(inner, rest, value, at)?),
         _ => Ok(created),
     }
 }
@@ -986,6 +1018,19 @@ mod tests {
         );
         let Value::Object(a) = &v["a"] else { panic!("{v}") };
         assert_eq!(by_index(a), vec![json!({"id": "z"}), json!({"id": "x"}), json!({"id": "y"}), json!({"id": "w"})]);
+        // Appends keep counting across pairs read in separate calls (multipart parts),
+        // after numbers sent in between.
+        let mut map = Map::new();
+        let mut budget = Budget::new(Bounds::default());
+        // (a[11] holds text until brackets under it make it an object, as before.)
+        for part in ["a[]=1&a[10]=2", "a[]=3", "a[4]=4&a[]=5", "a[11][]=6&a[11][]=7"] {
+            let pairs = form_urlencoded::parse(part.as_bytes()).map(Ok);
+            insert_pairs(&mut map, pairs, &mut budget).unwrap();
+        }
+        assert_eq!(
+            Value::Object(map),
+            json!({"a": {"0": "1", "10": "2", "11": {"0": "6", "1": "7"}, "4": "4", "12": "5"}})
+        );
         // Keys that are not PHP's integers do not move the next index.
         assert_eq!(parse("c[x]=1&c[05]=2&c[]=3"), json!({"c": {"x": "1", "05": "2", "0": "3"}}));
         let mut map = Map::new();
