@@ -638,7 +638,9 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut
     } else {
         (first.to_string(), php_index(first).map_or(next, |k| next.max(k + 1)))
     };
-    at.path = format!("{}{}:{key}", here.1, key.len());
+    if !rest.is_empty() {
+        at.path = format!("{}{}:{key}", here.1, key.len());
+    }
     let known = map.len() + usize::from(!map.contains_key(&key));
     at.appends.insert(here, (known, next));
     if rest.is_empty() {

@@ -559,13 +559,27 @@ impl Compiler<'_> {
         upper: &Bound,
         bind: impl Fn(&str) -> Result<Param, QueryError>,
     ) -> Result<(), QueryError> {
+        self.each_bound(lower, upper, |c, value, op| {
+            c.push(&format!("{column} {op} ?"));
+            c.out.params.push(bind(value)?);
+            Ok(())
+        })
+    }
+
+    /// The bounds that are set, each written by `emit` with its comparison, joined by
+    /// AND in parentheses.
+    fn each_bound(
+        &mut self,
+        lower: &Bound,
+        upper: &Bound,
+        mut emit: impl FnMut(&mut Self, &str, &str) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
         self.push("(");
         for (i, (value, op)) in bound_ops(lower, upper).enumerate() {
             if i > 0 {
                 self.push(" AND ");
             }
-            self.push(&format!("{column} {op} ?"));
-            self.out.params.push(bind(value)?);
+            emit(self, value, op)?;
         }
         self.push(")");
         Ok(())
@@ -584,14 +598,10 @@ impl Compiler<'_> {
         if numeric {
             // CASE: a number never also compares as words.
             self.numeric_case(&path);
-            self.push("(");
-            for (i, (v, op)) in bound_ops(lower, upper).enumerate() {
-                if i > 0 {
-                    self.push(" AND ");
-                }
-                self.compare_number(&path, v, op);
-            }
-            self.push(")");
+            self.each_bound(lower, upper, |c, v, op| {
+                c.compare_number(&path, v, op);
+                Ok(())
+            })?;
             self.push(" ELSE ");
         }
         match self.dialect {

@@ -1336,15 +1336,19 @@ backend_test!(findcustomermanager_lists_claims_in_hand_out_order, async {
 // other is told it is taken (r 7), none fails inside.
 backend_test!(one_user_id_given_at_once_is_taken_once_and_refused_with_r7, async {
     let app = TestApp::spawn().await;
+    // One answer r 0, the others r 7, and one agent holding `user` after.
+    let app = &app;
+    let one_won = |answers: Vec<(u16, Value)>, user: String| async move {
+        let codes: Vec<(u16, Value)> = answers.iter().map(|(s, b)| (*s, b["r"].clone())).collect();
+        assert_eq!(codes.iter().filter(|c| **c == (200, json!(0))).count(), 1, "{answers:?}");
+        assert_eq!(codes.iter().filter(|c| **c == (409, json!(7))).count(), answers.len() - 1, "{answers:?}");
+        let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={user}")).await;
+        assert_eq!(body["data"]["totalAgents"], "1", "{body}");
+    };
     for round in 0..3 {
         let user = format!("race{round}");
         let creates = (0..6).map(|_| app.post("/v1/agent", json!({"name": "R", "stringee_user_id": user})));
-        let answers = futures_util::future::join_all(creates).await;
-        let codes: Vec<(u16, Value)> = answers.iter().map(|(s, b)| (*s, b["r"].clone())).collect();
-        assert_eq!(codes.iter().filter(|c| **c == (200, json!(0))).count(), 1, "{answers:?}");
-        assert_eq!(codes.iter().filter(|c| **c == (409, json!(7))).count(), 5, "{answers:?}");
-        let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={user}")).await;
-        assert_eq!(body["data"]["totalAgents"], "1", "{body}");
+        one_won(futures_util::future::join_all(creates).await, user.clone()).await;
 
         let mut ids = Vec::new();
         for i in 0..4 {
@@ -1356,12 +1360,7 @@ backend_test!(one_user_id_given_at_once_is_taken_once_and_refused_with_r7, async
         let same = format!("same{round}");
         let paths: Vec<String> = ids.iter().map(|id| format!("/v1/agent/{id}")).collect();
         let renames = paths.iter().map(|path| app.put(path, json!({"stringee_user_id": same})));
-        let answers = futures_util::future::join_all(renames).await;
-        let codes: Vec<(u16, Value)> = answers.iter().map(|(s, b)| (*s, b["r"].clone())).collect();
-        assert_eq!(codes.iter().filter(|c| **c == (200, json!(0))).count(), 1, "{answers:?}");
-        assert_eq!(codes.iter().filter(|c| **c == (409, json!(7))).count(), 3, "{answers:?}");
-        let (_, body) = app.get(&format!("/v1/agent?stringee_user_id={same}")).await;
-        assert_eq!(body["data"]["totalAgents"], "1", "{body}");
+        one_won(futures_util::future::join_all(renames).await, same.clone()).await;
     }
 });
 
