@@ -97,13 +97,37 @@ pub async fn import(server: &Server, file: &std::path::Path, campaign: &str, qui
     let reading = if quiet { ProgressBar::hidden() } else { bar(0, COUNTING) };
     reading.set_message(job.clone());
     let mut estimated = false;
+    // A server restarted while the job runs (a stop finishes its jobs first) is
+    // waited for this long before the import is given up on.
+    const RECONNECT: Duration = Duration::from_secs(120);
+    let mut lost: Option<std::time::Instant> = None;
     loop {
-        let response = client
+        let sent = client
             .get(server.endpoint(&format!("/v1/job/{job}")))
             .header("X-STRINGEE-AUTH", &server.token)
             .send()
-            .await
-            .with_context(|| unreachable(server))?;
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let since = *lost.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() >= RECONNECT {
+                    reading.abandon();
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "{}; it was lost for {} s while job {job} ran, which may have finished: GET /v1/job/{job} \
+                         tells once the server is back",
+                        unreachable(server),
+                        RECONNECT.as_secs()
+                    )));
+                }
+                reading.set_message(format!("{job}; the server is unreachable, trying again"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if lost.take().is_some() {
+            reading.set_message(job.clone());
+        }
         let body = envelope(response).await?;
         let data = &body["data"];
         let (read, estimate) = (data["rows_read"].as_u64().unwrap_or(0), data["rows_estimate"].as_u64().unwrap_or(0));

@@ -32,6 +32,11 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// A refused argument as a [`Usage`] error (exit status 2).
+fn bad_argument(reason: String) -> anyhow::Error {
+    anyhow::Error::new(Usage(reason))
+}
+
 /// Fails with a [`Usage`] error.
 macro_rules! usage {
     ($($arg:tt)*) => {
@@ -353,7 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 async_upload_bytes,
             };
             if !(header_read_timeout > 0.0 && header_read_timeout <= 3600.0) {
-                usage!("--header-read-timeout must be between 0 and 3600 seconds");
+                usage!("--header-read-timeout must be more than 0 and at most 3600 seconds");
             }
             if max_connections == 0 {
                 usage!("--max-connections must be at least 1");
@@ -365,8 +370,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&cli.database, listen, limits, options, log_format).await
         }
         Command::Account { command: AccountCommand::Create { name, region, json } } => {
-            let name = parse_name("account name", &name).map_err(anyhow::Error::msg)?;
-            let region = Region::parse(&region).map_err(anyhow::Error::msg)?;
+            let name = parse_name("account name", &name).map_err(bad_argument)?;
+            // One line per account in `account list`: no control characters.
+            if name.chars().any(char::is_control) {
+                usage!("the account name must not hold control characters (tabs, line breaks)");
+            }
+            let region = Region::parse(&region).map_err(bad_argument)?;
             let store = open(&cli.database).await?;
             let (account, portal) = store.create_account(name, region.code.clone()).await?;
             if json {
@@ -380,7 +389,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account { command: AccountCommand::List { json } } => {
-            let store = open(&cli.database).await?;
+            let store = open_existing(&cli.database).await?;
             let accounts = store.accounts().await?;
             if json {
                 println!("{}", serde_json::to_string(&accounts)?);
@@ -392,8 +401,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key { command: KeyCommand::List { account, json } } => {
-            let store = open(&cli.database).await?;
-            let account = account.map(|a| AccountId::parse(&a)).transpose().map_err(anyhow::Error::msg)?;
+            let account = account.map(|a| AccountId::parse(&a)).transpose().map_err(bad_argument)?;
+            let store = open_existing(&cli.database).await?;
             if let Some(a) = &account
                 && store.account(a.clone()).await?.is_none()
             {
@@ -411,8 +420,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key { command: KeyCommand::Create { account, json, env } } => {
-            let store = open(&cli.database).await?;
-            let account = AccountId::parse(&account).map_err(anyhow::Error::msg)?;
+            let account = AccountId::parse(&account).map_err(bad_argument)?;
+            let store = open_existing(&cli.database).await?;
             let key = store.create_key(account).await?;
             if json {
                 println!("{}", json!({"account": key.account_id, "key_sid": key.sid, "key_secret": key.secret}));
@@ -425,8 +434,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key { command: KeyCommand::Revoke { sid } } => {
-            let store = open(&cli.database).await?;
-            if !store.revoke_key(KeySid::parse(&sid).map_err(anyhow::Error::msg)?).await? {
+            if !IdKind::KeySid.matches(&sid) {
+                usage!("'{sid}' is not a key sid (SK and 30 letters or digits)");
+            }
+            let key = KeySid::parse(&sid).map_err(bad_argument)?;
+            let store = open_existing(&cli.database).await?;
+            if !store.revoke_key(key).await? {
                 anyhow::bail!("no API key '{sid}'");
             }
             println!("revoked {sid}");
@@ -452,6 +465,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Export { campaign, format, status, output, server } => {
+            if let Some(s) = &status
+                && !s.split(',').all(|part| matches!(part.trim(), "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8"))
+            {
+                usage!("--status '{s}' must be a status number 0 to 8, or a comma list of them");
+            }
             let server = server.connect()?;
             let named_xlsx =
                 output.as_deref().and_then(|p| p.extension()).is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
@@ -482,6 +500,19 @@ async fn open(database: &str) -> anyhow::Result<store::DynStore> {
         .unwrap_or_default();
     eprintln!("callsheet: database {}{whole}", store::redact_url(database));
     store::open(database).await
+}
+
+/// Opens a database that must exist already: a command that reads or changes what
+/// `account create` made refuses to make an empty SQLite file instead.
+async fn open_existing(database: &str) -> anyhow::Result<store::DynStore> {
+    if let Some(path) = sqlite_path(database).filter(|p| !p.exists()) {
+        anyhow::bail!(
+            "database {} does not exist ({}): `callsheet account create` makes it",
+            store::redact_url(database),
+            path.display()
+        );
+    }
+    open(database).await
 }
 
 /// The file a sqlite:// URL names, if it is one.

@@ -36,7 +36,7 @@ fn draft(f: &Fields<'_>) -> ApiResult<HoursDraft> {
                 .iter()
                 .map(|d| {
                     d.as_u64()
-                        .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
+                        .or_else(|| d.as_str().and_then(crate::domain::parse_integer))
                         .filter(|d| (1..=7).contains(d))
                         .map(|d| d as u8)
                         .ok_or_else(|| {
@@ -54,7 +54,7 @@ fn draft(f: &Fields<'_>) -> ApiResult<HoursDraft> {
 }
 
 fn hours_id(id: PathId) -> ApiResult<i64> {
-    id.parse(|s| s.trim().parse().map_err(|_| format!("callable-hours id '{s}' must be an integer")))
+    id.parse(|s| crate::domain::parse_integer(s).ok_or_else(|| format!("callable-hours id '{s}' must be an integer")))
 }
 
 /// POST /v1/businesshour {name, timezone, windows, holidays} -> data.id.

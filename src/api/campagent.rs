@@ -54,7 +54,8 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 
 /// DELETE /v1/campagent/{id} (CONTRACT §9.2).
 async fn unassign(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
-    let id: i64 = id.parse(|s| s.trim().parse().map_err(|_| format!("assignment id '{s}' must be an integer")))?;
+    let id: i64 =
+        id.parse(|s| crate::domain::parse_integer(s).ok_or_else(|| format!("assignment id '{s}' must be an integer")))?;
     if !state.store.unassign(caller.account_id(), id).await? {
         return Err(ApiError::not_found(format!("assignment {id} not found")));
     }

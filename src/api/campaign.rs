@@ -104,6 +104,16 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let agents = f.ids("agent", AgentId::parse)?;
     let groups = f.ids("group", GroupId::parse)?;
     let sources = super::sources::read(&input, &caller.account.region(), state.limits.listcontacts)?;
+    // A file meant for the list but not sent as one (as text, or under another
+    // name) is refused as on POST /v1/customcampaign, not dropped unseen.
+    let text_file = f.get("file").is_some_and(|v| match v {
+        serde_json::Value::Null => false,
+        serde_json::Value::String(s) => !s.trim().is_empty(),
+        _ => true,
+    });
+    if sources.file.is_none() && (text_file || !input.uploads.is_empty()) {
+        input.required_file()?;
+    }
     let account = caller.account_id();
     // The agents and groups named must exist before anything is made (r=4).
     check_team(&state, &caller, &agents, &groups).await?;

@@ -118,9 +118,8 @@ async fn export(State(state): State<AppState>, caller: Caller, input: Input) -> 
         let text =
             scalar_text(v).ok_or_else(|| ApiError::invalid("status must be a status number or a list of them"))?;
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let n = part
-                .parse::<i64>()
-                .map_err(|_| ApiError::invalid(format!("status '{part}' is not a status number")))?;
+            let n = crate::domain::parse_integer::<i64>(part)
+                .ok_or_else(|| ApiError::invalid(format!("status '{part}' is not a status number")))?;
             statuses.push(parse_status(n).map_err(ApiError::invalid)?);
         }
     }
@@ -273,7 +272,7 @@ fn keep_pairs(f: &Fields<'_>, region: &Region, limit: usize) -> ApiResult<Vec<(V
     match raw {
         Value::Object(map) => raw_pairs.extend(map),
         Value::Array(items) => {
-            for item in items {
+            for (i, item) in items.into_iter().enumerate() {
                 let Value::Object(map) = item else {
                     return Err(ApiError::invalid(format!("{FIELD} entries must be objects")));
                 };
@@ -283,7 +282,10 @@ fn keep_pairs(f: &Fields<'_>, region: &Region, limit: usize) -> ApiResult<Vec<(V
                             .ok_or_else(|| ApiError::invalid(format!("{FIELD}: phone must be a string")))?;
                         raw_pairs.push((phone, id.clone()));
                     }
-                    _ => raw_pairs.extend(map),
+                    // `{phone, id}` with one of them left out.
+                    (Some(_), None) => return Err(ApiError::missing(&format!("{FIELD}[{i}].id"))),
+                    (None, Some(_)) => return Err(ApiError::missing(&format!("{FIELD}[{i}].phone"))),
+                    (None, None) => raw_pairs.extend(map),
                 }
             }
         }
@@ -305,7 +307,7 @@ fn keep_pairs(f: &Fields<'_>, region: &Region, limit: usize) -> ApiResult<Vec<(V
             .ok_or_else(|| ApiError::invalid(format!("{FIELD}: '{phone_raw}' is not a valid phone number")))?;
         let id = match &id {
             Value::Number(n) => super::input::whole_number(n),
-            Value::String(s) => s.trim().parse().ok(),
+            Value::String(s) => crate::domain::parse_integer(s),
             _ => None,
         }
         .ok_or_else(|| ApiError::invalid(format!("{FIELD}: customer id for {phone_raw} must be an integer")))?;
@@ -324,16 +326,15 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
     let status = f.int("status")?.map(parse_status).transpose().map_err(ApiError::invalid)?;
     let mut readings = f.phone("phone", &caller.account.region())?;
     let phone = (!readings.is_empty()).then(|| readings.remove(0));
-    let mut filter = CustomerFilter {
-        campaign: f.id("campaign", CampaignId::parse)?,
-        // A blank name is no filter; one of no letters or digits matches nobody.
-        name: match f.string("name")? {
-            Some(n) if !n.trim().is_empty() => Some(NameMatch::parse(&n).unwrap_or_else(NameMatch::nothing)),
-            _ => None,
-        },
-        status,
-        phone,
+    // A blank name is no filter; one of no letters or digits matches nobody.
+    let name = match f.string("name")? {
+        Some(n) if !n.trim().is_empty() => Some(NameMatch::parse(&n).unwrap_or_else(NameMatch::nothing)),
+        _ => None,
     };
+    if name.as_ref().is_some_and(|n| n.words.len() > NameMatch::MAX_WORDS) {
+        return Err(ApiError::invalid(format!("name may hold at most {} words", NameMatch::MAX_WORDS)));
+    }
+    let mut filter = CustomerFilter { campaign: f.id("campaign", CampaignId::parse)?, name, status, phone };
     // Identical lists asked at once share one read and one answer (see `coalesce`).
     let stored = readings.pop();
     let (store, account) = (&state.store, caller.account_id());

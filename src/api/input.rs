@@ -827,7 +827,9 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Value::Number(n)) => whole_number(n).map(Some).ok_or_else(|| self.wrong_type(key, "an integer")),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| self.wrong_type(key, "an integer")),
+            Some(Value::String(s)) => {
+                crate::domain::parse_integer(s).map(Some).ok_or_else(|| self.wrong_type(key, "an integer"))
+            }
             Some(_) => Err(self.wrong_type(key, "an integer")),
         }
     }

@@ -393,16 +393,17 @@ async fn log_request(
     let status = response.status().as_u16();
     let elapsed = start.elapsed().as_secs_f64();
     state.metrics.request(&route, method.as_str(), status, elapsed);
-    let latency_ms = format_args!("{:.3}", elapsed * 1000.0);
+    // Milliseconds to the microsecond, as a number (JSON logs keep its type).
+    let latency_ms = (elapsed * 1_000_000.0).round() / 1000.0;
     match response.extensions().get::<error::Failure>() {
         Some(error::Failure { code: Code::Internal, cause, .. }) => {
             let cause = cause.as_ref().map(|c| format!("{c:#}")).unwrap_or_default();
-            tracing::error!(status, %latency_ms, r = Code::Internal as u8, error = %cause, "request failed");
+            tracing::error!(status, latency_ms, r = Code::Internal as u8, error = %cause, "request failed");
         }
         Some(error::Failure { code, msg, .. }) => {
-            tracing::info!(status, %latency_ms, r = *code as u8, reason = %msg, "request refused");
+            tracing::info!(status, latency_ms, r = *code as u8, reason = %msg, "request refused");
         }
-        None => tracing::info!(status, %latency_ms, "request"),
+        None => tracing::info!(status, latency_ms, "request"),
     }
     if let Ok(value) = axum::http::HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);

@@ -229,8 +229,10 @@ impl CallingFields {
                     rule.outcome
                 ));
             }
-            if rule.delay_seconds < 0 || rule.max_attempts < 0 {
-                return Err(format!("retry_rules[{i}] must not have negative values"));
+            for (field, value) in [("delay_seconds", rule.delay_seconds), ("max_attempts", rule.max_attempts)] {
+                if value < 0 {
+                    return Err(format!("retry_rules[{i}].{field} must not be negative"));
+                }
             }
             at_most(&format!("retry_rules[{i}].delay_seconds"), Some(rule.delay_seconds), LONGEST_SPAN_SECONDS)?;
         }

@@ -191,6 +191,9 @@ pub struct NameMatch {
 }
 
 impl NameMatch {
+    /// The most words a name search may hold: each is one more condition.
+    pub const MAX_WORDS: usize = 32;
+
     /// A search that no name matches: what a query of no letters or digits (`(`)
     /// asks for. Its one word holds a character no name's word has.
     pub fn nothing() -> NameMatch {

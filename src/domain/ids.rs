@@ -166,7 +166,7 @@ pub struct CustomerId(pub i64);
 impl CustomerId {
     /// An id sent as text (a path) or a number; the error names what it must be.
     pub fn parse(text: &str) -> Result<CustomerId, String> {
-        text.trim().parse().map(CustomerId).map_err(|_| format!("customer id '{text}' must be an integer"))
+        super::parse_integer(text).map(CustomerId).ok_or_else(|| format!("customer id '{text}' must be an integer"))
     }
 }
 

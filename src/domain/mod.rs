@@ -18,6 +18,14 @@ pub fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// An integer sent as text: digits with an optional `-`, spaces around them ignored.
+/// Rust's own parse takes a leading `+` too, which callsheet refuses as every other
+/// sign or symbol.
+pub fn parse_integer<T: std::str::FromStr>(text: &str) -> Option<T> {
+    let t = text.trim();
+    if t.starts_with('+') { None } else { t.parse().ok() }
+}
+
 /// `104857600` -> "100 MiB"; sizes that are not whole MiB stay in bytes.
 pub fn human_size(bytes: usize) -> String {
     const MIB: usize = 1024 * 1024;

@@ -86,13 +86,17 @@ pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
     if payload.contains('.') {
         return Err(TokenError::Malformed("expected three dot-separated parts"));
     }
-    let header = decode_json(header, "header is not base64url JSON")?;
+    let header = decode_json(header, Part::Header)?;
     match header.get("alg").and_then(Value::as_str) {
         Some("HS256") => {}
         Some(other) => return Err(TokenError::Algorithm(other.to_string())),
         None => return Err(TokenError::Malformed("header has no alg")),
     }
-    let claims = decode_json(payload, "payload is not base64url JSON")?;
+    // RFC 7515 §4.1.11: extensions marked critical must be understood; callsheet knows none.
+    if header.get("crit").is_some() {
+        return Err(TokenError::Malformed("header names critical extensions (crit), which callsheet does not know"));
+    }
+    let claims = decode_json(payload, Part::Payload)?;
     if !claims.is_object() {
         return Err(TokenError::Malformed("payload is not a JSON object"));
     }
@@ -105,11 +109,27 @@ pub fn decode(token: &str) -> Result<Unverified<'_>, TokenError> {
     Ok(Unverified { signing_input, signature, claims, issuer })
 }
 
-fn decode_json(part: &str, what: &'static str) -> Result<Value, TokenError> {
-    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed(what))?;
-    // A claim given twice (two `exp`) is refused, not read as its last value.
-    serde_json::from_slice::<UniqueKeys>(&bytes).map(|u| u.0).map_err(|_| TokenError::Malformed(what))
+/// The two decoded parts of a token.
+#[derive(Clone, Copy)]
+enum Part {
+    Header,
+    Payload,
 }
+
+fn decode_json(text: &str, part: Part) -> Result<Value, TokenError> {
+    let (not_base64, not_json, twice) = match part {
+        Part::Header => ("header is not base64url", "header is not JSON", "header names a key twice"),
+        Part::Payload => ("payload is not base64url", "payload is not JSON", "payload names a claim twice"),
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| TokenError::Malformed(not_base64))?;
+    // A claim given twice (two `exp`) is refused, not read as its last value.
+    serde_json::from_slice::<UniqueKeys>(&bytes)
+        .map(|u| u.0)
+        .map_err(|e| TokenError::Malformed(if e.to_string().contains(TWICE) { twice } else { not_json }))
+}
+
+/// What [`UniqueKeysVisitor`] says of a key given twice.
+const TWICE: &str = "is given twice";
 
 /// JSON whose objects name each key once.
 struct UniqueKeys(Value);
@@ -133,7 +153,7 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("'{key}' is given twice")));
+                return Err(serde::de::Error::custom(format!("'{key}' {TWICE}")));
             }
             object.insert(key, map.next_value::<UniqueKeys>()?.0);
         }

@@ -121,6 +121,11 @@ impl Columns {
             }
             roles.push((col, role));
         }
+        // A merged phone header over the last columns: the blank cells after it end
+        // the row, or are not written at all (writers may leave merged cells out).
+        if let Some(&(last, Role::Phone)) = roles.last() {
+            roles.extend((last + 1..).take(MERGED_PHONE_COLUMNS).map(|c| (c, Role::Phone)));
+        }
         if !roles.iter().any(|(_, r)| *r == Role::Phone) {
             let mut headers: Vec<(usize, &str)> =
                 row.cells.iter().map(|(c, cell)| (*c, cell.text().trim())).filter(|(_, h)| !h.is_empty()).collect();
@@ -246,7 +251,8 @@ mod tests {
             ]
         );
         let cols = Columns::from_header(&header(&["CRM_ID", "Full Name", "Mobile", "Phone2", "Di động"])).unwrap();
-        assert_eq!(cols.roles.iter().filter(|(_, r)| *r == Role::Phone).count(), 3);
+        // Three named; the columns after the last (a phone column) are phone columns too.
+        assert_eq!(cols.roles.iter().filter(|(c, r)| *c < 5 && *r == Role::Phone).count(), 3);
     }
 
     #[test]
@@ -256,6 +262,17 @@ mod tests {
             cols.roles,
             [(0, Role::Name), (1, Role::Phone), (2, Role::Phone), (3, Role::Phone), (4, Role::Field("Note".into()))]
         );
+    }
+
+    #[test]
+    fn the_columns_after_a_last_phone_column_are_phone_columns() {
+        for cells in [&["Tên", "Điện thoại", ""][..], &["Tên", "Điện thoại"]] {
+            let cols = Columns::from_header(&header(cells)).unwrap();
+            assert_eq!(cols.roles.len(), 2 + MERGED_PHONE_COLUMNS, "{cells:?}");
+            assert!(cols.roles[1..].iter().all(|(_, r)| *r == Role::Phone), "{cells:?}");
+            assert_eq!(*cols.role(2), Role::Phone);
+            assert_eq!(*cols.role(2 + MERGED_PHONE_COLUMNS), Role::Field(format!("column {}", column_letter(18))));
+        }
     }
 
     #[test]

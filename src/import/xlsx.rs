@@ -29,12 +29,19 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
     let mut total: u64 = 0;
     for i in 0..zip.len() {
         let file = zip.by_index(i).map_err(|_| not_a_workbook())?;
-        let shared_strings = file.name().is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        let name = file.name().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+        let shared_strings = name.ends_with("sharedstrings.xml");
+        // Custom XML parts (a program's own data, which may hold long texts) are
+        // never read.
+        let xml = (name.ends_with(".xml") || name.ends_with(".rels")) && !name.starts_with("customxml/");
         let mut part = file.take(limit - total + 1);
         let mut claims = ClaimScanner::default();
         let mut strings = StringSizer::default();
+        let mut runs = RunSizer::default();
         let copied = if shared_strings {
-            std::io::copy(&mut part, &mut Both(&mut claims, &mut strings))
+            std::io::copy(&mut part, &mut Both(&mut claims, &mut Both(&mut strings, &mut runs)))
+        } else if xml {
+            std::io::copy(&mut part, &mut runs)
         } else {
             std::io::copy(&mut part, &mut std::io::sink())
         };
@@ -50,11 +57,18 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
             )));
         }
-        if strings.largest > MAX_SHARED_STRING_BYTES {
+        let text = strings.largest.max(runs.text);
+        if text > MAX_SHARED_STRING_BYTES {
             return Err(ImportError::File(format!(
-                "the .xlsx file holds a text of {} bytes, longer than a cell holds ({} characters)",
-                strings.largest,
+                "the .xlsx file holds a text of {text} bytes, longer than a cell holds ({} characters)",
                 super::MAX_CELL_CHARS
+            )));
+        }
+        if runs.tag > MAX_TAG_BYTES {
+            return Err(ImportError::File(format!(
+                "the .xlsx file holds a tag of {} bytes, longer than any spreadsheet writes ({})",
+                runs.tag,
+                crate::domain::human_size(MAX_TAG_BYTES as usize)
             )));
         }
     }
@@ -126,6 +140,50 @@ impl std::io::Write for StringSizer {
                     rest = &rest[at + 1..];
                 }
                 None => break,
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The longest tag (a start or end tag with its attributes) any XML part may hold:
+/// the parser keeps one whole in memory, and no spreadsheet writes one near this.
+const MAX_TAG_BYTES: u64 = 1024 * 1024;
+
+/// The longest run of character data (bytes between two tags: a value, or the
+/// white space between elements) and the longest tag of an XML part, across the
+/// chunks it is written in. calamine's parser keeps each whole in memory, so a part
+/// of a few hundred megabytes of spaces between two rows, which packs into a few
+/// hundred kilobytes, would cost its size in memory for nothing.
+#[derive(Debug, Default)]
+struct RunSizer {
+    in_tag: bool,
+    run: u64,
+    text: u64,
+    tag: u64,
+}
+
+impl std::io::Write for RunSizer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let stop = if self.in_tag { b'>' } else { b'<' };
+            let at = memchr::memchr(stop, rest).unwrap_or(rest.len());
+            self.run += at as u64;
+            if self.in_tag {
+                self.tag = self.tag.max(self.run);
+            } else {
+                self.text = self.text.max(self.run);
+            }
+            if at < rest.len() {
+                (self.in_tag, self.run) = (!self.in_tag, 0);
+                rest = &rest[at + 1..];
+            } else {
+                rest = &[];
             }
         }
         Ok(buf.len())

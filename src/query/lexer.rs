@@ -131,7 +131,9 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 let mut escaped = false;
                 while i < chars.len() {
                     let ch = chars[i];
-                    if ch.is_whitespace() || (special(ch) && ch != '\\') {
+                    // `!` is an operator wherever it stands, as in Lucene's grammar
+                    // (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a term's own.
+                    if ch.is_whitespace() || (special(ch) && ch != '\\') || ch == '!' {
                         break;
                     }
                     if ch == '\\' {

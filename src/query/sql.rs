@@ -46,7 +46,7 @@ const COUNT_WORDS: &str = "SELECT count(DISTINCT contact_rowid) FROM name_words 
 const ROW_WORDS: &str = "SELECT DISTINCT contact_rowid FROM name_words WHERE ";
 
 /// The most words a phrase on `name` may hold: each is one more lookup joined in.
-pub const MAX_PHRASE_WORDS: usize = 32;
+pub const MAX_PHRASE_WORDS: usize = crate::domain::customer::NameMatch::MAX_WORDS;
 
 /// Whose contacts a query runs over.
 #[derive(Debug, Clone, Copy)]
@@ -245,7 +245,10 @@ impl Compiler<'_> {
 
     /// Whole-word name matching: lower-case form for a word with diacritics, folded
     /// form otherwise, word by word in a phrase (`"nguyen văn"` is any Nguyen, Văn
-    /// exactly). A phrase's words must stand next to each other, in order.
+    /// exactly). A phrase's words must stand next to each other, in order. A term
+    /// that is several words (`dai.minh`, `an-nhien`) is any of them, as Lucene
+    /// reads a term its analyzer splits (the default operator, OR); a prefix of
+    /// several words begins no single word.
     fn name(&mut self, value: &Value, count: bool) {
         let (raw, prefix) = match value {
             Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
@@ -257,6 +260,17 @@ impl Compiler<'_> {
             0 => self.push("0 = 1"),
             1 => self.words_in(forms[0], &words[0], prefix, count),
             _ if count => {}
+            _ if prefix => self.push("0 = 1"),
+            _ if matches!(value, Value::Word(_)) => {
+                self.push("(");
+                for (i, (form, word)) in forms.iter().zip(&words).enumerate() {
+                    if i > 0 {
+                        self.push(" OR ");
+                    }
+                    self.words_in(*form, word, false, false);
+                }
+                self.push(")");
+            }
             n => {
                 // The words after the first, each at the next position of the same
                 // contact: a lookup of the whole entry (key, contact, position).
@@ -310,13 +324,14 @@ impl Compiler<'_> {
         }
         match field {
             Builtin::Name => {
-                // Each word of a name phrase is one more lookup joined in.
-                if let Value::Phrase(p) = value
-                    && crate::domain::customer::name_words(p).nth(MAX_PHRASE_WORDS).is_some()
-                {
+                // Each word of a name phrase is one more lookup joined in, as is each
+                // word of a term that holds several (`w0.w1.w2` is the phrase "w0 w1 w2").
+                let (Value::Word(raw) | Value::Phrase(raw) | Value::Prefix(raw)) = value;
+                if crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS).is_some() {
+                    let what = if matches!(value, Value::Phrase(_)) { "a phrase" } else { "a term" };
                     return Err(QueryError {
                         pos,
-                        msg: format!("a phrase on name may hold at most {MAX_PHRASE_WORDS} words"),
+                        msg: format!("{what} on name may hold at most {MAX_PHRASE_WORDS} words"),
                     });
                 }
                 self.name(value, false)
@@ -404,30 +419,51 @@ impl Compiler<'_> {
             self.numeric_case(&path);
             self.compare_number(&path, w, "=");
             self.push(" ELSE ");
-            self.custom_words(&path, w, false);
+            self.custom_words(&path, value, w);
             self.push(" END)");
             return Ok(());
         }
-        let (raw, prefix) = match value {
-            Value::Word(w) | Value::Phrase(w) => (w.as_str(), false),
+        let raw = match value {
             Value::Prefix(p) if p.is_empty() => return self.custom_exists(path),
-            Value::Prefix(p) => (p.as_str(), true),
+            Value::Word(w) | Value::Phrase(w) | Value::Prefix(w) => w.as_str(),
         };
-        self.custom_words(&path, raw, prefix);
+        // Each word of a term is one more test (a phrase's are one).
+        if matches!(value, Value::Word(_)) && crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS).is_some() {
+            return Err(QueryError { pos, msg: format!("a term on {key} may hold at most {MAX_PHRASE_WORDS} words") });
+        }
+        self.custom_words(&path, value, raw);
         Ok(())
     }
 
-    /// `raw`'s words (a prefix of the last when `prefix`) in the custom field at `path`.
-    fn custom_words(&mut self, path: &str, raw: &str, prefix: bool) {
+    /// `raw`'s words in the custom field at `path`: a phrase's next to each other, in
+    /// order; a term's any of them (as on `name`); a prefix's the start of one word.
+    fn custom_words(&mut self, path: &str, value: &Value, raw: &str) {
         let diacritics = text::has_diacritics(raw);
         let words: Vec<String> = crate::domain::customer::name_words(raw)
             .map(|w| if diacritics { text::lower(w) } else { text::fold(w) })
             .collect();
-        if words.is_empty() {
-            self.push("0 = 1");
-            return;
+        let prefix = matches!(value, Value::Prefix(_));
+        match words.len() {
+            0 => self.push("0 = 1"),
+            1 => self.field_words(path, &format!(" {}{}", words[0], if prefix { "" } else { " " })),
+            _ if prefix => self.push("0 = 1"),
+            _ if matches!(value, Value::Word(_)) => {
+                self.push("(");
+                for (i, word) in words.iter().enumerate() {
+                    if i > 0 {
+                        self.push(" OR ");
+                    }
+                    self.field_words(path, &format!(" {word} "));
+                }
+                self.push(")");
+            }
+            _ => self.field_words(path, &format!(" {} ", words.join(" "))),
         }
-        let needle = format!(" {}{}", words.join(" "), if prefix { "" } else { " " });
+    }
+
+    /// Whether the words of the custom field at `path` hold `needle`.
+    fn field_words(&mut self, path: &str, needle: &str) {
+        let needle = needle.to_string();
         self.push(match self.dialect {
             Dialect::Sqlite => "COALESCE(instr(json_extract(c.field_words, ?), ?) > 0, FALSE)",
             Dialect::Postgres => "COALESCE(strpos(c.field_words -> ?::text ->> 'k', ?) > 0, FALSE)",

@@ -63,9 +63,25 @@ backend_test!(malformed_tokens_are_refused, async {
     let app = TestApp::spawn().await;
     refused(&app, Some("not-a-jwt"), "malformed token: expected three dot-separated parts").await;
     refused(&app, Some("a.b.c.d"), "malformed token: expected three dot-separated parts").await;
-    refused(&app, Some("%%%.e30.sig"), "malformed token: header is not base64url JSON").await;
+    refused(&app, Some("%%%.e30.sig"), "malformed token: header is not base64url").await;
     let header = URL_SAFE_NO_PAD.encode(hs256().to_string());
-    refused(&app, Some(&format!("{header}.bm90IGpzb24.sig")), "malformed token: payload is not base64url JSON").await;
+    refused(&app, Some(&format!("{header}.bm90IGpzb24.sig")), "malformed token: payload is not JSON").await;
+    refused(&app, Some(&format!("{header}.%%%.sig")), "malformed token: payload is not base64url").await;
+    let twice = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","alg":"HS256"}"#);
+    refused(&app, Some(&format!("{twice}.e30.sig")), "malformed token: header names a key twice").await;
+    let twice = URL_SAFE_NO_PAD.encode(r#"{"exp":1,"exp":2}"#);
+    refused(&app, Some(&format!("{header}.{twice}.sig")), "malformed token: payload names a claim twice").await;
+    // RFC 7515 §4.1.11: a critical extension callsheet does not know refuses the token.
+    let t = &app.tenant;
+    let crit = URL_SAFE_NO_PAD.encode(json!({"typ": "JWT", "alg": "HS256", "crit": ["exp"]}).to_string());
+    let claims =
+        URL_SAFE_NO_PAD.encode(json!({"iss": t.key_sid, "exp": now_secs() + 60, "rest_api": true}).to_string());
+    refused(
+        &app,
+        Some(&format!("{crit}.{claims}.sig")),
+        "malformed token: header names critical extensions (crit), which callsheet does not know",
+    )
+    .await;
 });
 
 backend_test!(alg_none_is_refused, async {

@@ -280,6 +280,40 @@ backend_test!(a_campaign_that_starts_later_says_when, async {
     assert_eq!(nobody(&app, &campaign, "u1").await, ("campaign_not_running".into(), json!(start / 1000)));
 });
 
+backend_test!(a_campaign_that_starts_later_names_no_time_when_nothing_could_be_called_then, async {
+    let app = TestApp::spawn().await;
+    let start = (now_secs() + 3600) * 1000;
+    // Nobody on the list: nothing becomes callable at the start.
+    let (empty, _) = running(&app, json!({"start_time": start}), &[]).await;
+    assert_eq!(nobody(&app, &empty, "u1").await, ("campaign_not_running".into(), Value::Null));
+    let (_, stats) = app.get(&format!("/v1/campaign/{empty}/stats")).await;
+    assert_eq!(stats["data"]["next_eligible_at"], Value::Null, "{stats}");
+    // The only phone on the account's do-not-call list for good: nor here.
+    let (blocked, ids) = also_running(&app, "Blocked", json!({"start_time": start}), &[&[7]]).await;
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(7)]})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &blocked, "u1").await, ("campaign_not_running".into(), Value::Null));
+    let (_, stats) = app.get(&format!("/v1/campaign/{blocked}/stats")).await;
+    assert_eq!(stats["data"]["next_eligible_at"], Value::Null, "{stats}");
+    assert_eq!(explain(&app, ids[0], Some("u1")).await["next_eligible_at"], Value::Null);
+    // Listed after the load until an hour after the start: callable then.
+    let until = start / 1000 + 3600;
+    let (later, ids) = also_running(&app, "Later", json!({"start_time": start}), &[&[8]]).await;
+    let (s, body) = app.post("/v1/dnc", json!({"phones": [vn(8)], "expires_at": until})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &later, "u1").await, ("campaign_not_running".into(), json!(until)));
+    let (_, stats) = app.get(&format!("/v1/campaign/{later}/stats")).await;
+    assert_eq!(stats["data"]["next_eligible_at"], until, "{stats}");
+    assert_eq!(explain(&app, ids[0], Some("u1")).await["next_eligible_at"], until);
+    // Every customer's call made: nobody is left at the start.
+    let (done, _) = also_running(&app, "Done", json!({}), &[&[9]]).await;
+    let (id, claim_id, _) = claim(&app, &done, "u1").await;
+    reported(&app, id, &claim_id, "success", json!({})).await;
+    let (s, body) = app.put(&format!("/v1/campaign/{done}"), json!({"start_time": start})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &done, "u1").await, ("campaign_not_running".into(), Value::Null));
+});
+
 backend_test!(lifecycle_moves_refuse_naming_the_status, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Moves").await;

@@ -95,6 +95,16 @@ backend_test!(create_refuses_bad_input, async {
         (json!({"name": "x", "max_call_retry": -1}), 400, error(1, "max_call_retry must not be negative")),
         (json!({"name": "x", "start_time": 10, "end_time": 5}), 400, error(1, "end_time is before start_time")),
         (json!({"name": {"a": 1}}), 400, error(1, "name must be a string")),
+        (
+            json!({"name": "x", "retry_rules": [{"outcome": "busy", "delay_seconds": -1}]}),
+            400,
+            error(1, "retry_rules[0].delay_seconds must not be negative"),
+        ),
+        (
+            json!({"name": "x", "retry_rules": [{"outcome": "busy", "delay_seconds": 60, "max_attempts": -2}]}),
+            400,
+            error(1, "retry_rules[0].max_attempts must not be negative"),
+        ),
     ];
     for (input, status, want) in cases {
         let (got_status, got) = app.post("/v1/campaign", input.clone()).await;

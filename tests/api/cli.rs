@@ -28,6 +28,25 @@ impl Cli {
         self.command().args(args).output().unwrap()
     }
 
+    /// `callsheet ARGS --server SERVER` with the key in the environment, its output piped.
+    fn client(&self, args: &[&str], server: &str, (sid, secret): (&str, &str)) -> Command {
+        let mut cmd = self.command();
+        cmd.args(args)
+            .args(["--server", server])
+            .env("CALLSHEET_KEY_SID", sid)
+            .env("CALLSHEET_KEY_SECRET", secret)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// An account and a key of it: the key's sid and secret.
+    fn key(&self) -> (String, String) {
+        let account = String::from_utf8(self.run(&["account", "create", "Acme"]).stdout).unwrap().trim().to_string();
+        let key = self.json(&["key", "create", "--account", &account, "--json"]);
+        (key["key_sid"].as_str().unwrap().to_string(), key["key_secret"].as_str().unwrap().to_string())
+    }
+
     fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -79,11 +98,22 @@ fn account_key_and_token_commands() {
 #[test]
 fn bad_arguments_exit_non_zero_with_one_line() {
     let cli = Cli::new();
+    // Commands on what `account create` makes refuse a database that is not there,
+    // and make none.
+    for args in [&["account", "list"][..], &["key", "list"], &["key", "create", "--account", "ACNOPE0000"]] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let line = stderr_line(&out);
+        assert!(line.starts_with("error: database sqlite://") && line.contains("does not exist"), "{line}");
+    }
+    assert!(!cli.dir.path().join("cli.db").exists());
+    assert!(cli.run(&["account", "create", "Setup"]).status.success());
     let cases: &[(&[&str], &str)] = &[
-        (&["account", "create", "X", "--region", "XX"], "error: region 'XX' has no telephone numbering plan"),
-        (&["account", "create", "  "], "error: account name must not be empty"),
         (&["key", "create", "--account", "ACNOPE0000"], "error: account 'ACNOPE0000' not found"),
-        (&["key", "revoke", "SKnope"], "error: no API key 'SKnope'"),
+        (
+            &["key", "revoke", "SK000000000000000000000000000000"],
+            "error: no API key 'SK000000000000000000000000000000'",
+        ),
     ];
     for (args, want) in cases {
         let out = cli.run(args);
@@ -105,6 +135,25 @@ fn bad_arguments_exit_non_zero_with_one_line() {
             "error: the key sid is missing: pass --key-sid or set CALLSHEET_KEY_SID (see --help)",
         ),
         (&["serve", "--max-connections", "0"], "error: --max-connections must be at least 1 (see --help)"),
+        (
+            &["serve", "--header-read-timeout", "0"],
+            "error: --header-read-timeout must be more than 0 and at most 3600 seconds (see --help)",
+        ),
+        (
+            &["account", "create", "X", "--region", "XX"],
+            "error: region 'XX' has no telephone numbering plan (see --help)",
+        ),
+        (&["account", "create", "  "], "error: account name must not be empty (see --help)"),
+        (
+            &["account", "create", "Line1\nACFAKE0000\tVN"],
+            "error: the account name must not hold control characters (tabs, line breaks) (see --help)",
+        ),
+        (&["key", "create", "--account", " "], "error: account id must not be empty (see --help)"),
+        (&["key", "revoke", "SKnope"], "error: 'SKnope' is not a key sid (SK and 30 letters or digits) (see --help)"),
+        (
+            &["export", "--campaign", "CA000000", "--status", "0,,9"],
+            "error: --status '0,,9' must be a status number 0 to 8, or a comma list of them (see --help)",
+        ),
     ];
     for (args, want) in bad_values {
         let out = cli.command().args(*args).env_remove("CALLSHEET_KEY_SID").output().unwrap();
@@ -194,9 +243,8 @@ fn commands_say_which_database_they_use_and_list_accounts_and_keys() {
 fn token_takes_the_secret_from_env_or_stdin_and_checks_the_key() {
     use std::io::Write;
     let cli = Cli::new();
-    let account = String::from_utf8(cli.run(&["account", "create", "Acme"]).stdout).unwrap().trim().to_string();
-    let key = cli.json(&["key", "create", "--account", &account, "--json"]);
-    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
+    let (sid, secret) = cli.key();
+    let (sid, secret) = (sid.as_str(), secret.as_str());
     let verify = |out: Output| {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
@@ -246,23 +294,14 @@ fn token_takes_the_secret_from_env_or_stdin_and_checks_the_key() {
 #[test]
 fn import_and_export_through_a_running_server() {
     let cli = Cli::new();
-    let account = String::from_utf8(cli.run(&["account", "create", "Acme"]).stdout).unwrap().trim().to_string();
-    let key = cli.json(&["key", "create", "--account", &account, "--json"]);
-    let (sid, secret) = (key["key_sid"].as_str().unwrap(), key["key_secret"].as_str().unwrap());
+    let (sid, secret) = cli.key();
+    let (sid, secret) = (sid.as_str(), secret.as_str());
     let served = crate::common::Served::start(&cli.database(), &[], "warn,callsheet=info");
     let token = callsheet::domain::token::mint(sid, secret, callsheet::domain::now_secs(), 600);
     let created = http_post_json(&served, &token, "/v1/campaign", r#"{"name":"Tết"}"#);
     let campaign = created["data"]["id"].as_str().unwrap().to_string();
     let leads = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/leads.csv");
-    let client = |args: &[&str]| {
-        cli.command()
-            .args(args)
-            .args(["--server", &served.base])
-            .env("CALLSHEET_KEY_SID", sid)
-            .env("CALLSHEET_KEY_SECRET", secret)
-            .output()
-            .unwrap()
-    };
+    let client = |args: &[&str]| cli.client(args, &served.base, (sid, secret)).output().unwrap();
     let out = client(&["import", leads, "--campaign", &campaign, "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -295,15 +334,7 @@ fn import_and_export_through_a_running_server() {
     client(&["export", "--campaign", &campaign, "-o", named.to_str().unwrap()]);
     assert!(std::fs::read(&named).unwrap().starts_with("\u{feff}customer_id,".as_bytes()));
     // Standard output read only in part (`| head -1`) is no error.
-    let mut head = cli
-        .command()
-        .args(["export", "--campaign", &campaign, "--server", &served.base])
-        .env("CALLSHEET_KEY_SID", sid)
-        .env("CALLSHEET_KEY_SECRET", secret)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut head = cli.client(&["export", "--campaign", &campaign], &served.base, (sid, secret)).spawn().unwrap();
     drop(head.stdout.take());
     let out = head.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -347,6 +378,47 @@ fn http_post_json(served: &crate::common::Served, token: &str, path: &str, body:
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
+
+#[test]
+fn an_import_outlives_a_server_restart() {
+    let cli = Cli::new();
+    let (sid, secret) = cli.key();
+    let (sid, secret) = (sid.as_str(), secret.as_str());
+    // One address for both servers: the client is told it once.
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let mut served = crate::common::Served::start_at(&cli.database(), &listen, &[], "warn,callsheet=info");
+    let token = callsheet::domain::token::mint(sid, secret, callsheet::domain::now_secs(), 600);
+    let created = http_post_json(&served, &token, "/v1/campaign", r#"{"name":"Big"}"#);
+    let campaign = created["data"]["id"].as_str().unwrap().to_string();
+    let rows = 60_000;
+    let file = cli.dir.path().join("big.csv");
+    let mut csv = String::from("name,phone\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Lead {i},0909{i:06}\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let importing = cli
+        .client(
+            &["import", file.to_str().unwrap(), "--campaign", &campaign, "--json", "--quiet"],
+            &served.base,
+            (sid, secret),
+        )
+        .spawn()
+        .unwrap();
+    // Stopped while the job runs (a stop finishes it first), then started again
+    // after a while: the client waits for the server and reports the import.
+    let started = std::time::Instant::now();
+    while !served.log().contains("/v1/job/") && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(served.terminate(), "{}", served.log());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _again = crate::common::Served::start_at(&cli.database(), &listen, &[], "warn,callsheet=info");
+    let out = importing.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["summary"]["added"], rows, "{result}");
 }
 
 #[test]

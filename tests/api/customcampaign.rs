@@ -497,6 +497,8 @@ backend_test!(keepduplicate_with_one_bad_pair_changes_nothing, async {
             error(1, "listKeepCustomer: phone 84368646891 is named twice"),
         ),
         (json!({}), error(2, "missing listKeepCustomer")),
+        (json!([{"phone": "84368646891"}]), error(2, "missing listKeepCustomer[0].id")),
+        (json!([{"84368646891": 1}, {"id": 2}]), error(2, "missing listKeepCustomer[1].phone")),
     ];
     for (keep, want) in cases {
         let (status, body) = app
@@ -545,6 +547,13 @@ backend_test!(list_filters_by_name_accent_smart, async {
     // A name of no letters or digits matches nobody; a blank one is no filter.
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%28")).await), Vec::<i64>::new());
     assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name=%20")).await), [1, 2, 3, 4]);
+    // Each word is one more condition: 32 at most, as a phrase of the filter language.
+    let words = |n: usize| (0..n).map(|_| "soa").collect::<Vec<_>>().join("%20");
+    assert_eq!(ids(&list(&app, &format!("campaign={campaign}&name={}", words(32))).await), [4]);
+    for name in [words(33), words(600)] {
+        let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&name={name}")).await;
+        assert_eq!((status, body), (400, error(1, "name may hold at most 32 words")));
+    }
 });
 
 backend_test!(list_filters_by_status_and_phone_and_pages, async {
@@ -628,6 +637,11 @@ backend_test!(delete_by_path_or_body, async {
     assert_eq!((status, body), (404, error(4, "customer 1 not found")));
     let (status, body) = app.delete("/v1/customcampaign/abc").await;
     assert_eq!((status, body), (400, error(1, "customer id 'abc' must be an integer")));
+    // A sign other than `-` is not part of an integer.
+    let (status, body) = app.delete("/v1/customcampaign/+3").await;
+    assert_eq!((status, body), (400, error(1, "customer id '+3' must be an integer")));
+    let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=%2B2")).await;
+    assert_eq!((status, body), (400, error(1, "limit must be an integer")));
     let (status, body) =
         app.send(Method::DELETE, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(json!({}))).await;
     assert_eq!((status, body), (400, error(2, "missing id")));

@@ -22,7 +22,9 @@
 //!   callsheet, like Elasticsearch, compares case-insensitively;
 //! - `created:*` and `updated:*`: Lucene's points configuration refuses a wildcard
 //!   (callsheet reads them as every contact);
-//! - custom fields hold text, not JSON numbers, which callsheet compares as numbers.
+//! - custom fields hold text, not JSON numbers, which callsheet compares as numbers;
+//! - `/` inside a term: Lucene reads it as the start of a regular expression, which
+//!   callsheet does not have.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -276,6 +278,26 @@ impl Queries<'_> {
             20 => "*:*".into(),
             21 => format!("{}:*", self.rng.pick(&["name", "phone", "email", "city", "tier", "note", "nosuch", "id"])),
             22 => format!("nosuch:{}", self.word()),
+            // Words joined by what Lucene's grammar keeps inside a term: one term, which
+            // its analyzer splits into words, any of which matches (the default
+            // operator); as a prefix, the start of no single word.
+            23 | 24 => {
+                let sep = *self.rng.pick(&[".", "-", "_", "&&", "&", ",", "'", "+", "||"]);
+                match self.rng.below(4) {
+                    0 => format!("{}{sep}{}", self.word(), self.word()),
+                    1 => format!("name:{}{sep}{}", self.word(), self.word()),
+                    2 => {
+                        let f = *self.rng.pick(&["city", "tier", "note"]);
+                        format!("{f}:{}{sep}{}", self.field_word(f), self.field_word(f))
+                    }
+                    _ => {
+                        let (a, b) = (self.word().to_lowercase(), self.rng.pick(WORDS).to_string());
+                        format!("name:{a}{sep}{}*", self.prefix_of(&b))
+                    }
+                }
+            }
+            // `!` ends a term wherever it stands: `a!b` is a NOT b.
+            25 => format!("({}!{})", self.word(), self.word()),
             _ => format!("name:{}", self.word()),
         }
     }

@@ -7,6 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::common::{Backend, TestDb};
 
+/// What an index lists for an indexed expression (each database names none).
+const EXPRESSION: &str = "(expression)";
+
 /// A table's shape, normalized across the two databases.
 #[derive(Debug, Default, Clone)]
 struct Table {
@@ -156,7 +159,8 @@ fn sqlite_schema(path: &str) -> Schema {
             let columns: Vec<String> = conn
                 .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
                 .unwrap()
-                .query_map([&index], |r| r.get(0))
+                // An indexed expression has no column name.
+                .query_map([&index], |r| Ok(r.get::<_, Option<String>>(0)?.unwrap_or_else(|| EXPRESSION.into())))
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
@@ -189,11 +193,11 @@ async fn postgres_schema(url: &str) -> Schema {
     let indexes = client
         .query(
             "SELECT t.relname::text, ix.indisunique, \
-                    array(SELECT a.attname::text FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord) \
-                          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord) \
+                    array(SELECT COALESCE(a.attname::text, $1) FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, ord) \
+                          LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord) \
              FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
              WHERE n.nspname = current_schema() AND t.relname <> 'schema_migrations'",
-            &[],
+            &[&EXPRESSION],
         )
         .await
         .unwrap();

@@ -77,7 +77,8 @@ backend_test!(numbers_in_custom_fields_compare_as_numbers, async {
     let cases: [(&str, &[&str]); 12] = [
         ("score:5", &["s5", "t5"]),
         ("score:4", &["t5"]),
-        ("score:5.0", &["s5"]),
+        // On text, a term of two words is either (Lucene): "5.0" is 5 or 0.
+        ("score:5.0", &["s5", "t5"]),
         ("score:10.0", &["s10"]),
         ("score:4.5", &["s4.5", "t5"]),
         ("score:[4.5 TO 10]", &["s4.5", "s5", "s10"]),
@@ -331,6 +332,22 @@ backend_test!(a_phrase_of_many_words_is_answered_or_refused_never_run_away, asyn
     let q = form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
     let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
     assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
+    // A term whose words are joined by punctuation is that phrase: the same bound,
+    // bare, on name, in a saved filter and in listfilters alike.
+    let dotted = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(".");
+    assert_eq!(names(&app, &format!("name:{}", dotted(32))).await.len(), 1);
+    for (query, at) in [(dotted(33), 0), (format!("name:{}", dotted(65)), 0), (format!("soa OR {}", dotted(200)), 7)] {
+        let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+        let want = error(6, &format!("invalid query: a term on name may hold at most 32 words at {at}"));
+        let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+        assert_eq!((status, body), (400, want.clone()), "{query}");
+        let (status, body) = app.post("/v1/filter", json!({"name": "Long", "query": query})).await;
+        assert_eq!((status, body), (400, want.clone()), "{query}");
+        let campaign = app.create_campaign("Long").await;
+        let (status, body) =
+            app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"query": query}]})).await;
+        assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
+    }
 });
 
 backend_test!(a_field_before_a_group_and_signed_bounds_read_as_lucene_reads_them, async {

@@ -76,13 +76,47 @@ pub async fn by_ids(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = db
-        .query(
-            &format!("SELECT {COLUMNS} FROM contacts c WHERE c.account_id = $1 AND c.id = ANY($2)"),
-            &[&account_id, &ids],
-        )
-        .await?;
-    Ok(with_phones(db, account_id, &rows).await?.into_iter().map(|(seq, c)| (c.id.clone(), (seq, c))).collect())
+    let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE c.account_id = $1 AND c.id = ANY($2)");
+    keyed(db, account_id, &sql, &[&account_id, &ids], |c| Some(c.id.clone())).await
+}
+
+/// The contacts a statement of [`COLUMNS`] finds, with their phones, by what `key`
+/// names each (those it names nothing left out).
+async fn keyed(
+    db: &impl GenericClient,
+    account_id: &str,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    key: impl Fn(&Contact) -> Option<String>,
+) -> StoreResult<HashMap<String, (i64, Contact)>> {
+    let rows = db.query(sql, params).await?;
+    Ok(with_phones(db, account_id, &rows)
+        .await?
+        .into_iter()
+        .filter_map(|(seq, c)| Some((key(&c)?, (seq, c))))
+        .collect())
+}
+
+/// The earliest contact of `portal` an import made from a row with each of these
+/// foreign ids (its custom field `external_id`), by that id.
+async fn by_external_ids(
+    db: &impl GenericClient,
+    account_id: &str,
+    portal: &str,
+    ids: &[&str],
+) -> StoreResult<HashMap<String, (i64, Contact)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT ON (c.fields ->> 'external_id') {COLUMNS} FROM contacts c WHERE c.account_id = $1 \
+         AND c.portal_id = $2 AND c.fields ->> 'external_id' = ANY($3) \
+         AND c.fields ->> 'external_id' IS NOT NULL ORDER BY c.fields ->> 'external_id', c.seq"
+    );
+    keyed(db, account_id, &sql, &[&account_id, &portal, &ids], |c| {
+        Some(c.fields.get("external_id")?.as_str()?.to_string())
+    })
+    .await
 }
 
 /// Writes the phones and name words of contacts (by `seq`), replacing any they had
@@ -488,12 +522,21 @@ pub async fn import(
         };
         let ids: Vec<&str> = rows.iter().filter_map(|e| e.crm_id.as_deref()).collect();
         let mut existing = by_ids(db, account_id, &ids).await?;
+        // An id that is no contact's may be one an earlier import kept: the contact
+        // it made, by that id.
+        let foreign: Vec<&str> = ids.iter().copied().filter(|id| !existing.contains_key(*id)).collect();
+        let mut kept: HashMap<String, String> = HashMap::new();
+        for (external, (seq, c)) in by_external_ids(db, account_id, &portal, &foreign).await? {
+            kept.insert(external, c.id.clone());
+            existing.entry(c.id.clone()).or_insert((seq, c));
+        }
         // The contacts the batch changed, each once, in the order first changed.
         let mut changed: Vec<String> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut fresh: Vec<Contact> = Vec::new();
         for entry in rows {
-            match entry.crm_id.as_ref().and_then(|id| existing.get_mut(id)) {
+            let key = entry.crm_id.as_ref().map(|id| kept.get(id).unwrap_or(id).clone());
+            match key.and_then(|id| existing.get_mut(&id)) {
                 Some((_, c)) => {
                     merge_entry(c, entry);
                     c.updated = now.max(c.created);

@@ -59,6 +59,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, sql: include_str!("migrations/0009_contact_phones_in_row.sql") },
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
+    Migration { version: 12, sql: include_str!("migrations/0012_external_ids.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;

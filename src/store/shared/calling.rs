@@ -816,7 +816,11 @@ pub async fn receive(
     let now_ms = now.saturating_mul(1000);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
-        let next = (status_now == campaign_status::status::RUNNING).then_some(campaign.start_secs());
+        let next = if status_now == campaign_status::status::RUNNING {
+            next_from_start(db, account, &campaign, &[(agent, user.to_string())], below, None).await?
+        } else {
+            None
+        };
         return Ok((Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }), false));
     }
     if let Some(limit) = quota.per_day() {
@@ -1641,24 +1645,16 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let assigned = assigned_users(db, account, campaign_id).await?;
     let owners: Vec<&str> = assigned.iter().map(|(_, u)| u.as_str()).collect();
     let worked = running && !assigned.is_empty();
-    let (callable_now, blocked_until) =
-        if worked { callable_now(db, account, &campaign, &assigned, below, queued, now).await? } else { (0, None) };
+    let (callable_now, blocked_until) = if worked {
+        callable_now(db, account, &campaign, &assigned, below, queued, now, i64::MAX).await?
+    } else {
+        (0, None)
+    };
     // Nobody works the campaign: no clock makes anyone callable (an assignment would).
     let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING || assigned.is_empty() {
         None
     } else if starts_later {
-        // At its start whoever is queued then, else the first clock after it.
-        let start = campaign.start_secs();
-        let queued = db
-            .row(
-                "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (1, 2) LIMIT 1",
-                &scope,
-            )
-            .await?
-            .is_some();
-        let clocks = next_eligible(db, account, &campaign, &owners, below, now).await?;
-        let at = if queued { Some(start) } else { clocks.map(|t| t.max(start)) };
-        rules::earliest([at], &campaign)
+        next_from_start(db, account, &campaign, &assigned, below, Some(queued)).await?
     } else {
         // A queued customer whose phones are blocked for now (a do-not-call entry
         // that expires, a cap, the hours) unblocks with its first phone.
@@ -1668,11 +1664,50 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
 }
 
+/// The most customers [`callable_now`] judges one by one.
+const JUDGED: i64 = 5_000;
+
+/// When a campaign that starts later first has someone `assigned` could be handed:
+/// its start if someone is callable then, else the first clock after it, and null
+/// when nothing can become callable before its end (CONTRACT §9's conventions).
+/// `queued`: the campaign's queued customers when known (the stats' counts).
+async fn next_from_start(
+    db: &impl Db,
+    account: &str,
+    campaign: &Campaign,
+    assigned: &[(String, String)],
+    below: i64,
+    queued: Option<i64>,
+) -> StoreResult<Option<i64>> {
+    let start = campaign.start_secs();
+    let queued = match queued {
+        Some(n) => n,
+        None => db
+            .row(
+                "SELECT count(*) FROM (SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
+                 AND due = 1 LIMIT ?) q",
+                &[account.into(), campaign.id.as_str().into(), below.into(), (JUDGED + 1).into()],
+            )
+            .await?
+            .map_or(0, |r| r.int(0)),
+    };
+    let (callable, unblocks) = callable_now(db, account, campaign, assigned, below, queued, start, 1).await?;
+    if callable > 0 {
+        return Ok(rules::earliest([Some(start)], campaign));
+    }
+    let owners: Vec<&str> = assigned.iter().map(|(_, u)| u.as_str()).collect();
+    let clocks = next_eligible(db, account, campaign, &owners, below, start).await?;
+    Ok(rules::earliest([clocks, unblocks], campaign))
+}
+
 /// How many customers some assigned agent could be handed now: those queued (from
-/// the counts) or with a callback due, whose phones are callable. Each is judged
-/// exactly up to [`JUDGED`] of them; past that, they count unjudged (phones found
-/// blocked at hand-out leave the queue, so the count stays close). With it, the
-/// soonest a judged customer blocked by its phones alone has one unblocked.
+/// the counts), with a callback due, or waiting for a clock rung by `now`, whose
+/// phones are callable at `now` (a campaign that starts later is judged at its start).
+/// Each is judged exactly up to [`JUDGED`] of them; past that, they count unjudged
+/// (phones found blocked at hand-out leave the queue, so the count stays close).
+/// With it, the soonest a judged customer not callable at `now` could be. Counting
+/// stops at `enough`.
+#[allow(clippy::too_many_arguments)]
 async fn callable_now(
     db: &impl Db,
     account: &str,
@@ -1681,12 +1716,12 @@ async fn callable_now(
     below: i64,
     queued: i64,
     now: i64,
+    enough: i64,
 ) -> StoreResult<(i64, Option<i64>)> {
-    const JUDGED: i64 = 5_000;
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
     let callbacks = db
         .row(
-            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 2 \
+            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (0, 2) \
              AND wake_at <= ?",
             &scope,
         )
@@ -1700,7 +1735,7 @@ async fn callable_now(
         .rows(
             &format!(
                 "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? \
-                 AND (c.due = 1 OR (c.due = 2 AND c.wake_at <= ?))"
+                 AND (c.due = 1 OR (c.due IN (0, 2) AND c.wake_at <= ?))"
             ),
             &scope,
         )
@@ -1708,20 +1743,20 @@ async fn callable_now(
     let (mut count, mut unblocks) = (0, None);
     for r in rows {
         let c = state_of(&r);
-        // A USERONLY callback whose owner no longer works the campaign is for the
-        // others, after the grace: judged as for one of them.
-        let owner_away = c.callback_owner.is_some() && working_owner(&c, assigned).is_none();
-        let (reasons, due) = rules::customer_reasons(&c, campaign, owner_away.then_some(""), now);
-        if reasons.contains(&"no_calls_left") {
-            continue;
-        }
-        if owner_away && !reasons.is_empty() {
+        // A USERONLY callback is its owner's while the owner works the campaign; else
+        // it is for the others, after the grace: judged as for one of them.
+        let (reasons, due) =
+            rules::customer_reasons(&c, campaign, Some(working_owner(&c, assigned).unwrap_or("")), now);
+        if !reasons.is_empty() {
             unblocks = rules::earliest([unblocks, due], campaign);
             continue;
         }
         let facts = phone_facts(db, account, campaign, hours.as_ref(), &c, now).await?;
         if facts.iter().any(PhoneFacts::callable) {
             count += 1;
+            if count >= enough {
+                break;
+            }
         } else {
             unblocks = rules::earliest([unblocks, rules::phones_open_at(&facts, now)], campaign);
         }

@@ -277,6 +277,32 @@ pub fn get_with_seq(
     Ok(Some((seq, contact)))
 }
 
+/// The earliest contact of the portal that an import made from a row with the
+/// foreign id `id` (its custom field `external_id`), with its `seq`.
+fn by_external_id(
+    conn: &Connection,
+    account_id: &str,
+    portal: &str,
+    id: &str,
+    hidden: &Hidden,
+) -> StoreResult<Option<(i64, Contact)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, seq FROM contacts WHERE account_id = ?1 AND portal_id = ?2 \
+         AND json_extract(fields, '$.external_id') = ?3 AND json_extract(fields, '$.external_id') IS NOT NULL \
+         ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query((account_id, portal, id))?;
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(7)?;
+        if !hidden.contains(seq) {
+            let mut contact = row(r)?;
+            load_phones(conn, account_id, &mut contact)?;
+            return Ok(Some((seq, contact)));
+        }
+    }
+    Ok(None)
+}
+
 /// The account-and-portal condition (two placeholders) for contacts `query` narrows.
 /// A selective query's own index lookup should drive the search, so the unary `+`
 /// keeps SQLite from walking the whole portal's index instead.
@@ -440,8 +466,12 @@ pub fn import(
                 staging.step(conn, |tx| {
                     let hidden = staging.hidden();
                     for entry in chunk {
+                        // An id that is no contact's may be one an earlier import kept.
                         let existing = match &entry.crm_id {
-                            Some(id) => get_with_seq(tx, account_id, id, &hidden)?,
+                            Some(id) => match get_with_seq(tx, account_id, id, &hidden)? {
+                                Some(found) => Some(found),
+                                None => by_external_id(tx, account_id, &portal, id, &hidden)?,
+                            },
                             None => None,
                         };
                         match existing {

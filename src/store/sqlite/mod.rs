@@ -57,6 +57,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
     Migration { version: 12, sql: include_str!("migrations/0012_ids_never_reused.sql") },
+    Migration { version: 13, sql: include_str!("migrations/0013_external_ids.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
@@ -216,7 +217,10 @@ impl SqliteStore {
     /// before it serves anyone it discards what a crash left unpublished.
     pub async fn open_serving(url: &str) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
-        let mut lock_path = path.clone().into_os_string();
+        // The lock sits beside the file itself, whatever path (a symbolic link, say)
+        // names it, so that two names of one file cannot both be served.
+        let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let mut lock_path = resolved.into_os_string();
         lock_path.push(".serving");
         let lock = std::fs::OpenOptions::new()
             .create(true)

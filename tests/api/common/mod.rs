@@ -341,10 +341,15 @@ pub struct Served {
 impl Served {
     /// `callsheet --database URL serve --listen 127.0.0.1:0 ARGS`, with `RUST_LOG`.
     pub fn start(database: &str, args: &[&str], rust_log: &str) -> Served {
+        Served::start_at(database, "127.0.0.1:0", args, rust_log)
+    }
+
+    /// The same, listening on `listen`.
+    pub fn start_at(database: &str, listen: &str, args: &[&str], rust_log: &str) -> Served {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--database", database, "serve", "--listen", listen])
             .args(args)
             .env("RUST_LOG", rust_log)
             .env("NO_COLOR", "1")
