@@ -58,7 +58,7 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
                     .filter(|(_, v)| !v.trim().is_empty())
                     .map(|(i, v)| (i, Cell::Text(v.trim().to_string())))
                     .collect();
-                on_row(SheetRow { number, cells })?;
+                on_row(SheetRow { number, cells, width: record.len() })?;
             }
             Err(e) => return Err(ImportError::File(format!("the CSV file cannot be read: {e}"))),
         }

@@ -51,6 +51,9 @@ impl Cell {
 pub struct SheetRow {
     pub number: i64,
     pub cells: Vec<(usize, Cell)>,
+    /// One past the last column the row holds a cell in, blank cells included (a
+    /// CSV record's fields; a sheet row's `<c>` elements, values or not).
+    pub width: usize,
 }
 
 /// Why a file cannot be imported; nothing is written when there is one.

@@ -57,19 +57,20 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
             )));
         }
-        let text = strings.largest.max(runs.text);
-        if text > MAX_SHARED_STRING_BYTES {
+        if strings.largest > MAX_SHARED_STRING_BYTES {
             return Err(ImportError::File(format!(
-                "the .xlsx file holds a text of {text} bytes, longer than a cell holds ({} characters)",
+                "the .xlsx file holds a text of {} bytes, longer than a cell holds ({} characters)",
+                strings.largest,
                 super::MAX_CELL_CHARS
             )));
         }
-        if runs.tag > MAX_TAG_BYTES {
-            return Err(ImportError::File(format!(
-                "the .xlsx file holds a tag of {} bytes, longer than any spreadsheet writes ({})",
-                runs.tag,
-                crate::domain::human_size(MAX_TAG_BYTES as usize)
-            )));
+        for (what, n) in [("text between two tags", runs.text), ("tag", runs.tag)] {
+            if n > MAX_RUN_BYTES {
+                return Err(ImportError::File(format!(
+                    "the .xlsx file holds a {what} of {n} bytes, longer than any spreadsheet writes ({})",
+                    crate::domain::human_size(MAX_RUN_BYTES as usize)
+                )));
+            }
         }
     }
     Ok(())
@@ -150,9 +151,11 @@ impl std::io::Write for StringSizer {
     }
 }
 
-/// The longest tag (a start or end tag with its attributes) any XML part may hold:
-/// the parser keeps one whole in memory, and no spreadsheet writes one near this.
-const MAX_TAG_BYTES: u64 = 1024 * 1024;
+/// The longest run of text between two tags, and the longest tag (with its
+/// attributes), an XML part may hold: the parser keeps one whole in memory. A cell's
+/// text is at most a tenth of this; what else a workbook holds (an add-in's
+/// settings, a signature's image) stays well under it.
+const MAX_RUN_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The longest run of character data (bytes between two tags: a value, or the
 /// white space between elements) and the longest tag of an XML part, across the
@@ -493,17 +496,18 @@ fn read_sheet(
 ) -> Result<(), ImportError> {
     let mut reader = workbook.worksheet_cells_reader(sheet).map_err(xlsx_error)?;
     on_size(reader.dimensions().end.0.saturating_sub(reader.dimensions().start.0) as usize + 1);
-    let mut current = SheetRow { number: 0, cells: Vec::new() };
+    let mut current = SheetRow { number: 0, cells: Vec::new(), width: 0 };
     while let Some(cell) = reader.next_cell().map_err(xlsx_error)? {
         let (row, col) = cell.get_position();
         let number = row as i64 + 1;
         if number != current.number {
             if current.number != 0 {
-                on_row(std::mem::replace(&mut current, SheetRow { number, cells: Vec::new() }))?;
+                on_row(std::mem::replace(&mut current, SheetRow { number, cells: Vec::new(), width: 0 }))?;
             }
             current.number = number;
         }
         let value = convert(cell.get_value());
+        current.width = current.width.max(col as usize + 1);
         if value != Cell::Empty {
             current.cells.push((col as usize, value));
         }

@@ -156,7 +156,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         });
                     }
                     if ch == '*' {
-                        if chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && !special(*n)) {
+                        if chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && !special(*n) && *n != '!') {
                             return Err(QueryError {
                                 pos: i,
                                 msg: "a wildcard is only allowed at the end of a term".into(),

@@ -324,8 +324,8 @@ impl Compiler<'_> {
         }
         match field {
             Builtin::Name => {
-                // Each word of a name phrase is one more lookup joined in, as is each
-                // word of a term that holds several (`w0.w1.w2` is the phrase "w0 w1 w2").
+                // Each word of a name phrase is one more lookup joined in, and each word
+                // of a term that holds several (`w0.w1.w2`, any of them) one more lookup.
                 let (Value::Word(raw) | Value::Phrase(raw) | Value::Prefix(raw)) = value;
                 if crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS).is_some() {
                     let what = if matches!(value, Value::Phrase(_)) { "a phrase" } else { "a term" };
@@ -448,11 +448,13 @@ impl Compiler<'_> {
             1 => self.field_words(path, &format!(" {}{}", words[0], if prefix { "" } else { " " })),
             _ if prefix => self.push("0 = 1"),
             _ if matches!(value, Value::Word(_)) => {
+                // Each word on its own, as on `name`: folded unless it has diacritics.
                 self.push("(");
-                for (i, word) in words.iter().enumerate() {
+                for (i, word) in crate::domain::customer::name_words(raw).enumerate() {
                     if i > 0 {
                         self.push(" OR ");
                     }
+                    let word = if text::has_diacritics(word) { text::lower(word) } else { text::fold(word) };
                     self.field_words(path, &format!(" {word} "));
                 }
                 self.push(")");

@@ -312,6 +312,14 @@ backend_test!(a_campaign_that_starts_later_names_no_time_when_nothing_could_be_c
     let (s, body) = app.put(&format!("/v1/campaign/{done}"), json!({"start_time": start})).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(nobody(&app, &done, "u1").await, ("campaign_not_running".into(), Value::Null));
+    // A claim whose lease ends before the start gives its customer back by then.
+    let (held, _) = also_running(&app, "Held", json!({"claim_lease_seconds": 60}), &[&[10]]).await;
+    claim(&app, &held, "u1").await;
+    let (s, body) = app.put(&format!("/v1/campaign/{held}"), json!({"start_time": start})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &held, "u2").await, ("campaign_not_running".into(), json!(start / 1000)));
+    let (_, stats) = app.get(&format!("/v1/campaign/{held}/stats")).await;
+    assert_eq!(stats["data"]["next_eligible_at"], start / 1000, "{stats}");
 });
 
 backend_test!(lifecycle_moves_refuse_naming_the_status, async {

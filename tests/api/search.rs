@@ -332,8 +332,8 @@ backend_test!(a_phrase_of_many_words_is_answered_or_refused_never_run_away, asyn
     let q = form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>();
     let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
     assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
-    // A term whose words are joined by punctuation is that phrase: the same bound,
-    // bare, on name, in a saved filter and in listfilters alike.
+    // A term whose words are joined by punctuation is any of them, one lookup each:
+    // the same bound as a phrase, bare, on name, in a saved filter and in listfilters.
     let dotted = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>().join(".");
     assert_eq!(names(&app, &format!("name:{}", dotted(32))).await.len(), 1);
     for (query, at) in [(dotted(33), 0), (format!("name:{}", dotted(65)), 0), (format!("soa OR {}", dotted(200)), 7)] {
@@ -348,6 +348,26 @@ backend_test!(a_phrase_of_many_words_is_answered_or_refused_never_run_away, asyn
             app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"query": query}]})).await;
         assert_eq!((status, &body["r"]), (400, &json!(6)), "{body}");
     }
+});
+
+backend_test!(a_term_of_several_words_and_a_glued_bang_read_as_lucene_reads_them, async {
+    let app = seeded().await;
+    // One term its analyzer splits: any of its words (Lucene's default operator, OR).
+    for query in ["name:soa.linh", "soa-linh", "name:soa&&linh", "name:soa||linh", "name:soa+linh", "soa\\ linh"] {
+        assert_eq!(names(&app, query).await, ["Chị Soa", "Linh"], "{query}");
+    }
+    assert_eq!(names(&app, "name:\"chị soa\"").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "name:chi.soa").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "city:ha.hue").await, ["Đài", "Dài"]);
+    assert_eq!(names(&app, "city:\"ha noi\"").await, ["Dài"]);
+    // As a prefix it begins no single word.
+    assert_eq!(names(&app, "name:chi.so*").await, Vec::<String>::new());
+    assert_eq!(names(&app, "city:ha.no*").await, Vec::<String>::new());
+    // `!` ends a term: `dai!soa` is dai NOT soa, `!dai!soa` neither.
+    assert_eq!(names(&app, "dai!soa").await, ["Đài", "Dài", "Nguyễn Văn Đài"]);
+    assert_eq!(names(&app, "(linh!dai)").await, ["Linh"]);
+    assert_eq!(names(&app, "!dai!soa").await, ["Linh"]);
+    assert_eq!(names(&app, "lin*!soa").await, ["Linh"]);
 });
 
 backend_test!(a_field_before_a_group_and_signed_bounds_read_as_lucene_reads_them, async {

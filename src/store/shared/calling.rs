@@ -1646,7 +1646,7 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let owners: Vec<&str> = assigned.iter().map(|(_, u)| u.as_str()).collect();
     let worked = running && !assigned.is_empty();
     let (callable_now, blocked_until) = if worked {
-        callable_now(db, account, &campaign, &assigned, below, queued, now, i64::MAX).await?
+        callable_now(db, account, &campaign, &assigned, below, queued, now, i64::MAX, JUDGED).await?
     } else {
         (0, None)
     };
@@ -1664,8 +1664,10 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
 }
 
-/// The most customers [`callable_now`] judges one by one.
+/// The most customers [`callable_now`] judges one by one for the stats.
 const JUDGED: i64 = 5_000;
+/// The same for a hand-out before the campaign's start.
+const HANDOUT_JUDGED: i64 = 64;
 
 /// When a campaign that starts later first has someone `assigned` could be handed:
 /// its start if someone is callable then, else the first clock after it, and null
@@ -1680,19 +1682,33 @@ async fn next_from_start(
     queued: Option<i64>,
 ) -> StoreResult<Option<i64>> {
     let start = campaign.start_secs();
-    let queued = match queued {
-        Some(n) => n,
-        None => db
-            .row(
-                "SELECT count(*) FROM (SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
-                 AND due = 1 LIMIT ?) q",
-                &[account.into(), campaign.id.as_str().into(), below.into(), (JUDGED + 1).into()],
-            )
-            .await?
-            .map_or(0, |r| r.int(0)),
+    // The stats judge as many as they judge now; an agent's hand-out, asked over and
+    // over before the start, judges a few and takes a longer queue for callable.
+    let (queued, judged) = match queued {
+        Some(n) => (n, JUDGED),
+        None => {
+            let n = db
+                .row(
+                    "SELECT count(*) FROM (SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
+                     AND due = 1 LIMIT ?) q",
+                    &[account.into(), campaign.id.as_str().into(), below.into(), (HANDOUT_JUDGED + 1).into()],
+                )
+                .await?
+                .map_or(0, |r| r.int(0));
+            (n, HANDOUT_JUDGED)
+        }
     };
-    let (callable, unblocks) = callable_now(db, account, campaign, assigned, below, queued, start, 1).await?;
-    if callable > 0 {
+    // A claim whose lease ends by the start gives its customer back by then.
+    let freed = db
+        .row(
+            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = ? AND wake_at <= ? \
+             LIMIT 1",
+            &[account.into(), campaign.id.as_str().into(), below.into(), queue::CLAIMED.into(), start.into()],
+        )
+        .await?
+        .is_some();
+    let (callable, unblocks) = callable_now(db, account, campaign, assigned, below, queued, start, 1, judged).await?;
+    if callable > 0 || freed {
         return Ok(rules::earliest([Some(start)], campaign));
     }
     let owners: Vec<&str> = assigned.iter().map(|(_, u)| u.as_str()).collect();
@@ -1703,7 +1719,7 @@ async fn next_from_start(
 /// How many customers some assigned agent could be handed now: those queued (from
 /// the counts), with a callback due, or waiting for a clock rung by `now`, whose
 /// phones are callable at `now` (a campaign that starts later is judged at its start).
-/// Each is judged exactly up to [`JUDGED`] of them; past that, they count unjudged
+/// Each is judged exactly up to `judged` of them; past that, they count unjudged
 /// (phones found blocked at hand-out leave the queue, so the count stays close).
 /// With it, the soonest a judged customer not callable at `now` could be. Counting
 /// stops at `enough`.
@@ -1717,6 +1733,7 @@ async fn callable_now(
     queued: i64,
     now: i64,
     enough: i64,
+    judged: i64,
 ) -> StoreResult<(i64, Option<i64>)> {
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
     let callbacks = db
@@ -1727,7 +1744,7 @@ async fn callable_now(
         )
         .await?
         .map_or(0, |r| r.int(0));
-    if queued + callbacks > JUDGED {
+    if queued + callbacks > judged {
         return Ok((queued + callbacks, None));
     }
     let hours = hours_of(db, account, campaign).await?;
@@ -1747,6 +1764,10 @@ async fn callable_now(
         // it is for the others, after the grace: judged as for one of them.
         let (reasons, due) =
             rules::customer_reasons(&c, campaign, Some(working_owner(&c, assigned).unwrap_or("")), now);
+        // A "do not call back" that ends with no calls left ends in status 7.
+        if c.status == status::DO_NOT_CALL && c.number_call_out >= campaign.max_calls() {
+            continue;
+        }
         if !reasons.is_empty() {
             unblocks = rules::earliest([unblocks, due], campaign);
             continue;

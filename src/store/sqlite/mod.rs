@@ -219,7 +219,13 @@ impl SqliteStore {
         let path = path_from_url(url)?;
         // The lock sits beside the file itself, whatever path (a symbolic link, say)
         // names it, so that two names of one file cannot both be served.
-        let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let resolved = std::fs::canonicalize(&path)
+            .or_else(|_| {
+                // Not made yet: its directory, resolved, and its name.
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+                std::fs::canonicalize(dir).map(|d| d.join(path.file_name().unwrap_or_default()))
+            })
+            .unwrap_or_else(|_| path.clone());
         let mut lock_path = resolved.into_os_string();
         lock_path.push(".serving");
         let lock = std::fs::OpenOptions::new()
