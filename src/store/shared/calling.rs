@@ -1736,14 +1736,21 @@ async fn callable_now(
     judged: i64,
 ) -> StoreResult<(i64, Option<i64>)> {
     let scope = [Val::from(account), Val::from(campaign.id.as_str()), Val::Int(below), Val::Int(now)];
-    let callbacks = db
-        .row(
-            "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IN (0, 2) \
-             AND wake_at <= ?",
-            &scope,
-        )
-        .await?
-        .map_or(0, |r| r.int(0));
+    // One equality on `due` a count: each a range of the queue's index (an IN list
+    // had SQLite walk the campaign's customers instead).
+    let mut callbacks = 0;
+    for due in [queue::WAITING, queue::CALLBACK] {
+        let mut args = scope.to_vec();
+        args.insert(3, Val::Int(due));
+        callbacks += db
+            .row(
+                "SELECT count(*) FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = ? \
+                 AND wake_at <= ?",
+                &args,
+            )
+            .await?
+            .map_or(0, |r| r.int(0));
+    }
     if queued + callbacks > judged {
         return Ok((queued + callbacks, None));
     }
@@ -1752,9 +1759,9 @@ async fn callable_now(
         .rows(
             &format!(
                 "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? \
-                 AND (c.due = 1 OR (c.due IN (0, 2) AND c.wake_at <= ?))"
+                 AND (c.due = 1 OR (c.due = 0 AND c.wake_at <= ?) OR (c.due = 2 AND c.wake_at <= ?))"
             ),
-            &scope,
+            &[scope[0].clone(), scope[1].clone(), scope[2].clone(), Val::Int(now), Val::Int(now)],
         )
         .await?;
     let (mut count, mut unblocks) = (0, None);
