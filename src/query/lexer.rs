@@ -47,6 +47,8 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
     let chars: Vec<char> = input.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
+    // Between a range's brackets `!` is a bound's own character, as in Lucene.
+    let mut in_range = false;
     while i < chars.len() {
         let c = chars[i];
         let pos = i;
@@ -67,6 +69,11 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             _ => None,
         };
         if let Some(tok) = single {
+            match tok {
+                Tok::RangeOpen(_) => in_range = true,
+                Tok::RangeClose(_) => in_range = false,
+                _ => {}
+            }
             tokens.push(Token { tok, pos });
             i += 1;
             continue;
@@ -80,7 +87,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 tokens.push(Token { tok: Tok::Or, pos });
                 i += 2;
             }
-            '!' => {
+            '!' if !in_range => {
                 tokens.push(Token { tok: Tok::Not, pos });
                 i += 1;
             }
@@ -133,7 +140,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                     let ch = chars[i];
                     // `!` is an operator wherever it stands, as in Lucene's grammar
                     // (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a term's own.
-                    if ch.is_whitespace() || (special(ch) && ch != '\\') || ch == '!' {
+                    if ch.is_whitespace() || (special(ch) && ch != '\\') || (ch == '!' && !in_range) {
                         break;
                     }
                     if ch == '\\' {
@@ -156,7 +163,10 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         });
                     }
                     if ch == '*' {
-                        if chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && !special(*n) && *n != '!') {
+                        if chars
+                            .get(i + 1)
+                            .is_some_and(|n| !n.is_whitespace() && !special(*n) && (*n != '!' || in_range))
+                        {
                             return Err(QueryError {
                                 pos: i,
                                 msg: "a wildcard is only allowed at the end of a term".into(),

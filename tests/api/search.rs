@@ -368,6 +368,9 @@ backend_test!(a_term_of_several_words_and_a_glued_bang_read_as_lucene_reads_them
     assert_eq!(names(&app, "(linh!dai)").await, ["Linh"]);
     assert_eq!(names(&app, "!dai!soa").await, ["Linh"]);
     assert_eq!(names(&app, "lin*!soa").await, ["Linh"]);
+    // Between a range's brackets it is a bound's own character (`!` sorts before letters).
+    assert_eq!(names(&app, "name:[a TO d!z]").await, ["Chị Soa"]);
+    assert_eq!(names(&app, "name:{a TO linh!}").await.len(), 5);
 });
 
 backend_test!(a_field_before_a_group_and_signed_bounds_read_as_lucene_reads_them, async {
