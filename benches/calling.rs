@@ -74,23 +74,39 @@ async fn seed(
     campaign
 }
 
-/// What 64 agents did in `seconds`: cycles a second and the claim latencies.
-async fn cycles(server: &Arc<Server>, campaign: &str, seconds: u64) -> (f64, Vec<Duration>) {
+/// What 64 agents did in `seconds`: cycles a second and the claim latencies. Without
+/// `pace` each agent loops as fast as it goes (a closed loop). With it, the agents
+/// offer that many cycles a second together: each starts a cycle every
+/// `agents / pace` seconds on a fixed timetable, and a claim's latency counts from
+/// the moment its timetable gave it, so a server that falls behind pays for the
+/// wait as well (no coordinated omission).
+async fn cycles(server: &Arc<Server>, campaign: &str, seconds: u64, pace: Option<f64>) -> (f64, Vec<Duration>) {
     let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let n = agents();
+    let every = pace.map(|rate| Duration::from_secs_f64(n as f64 / rate));
     let started = Instant::now();
-    let agents = (0..agents()).map(|a| {
+    let deadline = started + Duration::from_secs(seconds);
+    let agents = (0..n).map(|a| {
         let (server, campaign, done) = (server.clone(), campaign.to_string(), done.clone());
         tokio::spawn(async move {
             let mut claims = Vec::new();
-            while Instant::now() < deadline {
+            // The agents' timetables are spread evenly over one period.
+            let mut due = started + every.map_or(Duration::ZERO, |e| e.mul_f64(a as f64 / n as f64));
+            loop {
+                match every {
+                    Some(_) if due >= deadline => break,
+                    Some(_) => tokio::time::sleep_until(due.into()).await,
+                    None if Instant::now() >= deadline => break,
+                    None => {}
+                }
                 let (took, handed) = server
                     .post_json(
                         "/v1/customcampaign/receivecustomer",
                         json!({"campaign": campaign, "stringee_user_id": format!("agent{a}")}),
                     )
                     .await;
-                claims.push(took);
+                // Paced, from its scheduled start; else the request's own time.
+                claims.push(if every.is_some() { Instant::now().duration_since(due).max(took) } else { took });
                 let data = &handed["data"];
                 if data.is_null() {
                     // Everyone callable was worked through: the rate is of the time it took.
@@ -105,6 +121,7 @@ async fn cycles(server: &Arc<Server>, campaign: &str, seconds: u64) -> (f64, Vec
                     .await;
                 assert_eq!(answer["r"], 0, "{answer}");
                 done.fetch_add(1, Ordering::Relaxed);
+                due += every.unwrap_or_default();
             }
             claims
         })
@@ -117,56 +134,14 @@ async fn cycles(server: &Arc<Server>, campaign: &str, seconds: u64) -> (f64, Vec
     (rate, claims)
 }
 
-/// The claim latencies of 64 agents offering `rate` cycles a second together: each starts
-/// a cycle every `agents / rate` seconds on a fixed timetable, and a claim's latency is
-/// counted from the moment its timetable gave it, so a server that falls behind pays for
-/// the wait as well (no coordinated omission). The cycles a second achieved, and the
-/// latencies.
-async fn paced(server: &Arc<Server>, campaign: &str, seconds: u64, rate: f64) -> (f64, Vec<Duration>) {
-    let done = Arc::new(AtomicU64::new(0));
-    let n = agents();
-    let every = Duration::from_secs_f64(n as f64 / rate);
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let agents = (0..n).map(|a| {
-        let (server, campaign, done) = (server.clone(), campaign.to_string(), done.clone());
-        tokio::spawn(async move {
-            let mut claims = Vec::new();
-            // The agents' timetables are spread evenly over one period.
-            let mut due = started + every.mul_f64(a as f64 / n as f64);
-            while due < deadline {
-                tokio::time::sleep_until(due.into()).await;
-                let (took, handed) = server
-                    .post_json(
-                        "/v1/customcampaign/receivecustomer",
-                        json!({"campaign": campaign, "stringee_user_id": format!("agent{a}")}),
-                    )
-                    .await;
-                claims.push(Instant::now().duration_since(due).max(took));
-                let data = &handed["data"];
-                if data.is_null() {
-                    assert!(handed["reason"].is_string(), "{handed}");
-                    break;
-                }
-                let (_, answer) = server
-                    .post_json(
-                        &format!("/v1/customcampaign/{}/result", data["id"]),
-                        json!({"claim_id": data["claim_id"], "outcome": "success"}),
-                    )
-                    .await;
-                assert_eq!(answer["r"], 0, "{answer}");
-                done.fetch_add(1, Ordering::Relaxed);
-                due += every;
-            }
-            claims
-        })
-    });
-    let mut claims = Vec::new();
-    for a in futures_util::future::join_all(agents).await {
-        claims.extend(a.unwrap());
-    }
-    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    (rate, claims)
+/// `p50 …, p90 …, max …` of claim latencies.
+fn spread(claims: &mut [Duration]) -> String {
+    format!(
+        "p50 {}, p90 {}, max {}",
+        support::ms(percentile(claims, 0.5)),
+        support::ms(percentile(claims, 0.9)),
+        support::ms(percentile(claims, 1.0))
+    )
 }
 
 /// The floor: claims of one bare statement each, looping on one connection.
@@ -259,16 +234,16 @@ async fn main() {
 
     let floor = bare_claims(&db, account.id.as_str(), &floor_list, 20_000.min(rows / 20));
     let server = Arc::new(Server::start(db.url(), &key, &[]));
-    let (warm, _) = cycles(&server, &warm_list, 2).await;
+    let (warm, _) = cycles(&server, &warm_list, 2, None).await;
     eprintln!("warm-up: {warm:.0} cycles/s");
-    let (big_rate, mut big_claims) = cycles(&server, &big, seconds).await;
-    let (small_rate, _) = cycles(&server, &small, seconds).await;
-    let (blocked_rate, mut blocked_claims) = cycles(&server, &blocked, seconds).await;
+    let (big_rate, mut big_claims) = cycles(&server, &big, seconds, None).await;
+    let (small_rate, _) = cycles(&server, &small, seconds, None).await;
+    let (blocked_rate, mut blocked_claims) = cycles(&server, &blocked, seconds, None).await;
     let target = match backend {
         Backend::Sqlite => 2000.0,
         Backend::Postgres => 1000.0,
     };
-    let (paced_rate, mut paced_claims) = paced(&server, &big, seconds, target).await;
+    let (paced_rate, mut paced_claims) = cycles(&server, &big, seconds, Some(target)).await;
     let bare = match backend {
         Backend::Sqlite => "a bare UPDATE … RETURNING claim looping on one connection",
         Backend::Postgres => "a bare FOR UPDATE SKIP LOCKED claim looping on one connection",
@@ -285,10 +260,8 @@ async fn main() {
         .floor(Figure::Rate(floor, "claims"), bare),
         Row::new(
             format!(
-                "p99 claim latency, {AGENTS} agents as fast as they go (a closed loop) on {rows} customers (p50 {}, p90 {}, max {})",
-                support::ms(percentile(&mut big_claims, 0.5)),
-                support::ms(percentile(&mut big_claims, 0.9)),
-                support::ms(percentile(&mut big_claims, 1.0))
+                "p99 claim latency, {AGENTS} agents as fast as they go (a closed loop) on {rows} customers ({})",
+                spread(&mut big_claims)
             ),
             Figure::Time(percentile(&mut big_claims, 0.99)),
             Target::Within(Duration::from_millis(20)),
@@ -296,11 +269,8 @@ async fn main() {
         Row::new(
             format!(
                 "p99 claim latency, {AGENTS} agents offering {target:.0} cycles/s together on {rows} customers, each on \
-                 a fixed timetable, counted from its scheduled start ({paced_rate:.0} cycles/s done; p50 {}, p90 {}, \
-                 max {})",
-                support::ms(percentile(&mut paced_claims, 0.5)),
-                support::ms(percentile(&mut paced_claims, 0.9)),
-                support::ms(percentile(&mut paced_claims, 1.0))
+                 a fixed timetable, counted from its scheduled start ({paced_rate:.0} cycles/s done; {})",
+                spread(&mut paced_claims)
             ),
             Figure::Time(percentile(&mut paced_claims, 0.99)),
             Target::Within(Duration::from_millis(20)),

@@ -48,6 +48,14 @@ const ROW_WORDS: &str = "SELECT DISTINCT contact_rowid FROM name_words WHERE ";
 /// The most words a phrase on `name` may hold: each is one more lookup joined in.
 pub const MAX_PHRASE_WORDS: usize = crate::domain::customer::NameMatch::MAX_WORDS;
 
+/// r 6 when `raw`, `what` at `pos`, holds more than [`MAX_PHRASE_WORDS`] words.
+fn at_most_words(raw: &str, pos: usize, what: &str) -> Result<(), QueryError> {
+    match crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS) {
+        Some(_) => Err(QueryError { pos, msg: format!("{what} may hold at most {MAX_PHRASE_WORDS} words") }),
+        None => Ok(()),
+    }
+}
+
 /// Whose contacts a query runs over.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
@@ -262,14 +270,10 @@ impl Compiler<'_> {
             _ if count => {}
             _ if prefix => self.push("0 = 1"),
             _ if matches!(value, Value::Word(_)) => {
-                self.push("(");
-                for (i, (form, word)) in forms.iter().zip(&words).enumerate() {
-                    if i > 0 {
-                        self.push(" OR ");
-                    }
-                    self.words_in(*form, word, false, false);
-                }
-                self.push(")");
+                let Ok(()) = self.joined(forms.iter().zip(&words), " OR ", |c, (form, word)| {
+                    c.words_in(*form, word, false, false);
+                    Ok::<_, std::convert::Infallible>(())
+                });
             }
             n => {
                 // The words after the first, each at the next position of the same
@@ -327,13 +331,8 @@ impl Compiler<'_> {
                 // Each word of a name phrase is one more lookup joined in, and each word
                 // of a term that holds several (`w0.w1.w2`, any of them) one more lookup.
                 let (Value::Word(raw) | Value::Phrase(raw) | Value::Prefix(raw)) = value;
-                if crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS).is_some() {
-                    let what = if matches!(value, Value::Phrase(_)) { "a phrase" } else { "a term" };
-                    return Err(QueryError {
-                        pos,
-                        msg: format!("{what} on name may hold at most {MAX_PHRASE_WORDS} words"),
-                    });
-                }
+                let what = if matches!(value, Value::Phrase(_)) { "a phrase" } else { "a term" };
+                at_most_words(raw, pos, &format!("{what} on name"))?;
                 self.name(value, false)
             }
             Builtin::Phone => self.phone(value),
@@ -428,8 +427,8 @@ impl Compiler<'_> {
             Value::Word(w) | Value::Phrase(w) | Value::Prefix(w) => w.as_str(),
         };
         // Each word of a term is one more test (a phrase's are one).
-        if matches!(value, Value::Word(_)) && crate::domain::customer::name_words(raw).nth(MAX_PHRASE_WORDS).is_some() {
-            return Err(QueryError { pos, msg: format!("a term on {key} may hold at most {MAX_PHRASE_WORDS} words") });
+        if matches!(value, Value::Word(_)) {
+            at_most_words(raw, pos, &format!("a term on {key}"))?;
         }
         self.custom_words(&path, value, raw);
         Ok(())
@@ -449,15 +448,11 @@ impl Compiler<'_> {
             _ if prefix => self.push("0 = 1"),
             _ if matches!(value, Value::Word(_)) => {
                 // Each word on its own, as on `name`: folded unless it has diacritics.
-                self.push("(");
-                for (i, word) in crate::domain::customer::name_words(raw).enumerate() {
-                    if i > 0 {
-                        self.push(" OR ");
-                    }
+                let Ok(()) = self.joined(crate::domain::customer::name_words(raw), " OR ", |c, word| {
                     let word = if text::has_diacritics(word) { text::lower(word) } else { text::fold(word) };
-                    self.field_words(path, &format!(" {word} "));
-                }
-                self.push(")");
+                    c.field_words(path, &format!(" {word} "));
+                    Ok::<_, std::convert::Infallible>(())
+                });
             }
             _ => self.field_words(path, &format!(" {} ", words.join(" "))),
         }
@@ -612,12 +607,22 @@ impl Compiler<'_> {
         upper: &Bound,
         mut emit: impl FnMut(&mut Self, &str, &str) -> Result<(), QueryError>,
     ) -> Result<(), QueryError> {
+        self.joined(bound_ops(lower, upper), " AND ", |c, (value, op)| emit(c, value, op))
+    }
+
+    /// `items`, each written by `emit`, joined by `op` in parentheses.
+    fn joined<T, E>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        op: &str,
+        mut emit: impl FnMut(&mut Self, T) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.push("(");
-        for (i, (value, op)) in bound_ops(lower, upper).enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
-                self.push(" AND ");
+                self.push(op);
             }
-            emit(self, value, op)?;
+            emit(self, item)?;
         }
         self.push(")");
         Ok(())
