@@ -120,6 +120,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Conflict(m) => ApiError::new(Code::Conflict, m),
+            StoreError::Undone(_) => ApiError::new(
+                Code::Conflict,
+                "another request was writing the same rows at once; nothing was written: send it again",
+            ),
             StoreError::CampaignNotFound(id) => ApiError::campaign_not_found(&id),
             StoreError::Query(e) => ApiError::query(e),
             StoreError::Aborted => ApiError::internal(anyhow::anyhow!("a feed ended without its producer's error")),

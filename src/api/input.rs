@@ -978,11 +978,12 @@ pub fn whole_number(n: &serde_json::Number) -> Option<i64> {
     n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
 }
 
-/// A string or a number as text; other JSON values are not text.
+/// A string or a number as text; other JSON values are not text. A whole number is
+/// its digits however it was written (`1e3` is "1000", `-0` is "0").
 pub fn scalar_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(whole_number(n).map_or_else(|| n.to_string(), |i| i.to_string())),
         _ => None,
     }
 }

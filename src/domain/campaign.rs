@@ -210,11 +210,6 @@ impl CallingFields {
         {
             return Err("claim_lease_seconds must be between 1 and 86400".into());
         }
-        if let Some(Some(b)) = self.businesshour
-            && b < 1
-        {
-            return Err("businesshour must be the id of a callable-hours set".into());
-        }
         if let Some(purpose) = &self.purpose
             && purpose != "care"
             && purpose != "advertising"
@@ -355,7 +350,7 @@ impl CampaignFields {
         } = self.check()?;
         // A campaign its end_time has completed stays completed, whatever end_time
         // becomes (CONTRACT §9.1: status is not set by PUT).
-        c.status = c.status_at(crate::domain::now_secs().saturating_mul(1000));
+        c.status = c.status_at(crate::domain::now_ms());
         c.name = name.unwrap_or(c.name);
         c.desc1 = desc1.unwrap_or(c.desc1);
         c.portal = portal.unwrap_or(c.portal);
@@ -400,7 +395,7 @@ impl Campaign {
     /// The campaign as an answer shows it now: completed once `end_time` has passed,
     /// even in the answer to the create or update that set that `end_time`.
     pub fn shown(mut self) -> Campaign {
-        self.status = self.status_at(crate::domain::now_secs().saturating_mul(1000));
+        self.status = self.status_at(crate::domain::now_ms());
         self
     }
 

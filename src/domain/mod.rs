@@ -18,6 +18,21 @@ pub fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, the unit of a campaign's `start_time` and
+/// `end_time`: a campaign ends at its `end_time`, not at the next whole second.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The moment, in epoch ms, of the second `now` (epoch s) a decision was taken in:
+/// the clock's own milliseconds while it still reads that second, so that a
+/// campaign's `start_time` and `end_time` are judged to the millisecond, and the
+/// second's bounds otherwise (a `now` given by a test, or a second just past).
+pub fn ms_within(now: i64) -> i64 {
+    let start = now.saturating_mul(1000);
+    now_ms().clamp(start, start.saturating_add(999))
+}
+
 /// An integer sent as text: digits with an optional `-`, spaces around them ignored.
 /// Rust's own parse takes a leading `+` too, which callsheet refuses as every other
 /// sign or symbol.

@@ -152,10 +152,28 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
                 .into(),
         ));
     }
-    if bytes.iter().take(8192).any(|&b| b == 0) {
+    if binary(&bytes[..bytes.len().min(8192)]) {
         return Err(ImportError::File("the file is neither an .xlsx workbook nor a .csv text file".into()));
     }
     Ok(Format::Csv)
+}
+
+/// Whether the start of a file is not text: NUL bytes in a start that is not UTF-8,
+/// or beside other control characters, or in numbers no text holds (padding). A few
+/// NULs in UTF-8 text are a text file's stray bytes, which the reading refuses,
+/// naming their cell.
+fn binary(start: &[u8]) -> bool {
+    let nuls = start.iter().filter(|&&b| b == 0).count();
+    if nuls == 0 {
+        return false;
+    }
+    let utf8 = match std::str::from_utf8(start) {
+        Ok(_) => true,
+        // A character cut by the end of the window.
+        Err(e) => e.error_len().is_none(),
+    };
+    let controls = start.iter().any(|&b| b != 0 && b < 0x20 && !b"\t\n\r\x0c".contains(&b));
+    !utf8 || controls || nuls > 16
 }
 
 /// Whether a file is UTF-16 text: its byte-order mark, or, without one, a NUL in
@@ -401,5 +419,9 @@ mod tests {
             matches!(detect(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]), Err(ImportError::File(m)) if m.contains(".xls"))
         );
         assert!(matches!(detect(b"\x00\x01binary"), Err(ImportError::File(_))));
+        assert!(matches!(detect(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n\x00"), Err(ImportError::File(_))));
+        assert!(matches!(detect(&b"name\x00".repeat(17)), Err(ImportError::File(_))));
+        // A stray NUL in a text file is the reading's to refuse, naming its cell.
+        assert_eq!(detect(b"phone,name\n0901000111,Ti\x00en\n"), Ok(Format::Csv));
     }
 }

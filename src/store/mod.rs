@@ -41,6 +41,10 @@ pub enum StoreError {
     /// A uniqueness rule was broken (r=7).
     #[error("{0}")]
     Conflict(String),
+    /// The database undid the transaction whole, meeting another at the same rows
+    /// (the database's error, for the log): it may run again; r=7 when it was not.
+    #[error("{0}")]
+    Undone(String),
     /// The campaign named is not the account's (r=3).
     #[error("campaign '{0}' not found")]
     CampaignNotFound(String),

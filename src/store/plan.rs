@@ -254,7 +254,7 @@ impl SearchNames {
 
 /// The status a campaign row shows: completed once its `end_time` (epoch ms) has passed.
 pub fn shown_status(status: i64, end_time: i64) -> i64 {
-    if end_time > 0 && crate::domain::now_secs().saturating_mul(1000) >= end_time {
+    if end_time > 0 && crate::domain::now_ms() >= end_time {
         crate::domain::campaign::status::COMPLETED
     } else {
         status
@@ -263,7 +263,7 @@ pub fn shown_status(status: i64, end_time: i64) -> i64 {
 
 /// r=7 for an add to a completed campaign (CONTRACT §9.1).
 pub fn open_for_adds(c: &crate::domain::campaign::Campaign) -> StoreResult<()> {
-    if c.status_at(crate::domain::now_secs().saturating_mul(1000)) == crate::domain::campaign::status::COMPLETED {
+    if c.status_at(crate::domain::now_ms()) == crate::domain::campaign::status::COMPLETED {
         return Err(StoreError::Conflict(format!("campaign {} is completed; it takes no more customers", c.id)));
     }
     Ok(())

@@ -197,6 +197,7 @@ pub async fn closed_now(app: &TestApp) -> i64 {
 backend_test!(a_hand_out_claims_the_customer_and_answers_its_row, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({}), &[&[1, 2], &[3]]).await;
+    let before = callsheet::domain::now_ms();
     let body = receive(&app, &campaign, "u1").await;
     let data = &body["data"];
     assert_eq!(body["r"], 0);
@@ -207,6 +208,8 @@ backend_test!(a_hand_out_claims_the_customer_and_answers_its_row, async {
     assert!(data["claim_id"].as_str().unwrap().starts_with("CL"), "{data}");
     let lease = data["lease_expires_at"].as_i64().unwrap();
     assert!((now_secs() + 295..=now_secs() + 301).contains(&lease), "default lease 300 s: {lease}");
+    // Whole seconds, never less than the lease: not the hand-out's second plus 300.
+    assert!(lease * 1000 >= before + 300_000, "the lease ends at {lease}, less than 300 s after {before} ms");
     for key in ["campaign_id", "crm_id", "name", "phones", "number_call_out", "do_not_call", "insert_time"] {
         assert!(data.get(key).is_some(), "the customer row of §4 has {key}: {data}");
     }
@@ -385,6 +388,23 @@ backend_test!(a_campaign_past_its_end_is_completed_and_live_claims_still_take_re
         let (s, body) = app.post(&format!("/v1/campaign/{campaign}/start"), json!({})).await;
         assert_eq!((s, &body["r"]), (409, &json!(7)), "{body}");
     }
+});
+
+// end_time is in milliseconds, and a campaign ends at it, not at the next whole
+// second: judged 100 ms after an end 300 ms into a second, it is over.
+backend_test!(a_campaign_ends_at_its_end_time_to_the_millisecond, async {
+    let app = TestApp::spawn().await;
+    let end = (callsheet::domain::now_ms() / 1000 + 3) * 1000 + 300;
+    let (campaign, _) = running(&app, json!({"end_time": end}), &[&[1], &[2]]).await;
+    claim(&app, &campaign, "u1").await;
+    let wait = end + 100 - callsheet::domain::now_ms();
+    assert!(wait > 0, "setting up took past the end");
+    tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+    let (_, body) = app.get(&format!("/v1/campaign/{campaign}")).await;
+    assert_eq!(body["data"]["status"], 4, "{body}");
+    assert_eq!(nobody(&app, &campaign, "u2").await, ("campaign_not_running".into(), Value::Null));
+    let (s, body) = app.post(&format!("/v1/campaign/{campaign}/complete"), json!({})).await;
+    assert_eq!((s, &body["r"]), (409, &json!(7)), "{body}");
 });
 
 backend_test!(each_outcome_sets_the_status_of_the_table, async {
@@ -662,8 +682,9 @@ backend_test!(a_lease_that_runs_out_gives_the_customer_back_uncounted, async {
     let (campaign, ids) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1]]).await;
     let before = row(&app, &campaign, ids[0]).await;
     let (id, c1, _) = claim(&app, &campaign, "u1").await;
-    sleep(3.2).await;
-    // Within 2 s of the expiry GET shows it as it was, with no request to wake it.
+    // The lease ends at a whole second 1 to 2 s after the claim; within 2 s of that
+    // GET shows the customer as it was, with no request to wake it.
+    sleep(3.6).await;
     assert_eq!(row(&app, &campaign, id).await, before);
     let (again, c2, _) = claim(&app, &campaign, "u2").await;
     assert_eq!(again, id);
@@ -1018,8 +1039,14 @@ backend_test!(callable_hours_are_kept_as_sent_and_presets_are_fixed, async {
         let (s, got) = app.post("/v1/businesshour", body.clone()).await;
         assert_eq!((s, got["r"].clone()), (400, json!(r)), "{body} -> {got}");
     }
-    let (s, got) = app.post("/v1/campaign", json!({"name": "x", "businesshour": 999999})).await;
-    assert_eq!((s, got["r"].clone()), (404, json!(4)), "{got}");
+    // An id that names no set is not found, whatever the number (0 and negatives too).
+    for id in [999999, 0, -1] {
+        let (s, got) = app.post("/v1/campaign", json!({"name": "x", "businesshour": id})).await;
+        assert_eq!((s, &got["r"], &got["msg"]), (404, &json!(4), &json!(format!("callable-hours set {id} not found"))));
+    }
+    let made = app.create_campaign("y").await;
+    let (s, got) = app.put(&format!("/v1/campaign/{made}"), json!({"businesshour": 0})).await;
+    assert_eq!((s, &got["r"], &got["msg"]), (404, &json!(4), &json!("callable-hours set 0 not found")));
     let (s, got) = app.get("/v1/businesshour/999999").await;
     assert_eq!((s, got["r"].clone()), (404, json!(4)));
 });
@@ -1046,7 +1073,7 @@ backend_test!(a_quota_stops_an_agent_for_the_day, async {
     let (_, day_end) = callsheet::calling::hours::day_bounds("VN", now_secs());
     let lease_end = now_secs() + 300;
     if day_end > lease_end {
-        assert!((lease_end - 10..=lease_end).contains(&next), "the lease's end, not the next day: {next}");
+        assert!((lease_end - 10..=lease_end + 1).contains(&next), "the lease's end, not the next day: {next}");
     } else {
         assert!(next <= day_end, "{next}");
     }
@@ -1075,6 +1102,34 @@ backend_test!(a_quota_on_a_finished_list_gives_no_next_time, async {
     reported(&app, id, &c1, "success", json!({})).await;
     assert_eq!(nobody(&app, &campaign, "u1").await, ("quota_reached".to_string(), Value::Null));
     assert_eq!(nobody(&app, &campaign, "u2").await, ("list_empty".to_string(), Value::Null));
+});
+
+// At its quota, an agent is told when tomorrow's quota would find someone callable:
+// never, when what is left cannot be called again (no calls left, stopped), though
+// the list is not finished.
+backend_test!(a_quota_on_a_list_with_nobody_callable_again_gives_no_next_time, async {
+    let app = TestApp::spawn().await;
+    let settings = json!({"quota_type": 1, "quota_call_out": 1, "max_call_retry": 2, "time_between_two_call": 0});
+    let (campaign, ids) = running(&app, settings, &[&[1], &[2]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(id, ids[0]);
+    reported(&app, id, &c1, "busy", json!({})).await;
+    let (reason, next) = nobody(&app, &campaign, "u1").await;
+    assert_eq!(reason, "quota_reached");
+    assert!(next.is_i64(), "tomorrow, when both are callable: {next}");
+    let (s, body) = app
+        .send(
+            Method::PUT,
+            &format!("/v1/campaign/{campaign}"),
+            Some(&app.tenant.token),
+            Body::Json(json!({"max_call_retry": 1})),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = app.post(&format!("/v1/customcampaign/{}/stop", ids[1]), json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("quota_reached".to_string(), Value::Null));
+    assert_eq!(nobody(&app, &campaign, "u2").await, ("nothing_due".to_string(), Value::Null));
 });
 
 backend_test!(the_24_hour_caps_hold_across_campaigns, async {
@@ -1684,7 +1739,8 @@ backend_test!(a_customer_deleted_after_its_lease_ran_out_shows_the_claim_expire_
     let app = TestApp::spawn().await;
     let (campaign, _) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1], &[2]]).await;
     let (a, claim_a, _) = claim(&app, &campaign, "u1").await;
-    sleep(1.2).await;
+    // Its lease ends at a whole second 1 to 2 s after the claim.
+    sleep(2.2).await;
     // Whether or not a sweep met the lapsed claim first, it ends once, before the delete.
     let (s, body) = app.delete(&format!("/v1/customcampaign/{a}")).await;
     assert_eq!(s, 200, "{body}");

@@ -61,6 +61,22 @@ backend_test!(create_accepts_form_encodings, async {
     assert_eq!(body["data"]["phones"], json!(["84392095847"]));
 });
 
+backend_test!(a_number_sent_for_text_is_its_digits_however_written, async {
+    let app = TestApp::spawn().await;
+    for (written, name) in [("1e3", "1000"), ("-0", "0"), ("1000.0", "1000"), ("3.5", "3.5"), ("42", "42")] {
+        let body = format!(r#"{{"name": {written}, "phones": ["0901000123"]}}"#);
+        let (status, got) = app
+            .send(
+                Method::POST,
+                "/v1/contact",
+                Some(&app.tenant.token),
+                Body::Raw("application/json", body.into_bytes()),
+            )
+            .await;
+        assert_eq!((status, &got["data"]["name"]), (200, &json!(name)), "{written}: {got}");
+    }
+});
+
 backend_test!(create_refuses_bad_input_and_writes_nothing, async {
     let app = TestApp::spawn().await;
     let cases = [

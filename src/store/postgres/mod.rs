@@ -114,6 +114,25 @@ pub struct PgStore {
 /// How long a request waits for a pooled connection, for a new connection to be
 /// made, or for an idle one to be checked, before it fails: during a database outage
 /// requests answer r=10 at once instead of hanging.
+/// How many times a transaction the database undid (a deadlock) runs in all.
+const UNDONE_TRIES: u32 = 3;
+
+/// Runs a write (`attempt` starts it) again when PostgreSQL undid it whole, meeting
+/// another at the same rows (a deadlock), up to [`UNDONE_TRIES`] times in all: the
+/// other is done by then. For the calling workflow's writes, which two agents or two
+/// servers may send at the same customer at once.
+async fn again<T, F: std::future::Future<Output = StoreResult<T>>>(mut attempt: impl FnMut() -> F) -> StoreResult<T> {
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(StoreError::Undone(cause)) if tries < UNDONE_TRIES => {
+                tracing::warn!("a request was undone, meeting another at the same rows; running it again: {cause}");
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
 const POOL_WAIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Unacknowledged data older than this closes a connection (a network partition).
@@ -214,10 +233,7 @@ impl From<tokio_postgres::Error> for StoreError {
         // them whole. That one may be sent again.
         if matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
         {
-            tracing::warn!("a request was undone, meeting another at the same rows: {e}");
-            return StoreError::Conflict(
-                "another request was writing the same rows at once; nothing was written: send it again".into(),
-            );
+            return StoreError::Undone(format!("{e:#}"));
         }
         StoreError::internal(e)
     }
@@ -894,14 +910,22 @@ impl Store for PgStore {
         let mut waits = [2, 5, 10].into_iter();
         let mut from_start = false;
         loop {
-            let (answer, passed) = self
-                .write(async |tx| {
+            let (answer, passed) = again(|| {
+                self.write(async |tx| {
                     calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), from_start).await
                 })
-                .await?;
-            match waits.next() {
-                Some(ms) if passed => tokio::time::sleep(Duration::from_millis(ms)).await,
-                _ => return Ok(answer),
+            })
+            .await?;
+            match (waits.next(), answer) {
+                (Some(ms), _) if passed => tokio::time::sleep(Duration::from_millis(ms)).await,
+                // Still passing over customers others write: one of them may be
+                // callable once they are done, so there is a time to ask again.
+                (None, Receive::Nobody(mut nobody)) if passed => {
+                    let soon = now_secs() + 1;
+                    nobody.next_eligible_at = Some(nobody.next_eligible_at.map_or(soon, |t| t.min(soon)));
+                    return Ok(Receive::Nobody(nobody));
+                }
+                (_, answer) => return Ok(answer),
             }
             from_start = true;
         }
@@ -913,7 +937,8 @@ impl Store for PgStore {
         customer: CustomerId,
         result: CallResult,
     ) -> StoreResult<(String, bool)> {
-        self.write(async |tx| calling::result(&PgDb(tx), &account, customer.0, &result, now_secs()).await).await
+        again(|| self.write(async |tx| calling::result(&PgDb(tx), &account, customer.0, &result, now_secs()).await))
+            .await
     }
 
     async fn replayed_result(
@@ -926,15 +951,17 @@ impl Store for PgStore {
     }
 
     async fn release(&self, account: AccountId, customer: CustomerId, claim: ClaimId) -> StoreResult<Customer> {
-        self.write(async |tx| calling::release(&PgDb(tx), &account, customer.0, &claim, now_secs()).await).await
+        again(|| self.write(async |tx| calling::release(&PgDb(tx), &account, customer.0, &claim, now_secs()).await))
+            .await
     }
 
     async fn stop_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
-        self.write(async |tx| calling::stop(&PgDb(tx), &account, customer.0, &actor, now_secs()).await).await
+        again(|| self.write(async |tx| calling::stop(&PgDb(tx), &account, customer.0, &actor, now_secs()).await)).await
     }
 
     async fn resume_customer(&self, account: AccountId, actor: String, customer: CustomerId) -> StoreResult<Customer> {
-        self.write(async |tx| calling::resume(&PgDb(tx), &account, customer.0, &actor, now_secs()).await).await
+        again(|| self.write(async |tx| calling::resume(&PgDb(tx), &account, customer.0, &actor, now_secs()).await))
+            .await
     }
 
     async fn explain(

@@ -652,7 +652,7 @@ pub async fn running_campaigns(
             &[account.into(), id.clone().into(), id.into()],
         )
         .await?;
-    let now_ms = now_secs().saturating_mul(1000);
+    let now_ms = crate::domain::now_ms();
     let needle = name.map(|n| crate::domain::text::fold(n.trim())).filter(|n| !n.is_empty());
     let mut found: Vec<Campaign> = rows
         .iter()

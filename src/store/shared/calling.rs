@@ -813,11 +813,11 @@ pub async fn receive(
     let lock = campaign_lock(account, campaign_id);
     let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due }) =
         futures_util::try_join!(db.lock(&lock, false), agents::hand_out(db, account, campaign_id, user, now))?;
-    let now_ms = now.saturating_mul(1000);
+    let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
         let next = if status_now == campaign_status::status::RUNNING {
-            next_from_start(db, account, &campaign, &[(agent, user.to_string())], below, None).await?
+            next_from(db, account, &campaign, &[(agent, user.to_string())], below, None, campaign.start_secs()).await?
         } else {
             None
         };
@@ -828,9 +828,8 @@ pub async fn receive(
         // find the agent under its quota.
         db.lock(&format!("{}/{user}", campaign_lock(account, campaign_id)), true).await?;
         if let Some(until) = quota_full_until(db, account, campaign_id, &agent, region, limit, now).await? {
-            // Tomorrow's quota calls nobody when nobody is left to call.
-            let live = list_live(db, account, &campaign.id, below).await?;
-            let next = rules::earliest([Some(until).filter(|_| live)], &campaign);
+            // Tomorrow's quota calls only whom the list holds callable then.
+            let next = next_from(db, account, &campaign, &[(agent, user.to_string())], below, None, until).await?;
             return Ok((Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }), false));
         }
     }
@@ -986,7 +985,9 @@ async fn claim_customer(
     phone: &str,
     now: i64,
 ) -> StoreResult<Option<Handout>> {
-    let lease = now + campaign.calling.claim_lease_seconds;
+    // Times are whole seconds: the lease ends at the first whole second at least
+    // claim_lease_seconds after the hand-out, so that no claim lasts less.
+    let lease = (crate::domain::ms_within(now) + 999) / 1000 + campaign.calling.claim_lease_seconds;
     let claim_id = IdKind::Claim.generate();
     let held = db
         .exec(
@@ -1442,7 +1443,7 @@ pub async fn explain(
         None if assigned.is_empty() => vec![None],
         None => assigned.iter().cloned().map(Some).collect(),
     };
-    let now_ms = now.saturating_mul(1000);
+    let now_ms = crate::domain::ms_within(now);
     let mut union: Vec<&'static str> = Vec::new();
     let mut any_callable = false;
     // When this customer could next be handed to the agent who could have it
@@ -1637,7 +1638,7 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
         )
         .await?
         .map_or(0, |r| r.int(0));
-    let now_ms = now.saturating_mul(1000);
+    let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
     let starts_later = campaign.start_time > 0 && now_ms < campaign.start_time;
     let running = status_now == campaign_status::status::RUNNING && !starts_later;
@@ -1654,7 +1655,7 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
     let next = if callable_now > 0 || status_now != campaign_status::status::RUNNING || assigned.is_empty() {
         None
     } else if starts_later {
-        next_from_start(db, account, &campaign, &assigned, below, Some(queued)).await?
+        next_from(db, account, &campaign, &assigned, below, Some(queued), campaign.start_secs()).await?
     } else {
         // A queued customer whose phones are blocked for now (a do-not-call entry
         // that expires, a cap, the hours) unblocks with its first phone.
@@ -1666,22 +1667,23 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
 
 /// The most customers [`callable_now`] judges one by one for the stats.
 const JUDGED: i64 = 5_000;
-/// The same for a hand-out before the campaign's start.
+/// The same for a hand-out before the campaign's start or at the agent's quota.
 const HANDOUT_JUDGED: i64 = 64;
 
-/// When a campaign that starts later first has someone `assigned` could be handed:
-/// its start if someone is callable then, else the first clock after it, and null
-/// when nothing can become callable before its end (CONTRACT §9's conventions).
-/// `queued`: the campaign's queued customers when known (the stats' counts).
-async fn next_from_start(
+/// When someone `assigned` could first be handed a customer from the moment `start`
+/// on (a campaign's start, the day an agent's quota ends): `start` if someone is
+/// callable then, else the first clock after it, and null when nothing can become
+/// callable before the campaign's end (CONTRACT §9's conventions). `queued`: the
+/// campaign's queued customers when known (the stats' counts).
+async fn next_from(
     db: &impl Db,
     account: &str,
     campaign: &Campaign,
     assigned: &[(String, String)],
     below: i64,
     queued: Option<i64>,
+    start: i64,
 ) -> StoreResult<Option<i64>> {
-    let start = campaign.start_secs();
     // The stats judge as many as they judge now; an agent's hand-out, asked over and
     // over before the start, judges a few and takes a longer queue for callable.
     let (queued, judged) = match queued {
