@@ -679,15 +679,16 @@ fn bound_ops<'a>(lower: &'a Bound, upper: &'a Bound) -> impl Iterator<Item = (&'
     })
 }
 
-/// Whether `v` is a decimal number (`5`, `-4.5`, `0.25`), as a term or range bound
-/// compares with a custom field holding a JSON number.
+/// Whether `v` is a decimal number (`5`, `-4.5`, `0.25`, `1e3`, `2.5E-2`), as a term
+/// or range bound compares with a custom field holding a JSON number. An exponent
+/// has at most three digits: both databases hold such numbers.
 fn decimal(v: &str) -> bool {
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (v, exponent) = v.split_once(['e', 'E']).unwrap_or((v, "0"));
+    let exponent = exponent.strip_prefix(['-', '+']).unwrap_or(exponent);
     let digits = v.strip_prefix('-').unwrap_or(v);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
-    !whole.is_empty()
-        && !fraction.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit())
+    all_digits(whole) && all_digits(fraction) && all_digits(exponent) && exponent.len() <= 3
 }
 
 /// A date bound: epoch seconds.
@@ -762,7 +763,9 @@ mod tests {
         assert!(c.sql.starts_with("(CASE WHEN jsonb_typeof"), "{}", c.sql);
         assert!(c.sql.contains("::numeric = ?::text::numeric ELSE COALESCE(strpos"), "{}", c.sql);
         for (v, is) in
-            [("5", true), ("-4.5", true), ("0.25", true), ("4.", false), (".5", false), ("1e3", false), ("-", false)]
+            [("5", true), ("-4.5", true), ("0.25", true), ("4.", false), (".5", false), ("1e3", true), ("-", false)]
+                .into_iter()
+                .chain([("2.5E-2", true), ("1e+999", true), ("1e1000", false), ("1e", false), ("e3", false)])
         {
             assert_eq!(decimal(v), is, "{v}");
         }

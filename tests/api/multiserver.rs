@@ -176,3 +176,86 @@ async fn a_callable_hours_set_taken_up_while_it_is_deleted_is_never_left_danglin
         }
     }
 }
+
+/// A customer one server gives back (a release, a retry due at once) below where
+/// the other server's queue starts is the next that server hands out: the order by
+/// id holds across servers, at once, not within a second.
+#[tokio::test]
+async fn a_customer_given_back_through_one_server_is_next_through_the_other() {
+    if crate::common::skip_without_postgres() {
+        return;
+    }
+    let (_db, url) = TestDb::create(Backend::Postgres).await;
+    let a = start(&url);
+    let b = start(&url);
+    let client = Client::new(&url, "Order");
+    let agent = client.post(&a, "/v1/agent", json!({"name": "Lan", "stringee_user_id": "lan"})).await;
+    let agent = agent["agentID"].as_str().unwrap().to_string();
+    let contacts: Vec<Value> = (0..16)
+        .map(|i| json!({"id": format!("CT{i:05}"), "name": format!("Khach {i}"), "phones": [format!("091234{i:04}")]}))
+        .collect();
+    let made = client
+        .post(
+            &a,
+            "/v1/campaign",
+            json!({"name": "Order", "agent": [agent], "time_between_two_call": 0, "listcontacts": contacts}),
+        )
+        .await;
+    let campaign = made["data"]["id"].as_str().unwrap().to_string();
+    for action in ["approve", "start"] {
+        client.post(&a, &format!("/v1/campaign/{campaign}/{action}"), json!({})).await;
+    }
+    let receive = async |server: &Server| {
+        let body = client
+            .post(
+                server,
+                "/v1/customcampaign/receivecustomer",
+                json!({"campaign": campaign, "stringee_user_id": "lan"}),
+            )
+            .await;
+        let data = &body["data"];
+        (data["id"].as_i64().expect("a customer"), data["claim_id"].as_str().unwrap().to_string())
+    };
+    for round in 0..5 {
+        // Server a hands out three in id order, so its queue starts past them.
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(receive(&a).await);
+        }
+        assert!(held.windows(2).all(|w| w[0].0 < w[1].0), "round {round}: {held:?}");
+        // Server b gives the first back, and a busy call on the second is due at once.
+        let (first, first_claim) = held[0].clone();
+        client.post(&b, &format!("/v1/customcampaign/{first}/release"), json!({"claim_id": first_claim})).await;
+        let (second, second_claim) = held[1].clone();
+        client
+            .post(
+                &b,
+                &format!("/v1/customcampaign/{second}/result"),
+                json!({"claim_id": second_claim, "outcome": "busy"}),
+            )
+            .await;
+        assert_eq!(receive(&a).await.0, first, "round {round}: the released customer first");
+        assert_eq!(receive(&a).await.0, second, "round {round}: then the retry due at once");
+        // Everyone handed out ends, so the next round starts on the rest of the list.
+        for id in [first, second, held[2].0] {
+            let rows = client.get(&a, &format!("/v1/customcampaign/{id}/history")).await;
+            let claim = rows["data"]["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|r| r["event"] == "claimed")
+                .unwrap()["claim_id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            client
+                .call(
+                    reqwest::Method::POST,
+                    b.url(&format!("/v1/customcampaign/{id}/result")),
+                    Some(json!({"claim_id": claim, "outcome": "success"})),
+                )
+                .await;
+        }
+    }
+}

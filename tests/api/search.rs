@@ -74,8 +74,11 @@ backend_test!(numbers_in_custom_fields_compare_as_numbers, async {
     for (name, score) in [("s4.5", json!(4.5)), ("s5", json!(5)), ("s10", json!(10)), ("t5", json!("4.5 or 5"))] {
         app.create_contact(json!({"name": name, "phones": [], "fields": {"score": score}})).await;
     }
-    let cases: [(&str, &[&str]); 12] = [
+    let cases: [(&str, &[&str]); 14] = [
         ("score:5", &["s5", "t5"]),
+        // A number written with an exponent is a number too.
+        ("score:1e1", &["s10"]),
+        ("score:[5E0 TO 1e1]", &["s5", "s10"]),
         ("score:4", &["t5"]),
         // On text, a term of two words is either (Lucene): "5.0" is 5 or 0.
         ("score:5.0", &["s5", "t5"]),

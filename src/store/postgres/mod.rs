@@ -23,7 +23,7 @@ use tokio_postgres::{Client, GenericClient};
 
 use super::migrations::{self, Applied, Migration};
 use super::plan;
-use super::shared::{agents, calling, dnc, hours, jobs, lists};
+use super::shared::{agents, calling, dnc, hours, jobs, lists, queue_head};
 use super::{
     ContactSearch, DuplicateGroup, Entries, FilterSource, HoursDraft, ImportOutcome, KeepOutcome, PhonesOutcome,
     PoolUse, Store, StoreError, StoreResult, Target, Team, redact_url,
@@ -60,6 +60,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, sql: include_str!("migrations/0010_key_changes.sql") },
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
     Migration { version: 12, sql: include_str!("migrations/0012_external_ids.sql") },
+    Migration { version: 13, sql: include_str!("migrations/0013_requeues.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;
@@ -111,9 +112,6 @@ pub struct PgStore {
     keys: Arc<keywatch::KeyWatch>,
 }
 
-/// How long a request waits for a pooled connection, for a new connection to be
-/// made, or for an idle one to be checked, before it fails: during a database outage
-/// requests answer r=10 at once instead of hanging.
 /// How many times a transaction the database undid (a deadlock) runs in all.
 const UNDONE_TRIES: u32 = 3;
 
@@ -133,6 +131,9 @@ async fn again<T, F: std::future::Future<Output = StoreResult<T>>>(mut attempt: 
         }
     }
 }
+/// How long a request waits for a pooled connection, for a new connection to be
+/// made, or for an idle one to be checked, before it fails: during a database outage
+/// requests answer r=10 at once instead of hanging.
 const POOL_WAIT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Unacknowledged data older than this closes a connection (a network partition).
@@ -178,9 +179,10 @@ impl Tx {
         value
     }
 
-    async fn commit(mut self) -> StoreResult<()> {
+    /// Commits; with `requeued`, then bumps the `requeues` count in the same round trip.
+    async fn commit(mut self, requeued: bool) -> StoreResult<()> {
         self.open = false;
-        self.conn.batch_execute("COMMIT").await?;
+        self.conn.batch_execute(if requeued { "COMMIT; SELECT nextval('requeues')" } else { "COMMIT" }).await?;
         Ok(())
     }
 }
@@ -310,17 +312,19 @@ impl PgStore {
     }
 
     /// Runs `f` in a transaction on a pooled connection, committed only if `f` succeeds.
+    /// A write that queued customers again bumps the `requeues` count once it has
+    /// committed, in the round trip of its COMMIT (migration 0013).
     async fn write<T>(&self, f: impl AsyncFnOnce(&Client) -> StoreResult<T>) -> StoreResult<T> {
         let conn = self.pool.get().await?;
         let statements = conn.0.statement_cache.clone();
-        db::STATEMENTS
-            .scope(statements, async {
-                let tx = Tx::new(conn);
-                let value = tx.run("BEGIN", f).await?;
-                tx.commit().await?;
-                Ok(value)
-            })
-            .await
+        let requeued = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let work = async {
+            let tx = Tx::new(conn);
+            let value = tx.run("BEGIN", f).await?;
+            tx.commit(requeued.load(std::sync::atomic::Ordering::Relaxed)).await?;
+            Ok(value)
+        };
+        db::STATEMENTS.scope(statements, queue_head::REQUEUED.scope(requeued.clone(), work)).await
     }
 
     /// Runs the reads of `f` in one read-only snapshot, so counts and rows agree.

@@ -540,13 +540,19 @@ pub struct HandOut {
     pub agent: String,
     pub quota: Quota,
     pub callbacks_due: bool,
+    /// The database's count of writes that queued customers (PostgreSQL; 0 on SQLite).
+    pub requeues: i64,
 }
 
 pub async fn hand_out(db: &impl Db, account: &str, campaign: &str, user: &str, now: i64) -> StoreResult<HandOut> {
+    // PostgreSQL's hand-outs read the count of writes that queued customers
+    // (queue_head); SQLite's, one server's, have no use for it.
+    let requeues =
+        if db.postgres() { "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM requeues)" } else { "0" };
     let sql = format!(
         "SELECT {}, k.staged_from, g.id, CASE WHEN {} THEN 1 END, q.quota_type, q.quota_call_out, \
          (SELECT 1 FROM customers c WHERE c.account_id = k.account_id AND c.campaign_id = k.id AND c.due = 2 \
-         AND c.wake_at <= ? LIMIT 1) \
+         AND c.wake_at <= ? LIMIT 1), {requeues} \
          FROM campaigns k LEFT JOIN agents g ON g.account_id = k.account_id AND g.stringee_user_id = ? \
          LEFT JOIN agent_quotas q ON q.account_id = k.account_id AND q.campaign_id = k.id AND q.agent_id = g.id \
          WHERE k.account_id = ? AND k.id = ? AND k.hidden = 0",
@@ -574,6 +580,7 @@ pub async fn hand_out(db: &impl Db, account: &str, campaign: &str, user: &str, n
         agent,
         quota,
         callbacks_due: row.opt_int(at + 5).is_some(),
+        requeues: row.int(at + 6),
         campaign: found,
     })
 }

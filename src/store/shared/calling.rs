@@ -811,7 +811,7 @@ pub async fn receive(
     // waits for the hand-outs under way and then sees their claims. Sent with the
     // first read, in one round trip: it is taken before any customer is read.
     let lock = campaign_lock(account, campaign_id);
-    let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due }) =
+    let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due, requeues }) =
         futures_util::try_join!(db.lock(&lock, false), agents::hand_out(db, account, campaign_id, user, now))?;
     let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
@@ -847,7 +847,8 @@ pub async fn receive(
     for stage in first_stage..3 {
         let mut after = (i64::MIN, i64::MIN);
         // PostgreSQL starts the queue where the last hand-out found its head.
-        let head = (stage == 2 && db.postgres() && !from_start).then(|| queue_head::start(account, &campaign.id, now));
+        let head = (stage == 2 && db.postgres() && !from_start)
+            .then(|| queue_head::start(account, &campaign.id, now, requeues));
         if let Some((id, _)) = head {
             after.1 = id.saturating_sub(1);
         }
@@ -864,7 +865,7 @@ pub async fn receive(
                 break;
             }
             if first && let (Some((_, generation)), Some(c)) = (head, batch.first()) {
-                queue_head::found(account, &campaign.id, generation, c.id, now);
+                queue_head::found(account, &campaign.id, generation, requeues, c.id, now);
             }
             first = false;
             for c in &batch {

@@ -9,4 +9,4 @@ pub mod dnc;
 pub mod hours;
 pub mod jobs;
 pub mod lists;
-mod queue_head;
+pub mod queue_head;

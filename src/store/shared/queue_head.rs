@@ -7,12 +7,20 @@
 //! (a result, a release, an expiry, a wake) moves that mark back down.
 //!
 //! The mark is a hint, never the truth: a scan that starts at it and finds no one
-//! scans again from the start, and a mark older than a second is forgotten, so a
-//! customer queued by another server, or by a transaction that raced this one, is
-//! handed out in id order again within a second.
+//! scans again from the start. Another server's writes cannot move this server's
+//! marks: every write that queues customers bumps the database's `requeues` count
+//! after it commits, a hand-out reads that count first, and a mark set when the
+//! count stood elsewhere is not used. A mark older than a second is forgotten too.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+tokio::task_local! {
+    /// Set when the running write queued customers: the store bumps the database's
+    /// `requeues` count once the write has committed.
+    pub static REQUEUED: Arc<AtomicBool>;
+}
 
 /// A campaign's mark: no customer below `id` was due when it was set.
 #[derive(Clone, Copy)]
@@ -21,6 +29,8 @@ struct Mark {
     /// Bumped by every move down, so that a scan that began before one cannot raise
     /// the mark past what that move queued.
     generation: u64,
+    /// The database's `requeues` count when the scan that set it began.
+    requeues: i64,
     set_at: i64,
 }
 
@@ -29,18 +39,19 @@ fn marks() -> std::sync::MutexGuard<'static, HashMap<(String, String), Mark>> {
     MARKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Where a scan of the campaign's queue may start at `now`, and the generation to
-/// hand back to [`found`].
-pub fn start(account: &str, campaign: &str, now: i64) -> (i64, u64) {
+/// Where a scan of the campaign's queue may start at `now`, the database's
+/// `requeues` count read, and the generation to hand back to [`found`].
+pub fn start(account: &str, campaign: &str, now: i64, requeues: i64) -> (i64, u64) {
     match marks().get(&(account.to_string(), campaign.to_string())) {
-        Some(m) if m.set_at >= now - 1 => (m.id, m.generation),
+        Some(m) if m.set_at >= now - 1 && m.requeues == requeues => (m.id, m.generation),
         Some(m) => (i64::MIN, m.generation),
         None => (i64::MIN, 0),
     }
 }
 
-/// A scan begun at `generation` found `id` the lowest due customer.
-pub fn found(account: &str, campaign: &str, generation: u64, id: i64, now: i64) {
+/// A scan begun at `generation`, with the `requeues` count read, found `id` the
+/// lowest due customer.
+pub fn found(account: &str, campaign: &str, generation: u64, requeues: i64, id: i64, now: i64) {
     let mut marks = marks();
     if marks.len() >= 4096 {
         marks.retain(|_, m| m.set_at >= now - 1);
@@ -48,15 +59,17 @@ pub fn found(account: &str, campaign: &str, generation: u64, id: i64, now: i64) 
     let m = marks.entry((account.to_string(), campaign.to_string())).or_insert(Mark {
         id: i64::MIN,
         generation,
+        requeues,
         set_at: now,
     });
     if m.generation == generation {
-        *m = Mark { id, generation, set_at: now };
+        *m = Mark { id, generation, requeues, set_at: now };
     }
 }
 
 /// Customer `id` of the campaign is due (or, with `None`, some customers are).
 pub fn queued(account: &str, campaign: Option<&str>, id: Option<i64>) {
+    let _ = REQUEUED.try_with(|r| r.store(true, Ordering::Relaxed));
     let lower = |m: &mut Mark| {
         m.id = id.map_or(i64::MIN, |id| m.id.min(id));
         m.generation += 1;
