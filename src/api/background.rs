@@ -52,6 +52,20 @@ impl JobBoard {
         self.live.lock().ok()?.get(id).map(|p| p.get())
     }
 
+    /// Counts job `id` among those running here, unless [`MAX_RUNNING_JOBS`] run
+    /// already: whether it was counted. One look and one insert under one lock, so
+    /// uploads arriving together cannot all pass the count.
+    fn reserve(&self, id: &str, progress: Arc<Progress>) -> bool {
+        let Ok(mut live) = self.live.lock() else {
+            return false;
+        };
+        let room = live.len() < MAX_RUNNING_JOBS;
+        if room {
+            live.insert(id.to_string(), progress);
+        }
+        room
+    }
+
     fn set(&self, id: &str, progress: Option<Arc<Progress>>) {
         if let Ok(mut live) = self.live.lock() {
             match progress {
@@ -105,7 +119,8 @@ async fn run(
     progress: Arc<Progress>,
     work: impl std::future::Future<Output = ApiResult<Value>> + Send + 'static,
 ) -> ApiResult<Response> {
-    if state.jobs.running() >= MAX_RUNNING_JOBS {
+    let id = IdKind::Job.generate();
+    if !state.jobs.reserve(&id, progress.clone()) {
         return Err(ApiError::new(
             Code::Conflict,
             format!(
@@ -115,7 +130,7 @@ async fn run(
     }
     let now = now_secs();
     let mut job = Job {
-        id: IdKind::Job.generate(),
+        id,
         kind: "import".into(),
         campaign,
         state: "running".into(),
@@ -127,8 +142,10 @@ async fn run(
         error: None,
         heartbeat: now,
     };
-    state.store.create_job(caller.account_id(), job.clone()).await?;
-    state.jobs.set(&job.id, Some(progress.clone()));
+    if let Err(e) = state.store.create_job(caller.account_id(), job.clone()).await {
+        state.jobs.set(&job.id, None);
+        return Err(e.into());
+    }
     let answer = ok(json!({"job": job.id, "state": "running"}));
     let state = state.clone();
     tokio::spawn(async move {

@@ -177,14 +177,18 @@ fn binary(start: &[u8]) -> bool {
 }
 
 /// Whether a file is UTF-16 text: its byte-order mark, or, without one, a NUL in
-/// every other byte of its start (ASCII written two bytes a character).
+/// most of every other byte of its start (Latin and Vietnamese text written two
+/// bytes a character: `,`, digits and most letters have a zero high byte, `ễ` not)
+/// and in none of the others.
 fn utf16(bytes: &[u8]) -> bool {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return true;
     }
     let start = &bytes[..bytes.len().min(512) & !1];
-    start.len() >= 8
-        && (start.chunks(2).all(|p| p[1] == 0 && p[0] != 0) || start.chunks(2).all(|p| p[0] == 0 && p[1] != 0))
+    let units = start.len() / 2;
+    let zero = |at: usize| start.chunks(2).filter(|p| p[at] == 0).count();
+    let (even, odd) = (zero(0), zero(1));
+    units >= 4 && ((odd * 10 >= units * 6 && even == 0) || (even * 10 >= units * 6 && odd == 0))
 }
 
 /// Checks the `sheet` option against the file before any row is read, so that an
@@ -410,8 +414,13 @@ mod tests {
             bom.iter().copied().chain(units).collect()
         };
         for (bom, big) in [(&[0xFF, 0xFE][..], false), (&[0xFE, 0xFF][..], true), (&[][..], false), (&[][..], true)] {
-            let err = detect(&utf16("name,phone\nAn,0901234567\n", bom, big)).unwrap_err();
-            assert!(matches!(&err, ImportError::File(m) if m.starts_with("the CSV file is UTF-16 text")), "{err:?}");
+            for text in ["name,phone\nAn,0901234567\n", "Họ tên,Số điện thoại\nNguyễn,0901234617\n"] {
+                let err = detect(&utf16(text, bom, big)).unwrap_err();
+                assert!(
+                    matches!(&err, ImportError::File(m) if m.starts_with("the CSV file is UTF-16 text")),
+                    "{err:?}"
+                );
+            }
         }
         assert_eq!(detect("phone\n0901".as_bytes()), Ok(Format::Csv));
         assert!(matches!(detect(b""), Err(ImportError::File(m)) if m == "the file is empty"));

@@ -57,6 +57,17 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
             )));
         }
+        let held = strings.count.saturating_mul(SHARED_STRING_COST).saturating_add(strings.total);
+        if held > MAX_SHARED_STRINGS_HELD {
+            return Err(ImportError::File(format!(
+                "the .xlsx file's shared-strings table holds {} texts of {} in all, which would take {} of memory \
+                 to read, more than an upload may ({}): split the file",
+                strings.count,
+                crate::domain::human_size(strings.total as usize),
+                crate::domain::human_size(held as usize),
+                crate::domain::human_size(MAX_SHARED_STRINGS_HELD as usize)
+            )));
+        }
         if strings.largest > MAX_SHARED_STRING_BYTES {
             return Err(ImportError::File(format!(
                 "the .xlsx file holds a text of {} bytes, longer than a cell holds ({} characters)",
@@ -83,11 +94,25 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
 /// several times over in memory for nothing.
 const MAX_SHARED_STRING_BYTES: u64 = super::MAX_CELL_CHARS as u64 * 10;
 
+/// What reading a workbook's shared-strings table may cost in memory, estimated as
+/// [`SHARED_STRING_COST`] a text plus the texts' bytes: calamine holds the whole
+/// table from the workbook's opening to the last row. A million rows of three
+/// different texts each come to about 200 MB; a table of a million texts of 30,000
+/// characters, or of twelve million one-letter texts, packs into a megabyte.
+const MAX_SHARED_STRINGS_HELD: u64 = 384 * 1024 * 1024;
+
+/// The memory one shared string takes beside its text: the `String` (24 bytes) and
+/// its allocation's own overhead.
+const SHARED_STRING_COST: u64 = 56;
+
 /// Measures the character data of each `<si>` element of a shared-strings part
 /// (bytes outside tags, counted from one `<si` start tag to the next), keeping the
-/// largest; works across the chunks it is written in.
+/// largest, and counts the elements and all their bytes; works across the chunks it
+/// is written in.
 #[derive(Debug, Default)]
 struct StringSizer {
+    count: u64,
+    total: u64,
     in_tag: bool,
     /// The tag's name as read so far (a few bytes suffice to tell `si`), and
     /// whether it is still being read.
@@ -103,6 +128,7 @@ impl StringSizer {
         let local = self.name.rsplit(|&b| b == b':').next().unwrap_or(&[]);
         if local == b"si" && self.name.first() != Some(&b'/') {
             self.text = 0;
+            self.count += 1;
         }
     }
 }
@@ -114,6 +140,7 @@ impl std::io::Write for StringSizer {
             if !self.in_tag {
                 let at = memchr::memchr(b'<', rest).unwrap_or(rest.len());
                 self.text += at as u64;
+                self.total += at as u64;
                 self.largest = self.largest.max(self.text);
                 rest = &rest[at..];
                 if let Some((_, after)) = rest.split_first() {

@@ -634,6 +634,24 @@ backend_test!(a_shared_string_longer_than_any_cell_is_refused_before_it_is_read,
     assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
 });
 
+// A shared-strings table whose texts, however short, would take more memory than
+// an upload may (calamine holds it whole): refused before it is read. Seven million
+// empty strings pack into a few kilobytes.
+backend_test!(a_shared_strings_table_too_big_to_hold_is_refused_before_it_is_read, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Import").await;
+    let file = xlsx(&[&["id", "name", "phone"], &["C1", "An", "0901234567"]], false);
+    let many = "<si/>".repeat(7_300_000);
+    let hostile =
+        with_part_edited(&file, "xl/sharedStrings.xml", |xml| xml.replace("</sst>", &format!("{many}</sst>")));
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "l.xlsx", hostile).await;
+    assert_eq!((status, &body["r"]), (422, &json!(8)), "{body}");
+    let msg = body["msg"].as_str().unwrap();
+    assert!(msg.starts_with("the .xlsx file's shared-strings table holds 73000"), "{msg}");
+    assert!(msg.ends_with("of memory to read, more than an upload may (384 MiB): split the file"), "{msg}");
+    assert!(customers(&app, &campaign).await.is_empty());
+});
+
 backend_test!(a_sheet_of_long_runs_between_its_tags_is_refused_before_it_is_read, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;

@@ -337,3 +337,29 @@ backend_test!(a_sheet_the_file_lacks_is_refused_at_once_not_by_a_job, async {
     let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
     assert_eq!(list["resFromPccApi"]["data"]["totalCount"], "1", "{list}");
 });
+
+// Uploads arriving together cannot all pass the count of running jobs: at most
+// MAX_RUNNING_JOBS of them start, the others are r 7.
+backend_test!(uploads_arriving_together_start_at_most_four_jobs, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Together").await;
+    let file = leads(60_000);
+    let fields = [("campaign", campaign.as_str()), ("async", "1")];
+    let sent = (0..8).map(|_| upload(&app, "/v1/customcampaign", &fields, "l.csv", file.clone()));
+    let answers = futures_util::future::join_all(sent).await;
+    let mut jobs = Vec::new();
+    for (status, body) in &answers {
+        match status {
+            200 => jobs.push(body["data"]["job"].as_str().unwrap().to_string()),
+            _ => assert_eq!(
+                (*status, body["msg"].clone()),
+                (409, json!("4 imports are already running on this server; send this one when one of them ends")),
+                "{body}"
+            ),
+        }
+    }
+    assert!((1..=4).contains(&jobs.len()), "{} jobs started: {answers:?}", jobs.len());
+    for job in jobs {
+        assert_eq!(finished(&app, &job).await["state"], "done");
+    }
+});
