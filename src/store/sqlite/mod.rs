@@ -228,12 +228,11 @@ impl SqliteStore {
             .unwrap_or_else(|_| path.clone());
         let mut lock_path = resolved.into_os_string();
         lock_path.push(".serving");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", std::path::Path::new(&lock_path).display()))?;
+        let lock =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| {
+                let lock = std::path::Path::new(&lock_path).display();
+                anyhow::anyhow!("cannot open {} (its lock file {lock}): {e}", path.display())
+            })?;
         if lock.try_lock().is_err() {
             anyhow::bail!(
                 "another callsheet server is serving {}; SQLite is served by one process (see docs/SCALING.md)",
@@ -241,6 +240,14 @@ impl SqliteStore {
             );
         }
         let mut store = SqliteStore::open(url).await?;
+        // SQLite opens a file it may not write read-only, without a word: a server
+        // would answer every read and fail every write until restarted.
+        if store.run(|conn| Ok(conn.is_readonly(rusqlite::MAIN_DB)?)).await? {
+            anyhow::bail!(
+                "{} can be read but not written (see its permissions and its directory's): a server writes it",
+                path.display()
+            );
+        }
         store._serving = Some(lock);
         let staging = store.staging.clone();
         let recovered = store
