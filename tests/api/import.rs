@@ -305,6 +305,17 @@ backend_test!(a_missing_or_misnamed_file_part_is_r2, async {
 backend_test!(blank_and_merged_header_cells_are_tolerated, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("Import").await;
+    let sent = async |name: &'static str, file: Vec<u8>| {
+        let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], name, file).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    // The phones of the campaign's `i`th customer, and its CRM contact's custom fields.
+    let customer = async |i: usize| {
+        let rows = customers(&app, &campaign).await;
+        let (_, contact) = app.get(&format!("/v1/contact/{}", rows[i]["crm_id"].as_str().unwrap())).await;
+        (rows[i]["phones"].clone(), contact["data"]["fields"].clone())
+    };
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.write_string(0, 0, "Tên").unwrap();
@@ -313,13 +324,11 @@ backend_test!(blank_and_merged_header_cells_are_tolerated, async {
     for (c, v) in ["An", "0901000001", "0901000002", "note", "extra"].iter().enumerate() {
         ws.write_string(1, c as u16, *v).unwrap();
     }
-    let (status, body) =
-        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "m.xlsx", wb.save_to_buffer().unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    let rows = customers(&app, &campaign).await;
-    assert_eq!(rows[0]["phones"], json!(["84901000001", "84901000002"]));
-    let (_, contact) = app.get(&format!("/v1/contact/{}", rows[0]["crm_id"].as_str().unwrap())).await;
-    assert_eq!(contact["data"]["fields"], json!({"column E": "extra", "Ghi chú": "note"}));
+    sent("m.xlsx", wb.save_to_buffer().unwrap()).await;
+    assert_eq!(
+        customer(0).await,
+        (json!(["84901000001", "84901000002"]), json!({"column E": "extra", "Ghi chú": "note"}))
+    );
     // A merged phone header over the last columns (formatted, as headers are: its
     // blank cells are written then, and end the header row).
     let mut wb = Workbook::new();
@@ -329,24 +338,15 @@ backend_test!(blank_and_merged_header_cells_are_tolerated, async {
     for (c, v) in ["Bình", "0903000051", "0903000052", "stray"].iter().enumerate() {
         ws.write_string(1, c as u16, *v).unwrap();
     }
-    let (status, body) =
-        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "m.xlsx", wb.save_to_buffer().unwrap()).await;
-    assert_eq!(status, 200, "{body}");
-    let rows = customers(&app, &campaign).await;
-    assert_eq!(rows[1]["phones"], json!(["84903000051", "84903000052"]));
-    let (_, contact) = app.get(&format!("/v1/contact/{}", rows[1]["crm_id"].as_str().unwrap())).await;
-    assert_eq!(contact["data"]["fields"], json!({"column D": "stray"}));
+    sent("m.xlsx", wb.save_to_buffer().unwrap()).await;
+    assert_eq!(customer(1).await, (json!(["84903000051", "84903000052"]), json!({"column D": "stray"})));
     // The same in a CSV whose header ends with a blank field; a cell past the header's
     // last field is under no header.
     let csv = "name,phone,\nVân,0903000061,0903000062\nLoan,,0903000063,note\n";
-    let (status, body) =
-        upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "m.csv", csv.as_bytes().to_vec()).await;
-    assert_eq!((status, &body["summary"]["added"]), (200, &json!(2)), "{body}");
-    let rows = customers(&app, &campaign).await;
-    assert_eq!(rows[2]["phones"], json!(["84903000061", "84903000062"]));
-    assert_eq!(rows[3]["phones"], json!(["84903000063"]));
-    let (_, contact) = app.get(&format!("/v1/contact/{}", rows[3]["crm_id"].as_str().unwrap())).await;
-    assert_eq!(contact["data"]["fields"], json!({"column D": "note"}));
+    let body = sent("m.csv", csv.as_bytes().to_vec()).await;
+    assert_eq!(body["summary"]["added"], 2, "{body}");
+    assert_eq!(customer(2).await.0, json!(["84903000061", "84903000062"]));
+    assert_eq!(customer(3).await, (json!(["84903000063"]), json!({"column D": "note"})));
 });
 
 backend_test!(csv_with_bom_semicolons_and_tabs, async {

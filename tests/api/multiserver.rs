@@ -37,18 +37,26 @@ async fn customers(client: &Client, server: &Server, campaign: &str) -> (i64, Ve
     (data["totalCount"].as_str().and_then(|t| t.parse().ok()).expect("totalCount"), rows)
 }
 
+/// Two servers started at once on a fresh PostgreSQL database (both migrate it at
+/// once), and a client of a tenant made with the CLI there (it works on PostgreSQL
+/// too); `None` where there is no PostgreSQL.
+async fn two_servers(tenant: &str) -> Option<(TestDb, Server, Server, Client)> {
+    if crate::common::skip_without_postgres() {
+        return None;
+    }
+    let (db, url) = TestDb::create(Backend::Postgres).await;
+    let a_url = url.clone();
+    let started = std::thread::spawn(move || start(&a_url));
+    let b = start(&url);
+    let a = started.join().expect("server a");
+    Some((db, a, b, Client::new(&url, tenant)))
+}
+
 #[tokio::test]
 async fn two_servers_share_one_database() {
-    if crate::common::skip_without_postgres() {
+    let Some((_db, a, b, client)) = two_servers("Shared").await else {
         return;
-    }
-    let (_db, url) = TestDb::create(Backend::Postgres).await;
-    // The CLI works on PostgreSQL too; both servers then migrate the same database at once.
-    let (a_url, b_url) = (url.clone(), url.clone());
-    let started = std::thread::spawn(move || start(&a_url));
-    let b = start(&b_url);
-    let a = started.join().expect("server a");
-    let client = Client::new(&url, "Shared");
+    };
 
     // 16 requests, half through each server, add overlapping slices of 400 contacts.
     let campaign = client.post(&a, "/v1/campaign", json!({"name": "Shared list"})).await;
@@ -125,13 +133,9 @@ async fn two_servers_share_one_database() {
 /// pointing at nothing and ignored (CONTRACT §10.2).
 #[tokio::test]
 async fn a_callable_hours_set_taken_up_while_it_is_deleted_is_never_left_dangling() {
-    if crate::common::skip_without_postgres() {
+    let Some((_db, a, b, client)) = two_servers("Hours").await else {
         return;
-    }
-    let (_db, url) = TestDb::create(Backend::Postgres).await;
-    let a = start(&url);
-    let b = start(&url);
-    let client = Client::new(&url, "Hours");
+    };
     let existing = client.post(&a, "/v1/campaign", json!({"name": "Existing"})).await;
     let existing = existing["data"]["id"].as_str().unwrap().to_string();
     for round in 0..30 {
@@ -182,13 +186,9 @@ async fn a_callable_hours_set_taken_up_while_it_is_deleted_is_never_left_danglin
 /// id holds across servers, at once, not within a second.
 #[tokio::test]
 async fn a_customer_given_back_through_one_server_is_next_through_the_other() {
-    if crate::common::skip_without_postgres() {
+    let Some((_db, a, b, client)) = two_servers("Order").await else {
         return;
-    }
-    let (_db, url) = TestDb::create(Backend::Postgres).await;
-    let a = start(&url);
-    let b = start(&url);
-    let client = Client::new(&url, "Order");
+    };
     let agent = client.post(&a, "/v1/agent", json!({"name": "Lan", "stringee_user_id": "lan"})).await;
     let agent = agent["agentID"].as_str().unwrap().to_string();
     let contacts: Vec<Value> = (0..16)

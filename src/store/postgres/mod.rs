@@ -131,6 +131,7 @@ async fn again<T, F: std::future::Future<Output = StoreResult<T>>>(mut attempt: 
         }
     }
 }
+
 /// How long a request waits for a pooled connection, for a new connection to be
 /// made, or for an idle one to be checked, before it fails: during a database outage
 /// requests answer r=10 at once instead of hanging.
@@ -317,14 +318,13 @@ impl PgStore {
     async fn write<T>(&self, f: impl AsyncFnOnce(&Client) -> StoreResult<T>) -> StoreResult<T> {
         let conn = self.pool.get().await?;
         let statements = conn.0.statement_cache.clone();
-        let requeued = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let work = async {
             let tx = Tx::new(conn);
             let value = tx.run("BEGIN", f).await?;
-            tx.commit(requeued.load(std::sync::atomic::Ordering::Relaxed)).await?;
+            tx.commit(queue_head::REQUEUED.with(std::cell::Cell::get)).await?;
             Ok(value)
         };
-        db::STATEMENTS.scope(statements, queue_head::REQUEUED.scope(requeued.clone(), work)).await
+        db::STATEMENTS.scope(statements, queue_head::REQUEUED.scope(std::cell::Cell::new(false), work)).await
     }
 
     /// Runs the reads of `f` in one read-only snapshot, so counts and rows agree.

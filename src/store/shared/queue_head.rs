@@ -12,14 +12,14 @@
 //! after it commits, a hand-out reads that count first, and a mark set when the
 //! count stood elsewhere is not used. A mark older than a second is forgotten too.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 tokio::task_local! {
     /// Set when the running write queued customers: the store bumps the database's
     /// `requeues` count once the write has committed.
-    pub static REQUEUED: Arc<AtomicBool>;
+    pub static REQUEUED: Cell<bool>;
 }
 
 /// A campaign's mark: no customer below `id` was due when it was set.
@@ -69,7 +69,7 @@ pub fn found(account: &str, campaign: &str, generation: u64, requeues: i64, id: 
 
 /// Customer `id` of the campaign is due (or, with `None`, some customers are).
 pub fn queued(account: &str, campaign: Option<&str>, id: Option<i64>) {
-    let _ = REQUEUED.try_with(|r| r.store(true, Ordering::Relaxed));
+    let _ = REQUEUED.try_with(|r| r.set(true));
     let lower = |m: &mut Mark| {
         m.id = id.map_or(i64::MIN, |id| m.id.min(id));
         m.generation += 1;
