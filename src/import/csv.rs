@@ -28,19 +28,29 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
             "the CSV file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" and upload it again"
         ))
     })?;
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(separator(text))
-        .from_reader(text.as_bytes());
+    let delimiter = separator(text);
+    let mut reader =
+        ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut record = ::csv::StringRecord::new();
     // Line numbers come from byte offsets: the reader's own count passes over blank lines.
     // A row's number is its line less the line breaks inside quoted cells before it,
     // as a spreadsheet opening the file numbers its rows.
     let (mut counted_to, mut line, mut inside) = (0usize, 1i64, 0i64);
+    let mut last_row = None;
     loop {
         match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
+            Ok(false) => {
+                // A quote never closed takes every line after it into one cell: the
+                // rows there would vanish without a word.
+                return match last_row {
+                    Some(number) if unclosed_quote(&text.as_bytes()[counted_to..], delimiter) => {
+                        Err(ImportError::File(format!(
+                            "the CSV file cannot be read: a quoted cell in row {number} is never closed"
+                        )))
+                    }
+                    _ => Ok(()),
+                };
+            }
             Ok(true) => {
                 let bytes = text.as_bytes();
                 let mut start = record.position().map(|p| p.byte() as usize).unwrap_or(counted_to).min(text.len());
@@ -58,11 +68,37 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
                     .filter(|(_, v)| !v.trim().is_empty())
                     .map(|(i, v)| (i, Cell::Text(v.trim().to_string())))
                     .collect();
+                last_row = Some(number);
                 on_row(SheetRow { number, cells, width: record.len() })?;
             }
             Err(e) => return Err(ImportError::File(format!("the CSV file cannot be read: {e}"))),
         }
     }
+}
+
+/// Whether a record read from the start of `raw` to its end is left inside a
+/// quoted cell: a cell that starts with `"` ends at the next `"` not doubled.
+fn unclosed_quote(raw: &[u8], delimiter: u8) -> bool {
+    let (mut at_start, mut quoted, mut i) = (true, false, 0);
+    while i < raw.len() {
+        let b = raw[i];
+        if quoted {
+            if b == b'"' {
+                if raw.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if at_start && b == b'"' {
+            quoted = true;
+            at_start = false;
+        } else {
+            at_start = b == delimiter || b == b'\n' || b == b'\r';
+        }
+        i += 1;
+    }
+    quoted
 }
 
 #[cfg(test)]
@@ -101,6 +137,31 @@ mod tests {
         let r = rows(b"name,phone\r\n\"A\r\nB\nC\",0901\r\n\r\nD,0902\r\n\"E\nF\",0903\nG,0904\n").unwrap();
         let numbers: Vec<i64> = r.iter().map(|r| r.number).collect();
         assert_eq!(numbers, [1, 2, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_refused_naming_its_row() {
+        let err = rows(b"name,phone\nA,0901\n\"B,0902\nC,0903\n").unwrap_err();
+        assert_eq!(
+            err,
+            ImportError::File("the CSV file cannot be read: a quoted cell in row 3 is never closed".into())
+        );
+        let err = rows(b"name;phone\nA;\"0901\"\"x\n").unwrap_err();
+        assert_eq!(
+            err,
+            ImportError::File("the CSV file cannot be read: a quoted cell in row 2 is never closed".into())
+        );
+        // Closed quotes, doubled quotes, and quotes inside a cell that did not start
+        // with one are all fine, on the last row too.
+        for ok in [
+            &b"name,phone\nA,\"0901\""[..],
+            b"name,phone\nA \"Bo\" C,0901\n",
+            b"name,phone\n\"A \"\"Bo\"\"\",0901",
+            b"name,phone\n\"A\"x,0901\n",
+            b"name,phone\nA,0901\n\n",
+        ] {
+            assert!(rows(ok).is_ok(), "{}", String::from_utf8_lossy(ok));
+        }
     }
 
     #[test]

@@ -38,10 +38,12 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
         let mut claims = ClaimScanner::default();
         let mut strings = StringSizer::default();
         let mut runs = RunSizer::default();
+        let mut refs = SharedRefs::default();
         let copied = if shared_strings {
             std::io::copy(&mut part, &mut Both(&mut claims, &mut Both(&mut strings, &mut runs)))
         } else if xml {
-            std::io::copy(&mut part, &mut runs)
+            // Wherever the workbook's relationships put its sheets.
+            std::io::copy(&mut part, &mut Both(&mut runs, &mut refs))
         } else {
             std::io::copy(&mut part, &mut std::io::sink())
         };
@@ -74,6 +76,9 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 strings.largest,
                 super::MAX_CELL_CHARS
             )));
+        }
+        if let Some(bad) = refs.bad {
+            return Err(ImportError::File(format!("the .xlsx file is corrupt: {bad}")));
         }
         for (what, n) in [("text between two tags", runs.text), ("tag", runs.tag)] {
             if n > MAX_RUN_BYTES {
@@ -215,6 +220,138 @@ impl std::io::Write for RunSizer {
             } else {
                 rest = &[];
             }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Finds a sheet's cells of shared strings (`<c t="s">`) whose `<v>` is not an
+/// index: calamine reads `-1` or `abc` there as the first shared string, so a
+/// corrupt cell would be imported as another cell's text. Works across the chunks
+/// the part is written in; a tag is kept whole while it is read (its length is
+/// bounded by `RunSizer`'s check), a value up to [`SharedRefs::VALUE`] bytes.
+#[derive(Debug, Default)]
+struct SharedRefs {
+    in_tag: bool,
+    /// The quote that opened the tag's current attribute value, if any.
+    quote: Option<u8>,
+    tag: Vec<u8>,
+    /// Whether the current cell is one of shared strings, and its reference.
+    shared: bool,
+    cell: Vec<u8>,
+    /// Inside that cell's `<v>`, with the text read so far.
+    value: Option<Vec<u8>>,
+    bad: Option<String>,
+}
+
+impl SharedRefs {
+    /// Longer than any index a table can hold.
+    const VALUE: usize = 24;
+
+    fn tag(&mut self) {
+        let tag = std::mem::take(&mut self.tag);
+        self.judge(&tag);
+        // The buffer is kept, with its room, for the next tag.
+        self.tag = tag;
+        self.tag.clear();
+    }
+
+    fn judge(&mut self, tag: &[u8]) {
+        let (closing, body) = match tag.strip_prefix(b"/") {
+            Some(rest) => (true, rest),
+            None => (false, tag),
+        };
+        let end = body.iter().position(|b| b.is_ascii_whitespace() || *b == b'/').unwrap_or(body.len());
+        let local = body[..end].rsplit(|&b| b == b':').next().unwrap_or_default();
+        let empty = body.ends_with(b"/");
+        match (local, closing) {
+            (b"c", false) => {
+                self.value = None;
+                let attrs = &body[end..];
+                self.shared = !empty && attribute(attrs, b"t") == Some(b"s");
+                self.cell.clear();
+                if self.shared {
+                    self.cell.extend_from_slice(attribute(attrs, b"r").unwrap_or_default());
+                }
+            }
+            (b"c", true) => (self.shared, self.value) = (false, None),
+            (b"v", false) if self.shared && !empty => self.value = Some(Vec::new()),
+            (b"v", true) => {
+                if let Some(value) = self.value.take()
+                    && self.shared
+                    && self.bad.is_none()
+                    && !(value.len() <= 20 && value.iter().all(u8::is_ascii_digit))
+                {
+                    let shown: String = String::from_utf8_lossy(&value).chars().take(20).collect();
+                    let cell = String::from_utf8_lossy(&self.cell);
+                    self.bad = Some(format!("cell {cell} names shared string '{shown}', which is not an index"));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The raw value of the attribute whose local name is `wanted`, in a tag's rest
+/// (after its name).
+fn attribute<'a>(mut rest: &'a [u8], wanted: &[u8]) -> Option<&'a [u8]> {
+    loop {
+        rest = rest.trim_ascii_start();
+        let eq = rest.iter().position(|&b| b == b'=')?;
+        let name = rest[..eq].trim_ascii();
+        let after = rest[eq + 1..].trim_ascii_start();
+        let (&quote, value) = after.split_first()?;
+        let close = value.iter().position(|&b| b == quote)?;
+        if name.rsplit(|&b| b == b':').next() == Some(wanted) {
+            return Some(&value[..close]);
+        }
+        rest = &value[close + 1..];
+    }
+}
+
+impl std::io::Write for SharedRefs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while !rest.is_empty() && self.bad.is_none() {
+            if !self.in_tag {
+                let at = memchr::memchr(b'<', rest).unwrap_or(rest.len());
+                if let Some(value) = &mut self.value {
+                    let room = Self::VALUE.saturating_sub(value.len());
+                    value.extend_from_slice(&rest[..at.min(room)]);
+                    if at > room {
+                        value.push(b'.');
+                    }
+                }
+                self.in_tag = at < rest.len();
+                rest = rest.get(at + 1..).unwrap_or_default();
+                continue;
+            }
+            // A quoted attribute value may hold a '>'.
+            let stop = match self.quote {
+                Some(q) => memchr::memchr(q, rest),
+                None => memchr::memchr3(b'>', b'"', b'\'', rest),
+            };
+            let Some(at) = stop else {
+                self.tag.extend_from_slice(rest);
+                break;
+            };
+            let b = rest[at];
+            self.tag.extend_from_slice(&rest[..at]);
+            rest = &rest[at + 1..];
+            match self.quote {
+                Some(_) => self.quote = None,
+                None if b == b'>' => {
+                    self.in_tag = false;
+                    self.tag();
+                    continue;
+                }
+                None => self.quote = Some(b),
+            }
+            self.tag.push(b);
         }
         Ok(buf.len())
     }
@@ -549,7 +686,42 @@ fn read_sheet(
 mod tests {
     use std::io::Write;
 
-    use super::ClaimScanner;
+    use super::{ClaimScanner, SharedRefs};
+
+    fn shared_refs(chunks: &[&str]) -> Option<String> {
+        let mut refs = SharedRefs::default();
+        for chunk in chunks {
+            refs.write_all(chunk.as_bytes()).unwrap();
+        }
+        refs.bad
+    }
+
+    #[test]
+    fn a_shared_string_cell_must_name_an_index() {
+        let sheet = |cells: &str| format!(r#"<worksheet><sheetData><row r="1">{cells}</row></sheetData></worksheet>"#);
+        for fine in [
+            r#"<c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>12</v></c>"#,
+            r#"<c r="A1"><v>-1</v></c><c r="B1" t="n"><v>abc</v></c><c r="C1" t="str"><f>x</f><v>y</v></c>"#,
+            r#"<x:c r="A1" t='s' s="3"><x:v>7</x:v></x:c><c r="B1" t="s"/><c r="C1" t="s"><v></v></c>"#,
+        ] {
+            assert_eq!(shared_refs(&[&sheet(fine)]), None, "{fine}");
+        }
+        for (bad, cell, value) in [
+            (r#"<c r="A1" t="s"><v>-1</v></c>"#, "A1", "-1"),
+            (r#"<c r="B2" t="s"><v>abc</v></c>"#, "B2", "abc"),
+            (r#"<c t="s" r="C3"><v>2.0</v></c>"#, "C3", "2.0"),
+            (r#"<c r="D4" x=">" t="s"><v> 1</v></c>"#, "D4", " 1"),
+            (r#"<c r="E5" t="s"><v>123456789012345678901234567890</v></c>"#, "E5", "12345678901234567890"),
+        ] {
+            let want = format!("cell {cell} names shared string '{value}', which is not an index");
+            assert_eq!(shared_refs(&[&sheet(bad)]), Some(want.clone()), "{bad}");
+            // However the part is cut into chunks.
+            let whole = sheet(bad);
+            let bytes: Vec<String> = whole.chars().map(String::from).collect();
+            let chunks: Vec<&str> = bytes.iter().map(String::as_str).collect();
+            assert_eq!(shared_refs(&chunks), Some(want), "{bad} byte by byte");
+        }
+    }
 
     #[test]
     fn error_cells_read_as_the_spreadsheet_shows_them() {

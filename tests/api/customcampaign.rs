@@ -94,6 +94,39 @@ backend_test!(adding_again_reports_contactexistis, async {
     snapshot!("add_contactexistis", text);
 });
 
+// An entry of only an id (no CRM contact behind it) whose contact the campaign holds
+// is skipped as any other, not reported as having no phone; one the campaign does not
+// hold is reported; one an earlier entry of the same request added is a repeat.
+backend_test!(an_entry_without_phones_whose_contact_is_in_the_campaign_is_skipped, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let (status, body) =
+        add(&app, &campaign, json!([{"id": "CTNOCRM001", "name": "An", "phones": ["0901234567"]}])).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(1)), "{body}");
+    let (status, body) = add(
+        &app,
+        &campaign,
+        json!([{"id": "CTNOCRM001"}, {"id": "CTNOCRM002"}, {"id": "CTNOCRM003", "phones": ["0901234568"]}, {"id": "CTNOCRM003"}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"], json!(["contactexistis", "CTNOCRM001"]), "{body}");
+    let summary = &body["summary"];
+    assert_eq!(
+        (&summary["total"], &summary["added"], &summary["skipped"], &summary["invalid"], &summary["repeated"]),
+        (&json!(4), &json!(1), &json!(1), &json!(1), &json!(1)),
+        "{body}"
+    );
+    assert_eq!(
+        summary["invalid_rows"],
+        json!([
+            {"row": 1, "id": "CTNOCRM002", "reason": "no phone"},
+            {"row": 3, "id": "CTNOCRM003", "reason": "repeats row 2 (same id)"}
+        ]),
+        "{body}"
+    );
+});
+
 backend_test!(add_with_php_brackets_urlencoded_and_multipart, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;

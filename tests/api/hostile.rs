@@ -223,13 +223,20 @@ fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A workbook whose sheet XML is `sheet`.
 fn workbook(sheet: &str) -> Vec<u8> {
-    zip_of(&[
+    workbook_with(sheet, &[])
+}
+
+/// A workbook whose sheet XML is `sheet`, with more parts.
+fn workbook_with(sheet: &str, more: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut parts: Vec<(&str, &[u8])> = vec![
         ("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#),
         ("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#),
         ("xl/workbook.xml", br#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#),
         ("xl/_rels/workbook.xml.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#),
         ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
-    ])
+    ];
+    parts.extend_from_slice(more);
+    zip_of(&parts)
 }
 
 backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
@@ -256,6 +263,22 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
             .collect::<String>()
     );
     let xxe = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>phone</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>&xxe;</t></is></c></row></sheetData></worksheet>"#;
+    // A name from the shared strings, `index` naming it, and a phone.
+    let index_book = |index: &str| {
+        workbook_with(
+            &sheet(&format!(
+                "{}{}",
+                row(r#"<c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>"#),
+                format!(
+                    r#"<row r="2"><c r="A2" t="s"><v>{index}</v></c><c r="B2" t="inlineStr"><is><t>0901234567</t></is></c></row>"#
+                )
+            )),
+            &[(
+                "xl/sharedStrings.xml",
+                br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3"><si><t>name</t></si><si><t>phone</t></si><si><t>Binh</t></si></sst>"#,
+            )],
+        )
+    };
     let deep_query = format!("{}name:a{}", "(".repeat(5000), ")".repeat(5000));
     let cases: Vec<(&str, Method, String, Body, u16, i64)> = vec![
         // Tokens.
@@ -464,6 +487,14 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
             8,
         ),
         (
+            "a CSV whose quote is never closed",
+            Method::POST,
+            "/v1/customcampaign".into(),
+            upload("leads.csv", b"name,phone\nAn,0901234567\n\"Binh,0901234568\nChi,0901234569\n".to_vec()),
+            422,
+            8,
+        ),
+        (
             "a CSV with no phone column",
             Method::POST,
             "/v1/customcampaign".into(),
@@ -489,6 +520,14 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
         ),
         ("an external entity", Method::POST, "/v1/customcampaign".into(), upload("xxe.xlsx", workbook(xxe)), 422, 8),
         (
+            "a shared-string cell whose index is not a number",
+            Method::POST,
+            "/v1/customcampaign".into(),
+            upload("index.xlsx", index_book("-1")),
+            422,
+            8,
+        ),
+        (
             "a cell at column two billion",
             Method::POST,
             "/v1/customcampaign".into(),
@@ -510,6 +549,12 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
         assert!(!msg.is_empty() && msg == answer["message"].as_str().unwrap_or_default(), "{what}: {answer}");
         assert_eq!(holdings(&app).await, before, "{what} changed something");
     }
+    // The refusal above is the index's: the same workbook naming a true one is read.
+    let (status, body) =
+        app.send(Method::POST, "/v1/customcampaign", Some(&token), upload("index.xlsx", index_book("2"))).await;
+    assert_eq!((status, &body["summary"]["added"]), (200, &json!(1)), "{body}");
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["rows"][0]["name"], "Binh", "{listed}");
     // What a billion laughs would have expanded to is nowhere.
     let (_, contacts) = app.get("/v1/contact?query=name:lollollol").await;
     assert_eq!(contacts["data"]["totalCount"], 0);

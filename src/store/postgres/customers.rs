@@ -12,13 +12,13 @@ use tokio_postgres::types::Type;
 use super::db::PgDb;
 use super::{Arg, StoreError, StoreResult, arg, campaigns, contacts, numbered, query_args, refs, resolve_portal};
 use crate::domain::campaign::Campaign;
-use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, NewCustomer, Source, name_key};
+use crate::domain::customer::{AddOutcome, Customer, CustomerFilter, InvalidRow, NewCustomer, Source, name_key};
 use crate::domain::ids::{CampaignId, CustomerId};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
 use crate::store::plan::{
-    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, entry_contact, needs_a_phone, phone_key,
-    ready_customer, record_filter, worth_a_mark,
+    DuplicateFinder, KeepChange, KeepPlan, MarkCache, PageMarks, ReadyCustomer, entry_contact, needs_a_phone,
+    phone_key, ready_customer, record_filter, worth_a_mark,
 };
 use crate::store::shared::{calling, dnc};
 use crate::store::{DuplicateGroup, Entries, Feed, FilterSource, KeepOutcome, PhonesOutcome, Target};
@@ -189,13 +189,20 @@ impl<'a, C: GenericClient> Adder<'a, C> {
         let mut written: Vec<usize> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let crm = row.crm_id.as_str();
+            // An entry without a phone is written by none: it only tells whether its
+            // contact is there.
+            let phoneless = row.phones.is_empty();
             let this_request = match existing.get(crm) {
                 Some(ours) => Some(*ours),
                 None if self.seen.as_ref().is_some_and(|seen| seen.contains(crm)) => Some(true),
+                None if phoneless => in_batch.contains(crm).then_some(true),
                 None => (!in_batch.insert(crm)).then_some(true),
             };
             match this_request {
                 Some(ours) => outcome.passed_over(row.row, row.crm_id.clone(), ours),
+                None if phoneless => {
+                    outcome.reject(InvalidRow { row: row.row, id: Some(row.crm_id.clone()), reason: "no phone".into() })
+                }
                 None => written.push(i),
             }
         }
@@ -370,8 +377,19 @@ impl<'a, C: GenericClient> Adder<'a, C> {
                 None => fresh_ids.next().ok_or_else(|| StoreError::broken("a new contact went missing"))?,
             };
             let contact = known.get(&crm_id).map(|(_, c)| (c.name.as_str(), c.phones.as_slice()));
+            let source = entry.source;
             let ready = match ready_customer(entry, crm_id, contact) {
                 Ok(ready) => ready,
+                // Without a phone: skipped if the campaign holds its contact (known
+                // once the batch is written), else reported.
+                Err(InvalidRow { row, id: Some(crm_id), .. }) if !fresh => ReadyCustomer {
+                    crm_id,
+                    name: String::new(),
+                    name_key: String::new(),
+                    phones: String::new(),
+                    source,
+                    row,
+                },
                 Err(invalid) => {
                     outcome.reject(invalid);
                     continue;

@@ -244,7 +244,23 @@ impl<'a> Adder<'a> {
         let contact = contact.as_ref().map(|c| (c.name.as_str(), c.phones.as_slice()));
         match ready_customer(entry, crm_id, contact) {
             Ok(ready) => self.pending.push(ready),
-            Err(invalid) => outcome.reject(invalid),
+            Err(invalid) => {
+                // An entry without a phone whose contact the campaign holds is
+                // skipped like any other: what it left out is already there.
+                self.flush(outcome)?;
+                let crm_id = invalid.id.clone().unwrap_or_default();
+                let held: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND crm_id = ?3",
+                    )?
+                    .query_row((self.account_id, &self.campaign_id, &crm_id), |r| r.get(0))
+                    .optional()?;
+                match held {
+                    Some(id) => outcome.passed_over(invalid.row, crm_id, id >= self.start),
+                    None => outcome.reject(invalid),
+                }
+            }
         }
         if self.pending.len() == CHUNK {
             self.flush(outcome)?;
