@@ -524,6 +524,8 @@ fn sqlite_path(database: &str) -> Option<std::path::PathBuf> {
 /// Checks a key against the database when there is one to open: an unknown sid, a
 /// revoked key or a wrong secret fail here rather than at the server later.
 async fn check_key(database: &str, sid: &str, secret: &str) -> anyhow::Result<()> {
+    // A URL of no database is a mistake, not a database that is not there.
+    store::check_url(database)?;
     if sqlite_path(database).is_some_and(|p| !p.exists()) {
         eprintln!("callsheet: database {} does not exist; the key was not checked", store::redact_url(database));
         return Ok(());
@@ -548,6 +550,44 @@ fn when(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_default()
 }
 
+/// Keeps each log entry on one line of text: a line break or another control
+/// character inside it (a value a client sent, quoted in a reason) is written as an
+/// escape, so no request can start a line that looks like the server's own. The
+/// text format writes each entry whole, its line break last; escape sequences pass
+/// only when colours go to a terminal.
+struct OneLine<W> {
+    out: W,
+    ansi: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for OneLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let body = buf.strip_suffix(b"\n").unwrap_or(buf);
+        let ansi = self.ansi;
+        let plain = |b: u8| !(b.is_ascii_control() && b != b'\t' && !(ansi && b == 0x1b));
+        if body.iter().all(|&b| plain(b)) {
+            self.out.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut line = Vec::with_capacity(buf.len() + 16);
+        for &b in body {
+            match b {
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                b if plain(b) => line.push(b),
+                b => line.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+            }
+        }
+        line.extend_from_slice(&buf[body.len()..]);
+        self.out.write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 async fn serve(
     database: &str,
     listen: std::net::SocketAddr,
@@ -557,10 +597,14 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     match log_format {
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .init(),
+        LogFormat::Text => {
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(ansi)
+                .with_writer(move || OneLine { out: std::io::stdout(), ansi })
+                .init()
+        }
         // One object per line, the request's span (route, request id) on each.
         LogFormat::Json => tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).init(),
     }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{Method, Uri, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -100,14 +100,16 @@ pub fn routes() -> Router<AppState> {
 pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     crate::domain::phone::warm_up();
     let limit = state.limits.upload_bytes;
-    routes()
+    let app = routes()
         .merge(extra)
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router: its method routers add `Allow` outside any layer of theirs.
+    Router::new().fallback_service(app).layer(middleware::map_response(unmapped))
 }
 
 /// How the server treats connections (`callsheet serve --header-read-timeout`,
@@ -325,6 +327,15 @@ async fn unknown_route(method: Method, uri: Uri, caller: Result<auth::Caller, Ap
 async fn wrong_method(method: Method, uri: Uri, caller: Result<auth::Caller, ApiError>) -> ApiError {
     refused_first(&uri, caller)
         .unwrap_or_else(|| ApiError::new(Code::NotFound, format!("method {method} is not allowed on {}", uri.path())))
+}
+
+/// A refused request learns nothing of the path: not even the methods it takes,
+/// which the router lists in `Allow` for a method it does not route.
+async fn unmapped(mut response: Response) -> Response {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().remove(header::ALLOW);
+    }
+    response
 }
 
 /// Every `/v1/...` request carries a token (CONTRACT §2): one without a valid one

@@ -540,9 +540,11 @@ impl Compiler<'_> {
         match target {
             Target::Builtin(Builtin::Created) => self.compare("c.created", lower, upper, |v| epoch(v, name, pos)),
             Target::Builtin(Builtin::Updated) => self.compare("c.updated", lower, upper, |v| epoch(v, name, pos)),
+            // Case-insensitively, as every text range: ids are upper case, `id:[ct TO cu]`.
             Target::Builtin(Builtin::Id) => {
-                let column = if self.dialect == Dialect::Postgres { "(c.id COLLATE \"C\")" } else { "c.id" };
-                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_string())))
+                let column =
+                    if self.dialect == Dialect::Postgres { "(lower(c.id) COLLATE \"C\")" } else { "lower(c.id)" };
+                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_lowercase())))
             }
             // A contact without an email is outside every range on it.
             Target::Builtin(Builtin::Email) => {

@@ -289,6 +289,17 @@ fn token_takes_the_secret_from_env_or_stdin_and_checks_the_key() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist; the key was not checked"));
     assert!(!cli.dir.path().join("none.db").exists(), "checking a key made a database");
+    // A URL of no database at all is a mistake: no token.
+    for url in ["mysql://x", "garbage"] {
+        let out = cli
+            .command()
+            .args(["token", "--key-sid", unknown, "--key-secret", "s"])
+            .env("CALLSHEET_DATABASE_URL", url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success() && out.stdout.is_empty(), "{url}: {out:?}");
+        assert!(stderr_line(&out).contains("is neither sqlite://PATH nor postgres://"), "{url}: {out:?}");
+    }
 }
 
 #[test]

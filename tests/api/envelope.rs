@@ -28,6 +28,32 @@ backend_test!(wrong_method_is_enveloped, async {
     assert_eq!(body, error(4, "method PATCH is not allowed on /v1/campaign"));
 });
 
+// Without a token the routes cannot be mapped: a method a route does not take answers
+// as an unknown path does, with no `Allow` listing the ones it takes.
+backend_test!(a_refused_request_learns_no_methods_of_the_path, async {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        (Method::OPTIONS, "/v1/campaign"),
+        (Method::PATCH, "/v1/campaign/CAXXXXXX"),
+        (Method::GET, "/v1/customcampaign/receivecustomer"),
+        (Method::GET, "/v1/nothing-here"),
+    ] {
+        let answer = client.request(method.clone(), app.url(path)).send().await.unwrap();
+        assert_eq!(answer.status(), 401, "{method} {path}");
+        assert!(answer.headers().get("allow").is_none(), "{method} {path}: {:?}", answer.headers());
+    }
+    // With a token, a wrong method still says which the path takes.
+    let answer = client
+        .request(Method::PATCH, app.url("/v1/campaign"))
+        .header("X-STRINGEE-AUTH", &app.tenant.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    assert!(answer.headers().get("allow").is_some(), "{:?}", answer.headers());
+});
+
 backend_test!(healthz_answers_a_constant_without_a_token, async {
     let app = TestApp::spawn().await;
     let (status, body) = app.send_raw(Method::GET, "/healthz", None, Body::None).await;

@@ -267,11 +267,8 @@ backend_test!(hostile_inputs_get_a_clear_error_and_change_nothing, async {
     let index_book = |index: &str| {
         workbook_with(
             &sheet(&format!(
-                "{}{}",
+                r#"{}<row r="2"><c r="A2" t="s"><v>{index}</v></c><c r="B2" t="inlineStr"><is><t>0901234567</t></is></c></row>"#,
                 row(r#"<c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>"#),
-                format!(
-                    r#"<row r="2"><c r="A2" t="s"><v>{index}</v></c><c r="B2" t="inlineStr"><is><t>0901234567</t></is></c></row>"#
-                )
             )),
             &[(
                 "xl/sharedStrings.xml",

@@ -406,7 +406,52 @@ fn one_server_serves_a_sqlite_file_by_any_of_its_names() {
         assert!(stderr.contains("another callsheet server is serving"), "{}: {stderr}", name.display());
     }
     assert!(!dir.path().join("link.db.serving").exists());
+    // A hard link, in another directory, names the same file.
+    let other = tempfile::tempdir_in(dir.path()).unwrap();
+    let hard = other.path().join("hard.db");
+    std::fs::hard_link(&file, &hard).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_callsheet"))
+        .args(["--database", &format!("sqlite://{}", hard.display()), "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a second server started on a hard link");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another callsheet server is serving") && stderr.contains("hard link"), "{stderr}");
     drop(served);
+    // Once the first has stopped, the file is served by either name.
+    let served = crate::common::Served::start(&format!("sqlite://{}", hard.display()), &[], "info");
+    drop(served);
+}
+
+// A reason quotes what the client sent (a token's `alg`, a field): a line break or
+// NUL in it is written as an escape, so no request can add a line of its own to the
+// text log.
+#[test]
+fn a_client_cannot_start_a_line_of_the_text_log() {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("log.db").display());
+    let mut served = crate::common::Served::start(&database, &[], "info");
+    let addr = served.base.trim_start_matches("http://").to_string();
+    let forged = "2026-12-07T07:30:00.000000Z  INFO callsheet: FORGED";
+    let header = serde_json::json!({"typ": "JWT", "alg": format!("HS\n{forged}")}).to_string();
+    let claims = serde_json::json!({"iss": "SK\u{0}\r\nX", "exp": 4102444800u64, "rest_api": true}).to_string();
+    for token in
+        [format!("{}.{}.AAAA", b64(&header), b64("{}")), format!("{}.{}.AAAA", b64(r#"{"alg":"HS256"}"#), b64(&claims))]
+    {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        write!(s, "GET /v1/campaign HTTP/1.1\r\nHost: {addr}\r\nX-STRINGEE-AUTH: {token}\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
+    assert!(served.terminate());
+    let log = served.log();
+    assert!(log.lines().all(|l| !l.starts_with("2026-12-07T07:30:00")), "{log}");
+    assert!(log.contains("HS\\n2026-12-07T07:30:00"), "the alg, escaped: {log}");
+    assert!(!log.contains('\0') && !log.contains('\r'), "{log}");
 }
 
 #[test]

@@ -202,6 +202,11 @@ backend_test!(queries_read_as_lucene_reads_them, async {
     assert_eq!(names(&app, "email:[* TO bz]").await, ["Anh Nguyen", "Nguyen Van Binh"]);
     assert_eq!(names(&app, "tier:[p TO t]").await, ["Minh", "Anh Nguyen"]);
     assert_eq!(names(&app, "name:[l TO m]").await, ["Linh", "Linh Minh"]);
+    // So do ranges over ids, which are upper case.
+    assert_eq!(names(&app, "id:[ct TO cu]").await, all);
+    assert_eq!(names(&app, "id:>=ct").await, all);
+    assert_eq!(names(&app, "id:[CT TO CU]").await, all);
+    assert_eq!(names(&app, "id:<ct").await, Vec::<String>::new());
 });
 
 backend_test!(a_second_modifier_on_one_clause_is_refused, async {

@@ -90,7 +90,7 @@ pub struct SqliteStore {
     marks: Arc<super::plan::MarkCache>,
     staging: Arc<staging::Staging>,
     /// Held while this store serves: one server per database file.
-    _serving: Option<std::fs::File>,
+    _serving: Option<(std::fs::File, FileLock)>,
     /// A connection of its own for reading `key_changes` (migration 0010) before
     /// each request: a few microseconds, without a pooled connection or a thread.
     key_watch: Arc<Mutex<Option<Connection>>>,
@@ -179,6 +179,43 @@ impl Pool {
     }
 }
 
+/// A lock on a database file whatever path names it, hard links included: a lock
+/// file in the temporary directory named by the file's device and inode, removed
+/// when the server lets go of it.
+struct FileLock {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    fn take(database: &std::path::Path) -> anyhow::Result<FileLock> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(database).map_err(|e| anyhow::anyhow!("{}: {e}", database.display()))?;
+        let path = std::env::temp_dir().join(format!("callsheet-{}-{}.serving", meta.dev(), meta.ino()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
+        if file.try_lock().is_err() {
+            anyhow::bail!(
+                "another callsheet server is serving {} under another name (a hard link); SQLite is served by one \
+                 process (see docs/SCALING.md)",
+                database.display()
+            );
+        }
+        Ok(FileLock { path, _file: file })
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // Removed while still held: a server starting now finds it held, or a new one.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// The file path a `sqlite://PATH` (or `sqlite:PATH`) URL names.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(|| {
@@ -248,7 +285,9 @@ impl SqliteStore {
                 path.display()
             );
         }
-        store._serving = Some(lock);
+        // A hard link names the file by another path: the file itself is locked too.
+        let by_inode = FileLock::take(&path)?;
+        store._serving = Some((lock, by_inode));
         let staging = store.staging.clone();
         let recovered = store
             .run(move |conn| staging.recover(conn))
