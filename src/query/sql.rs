@@ -409,28 +409,32 @@ impl Compiler<'_> {
     /// NULL, so that its negation holds.
     fn custom_term(&mut self, key: &str, value: &Value, pos: usize) -> Result<(), QueryError> {
         let path = self.json_path(key, pos)?;
-        // A number term on a field holding a JSON number compares as a number
-        // (`score:5` finds 5 and 5.0, not 4.5); on text, by its words.
-        if let Value::Word(w) = value
-            && decimal(w)
-        {
-            self.push("(");
-            self.numeric_case(&path);
-            self.compare_number(&path, w, "=");
-            self.push(" ELSE ");
-            self.custom_words(&path, value, w);
-            self.push(" END)");
-            return Ok(());
-        }
         let raw = match value {
             Value::Prefix(p) if p.is_empty() => return self.custom_exists(path),
             Value::Word(w) | Value::Phrase(w) | Value::Prefix(w) => w.as_str(),
         };
         // Each word of a term is one more test (a phrase's are one).
-        if matches!(value, Value::Word(_)) {
+        if matches!(value, Value::Word(_)) && !decimal(raw) {
             at_most_words(raw, pos, &format!("a term on {key}"))?;
         }
+        // A field holding a JSON number is one value, not words: a number term,
+        // quoted or not, compares as a number (`score:5` and `score:"5"` find 5 and
+        // 5.0, not 4.5), and nothing else matches it (`score:4*` does not find 4.5).
+        // A field holding text is searched by its words. Every word of a number holds
+        // a digit, so a term without one can only match text.
+        if !raw.bytes().any(|b| b.is_ascii_digit()) {
+            self.custom_words(&path, value, raw);
+            return Ok(());
+        }
+        self.push("(");
+        self.numeric_case(&path);
+        match value {
+            Value::Word(w) | Value::Phrase(w) if decimal(w) => self.compare_number(&path, w, "="),
+            _ => self.push("FALSE"),
+        }
+        self.push(" ELSE ");
         self.custom_words(&path, value, raw);
+        self.push(" END)");
         Ok(())
     }
 

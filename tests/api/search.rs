@@ -74,8 +74,17 @@ backend_test!(numbers_in_custom_fields_compare_as_numbers, async {
     for (name, score) in [("s4.5", json!(4.5)), ("s5", json!(5)), ("s10", json!(10)), ("t5", json!("4.5 or 5"))] {
         app.create_contact(json!({"name": name, "phones": [], "fields": {"score": score}})).await;
     }
-    let cases: [(&str, &[&str]); 14] = [
+    let cases: [(&str, &[&str]); 21] = [
         ("score:5", &["s5", "t5"]),
+        // Quoted, a number is still one value on a number; on text, words.
+        ("score:\"5\"", &["s5", "t5"]),
+        ("score:\"4\"", &["t5"]),
+        ("score:\"4.5\"", &["s4.5", "t5"]),
+        // A number has no words: no prefix, no phrase of words, no term of several.
+        ("score:4*", &["t5"]),
+        ("score:\"4 5\"", &["t5"]),
+        ("score:4-5", &["t5"]),
+        ("score:or", &["t5"]),
         // A number written with an exponent is a number too.
         ("score:1e1", &["s10"]),
         ("score:[5E0 TO 1e1]", &["s5", "s10"]),
