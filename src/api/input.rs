@@ -918,8 +918,13 @@ impl<'a> Fields<'a> {
     }
 
     /// `page` and `limit` (CONTRACT §4): page from 1, limit 1 to 1000, default 10.
+    /// A page number too large for an integer is a page past every list: empty.
     pub fn page(&self) -> ApiResult<crate::domain::page::Page> {
-        crate::domain::page::Page::parse(self.int("page")?, self.int("limit")?).map_err(ApiError::invalid)
+        let page = match self.int("page") {
+            Err(_) if self.string("page").ok().flatten().is_some_and(|s| huge_whole_number(&s)) => Some(i64::MAX),
+            page => page?,
+        };
+        crate::domain::page::Page::parse(page, self.int("limit")?).map_err(ApiError::invalid)
     }
 
     /// An id of one kind, when the field is present and not blank.
@@ -986,6 +991,12 @@ pub fn scalar_text(v: &Value) -> Option<String> {
         Value::Number(n) => Some(whole_number(n).map_or_else(|| n.to_string(), |i| i.to_string())),
         _ => None,
     }
+}
+
+/// Digits (after an optional `+`) too many for an integer.
+fn huge_whole_number(s: &str) -> bool {
+    let digits = s.trim().strip_prefix('+').unwrap_or(s.trim());
+    digits.len() > 18 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
