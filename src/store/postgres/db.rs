@@ -92,6 +92,24 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
         Ok(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect())
     }
 
+    async fn exec_all(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
+        let Some(((last, _), before)) = writes.split_last() else {
+            return Ok(());
+        };
+        let mut sql = String::new();
+        for (i, (write, _)) in before.iter().enumerate() {
+            sql.push_str(if i == 0 { "WITH " } else { ", " });
+            sql.push_str(&format!("w{i} AS ({write})"));
+        }
+        if !before.is_empty() {
+            sql.push(' ');
+        }
+        sql.push_str(last);
+        let args: Vec<Val> = writes.iter().flat_map(|(_, args)| args.iter().cloned()).collect();
+        self.exec(&sql, &args).await?;
+        Ok(())
+    }
+
     async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
         Ok(match self.statement(sql).await? {

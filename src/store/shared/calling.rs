@@ -128,17 +128,33 @@ async fn save_state(
     campaign: &Campaign,
     claim: Option<(&str, i64)>,
 ) -> StoreResult<()> {
+    let (sql, args) = state_write(account, c, campaign, claim);
+    db.exec(sql, &args).await?;
+    Ok(())
+}
+
+/// The write of a customer's calling state, and its place in the queue for its
+/// status (see [`save_state`]); a customer queued again is noted for the hand-outs.
+fn state_write(
+    account: &str,
+    c: &CustomerState,
+    campaign: &Campaign,
+    claim: Option<(&str, i64)>,
+) -> (&'static str, Vec<Val>) {
     let (due, wake_at) = match claim {
         Some((_, lease)) => (Some(queue::CLAIMED), lease),
         None => rules::queue_of(c, campaign),
     };
     let outcomes = serde_json::to_string(&c.outcomes).unwrap_or_else(|_| "{}".into());
     let stats = serde_json::to_string(&c.phone_stats).unwrap_or_else(|_| "{}".into());
-    db.exec(
+    if due == Some(queue::QUEUED) {
+        queue_head::queued(account, Some(&campaign.id), Some(c.id));
+    }
+    (
         "UPDATE customers SET status = ?, number_call_out = ?, last_time_make_call = ?, callback_time = ?, \
          stringee_user_id_callback = ?, dnc_kind = ?, do_not_call = ?, outcomes = ?, phone_stats = ?, due = ?, \
          wake_at = ?, parked = NULL, claim_id = ? WHERE account_id = ? AND id = ?",
-        &[
+        vec![
             c.status.into(),
             c.number_call_out.into(),
             c.last_time_make_call.into(),
@@ -155,11 +171,6 @@ async fn save_state(
             c.id.into(),
         ],
     )
-    .await?;
-    if due == Some(queue::QUEUED) {
-        queue_head::queued(account, Some(&campaign.id), Some(c.id));
-    }
-    Ok(())
 }
 
 /// One event in a customer's history.
@@ -183,10 +194,17 @@ pub async fn record(
     at: i64,
     e: Event<'_>,
 ) -> StoreResult<()> {
-    db.exec(
+    let (sql, args) = event_write(account, campaign, customer, at, e);
+    db.exec(sql, &args).await?;
+    Ok(())
+}
+
+/// The write of one event in a customer's history (see [`record`]).
+fn event_write(account: &str, campaign: &str, customer: i64, at: i64, e: Event<'_>) -> (&'static str, Vec<Val>) {
+    (
         "INSERT INTO history (account_id, customer_id, campaign_id, at, event, actor, phone, outcome, from_status, \
          to_status, claim_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        &[
+        vec![
             account.into(),
             customer.into(),
             campaign.into(),
@@ -201,8 +219,6 @@ pub async fn record(
             e.detail.into(),
         ],
     )
-    .await?;
-    Ok(())
 }
 
 /// The campaign's callable-hours set, if it has one.
@@ -1003,7 +1019,7 @@ async fn claim_customer(
     }
     let mut claimed = c.clone();
     claimed.status = status::PROCESSING;
-    let claim_row = [
+    let claim_row = vec![
         account.into(),
         claim_id.as_str().into(),
         campaign.id.as_str().into(),
@@ -1024,17 +1040,17 @@ async fn claim_customer(
         claim: Some(&claim_id),
         ..Event::default()
     };
-    // Three writes that do not depend on each other: PostgreSQL takes them in one
-    // round trip.
-    futures_util::try_join!(
-        save_state(db, account, &claimed, campaign, Some((&claim_id, lease))),
-        db.exec(
+    // Three writes that do not depend on each other: one statement on PostgreSQL.
+    db.exec_all(&[
+        state_write(account, &claimed, campaign, Some((&claim_id, lease))),
+        (
             "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, created, \
              lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            &claim_row,
+            claim_row,
         ),
-        record(db, account, &campaign.id, c.id, now, e),
-    )?;
+        event_write(account, &campaign.id, c.id, now, e),
+    ])
+    .await?;
     let customer = customer_of(&claimed, campaign);
     Ok(Some(Handout { customer, claim_id, phone: phone.to_string(), lease_expires_at: lease }))
 }
@@ -1252,26 +1268,24 @@ pub async fn result(
     };
     let answer =
         serde_json::json!({"r": 0, "msg": "Success", "data": customer_of(&applied.state, &campaign)}).to_string();
-    let call = [
+    let call = vec![
         account.into(),
         claim.phone.as_str().into(),
         now.into(),
         campaign.id.as_str().into(),
         campaign.calling.advertising().into(),
     ];
-    let hold = [account.into(), claim.phone.as_str().into(), claim.id.as_str().into()];
-    let settled = [answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()];
-    // Writes that do not depend on each other: PostgreSQL takes them in one round trip.
-    futures_util::try_join!(
-        save_state(db, account, &applied.state, &campaign, None),
-        db.exec(
-            "INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)",
-            &call
-        ),
-        db.exec("DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?", &hold),
-        record(db, account, &campaign.id, customer_id, now, e),
-        db.exec("UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?", &settled),
-    )?;
+    let hold = vec![account.into(), claim.phone.as_str().into(), claim.id.as_str().into()];
+    let settled = vec![answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()];
+    // Writes that do not depend on each other: one statement on PostgreSQL.
+    db.exec_all(&[
+        state_write(account, &applied.state, &campaign, None),
+        ("INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)", call),
+        ("DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?", hold),
+        event_write(account, &campaign.id, customer_id, now, e),
+        ("UPDATE claims SET state = 1, answer = ?, accepted_at = ? WHERE account_id = ? AND id = ?", settled),
+    ])
+    .await?;
     Ok((answer, true))
 }
 
