@@ -327,6 +327,67 @@ async fn a_served_postgres_url_keeps_its_password_out_of_the_log() {
     assert!(!log.contains(key["key_secret"].as_str().unwrap()), "a key secret reached the log:\n{log}");
 }
 
+// A database whose autovacuum is off (as this machine's) or lags still has its
+// statistics kept: a server analyzes the tables that changed much since theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_keeps_the_statistics_of_tables_that_changed() {
+    if crate::common::skip_without_postgres() {
+        return;
+    }
+    let (db, url) = crate::common::TestDb::create(Backend::Postgres).await;
+    let crate::common::TestDb::Postgres { base, schema } = &db else { unreachable!() };
+    let (ok, text) = run_cli(&["--database", &url, "account", "create", "Acme", "--json"]);
+    assert!(ok, "{text}");
+    let account: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let (ok, key) =
+        run_cli(&["--database", &url, "key", "create", "--account", account["account"].as_str().unwrap(), "--json"]);
+    assert!(ok, "{key}");
+    let key: serde_json::Value = serde_json::from_str(key.lines().next().unwrap()).unwrap();
+    let served = crate::common::Served::start_with(
+        &url,
+        "127.0.0.1:0",
+        &[],
+        "info",
+        &[("CALLSHEET_PG_STATISTICS_SECONDS", "1")],
+    );
+    let token = callsheet::domain::token::mint(
+        key["key_sid"].as_str().unwrap(),
+        key["key_secret"].as_str().unwrap(),
+        callsheet::domain::now_secs(),
+        600,
+    );
+    let client = reqwest::Client::new();
+    for i in 0..120 {
+        let answer = client
+            .post(served.url("/v1/contact"))
+            .header("X-STRINGEE-AUTH", &token)
+            .json(&serde_json::json!({"name": format!("Lead {i}"), "phones": [format!("09012{i:05}")]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let client_db = callsheet::store::postgres::connect(base).await.unwrap();
+    let analyzed = async {
+        for _ in 0..60 {
+            let row = client_db
+                .query_one(
+                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'contacts'",
+                    &[schema],
+                )
+                .await
+                .unwrap();
+            if row.get::<_, bool>(0) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        false
+    };
+    assert!(analyzed.await, "contacts was not analyzed:\n{}", served.log());
+    drop(served);
+}
+
 backend_test!(a_migration_edited_after_release_stops_the_server, async {
     let backend = crate::common::current_backend();
     let (_db, url) = TestDb::create(backend).await;

@@ -346,11 +346,17 @@ impl Served {
 
     /// The same, listening on `listen`.
     pub fn start_at(database: &str, listen: &str, args: &[&str], rust_log: &str) -> Served {
+        Served::start_with(database, listen, args, rust_log, &[])
+    }
+
+    /// The same, with more environment variables.
+    pub fn start_with(database: &str, listen: &str, args: &[&str], rust_log: &str, env: &[(&str, &str)]) -> Served {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new(env!("CARGO_BIN_EXE_callsheet"))
             .args(["--database", database, "serve", "--listen", listen])
             .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", rust_log)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
