@@ -87,6 +87,9 @@ fn contact_entry(
         let reason = format!("no valid phone: {}", parsed.bad_cells.join(", "));
         return Ok(Err(InvalidRow { row, id: crm_id, reason }));
     }
+    if let Some(reason) = parsed.too_many() {
+        return Ok(Err(InvalidRow { row, id: crm_id, reason }));
+    }
     Ok(Ok(NewCustomer {
         row,
         crm_id,

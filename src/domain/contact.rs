@@ -55,6 +55,9 @@ impl ContactFields {
         let phones = match self.phones {
             Some(cells) => {
                 let parsed = phone::parse_cells(cells.iter().map(String::as_str), region);
+                if let Some(why) = parsed.too_many() {
+                    return Err(format!("phones: {why}; a contact holds at most {}", phone::MAX_PHONES));
+                }
                 dropped_phones = parsed.invalid;
                 Some(parsed.valid)
             }

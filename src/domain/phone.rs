@@ -43,6 +43,10 @@ impl Region {
     }
 }
 
+/// The most numbers one contact or customer holds: a person has a few, and every
+/// number is one more entry to look up at each add and hand-out.
+pub const MAX_PHONES: usize = 100;
+
 /// The numbers found in one cell or field: those kept and those refused, in order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Phones {
@@ -51,14 +55,26 @@ pub struct Phones {
     /// Cells, whole as written, that held no possible number: what a row's reason
     /// names (a cell "N/A" is one bad cell, not the numbers "N" and "A").
     pub bad_cells: Vec<String>,
+    /// Valid numbers past [`MAX_PHONES`], counted, not kept.
+    pub over: usize,
 }
 
 impl Phones {
     /// Adds a normalized number unless the list already holds it.
     fn push_valid(&mut self, phone: String) {
-        if !self.valid.contains(&phone) {
-            self.valid.push(phone);
+        if self.valid.contains(&phone) {
+            return;
         }
+        if self.valid.len() < MAX_PHONES {
+            self.valid.push(phone);
+        } else {
+            self.over += 1;
+        }
+    }
+
+    /// Why the numbers cannot be one contact's: more than [`MAX_PHONES`].
+    pub fn too_many(&self) -> Option<String> {
+        (self.over > 0).then(|| format!("more than {MAX_PHONES} phones ({})", self.valid.len() + self.over))
     }
 }
 

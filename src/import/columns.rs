@@ -182,6 +182,9 @@ impl Columns {
         if let Some(reason) = id.as_deref().and_then(crate::domain::ids::crm_id_problem) {
             return Err(InvalidRow { row: row.number, id, reason });
         }
+        if let Some(reason) = phones.too_many() {
+            return Err(InvalidRow { row: row.number, id, reason });
+        }
         if phones.valid.is_empty() {
             let reason = if phones.invalid.is_empty() {
                 // With an id, the CRM contact's phones may still be used.

@@ -127,6 +127,43 @@ backend_test!(an_entry_without_phones_whose_contact_is_in_the_campaign_is_skippe
     );
 });
 
+// A contact holds at most 100 numbers: an entry, a file row or a contact with more
+// is refused, whole, on both backends (tens of thousands of numbers in one cell would
+// otherwise be one lookup list past what either database binds).
+backend_test!(an_entry_of_more_than_a_hundred_phones_is_refused, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("A1").await;
+    let numbers = |n: usize| (0..n).map(|i| format!("0971{i:06}")).collect::<Vec<_>>();
+    let (status, body) = add(
+        &app,
+        &campaign,
+        json!([{"id": "CTMANY0100", "phones": numbers(100)}, {"id": "CTMANY0101", "phones": numbers(40_000)}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 1, "{body}");
+    assert_eq!(
+        body["summary"]["invalid_rows"],
+        json!([{"row": 1, "id": "CTMANY0101", "reason": "more than 100 phones (40000)"}]),
+        "{body}"
+    );
+    let cell = numbers(101).join(";");
+    let (status, body) = crate::common::upload(
+        &app,
+        "/v1/customcampaign",
+        &[("campaign", &campaign)],
+        "many.csv",
+        format!("name,phone\nMany,\"{cell}\"\nOne,0909999999\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["summary"]["added"], 1, "{body}");
+    assert_eq!(body["summary"]["invalid_rows"][0]["reason"], "more than 100 phones (101)", "{body}");
+    let (status, body) = app.post("/v1/contact", json!({"name": "Many", "phones": numbers(101)})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["msg"], "phones: more than 100 phones (101); a contact holds at most 100", "{body}");
+});
+
 backend_test!(add_with_php_brackets_urlencoded_and_multipart, async {
     let app = TestApp::spawn().await;
     let campaign = app.create_campaign("A1").await;
