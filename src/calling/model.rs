@@ -78,6 +78,10 @@ pub struct Stats {
     pub claimed: i64,
     pub callable_now: i64,
     pub next_eligible_at: Option<i64>,
+    /// Some claim of the campaign has outlived its lease without a sweep giving
+    /// its customer back: the counts are read again after one.
+    #[serde(skip)]
+    pub lapsed: bool,
 }
 
 /// A do-not-call entry as `GET /v1/dnc` lists it.

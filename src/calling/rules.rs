@@ -353,11 +353,21 @@ pub fn customer_reasons(
     match c.status {
         SUCCESS | UNSUCCESSFUL => reasons.push("status_final"),
         STOPPED => reasons.push("stopped"),
+        // A "do not call back" ends in status 1 if calls are left then, else in 7:
+        // with none left its end is no clock.
         DO_NOT_CALL => match (c.dnc_kind, campaign.calling.time_do_not_call) {
-            (dnc_kind::CALL_BACK_LATER, days) if days > 0 && dnc_ends(c, campaign) <= now => {}
+            (dnc_kind::CALL_BACK_LATER, days) if days > 0 && dnc_ends(c, campaign) <= now => {
+                if c.number_call_out >= campaign.max_calls() {
+                    reasons.push("no_calls_left");
+                }
+            }
             (dnc_kind::CALL_BACK_LATER, days) if days > 0 => {
                 reasons.push("do_not_call");
-                due = Some(dnc_ends(c, campaign));
+                if c.number_call_out >= campaign.max_calls() {
+                    reasons.push("no_calls_left");
+                } else {
+                    due = Some(dnc_ends(c, campaign));
+                }
             }
             _ => reasons.push("do_not_call"),
         },

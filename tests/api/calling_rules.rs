@@ -249,6 +249,63 @@ backend_test!(a_do_not_call_back_ends_after_its_days_as_a_retry_or_as_unsuccessf
     assert_eq!(claim(&app, &campaign, "u1").await.0, ids[0]);
 });
 
+// With no calls left, a "do not call back" ends in status 7: its end is no clock,
+// for the hand-out, explain and stats alike.
+backend_test!(a_do_not_call_back_with_no_calls_left_promises_no_time, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"time_do_not_call": 2, "max_call_retry": 1}), &[&[1]]).await;
+    let (a, ca, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, a, &ca, "do_not_call_back", json!({})).await;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), Value::Null));
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!((&why["reasons"], &why["next_eligible_at"]), (&json!(["do_not_call", "no_calls_left"]), &Value::Null));
+    assert_eq!(stats(&app, &campaign).await["next_eligible_at"], Value::Null);
+    // With a call left, the end of its days is the clock.
+    let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 2})).await;
+    assert_eq!(s, 200);
+    let ends = row(&app, &campaign, a).await["last_time_make_call"].as_i64().unwrap() + 2 * 86_400;
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(ends)));
+    assert_eq!(explain(&app, ids[0], Some("u1")).await["next_eligible_at"], ends);
+});
+
+// A claim past its lease is given back by the next request that meets it: explain
+// and stats in the moment before a sweep see the customer as it was given back, and
+// a result then goes from the status the expiry gave back, on both backends.
+backend_test!(a_claim_past_its_lease_is_given_back_by_explain_stats_and_a_late_result, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1], &[2]]).await;
+    let until_past = |handed: &Value| {
+        let lease = handed["data"]["lease_expires_at"].as_i64().unwrap();
+        async move {
+            while now_secs() < lease {
+                sleep(0.01).await;
+            }
+        }
+    };
+    let handed = receive(&app, &campaign, "u1").await;
+    until_past(&handed).await;
+    let why = explain(&app, ids[0], Some("u1")).await;
+    assert_eq!((&why["callable"], &why["reasons"]), (&json!(true), &json!([])), "{why}");
+    let handed = receive(&app, &campaign, "u1").await;
+    let id = handed["data"]["id"].as_i64().unwrap();
+    until_past(&handed).await;
+    let figures = stats(&app, &campaign).await;
+    assert_eq!((&figures["by_status"]["5"], &figures["claimed"]), (&json!(0), &json!(0)), "{figures}");
+    assert_eq!(figures["callable_now"], 2, "{figures}");
+    let handed = receive(&app, &campaign, "u1").await;
+    let (id2, c2) = (handed["data"]["id"].as_i64().unwrap(), handed["data"]["claim_id"].as_str().unwrap().to_string());
+    assert_eq!(id2, ids[0].min(id));
+    until_past(&handed).await;
+    reported(&app, id2, &c2, "busy", json!({})).await;
+    let events: Vec<(Value, Value, Value)> = history(&app, id2)
+        .await
+        .iter()
+        .map(|e| (e["event"].clone(), e["from_status"].clone(), e["to_status"].clone()))
+        .collect();
+    let last = &events[events.len() - 2..];
+    assert_eq!(last, [(json!("expired"), json!(5), json!(0)), (json!("result"), json!(0), json!(1))], "{events:?}");
+});
+
 backend_test!(callbacks_go_own_first_then_earliest_whatever_their_calls, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({"max_call_retry": 1}), &[&[1], &[2], &[3], &[4]]).await;

@@ -899,6 +899,11 @@ impl Store for PgStore {
     }
 
     async fn campaign_stats(&self, account: AccountId, id: CampaignId) -> StoreResult<Stats> {
+        let stats = self.snapshot(async |tx| calling::stats(&PgDb(tx), &account, &id, now_secs()).await).await?;
+        if !stats.lapsed {
+            return Ok(stats);
+        }
+        again(|| self.write(async |tx| calling::give_back_lapsed(&PgDb(tx), &account, &id, now_secs()).await)).await?;
         self.snapshot(async |tx| calling::stats(&PgDb(tx), &account, &id, now_secs()).await).await
     }
 

@@ -1181,6 +1181,10 @@ async fn next_eligible(
         if next.is_some_and(|n| n <= t) {
             continue;
         }
+        // The end of a "do not call back" with no calls left makes it 7, not callable.
+        if c.status == status::DO_NOT_CALL && c.number_call_out >= campaign.max_calls() {
+            continue;
+        }
         next = rules::earliest(
             [next, phones_open_from(db, account, campaign, hours.as_ref(), &c, t, None).await?],
             campaign,
@@ -1198,7 +1202,13 @@ pub async fn result(
     r: &CallResult,
     now: i64,
 ) -> StoreResult<(String, bool)> {
-    let (claim, found) = claim_with_customer(db, account, customer_id, &r.claim_id).await?;
+    let (mut claim, mut found) = claim_with_customer(db, account, customer_id, &r.claim_id).await?;
+    if claim.state == 0 && claim.lease_expires_at <= now && claim.answer.is_none() {
+        // Past its lease and not swept yet: given back first, as a sweep would have,
+        // so that the result goes from the status the expiry gave back.
+        give_back(db, account, &claim, 3, "expired", "system", now).await?;
+        (claim, found) = claim_with_customer(db, account, customer_id, &r.claim_id).await?;
+    }
     if let Some(answer) = claim.answer {
         // A deleted customer answers r=4 on every path but its history.
         return match found {
@@ -1436,6 +1446,8 @@ pub async fn explain(
     user: Option<&str>,
     now: i64,
 ) -> StoreResult<Explanation> {
+    // A claim past its lease gives the customer back now, not at the next sweep.
+    end_expired_claim(db, account, customer_id, now).await?;
     let (c, campaign) = customer_for_write(db, account, customer_id).await?;
     if let Some(u) = user {
         // An agent the account does not have is r=4; one not assigned is a reason.
@@ -1653,6 +1665,15 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
         )
         .await?
         .map_or(0, |r| r.int(0));
+    // Claims past their lease that no sweep has given back yet: the counts wait for one.
+    let lapsed = db
+        .row(
+            "SELECT 1 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.due = ? AND c.wake_at <= ? \
+             LIMIT 1",
+            &[account.into(), campaign_id.into(), queue::CLAIMED.into(), now.into()],
+        )
+        .await?
+        .is_some();
     let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
     let starts_later = campaign.start_time > 0 && now_ms < campaign.start_time;
@@ -1677,7 +1698,15 @@ pub async fn stats(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> 
         let clocks = next_eligible(db, account, &campaign, &owners, below, now).await?;
         rules::earliest([clocks, blocked_until], &campaign)
     };
-    Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next })
+    Ok(Stats { by_status, claimed, callable_now, next_eligible_at: next, lapsed })
+}
+
+/// Gives back the campaign's claims past their lease now (a sweep of the campaign),
+/// for a read that found some not swept yet.
+pub async fn give_back_lapsed(db: &impl Db, account: &str, campaign_id: &str, now: i64) -> StoreResult<()> {
+    let campaign = require_campaign(db, account, campaign_id).await?;
+    sweep(db, Some((account, &campaign)), now).await?;
+    Ok(())
 }
 
 /// The most customers [`callable_now`] judges one by one for the stats.

@@ -985,6 +985,13 @@ impl Store for SqliteStore {
     }
 
     async fn campaign_stats(&self, account: AccountId, id: CampaignId) -> StoreResult<Stats> {
+        let (a, c) = (account.clone(), id.clone());
+        let stats = self.shared_read(move |db| now(calling::stats(db, &a, &c, now_secs()))).await?;
+        if !stats.lapsed {
+            return Ok(stats);
+        }
+        let (a, c) = (account.clone(), id.clone());
+        self.shared_write(move |db| now(calling::give_back_lapsed(db, &a, &c, now_secs()))).await?;
         self.shared_read(move |db| now(calling::stats(db, &account, &id, now_secs()))).await
     }
 
