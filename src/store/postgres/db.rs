@@ -46,6 +46,42 @@ fn read(row: &tokio_postgres::Row, i: usize) -> Val {
     }
 }
 
+/// [`Db::exec_if`] as one statement: `first` with `RETURNING 1` as `h`, each write a
+/// data-modifying `WITH` that runs only where `h` returned a row (an UPDATE or DELETE
+/// gains `AND EXISTS (SELECT 1 FROM h)` after its WHERE; an `INSERT … VALUES (…)`
+/// becomes `INSERT … SELECT … WHERE EXISTS …`, each value cast to the type its
+/// argument has, which a SELECT list does not infer from the target column), and
+/// the count of `h` last.
+fn exec_if_sql(first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> (String, Vec<Val>) {
+    const HELD: &str = "EXISTS (SELECT 1 FROM h)";
+    let (first_sql, mut args) = first;
+    let mut sql = format!("WITH h AS ({first_sql} RETURNING 1)");
+    for (i, (write, write_args)) in writes.iter().enumerate() {
+        let conditional = match write.split_once(" VALUES (") {
+            Some((head, values)) if write.starts_with("INSERT ") => {
+                let values = values.strip_suffix(')').unwrap_or(values);
+                let mut typed = String::with_capacity(values.len() * 2);
+                let mut next = write_args.iter();
+                for c in values.chars() {
+                    typed.push(c);
+                    if c == '?' {
+                        typed.push_str(match next.next() {
+                            Some(Val::Int(_) | Val::NullInt) => "::bigint",
+                            _ => "::text",
+                        });
+                    }
+                }
+                format!("{head} SELECT {typed} WHERE {HELD}")
+            }
+            _ => format!("{write} AND {HELD}"),
+        };
+        sql.push_str(&format!(", w{i} AS ({conditional})"));
+        args.extend(write_args.iter().cloned());
+    }
+    sql.push_str(" SELECT count(*) FROM h");
+    (sql, args)
+}
+
 /// The most statements one connection keeps prepared.
 const MAX_STATEMENTS: usize = 512;
 
@@ -110,11 +146,41 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
         Ok(())
     }
 
+    async fn exec_if(&self, first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> StoreResult<bool> {
+        let (sql, args) = exec_if_sql(first, writes);
+        let row = self.row(&sql, &args).await?;
+        Ok(row.is_some_and(|r| r.int(0) > 0))
+    }
+
     async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64> {
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
         Ok(match self.statement(sql).await? {
             Some(statement) => self.0.execute(&statement, &params).await?,
             None => self.0.execute(&numbered(sql), &params).await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_after_a_first_run_only_where_it_changed_a_row() {
+        let (sql, args) = exec_if_sql(
+            ("INSERT INTO holds (a, b) VALUES (?, ?) ON CONFLICT (a) DO NOTHING", vec![Val::from("x"), Val::Int(1)]),
+            &[
+                ("UPDATE t SET s = ? WHERE id = ?", vec![Val::Int(5), Val::Int(7)]),
+                ("INSERT INTO e (a, n, z, k) VALUES (?, ?, 0, ?)", vec![Val::from("y"), Val::NullInt, Val::NullText]),
+            ],
+        );
+        assert_eq!(
+            sql,
+            "WITH h AS (INSERT INTO holds (a, b) VALUES (?, ?) ON CONFLICT (a) DO NOTHING RETURNING 1), \
+             w0 AS (UPDATE t SET s = ? WHERE id = ? AND EXISTS (SELECT 1 FROM h)), \
+             w1 AS (INSERT INTO e (a, n, z, k) SELECT ?::text, ?::bigint, 0, ?::text WHERE EXISTS (SELECT 1 FROM h)) \
+             SELECT count(*) FROM h"
+        );
+        assert_eq!(args.len(), 7);
     }
 }

@@ -1006,17 +1006,6 @@ async fn claim_customer(
     // claim_lease_seconds after the hand-out, so that no claim lasts less.
     let lease = (crate::domain::ms_within(now) + 999) / 1000 + campaign.calling.claim_lease_seconds;
     let claim_id = IdKind::Claim.generate();
-    let held = db
-        .exec(
-            "INSERT INTO phone_holds (account_id, phone, claim_id, expires_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (account_id, phone) DO UPDATE SET claim_id = excluded.claim_id, expires_at = excluded.expires_at \
-             WHERE phone_holds.expires_at <= ?",
-            &[account.into(), phone.into(), claim_id.as_str().into(), lease.into(), now.into()],
-        )
-        .await?;
-    if held == 0 {
-        return Ok(None);
-    }
     let mut claimed = c.clone();
     claimed.status = status::PROCESSING;
     let claim_row = vec![
@@ -1040,17 +1029,31 @@ async fn claim_customer(
         claim: Some(&claim_id),
         ..Event::default()
     };
-    // Three writes that do not depend on each other: one statement on PostgreSQL.
-    db.exec_all(&[
-        state_write(account, &claimed, campaign, Some((&claim_id, lease))),
-        (
-            "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, created, \
-             lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-            claim_row,
-        ),
-        event_write(account, &campaign.id, c.id, now, e),
-    ])
-    .await?;
+    // The phone's hold first: the claim's three writes follow only if it was free
+    // (one statement on PostgreSQL).
+    let hold = (
+        "INSERT INTO phone_holds (account_id, phone, claim_id, expires_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (account_id, phone) DO UPDATE SET claim_id = excluded.claim_id, expires_at = excluded.expires_at \
+         WHERE phone_holds.expires_at <= ?",
+        vec![account.into(), phone.into(), claim_id.as_str().into(), lease.into(), now.into()],
+    );
+    let held = db
+        .exec_if(
+            hold,
+            &[
+                state_write(account, &claimed, campaign, Some((&claim_id, lease))),
+                (
+                    "INSERT INTO claims (account_id, id, campaign_id, customer_id, agent_id, stringee_user_id, phone, \
+                     created, lease_expires_at, state, from_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                    claim_row,
+                ),
+                event_write(account, &campaign.id, c.id, now, e),
+            ],
+        )
+        .await?;
+    if !held {
+        return Ok(None);
+    }
     let customer = customer_of(&claimed, campaign);
     Ok(Some(Handout { customer, claim_id, phone: phone.to_string(), lease_expires_at: lease }))
 }

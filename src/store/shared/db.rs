@@ -120,6 +120,17 @@ pub trait Db {
         Ok(())
     }
 
+    /// Runs `first` (an INSERT, UPDATE or DELETE), then `writes` (as [`Db::exec_all`])
+    /// only if `first` changed a row: whether it did. PostgreSQL runs it all as one
+    /// statement; SQLite, one after another.
+    async fn exec_if(&self, first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> StoreResult<bool> {
+        if self.exec(first.0, &first.1).await? == 0 {
+            return Ok(false);
+        }
+        self.exec_all(writes).await?;
+        Ok(true)
+    }
+
     /// The first row, if any.
     async fn row(&self, sql: &str, args: &[Val]) -> StoreResult<Option<Row>> {
         Ok(self.rows(sql, args).await?.into_iter().next())
