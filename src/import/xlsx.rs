@@ -243,8 +243,9 @@ struct SharedRefs {
     /// Whether the current cell is one of shared strings, and its reference.
     shared: bool,
     cell: Vec<u8>,
-    /// Inside that cell's `<v>`, with the text read so far.
-    value: Option<Vec<u8>>,
+    /// Inside that cell's `<v>`, and the text read so far (its room kept).
+    in_value: bool,
+    value: Vec<u8>,
     bad: Option<String>,
 }
 
@@ -270,7 +271,7 @@ impl SharedRefs {
         let empty = body.ends_with(b"/");
         match (local, closing) {
             (b"c", false) => {
-                self.value = None;
+                self.in_value = false;
                 let attrs = &body[end..];
                 self.shared = !empty && attribute(attrs, b"t") == Some(b"s");
                 self.cell.clear();
@@ -278,15 +279,19 @@ impl SharedRefs {
                     self.cell.extend_from_slice(attribute(attrs, b"r").unwrap_or_default());
                 }
             }
-            (b"c", true) => (self.shared, self.value) = (false, None),
-            (b"v", false) if self.shared && !empty => self.value = Some(Vec::new()),
+            (b"c", true) => (self.shared, self.in_value) = (false, false),
+            (b"v", false) if self.shared && !empty => {
+                self.in_value = true;
+                self.value.clear();
+            }
             (b"v", true) => {
-                if let Some(value) = self.value.take()
+                let value = &self.value;
+                if std::mem::take(&mut self.in_value)
                     && self.shared
                     && self.bad.is_none()
                     && !(value.len() <= 20 && value.iter().all(u8::is_ascii_digit))
                 {
-                    let shown: String = String::from_utf8_lossy(&value).chars().take(20).collect();
+                    let shown: String = String::from_utf8_lossy(value).chars().take(20).collect();
                     let cell = String::from_utf8_lossy(&self.cell);
                     self.bad = Some(format!("cell {cell} names shared string '{shown}', which is not an index"));
                 }
@@ -319,16 +324,40 @@ impl std::io::Write for SharedRefs {
         while !rest.is_empty() && self.bad.is_none() {
             if !self.in_tag {
                 let at = memchr::memchr(b'<', rest).unwrap_or(rest.len());
-                if let Some(value) = &mut self.value {
-                    let room = Self::VALUE.saturating_sub(value.len());
-                    value.extend_from_slice(&rest[..at.min(room)]);
+                if self.in_value {
+                    let room = Self::VALUE.saturating_sub(self.value.len());
+                    self.value.extend_from_slice(&rest[..at.min(room)]);
                     if at > room {
-                        value.push(b'.');
+                        self.value.push(b'.');
                     }
                 }
                 self.in_tag = at < rest.len();
                 rest = rest.get(at + 1..).unwrap_or_default();
                 continue;
+            }
+            // A tag that ends within this chunk (nearly every one) is judged where it
+            // lies, without a copy: a short loop over its bytes, minding quotes.
+            if self.tag.is_empty() && self.quote.is_none() {
+                let mut quote = None;
+                let mut end = None;
+                for (i, &b) in rest.iter().enumerate() {
+                    match quote {
+                        Some(q) if b == q => quote = None,
+                        Some(_) => {}
+                        None if b == b'>' => {
+                            end = Some(i);
+                            break;
+                        }
+                        None if b == b'"' || b == b'\'' => quote = Some(b),
+                        None => {}
+                    }
+                }
+                if let Some(end) = end {
+                    self.in_tag = false;
+                    self.judge(&rest[..end]);
+                    rest = &rest[end + 1..];
+                    continue;
+                }
             }
             // A quoted attribute value may hold a '>'.
             let stop = match self.quote {
