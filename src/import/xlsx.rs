@@ -318,10 +318,93 @@ fn attribute<'a>(mut rest: &'a [u8], wanted: &[u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// What a look at a cell of shared strings in its most common shape found.
+enum Quick {
+    /// `<c … t="s"/>`, or `<c … t="s"><v>index</v>`, of this many bytes.
+    Fine(usize),
+    /// The attribute found is not in a cell's tag.
+    NotACell,
+    /// Another shape, one cut by the chunk's end, or a bad index: for the reader.
+    Read,
+}
+
+/// `cell` starts at a tag's `<`; `attribute` is where in it `t="s"` was found.
+fn quick_cell(cell: &[u8], attribute: usize) -> Quick {
+    let (Some(end), _) = tag_end(&cell[1..]) else { return Quick::Read };
+    let tag = &cell[1..1 + end];
+    let name = &tag[..tag.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(tag.len())];
+    if attribute > end || !(name == b"c" || name.ends_with(b":c")) {
+        return Quick::NotACell;
+    }
+    let after = 1 + end + 1;
+    if tag.ends_with(b"/") {
+        return Quick::Fine(after);
+    }
+    let Some(value) = cell[after..].strip_prefix(b"<v>") else { return Quick::Read };
+    let Some(len) = memchr::memchr(b'<', value) else { return Quick::Read };
+    let digits = &value[..len];
+    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return Quick::Read;
+    }
+    match value[len..].starts_with(b"</v>") {
+        true => Quick::Fine(after + 3 + len + 4),
+        false => Quick::Read,
+    }
+}
+
+/// Where a tag's text (after its `<`) ends, at the first `>` outside quotes; when
+/// it does not end there, the quote it leaves open, if any.
+fn tag_end(tag: &[u8]) -> (Option<usize>, Option<u8>) {
+    let mut quote = None;
+    for (i, &b) in tag.iter().enumerate() {
+        quote = match quote {
+            Some(q) if b == q => None,
+            None if b == b'>' => return (Some(i), None),
+            None if b == b'"' || b == b'\'' => Some(b),
+            same => same,
+        };
+    }
+    (None, quote)
+}
+
+/// What a cell of shared strings holds among its attributes.
+static SHARED_CELL: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"t=\"s\""));
+
 impl std::io::Write for SharedRefs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut rest = buf;
         while !rest.is_empty() && self.bad.is_none() {
+            // Outside a cell of shared strings, nothing matters until the next one:
+            // found at memchr's speed, then read from its tag's start. A tag left open
+            // at the chunk's end is carried, as the reader below would, since its
+            // attribute may come in the next chunk. (A cell whose tag writes the
+            // attribute otherwise, `t = 's'`, is not checked: calamine reads it.)
+            if !self.in_tag && !self.shared && !self.in_value {
+                let Some(at) = SHARED_CELL.find(rest) else {
+                    if let Some(start) = memchr::memrchr(b'<', rest)
+                        && let (None, quote) = tag_end(&rest[start + 1..])
+                    {
+                        self.in_tag = true;
+                        self.quote = quote;
+                        self.tag.extend_from_slice(&rest[start + 1..]);
+                    }
+                    break;
+                };
+                match memchr::memrchr(b'<', &rest[..at]) {
+                    Some(start) => match quick_cell(&rest[start..], at - start) {
+                        Quick::Fine(len) => rest = &rest[start + len..],
+                        Quick::NotACell => rest = &rest[at + 1..],
+                        // Read by the reader below, which tells what is wrong.
+                        Quick::Read => {
+                            self.in_tag = true;
+                            rest = &rest[start + 1..];
+                        }
+                    },
+                    None => rest = &rest[at + 1..],
+                }
+                continue;
+            }
             if !self.in_tag {
                 let at = memchr::memchr(b'<', rest).unwrap_or(rest.len());
                 if self.in_value {
@@ -337,27 +420,14 @@ impl std::io::Write for SharedRefs {
             }
             // A tag that ends within this chunk (nearly every one) is judged where it
             // lies, without a copy: a short loop over its bytes, minding quotes.
-            if self.tag.is_empty() && self.quote.is_none() {
-                let mut quote = None;
-                let mut end = None;
-                for (i, &b) in rest.iter().enumerate() {
-                    match quote {
-                        Some(q) if b == q => quote = None,
-                        Some(_) => {}
-                        None if b == b'>' => {
-                            end = Some(i);
-                            break;
-                        }
-                        None if b == b'"' || b == b'\'' => quote = Some(b),
-                        None => {}
-                    }
-                }
-                if let Some(end) = end {
-                    self.in_tag = false;
-                    self.judge(&rest[..end]);
-                    rest = &rest[end + 1..];
-                    continue;
-                }
+            if self.tag.is_empty()
+                && self.quote.is_none()
+                && let (Some(end), _) = tag_end(rest)
+            {
+                self.in_tag = false;
+                self.judge(&rest[..end]);
+                rest = &rest[end + 1..];
+                continue;
             }
             // A quoted attribute value may hold a '>'.
             let stop = match self.quote {
@@ -748,7 +818,15 @@ mod tests {
             let whole = sheet(bad);
             let bytes: Vec<String> = whole.chars().map(String::from).collect();
             let chunks: Vec<&str> = bytes.iter().map(String::as_str).collect();
-            assert_eq!(shared_refs(&chunks), Some(want), "{bad} byte by byte");
+            assert_eq!(shared_refs(&chunks), Some(want.clone()), "{bad} byte by byte");
+            // And cut in two anywhere.
+            for cut in (1..whole.len()).filter(|&i| whole.is_char_boundary(i)) {
+                assert_eq!(shared_refs(&[&whole[..cut], &whole[cut..]]), Some(want.clone()), "{bad} cut at {cut}");
+            }
+        }
+        let fine = sheet(r#"<c r="A1" t="s"><v>0</v></c><c r="B1"><v>-1</v></c><c r="C1" t="s"><v>3</v></c>"#);
+        for cut in 1..fine.len() {
+            assert_eq!(shared_refs(&[&fine[..cut], &fine[cut..]]), None, "cut at {cut}");
         }
     }
 
