@@ -1108,7 +1108,7 @@ async fn keep_statistics(pool: std::sync::Weak<Pool>, every: Duration) {
 
 /// ANALYZE of each of the schema's tables changed by more than autovacuum's own
 /// threshold (50 rows and a tenth of the table) since its statistics were made, and
-/// not analyzed in the last `every`; one server at a time.
+/// not analyzed in the last 10 seconds; one server at a time.
 async fn analyze_stale(pool: &Pool) -> StoreResult<()> {
     let mut conn = pool.get().await?;
     let tx = conn.transaction().await?;
