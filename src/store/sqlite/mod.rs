@@ -90,7 +90,7 @@ pub struct SqliteStore {
     marks: Arc<super::plan::MarkCache>,
     staging: Arc<staging::Staging>,
     /// Held while this store serves: one server per database file.
-    _serving: Option<(std::fs::File, FileLock)>,
+    _serving: Option<(std::fs::File, Option<FileLock>)>,
     /// A connection of its own for reading `key_changes` (migration 0010) before
     /// each request: a few microseconds, without a pooled connection or a thread.
     key_watch: Arc<Mutex<Option<Connection>>>,
@@ -188,16 +188,19 @@ struct FileLock {
 }
 
 impl FileLock {
-    fn take(database: &std::path::Path) -> anyhow::Result<FileLock> {
+    /// `None` when the temporary directory takes no file (a read-only system): the
+    /// lock beside the database, by its path, still holds.
+    fn take(database: &std::path::Path) -> anyhow::Result<Option<FileLock>> {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(database).map_err(|e| anyhow::anyhow!("{}: {e}", database.display()))?;
         let path = std::env::temp_dir().join(format!("callsheet-{}-{}.serving", meta.dev(), meta.ino()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
+        let file = match std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::warn!("cannot open {} to lock the database by its inode too: {e}", path.display());
+                return Ok(None);
+            }
+        };
         if file.try_lock().is_err() {
             anyhow::bail!(
                 "another callsheet server is serving {} under another name (a hard link); SQLite is served by one \
@@ -205,7 +208,7 @@ impl FileLock {
                 database.display()
             );
         }
-        Ok(FileLock { path, _file: file })
+        Ok(Some(FileLock { path, _file: file }))
     }
 }
 
