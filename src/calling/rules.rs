@@ -99,6 +99,17 @@ pub fn queue_of(c: &CustomerState, campaign: &Campaign) -> (Option<i64>, i64) {
     }
 }
 
+/// Whether a customer has had every call `max_call_retry` gives it.
+pub fn calls_spent(c: &CustomerState, campaign: &Campaign) -> bool {
+    c.number_call_out >= campaign.max_calls()
+}
+
+/// Whether a customer in status 8 has no calls left: a "do not call back" ends in
+/// status 7, so its end is no clock (CONTRACT §9.3 rule 3).
+pub fn ends_unsuccessful(c: &CustomerState, campaign: &Campaign) -> bool {
+    c.status == status::DO_NOT_CALL && calls_spent(c, campaign)
+}
+
 /// When a "do not call back" of the campaign's current length ends.
 pub fn dnc_ends(c: &CustomerState, campaign: &Campaign) -> i64 {
     c.last_time_make_call.saturating_add(campaign.calling.time_do_not_call.saturating_mul(86_400))
@@ -186,7 +197,7 @@ pub fn apply(
     c.phone_stats.entry(phone.to_string()).or_insert((0, false)).0 += 1;
     c.lease_until = None;
     let rule = campaign.calling.rule(outcome.name());
-    let calls_left = c.number_call_out < campaign.max_calls()
+    let calls_left = !calls_spent(&c, campaign)
         && rule.is_none_or(|r| r.max_attempts == 0 || c.outcomes[outcome.name()] < r.max_attempts);
     let delay = rule.map_or(campaign.time_between_two_call.saturating_mul(60), |r| r.delay_seconds);
     let retry = |c: &mut CustomerState, st: i64| {
@@ -357,13 +368,13 @@ pub fn customer_reasons(
         // with none left its end is no clock.
         DO_NOT_CALL => match (c.dnc_kind, campaign.calling.time_do_not_call) {
             (dnc_kind::CALL_BACK_LATER, days) if days > 0 && dnc_ends(c, campaign) <= now => {
-                if c.number_call_out >= campaign.max_calls() {
+                if calls_spent(c, campaign) {
                     reasons.push("no_calls_left");
                 }
             }
             (dnc_kind::CALL_BACK_LATER, days) if days > 0 => {
                 reasons.push("do_not_call");
-                if c.number_call_out >= campaign.max_calls() {
+                if calls_spent(c, campaign) {
                     reasons.push("no_calls_left");
                 } else {
                     due = Some(dnc_ends(c, campaign));
@@ -374,7 +385,7 @@ pub fn customer_reasons(
         FAILED | ERROR => {
             // Both when both hold (max_call_retry lowered during the delay): explain
             // lists every reason; only calls left make the delay's end a clock.
-            let spent = c.number_call_out >= campaign.max_calls();
+            let spent = calls_spent(c, campaign);
             if c.next_call_at > now {
                 reasons.push("retry_not_due");
                 if !spent {

@@ -787,12 +787,17 @@ mod tests {
 
     use super::{ClaimScanner, SharedRefs};
 
-    fn shared_refs(chunks: &[&str]) -> Option<String> {
-        let mut refs = SharedRefs::default();
+    /// A scanner fed `chunks`, one write each.
+    fn fed<W: Write + Default>(chunks: &[&str]) -> W {
+        let mut scanner = W::default();
         for chunk in chunks {
-            refs.write_all(chunk.as_bytes()).unwrap();
+            scanner.write_all(chunk.as_bytes()).unwrap();
         }
-        refs.bad
+        scanner
+    }
+
+    fn shared_refs(chunks: &[&str]) -> Option<String> {
+        fed::<SharedRefs>(chunks).bad
     }
 
     #[test]
@@ -841,11 +846,7 @@ mod tests {
     }
 
     fn largest_claim(chunks: &[&str]) -> Option<u128> {
-        let mut scanner = ClaimScanner::default();
-        for chunk in chunks {
-            scanner.write_all(chunk.as_bytes()).unwrap();
-        }
-        scanner.largest
+        fed::<ClaimScanner>(chunks).largest
     }
 
     #[test]

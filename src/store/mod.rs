@@ -556,8 +556,6 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
-/// Opens the store a database URL names, running its migrations: for the admin
-/// commands, which may run beside a server.
 /// Whether `url` names a database callsheet can use (its form, not whether it is
 /// there): a one-line reason when it does not.
 pub fn check_url(url: &str) -> anyhow::Result<()> {
@@ -567,6 +565,8 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the store a database URL names, running its migrations: for the admin
+/// commands, which may run beside a server.
 pub async fn open(url: &str) -> anyhow::Result<DynStore> {
     if postgres::is_postgres_url(url) {
         return Ok(Arc::new(postgres::PgStore::open(url).await?));

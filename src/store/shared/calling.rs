@@ -1185,7 +1185,7 @@ async fn next_eligible(
             continue;
         }
         // The end of a "do not call back" with no calls left makes it 7, not callable.
-        if c.status == status::DO_NOT_CALL && c.number_call_out >= campaign.max_calls() {
+        if rules::ends_unsuccessful(&c, campaign) {
             continue;
         }
         next = rules::earliest(
@@ -1821,7 +1821,7 @@ async fn callable_now(
         let (reasons, due) =
             rules::customer_reasons(&c, campaign, Some(working_owner(&c, assigned).unwrap_or("")), now);
         // A "do not call back" that ends with no calls left ends in status 7.
-        if c.status == status::DO_NOT_CALL && c.number_call_out >= campaign.max_calls() {
+        if rules::ends_unsuccessful(&c, campaign) {
             continue;
         }
         if !reasons.is_empty() {

@@ -73,6 +73,14 @@ struct Adder<'a> {
     contact_rows: contacts::PendingRows,
 }
 
+/// The campaign's customer of CRM contact `crm_id`, if it has one.
+fn customer_of_contact(conn: &Connection, account: &str, campaign: &str, crm_id: &str) -> StoreResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND crm_id = ?3")?
+        .query_row((account, campaign, crm_id), |r| r.get(0))
+        .optional()?)
+}
+
 impl<'a> Adder<'a> {
     fn new(
         conn: &'a Connection,
@@ -155,12 +163,10 @@ impl<'a> Adder<'a> {
             for id in stmt.query_map((first_id, self.last_id), |r| r.get::<_, i64>(0))? {
                 written_ids.insert(id?);
             }
-            let mut holder = self.conn.prepare_cached(
-                "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND crm_id = ?3",
-            )?;
             for (i, row) in self.pending.drain(..).enumerate() {
                 if !written_ids.contains(&(first_id + i as i64)) {
-                    let id: i64 = holder.query_row((self.account_id, &self.campaign_id, &row.crm_id), |r| r.get(0))?;
+                    let id = customer_of_contact(self.conn, self.account_id, &self.campaign_id, &row.crm_id)?
+                        .ok_or_else(|| StoreError::broken("a customer the index kept out went missing"))?;
                     outcome.passed_over(row.row, row.crm_id, id >= self.start);
                 }
             }
@@ -249,14 +255,7 @@ impl<'a> Adder<'a> {
                 // skipped like any other: what it left out is already there.
                 self.flush(outcome)?;
                 let crm_id = invalid.id.clone().unwrap_or_default();
-                let held: Option<i64> = self
-                    .conn
-                    .prepare_cached(
-                        "SELECT id FROM customers WHERE account_id = ?1 AND campaign_id = ?2 AND crm_id = ?3",
-                    )?
-                    .query_row((self.account_id, &self.campaign_id, &crm_id), |r| r.get(0))
-                    .optional()?;
-                match held {
+                match customer_of_contact(self.conn, self.account_id, &self.campaign_id, &crm_id)? {
                     Some(id) => outcome.passed_over(invalid.row, crm_id, id >= self.start),
                     None => outcome.reject(invalid),
                 }
