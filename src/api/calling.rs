@@ -13,7 +13,7 @@ use super::error::{ApiError, ApiResult, customer_page, ok, ok_json, page_of, sto
 use super::input::{Fields, Input, PathId};
 use crate::calling::model::{CallResult, Receive};
 use crate::calling::rules::{Outcome, Scope};
-use crate::domain::ids::{CampaignId, ClaimId, CustomerId};
+use crate::domain::ids::{CampaignId, ClaimId};
 use crate::domain::page::{MAX_LIMIT, Page};
 use crate::domain::phone::Region;
 
@@ -103,7 +103,7 @@ fn call_result(f: &Fields<'_>, claim: &ClaimId, region: &Region) -> ApiResult<Ca
 /// customer after the call. The same claim sent again answers its first accepted
 /// answer, whatever it carries.
 async fn result(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     let f = input.fields();
     let claim = f.required_id("claim_id", ClaimId::parse)?;
     let reported = match call_result(&f, &claim, &caller.account.region()) {
@@ -122,26 +122,26 @@ async fn result(State(state): State<AppState>, caller: Caller, id: PathId, input
 /// POST /v1/customcampaign/{id}/release {claim_id} (CONTRACT §9.3): the customer
 /// back as it was, no call counted.
 async fn release(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     let claim = input.fields().required_id("claim_id", ClaimId::parse)?;
     Ok(ok(state.store.release(caller.account_id(), customer, claim).await?))
 }
 
 /// POST /v1/customcampaign/{id}/stop (CONTRACT §9.4): never handed out until resumed.
 async fn stop(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     Ok(ok(state.store.stop_customer(caller.account_id(), caller.key_sid.clone(), customer).await?))
 }
 
 /// POST /v1/customcampaign/{id}/resume (CONTRACT §9.4): the status it had before /stop.
 async fn resume(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     Ok(ok(state.store.resume_customer(caller.account_id(), caller.key_sid.clone(), customer).await?))
 }
 
 /// GET /v1/customcampaign/{id}/explain[?stringee_user_id=] (CONTRACT §9.5).
 async fn explain(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     let user = input.fields().string("stringee_user_id")?.map(|u| u.trim().to_string()).filter(|u| !u.is_empty());
     let region = caller.account.region.clone();
     Ok(ok(state.store.explain(caller.account_id(), region, customer, user).await?))
@@ -151,7 +151,7 @@ async fn explain(State(state): State<AppState>, caller: Caller, id: PathId, inpu
 /// oldest first, kept after the customer is deleted; 1000 a page unless `limit`
 /// says otherwise, so that one request shows a customer's whole story.
 async fn history(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
-    let customer = id.parse(CustomerId::parse)?;
+    let customer = id.customer()?;
     let f = input.fields();
     let p = Page::parse(f.int("page")?, Some(f.int("limit")?.unwrap_or(MAX_LIMIT))).map_err(ApiError::invalid)?;
     let rows = state.store.history(caller.account_id(), customer).await?;

@@ -358,7 +358,7 @@ async fn list(State(state): State<AppState>, caller: Caller, input: Input) -> Ap
 
 /// DELETE /v1/customcampaign/{id} (CONTRACT §4).
 async fn remove(State(state): State<AppState>, caller: Caller, id: PathId) -> ApiResult<Response> {
-    delete_customer(&state, &caller, id.parse(CustomerId::parse)?).await
+    delete_customer(&state, &caller, id.customer()?).await
 }
 
 /// DELETE /v1/customcampaign with `{"id": 110}` (CONTRACT §4).

@@ -389,6 +389,18 @@ impl PathId {
     pub fn parse<T>(&self, parse: impl FnOnce(&str) -> Result<T, String>) -> ApiResult<T> {
         parse(&self.0).map_err(ApiError::invalid)
     }
+
+    /// The id as a customer's: r=1 when it is not an integer, r=4 when it is one
+    /// too large to be any customer's.
+    pub fn customer(&self) -> ApiResult<crate::domain::ids::CustomerId> {
+        let digits = self.0.trim().strip_prefix('-').unwrap_or(self.0.trim());
+        match crate::domain::ids::CustomerId::parse(&self.0) {
+            Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(ApiError::not_found(format!("customer {} not found", self.0.trim())))
+            }
+            parsed => parsed.map_err(ApiError::invalid),
+        }
+    }
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {

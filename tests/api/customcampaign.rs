@@ -710,6 +710,13 @@ backend_test!(delete_by_path_or_body, async {
     // A sign other than `-` is not part of an integer.
     let (status, body) = app.delete("/v1/customcampaign/+3").await;
     assert_eq!((status, body), (400, error(1, "customer id '+3' must be an integer")));
+    // An integer too large for any customer names none, on every customer path.
+    let (status, body) = app.delete("/v1/customcampaign/99999999999999999999").await;
+    assert_eq!((status, body), (404, error(4, "customer 99999999999999999999 not found")));
+    let (status, body) = app.get("/v1/customcampaign/-99999999999999999999/explain").await;
+    assert_eq!((status, body), (404, error(4, "customer -99999999999999999999 not found")));
+    let (status, body) = app.delete("/v1/customcampaign/1e3").await;
+    assert_eq!((status, body), (400, error(1, "customer id '1e3' must be an integer")));
     let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=%2B2")).await;
     assert_eq!((status, body), (400, error(1, "limit must be an integer")));
     let (status, body) =
