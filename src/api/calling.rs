@@ -61,7 +61,7 @@ async fn agent_customers(State(state): State<AppState>, caller: Caller, input: I
     let f = input.fields();
     let campaign = f.required_id("campaign", CampaignId::parse)?;
     let user = user(&f)?;
-    let page = f.int("page")?.unwrap_or(1);
+    let page = f.page_number()?.unwrap_or(1);
     if page < 1 {
         return Err(ApiError::invalid("page must be 1 or more"));
     }

@@ -932,11 +932,15 @@ impl<'a> Fields<'a> {
     /// `page` and `limit` (CONTRACT §4): page from 1, limit 1 to 1000, default 10.
     /// A page number too large for an integer is a page past every list: empty.
     pub fn page(&self) -> ApiResult<crate::domain::page::Page> {
-        let page = match self.int("page") {
-            Err(_) if self.string("page").ok().flatten().is_some_and(|s| huge_whole_number(&s)) => Some(i64::MAX),
-            page => page?,
-        };
-        crate::domain::page::Page::parse(page, self.int("limit")?).map_err(ApiError::invalid)
+        crate::domain::page::Page::parse(self.page_number()?, self.int("limit")?).map_err(ApiError::invalid)
+    }
+
+    /// `page` alone, a number too large for an integer read as the largest.
+    pub fn page_number(&self) -> ApiResult<Option<i64>> {
+        match self.int("page") {
+            Err(_) if self.string("page").ok().flatten().is_some_and(|s| huge_whole_number(&s)) => Ok(Some(i64::MAX)),
+            page => page,
+        }
     }
 
     /// An id of one kind, when the field is present and not blank.
@@ -957,8 +961,9 @@ impl<'a> Fields<'a> {
         self.strings(key)?
             .unwrap_or_default()
             .iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse(s).map_err(|e| ApiError::invalid(format!("{}: {e}", self.name(key)))))
+            .enumerate()
+            .filter(|(_, s)| !s.trim().is_empty())
+            .map(|(i, s)| parse(s).map_err(|e| ApiError::invalid(format!("{}[{i}]: {e}", self.name(key)))))
             .collect()
     }
 

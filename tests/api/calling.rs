@@ -537,6 +537,51 @@ backend_test!(a_callback_whose_agent_left_the_campaign_counts_for_the_others_aft
     assert_eq!((&stats["callable_now"], &stats["next_eligible_at"]), (&json!(0), &json!(due + 500)), "{stats}");
 });
 
+// A USERONLY callback belongs to the agent, not to its stringee_user_id: a rename
+// takes it along (also one between the hand-out and the result), a delete makes it
+// anyone's, and an agent that later takes the old name inherits nothing.
+backend_test!(a_callback_follows_its_agent_through_a_rename_and_is_anyones_after_a_delete, async {
+    let app = TestApp::spawn().await;
+    let (campaign, ids) = running(&app, json!({"callback_grace_seconds": 3600}), &[&[1], &[2], &[3]]).await;
+    let u1 = agent_id(&app, "u1").await;
+    let (a, ca, _) = claim(&app, &campaign, "u1").await;
+    reported(&app, a, &ca, "callback", json!({"callback_time": now_secs() + 600})).await;
+    // Renamed between a hand-out and its result: the callback is the agent's new name's.
+    let (b, cb, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(b, ids[1]);
+    let (s, body) = app.put(&format!("/v1/agent/{u1}"), json!({"stringee_user_id": "lan"})).await;
+    assert_eq!(s, 200, "{body}");
+    let after = reported(&app, b, &cb, "callback", json!({"callback_time": now_secs() - 1})).await;
+    assert_eq!(after["stringee_user_id_callback"], "lan", "{after}");
+    assert_eq!(row(&app, &campaign, a).await["stringee_user_id_callback"], "lan");
+    // Someone new takes the old name: it gets the next new customer, not the callbacks.
+    let (s, body) = app.post("/v1/agent", json!({"name": "New", "stringee_user_id": "u1"})).await;
+    assert_eq!(s, 200, "{body}");
+    let newcomer = body["agentID"].as_str().unwrap().to_string();
+    let (s, body) = app.post("/v1/campagent", json!({"campaign": campaign, "agent": [newcomer]})).await;
+    assert_eq!(s, 200, "{body}");
+    let managed = |user: &'static str| {
+        let app = &app;
+        let body = json!({"campaign": campaign, "stringee_user_id": user});
+        async move {
+            let (s, body) = app.post("/v1/customcampaign/findcustomermanager", body).await;
+            assert_eq!(s, 200, "{body}");
+            body["resFromPccApi"]["data"]["totalCount"].clone()
+        }
+    };
+    assert_eq!(managed("u1").await, "0");
+    let (next, _, _) = claim(&app, &campaign, "u1").await;
+    assert_eq!(next, ids[2]);
+    assert_eq!(managed("lan").await, "2");
+    let (mine, _, _) = claim(&app, &campaign, "lan").await;
+    assert_eq!(mine, b, "its own due callback");
+    // Deleted, its callback not yet due is anyone's: no grace to wait out once due.
+    let (s, body) = app.delete(&format!("/v1/agent/{u1}")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(row(&app, &campaign, a).await["stringee_user_id_callback"], json!(null));
+    assert_eq!(explain(&app, a, Some("u2")).await["reasons"], json!(["callback_not_due"]));
+});
+
 // A callback not yet due whose agent has left the campaign: the stats wait for its
 // grace, as no assigned agent could take it at its time; while its agent works the
 // campaign, its time.
@@ -1473,6 +1518,10 @@ backend_test!(agents_groups_and_assignments_answer_in_the_reference_shapes, asyn
     assert!(agent_id.starts_with("AG") && agent_id.len() == 8, "{agent_id}");
     let (s, body) = app.post("/v1/agent", json!({"name": "Lan again", "stringee_user_id": "lan"})).await;
     assert_eq!((s, body["r"].clone()), (409, json!(7)), "{body}");
+    // A bad id of a list names its place in the list.
+    let (s, body) =
+        app.post("/v1/campagent", json!({"campaign": "CA000000", "agent": [agent_id, "A".repeat(300)]})).await;
+    assert_eq!((s, body), (400, error(1, "agent[1]: agent id is longer than 256 characters")));
     let (_, body) = app.get("/v1/agent?stringee_user_id=lan").await;
     let list = &body["data"];
     assert_eq!(list["totalAgents"], "1", "{body}");
@@ -1698,6 +1747,14 @@ backend_test!(values_past_any_real_time_or_page_are_refused_or_empty_never_a_fai
         .post(
             "/v1/customcampaign/findcustomermanager",
             json!({"campaign": campaign, "stringee_user_id": "u1", "page": i64::MAX}),
+        )
+        .await;
+    assert_eq!((s, &body["resFromPccApi"]["data"]["rows"]), (200, &json!([])), "{body}");
+    // ... a page number too large for an integer too, as every other list reads it.
+    let (s, body) = app
+        .post(
+            "/v1/customcampaign/findcustomermanager",
+            json!({"campaign": campaign, "stringee_user_id": "u1", "page": "99999999999999999999"}),
         )
         .await;
     assert_eq!((s, &body["resFromPccApi"]["data"]["rows"]), (200, &json!([])), "{body}");

@@ -185,11 +185,16 @@ pub async fn agent_by_user(db: &impl Db, account: &str, user: &str) -> StoreResu
 }
 
 pub async fn update_agent(db: &impl Db, account: &str, id: &str, draft: AgentDraft) -> StoreResult<Option<Agent>> {
-    if agent(db, account, id).await?.is_none() {
+    let Some(before) = agent(db, account, id).await? else {
         return Ok(None);
-    }
-    if let Some(user) = &draft.stringee_user_id {
+    };
+    if let Some(user) = &draft.stringee_user_id
+        && *user != before.stringee_user_id
+    {
         user_taken(db, account, user, Some(id)).await?;
+        // The agent's own callbacks follow it to its new name: no other agent that
+        // later takes the old one inherits them.
+        pass_callbacks(db, account, &before.stringee_user_id, Some(user)).await?;
     }
     let sets: [(&str, Option<Val>); 5] = [
         ("name", draft.name.map(Val::from)),
@@ -212,6 +217,11 @@ pub async fn update_agent(db: &impl Db, account: &str, id: &str, draft: AgentDra
 
 /// Deletes the agent with its memberships, assignments and quotas.
 pub async fn delete_agent(db: &impl Db, account: &str, id: &str) -> StoreResult<bool> {
+    // A deleted agent's own callbacks become anyone's: the appointment is kept, and
+    // an agent later created with the same stringee_user_id does not inherit it.
+    if let Some(gone) = agent(db, account, id).await? {
+        pass_callbacks(db, account, &gone.stringee_user_id, None).await?;
+    }
     let args = [Val::from(account), Val::from(id)];
     for sql in [
         "DELETE FROM group_members WHERE account_id = ? AND agent_id = ?",
@@ -221,6 +231,18 @@ pub async fn delete_agent(db: &impl Db, account: &str, id: &str) -> StoreResult<
         db.exec(sql, &args).await?;
     }
     Ok(db.exec("DELETE FROM agents WHERE account_id = ? AND id = ?", &args).await? > 0)
+}
+
+/// Moves the `USERONLY` callbacks of the agent known as `from` to `to`, or makes
+/// them anyone's (`None`): in every campaign of the account, whatever the
+/// customer's status now (a stopped or claimed callback keeps its owner).
+async fn pass_callbacks(db: &impl Db, account: &str, from: &str, to: Option<&str>) -> StoreResult<()> {
+    db.exec(
+        "UPDATE customers SET stringee_user_id_callback = ? WHERE account_id = ? AND stringee_user_id_callback = ?",
+        &[to.map_or(Val::NullText, Val::from), account.into(), from.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn group_rows(db: &impl Db, account: &str, rows: Vec<Row>) -> StoreResult<Vec<Group>> {

@@ -1257,7 +1257,22 @@ pub async fn result(
         )));
     }
     let from = c.status;
-    let callback = r.callback_time.map(|t| (t, r.callback_scope, claim.user.as_str()));
+    // A USERONLY callback is the agent's under the name it has now (renamed since the
+    // hand-out or not); anyone's if it was deleted meanwhile.
+    let mut owner = (r.callback_scope, claim.user.clone());
+    if r.callback_time.is_some() && r.callback_scope == rules::Scope::UserOnly {
+        let current = db
+            .row(
+                "SELECT stringee_user_id FROM agents WHERE account_id = ? AND id = ?",
+                &[account.into(), claim.agent.as_str().into()],
+            )
+            .await?;
+        owner = match current {
+            Some(row) => (rules::Scope::UserOnly, row.text(0)),
+            None => (rules::Scope::Anyone, claim.user.clone()),
+        };
+    }
+    let callback = r.callback_time.map(|t| (t, owner.0, owner.1.as_str()));
     let applied = rules::apply(c, &campaign, &claim.phone, r.outcome, callback, now);
     if applied.list_phone {
         db.exec(
