@@ -599,6 +599,12 @@ pub fn rebuild_words_if_stale(conn: &mut Connection) -> StoreResult<()> {
 /// Computes the custom-field words of contacts stored before they were kept
 /// (migration 7), a thousand to a transaction.
 pub fn fill_field_words(conn: &mut Connection) -> StoreResult<()> {
+    // Read first without the write lock, as `rebuild_words_if_stale` does.
+    let none: bool =
+        conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM contacts WHERE field_words IS NULL)", [], |r| r.get(0))?;
+    if none {
+        return Ok(());
+    }
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let pending: Vec<(i64, String)> = tx

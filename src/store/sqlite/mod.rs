@@ -219,6 +219,18 @@ impl Drop for FileLock {
     }
 }
 
+/// The database file's path with symbolic links resolved, as every process
+/// resolves it (the file, or when it is not made yet its directory and its name):
+/// where the files locking it sit.
+fn resolved(path: &std::path::Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            std::fs::canonicalize(dir).map(|d| d.join(path.file_name().unwrap_or_default()))
+        })
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// The file path a `sqlite://PATH` (or `sqlite:PATH`) URL names.
 pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).ok_or_else(|| {
@@ -232,11 +244,17 @@ pub fn path_from_url(url: &str) -> anyhow::Result<PathBuf> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file and runs pending migrations.
+    /// Opens (creating if missing) the database file and runs pending migrations,
+    /// for an admin command: its writes take their turn beside a server's.
     pub async fn open(url: &str) -> anyhow::Result<SqliteStore> {
+        SqliteStore::open_as(url, true).await
+    }
+
+    async fn open_as(url: &str, admin: bool) -> anyhow::Result<SqliteStore> {
         let path = path_from_url(url)?;
+        let turn = staging::Turn::beside(&resolved(&path), admin);
         let pool = Arc::new(Pool { path, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(POOL_SIZE)) });
-        let staging: Arc<staging::Staging> = Default::default();
+        let staging = Arc::new(staging::Staging::with_turn(turn));
         let writer = writer::Writer::start(pool.clone(), staging.clone());
         let store = SqliteStore {
             pool,
@@ -259,14 +277,7 @@ impl SqliteStore {
         let path = path_from_url(url)?;
         // The lock sits beside the file itself, whatever path (a symbolic link, say)
         // names it, so that two names of one file cannot both be served.
-        let resolved = std::fs::canonicalize(&path)
-            .or_else(|_| {
-                // Not made yet: its directory, resolved, and its name.
-                let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-                std::fs::canonicalize(dir).map(|d| d.join(path.file_name().unwrap_or_default()))
-            })
-            .unwrap_or_else(|_| path.clone());
-        let mut lock_path = resolved.into_os_string();
+        let mut lock_path = resolved(&path).into_os_string();
         lock_path.push(".serving");
         let lock =
             std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| {
@@ -279,7 +290,7 @@ impl SqliteStore {
                 path.display()
             );
         }
-        let mut store = SqliteStore::open(url).await?;
+        let mut store = SqliteStore::open_as(url, false).await?;
         // SQLite opens a file it may not write read-only, without a word: a server
         // would answer every read and fail every write until restarted.
         if store.run(|conn| Ok(conn.is_readonly(rusqlite::MAIN_DB)?)).await? {
@@ -349,6 +360,11 @@ impl From<rusqlite::Error> for StoreError {
 /// Runs the migrations this database still needs, after checking that those it ran
 /// are the ones this build carries.
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    // Read first without the write lock: every start (an admin command's too, while
+    // a server writes) asks, and the answer is nearly always that nothing is due.
+    if migrated(conn)? {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
@@ -378,6 +394,24 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Whether every migration of this build ran, with its checksum recorded: read in
+/// a plain read transaction.
+fn migrated(conn: &Connection) -> StoreResult<bool> {
+    let has_checksums: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_checksums {
+        return Ok(false);
+    }
+    let applied = conn
+        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
+        .query_map([], |r| Ok(Applied { version: r.get(0)?, checksum: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(migrations::plan(MIGRATIONS, &applied).is_ok_and(|plan| plan.pending.is_empty() && plan.backfill.is_empty()))
 }
 
 /// Whether an error is a uniqueness violation, the sign of an id collision.

@@ -23,8 +23,66 @@ const BLOCK_ROWS: i64 = 1 << 20;
 pub struct Staging {
     /// One writer at a time in this process, served in the order they came.
     pub writer: Arc<tokio::sync::Mutex<()>>,
+    /// The admin commands' turn between this process and others on the same file.
+    pub turn: Turn,
     blocks: RwLock<Vec<Block>>,
     campaigns: Mutex<HashMap<(String, String), CampaignTurn>>,
+}
+
+/// Whose turn a process takes at a database file, beside SQLite's write lock.
+///
+/// SQLite's write lock is not fair between processes: a server writing an import
+/// step after step takes it again the moment it lets go, and an admin command
+/// polling for it (`callsheet key create` during an upload) waited out its whole
+/// timeout and failed. So an admin command holds a file lock beside the database
+/// (`PATH.turn`) exclusively around each of its write transactions, and a server
+/// looks at it before each of its own: finding it held, the server waits until
+/// the command is done. A server only looks, a shared lock taken and let go at
+/// once, never held while it writes.
+#[derive(Default)]
+pub struct Turn {
+    file: Option<std::fs::File>,
+    admin: bool,
+}
+
+/// An admin command's turn, held until dropped.
+pub struct TurnHeld<'a>(&'a std::fs::File);
+
+impl Drop for TurnHeld<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+impl Turn {
+    /// The turn file beside the database at `resolved` (the path every process
+    /// resolves the same way); no turn when it cannot be opened (a read-only
+    /// directory): SQLite's own busy wait still applies.
+    pub fn beside(resolved: &std::path::Path, admin: bool) -> Turn {
+        let mut path = resolved.as_os_str().to_os_string();
+        path.push(".turn");
+        match std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path) {
+            Ok(file) => Turn { file: Some(file), admin },
+            Err(e) => {
+                tracing::debug!("no turn file {}: {e}", std::path::Path::new(&path).display());
+                Turn::default()
+            }
+        }
+    }
+
+    /// Before a write transaction: an admin command takes its turn (held until the
+    /// guard drops, after the commit); a server waits out a command's turn.
+    pub fn take(&self) -> Option<TurnHeld<'_>> {
+        let file = self.file.as_ref()?;
+        if self.admin {
+            return file.lock().ok().map(|()| TurnHeld(file));
+        }
+        if file.try_lock_shared().is_err() {
+            let _ = file.lock_shared();
+        }
+        let _ = file.unlock();
+        None
+    }
 }
 
 /// The key of an account's contact-making turn (no campaign id holds a NUL byte).
@@ -64,6 +122,10 @@ impl Hidden {
 }
 
 impl Staging {
+    pub fn with_turn(turn: Turn) -> Staging {
+        Staging { turn, ..Default::default() }
+    }
+
     /// The reserved ranges now. A range is listed before anything is written in it
     /// and taken off only after its import was published or discarded.
     pub fn hidden(&self) -> Hidden {
@@ -114,6 +176,7 @@ impl Staging {
     /// writer's turn; for a long write's steps, on its blocking thread.
     pub fn step<T>(&self, conn: &Connection, f: impl FnOnce(&Transaction<'_>) -> StoreResult<T>) -> StoreResult<T> {
         let _turn = self.writer.blocking_lock();
+        let _admin = self.turn.take();
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;

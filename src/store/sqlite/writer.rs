@@ -94,6 +94,7 @@ fn serve(pool: &Pool, staging: &Staging, queue: &mpsc::Receiver<Box<dyn Job>>) {
         let mut batch = vec![first];
         // Bulk writes take their steps between batches, in the order they came.
         let turn = staging.writer.blocking_lock();
+        let admin = staging.turn.take();
         while batch.len() < BATCH {
             match queue.try_recv() {
                 Ok(job) => batch.push(job),
@@ -107,6 +108,7 @@ fn serve(pool: &Pool, staging: &Staging, queue: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(e) => Err(e.to_string()),
             },
         };
+        drop(admin);
         drop(turn);
         if committed.is_err() {
             // A connection that failed a commit is not trusted with the next batch.
