@@ -29,6 +29,7 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
         ))
     })?;
     let delimiter = separator(text);
+    too_wide(bytes, delimiter)?;
     let mut reader =
         ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut record = ::csv::StringRecord::new();
@@ -74,6 +75,38 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
             Err(e) => return Err(ImportError::File(format!("the CSV file cannot be read: {e}"))),
         }
     }
+}
+
+/// Refuses a file with a row of more cells than a spreadsheet has columns, before
+/// it is read: the reader holds a row's every cell, blank ones too (a line of ten
+/// million commas took half a gigabyte), so the row's width is counted first, at
+/// memchr's speed, minding quotes. The row is numbered as `read` numbers it.
+fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
+    let (mut cells, mut quoted, mut row, mut from) = (1usize, false, 1i64, 0usize);
+    while let Some(found) = memchr::memchr3(delimiter, b'"', b'\n', &bytes[from..]) {
+        let at = from + found;
+        from = at + 1;
+        match bytes[at] {
+            // A quote opens a quoted cell only at the cell's start; inside one, a
+            // doubled quote is a quote, and a single one closes it.
+            b'"' if quoted && bytes.get(at + 1) == Some(&b'"') => from = at + 2,
+            b'"' if quoted => quoted = false,
+            b'"' => quoted = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r') || bytes[at - 1] == delimiter,
+            _ if quoted => {}
+            b'\n' => (row, cells) = (row + 1, 1),
+            _ => {
+                cells += 1;
+                if cells > super::MAX_COLUMNS {
+                    return Err(ImportError::File(format!(
+                        "row {row} has a cell in column {cells} ({}), past the {} columns a spreadsheet may have",
+                        super::columns::column_letter(cells - 1),
+                        super::MAX_COLUMNS
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a record read from the start of `raw` to its end is left inside a
@@ -162,6 +195,28 @@ mod tests {
         ] {
             assert!(rows(ok).is_ok(), "{}", String::from_utf8_lossy(ok));
         }
+    }
+
+    #[test]
+    fn a_row_wider_than_a_sheet_is_refused_before_it_is_read() {
+        let wide = |row: &str| format!("name,phone\n\nA,0901\n{row}\n").into_bytes();
+        let refused = |row: i64| {
+            ImportError::File(format!(
+                "row {row} has a cell in column 16385 (XFE), past the 16384 columns a spreadsheet may have"
+            ))
+        };
+        // Blank cells count: each is a column the row has.
+        assert_eq!(rows(&wide(&format!("B,0902{}", ",".repeat(16_383)))).unwrap_err(), refused(4));
+        assert!(rows(&wide(&format!("B,0902{}", ",".repeat(16_382)))).is_ok());
+        // Separators inside a quoted cell (its doubled quotes too) are its text; a
+        // quote inside an unquoted cell is a character.
+        let quoted = format!("B,\"{}\"\"{}\",0902", ",".repeat(9000), ",".repeat(9000));
+        assert!(rows(&wide(&quoted)).is_ok());
+        let stray = format!("5\" screen{},0902", ",".repeat(16_383));
+        assert_eq!(rows(&wide(&stray)).unwrap_err(), refused(4));
+        // Semicolons, when they separate.
+        let semi = format!("name;phone\nB;0902{}", ";".repeat(16_383)).into_bytes();
+        assert_eq!(rows(&semi).unwrap_err(), refused(2));
     }
 
     #[test]

@@ -47,7 +47,10 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
         } else {
             std::io::copy(&mut part, &mut std::io::sink())
         };
-        let n = copied.map_err(|_| ImportError::File("the .xlsx file is corrupt: a part does not unpack".into()))?;
+        let n = copied.map_err(|e| match e.get_ref().and_then(|inner| inner.downcast_ref::<Refused>()) {
+            Some(Refused(why)) => ImportError::File(why.clone()),
+            None => ImportError::File("the .xlsx file is corrupt: a part does not unpack".into()),
+        })?;
         total += n;
         if total > limit {
             return Err(too_large());
@@ -59,34 +62,11 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
                 "the .xlsx file is corrupt: its shared-strings table claims {claimed} strings in {n} bytes"
             )));
         }
-        let held = strings.count.saturating_mul(SHARED_STRING_COST).saturating_add(strings.total);
-        if held > MAX_SHARED_STRINGS_HELD {
-            return Err(ImportError::File(format!(
-                "the .xlsx file's shared-strings table holds {} texts of {} in all, which would take {} of memory \
-                 to read, more than an upload may ({}): split the file",
-                strings.count,
-                crate::domain::human_size(strings.total as usize),
-                crate::domain::human_size(held as usize),
-                crate::domain::human_size(MAX_SHARED_STRINGS_HELD as usize)
-            )));
-        }
-        if strings.largest > MAX_SHARED_STRING_BYTES {
-            return Err(ImportError::File(format!(
-                "the .xlsx file holds a text of {} bytes, longer than a cell holds ({} characters)",
-                strings.largest,
-                super::MAX_CELL_CHARS
-            )));
+        if let Some(Refused(why)) = strings.refused().or_else(|| runs.refused()) {
+            return Err(ImportError::File(why));
         }
         if let Some(bad) = refs.bad {
             return Err(ImportError::File(format!("the .xlsx file is corrupt: {bad}")));
-        }
-        for (what, n) in [("text between two tags", runs.text), ("tag", runs.tag)] {
-            if n > MAX_RUN_BYTES {
-                return Err(ImportError::File(format!(
-                    "the .xlsx file holds a {what} of {n} bytes, longer than any spreadsheet writes ({})",
-                    crate::domain::human_size(MAX_RUN_BYTES as usize)
-                )));
-            }
         }
     }
     Ok(())
@@ -127,7 +107,47 @@ struct StringSizer {
     largest: u64,
 }
 
+/// Why a part's checks refused the file: the answer it gets. A check refuses as
+/// soon as it knows, so that a part made to cost memory or time stops being read.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// A check's refusal, as the error that stops `std::io::copy`.
+fn stop(refused: Option<Refused>) -> std::io::Result<()> {
+    refused.map_or(Ok(()), |r| Err(std::io::Error::other(r)))
+}
+
 impl StringSizer {
+    /// Why the table read so far is refused, if it is.
+    fn refused(&self) -> Option<Refused> {
+        let held = self.count.saturating_mul(SHARED_STRING_COST).saturating_add(self.total);
+        if held > MAX_SHARED_STRINGS_HELD {
+            return Some(Refused(format!(
+                "the .xlsx file's shared-strings table holds {} texts of {} in all, which would take {} of memory \
+                 to read, more than an upload may ({}): split the file",
+                self.count,
+                crate::domain::human_size(self.total as usize),
+                crate::domain::human_size(held as usize),
+                crate::domain::human_size(MAX_SHARED_STRINGS_HELD as usize)
+            )));
+        }
+        (self.largest > MAX_SHARED_STRING_BYTES).then(|| {
+            Refused(format!(
+                "the .xlsx file holds a text of {} bytes or more, longer than a cell holds ({} characters)",
+                self.largest,
+                super::MAX_CELL_CHARS
+            ))
+        })
+    }
+
     fn end_name(&mut self) {
         self.naming = false;
         let local = self.name.rsplit(|&b| b == b':').next().unwrap_or(&[]);
@@ -175,6 +195,7 @@ impl std::io::Write for StringSizer {
                 None => break,
             }
         }
+        stop(self.refused())?;
         Ok(buf.len())
     }
 
@@ -202,6 +223,19 @@ struct RunSizer {
     tag: u64,
 }
 
+impl RunSizer {
+    fn refused(&self) -> Option<Refused> {
+        [("text between two tags", self.text), ("tag", self.tag)].into_iter().find(|(_, n)| *n > MAX_RUN_BYTES).map(
+            |(what, n)| {
+                Refused(format!(
+                    "the .xlsx file holds a {what} of {n} bytes or more, longer than any spreadsheet writes ({})",
+                    crate::domain::human_size(MAX_RUN_BYTES as usize)
+                ))
+            },
+        )
+    }
+}
+
 impl std::io::Write for RunSizer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut rest = buf;
@@ -221,6 +255,7 @@ impl std::io::Write for RunSizer {
                 rest = &[];
             }
         }
+        stop(self.refused())?;
         Ok(buf.len())
     }
 
@@ -286,11 +321,7 @@ impl SharedRefs {
             }
             (b"v", true) => {
                 let value = &self.value;
-                if std::mem::take(&mut self.in_value)
-                    && self.shared
-                    && self.bad.is_none()
-                    && !(value.len() <= 20 && value.iter().all(u8::is_ascii_digit))
-                {
+                if std::mem::take(&mut self.in_value) && self.shared && self.bad.is_none() && !is_index(value) {
                     let shown: String = String::from_utf8_lossy(value).chars().take(20).collect();
                     let cell = String::from_utf8_lossy(&self.cell);
                     self.bad = Some(format!("cell {cell} names shared string '{shown}', which is not an index"));
@@ -318,6 +349,15 @@ fn attribute<'a>(mut rest: &'a [u8], wanted: &[u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// Whether a cell's value is a shared-string index as calamine reads one: digits
+/// that fit its integer (past it, calamine reads the first string).
+/// (An empty value is no index either, but calamine reads it as no value.)
+fn is_index(value: &[u8]) -> bool {
+    value.len() <= 20
+        && value.iter().all(u8::is_ascii_digit)
+        && (value.is_empty() || std::str::from_utf8(value).is_ok_and(|v| v.parse::<usize>().is_ok()))
+}
+
 /// What a look at a cell of shared strings in its most common shape found.
 enum Quick {
     /// `<c … t="s"/>`, or `<c … t="s"><v>index</v>`, of this many bytes.
@@ -343,7 +383,7 @@ fn quick_cell(cell: &[u8], attribute: usize) -> Quick {
     let Some(value) = cell[after..].strip_prefix(b"<v>") else { return Quick::Read };
     let Some(len) = memchr::memchr(b'<', value) else { return Quick::Read };
     let digits = &value[..len];
-    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() || !is_index(digits) {
         return Quick::Read;
     }
     match value[len..].starts_with(b"</v>") {
@@ -816,6 +856,8 @@ mod tests {
             (r#"<c t="s" r="C3"><v>2.0</v></c>"#, "C3", "2.0"),
             (r#"<c r="D4" x=">" t="s"><v> 1</v></c>"#, "D4", " 1"),
             (r#"<c r="E5" t="s"><v>123456789012345678901234567890</v></c>"#, "E5", "12345678901234567890"),
+            // Twenty digits past the largest index calamine reads (it would read string 0).
+            (r#"<c r="F6" t="s"><v>18446744073709551616</v></c>"#, "F6", "18446744073709551616"),
         ] {
             let want = format!("cell {cell} names shared string '{value}', which is not an index");
             assert_eq!(shared_refs(&[&sheet(bad)]), Some(want.clone()), "{bad}");
