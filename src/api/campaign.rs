@@ -50,15 +50,15 @@ fn calling_fields(f: &Fields<'_>) -> ApiResult<CallingFields> {
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Some(None),
         Some(_) => Some(f.int("businesshour")?),
     };
-    let retry_rules = match f.value("retry_rules")? {
+    // A list in every shape a list comes in (numbered entries with gaps or from 1, as
+    // PHP sends them, included); one rule sent as an object is a list of one.
+    let blank = matches!(f.get("retry_rules"), Some(serde_json::Value::String(s)) if s.trim().is_empty());
+    if blank {
+        return Err(ApiError::invalid("retry_rules must be a list of objects"));
+    }
+    let retry_rules = match f.objects("retry_rules")? {
         None => None,
-        Some(rules) => {
-            // One rule sent as an object is a list of one, as elsewhere.
-            let items = match rules.as_ref() {
-                serde_json::Value::Array(items) => std::borrow::Cow::Borrowed(items.as_slice()),
-                serde_json::Value::Object(_) => std::borrow::Cow::Owned(vec![rules.as_ref().clone()]),
-                _ => return Err(ApiError::invalid("retry_rules must be a list")),
-            };
+        Some(items) => {
             let mut parsed = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let at = format!("retry_rules[{i}]");

@@ -116,6 +116,9 @@ pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region)
     let compiler = |out| Compiler { dialect, account_id: scope.account_id, portal_id: scope.portal_id, region, out };
     let mut c = compiler(Compiled::default());
     c.node(node)?;
+    if dialect == Dialect::Postgres {
+        c.out.sql = bound_semijoins(&c.out.sql, SEMIJOINS);
+    }
     c.out.selective = selective(node);
     if let Node::Term { field: Field::Named(name), value: value @ (Value::Word(_) | Value::Prefix(_)), .. } = node
         && !matches!(value, Value::Prefix(p) if p.is_empty())
@@ -134,6 +137,55 @@ pub fn compile(node: &Node, dialect: Dialect, scope: Scope<'_>, region: &Region)
         }
     }
     Ok(c.out)
+}
+
+/// Lookups of a contact set (`c.seq IN (SELECT …)`) PostgreSQL may plan as joins.
+const SEMIJOINS: usize = 4;
+
+/// Leaves the first `keep` lookups of a contact set as they are and writes each
+/// later one as `((c.seq IN (SELECT …)) IS TRUE)`, which means the same (neither
+/// side is ever null) but which PostgreSQL does not turn into a join: it reads the
+/// set once, hashed, and probes it. Every lookup of an AND becomes a join of its
+/// own, and PostgreSQL plans joins by searching their orders: 300 terms ANDed took
+/// 89 s to plan, 50 ms written so. The values are all bound parameters, so the
+/// statement's parentheses are its own.
+fn bound_semijoins(sql: &str, keep: usize) -> String {
+    const SET: &str = "c.seq IN (SELECT ";
+    let mut out = String::with_capacity(sql.len() + 64);
+    let (mut rest, mut seen) = (sql, 0);
+    while let Some(at) = rest.find(SET) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        seen += 1;
+        // The lookup ends at the parenthesis that closes the one it opens.
+        let open = SET.len() - "SELECT ".len() - 1;
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, b) in rest.bytes().enumerate().skip(open) {
+            match b {
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (lookup, after) = rest.split_at(end);
+        if seen > keep {
+            out.push_str("((");
+            out.push_str(&bound_semijoins(lookup, usize::MAX));
+            out.push_str(") IS TRUE)");
+        } else {
+            out.push_str(lookup);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A phone prefix as stored phones begin (`phone::prefix`).
@@ -739,6 +791,25 @@ mod tests {
         // On PostgreSQL the word index leads with the account.
         let c = compile(&parse("name:dai").unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
         assert_eq!(c.params, [Param::Text("ACX".into()), Param::Text("PTX 1dai".into())]);
+    }
+
+    #[test]
+    fn postgres_plans_a_few_contact_sets_as_joins_and_hashes_the_rest() {
+        let sql = "c.seq IN (SELECT a FROM t WHERE (x = ?)) AND (c.seq IN (SELECT b FROM u) OR NOT c.seq IN (SELECT \
+                   w0.c FROM w w0 JOIN w w1 ON (w1.c = w0.c))) AND c.name_key <> ''";
+        assert_eq!(
+            bound_semijoins(sql, 1),
+            "c.seq IN (SELECT a FROM t WHERE (x = ?)) AND (((c.seq IN (SELECT b FROM u)) IS TRUE) OR NOT \
+             ((c.seq IN (SELECT w0.c FROM w w0 JOIN w w1 ON (w1.c = w0.c))) IS TRUE)) AND c.name_key <> ''"
+        );
+        assert_eq!(bound_semijoins(sql, 3), sql);
+        // Three hundred words ANDed: four joins, the rest hashed, the values unmoved.
+        let query = (0..300).map(|i| format!("name:w{i}")).collect::<Vec<_>>().join(" AND ");
+        let pg = compile(&parse(&query).unwrap(), Dialect::Postgres, SCOPE, &Region::vietnam()).unwrap();
+        assert_eq!(pg.sql.matches(") IS TRUE)").count(), 296, "{}", pg.sql);
+        assert_eq!(pg.sql.matches('?').count(), pg.params.len());
+        let lite = compile(&parse(&query).unwrap(), Dialect::Sqlite, SCOPE, &Region::vietnam()).unwrap();
+        assert!(!lite.sql.contains("IS TRUE"));
     }
 
     #[test]

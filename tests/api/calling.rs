@@ -501,7 +501,36 @@ backend_test!(retry_rules_replace_the_delay_and_cap_an_outcome, async {
     let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"retry_rules": one})).await;
     assert_eq!((s, &body["data"]["retry_rules"]), (200, &json!([one])), "{body}");
     let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"retry_rules": "busy"})).await;
-    assert_eq!((s, body), (400, error(1, "retry_rules must be a list")));
+    assert_eq!((s, body), (400, error(1, "retry_rules must be a list of objects")));
+    // Numbered entries with gaps, as PHP sends an array after array_filter: in a
+    // form, and as json_encode writes it.
+    let path = format!("/v1/campaign/{campaign}");
+    let busy = json!({"outcome": "busy", "delay_seconds": 600, "max_attempts": 0});
+    let failed = json!({"outcome": "failed", "delay_seconds": 60, "max_attempts": 0});
+    let error_rule = json!({"outcome": "error", "delay_seconds": 5, "max_attempts": 0});
+    let form = |pairs: &[(&str, &str)]| Body::Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    for body in [
+        form(&[
+            ("retry_rules[1][outcome]", "busy"),
+            ("retry_rules[1][delay_seconds]", "600"),
+            ("retry_rules[3][outcome]", "failed"),
+            ("retry_rules[3][delay_seconds]", "60"),
+        ]),
+        Body::Json(json!({"retry_rules": {"1": busy, "3": failed}})),
+        form(&[("retry_rules", &json!({"1": busy, "3": failed}).to_string())]),
+    ] {
+        let (s, body) = app.send(Method::PUT, &path, Some(&app.tenant.token), body).await;
+        assert_eq!((s, &body["data"]["retry_rules"]), (200, &json!([busy, failed])), "{body}");
+    }
+    // In the order of their numbers, not of their fields.
+    let body = form(&[
+        ("retry_rules[5][outcome]", "busy"),
+        ("retry_rules[5][delay_seconds]", "600"),
+        ("retry_rules[2][outcome]", "error"),
+        ("retry_rules[2][delay_seconds]", "5"),
+    ]);
+    let (s, body) = app.send(Method::PUT, &path, Some(&app.tenant.token), body).await;
+    assert_eq!((s, &body["data"]["retry_rules"]), (200, &json!([error_rule, busy])), "{body}");
 });
 
 backend_test!(a_callback_goes_to_its_agent_then_to_anyone_after_the_grace, async {
