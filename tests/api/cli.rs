@@ -462,3 +462,62 @@ fn http_get(addr: &str, path: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// Admin commands work beside a server that writes (CONTRACT §1). One that only reads
+/// (`token`) never needs SQLite's write lock; one that writes (`account create`) takes
+/// its turn between an import's steps: SQLite's lock is not fair between processes,
+/// and such a command waited out its 30 s timeout and failed.
+#[test]
+fn admin_commands_work_while_a_server_writes() {
+    let cli = Cli::new();
+    let (sid, secret) = cli.key();
+    let path = cli.dir.path().join("cli.db");
+    // Another connection holds the write lock: reading commands go on.
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = cli.run(&["token", "--key-sid", &sid, "--key-secret", &secret]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli.run(&["key", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    // A server imports a file in steps, one after the other; a command that writes
+    // gets in between them, long before the import ends.
+    let served = crate::common::Served::start(&cli.database(), &[], "warn,callsheet=info");
+    let token = callsheet::domain::token::mint(&sid, &secret, callsheet::domain::now_secs(), 600);
+    let created = http_post_json(&served, &token, "/v1/campaign", r#"{"name":"Big"}"#);
+    let campaign = created["data"]["id"].as_str().unwrap().to_string();
+    let mut csv = String::from("name,phone\n");
+    for i in 0..150_000 {
+        csv.push_str(&format!("Lead {i},09{i:08}\n"));
+    }
+    let file = cli.dir.path().join("big.csv");
+    std::fs::write(&file, csv).unwrap();
+    let (file, base) = (file.to_str().unwrap().to_string(), served.base.clone());
+    let import = {
+        let mut cmd = cli.client(&["import", &file, "--campaign", &campaign, "--json"], &base, (&sid, &secret));
+        std::thread::spawn(move || cmd.output().unwrap())
+    };
+    // Once the import is under way (a delay, never an assertion on time): the command
+    // gets in while it writes, before its rows are published.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let out = cli.run(&["account", "create", "During"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, listed) = http_get_json(&served, &token, &format!("/v1/customcampaign?campaign={campaign}&limit=1"));
+    assert_eq!(listed["resFromPccApi"]["data"]["totalCount"], "0", "the command waited for the whole import");
+    let out = import.join().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["summary"]["added"], 150_000, "{result}");
+}
+
+fn http_get_json(served: &crate::common::Served, token: &str, path: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let addr = served.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nX-STRINGEE-AUTH: {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Value::Null))
+}
