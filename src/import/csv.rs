@@ -82,8 +82,11 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
 /// million commas took half a gigabyte), so the row's width is counted first, at
 /// memchr's speed, minding quotes. The row is numbered as `read` numbers it.
 fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
+    // Rows end at line feeds (CRLF included), or in a file of none at carriage
+    // returns ("CSV (Macintosh)"), as the reader ends them.
+    let end = if memchr::memchr(b'\n', bytes).is_none() { b'\r' } else { b'\n' };
     let (mut cells, mut quoted, mut row, mut from) = (1usize, false, 1i64, 0usize);
-    while let Some(found) = memchr::memchr3(delimiter, b'"', b'\n', &bytes[from..]) {
+    while let Some(found) = memchr::memchr3(delimiter, b'"', end, &bytes[from..]) {
         let at = from + found;
         from = at + 1;
         match bytes[at] {
@@ -93,7 +96,7 @@ fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
             b'"' if quoted => quoted = false,
             b'"' => quoted = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r') || bytes[at - 1] == delimiter,
             _ if quoted => {}
-            b'\n' => (row, cells) = (row + 1, 1),
+            b if b == end => (row, cells) = (row + 1, 1),
             _ => {
                 cells += 1;
                 if cells > super::MAX_COLUMNS {
@@ -214,6 +217,11 @@ mod tests {
         assert!(rows(&wide(&quoted)).is_ok());
         let stray = format!("5\" screen{},0902", ",".repeat(16_383));
         assert_eq!(rows(&wide(&stray)).unwrap_err(), refused(4));
+        // Rows that end at carriage returns alone are rows too.
+        let mac = format!("name,phone\r{}", "A,0901\r".repeat(10_000)).into_bytes();
+        assert!(rows(&mac).is_ok());
+        let mac = format!("name,phone\rA,0901\rB,0902{}\r", ",".repeat(16_383)).into_bytes();
+        assert_eq!(rows(&mac).unwrap_err(), refused(3));
         // Semicolons, when they separate.
         let semi = format!("name;phone\nB;0902{}", ";".repeat(16_383)).into_bytes();
         assert_eq!(rows(&semi).unwrap_err(), refused(2));

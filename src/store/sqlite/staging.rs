@@ -45,6 +45,9 @@ pub struct Turn {
     admin: bool,
 }
 
+/// The longest a server waits for an admin command's turn to end.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// An admin command's turn, held until dropped.
 pub struct TurnHeld<'a>(&'a std::fs::File);
 
@@ -77,8 +80,13 @@ impl Turn {
         if self.admin {
             return file.lock().ok().map(|()| TurnHeld(file));
         }
-        if file.try_lock_shared().is_err() {
-            let _ = file.lock_shared();
+        // A command's write takes a moment; one stopped while it holds the turn (a
+        // process suspended) is waited for as long as SQLite waits for a lock, then
+        // passed over.
+        let waiting = std::time::Instant::now();
+        while matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)) && waiting.elapsed() < TURN_WAIT
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         let _ = file.unlock();
         None
