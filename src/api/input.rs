@@ -393,10 +393,11 @@ impl PathId {
     /// The id as a customer's: r=1 when it is not an integer, r=4 when it is one
     /// too large to be any customer's.
     pub fn customer(&self) -> ApiResult<crate::domain::ids::CustomerId> {
-        let digits = self.0.trim().strip_prefix('-').unwrap_or(self.0.trim());
+        let text = self.0.trim();
+        let digits = text.strip_prefix('-').unwrap_or(text);
         match crate::domain::ids::CustomerId::parse(&self.0) {
             Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                Err(ApiError::not_found(format!("customer {} not found", self.0.trim())))
+                Err(ApiError::not_found(format!("customer {text} not found")))
             }
             parsed => parsed.map_err(ApiError::invalid),
         }

@@ -81,7 +81,8 @@ const WAL_KEPT_BYTES: i64 = 64 * 1024 * 1024;
 /// kernel zeroes first (a fifth of an import's time when the file was cut to 64 MB).
 const WAL_FILE_KEPT_BYTES: i64 = 256 * 1024 * 1024;
 /// How long a writer waits for another process's write lock (an admin command's)
-/// before giving up; writers of this process take turns at the writer gate instead.
+/// before giving up, and a server for an admin command's turn (`staging::Turn`);
+/// writers of this process take turns at the writer gate instead.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SqliteStore {
@@ -369,18 +370,13 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
     )?;
-    let has_checksums: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_checksums {
-        tx.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")?;
-    }
-    let applied = tx
-        .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
-        .query_map([], |r| Ok(Applied { version: r.get(0)?, checksum: r.get(1)? }))?
-        .collect::<Result<Vec<_>, _>>()?;
+    let applied = match applied(&tx)? {
+        Some(applied) => applied,
+        None => {
+            tx.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")?;
+            applied(&tx)?.unwrap_or_default()
+        }
+    };
     let plan = migrations::plan(MIGRATIONS, &applied).map_err(StoreError::Migration)?;
     for (version, checksum) in &plan.backfill {
         tx.execute("UPDATE schema_migrations SET checksum = ?2 WHERE version = ?1", (version, checksum))?;
@@ -399,19 +395,27 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
 /// Whether every migration of this build ran, with its checksum recorded: read in
 /// a plain read transaction.
 fn migrated(conn: &Connection) -> StoreResult<bool> {
+    Ok(applied(conn)?.is_some_and(|applied| {
+        migrations::plan(MIGRATIONS, &applied).is_ok_and(|plan| plan.pending.is_empty() && plan.backfill.is_empty())
+    }))
+}
+
+/// The migrations the database ran, by version; `None` while `schema_migrations`
+/// is missing or keeps no checksums (a database older than them).
+fn applied(conn: &Connection) -> StoreResult<Option<Vec<Applied>>> {
     let has_checksums: bool = conn.query_row(
         "SELECT count(*) > 0 FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
         [],
         |r| r.get(0),
     )?;
     if !has_checksums {
-        return Ok(false);
+        return Ok(None);
     }
     let applied = conn
         .prepare("SELECT version, checksum FROM schema_migrations ORDER BY version")?
         .query_map([], |r| Ok(Applied { version: r.get(0)?, checksum: r.get(1)? }))?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(migrations::plan(MIGRATIONS, &applied).is_ok_and(|plan| plan.pending.is_empty() && plan.backfill.is_empty()))
+    Ok(Some(applied))
 }
 
 /// Whether an error is a uniqueness violation, the sign of an id collision.

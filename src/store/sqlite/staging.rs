@@ -45,9 +45,6 @@ pub struct Turn {
     admin: bool,
 }
 
-/// The longest a server waits for an admin command's turn to end.
-const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// An admin command's turn, held until dropped.
 pub struct TurnHeld<'a>(&'a std::fs::File);
 
@@ -84,7 +81,8 @@ impl Turn {
         // process suspended) is waited for as long as SQLite waits for a lock, then
         // passed over.
         let waiting = std::time::Instant::now();
-        while matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock)) && waiting.elapsed() < TURN_WAIT
+        while matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock))
+            && waiting.elapsed() < super::BUSY_TIMEOUT
         {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
