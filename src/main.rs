@@ -16,7 +16,7 @@ use callsheet::domain::ids::{AccountId, IdKind, KeySid};
 use callsheet::domain::phone::Region;
 use callsheet::domain::{account::parse_name, now_secs, token};
 use callsheet::store;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 /// A bad argument found after parsing (a value out of its range, a key sid of the
@@ -299,9 +299,15 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        // `callsheet` (or `callsheet key`) alone: the help, commands listed.
-        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+        // `callsheet` (or `callsheet key`) alone: one line naming the commands.
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    | clap::error::ErrorKind::MissingSubcommand
+            ) =>
+        {
+            eprintln!("{}", missing_command());
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -335,7 +341,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// The one line for a command line that stops short of a command: which commands
+/// the words given so far lead to.
+fn missing_command() -> String {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_string()];
+    for word in std::env::args().skip(1).filter(|a| !a.starts_with('-')) {
+        // Options' values are passed over; a command's name leads on.
+        if let Some(sub) = command.find_subcommand(&word).cloned() {
+            path.push(word);
+            command = sub;
+        }
+    }
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).filter(|n| *n != "help").collect();
+    format!("error: {} needs a command: {} (see --help)", path.join(" "), names.join(", "))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A URL of no database the server knows is a bad argument, whatever the command.
+    store::check_url(&cli.database).map_err(|e| bad_argument(format!("{e:#}")))?;
     match cli.command {
         Command::Serve {
             listen,

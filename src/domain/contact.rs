@@ -200,6 +200,18 @@ pub fn field_words(fields: &Map<String, Value>) -> String {
     Value::Object(out).to_string()
 }
 
+/// The field words of a contact's stored `fields` (JSON text) when they differ from
+/// the `stored` ones (JSON text, `None` when never computed): what a store writes
+/// when its folding rules changed (`customer::word_index_version`).
+pub fn field_words_again(fields: &str, stored: Option<&str>) -> Option<String> {
+    let fields: Map<String, Value> = serde_json::from_str(fields).unwrap_or_default();
+    let words = field_words(&fields);
+    let same = stored
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .is_some_and(|old| serde_json::from_str::<Value>(&words).is_ok_and(|new| new == old));
+    (!same).then_some(words)
+}
+
 #[cfg(test)]
 mod field_word_tests {
     use super::*;

@@ -3,7 +3,10 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
-/// Lower case with diacritics stripped and `đ` read as `d`: "Đài" -> "dai".
+/// Lower case with diacritics stripped, and the Latin letters that carry their mark
+/// inside them (no decomposition takes it off) read as their base letters, as
+/// Lucene's ASCIIFoldingFilter reads them: "Đài" -> "dai", "Łukasz" -> "lukasz",
+/// "Søren" -> "soren", "Straße" -> "strasse" ([`base_letters`]).
 ///
 /// Each character is decomposed on its own and its marks dropped, which gives the
 /// same letters as a whole-string NFD (the marks' order is all NFD would change,
@@ -22,14 +25,53 @@ pub fn fold_char_into(out: &mut String, c: char) {
         out.push(c.to_ascii_lowercase());
         return;
     }
-    match c {
-        'đ' | 'Đ' => out.push('d'),
-        _ => decompose_canonical(c, |part| {
-            if !is_combining_mark(part) {
-                out.extend(part.to_lowercase().map(|l| if l == 'đ' { 'd' } else { l }));
+    decompose_canonical(c, |part| {
+        if !is_combining_mark(part) {
+            for l in part.to_lowercase() {
+                match base_letters(l) {
+                    Some(base) => out.push_str(base),
+                    None => out.push(l),
+                }
             }
-        }),
-    }
+        }
+    });
+}
+
+/// The base letters of a lower-case Latin letter whose diacritic or stroke is part
+/// of it (canonical decomposition leaves it whole), or of a ligature: what Lucene's
+/// ASCIIFoldingFilter writes for it. `None` for every other character.
+pub fn base_letters(c: char) -> Option<&'static str> {
+    Some(match c {
+        'đ' | 'ð' | 'ɖ' | 'ɗ' => "d",
+        'ł' | 'ŀ' | 'ƚ' | 'ɫ' | 'ɬ' | 'ɭ' => "l",
+        'ø' | 'ǿ' | 'ɵ' => "o",
+        'ħ' => "h",
+        'ı' | 'ɨ' => "i",
+        'ŧ' | 'ƭ' | 'ʈ' => "t",
+        'ŋ' => "n",
+        'ƀ' | 'ɓ' => "b",
+        'ƒ' => "f",
+        'ǥ' | 'ɠ' => "g",
+        'ƶ' | 'ȥ' => "z",
+        'ȼ' => "c",
+        'ɇ' => "e",
+        'ɍ' => "r",
+        'ɏ' | 'ƴ' => "y",
+        'ʉ' => "u",
+        'ſ' => "s",
+        'ß' => "ss",
+        'æ' | 'ǽ' | 'ǣ' => "ae",
+        'œ' => "oe",
+        'þ' => "th",
+        'ĳ' => "ij",
+        'ﬀ' => "ff",
+        'ﬁ' => "fi",
+        'ﬂ' => "fl",
+        'ﬃ' => "ffi",
+        'ﬄ' => "ffl",
+        'ﬅ' | 'ﬆ' => "st",
+        _ => return None,
+    })
 }
 
 /// Lower case, composed (NFC) where the text carries combining marks: "Trần" typed
@@ -82,12 +124,13 @@ mod tests {
     use proptest::prelude::*;
     use unicode_normalization::UnicodeNormalization;
 
-    /// The straightforward definition: NFD, drop marks, lower case, đ -> d.
+    /// The straightforward definition: NFD, drop marks, lower case, letters with a
+    /// mark inside them to their base letters.
     fn fold_by_nfd(s: &str) -> String {
         s.nfd()
             .filter(|c| !is_combining_mark(*c))
             .flat_map(char::to_lowercase)
-            .map(|c| if c == 'đ' { 'd' } else { c })
+            .map(|c| base_letters(c).map_or_else(|| c.to_string(), str::to_string))
             .collect()
     }
 
@@ -109,6 +152,19 @@ mod tests {
         assert_eq!(fold("NGUYỄN Văn Ấn"), "nguyen van an");
         assert!(has_diacritics("Đài"));
         assert!(!has_diacritics("DAI"));
+    }
+
+    #[test]
+    fn folds_the_letters_that_carry_their_mark_as_lucene_does() {
+        assert_eq!(fold("Łukasz Wałęsa"), "lukasz walesa");
+        assert_eq!(fold("Søren Ørsted"), "soren orsted");
+        assert_eq!(fold("Hauptstraße STRASSE ẞ"), "hauptstrasse strasse ss");
+        assert_eq!(fold("Æsir Œuvre Þór Ðorvaldur"), "aesir oeuvre thor dorvaldur");
+        assert_eq!(fold("Işık İzmir"), "isik izmir");
+        assert_eq!(fold("Ħal Għargħur ﬁnal"), "hal gharghur final");
+        assert!(has_diacritics("Łukasz"));
+        assert!(has_diacritics("straße"));
+        assert!(!has_diacritics("lukasz"));
     }
 
     proptest! {

@@ -8,7 +8,7 @@ use tokio_postgres::types::{Json, Type};
 use tokio_postgres::{GenericClient, Row};
 
 use super::{Arg, StoreError, StoreResult, arg, copy_rows, draw, numbered, query_args, refs, resolve_portal};
-use crate::domain::contact::{Contact, ContactDraft, field_words};
+use crate::domain::contact::{Contact, ContactDraft, field_words, field_words_again};
 use crate::domain::customer::{name_key, name_word_keys, word_index_version};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
@@ -586,7 +586,8 @@ pub async fn rebuild_words_if_stale(db: &impl GenericClient) -> StoreResult<()> 
     loop {
         let batch = db
             .query(
-                "SELECT account_id, seq, portal_id, name FROM contacts WHERE seq > $1 ORDER BY seq LIMIT 10000",
+                "SELECT account_id, seq, portal_id, name, name_key, fields::text, field_words::text FROM contacts \
+                 WHERE seq > $1 ORDER BY seq LIMIT 10000",
                 &[&after],
             )
             .await?;
@@ -596,11 +597,70 @@ pub async fn rebuild_words_if_stale(db: &impl GenericClient) -> StoreResult<()> 
         for r in &batch {
             let (account, seq, portal, name): (&str, i64, &str, &str) = (r.get(0), r.get(1), r.get(2), r.get(3));
             words.extend(name_word_keys(portal, name).map(|(key, pos)| (account, key, seq, pos as i32)));
+            // The folded forms stored beside the name and the fields, made again
+            // where the current rules fold otherwise (see word_index_version).
+            let key = name_key(name);
+            if key != r.get::<_, &str>(4) {
+                db.execute(
+                    "UPDATE contacts SET name_key = $3 WHERE account_id = $1 AND seq = $2",
+                    &[&account, &seq, &key],
+                )
+                .await?;
+            }
+            if let Some(fw) = field_words_again(r.get(5), r.get(6)) {
+                db.execute(
+                    "UPDATE contacts SET field_words = $3::text::jsonb WHERE account_id = $1 AND seq = $2",
+                    &[&account, &seq, &fw],
+                )
+                .await?;
+            }
         }
         words.sort_unstable();
         copy_words(db, &words).await?;
     }
+    refold_customers_and_campaigns(db).await?;
     db.execute("UPDATE word_index_version SET version = $1 WHERE id = 1", &[&version]).await?;
+    Ok(())
+}
+
+/// Makes again the customers' name keys and the campaigns' folded names that the
+/// current rules fold otherwise (see [`word_index_version`]); only the rows that
+/// change are written.
+async fn refold_customers_and_campaigns(db: &impl GenericClient) -> StoreResult<()> {
+    let mut after = (String::new(), i64::MIN);
+    loop {
+        let batch = db
+            .query(
+                "SELECT account_id, id, name, name_key FROM customers WHERE (account_id, id) > ($1, $2) \
+                 ORDER BY account_id, id LIMIT 10000",
+                &[&after.0, &after.1],
+            )
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = (last.get(0), last.get(1));
+        for r in &batch {
+            let (account, id, name): (&str, i64, &str) = (r.get(0), r.get(1), r.get(2));
+            let key = name_key(name);
+            if key != r.get::<_, &str>(3) {
+                db.execute(
+                    "UPDATE customers SET name_key = $3 WHERE account_id = $1 AND id = $2",
+                    &[&account, &id, &key],
+                )
+                .await?;
+            }
+        }
+    }
+    for r in db.query("SELECT account_id, id, name, name_folded FROM campaigns", &[]).await? {
+        let (account, id, name): (&str, &str, &str) = (r.get(0), r.get(1), r.get(2));
+        let folded = crate::domain::text::fold(name);
+        if folded != r.get::<_, &str>(3) {
+            db.execute(
+                "UPDATE campaigns SET name_folded = $3 WHERE account_id = $1 AND id = $2",
+                &[&account, &id, &folded],
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 

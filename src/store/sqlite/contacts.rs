@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use super::staging::{Hidden, Reserved, Staging};
 use super::{StoreResult, insert_with_fresh_id, resolve_portal};
-use crate::domain::contact::{Contact, ContactDraft, field_words};
-use crate::domain::customer::{name_word_keys, word_index_version};
+use crate::domain::contact::{Contact, ContactDraft, field_words, field_words_again};
+use crate::domain::customer::{name_key, name_word_keys, word_index_version};
 use crate::domain::ids::{IdKind, IdSource};
 use crate::domain::now_secs;
 use crate::domain::page::{Page, Paged};
@@ -591,8 +591,58 @@ pub fn rebuild_words_if_stale(conn: &mut Connection) -> StoreResult<()> {
         rows.sort_unstable();
         insert_word_rows(&tx, &rows)?;
     }
+    refold(&tx)?;
     tx.execute("UPDATE word_index_version SET version = ?1 WHERE id = 1", [&version])?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Makes again every folded form stored beside a text that the current rules fold
+/// otherwise: contacts' field words, customers' name keys, campaigns' folded names
+/// (see [`word_index_version`]). Only the rows that change are written.
+fn refold(tx: &Connection) -> StoreResult<()> {
+    let mut after = i64::MIN;
+    loop {
+        let batch: Vec<(i64, String, Option<String>)> = tx
+            .prepare_cached("SELECT seq, fields, field_words FROM contacts WHERE seq > ?1 ORDER BY seq LIMIT 4096")?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(last, _, _)) = batch.last() else { break };
+        after = last;
+        for (seq, fields, stored) in &batch {
+            if let Some(words) = field_words_again(fields, stored.as_deref()) {
+                tx.prepare_cached("UPDATE contacts SET field_words = ?2 WHERE seq = ?1")?.execute((seq, words))?;
+            }
+        }
+    }
+    let mut after = i64::MIN;
+    loop {
+        let batch: Vec<(i64, String, String)> = tx
+            .prepare_cached("SELECT id, name, name_key FROM customers WHERE id > ?1 ORDER BY id LIMIT 4096")?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(last, _, _)) = batch.last() else { break };
+        after = last;
+        for (id, name, stored) in &batch {
+            let key = name_key(name);
+            if key != *stored {
+                tx.prepare_cached("UPDATE customers SET name_key = ?2 WHERE id = ?1")?.execute((id, key))?;
+            }
+        }
+    }
+    let campaigns: Vec<(String, String, String, String)> = tx
+        .prepare("SELECT account_id, id, name, name_folded FROM campaigns")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    for (account, id, name, stored) in campaigns {
+        let folded = crate::domain::text::fold(&name);
+        if folded != stored {
+            tx.execute(
+                "UPDATE campaigns SET name_folded = ?3 WHERE account_id = ?1 AND id = ?2",
+                (account, id, folded),
+            )?;
+        }
+    }
     Ok(())
 }
 
