@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiResult, done, ok, ok_json, page};
+use super::error::{ApiError, ApiResult, Code, done, ok, ok_json, page};
 use super::input::{Fields, Input, PathId};
 use crate::domain::campaign::{Action, CallingFields, CampaignFields, RetryRule};
 use crate::domain::ids::{AgentId, CampaignId, GroupId, PortalId};
@@ -117,6 +117,14 @@ async fn create(State(state): State<AppState>, caller: Caller, input: Input) -> 
     let account = caller.account_id();
     // The agents and groups named must exist before anything is made (r=4).
     check_team(&state, &caller, &agents, &groups).await?;
+    // Made with its end already past, the campaign is completed from the start, and a
+    // completed campaign takes no customers (CONTRACT §9.1): said before any id is.
+    if !sources.is_empty() && fields.end_time.is_some_and(|end| end > 0 && end <= crate::domain::now_ms()) {
+        return Err(ApiError::new(
+            Code::Conflict,
+            "end_time has passed: the campaign would be completed, and a completed campaign takes no customers",
+        ));
+    }
     if sources.is_empty() {
         let campaign = state.store.create_campaign(account.clone(), fields).await?;
         assign_new(&state, &caller, &campaign.id, agents, groups).await?;

@@ -104,10 +104,12 @@ pub fn calls_spent(c: &CustomerState, campaign: &Campaign) -> bool {
     c.number_call_out >= campaign.max_calls()
 }
 
-/// Whether a customer in status 8 has no calls left: a "do not call back" ends in
-/// status 7, so its end is no clock (CONTRACT §9.3 rule 3).
+/// Whether a waiting customer's clock ends with no calls left, so that it makes the
+/// customer callable at no time: a "do not call back" then ends in status 7 (CONTRACT
+/// §9.3 rule 3), and a retry whose calls a lowered `max_call_retry` took away leaves
+/// the queue when it comes due.
 pub fn ends_unsuccessful(c: &CustomerState, campaign: &Campaign) -> bool {
-    c.status == status::DO_NOT_CALL && calls_spent(c, campaign)
+    matches!(c.status, status::DO_NOT_CALL | status::FAILED | status::ERROR) && calls_spent(c, campaign)
 }
 
 /// When a "do not call back" of the campaign's current length ends.
@@ -240,6 +242,8 @@ pub fn apply(
         }
     }
     if c.status != CALLBACK {
+        // The callback, if it was one, is used: its time and owner go.
+        c.callback_time = 0;
         c.callback_owner = None;
     }
     Applied { state: c, list_phone }

@@ -352,6 +352,21 @@ backend_test!(lifecycle_moves_refuse_naming_the_status, async {
     );
     let (s, body) = app.post("/v1/campaign/CA000000/start", json!({})).await;
     assert_eq!((s, body), (404, error(3, "campaign 'CA000000' not found")));
+    // Made with its end past, a campaign with customers is refused before it has an id.
+    let past = json!({"name": "Late", "end_time": (now_secs() - 60) * 1000, "listcontacts": contacts(&[&[1]])});
+    let (s, body) = app.post("/v1/campaign", past).await;
+    assert_eq!(
+        (s, body),
+        (
+            409,
+            error(
+                7,
+                "end_time has passed: the campaign would be completed, and a completed campaign takes no customers"
+            )
+        )
+    );
+    let (_, listed) = app.get("/v1/campaign?name=Late").await;
+    assert_eq!(listed["data"]["totalCount"], 0, "nothing was made: {listed}");
     // A completed campaign takes no more customers, by any path.
     let (s, body) =
         app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": contacts(&[&[1]])})).await;
@@ -609,6 +624,28 @@ backend_test!(a_callback_follows_its_agent_through_a_rename_and_is_anyones_after
     assert_eq!(s, 200, "{body}");
     assert_eq!(row(&app, &campaign, a).await["stringee_user_id_callback"], json!(null));
     assert_eq!(explain(&app, a, Some("u2")).await["reasons"], json!(["callback_not_due"]));
+});
+
+// A callback that is called back is used: the result of that call leaves the
+// customer no callback time and no owner, whatever its outcome (a new callback
+// sets its own).
+backend_test!(a_callback_called_back_leaves_no_callback_behind, async {
+    let app = TestApp::spawn().await;
+    let (campaign, _) = running(&app, json!({"max_call_retry": 5, "time_between_two_call": 0}), &[&[1]]).await;
+    let (id, c1, _) = claim(&app, &campaign, "u1").await;
+    let due = now_secs() - 1;
+    let after = reported(&app, id, &c1, "callback", json!({"callback_time": due})).await;
+    assert_eq!((&after["callback_time"], &after["stringee_user_id_callback"]), (&json!(due), &json!("u1")));
+    for (outcome, status) in [("busy", 1), ("callback", 6), ("success", 2)] {
+        let (again, c, _) = claim(&app, &campaign, "u1").await;
+        assert_eq!(again, id);
+        let extra = if outcome == "callback" { json!({"callback_time": due}) } else { json!({}) };
+        let after = reported(&app, id, &c, outcome, extra).await;
+        let expected = if outcome == "callback" { (json!(due), json!("u1")) } else { (json!(0), Value::Null) };
+        assert_eq!(after["status"], status, "{outcome}: {after}");
+        assert_eq!((after["callback_time"].clone(), after["stringee_user_id_callback"].clone()), expected, "{outcome}");
+        assert_eq!(row(&app, &campaign, id).await, after, "the answer is the row GET shows");
+    }
 });
 
 // A callback not yet due whose agent has left the campaign: the stats wait for its

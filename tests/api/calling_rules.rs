@@ -89,11 +89,17 @@ backend_test!(a_customer_out_of_calls_during_its_retry_delay_is_explained_by_bot
     let (campaign, ids) = out_of_calls_after_a_busy_call(&app, 10).await;
     let why = explain(&app, ids[0], Some("u1")).await;
     assert_eq!((&why["reasons"], &why["next_eligible_at"]), (&json!(["retry_not_due", "no_calls_left"]), &Value::Null));
+    // The delay's end makes nobody callable: a hand-out and the stats promise no time.
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), Value::Null));
+    assert_eq!(stats(&app, &campaign).await["next_eligible_at"], Value::Null);
     let (s, _) = app.put(&format!("/v1/campaign/{campaign}"), json!({"max_call_retry": 3})).await;
     assert_eq!(s, 200);
     let why = explain(&app, ids[0], Some("u1")).await;
     assert_eq!(why["reasons"], json!(["retry_not_due"]), "{why}");
-    assert!(why["next_eligible_at"].as_i64().unwrap() > now_secs() + 500, "the delay's end: {why}");
+    let end = why["next_eligible_at"].as_i64().unwrap();
+    assert!(end > now_secs() + 500, "the delay's end: {why}");
+    assert_eq!(nobody(&app, &campaign, "u1").await, ("nothing_due".into(), json!(end)));
+    assert_eq!(stats(&app, &campaign).await["next_eligible_at"], json!(end));
 });
 
 backend_test!(unknown_and_unassigned_agents_are_r4_where_an_agent_is_named, async {

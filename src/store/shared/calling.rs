@@ -1184,7 +1184,8 @@ async fn next_eligible(
         if next.is_some_and(|n| n <= t) {
             continue;
         }
-        // The end of a "do not call back" with no calls left makes it 7, not callable.
+        // A clock that ends with no calls left (a "do not call back" then ends in 7, a
+        // retry leaves the queue) makes nobody callable.
         if rules::ends_unsuccessful(&c, campaign) {
             continue;
         }
@@ -1835,7 +1836,7 @@ async fn callable_now(
         // it is for the others, after the grace: judged as for one of them.
         let (reasons, due) =
             rules::customer_reasons(&c, campaign, Some(working_owner(&c, assigned).unwrap_or("")), now);
-        // A "do not call back" that ends with no calls left ends in status 7.
+        // A clock that ends with no calls left makes nobody callable.
         if rules::ends_unsuccessful(&c, campaign) {
             continue;
         }
