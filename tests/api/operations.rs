@@ -694,3 +694,62 @@ backend_test!(the_word_index_is_built_from_the_contacts_after_the_upgrade_and_a_
     let same = format!("SELECT count(*) FROM word_index_version WHERE version = '{current}'");
     assert_eq!(count(&same).await, 1);
 });
+
+// Migration 14: a callback that was called back before results cleared it (a
+// customer in status 1, 2, 3, 7 or 8 with a callback time or owner) is cleared as a
+// result now clears it; a pending callback (6), a claimed one (5) and a stopped one
+// (4) keep theirs. findcustomermanager and an agent's rename find owners by index.
+backend_test!(migration_14_clears_the_callbacks_results_used_and_keeps_pending_ones, async {
+    use crate::common::{ApiClient, Served};
+    let backend = crate::common::current_backend();
+    let (_db, url) = TestDb::create(backend).await;
+    let client = ApiClient::new(&url, "Before 0014");
+    let served = Served::start(&url, &[], "info");
+    let made = client
+        .post(
+            &served,
+            "/v1/campaign",
+            serde_json::json!({"name": "Callbacks", "listcontacts": (1..=6).map(|i| serde_json::json!(
+                {"id": format!("K{i}"), "phones": [format!("090123456{i}")]})).collect::<Vec<_>>()}),
+        )
+        .await;
+    let campaign = made["data"]["id"].as_str().expect("a campaign id").to_string();
+    drop(served);
+    // Statuses 2, 1, 8 with a used callback left behind; 6, 5 and 4 with a live one.
+    let statuses = [2, 1, 8, 6, 5, 4];
+    let mut undo =
+        String::from("DROP INDEX customers_callback_owner; DELETE FROM schema_migrations WHERE version = 14;");
+    for (i, status) in statuses.iter().enumerate() {
+        undo.push_str(&format!(
+            " UPDATE customers SET status = {status}, callback_time = 1700000000, stringee_user_id_callback = 'u1' \
+             WHERE campaign_id = '{campaign}' AND crm_id = 'K{}';",
+            i + 1
+        ));
+    }
+    crate::common::run_sql_on(backend, &url, &undo).await;
+    let served = Served::start(&url, &[], "info");
+    let listed = client.get(&served, &format!("/v1/customcampaign?campaign={campaign}&limit=10")).await;
+    let rows = listed["resFromPccApi"]["data"]["rows"].as_array().expect("rows").clone();
+    let kept: Vec<(i64, i64, serde_json::Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_i64().unwrap(),
+                r["callback_time"].as_i64().unwrap(),
+                r["stringee_user_id_callback"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (2, 0, serde_json::Value::Null),
+            (1, 0, serde_json::Value::Null),
+            (8, 0, serde_json::Value::Null),
+            (6, 1700000000, serde_json::json!("u1")),
+            (5, 1700000000, serde_json::json!("u1")),
+            (4, 1700000000, serde_json::json!("u1")),
+        ],
+        "{listed}"
+    );
+});

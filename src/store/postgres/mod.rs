@@ -61,6 +61,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
     Migration { version: 12, sql: include_str!("migrations/0012_external_ids.sql") },
     Migration { version: 13, sql: include_str!("migrations/0013_requeues.sql") },
+    Migration { version: 14, sql: include_str!("migrations/0014_callback_owners.sql") },
 ];
 /// Connections one server keeps open unless CALLSHEET_PG_POOL says otherwise.
 const DEFAULT_POOL_SIZE: usize = 16;

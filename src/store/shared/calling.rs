@@ -1075,7 +1075,11 @@ async fn nobody(
     let next = next_eligible(db, account, campaign, &[user], below, now).await?;
     let parked_for_hours = db
         .row(
-            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 0 AND parked = 'hours'",
+            &format!(
+                "SELECT 1 FROM customers{} WHERE account_id = ? AND campaign_id = ? AND id < ? AND due = 0 \
+                 AND parked = 'hours'",
+                db.queue_index()
+            ),
             &scope,
         )
         .await?
@@ -1090,7 +1094,11 @@ async fn nobody(
 async fn list_live(db: &impl Db, account: &str, campaign: &str, below: i64) -> StoreResult<bool> {
     Ok(db
         .row(
-            "SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL LIMIT 1",
+            &format!(
+                "SELECT 1 FROM customers{} WHERE account_id = ? AND campaign_id = ? AND id < ? AND due IS NOT NULL \
+                 LIMIT 1",
+                db.queue_index()
+            ),
             &[account.into(), campaign.into(), below.into()],
         )
         .await?
@@ -1169,9 +1177,10 @@ async fn next_eligible(
             &format!(
                 "SELECT * FROM (SELECT {STATE_COLUMNS}, CASE WHEN c.stringee_user_id_callback IS NULL \
                  OR c.stringee_user_id_callback IN ({}) THEN c.wake_at ELSE c.wake_at + ? END AS t \
-                 FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2) x \
+                 FROM customers c{} WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? AND c.due = 2) x \
                  WHERE x.t > ? ORDER BY x.t, x.id LIMIT ?",
-                marks(owners.len())
+                marks(owners.len()),
+                db.queue_index()
             ),
             &args,
         )
@@ -1641,9 +1650,10 @@ pub async fn agent_customers(
     let claimed = db
         .rows(
             &format!(
-                "SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} JOIN claims l ON l.account_id = c.account_id AND l.id = c.claim_id \
-                 WHERE c.account_id = ? AND c.campaign_id = ? AND {VISIBLE} AND l.agent_id = ? AND l.state = 0 \
-                 AND l.lease_expires_at > ? ORDER BY l.created, l.seq"
+                "SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM} JOIN claims l ON l.account_id = c.account_id \
+                 AND l.customer_id = c.id AND l.id = c.claim_id \
+                 WHERE l.account_id = ? AND l.campaign_id = ? AND l.agent_id = ? AND l.state = 0 \
+                 AND l.lease_expires_at > ? AND c.campaign_id = l.campaign_id AND {VISIBLE} ORDER BY l.created, l.seq"
             ),
             &[account.into(), campaign_id.into(), agent.into(), now.into()],
         )
@@ -1754,8 +1764,11 @@ async fn next_from(
         None => {
             let n = db
                 .row(
-                    "SELECT count(*) FROM (SELECT 1 FROM customers WHERE account_id = ? AND campaign_id = ? AND id < ? \
-                     AND due = 1 LIMIT ?) q",
+                    &format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM customers{} WHERE account_id = ? AND campaign_id = ? \
+                         AND id < ? AND due = 1 LIMIT ?) q",
+                        db.queue_index()
+                    ),
                     &[account.into(), campaign.id.as_str().into(), below.into(), (HANDOUT_JUDGED + 1).into()],
                 )
                 .await?
@@ -1820,13 +1833,22 @@ async fn callable_now(
         return Ok((queued + callbacks, None));
     }
     let hours = hours_of(db, account, campaign).await?;
+    // The queued, and the waiting and callbacks whose clock has rung: each a range of
+    // the queue's index (as one OR, SQLite walked the campaign's customers).
+    let base = format!(
+        "SELECT {STATE_COLUMNS} FROM customers c{} WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ?",
+        db.queue_index()
+    );
+    let mut args: Vec<Val> = scope[..3].to_vec();
+    args.extend(scope[..3].iter().cloned().chain([Val::Int(now)]));
+    args.extend(scope[..3].iter().cloned().chain([Val::Int(now)]));
     let rows = db
         .rows(
             &format!(
-                "SELECT {STATE_COLUMNS} FROM customers c WHERE c.account_id = ? AND c.campaign_id = ? AND c.id < ? \
-                 AND (c.due = 1 OR (c.due = 0 AND c.wake_at <= ?) OR (c.due = 2 AND c.wake_at <= ?))"
+                "{base} AND c.due = 1 UNION ALL {base} AND c.due = 0 AND c.wake_at <= ? \
+                 UNION ALL {base} AND c.due = 2 AND c.wake_at <= ?"
             ),
-            &[scope[0].clone(), scope[1].clone(), scope[2].clone(), Val::Int(now), Val::Int(now)],
+            &args,
         )
         .await?;
     let (mut count, mut unblocks) = (0, None);

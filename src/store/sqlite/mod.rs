@@ -58,6 +58,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, sql: include_str!("migrations/0011_word_keys.sql") },
     Migration { version: 12, sql: include_str!("migrations/0012_ids_never_reused.sql") },
     Migration { version: 13, sql: include_str!("migrations/0013_external_ids.sql") },
+    Migration { version: 14, sql: include_str!("migrations/0014_callback_owners.sql") },
 ];
 /// Connections open at once; SQLite serializes writers anyway, readers run in parallel.
 const POOL_SIZE: usize = 8;
