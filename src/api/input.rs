@@ -568,8 +568,14 @@ fn insert_pairs<'a>(
         let path = bracket_path(&key);
         let top = std::ptr::from_ref(map) as usize;
         let mut at = Place { top, path: String::new(), appends: &mut budget.appends };
-        let created = insert_at(map, &path, Value::String(value.into_owned()), &mut at).map_err(|at| {
-            ApiError::invalid(format!("{}: [] after entry {at} has no index left to append at", path[0]))
+        let created = insert_at(map, &path, Value::String(value.into_owned()), &mut at).map_err(|e| match e {
+            Misfit::NoIndex(at) => {
+                ApiError::invalid(format!("{}: [] after entry {at} has no index left to append at", path[0]))
+            }
+            Misfit::ValueAndBrackets => ApiError::invalid(format!(
+                "{} arrives both as a value and as bracket fields ({}[…]): send it one way",
+                path[0], path[0]
+            )),
         })?;
         if !budget.take(path.len() + created * OBJECT_UNITS) {
             budget.check()?;
@@ -630,9 +636,18 @@ struct Place<'b> {
     appends: &'b mut Appends,
 }
 
-/// Inserts `value` at `path`; returns how many objects it had to create on the way,
-/// or, for a `[]` after an entry numbered past the largest index, that number's key.
-fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut Place<'_>) -> Result<usize, String> {
+/// Why a form pair does not fit the fields before it.
+enum Misfit {
+    /// A `[]` after an entry numbered past the largest index: that number's key.
+    NoIndex(String),
+    /// A field sent both as a value (`a=…`, JSON text say) and as bracket fields
+    /// (`a[0]=…`): which one was meant cannot be told, and either order must answer
+    /// the same.
+    ValueAndBrackets,
+}
+
+/// Inserts `value` at `path`; returns how many objects it had to create on the way.
+fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut Place<'_>) -> Result<usize, Misfit> {
     let (first, rest) = match path.split_first() {
         Some(split) => split,
         None => return Ok(0),
@@ -645,7 +660,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut
     // `[]` appends: the next index.
     let (key, next) = if first.is_empty() {
         if next > i64::MAX as u64 {
-            return Err(i64::MAX.to_string());
+            return Err(Misfit::NoIndex(i64::MAX.to_string()));
         }
         (next.to_string(), next + 1)
     } else {
@@ -658,6 +673,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut
     at.appends.insert(here, (known, next));
     if rest.is_empty() {
         match map.get_mut(&key) {
+            Some(Value::Object(_)) => return Err(Misfit::ValueAndBrackets),
             // A plain key sent twice becomes a list of both values.
             Some(Value::Array(items)) => items.push(value),
             Some(existing) => {
@@ -676,8 +692,7 @@ fn insert_at(map: &mut Map<String, Value>, path: &[&str], value: Value, at: &mut
         Value::Object(Map::new())
     });
     if !slot.is_object() {
-        created += 1;
-        *slot = Value::Object(Map::new());
+        return Err(Misfit::ValueAndBrackets);
     }
     match slot {
         Value::Object(inner) => Ok(created + insert_at(inner, rest, value, at)?),
@@ -1056,14 +1071,17 @@ mod tests {
         // after numbers sent in between.
         let mut map = Map::new();
         let mut budget = Budget::new(Bounds::default());
-        // (a[11] holds text until brackets under it make it an object, as before.)
-        for part in ["a[]=1&a[10]=2", "a[]=3", "a[4]=4&a[]=5", "a[11][]=6&a[11][]=7"] {
+        for part in ["a[]=1&a[10]=2", "a[]=3", "a[4]=4&a[]=5", "a[13][]=6&a[13][]=7"] {
             let pairs = form_urlencoded::parse(part.as_bytes()).map(Ok);
             insert_pairs(&mut map, pairs, &mut budget).unwrap();
         }
+        // a[11] holds text: brackets under it are refused, not made an object over it.
+        let pairs = form_urlencoded::parse(b"a[11][]=8").map(Ok);
+        let refused = insert_pairs(&mut map, pairs, &mut budget).unwrap_err();
+        assert_eq!(refused.msg, "a arrives both as a value and as bracket fields (a[…]): send it one way");
         assert_eq!(
             Value::Object(map),
-            json!({"a": {"0": "1", "10": "2", "11": {"0": "6", "1": "7"}, "4": "4", "12": "5"}})
+            json!({"a": {"0": "1", "10": "2", "11": "3", "13": {"0": "6", "1": "7"}, "4": "4", "12": "5"}})
         );
         // Keys that are not PHP's integers do not move the next index.
         assert_eq!(parse("c[x]=1&c[05]=2&c[]=3"), json!({"c": {"x": "1", "05": "2", "0": "3"}}));

@@ -84,11 +84,30 @@ fn parse_email(email: &str) -> Result<String, String> {
     }
 }
 
-/// A plausible address: something@domain.tld, no spaces, at most 254 characters.
+/// Whether `email` is an address as people write one: `local@domain`, one `@`, a
+/// local part of at most 64 characters without spaces, quotes, brackets, commas,
+/// semicolons or colons (so `mailto:a@b.co`, `<a@b.co>` and two addresses in one
+/// field are not one), not starting, ending or doubling its dots; a domain of at
+/// least two labels of letters, digits and inner hyphens (internationalized names
+/// included), the last of two characters or more and not all digits; 254 in all.
 pub fn looks_like_email(email: &str) -> bool {
-    email.len() <= 254
-        && !email.contains(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    let local_ok = !local.is_empty()
+        && local.chars().count() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:\"@".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.chars().count() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let top_ok = labels.last().is_some_and(|t| t.chars().count() >= 2 && !t.chars().all(|c| c.is_ascii_digit()));
+    email.len() <= 254 && local_ok && labels.len() >= 2 && labels.iter().all(label_ok) && top_ok
 }
 
 fn check_custom_fields(fields: Map<String, Value>) -> Result<Map<String, Value>, String> {
@@ -154,6 +173,33 @@ mod tests {
         assert_eq!((d.phones.unwrap(), d.dropped_phones), (vec!["84901234567".to_string()], vec!["12ab".to_string()]));
         let f = ContactFields { email: Some("nope".into()), ..Default::default() };
         assert_eq!(f.check(&vn).unwrap_err(), "email 'nope' is not an email address");
+        for good in
+            ["a@b.co", "first.last+tag@mail.example.vn", "o'neil@ex-ample.com", "lan@trường.vn", "x_y@sub.a1.io"]
+        {
+            assert!(looks_like_email(good), "{good}");
+        }
+        for bad in [
+            "a@@b.co",
+            "a@.co",
+            "a@b..co",
+            "a@b.c@d.co",
+            "<a@b.co>",
+            "a@b.co,c@d.co",
+            "mailto:a@b.co",
+            "a@-b.co",
+            "a@b-.co",
+            "a@b",
+            "@b.co",
+            "a b@c.co",
+            ".a@b.co",
+            "a.@b.co",
+            "a..b@c.co",
+            "a@b.c",
+            "a@1.23",
+            "\"a\"@b.co",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
         let mut m = Map::new();
         m.insert("tags".into(), json!(["a"]));
         let f = ContactFields { fields: Some(m), ..Default::default() };

@@ -434,6 +434,29 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_without_phones_leaves_its_id_to_a_later_one_with_phones() {
+        let entry = |row: i64, id: &str, phones: &[&str]| NewCustomer {
+            row,
+            crm_id: Some(id.to_string()),
+            name: None,
+            phones: phones.iter().map(|p| p.to_string()).collect(),
+            dropped_phones: Vec::new(),
+            fields: serde_json::Map::new(),
+            email: String::new(),
+            source: Source::Contacts,
+            name_key: None,
+        };
+        let mut r = Repeats::default();
+        assert_eq!(r.check(&entry(0, "A", &[])), None);
+        assert_eq!(r.check(&entry(1, "A", &[])), Some("repeats row 0 (same id)".into()));
+        assert_eq!(r.check(&entry(2, "A", &["84901234567"])), None, "the store adds whichever has phones");
+        assert_eq!(r.check(&entry(3, "A", &["84901234568"])), Some("repeats row 2 (same id)".into()));
+        assert_eq!(r.check(&entry(4, "A", &[])), Some("repeats row 2 (same id)".into()));
+        assert_eq!(r.check(&entry(5, "B", &["84901234567"])), None);
+        assert_eq!(r.check(&entry(6, "B", &[])), Some("repeats row 5 (same id)".into()));
+    }
+
+    #[test]
     fn statuses_are_checked() {
         assert_eq!(parse_status(8), Ok(8));
         assert!(parse_status(9).is_err());
@@ -449,6 +472,11 @@ pub struct Repeats {
     // else) put ids of eight characters, such as `ID123456`, into a few buckets, and a
     // million-row file spent two thirds of its import comparing them.
     ids: std::collections::HashMap<String, i64>,
+    /// Ids whose entries so far gave no phone: such an entry takes its phones from
+    /// the CRM contact, if it has any, which only the store knows; a later entry of
+    /// the id that gives phones is not its repeat, and the store adds whichever of
+    /// the two has phones (the first when the contact has some).
+    phoneless: std::collections::HashMap<String, i64>,
     phones: std::collections::HashMap<String, i64>,
 }
 
@@ -457,6 +485,7 @@ impl Repeats {
     pub fn with_capacity(n: usize) -> Repeats {
         Repeats {
             ids: std::collections::HashMap::with_capacity(n),
+            phoneless: std::collections::HashMap::new(),
             phones: std::collections::HashMap::with_capacity(n.min(1 << 16)),
         }
     }
@@ -465,10 +494,17 @@ impl Repeats {
     pub fn check(&mut self, entry: &NewCustomer) -> Option<String> {
         match &entry.crm_id {
             Some(id) => {
-                if let Some(first) = self.ids.get(id) {
+                let earlier = match entry.phones.is_empty() {
+                    true => self.ids.get(id).or_else(|| self.phoneless.get(id)),
+                    false => self.ids.get(id),
+                };
+                if let Some(first) = earlier {
                     return Some(format!("repeats row {first} (same id)"));
                 }
-                self.ids.insert(id.clone(), entry.row);
+                match entry.phones.is_empty() {
+                    true => self.phoneless.insert(id.clone(), entry.row),
+                    false => self.ids.insert(id.clone(), entry.row),
+                };
             }
             None => {
                 if let Some(first) = entry.phones.iter().find_map(|p| self.phones.get(p)) {

@@ -154,6 +154,15 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                             None => return Err(QueryError { pos: i, msg: "expected a character after '\\'".into() }),
                         }
                     }
+                    if ch == '/' && !in_range {
+                        // Lucene reads `/…/` as a regular expression, wherever a term
+                        // meets it.
+                        return Err(QueryError {
+                            pos: i,
+                            msg: "regular expressions ('/…/') are not supported: escape it as '\\/' to match a '/'"
+                                .into(),
+                        });
+                    }
                     if ch == '?' {
                         return Err(QueryError {
                             pos: i,

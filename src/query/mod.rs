@@ -253,6 +253,11 @@ mod tests {
         assert!(parse(&format!("{}a{}", "(".repeat(64), ")".repeat(64))).is_ok());
         // Lucene's suffixes: a boost changes no match and is read; slop above 0,
         // fuzzy terms and '?' would match what callsheet does not find: refused.
+        assert_eq!(
+            err("name:/h.ang/"),
+            "regular expressions ('/…/') are not supported: escape it as '\\/' to match a '/' at 5"
+        );
+        assert_eq!(err("a/b"), "regular expressions ('/…/') are not supported: escape it as '\\/' to match a '/' at 1");
         assert_eq!(err("linh~"), "fuzzy terms ('~') are not supported at 4");
         assert_eq!(err("name:linh~1"), "fuzzy terms ('~') are not supported at 9");
         assert_eq!(err("\"soa linh\"~2"), "a phrase's slop ('~N' above 0) is not supported at 10");

@@ -88,6 +88,17 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
         ),
         (json!({"name": "x", "phones": [{"n": 1}]}), 400, error(1, "phones[0] must be a string")),
         (json!({"name": "x", "email": "nope"}), 400, error(1, "email 'nope' is not an email address")),
+        (json!({"name": "x", "email": "a@@b.co"}), 400, error(1, "email 'a@@b.co' is not an email address")),
+        (
+            json!({"name": "x", "email": "mailto:a@b.co"}),
+            400,
+            error(1, "email 'mailto:a@b.co' is not an email address"),
+        ),
+        (
+            json!({"name": "x", "email": "a@b.co,c@d.co"}),
+            400,
+            error(1, "email 'a@b.co,c@d.co' is not an email address"),
+        ),
         (json!({"name": "x", "fields": "{bad"}), 400, error(1, "fields is not a valid JSON object")),
         (json!({"name": "x", "portal": "pt_nope"}), 404, error(4, "portal 'pt_nope' not found")),
         (json!({"systemField": [{"field_value": "x"}]}), 400, error(2, "missing systemField[0].field_key")),

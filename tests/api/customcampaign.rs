@@ -127,6 +127,71 @@ backend_test!(an_entry_without_phones_whose_contact_is_in_the_campaign_is_skippe
     );
 });
 
+// An entry without phones takes them from its CRM contact, which only the store
+// knows: a later entry of the same id that gives phones is not its repeat. Without a
+// CRM contact the first is "no phone" and the later one is added; with one, the first
+// is added (the contact's phones) and the later one repeats it. In a list and in a
+// file alike.
+backend_test!(an_entry_without_phones_does_not_shadow_a_later_one_of_its_id_with_phones, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Shadow").await;
+    let (status, body) = add(&app, &campaign, json!([{"id": "s4"}, {"id": "s4", "phones": ["0946000004"]}])).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = &body["summary"];
+    assert_eq!(
+        (&summary["total"], &summary["added"], &summary["invalid"], &summary["repeated"]),
+        (&json!(2), &json!(1), &json!(1), &json!(0)),
+        "{body}"
+    );
+    assert_eq!(summary["invalid_rows"], json!([{"row": 0, "id": "s4", "reason": "no phone"}]), "{body}");
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone=0946000004")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["rows"][0]["crm_id"], "s4", "{listed}");
+    // A CRM contact with a phone: the entry without phones takes it.
+    let contact = app.create_contact(json!({"name": "Có", "phones": ["0946000005"]})).await;
+    let id = contact["id"].as_str().unwrap().to_string();
+    let (status, body) = add(&app, &campaign, json!([{"id": id}, {"id": id, "phones": ["0946000006"]}])).await;
+    assert_eq!(status, 200, "{body}");
+    let summary = &body["summary"];
+    assert_eq!((&summary["added"], &summary["repeated"]), (&json!(1), &json!(1)), "{body}");
+    assert_eq!(summary["invalid_rows"][0]["reason"], "repeats an earlier entry (same id)", "{body}");
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone=0946000005")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["rows"][0]["crm_id"], json!(id), "{listed}");
+    // A file: a row with an id and no phone, then the same id with one.
+    let file = b"id,name,phone\nKH11,Empty,\nKH11,Later,0947000011\n".to_vec();
+    let (status, body) =
+        crate::common::upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "leads.csv", file).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["summary"]["added"], &body["summary"]["invalid"]), (&json!(1), &json!(1)), "{body}");
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}&phone=0947000011")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["rows"][0]["name"], "Later", "{listed}");
+});
+
+// A field sent both as a value (JSON text) and as bracket fields is refused in either
+// order: which one was meant cannot be told.
+backend_test!(a_field_sent_as_a_value_and_as_brackets_is_refused_in_either_order, async {
+    let app = TestApp::spawn().await;
+    let campaign = app.create_campaign("Both").await;
+    let json_text = ("listcontacts", r#"[{"id":"J1","phones":["0951000001"]}]"#);
+    let brackets = [("listcontacts[0][id]", "BR1"), ("listcontacts[0][phones][]", "0951000002")];
+    let want =
+        error(1, "listcontacts arrives both as a value and as bracket fields (listcontacts[…]): send it one way");
+    for order in [0, 1] {
+        let mut fields = vec![("campaign", campaign.as_str())];
+        if order == 0 {
+            fields.push(json_text);
+            fields.extend(brackets);
+        } else {
+            fields.extend(brackets);
+            fields.push(json_text);
+        }
+        let (status, body) =
+            app.send(Method::POST, "/v1/customcampaign", Some(&app.tenant.token), Body::Form(pairs(&fields))).await;
+        assert_eq!((status, body), (400, want.clone()), "order {order}");
+    }
+    let (_, listed) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+    assert_eq!(listed["resFromPccApi"]["data"]["totalCount"], "0", "nothing was added: {listed}");
+});
+
 // A contact holds at most 100 numbers: an entry, a file row or a contact with more
 // is refused, whole, on both backends (tens of thousands of numbers in one cell would
 // otherwise be one lookup list past what either database binds).
