@@ -991,8 +991,16 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A list of strings (numbers taken as their text), e.g. phones.
+    /// A list of strings (numbers taken as their text), e.g. phones. One text that
+    /// starts like JSON but is none (`[0912] 345 678`, a phone with its area code in
+    /// brackets) is that one string.
     pub fn strings(&self, key: &str) -> ApiResult<Option<Vec<String>>> {
+        if let Some(Value::String(s)) = self.get(key)
+            && matches!(s.trim_start().bytes().next(), Some(b'[' | b'{'))
+            && self.json_text(key, s)?.is_none()
+        {
+            return Ok(Some(vec![s.clone()]));
+        }
         let Some(items) = self.list(key)? else {
             return Ok(None);
         };

@@ -226,12 +226,8 @@ pub fn name_key(name: &str) -> String {
         key.push(' ');
         folded.push(' ');
         let start = key.len();
-        for c in word.chars() {
-            for lower in c.to_lowercase() {
-                key.push(lower);
-                text::fold_char_into(&mut folded, lower);
-            }
-        }
+        key.extend(word.chars().flat_map(char::to_lowercase));
+        text::fold_into(&mut folded, word);
         // A word written decomposed is kept composed, as a query's word is.
         if text::has_marks(word) {
             let composed = text::lower(word);
@@ -293,15 +289,15 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
 
 /// What the word index's entries, and every folded form stored beside a text (a
 /// name's key, a contact's field words, a campaign's folded name), depend on
-/// besides the texts: the key's shape, the folding rules (`fold 2`: the letters of
-/// [`text::base_letters`]) and the Unicode tables that split, lower-case and fold
+/// besides the texts: the key's shape, the folding rules (`fold 3`: the letters of
+/// [`text::base_letters`], Latin letters only, full-width ASCII) and the Unicode tables that split, lower-case and fold
 /// them (Rust's and unicode-normalization's). A store whose index was built under
 /// another version is rebuilt from its contacts at start, and its folded forms made
 /// again: they would no longer be found from the texts they came from.
 pub fn word_index_version() -> String {
     let (a, b, c) = char::UNICODE_VERSION;
     let (d, e, f) = unicode_normalization::UNICODE_VERSION;
-    format!("keys 2; fold 2; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
+    format!("keys 2; fold 3; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
 }
 
 /// The form and the word a query word looks up in the word index: the lower case

@@ -24,6 +24,22 @@ const PHONE: &[&str] = &[
     "tel",
     "telephone",
     "sodt",
+    "sodidong",
+    "dienthoaididong",
+    "dtdd",
+    "sdtkhachhang",
+    "sodienthoaikhachhang",
+    "mobilephone",
+    "mobileno",
+    "mobilenumber",
+    "cellphone",
+    "cell",
+    "phoneno",
+    "homephone",
+    "workphone",
+    "businessphone",
+    "otherphone",
+    "primaryphone",
 ];
 const EMAIL: &[&str] = &["email", "mail"];
 
@@ -54,14 +70,21 @@ fn key(header: &str) -> String {
 }
 
 fn role_of(header: &str) -> Option<Role> {
-    let k = key(header);
-    if ID.contains(&k.as_str()) {
+    role_of_key(&key(header)).or_else(|| {
+        // A note in parentheses after the name: "Số điện thoại (bắt buộc)", "Email (nếu có)".
+        let (name, note) = header.trim_end().strip_suffix(')')?.rsplit_once('(')?;
+        (!note.contains('(')).then(|| role_of_key(&key(name))).flatten()
+    })
+}
+
+fn role_of_key(k: &str) -> Option<Role> {
+    if ID.contains(&k) {
         return Some(Role::Id);
     }
-    if NAME.contains(&k.as_str()) {
+    if NAME.contains(&k) {
         return Some(Role::Name);
     }
-    if EMAIL.contains(&k.as_str()) {
+    if EMAIL.contains(&k) {
         return Some(Role::Email);
     }
     // "phone2", "số điện thoại 2": a short number; "Điện thoại: 028 3822 1234" in a
@@ -70,7 +93,36 @@ fn role_of(header: &str) -> Option<Role> {
     if k.len() - base.len() <= 2 && PHONE.contains(&base) {
         return Some(Role::Phone);
     }
+    // Google Contacts' "Phone 1 - Value" (its "Phone 1 - Type" says Mobile or Work).
+    let numbered = k.strip_prefix("phone").and_then(|rest| rest.strip_suffix("value"));
+    if numbered.is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit())) {
+        return Some(Role::Phone);
+    }
     None
+}
+
+/// Whether a text is a calendar date as spreadsheets export one: `YYYY-MM-DD`, or
+/// day, month and year (either way round) joined by `-` or `.` (`12-05-2023`,
+/// `12.05.2023`), with a month of 1–12, a day of 1–31 and a year of 1900–2100. (With
+/// `/` it splits into numbers too short to be phones.)
+fn written_date(text: &str) -> bool {
+    let text = text.trim();
+    let Some(sep) = text.chars().find(|c| *c == '-' || *c == '.') else { return false };
+    let parts: Vec<&str> = text.split(sep).collect();
+    let number = |p: &str, len: std::ops::RangeInclusive<usize>| {
+        (len.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<u32>().ok()).flatten()
+    };
+    let (year, a, b) = match parts.as_slice() {
+        [y, m, d] if sep == '-' && y.len() == 4 => (number(y, 4..=4), number(m, 1..=2), number(d, 1..=2)),
+        [a, b, y] => (number(y, 4..=4), number(a, 1..=2), number(b, 1..=2)),
+        _ => return false,
+    };
+    match (year, a, b) {
+        (Some(y), Some(a), Some(b)) => {
+            (1900..=2100).contains(&y) && (1..=31).contains(&a) && (1..=31).contains(&b) && (a <= 12 || b <= 12)
+        }
+        _ => false,
+    }
 }
 
 /// The spreadsheet letter of a 0-based column: 0 -> A, 27 -> AB.
@@ -88,6 +140,11 @@ pub fn column_letter(mut col: usize) -> String {
 }
 
 impl Columns {
+    /// The columns that hold phones.
+    pub fn phone_columns(&self) -> Vec<usize> {
+        self.roles.iter().filter(|(_, r)| *r == Role::Phone).map(|(c, _)| *c).collect()
+    }
+
     /// Reads the header row. A blank header cell right after a phone column (a merged
     /// "Số điện thoại" header over two columns) is another phone column; other blank
     /// headers name their column by its letter. No phone column: r=8 naming the headers.
@@ -158,7 +215,9 @@ impl Columns {
             if cell.is_empty() {
                 continue;
             }
-            let is_date = matches!(cell, Cell::Date(_));
+            // A date cell, or a date written out in a text cell (a CSV export's
+            // "2023-05-12" or "12.05.2023"), is never a phone, whatever its digits.
+            let is_date = matches!(cell, Cell::Date(_)) || matches!(&cell, Cell::Text(t) if written_date(t));
             // Cells arrive trimmed from both readers.
             let text = cell.into_text();
             match &*self.role(col) {
@@ -235,6 +294,41 @@ mod tests {
                 .map(|(i, n)| (i, Cell::Text(n.to_string())))
                 .collect(),
             width: names.len(),
+        }
+    }
+
+    #[test]
+    fn more_phone_headers_and_notes_in_parentheses_are_read() {
+        for h in [
+            "Số di động",
+            "Điện thoại di động",
+            "ĐTDĐ",
+            "SĐT khách hàng",
+            "Mobile Phone",
+            "Cell phone",
+            "Mobile No",
+            "Số điện thoại\n(bắt buộc)",
+            "Phone (required)",
+            "Business Phone",
+            "Home Phone",
+            "Phone 1 - Value",
+            "Phone 2 - Value",
+        ] {
+            assert_eq!(role_of(h), Some(Role::Phone), "{h}");
+        }
+        assert_eq!(role_of("Email (nếu có)"), Some(Role::Email));
+        assert_eq!(role_of("Số di động, bắt đầu bằng 0"), None);
+        assert_eq!(role_of("Ghi chú (khác)"), None);
+        assert_eq!(role_of("Phone 1 - Type"), None);
+    }
+
+    #[test]
+    fn dates_written_out_are_told_from_phones() {
+        for d in ["2023-05-12", "12-05-2023", "12.05.2023", "5-12-2023", "05.31.1999"] {
+            assert!(written_date(d), "{d}");
+        }
+        for p in ["0976.555.406", "028-3822-1234", "0901-234-567", "20230512", "13-13-2023", "12-05-3023", "2023-05"] {
+            assert!(!written_date(p), "{p}");
         }
     }
 

@@ -2,28 +2,60 @@
 
 use super::{Cell, ImportError, SheetRow};
 
-/// The separator the first non-empty lines use most (outside quotes); `,` when none
-/// shows. Several lines, since a title line ("Report: leads, March") may come
-/// before the header.
+/// The separator the first non-empty lines share (outside quotes): of `,` `;` and
+/// tab, the one whose count is the same on the most lines (then the larger count);
+/// `,` when none shows. A separator splits every row into as many cells, where text
+/// in a cell does not: a `;`-separated file whose addresses hold commas ("Số 1, Lê
+/// Lợi, Quận 1") has a `;` count that every line shares and a comma count that varies.
+/// Several lines, since a title line ("Report: leads, March") may come before the
+/// header; lines end at LF, or at CR in a file that has no LF.
 fn separator(text: &str) -> u8 {
-    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
-    for line in text.lines().filter(|l| !l.trim().is_empty()).take(super::HEADER_SEARCH_ROWS + 1) {
+    const SEPARATORS: [u8; 3] = [b',', b';', b'\t'];
+    let mut counts: Vec<[usize; 3]> = Vec::new();
+    for line in lines(text).filter(|l| !l.trim().is_empty()).take(super::HEADER_SEARCH_ROWS + 1) {
         let mut quoted = false;
+        let mut line_counts = [0usize; 3];
         for b in line.bytes() {
             if b == b'"' {
                 quoted = !quoted;
-            } else if !quoted && let Some(c) = counts.iter_mut().find(|(s, _)| *s == b) {
-                c.1 += 1;
+            } else if !quoted && let Some(i) = SEPARATORS.iter().position(|s| *s == b) {
+                line_counts[i] += 1;
             }
         }
+        counts.push(line_counts);
     }
-    counts.iter().max_by_key(|(_, n)| *n).filter(|(_, n)| *n > 0).map(|(s, _)| *s).unwrap_or(b',')
+    let mut best = (b',', 0usize, 0usize);
+    for (i, sep) in SEPARATORS.iter().enumerate() {
+        let mut lines_with: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for n in counts.iter().map(|c| c[i]).filter(|n| *n > 0) {
+            *lines_with.entry(n).or_default() += 1;
+        }
+        if let Some((count, agree)) = lines_with.into_iter().max_by_key(|(count, agree)| (*agree, *count))
+            && (agree, count) > (best.1, best.2)
+        {
+            best = (*sep, agree, count);
+        }
+    }
+    best.0
+}
+
+/// The lines of `text`: ending at LF, or at CR alone in a file with no LF ("CSV
+/// (Macintosh)"), as the reader takes its rows.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let end = line_end(text.as_bytes());
+    text.split(end as char).map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// The byte that ends a line: LF, or CR in a file without LF.
+fn line_end(bytes: &[u8]) -> u8 {
+    if memchr::memchr(b'\n', bytes).is_none() && memchr::memchr(b'\r', bytes).is_some() { b'\r' } else { b'\n' }
 }
 
 pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportError>) -> Result<(), ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let end = line_end(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == end).count() + 1;
         ImportError::File(format!(
             "the CSV file is not UTF-8 text (line {line}); save it as \"CSV UTF-8\" and upload it again"
         ))
@@ -59,10 +91,10 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
                 while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
                     start += 1;
                 }
-                line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == b'\n').count() as i64;
+                line += bytes[counted_to.min(start)..start].iter().filter(|&&b| b == end).count() as i64;
                 counted_to = start;
                 let number = line - inside;
-                inside += record.iter().map(|v| v.matches('\n').count() as i64).sum::<i64>();
+                inside += record.iter().map(|v| v.matches(end as char).count() as i64).sum::<i64>();
                 let cells = record
                     .iter()
                     .enumerate()
@@ -157,6 +189,26 @@ mod tests {
         assert_eq!(separator("a\tb\tc"), b'\t');
         assert_eq!(separator("\"a;b\",c"), b',');
         assert_eq!(separator("single"), b',');
+        // The count every line shares wins over one that varies (commas in addresses).
+        let text = "Họ tên;SĐT;Địa chỉ\nAn;0901234567;Số 1, Lê Lợi, Quận 1, TP.HCM\nBình;0902;12 Hai Bà Trưng, Q.1\n";
+        assert_eq!(separator(text), b';');
+        assert_eq!(separator("name\tphone\tnote\nA\t0901\tcall, later, maybe\nB\t0902\tx, y\n"), b'\t');
+        assert_eq!(separator("Report: leads, March\nname,phone,note\nA,0901,x; y\nB,0902,z\n"), b',');
+        assert_eq!(separator("name;phone\rA;0901\rB;0902, 0903\r"), b';');
+    }
+
+    #[test]
+    fn rows_of_a_file_whose_lines_end_at_cr_alone_are_numbered_as_a_spreadsheet_shows_them() {
+        let r = rows(b"name,phone\rA,0901\r\rabc,x\r\"B\rC\",0902\rD,0903\r").unwrap();
+        let numbers: Vec<i64> = r.iter().map(|r| r.number).collect();
+        assert_eq!(numbers, [1, 2, 4, 5, 6]);
+        let err = rows(b"name,phone\rA,0901\rB\xff,0902\r").unwrap_err();
+        assert_eq!(
+            err,
+            ImportError::File(
+                "the CSV file is not UTF-8 text (line 3); save it as \"CSV UTF-8\" and upload it again".into()
+            )
+        );
     }
 
     #[test]

@@ -112,7 +112,30 @@ pub const HEADER_SEARCH_ROWS: usize = 10;
 /// least two columns, so that a title or a data row that happens to hold the word
 /// "phone" is not taken for one.
 pub fn is_header(row: &SheetRow, first: bool) -> bool {
-    (first || named_cells(row) >= 2) && Columns::from_header(row).is_ok()
+    may_be_header(row, first) && Columns::from_header(row).is_ok()
+}
+
+/// Whether a row that names a phone column can be the header: it holds no value
+/// (a number, a date, or a phone number written out: a letterhead's "Điện thoại |
+/// 028 3822 1234", a data row whose "Loại" says "Di động"), and unless it is the
+/// first non-empty row, it names at least two columns.
+fn may_be_header(row: &SheetRow, first: bool) -> bool {
+    !holds_values(row) && (first || named_cells(row) >= 2)
+}
+
+/// Whether a row holds a cell no header holds: a number, a date, an email address,
+/// or text that is mostly a phone number's digits (seven or more, at least half of
+/// what is not space).
+fn holds_values(row: &SheetRow) -> bool {
+    row.cells.iter().any(|(_, c)| match c {
+        Cell::Empty => false,
+        Cell::Number(_) | Cell::Date(_) => true,
+        Cell::Text(t) => {
+            let digits = t.chars().filter(char::is_ascii_digit).count();
+            (digits >= 7 && digits * 2 >= t.chars().filter(|c| !c.is_whitespace()).count())
+                || crate::domain::contact::looks_like_email(t)
+        }
+    })
 }
 
 /// Cells that hold a letter: what a header's names are made of.
@@ -333,7 +356,7 @@ pub fn read_entries(
                 }
                 Some(_) => columns = Some(Columns::from_header(&row)?),
                 None => match Columns::from_header(&row) {
-                    Ok(found) if searched == 0 || named_cells(&row) >= 2 => columns = Some(found),
+                    Ok(found) if may_be_header(&row, searched == 0) => columns = Some(found),
                     Ok(_) => {
                         searched += 1;
                         if searched >= HEADER_SEARCH_ROWS {
@@ -432,5 +455,23 @@ mod tests {
         assert!(matches!(detect(&b"name\x00".repeat(17)), Err(ImportError::File(_))));
         // A stray NUL in a text file is the reading's to refuse, naming its cell.
         assert_eq!(detect(b"phone,name\n0901000111,Ti\x00en\n"), Ok(Format::Csv));
+    }
+
+    fn row(cells: &[Cell]) -> SheetRow {
+        SheetRow { number: 1, cells: cells.iter().cloned().enumerate().collect(), width: cells.len() }
+    }
+
+    #[test]
+    fn a_row_holding_values_is_no_header() {
+        let t = |s: &str| Cell::Text(s.into());
+        assert!(is_header(&row(&[t("STT"), t("Họ tên"), t("Số điện thoại"), t("Ghi chú")]), false));
+        assert!(is_header(&row(&[t("phone")]), true));
+        // A letterhead's phone line, a contact line, a data row whose type column says "Di động".
+        assert!(!is_header(&row(&[t("Điện thoại"), t("028 3822 1234"), t("Fax"), t("028 3822 1235")]), false));
+        assert!(!is_header(&row(&[t("Người liên hệ"), t("Chị Lan"), t("Di động"), t("0901 234 567")]), true));
+        assert!(!is_header(&row(&[t("Khách A"), Cell::Number("912345678".into()), t("Di động")]), true));
+        assert!(!is_header(&row(&[t("Mobile"), t("+84 90 123 4567"), t("An")]), false));
+        assert!(!is_header(&row(&[t("Trần"), t("Mobile"), t("0912 000 002 ::: 0912 000 003")]), false));
+        assert!(!is_header(&row(&[t("An"), t("an@gmail.com"), t("Mobile")]), false));
     }
 }

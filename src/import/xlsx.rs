@@ -722,17 +722,33 @@ fn read_workbook(
     }
     let sheet = match options.sheet.as_deref().map(str::trim) {
         Some(wanted) => chosen_sheet(&names, wanted)?,
+        None if names.len() == 1 => names[0].clone(),
         None => {
-            let mut found = None;
-            // An instructions sheet before the list is common: the first sheet whose
-            // first rows name a phone column is the list.
-            for name in names.iter().take(if names.len() > 1 { names.len() } else { 0 }) {
-                if has_header(&mut workbook, name, options.header_row)? {
-                    found = Some(name.clone());
-                    break;
+            // An instructions sheet, an empty template or an old list kept hidden
+            // before the list is common: the list is the first visible sheet whose
+            // first rows name a phone column with a row of data below it; else the
+            // first visible one with such a header, the first visible sheet, the first.
+            let visible: Vec<String> = workbook
+                .sheets_metadata()
+                .iter()
+                .filter(|s| s.visible == calamine::SheetVisible::Visible)
+                .map(|s| s.name.clone())
+                .collect();
+            let mut headed = None;
+            let mut chosen = None;
+            for name in &visible {
+                match header_of(&mut workbook, name, options.header_row)? {
+                    Header::WithData => {
+                        chosen = Some(name.clone());
+                        break;
+                    }
+                    Header::Alone => {
+                        headed.get_or_insert_with(|| name.clone());
+                    }
+                    Header::None => {}
                 }
             }
-            found.unwrap_or_else(|| names[0].clone())
+            chosen.or(headed).or_else(|| visible.first().cloned()).unwrap_or_else(|| names[0].clone())
         }
     };
     read_sheet(&mut workbook, &sheet, &mut |size| on_size(size), on_row)
@@ -762,27 +778,54 @@ pub fn chosen_sheet(names: &[String], wanted: &str) -> Result<String, ImportErro
     }
 }
 
-/// Whether `sheet` has a header row: the one `header_row` names, or one of its first
-/// [`HEADER_SEARCH_ROWS`] non-empty rows.
-fn has_header(workbook: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, header_row: Option<i64>) -> Result<bool, ImportError> {
+/// What a sheet's first rows hold.
+enum Header {
+    None,
+    /// A header row with nothing below it: a template, or an instructions table
+    /// whose "phone" row describes the column.
+    Alone,
+    /// A header row, and below it a row with a digit in one of its phone columns.
+    WithData,
+}
+
+/// Whether `sheet` has a header row (the one `header_row` names, or one of its first
+/// [`HEADER_SEARCH_ROWS`] non-empty rows), and data under it: the next non-empty row
+/// has a digit in a phone column.
+fn header_of(workbook: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, header_row: Option<i64>) -> Result<Header, ImportError> {
     let mut seen = 0usize;
-    let mut found = false;
+    let mut phones: Option<Vec<usize>> = None;
+    let mut data = false;
     let result = read_sheet(workbook, sheet, &mut |_| {}, &mut |row| {
         if row.cells.iter().all(|(_, c)| c.is_empty()) {
             return Ok(());
+        }
+        if let Some(columns) = &phones {
+            data = row
+                .cells
+                .iter()
+                .any(|(c, cell)| columns.contains(c) && cell.text().bytes().any(|b| b.is_ascii_digit()));
+            return Err(ImportError::Stopped);
         }
         seen += 1;
         let past = match header_row {
             Some(h) => row.number >= h,
             None => seen >= HEADER_SEARCH_ROWS,
         };
-        if header_row.is_none_or(|h| row.number == h) && is_header(&row, seen == 1 || header_row.is_some()) {
-            found = true;
+        if header_row.is_none_or(|h| row.number == h)
+            && is_header(&row, seen == 1 || header_row.is_some())
+            && let Ok(columns) = super::columns::Columns::from_header(&row)
+        {
+            phones = Some(columns.phone_columns());
+            return Ok(());
         }
-        if found || past { Err(ImportError::Stopped) } else { Ok(()) }
+        if past { Err(ImportError::Stopped) } else { Ok(()) }
     });
     match result {
-        Ok(()) | Err(ImportError::Stopped) => Ok(found),
+        Ok(()) | Err(ImportError::Stopped) => Ok(match (phones, data) {
+            (None, _) => Header::None,
+            (Some(_), false) => Header::Alone,
+            (Some(_), true) => Header::WithData,
+        }),
         Err(e) => Err(e),
     }
 }

@@ -193,6 +193,13 @@ fn phone_prefix(p: &str, region: &Region) -> Option<String> {
     phone::prefix(p, region)
 }
 
+/// Whether `raw` is one word and nothing else: a prefix must be one, as Lucene
+/// matches a prefix against the indexed words as written (`jean-*` begins no word:
+/// "Jean-Luc" is indexed as `jean` and `luc`).
+fn whole_word(raw: &str) -> bool {
+    crate::domain::customer::name_words(raw).next().is_some_and(|w| w.len() == raw.len())
+}
+
 /// The text just after `prefix` in byte order, as an exclusive upper bound.
 fn after_prefix(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -318,6 +325,7 @@ impl Compiler<'_> {
             crate::domain::customer::name_words(raw).map(crate::domain::customer::lookup_form).unzip();
         match words.len() {
             0 => self.push("0 = 1"),
+            _ if prefix && !whole_word(raw) => self.push("0 = 1"),
             1 => self.words_in(forms[0], &words[0], prefix, count),
             _ if count => {}
             _ if prefix => self.push("0 = 1"),
@@ -422,7 +430,7 @@ impl Compiler<'_> {
     fn column(&mut self, column: &str, value: &Value, fold_case: bool) {
         match value {
             Value::Word(w) | Value::Phrase(w) if fold_case => {
-                self.push(&format!("lower({column}) = ?"));
+                self.push(&format!("{} = ?", self.lowered(column)));
                 self.text(w.to_lowercase());
             }
             Value::Word(w) | Value::Phrase(w) => {
@@ -431,8 +439,8 @@ impl Compiler<'_> {
             }
             Value::Prefix(p) => {
                 let column = match (fold_case, self.dialect) {
-                    (true, Dialect::Sqlite) => format!("lower({column})"),
-                    (true, Dialect::Postgres) => format!("(lower({column}) COLLATE \"C\")"),
+                    (true, Dialect::Sqlite) => self.lowered(column),
+                    (true, Dialect::Postgres) => format!("({} COLLATE \"C\")", self.lowered(column)),
                     (false, _) => column.to_string(),
                 };
                 let p = if fold_case { p.to_lowercase() } else { p.clone() };
@@ -440,6 +448,17 @@ impl Compiler<'_> {
                 self.text(p.clone());
                 self.text(after_prefix(&p));
             }
+        }
+    }
+
+    /// A text column in lower case, every script's letters as Rust lowers them (the
+    /// terms are lowered so): SQLite's own `lower()` lowers ASCII letters only, so an
+    /// email written `ÀB@EXAMPLE.COM` was found by no spelling; it calls the store's
+    /// `callsheet_lower`.
+    fn lowered(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("callsheet_lower({column})"),
+            Dialect::Postgres => format!("lower({column})"),
         }
     }
 
@@ -500,6 +519,7 @@ impl Compiler<'_> {
         let prefix = matches!(value, Value::Prefix(_));
         match words.len() {
             0 => self.push("0 = 1"),
+            _ if prefix && !whole_word(raw) => self.push("0 = 1"),
             1 => self.field_words(path, &format!(" {}{}", words[0], if prefix { "" } else { " " })),
             _ if prefix => self.push("0 = 1"),
             _ if matches!(value, Value::Word(_)) => {
@@ -604,10 +624,12 @@ impl Compiler<'_> {
             }
             // A contact without an email is outside every range on it.
             Target::Builtin(Builtin::Email) => {
-                let column =
-                    if self.dialect == Dialect::Postgres { "(lower(c.email) COLLATE \"C\")" } else { "lower(c.email)" };
+                let column = match self.dialect {
+                    Dialect::Postgres => format!("({} COLLATE \"C\")", self.lowered("c.email")),
+                    Dialect::Sqlite => self.lowered("c.email"),
+                };
                 self.push("(c.email <> '' AND ");
-                self.compare(column, lower, upper, |v| Ok(Param::Text(v.to_lowercase())))?;
+                self.compare(&column, lower, upper, |v| Ok(Param::Text(v.to_lowercase())))?;
                 self.push(")");
                 Ok(())
             }

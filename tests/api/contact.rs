@@ -237,3 +237,19 @@ backend_test!(racing_renames_of_a_contact_leave_only_its_last_name_searchable, a
         assert_eq!(found["data"]["totalCount"], expected, "name:{word} (the last name is {last}): {found}");
     }
 });
+
+// A phone written with its area code in brackets, sent as the one value of `phone`
+// or `phones` (in JSON or a form), is a phone, not JSON text gone wrong.
+backend_test!(a_phone_in_brackets_is_a_phone_not_broken_json, async {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.post("/v1/contact", json!({"name": "p", "phone": "[0912] 345 678"})).await;
+    assert_eq!((status, &body["data"]["phones"]), (200, &json!(["84912345678"])), "{body}");
+    let form = crate::common::pairs(&[("name", "q"), ("phones", "{0912345679}")]);
+    let (status, body) =
+        app.send(reqwest::Method::POST, "/v1/contact", Some(&app.tenant.token), crate::common::Body::Form(form)).await;
+    assert_eq!((status, &body["data"]["phones"]), (200, &json!(["84912345679"])), "{body}");
+    // JSON text that is a list stays a list.
+    let (status, body) =
+        app.post("/v1/contact", json!({"name": "r", "phones": "[\"0912345670\", \"0912345671\"]"})).await;
+    assert_eq!((status, &body["data"]["phones"]), (200, &json!(["84912345670", "84912345671"])), "{body}");
+});

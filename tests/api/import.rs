@@ -914,3 +914,111 @@ fn bytes_in(msg: &str, before: &str, after: &str) -> u64 {
     let n = msg.strip_prefix(before).and_then(|rest| rest.split_once(after)).map(|(n, _)| n);
     n.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{msg}"))
 }
+
+/// A workbook of named sheets, each rows of text cells; hidden sheets as marked.
+fn workbook_of(sheets: &[(&str, bool, &[&[&str]])]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    for (name, hidden, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate().filter(|(_, c)| !c.is_empty()) {
+                ws.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+        if *hidden {
+            ws.set_hidden(true);
+        }
+    }
+    // Excel shows a visible sheet first: a hidden one cannot be the active one.
+    if let Some(first) = sheets.iter().position(|(_, hidden, _)| !hidden) {
+        wb.worksheet_from_index(first).unwrap().set_active(true);
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+/// What uploading `file` into a new campaign added: the answer's summary and the
+/// customers' (name, phones).
+async fn uploaded(app: &TestApp, name: &'static str, file: Vec<u8>) -> (u16, Value, Vec<(String, Value)>) {
+    let campaign = app.create_campaign(name).await;
+    let (status, body) = upload(app, "/v1/customcampaign", &[("campaign", &campaign)], name, file).await;
+    let rows = customers(app, &campaign).await;
+    (status, body, rows.iter().map(|r| (r["name"].as_str().unwrap().to_string(), r["phones"].clone())).collect())
+}
+
+// Files as supervisors have them: the list after a cover sheet, an empty template or
+// a hidden old list; a letterhead above the header (its phone line and contact line
+// are not headers); a data row whose type column says "Di động" is no header either.
+backend_test!(the_list_is_found_past_covers_templates_hidden_sheets_and_letterheads, async {
+    let app = TestApp::spawn().await;
+    let list: &[&[&str]] = &[&["Họ tên", "Số điện thoại", "Email"], &["Ngô Thị Lan", "0902000001", "lan@example.com"]];
+    let want = vec![("Ngô Thị Lan".to_string(), json!(["84902000001"]))];
+    let cover: &[&[&str]] = &[
+        &["HƯỚNG DẪN NHẬP DỮ LIỆU"],
+        &[],
+        &["Cột", "Ý nghĩa"],
+        &["Họ tên", "Tên khách hàng"],
+        &["Số điện thoại", "Số di động, bắt đầu bằng 0"],
+        &["Email", "Không bắt buộc"],
+    ];
+    let template: &[&[&str]] = &[&["Họ tên", "Số điện thoại", "Email"]];
+    let old: &[&[&str]] = &[&["Họ tên", "Số điện thoại"], &["OLD list", "0903000001"]];
+    for (name, sheets) in [
+        ("cover.xlsx", vec![("Hướng dẫn", false, cover), ("Danh sách", false, list)]),
+        ("template.xlsx", vec![("Mẫu", false, template), ("Danh sách", false, list)]),
+        ("hidden.xlsx", vec![("Cũ", true, old), ("Danh sách", false, list)]),
+    ] {
+        let (status, body, added) = uploaded(&app, name, workbook_of(&sheets)).await;
+        assert_eq!((status, added), (200, want.clone()), "{name}: {body}");
+    }
+    let letterhead: &[&[&str]] = &[
+        &["CÔNG TY TNHH ABC"],
+        &["Địa chỉ", "12 Lê Lợi, Quận 1"],
+        &["Điện thoại", "028 3822 1234", "Fax", "028 3822 1235"],
+        &["Người liên hệ", "Chị Lan", "Di động", "0901 234 567"],
+        &[],
+        &["STT", "Họ tên", "Số điện thoại", "Ghi chú"],
+        &["1", "Khách A", "0904000001", ""],
+    ];
+    let (status, body, added) = uploaded(&app, "letterhead.xlsx", workbook_of(&[("Sheet1", false, letterhead)])).await;
+    assert_eq!((status, added), (200, vec![("Khách A".to_string(), json!(["84904000001"]))]), "{body}");
+    let typed: &[&[&str]] =
+        &[&["Họ tên", "Số máy", "Loại"], &["Khách A", "0905000001", "Di động"], &["Khách B", "0905000002", "Cố định"]];
+    let (status, body, _) = uploaded(&app, "typed.xlsx", workbook_of(&[("Sheet1", false, typed)])).await;
+    assert_eq!((status, body), (422, error(8, "no phone column found; the header row has: Họ tên, Số máy, Loại")),);
+});
+
+// CSV exports: `;` with commas in the addresses, tab with commas in the notes, lines
+// ending at CR alone (rows numbered as a spreadsheet shows them), dates written out
+// in the phone column, and the headers Google's and Outlook's exports write.
+backend_test!(csv_exports_are_read_as_the_spreadsheet_shows_them, async {
+    let app = TestApp::spawn().await;
+    let semicolon = "\u{feff}Họ tên;SĐT;Địa chỉ\r\nAn;0906000001;Số 1, Lê Lợi, Quận 1, TP.HCM\r\nBình;0906000002;12 Hai Bà Trưng, Q.1\r\n";
+    let (status, body, added) = uploaded(&app, "semicolon.csv", semicolon.as_bytes().to_vec()).await;
+    assert_eq!((status, added.len()), (200, 2), "{body}");
+    let tab = "Họ tên\tSĐT\tGhi chú\nAn\t0907000001\tgọi lại, sau 5h\nBình\t0907000002\tx, y, z\n";
+    let (status, body, added) = uploaded(&app, "tab.csv", tab.as_bytes().to_vec()).await;
+    assert_eq!((status, added.len()), (200, 2), "{body}");
+    let cr = "name,phone\rA,0908000001\r\rabc,x\rB,0908000002\rC,0908000001\r";
+    let (status, body, _) = uploaded(&app, "cr.csv", cr.as_bytes().to_vec()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["summary"]["invalid_rows"],
+        json!([
+            {"row": 4, "id": null, "reason": "no valid phone: x"},
+            {"row": 6, "id": null, "reason": "repeats row 2 (same phone)"}
+        ]),
+        "{body}"
+    );
+    let dates = "name,phone\nA,2023-05-12\nB,12-05-2023\nC,12.05.2023\nD,0909000001\n";
+    let (status, body, added) = uploaded(&app, "dates.csv", dates.as_bytes().to_vec()).await;
+    assert_eq!((status, added.len(), &body["summary"]["invalid"]), (200, 1, &json!(3)), "{body}");
+    let google = "Name,Given Name,E-mail 1 - Value,Phone 1 - Type,Phone 1 - Value\r\n\
+                  Nguyễn Văn An,An,an@gmail.com,Mobile,+84 912 000 001\r\n";
+    let (status, body, added) = uploaded(&app, "google.csv", google.as_bytes().to_vec()).await;
+    assert_eq!((status, added), (200, vec![("Nguyễn Văn An".to_string(), json!(["84912000001"]))]), "{body}");
+    let outlook =
+        "\"First Name\",\"Last Name\",\"Business Phone\",\"Mobile Phone\"\r\n\"An\",\"Trần\",\"\",\"0912000011\"\r\n";
+    let (status, body, added) = uploaded(&app, "outlook.csv", outlook.as_bytes().to_vec()).await;
+    assert_eq!((status, added.len()), (200, 1), "{body}");
+});

@@ -131,6 +131,14 @@ impl Pool {
             rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
             |ctx| Ok(crate::domain::customer::name_key(&ctx.get::<String>(0)?)),
         )?;
+        // The filter language's case-insensitive comparisons (emails): SQLite's
+        // `lower()` lowers ASCII letters only.
+        conn.create_scalar_function(
+            "callsheet_lower",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8 | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase())),
+        )?;
         Ok(conn)
     }
 
