@@ -162,12 +162,45 @@ fn detect(bytes: &[u8]) -> Result<Format, ImportError> {
         return Err(ImportError::File("the file is empty".into()));
     }
     if bytes.starts_with(b"PK\x03\x04") {
+        // An OpenDocument file names its kind first, uncompressed ("mimetype").
+        let head = &bytes[..bytes.len().min(256)];
+        if memchr::memmem::find(head, b"application/vnd.oasis.opendocument").is_some() {
+            return Err(ImportError::File(
+                "this is an OpenDocument spreadsheet (.ods); save it as .xlsx or .csv and upload it again".into(),
+            ));
+        }
         return Ok(Format::Xlsx);
     }
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        // A password-protected .xlsx travels in the same container as an .xls, its
+        // workbook in a stream named EncryptedPackage.
+        let name: Vec<u8> = "EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        if memchr::memmem::find(bytes, &name).is_some() {
+            return Err(ImportError::File(
+                "the workbook is password-protected; remove the password (File > Info > Protect Workbook) and \
+                 upload it again"
+                    .into(),
+            ));
+        }
         return Err(ImportError::File(
             "this is an Excel 97-2003 (.xls) file; save it as .xlsx or .csv and upload it again".into(),
         ));
+    }
+    // A web page or an XML file saved with a spreadsheet's name (.xls), as some
+    // systems export a table: its "header" would be markup.
+    let text_start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes).trim_ascii_start();
+    if text_start.starts_with(b"<") {
+        let head = &bytes[..bytes.len().min(4096)];
+        let what = if memchr::memmem::find(head, b"urn:schemas-microsoft-com:office:spreadsheet").is_some() {
+            "an Excel 2003 XML spreadsheet"
+        } else if text_start.starts_with(b"<?xml") {
+            "an XML file"
+        } else {
+            "a web page (HTML)"
+        };
+        return Err(ImportError::File(format!(
+            "this is {what}, not an .xlsx workbook or a .csv text; save it as .xlsx or .csv and upload it again"
+        )));
     }
     if utf16(bytes) {
         return Err(ImportError::File(
@@ -446,6 +479,21 @@ mod tests {
             }
         }
         assert_eq!(detect("phone\n0901".as_bytes()), Ok(Format::Csv));
+        let refused = |bytes: &[u8]| match detect(bytes) {
+            Err(ImportError::File(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(b"<html><body><table><tr><td>phone</td></tr></table></body></html>").contains("web page"));
+        assert!(
+            refused(b"<?xml version=\"1.0\"?><Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\">")
+                .contains("Excel 2003 XML spreadsheet")
+        );
+        assert!(
+            refused(b"PK\x03\x04\x14\0\0\0\0\0mimetypeapplication/vnd.oasis.opendocument.spreadsheet").contains(".ods")
+        );
+        let mut encrypted = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0];
+        encrypted.extend("EncryptedPackage".encode_utf16().flat_map(u16::to_le_bytes));
+        assert!(refused(&encrypted).contains("password-protected"));
         assert!(matches!(detect(b""), Err(ImportError::File(m)) if m == "the file is empty"));
         assert!(
             matches!(detect(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]), Err(ImportError::File(m)) if m.contains(".xls"))

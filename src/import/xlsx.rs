@@ -649,6 +649,10 @@ fn convert(value: &DataRef<'_>) -> Cell {
         DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Cell::Number(format!("{}", *f as i64)),
         DataRef::Float(f) => Cell::Number(f.to_string()),
         DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
+        // A number past Excel's last date (9999-12-31, serial 2,958,465) in a cell
+        // formatted as a date shows as `########`: it is no date, but the number (a
+        // phone column given a date format).
+        DataRef::DateTime(dt) if dt.as_f64() >= 2_958_466.0 => convert(&DataRef::Float(dt.as_f64())),
         DataRef::DateTime(dt) => {
             let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
             if (h, mi, s) == (0, 0, 0) {

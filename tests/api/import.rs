@@ -1022,3 +1022,30 @@ backend_test!(csv_exports_are_read_as_the_spreadsheet_shows_them, async {
     let (status, body, added) = uploaded(&app, "outlook.csv", outlook.as_bytes().to_vec()).await;
     assert_eq!((status, added.len()), (200, 1), "{body}");
 });
+
+// A phone column formatted as dates shows its numbers as `########`: past Excel's last
+// date (9999-12-31) a cell is no date but its number, and a phone.
+backend_test!(numbers_past_the_last_date_in_a_date_formatted_column_are_phones, async {
+    let app = TestApp::spawn().await;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    ws.write_string(0, 0, "Họ tên").unwrap();
+    ws.write_string(0, 1, "Số điện thoại").unwrap();
+    for (r, (name, phone)) in [("An", 912345678.0), ("Bình", 84912345679.0), ("Chi", 45000.0)].iter().enumerate() {
+        ws.write_string(r as u32 + 1, 0, *name).unwrap();
+        ws.write_number_with_format(r as u32 + 1, 1, *phone, &date).unwrap();
+    }
+    let (status, body, added) = uploaded(&app, "datefmt.xlsx", wb.save_to_buffer().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        added,
+        vec![("An".to_string(), json!(["84912345678"])), ("Bình".to_string(), json!(["84912345679"]))],
+        "{body}"
+    );
+    assert_eq!(
+        body["summary"]["invalid_rows"],
+        json!([{"row": 4, "id": null, "reason": "no valid phone: 2023-03-15"}]),
+        "a real date stays a date: {body}"
+    );
+});
