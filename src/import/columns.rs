@@ -42,6 +42,10 @@ const PHONE: &[&str] = &[
     "primaryphone",
 ];
 const EMAIL: &[&str] = &["email", "mail"];
+/// Parts of a name in columns of their own ("Họ | Tên", "First Name | Last Name"):
+/// joined in column order when the file has no full-name column.
+const NAME_PART: &[&str] =
+    &["ho", "holot", "hodem", "tendem", "firstname", "givenname", "middlename", "lastname", "familyname", "surname"];
 
 /// Blank header cells after a phone column that are taken as more phone columns (a
 /// merged "Số điện thoại" header); a wider gap is not a merged header.
@@ -52,6 +56,8 @@ const MERGED_PHONE_COLUMNS: usize = 16;
 pub enum Role {
     Id,
     Name,
+    /// A part of the name ([`NAME_PART`]).
+    NamePart,
     Phone,
     Email,
     /// A custom field, keyed by the header as written.
@@ -83,6 +89,9 @@ fn role_of_key(k: &str) -> Option<Role> {
     }
     if NAME.contains(&k) {
         return Some(Role::Name);
+    }
+    if NAME_PART.contains(&k) {
+        return Some(Role::NamePart);
     }
     if EMAIL.contains(&k) {
         return Some(Role::Email);
@@ -123,6 +132,20 @@ fn written_date(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// A custom field's role, keyed by its header as written (composed, so that a header
+/// typed decomposed is the key its composed spelling is); a header that an earlier
+/// column's field has already is numbered ("Ghi chú 2"), so that no column's cells
+/// overwrite another's.
+fn field_role(before: &[(usize, Role)], header: &str) -> Role {
+    let header: String = unicode_normalization::UnicodeNormalization::nfc(header).collect();
+    let taken = |k: &str| before.iter().any(|(_, r)| matches!(r, Role::Field(f) if f == k));
+    if !taken(&header) {
+        return Role::Field(header);
+    }
+    let n = (2..).find(|n| !taken(&format!("{header} {n}"))).unwrap_or(2);
+    Role::Field(format!("{header} {n}"))
 }
 
 /// The spreadsheet letter of a 0-based column: 0 -> A, 27 -> AB.
@@ -166,17 +189,40 @@ impl Columns {
             }
             let role = match role_of(header) {
                 // A second id, name or email column is kept as a custom field.
-                Some(r) if r != Role::Phone && seen_single.contains(&r) => Role::Field(header.to_string()),
+                Some(r) if !matches!(r, Role::Phone | Role::NamePart) && seen_single.contains(&r) => {
+                    field_role(&roles, header)
+                }
                 Some(r) => {
                     seen_single.push(r.clone());
                     r
                 }
-                None => Role::Field(header.to_string()),
+                None => field_role(&roles, header),
             };
             if roles.last().is_some_and(|(c, _)| *c >= col) {
                 continue;
             }
             roles.push((col, role));
+        }
+        // Name parts make the name where no column holds it whole; "Tên" beside "Họ" is
+        // the given name. With a full-name column they are custom fields.
+        if roles.iter().any(|(_, r)| *r == Role::NamePart) {
+            let given = |header: &str| key(header) == "ten";
+            let header_of = |col: usize| {
+                row.cells
+                    .iter()
+                    .find(|(c, _)| *c == col)
+                    .map(|(_, cell)| cell.text().trim().to_string())
+                    .unwrap_or_default()
+            };
+            let whole = roles.iter().any(|(c, r)| *r == Role::Name && !given(&header_of(*c)));
+            for i in 0..roles.len() {
+                let (col, role) = (roles[i].0, roles[i].1.clone());
+                match role {
+                    Role::Name if !whole => roles[i].1 = Role::NamePart,
+                    Role::NamePart if whole => roles[i].1 = field_role(&roles[..i], &header_of(col)),
+                    _ => {}
+                }
+            }
         }
         // A merged phone header over the last columns: its blank cells end the row.
         if let Some(&(last, Role::Phone)) = roles.last() {
@@ -223,6 +269,13 @@ impl Columns {
             match &*self.role(col) {
                 Role::Id => id = Some(text),
                 Role::Name => name = Some(text),
+                Role::NamePart => match &mut name {
+                    Some(so_far) => {
+                        so_far.push(' ');
+                        so_far.push_str(&text);
+                    }
+                    None => name = Some(text),
+                },
                 // A date is never a phone, whatever its digits.
                 Role::Phone if is_date => {
                     phones.invalid.push(text.clone());
@@ -295,6 +348,35 @@ mod tests {
                 .collect(),
             width: names.len(),
         }
+    }
+
+    #[test]
+    fn name_parts_make_the_name_and_a_repeated_header_keeps_both_columns() {
+        let cols = Columns::from_header(&header(&["STT", "Họ", "Tên", "Số điện thoại", "Ghi chú", "Ghi chú"])).unwrap();
+        assert_eq!(
+            cols.roles,
+            [
+                (0, Role::Field("STT".into())),
+                (1, Role::NamePart),
+                (2, Role::NamePart),
+                (3, Role::Phone),
+                (4, Role::Field("Ghi chú".into())),
+                (5, Role::Field("Ghi chú 2".into())),
+            ]
+        );
+        let mut row = header(&["1", "Nguyễn Văn", "An", "0912000021", "ghi chú 1", "ghi chú 2"]);
+        row.number = 2;
+        let entry = cols.entry(row, &Region::parse("VN").unwrap(), Source::File).unwrap();
+        assert_eq!(entry.name.as_deref(), Some("Nguyễn Văn An"));
+        assert_eq!(entry.fields.get("Ghi chú 2"), Some(&Value::String("ghi chú 2".into())));
+        // With a full-name column, the parts are custom fields; "Tên" alone is the name.
+        let cols = Columns::from_header(&header(&["Họ tên", "Họ", "Phone"])).unwrap();
+        assert_eq!(cols.roles, [(0, Role::Name), (1, Role::Field("Họ".into())), (2, Role::Phone)]);
+        let cols = Columns::from_header(&header(&["Tên", "Phone"])).unwrap();
+        assert_eq!(cols.roles, [(0, Role::Name), (1, Role::Phone)]);
+        // A header typed decomposed is the key its composed spelling is.
+        let cols = Columns::from_header(&header(&["Phone", "Ghi chu\u{301}"])).unwrap();
+        assert_eq!(cols.roles[1], (1, Role::Field("Ghi chú".into())));
     }
 
     #[test]

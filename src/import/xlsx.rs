@@ -655,6 +655,10 @@ fn convert(value: &DataRef<'_>) -> Cell {
         DataRef::DateTime(dt) if dt.as_f64() >= 2_958_466.0 => convert(&DataRef::Float(dt.as_f64())),
         DataRef::DateTime(dt) => {
             let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+            // A time of day alone (a serial under one day) is shown as the time.
+            if (0.0..1.0).contains(&dt.as_f64()) && (h, mi, s) != (0, 0, 0) {
+                return Cell::Date(format!("{h:02}:{mi:02}:{s:02}"));
+            }
             if (h, mi, s) == (0, 0, 0) {
                 Cell::Date(format!("{y:04}-{mo:02}-{d:02}"))
             } else {

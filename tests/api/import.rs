@@ -1020,7 +1020,14 @@ backend_test!(csv_exports_are_read_as_the_spreadsheet_shows_them, async {
     let outlook =
         "\"First Name\",\"Last Name\",\"Business Phone\",\"Mobile Phone\"\r\n\"An\",\"Trần\",\"\",\"0912000011\"\r\n";
     let (status, body, added) = uploaded(&app, "outlook.csv", outlook.as_bytes().to_vec()).await;
-    assert_eq!((status, added.len()), (200, 1), "{body}");
+    assert_eq!((status, added), (200, vec![("An Trần".to_string(), json!(["84912000011"]))]), "{body}");
+    // Name parts in columns of their own, and a header written twice.
+    let split = "STT,Họ,Tên,Số điện thoại,Ghi chú,Ghi chú\r\n1,Nguyễn Văn,An,0912000021,ghi chú 1,ghi chú 2\r\n";
+    let (status, body, added) = uploaded(&app, "split.csv", split.as_bytes().to_vec()).await;
+    assert_eq!((status, added), (200, vec![("Nguyễn Văn An".to_string(), json!(["84912000021"]))]), "{body}");
+    let (_, found) = app.get("/v1/contact?query=phone:0912000021").await;
+    let fields = &found["data"]["rows"][0]["fields"];
+    assert_eq!((&fields["Ghi chú"], &fields["Ghi chú 2"]), (&json!("ghi chú 1"), &json!("ghi chú 2")), "{found}");
 });
 
 // A phone column formatted as dates shows its numbers as `########`: past Excel's last
@@ -1048,4 +1055,23 @@ backend_test!(numbers_past_the_last_date_in_a_date_formatted_column_are_phones, 
         json!([{"row": 4, "id": null, "reason": "no valid phone: 2023-03-15"}]),
         "a real date stays a date: {body}"
     );
+});
+
+// A time of day alone is kept as the time it shows, not as a day of 1899.
+backend_test!(a_time_of_day_is_kept_as_the_time, async {
+    let app = TestApp::spawn().await;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let time = Format::new().set_num_format("hh:mm");
+    ws.write_string(0, 0, "Phone").unwrap();
+    ws.write_string(0, 1, "Gọi lúc").unwrap();
+    ws.write_string(1, 0, "0912000031").unwrap();
+    ws.write_number_with_format(1, 1, 14.5 / 24.0, &time).unwrap();
+    let campaign = app.create_campaign("Times").await;
+    let file = wb.save_to_buffer().unwrap();
+    let (status, body) = upload(&app, "/v1/customcampaign", &[("campaign", &campaign)], "times.xlsx", file).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = customers(&app, &campaign).await;
+    let (_, contact) = app.get(&format!("/v1/contact/{}", rows[0]["crm_id"].as_str().unwrap())).await;
+    assert_eq!(contact["data"]["fields"]["Gọi lúc"], "14:30:00", "{contact}");
 });
