@@ -261,9 +261,7 @@ impl Columns {
             if cell.is_empty() {
                 continue;
             }
-            // A date cell, or a date written out in a text cell (a CSV export's
-            // "2023-05-12" or "12.05.2023"), is never a phone, whatever its digits.
-            let is_date = matches!(cell, Cell::Date(_)) || matches!(&cell, Cell::Text(t) if written_date(t));
+            let is_date = matches!(cell, Cell::Date(_));
             // Cells arrive trimmed from both readers.
             let text = cell.into_text();
             match &*self.role(col) {
@@ -276,8 +274,9 @@ impl Columns {
                     }
                     None => name = Some(text),
                 },
-                // A date is never a phone, whatever its digits.
-                Role::Phone if is_date => {
+                // A date cell, or a date written out in a text cell (a CSV export's
+                // "2023-05-12" or "12.05.2023"), is never a phone, whatever its digits.
+                Role::Phone if is_date || written_date(&text) => {
                     phones.invalid.push(text.clone());
                     phones.bad_cells.push(text);
                 }
