@@ -42,27 +42,30 @@ pub fn fold_into(out: &mut String, s: &str) {
             out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c).to_ascii_lowercase());
             latin = true;
         } else {
-            let mut base = c;
+            // One decomposition: its first character tells the script, its letters
+            // (marks dropped) are the fold. Canonical decompositions are a few
+            // characters long; the buffer holds any.
+            let mut parts = ['\0'; 8];
+            let mut n = 0;
             decompose_canonical(c, |part| {
-                if base == c {
-                    base = part;
+                if n < parts.len() {
+                    parts[n] = part;
                 }
+                n += 1;
             });
-            latin = is_latin(base);
-            if !latin {
+            latin = is_latin(parts[0]);
+            if !latin || n > parts.len() {
                 out.extend(c.to_lowercase());
                 continue;
             }
-            decompose_canonical(c, |part| {
-                if !is_combining_mark(part) {
-                    for l in part.to_lowercase() {
-                        match base_letters(l) {
-                            Some(base) => out.push_str(base),
-                            None => out.push(l),
-                        }
+            for &part in parts[..n].iter().filter(|p| !is_combining_mark(**p)) {
+                for l in part.to_lowercase() {
+                    match base_letters(l) {
+                        Some(base) => out.push_str(base),
+                        None => out.push(l),
                     }
                 }
-            });
+            }
         }
     }
 }
