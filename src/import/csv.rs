@@ -114,9 +114,7 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
 /// million commas took half a gigabyte), so the row's width is counted first, at
 /// memchr's speed, minding quotes. The row is numbered as `read` numbers it.
 fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
-    // Rows end at line feeds (CRLF included), or in a file of none at carriage
-    // returns ("CSV (Macintosh)"), as the reader ends them.
-    let end = if memchr::memchr(b'\n', bytes).is_none() { b'\r' } else { b'\n' };
+    let end = line_end(bytes);
     let (mut cells, mut quoted, mut row, mut from) = (1usize, false, 1i64, 0usize);
     while let Some(found) = memchr::memchr3(delimiter, b'"', end, &bytes[from..]) {
         let at = from + found;

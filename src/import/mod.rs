@@ -107,12 +107,15 @@ pub struct FileOptions {
 /// rows and notes above the header are common in lead files.
 pub const HEADER_SEARCH_ROWS: usize = 10;
 
-/// Whether a row can be the header: it names a phone column, and unless it is the
+/// The header's columns, when a row can be the header: it names a phone column, and unless it is the
 /// sheet's first non-empty row (where a lone "phone" header is common), it names at
 /// least two columns, so that a title or a data row that happens to hold the word
 /// "phone" is not taken for one.
-pub fn is_header(row: &SheetRow, first: bool) -> bool {
-    may_be_header(row, first) && Columns::from_header(row).is_ok()
+pub fn header_columns(row: &SheetRow, first: bool) -> Option<Columns> {
+    if !may_be_header(row, first) {
+        return None;
+    }
+    Columns::from_header(row).ok()
 }
 
 /// Whether a row that names a phone column can be the header: it holds no value
@@ -512,14 +515,18 @@ mod tests {
     #[test]
     fn a_row_holding_values_is_no_header() {
         let t = |s: &str| Cell::Text(s.into());
-        assert!(is_header(&row(&[t("STT"), t("Họ tên"), t("Số điện thoại"), t("Ghi chú")]), false));
-        assert!(is_header(&row(&[t("phone")]), true));
+        assert!(header_columns(&row(&[t("STT"), t("Họ tên"), t("Số điện thoại"), t("Ghi chú")]), false).is_some());
+        assert!(header_columns(&row(&[t("phone")]), true).is_some());
         // A letterhead's phone line, a contact line, a data row whose type column says "Di động".
-        assert!(!is_header(&row(&[t("Điện thoại"), t("028 3822 1234"), t("Fax"), t("028 3822 1235")]), false));
-        assert!(!is_header(&row(&[t("Người liên hệ"), t("Chị Lan"), t("Di động"), t("0901 234 567")]), true));
-        assert!(!is_header(&row(&[t("Khách A"), Cell::Number("912345678".into()), t("Di động")]), true));
-        assert!(!is_header(&row(&[t("Mobile"), t("+84 90 123 4567"), t("An")]), false));
-        assert!(!is_header(&row(&[t("Trần"), t("Mobile"), t("0912 000 002 ::: 0912 000 003")]), false));
-        assert!(!is_header(&row(&[t("An"), t("an@gmail.com"), t("Mobile")]), false));
+        assert!(
+            header_columns(&row(&[t("Điện thoại"), t("028 3822 1234"), t("Fax"), t("028 3822 1235")]), false).is_none()
+        );
+        assert!(
+            header_columns(&row(&[t("Người liên hệ"), t("Chị Lan"), t("Di động"), t("0901 234 567")]), true).is_none()
+        );
+        assert!(header_columns(&row(&[t("Khách A"), Cell::Number("912345678".into()), t("Di động")]), true).is_none());
+        assert!(header_columns(&row(&[t("Mobile"), t("+84 90 123 4567"), t("An")]), false).is_none());
+        assert!(header_columns(&row(&[t("Trần"), t("Mobile"), t("0912 000 002 ::: 0912 000 003")]), false).is_none());
+        assert!(header_columns(&row(&[t("An"), t("an@gmail.com"), t("Mobile")]), false).is_none());
     }
 }

@@ -5,7 +5,7 @@ use std::io::{Cursor, Read};
 
 use calamine::{DataRef, Reader, Xlsx, XlsxError};
 
-use super::{Cell, FileOptions, HEADER_SEARCH_ROWS, ImportError, ImportLimits, SheetRow, is_header};
+use super::{Cell, FileOptions, HEADER_SEARCH_ROWS, ImportError, ImportLimits, SheetRow, header_columns};
 
 /// Refuses a workbook that unpacks to more than the limit. The sizes its directory
 /// declares are checked first; then every part is inflated and counted, because a
@@ -820,8 +820,7 @@ fn header_of(workbook: &mut Xlsx<Cursor<&[u8]>>, sheet: &str, header_row: Option
             None => seen >= HEADER_SEARCH_ROWS,
         };
         if header_row.is_none_or(|h| row.number == h)
-            && is_header(&row, seen == 1 || header_row.is_some())
-            && let Ok(columns) = super::columns::Columns::from_header(&row)
+            && let Some(columns) = header_columns(&row, seen == 1 || header_row.is_some())
         {
             phones = Some(columns.phone_columns());
             return Ok(());
