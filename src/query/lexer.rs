@@ -39,8 +39,59 @@ pub struct Token {
     pub pos: usize,
 }
 
+/// What separates terms: Lucene's grammar knows only these five (`_WHITESPACE`), so a
+/// no-break or em space is part of a term, which the analyzer then splits into words.
+fn blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{3000}')
+}
+
 fn special(c: char) -> bool {
     matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\' | '^' | '~')
+}
+
+/// The character an escape at `chars[i]` (a `\\`) stands for, and how many characters
+/// it takes: `\\x` is `x`, and `\\u` with four hex digits the character they give, as
+/// Lucene's parser unescapes terms, phrases and range bounds.
+fn unescape(chars: &[char], i: usize) -> Result<(char, usize), QueryError> {
+    match chars.get(i + 1) {
+        None => Err(QueryError { pos: i, msg: "expected a character after '\\'".into() }),
+        Some('u') => {
+            // Four hex digits after `\u` at `at`; a UTF-16 pair is two escapes.
+            let unit = |at: usize| -> Option<u32> {
+                let digits: String = chars.iter().skip(at + 2).take(4).collect();
+                let hex = digits.len() == 4 && digits.chars().all(|c| c.is_ascii_hexdigit());
+                (chars.get(at) == Some(&'\\') && chars.get(at + 1) == Some(&'u') && hex)
+                    .then(|| u32::from_str_radix(&digits, 16).ok())
+                    .flatten()
+            };
+            let code = match unit(i) {
+                Some(high @ 0xD800..=0xDBFF) => match unit(i + 6) {
+                    Some(low @ 0xDC00..=0xDFFF) => {
+                        char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)).map(|c| (c, 12))
+                    }
+                    _ => None,
+                },
+                Some(code) => char::from_u32(code).map(|c| (c, 6)),
+                None => None,
+            };
+            match code {
+                Some(found) => Ok(found),
+                None => Err(QueryError {
+                    pos: i,
+                    msg: "expected four hex digits of a character after '\\u' (or '\\\\u' for a '\\' and a 'u')".into(),
+                }),
+            }
+        }
+        Some(&c) => Ok((c, 2)),
+    }
+}
+
+/// Whether `c` belongs to the term before it. `!` is an operator wherever it stands,
+/// as in Lucene's grammar (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a
+/// term's own, so `&&mai` is one term, as Lucene's longest match reads it, and `&&`
+/// an operator only where no term goes on after it.
+fn continues_term(c: Option<&char>, in_range: bool) -> bool {
+    c.is_some_and(|&c| !blank(c) && (!special(c) || c == '\\') && (c != '!' || in_range))
 }
 
 pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
@@ -52,7 +103,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
     while i < chars.len() {
         let c = chars[i];
         let pos = i;
-        if c.is_whitespace() {
+        if blank(c) {
             i += 1;
             continue;
         }
@@ -79,11 +130,11 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             continue;
         }
         match c {
-            '&' if chars.get(i + 1) == Some(&'&') => {
+            '&' if chars.get(i + 1) == Some(&'&') && !continues_term(chars.get(i + 2), in_range) => {
                 tokens.push(Token { tok: Tok::And, pos });
                 i += 2;
             }
-            '|' if chars.get(i + 1) == Some(&'|') => {
+            '|' if chars.get(i + 1) == Some(&'|') && !continues_term(chars.get(i + 2), in_range) => {
                 tokens.push(Token { tok: Tok::Or, pos });
                 i += 2;
             }
@@ -121,8 +172,9 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                             break;
                         }
                         Some('\\') if i + 1 < chars.len() => {
-                            text.push(chars[i + 1]);
-                            i += 2;
+                            let (ch, len) = unescape(&chars, i)?;
+                            text.push(ch);
+                            i += len;
                         }
                         Some(&ch) => {
                             text.push(ch);
@@ -138,21 +190,15 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 let mut escaped = false;
                 while i < chars.len() {
                     let ch = chars[i];
-                    // `!` is an operator wherever it stands, as in Lucene's grammar
-                    // (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a term's own.
-                    if ch.is_whitespace() || (special(ch) && ch != '\\') || (ch == '!' && !in_range) {
+                    if !continues_term(Some(&ch), in_range) {
                         break;
                     }
                     if ch == '\\' {
-                        match chars.get(i + 1) {
-                            Some(&next) => {
-                                text.push(next);
-                                escaped = true;
-                                i += 2;
-                                continue;
-                            }
-                            None => return Err(QueryError { pos: i, msg: "expected a character after '\\'".into() }),
-                        }
+                        let (next, len) = unescape(&chars, i)?;
+                        text.push(next);
+                        escaped = true;
+                        i += len;
+                        continue;
                     }
                     if ch == '/' && !in_range {
                         // Lucene reads `/…/` as a regular expression, wherever a term
@@ -172,10 +218,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         });
                     }
                     if ch == '*' {
-                        if chars
-                            .get(i + 1)
-                            .is_some_and(|n| !n.is_whitespace() && !special(*n) && (*n != '!' || in_range))
-                        {
+                        if chars.get(i + 1).is_some_and(|n| !blank(*n) && !special(*n) && (*n != '!' || in_range)) {
                             return Err(QueryError {
                                 pos: i,
                                 msg: "a wildcard is only allowed at the end of a term".into(),

@@ -148,6 +148,35 @@ mod tests {
     }
 
     #[test]
+    fn escapes_and_spaces_as_lucene_reads_them() {
+        // `\uXXXX` is the character it names, in terms, phrases and range bounds.
+        assert_eq!(p(r"name:\u006cinh"), word("name", "linh"));
+        assert_eq!(p(r"name:\u0110\u00e0i"), word("name", "Đài"));
+        assert_eq!(p(r#"name:"ch\u1ecb soa""#), named("name", Value::Phrase("chị soa".into())));
+        assert_eq!(p(r"\uD83D\uDE00"), bare("😀"));
+        assert_eq!(p(r"\u0041ND"), bare("AND"));
+        assert_eq!(p(r"a\\u"), bare("a\\u"));
+        for q in [r"name:\u12", r"name:\u12g4", r"\uD83D", r"\uDE00x"] {
+            assert!(err(q).starts_with("expected four hex digits of a character after '\\u'"), "{q}: {}", err(q));
+        }
+        // Only space, tab, CR, LF and the ideographic space separate terms; a no-break
+        // or em space is part of the term (its words then any of them, as Lucene).
+        assert_eq!(p("a AND b\u{a0}c"), Node::And(vec![bare("a"), bare("b\u{a0}c")]));
+        assert_eq!(p("a AND b\u{2003}c"), Node::And(vec![bare("a"), bare("b\u{2003}c")]));
+        assert_eq!(p("a\u{3000}b"), Node::Or(vec![bare("a"), bare("b")]));
+        // `&&` and `||` glued to a term are the term's own (Lucene's longest match).
+        assert_eq!(p("linh &&mai"), Node::Or(vec![bare("linh"), bare("&&mai")]));
+        assert_eq!(p("linh ||mai"), Node::Or(vec![bare("linh"), bare("||mai")]));
+        assert_eq!(p("linh &&-mai"), Node::Or(vec![bare("linh"), bare("&&-mai")]));
+        assert_eq!(p("a &&(b)"), Node::And(vec![bare("a"), bare("b")]));
+        assert_eq!(p("a &&!b"), Node::And(vec![bare("a"), not(bare("b"))]));
+        assert_eq!(
+            p("a ||\"b\""),
+            Node::Or(vec![bare("a"), Node::Term { field: Field::Default, value: Value::Phrase("b".into()), pos: 0 }])
+        );
+    }
+
+    #[test]
     fn ranges_and_comparisons() {
         let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
         assert_eq!(p("created:[1564592400 TO *]"), range(Bound::Inclusive("1564592400".into()), Bound::Open));
