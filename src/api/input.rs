@@ -97,7 +97,8 @@ impl FromRequest<AppState> for Input {
                 let multipart = Multipart::from_request(req, state)
                     .await
                     .map_err(|e| ApiError::invalid(format!("malformed multipart body: {}", e.body_text())))?;
-                read_multipart(multipart, &mut input, state.limits.upload_bytes, &mut budget).await?;
+                let room = declared.map_or(0, |n| n.min(state.limits.upload_bytes as u64) as usize);
+                read_multipart(multipart, &mut input, (state.limits.upload_bytes, room), &mut budget).await?;
             }
         } else {
             if declared.is_some_and(|n| n > bounds.text_bytes as u64) {
@@ -140,7 +141,7 @@ async fn with_body(req: Request) -> ApiResult<Option<Request>> {
             None => return Ok(None),
             Some(Ok(chunk)) if chunk.is_empty() => continue,
             Some(Ok(chunk)) => break chunk,
-            Some(Err(e)) => return Err(ApiError::invalid(format!("malformed multipart body: {e}"))),
+            Some(Err(e)) => return Err(ApiError::invalid(format!("could not read the request body: {e}"))),
         }
     };
     let body = axum::body::Body::from_stream(futures_util::stream::iter([Ok(first)]).chain(chunks));
@@ -424,18 +425,29 @@ fn too_large(limit: usize) -> ApiError {
 
 /// Reads every part of a multipart body: file parts whole (the body limit bounds
 /// them), text parts within the text budget, each charged as a value.
+/// Reads a multipart body's fields into `input`. `sizes`: the upload limit, and the
+/// length the request declared (0 when it did not), room enough for any file in it:
+/// a file is read into one buffer of that room, not one that doubles as it fills
+/// (which held three times a large file at its peak).
 async fn read_multipart(
     mut multipart: Multipart,
     input: &mut Input,
-    limit: usize,
+    sizes: (usize, usize),
     budget: &mut Budget,
 ) -> ApiResult<()> {
-    let read_error = |e: axum::extract::multipart::MultipartError, what: &str| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(limit)
-        } else {
-            ApiError::invalid(format!("malformed multipart {what}: {}", e.body_text()))
+    let (limit, room) = sizes;
+    let read_error = |e: axum::extract::multipart::MultipartError, what: &str| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+        // The body's bytes stopped coming (too slowly, or the connection broke): the
+        // reason is the innermost error's, as for any other body.
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR => {
+            let mut inner: &dyn std::error::Error = &e;
+            while let Some(source) = inner.source() {
+                inner = source;
+            }
+            ApiError::invalid(format!("could not read the request body: {inner}"))
         }
+        _ => ApiError::invalid(format!("malformed multipart {what}: {}", e.body_text())),
     };
     let mut text_left = budget.bounds.text_bytes;
     loop {
@@ -447,10 +459,18 @@ async fn read_multipart(
         if !budget.take(PART_UNITS) {
             budget.check()?;
         }
+        // A name that is not UTF-8 is not lost as a nameless part: the request says it sent one.
+        if field.name().is_none() && disposition_param(field.headers(), "name").is_some() {
+            return Err(ApiError::invalid("a multipart field's name is not UTF-8 text"));
+        }
         let name = field.name().unwrap_or_default().to_string();
         if let Some(filename) = upload_name(&name, field.file_name(), field.content_type(), field.headers()) {
-            let bytes = field.bytes().await.map_err(|e| read_error(e, &format!("field '{name}'")))?;
-            input.uploads.push(Upload { field: name, filename, bytes });
+            let mut bytes = Vec::with_capacity(room);
+            while let Some(chunk) = field.chunk().await.map_err(|e| read_error(e, &format!("field '{name}'")))? {
+                bytes.extend_from_slice(&chunk);
+            }
+            bytes.shrink_to_fit();
+            input.uploads.push(Upload { field: name, filename, bytes: bytes.into() });
             continue;
         }
         let mut text = Vec::new();
@@ -501,7 +521,23 @@ fn upload_name(
         "application/zip",
     ];
     let binary = field == "file" && file_types.iter().any(|t| kind.starts_with(t));
-    filename.map(str::to_string).or_else(extended).or_else(|| binary.then(|| field.to_string()))
+    // A file name that is not UTF-8 still names a file.
+    let raw = || disposition_param(headers, "filename").map(|n| String::from_utf8_lossy(&n).into_owned());
+    filename.map(str::to_string).or_else(extended).or_else(raw).or_else(|| binary.then(|| field.to_string()))
+}
+
+/// The value of parameter `key` of a part's `Content-Disposition`, as its bytes
+/// (quotes taken off), whatever their encoding.
+fn disposition_param(headers: &axum::http::HeaderMap, key: &str) -> Option<Vec<u8>> {
+    let disposition = headers.get(axum::http::header::CONTENT_DISPOSITION)?.as_bytes();
+    disposition.split(|&b| b == b';').skip(1).find_map(|param| {
+        let param = param.trim_ascii();
+        let (name, value) = param.split_at(param.iter().position(|&b| b == b'=')?);
+        name.trim_ascii().eq_ignore_ascii_case(key.as_bytes()).then(|| {
+            let value = value[1..].trim_ascii();
+            value.strip_prefix(b"\"").and_then(|v| v.strip_suffix(b"\"")).unwrap_or(value).to_vec()
+        })
+    })
 }
 
 /// Inserts `key=value` pairs, reading PHP-style brackets: `a[0][phones][]=x`; each
@@ -565,7 +601,7 @@ fn insert_pairs<'a>(
 ) -> ApiResult<()> {
     for pair in pairs {
         let (key, value) = pair?;
-        let path = bracket_path(&key);
+        let path = bracket_path(&key)?;
         let top = std::ptr::from_ref(map) as usize;
         let mut at = Place { top, path: String::new(), appends: &mut budget.appends };
         let created = insert_at(map, &path, Value::String(value.into_owned()), &mut at).map_err(|e| match e {
@@ -584,30 +620,38 @@ fn insert_pairs<'a>(
     Ok(())
 }
 
-/// Deepest bracket path read from a form key; a deeper key is taken whole, as text.
+/// Deepest bracket path read from a form key; a deeper one is refused (r 1).
 const MAX_BRACKETS: usize = 16;
 
 /// `a[b][]` -> `["a", "b", ""]`; a key whose brackets do not close is taken whole.
-fn bracket_path(key: &str) -> Vec<&str> {
+/// A key of more than [`MAX_BRACKETS`] brackets is refused, naming its field: taken
+/// whole, it would name no field and its value be lost without a word.
+fn bracket_path(key: &str) -> ApiResult<Vec<&str>> {
     let Some(open) = key.find('[') else {
-        return vec![key];
+        return Ok(vec![key]);
     };
     if open == 0 {
-        return vec![key];
+        return Ok(vec![key]);
     }
     let mut path = vec![&key[..open]];
     let mut rest = &key[open..];
     while let Some(inner) = rest.strip_prefix('[') {
         let Some(close) = inner.find(']') else {
-            return vec![key];
+            return Ok(vec![key]);
         };
+        if path.len() > MAX_BRACKETS {
+            return Err(ApiError::invalid(format!(
+                "{}: bracket fields nest at most {MAX_BRACKETS} levels deep",
+                path[0]
+            )));
+        }
         path.push(&inner[..close]);
         rest = &inner[close + 1..];
     }
-    if !rest.is_empty() || path.len() > MAX_BRACKETS + 1 {
-        return vec![key];
+    if !rest.is_empty() {
+        return Ok(vec![key]);
     }
-    path
+    Ok(path)
 }
 
 /// PHP's integer keys: `0`, or digits not led by 0, up to its largest index.

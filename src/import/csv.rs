@@ -61,7 +61,7 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
         ))
     })?;
     let delimiter = separator(text);
-    too_wide(bytes, delimiter)?;
+    fits_a_sheet(bytes, delimiter)?;
     let mut reader =
         ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut record = ::csv::StringRecord::new();
@@ -109,25 +109,43 @@ pub fn read(bytes: &[u8], on_row: &mut dyn FnMut(SheetRow) -> Result<(), ImportE
     }
 }
 
-/// Refuses a file with a row of more cells than a spreadsheet has columns, before
-/// it is read: the reader holds a row's every cell, blank ones too (a line of ten
-/// million commas took half a gigabyte), so the row's width is counted first, at
-/// memchr's speed, minding quotes. The row is numbered as `read` numbers it.
-fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
+/// Refuses a file with a row of more cells than a spreadsheet has columns, or a cell
+/// longer than a spreadsheet cell, before it is read: the reader holds a row's every
+/// cell whole, blank ones too (a line of ten million commas took half a gigabyte, a
+/// 95 MB cell 600 MB before its length was judged), so widths and lengths are
+/// counted first, at memchr's speed, minding quotes. The row is numbered as `read`
+/// numbers it.
+fn fits_a_sheet(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
     let end = line_end(bytes);
     let (mut cells, mut quoted, mut row, mut from) = (1usize, false, 1i64, 0usize);
+    // Where the cell being read starts, and the doubled quotes in it (one character each).
+    let (mut cell_start, mut doubled) = (0usize, 0usize);
+    // A cell's characters: its bytes that start one, less its quotes.
+    let fits = |start: usize, stop: usize, doubled: usize, row: i64, column: usize| {
+        let cell = &bytes[start..stop];
+        let cell = cell.strip_suffix(b"\r").unwrap_or(cell);
+        let quotes = if cell.first() == Some(&b'"') { doubled + 2 } else { doubled };
+        let long = cell.len() > super::MAX_CELL_CHARS
+            && cell.iter().filter(|&&b| b & 0xC0 != 0x80).count().saturating_sub(quotes) > super::MAX_CELL_CHARS;
+        if long { Err(super::cell_too_long(row, column - 1)) } else { Ok(()) }
+    };
     while let Some(found) = memchr::memchr3(delimiter, b'"', end, &bytes[from..]) {
         let at = from + found;
         from = at + 1;
         match bytes[at] {
             // A quote opens a quoted cell only at the cell's start; inside one, a
             // doubled quote is a quote, and a single one closes it.
-            b'"' if quoted && bytes.get(at + 1) == Some(&b'"') => from = at + 2,
+            b'"' if quoted && bytes.get(at + 1) == Some(&b'"') => (from, doubled) = (at + 2, doubled + 1),
             b'"' if quoted => quoted = false,
             b'"' => quoted = at == 0 || matches!(bytes[at - 1], b'\n' | b'\r') || bytes[at - 1] == delimiter,
             _ if quoted => {}
-            b if b == end => (row, cells) = (row + 1, 1),
-            _ => {
+            b => {
+                fits(cell_start, at, doubled, row, cells)?;
+                (cell_start, doubled) = (at + 1, 0);
+                if b == end {
+                    (row, cells) = (row + 1, 1);
+                    continue;
+                }
                 cells += 1;
                 if cells > super::MAX_COLUMNS {
                     return Err(ImportError::File(format!(
@@ -139,7 +157,7 @@ fn too_wide(bytes: &[u8], delimiter: u8) -> Result<(), ImportError> {
             }
         }
     }
-    Ok(())
+    fits(cell_start, bytes.len(), doubled, row, cells)
 }
 
 /// Whether a record read from the start of `raw` to its end is left inside a
@@ -275,6 +293,30 @@ mod tests {
         // Semicolons, when they separate.
         let semi = format!("name;phone\nB;0902{}", ";".repeat(16_383)).into_bytes();
         assert_eq!(rows(&semi).unwrap_err(), refused(2));
+    }
+
+    #[test]
+    fn a_cell_longer_than_a_sheet_allows_is_refused_before_it_is_read() {
+        let refused = |row: i64, col: &str| {
+            ImportError::File(format!(
+                "row {row}, column {col}: the cell holds more than 32767 characters, more than a spreadsheet cell can"
+            ))
+        };
+        let max = "ệ".repeat(32_767);
+        for ok in [
+            format!("name,phone\nA,0901\n{max},0902\n"),
+            format!("name,phone\r\nA,0901\r\nB,{}\r\n", "9".repeat(32_767)),
+            format!("name,phone\nA,\"{}\"\n", "\"\"".repeat(32_767)),
+            format!("name,phone\nA,\"{}\"", "x".repeat(32_767)),
+        ] {
+            assert!(rows(ok.as_bytes()).is_ok());
+        }
+        let long = "x".repeat(32_768);
+        assert_eq!(rows(format!("name,phone\nA,0901\nB,{long}\n").as_bytes()).unwrap_err(), refused(3, "B"));
+        assert_eq!(rows(format!("name,phone\n{long}").as_bytes()).unwrap_err(), refused(2, "A"));
+        // Rows are numbered as the reader numbers them: a line break in a quoted cell is the cell's.
+        let quoted = format!("name,phone\n\"A\nB\",0901\nC,\"{long}\"\n");
+        assert_eq!(rows(quoted.as_bytes()).unwrap_err(), refused(3, "B"));
     }
 
     #[test]

@@ -325,6 +325,15 @@ pub const MAX_COLUMNS: usize = 16_384;
 /// Characters a cell may hold, as in Excel; a longer one is not a lead's data.
 pub const MAX_CELL_CHARS: usize = 32_767;
 
+/// A file's row `row` holds a cell (in column `col`, from 0) longer than a
+/// spreadsheet cell may be.
+fn cell_too_long(row: i64, col: usize) -> ImportError {
+    ImportError::File(format!(
+        "row {row}, column {}: the cell holds more than {MAX_CELL_CHARS} characters, more than a spreadsheet cell can",
+        columns::column_letter(col)
+    ))
+}
+
 /// Rows handed on at once.
 pub const BATCH_ROWS: usize = 2000;
 
@@ -368,11 +377,7 @@ pub fn read_entries(
         if let Some((col, _)) =
             row.cells.iter().find(|(_, c)| c.text().len() > MAX_CELL_CHARS && c.text().chars().count() > MAX_CELL_CHARS)
         {
-            return Err(ImportError::File(format!(
-                "row {}, column {}: the cell holds more than {MAX_CELL_CHARS} characters, more than a spreadsheet cell can",
-                row.number,
-                columns::column_letter(*col)
-            )));
+            return Err(cell_too_long(row.number, *col));
         }
         if let Some(&(col, _)) = row.cells.iter().max_by_key(|(c, _)| *c)
             && col >= MAX_COLUMNS

@@ -265,6 +265,42 @@ backend_test!(what_a_third_client_found_reading_the_contract, async {
     let (status, body) = app.get("/v1/campaign?name=%C3").await;
     assert_eq!((status, body), (400, error(1, "query parameter 'name' is not UTF-8 text")));
 
+    // A multipart part whose name is not UTF-8 is refused, not passed over as nameless;
+    // a file whose name is not UTF-8 is still a file.
+    let campaign = app.create_campaign("Bytes").await;
+    let part = |disposition: &[u8], content: &[u8]| {
+        let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"campaign\"\r\n\r\n".to_vec();
+        body.extend_from_slice(campaign.as_bytes());
+        body.extend_from_slice(b"\r\n--XyZ\r\nContent-Disposition: form-data; ");
+        body.extend_from_slice(disposition);
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        Body::Raw("multipart/form-data; boundary=XyZ", body)
+    };
+    let csv = b"name,phone\nQuyen,0901234567\n";
+    let (status, body) = app
+        .send(Method::POST, "/v1/customcampaign", Some(&token), part(b"name=\"file\"; filename=\"l\xffs.csv\"", csv))
+        .await;
+    assert_eq!((status, body["summary"]["added"].clone()), (200, json!(1)), "{body}");
+    let (status, body) = app
+        .send(Method::POST, "/v1/customcampaign", Some(&token), part(b"name=\"fi\xffle\"; filename=\"l.csv\"", csv))
+        .await;
+    assert_eq!((status, body), (400, error(1, "a multipart field's name is not UTF-8 text")));
+
+    // Bracket fields nest at most 16 levels; a deeper one is refused, naming its field,
+    // not taken for a field of another name.
+    let nested = |levels: usize| {
+        let key = format!("listcontacts{}", "[0]".repeat(levels));
+        Body::Raw("application/x-www-form-urlencoded", format!("campaign={campaign}&{key}=1").into_bytes())
+    };
+    let (status, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), nested(16)).await;
+    assert_eq!((status, body), (400, error(1, "listcontacts[0] must be an object")));
+    for levels in [17, 100_000] {
+        let (status, body) = app.send(Method::POST, "/v1/customcampaign", Some(&token), nested(levels)).await;
+        assert_eq!((status, body), (400, error(1, "listcontacts: bracket fields nest at most 16 levels deep")));
+    }
+
     // One listcontacts entry sent as a JSON object's text is a list of one.
     let campaign = app.create_campaign("One").await;
     let entry = r#"{"id":"CT1","name":"Lan","phones":["0901234567"]}"#;
