@@ -902,6 +902,9 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) => {
                 crate::domain::parse_integer(s).map(Some).ok_or_else(|| self.wrong_type(key, "an integer"))
             }
+            Some(Value::Array(_)) => {
+                Err(self.wrong_type(key, "one integer, not a list (a field sent twice is a list)"))
+            }
             Some(_) => Err(self.wrong_type(key, "an integer")),
         }
     }
@@ -1045,6 +1048,13 @@ impl<'a> Fields<'a> {
         {
             return Ok(Some(vec![s.clone()]));
         }
+        // Named bracket fields (`agent[x]=…`) or a JSON object: no list of strings.
+        if let Some(Value::Object(m)) = self.get(key)
+            && !m.is_empty()
+            && !indexed(m)
+        {
+            return Err(self.wrong_type(key, "a list of strings, not an object"));
+        }
         let Some(items) = self.list(key)? else {
             return Ok(None);
         };
@@ -1151,10 +1161,20 @@ mod tests {
     }
 
     #[test]
-    fn deep_bracket_keys_are_taken_whole() {
-        let deep = format!("a{}", "[x]".repeat(100_000));
-        let v = parse(&format!("{deep}=1"));
-        assert_eq!(v[&deep], "1");
+    fn deep_bracket_keys_are_refused_naming_their_field() {
+        let refused = |levels: usize| {
+            let mut map = Map::new();
+            let key = format!("a{}", "[x]".repeat(levels));
+            let pairs = [Ok((Cow::Owned(key), Cow::Borrowed("1")))];
+            insert_pairs(&mut map, pairs, &mut Budget::new(Bounds::default())).err().map(|e| e.msg)
+        };
+        assert_eq!(refused(16), None);
+        for levels in [17, 100_000] {
+            assert_eq!(refused(levels).as_deref(), Some("a: bracket fields nest at most 16 levels deep"));
+        }
+        // A key whose brackets do not close is a plain name.
+        let v = parse("a[x][y=1");
+        assert_eq!(v["a[x][y"], "1");
     }
 
     #[test]

@@ -1588,6 +1588,10 @@ backend_test!(agents_groups_and_assignments_answer_in_the_reference_shapes, asyn
     let (s, body) =
         app.post("/v1/campagent", json!({"campaign": "CA000000", "agent": [agent_id, "A".repeat(300)]})).await;
     assert_eq!((s, body), (400, error(1, "agent[1]: agent id is longer than 256 characters")));
+    // Named bracket fields are no list: the field is named, not an entry 0 never sent.
+    let form = vec![("campaign".to_string(), "CA000000".to_string()), ("agent[x]".to_string(), agent_id.to_string())];
+    let (s, body) = app.send(Method::POST, "/v1/campagent", Some(&app.tenant.token), Body::Form(form)).await;
+    assert_eq!((s, body), (400, error(1, "agent must be a list of strings, not an object")));
     let (_, body) = app.get("/v1/agent?stringee_user_id=lan").await;
     let list = &body["data"];
     assert_eq!(list["totalAgents"], "1", "{body}");

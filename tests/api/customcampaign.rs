@@ -784,6 +784,8 @@ backend_test!(delete_by_path_or_body, async {
     assert_eq!((status, body), (400, error(1, "customer id '1e3' must be an integer")));
     let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=%2B2")).await;
     assert_eq!((status, body), (400, error(1, "limit must be an integer")));
+    let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=5&limit=7")).await;
+    assert_eq!((status, body), (400, error(1, "limit must be one integer, not a list (a field sent twice is a list)")));
     let (status, body) =
         app.send(Method::DELETE, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(json!({}))).await;
     assert_eq!((status, body), (400, error(2, "missing id")));
