@@ -153,7 +153,8 @@ async fn explain(State(state): State<AppState>, caller: Caller, id: PathId, inpu
 async fn history(State(state): State<AppState>, caller: Caller, id: PathId, input: Input) -> ApiResult<Response> {
     let customer = id.customer()?;
     let f = input.fields();
-    let p = Page::parse(f.int("page")?, Some(f.int("limit")?.unwrap_or(MAX_LIMIT))).map_err(ApiError::invalid)?;
+    let p =
+        Page::parse(f.page_number()?, Some(f.int_or_huge("limit")?.unwrap_or(MAX_LIMIT))).map_err(ApiError::invalid)?;
     let rows = state.store.history(caller.account_id(), customer).await?;
     Ok(page_of(rows, p))
 }

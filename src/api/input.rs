@@ -995,14 +995,27 @@ impl<'a> Fields<'a> {
     /// `page` and `limit` (CONTRACT §4): page from 1, limit 1 to 1000, default 10.
     /// A page number too large for an integer is a page past every list: empty.
     pub fn page(&self) -> ApiResult<crate::domain::page::Page> {
-        crate::domain::page::Page::parse(self.page_number()?, self.int("limit")?).map_err(ApiError::invalid)
+        crate::domain::page::Page::parse(self.page_number()?, self.int_or_huge("limit")?).map_err(ApiError::invalid)
     }
 
     /// `page` alone, a number too large for an integer read as the largest.
     pub fn page_number(&self) -> ApiResult<Option<i64>> {
-        match self.int("page") {
-            Err(_) if self.string("page").ok().flatten().is_some_and(|s| huge_whole_number(&s)) => Ok(Some(i64::MAX)),
-            page => page,
+        self.int_or_huge("page")
+    }
+
+    /// An integer, where a whole number too large for one (`99999999999999999999`,
+    /// `1e30`, as text or as a JSON number) is the largest (the smallest when
+    /// negative), which a page or a limit then judges as any other out of its range.
+    pub fn int_or_huge(&self, key: &str) -> ApiResult<Option<i64>> {
+        match self.int(key) {
+            Err(_) if self.string(key).ok().flatten().is_some_and(|s| huge_whole_number(&s)) => Ok(Some(i64::MAX)),
+            Err(_)
+                if let Some(Value::Number(n)) = self.get(key)
+                    && let Some(f) = n.as_f64().filter(|f| f.is_finite() && f.fract() == 0.0) =>
+            {
+                Ok(Some(if f < 0.0 { i64::MIN } else { i64::MAX }))
+            }
+            n => n,
         }
     }
 

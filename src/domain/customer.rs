@@ -289,15 +289,16 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
 
 /// What the word index's entries, and every folded form stored beside a text (a
 /// name's key, a contact's field words, a campaign's folded name), depend on
-/// besides the texts: the key's shape, the folding rules (`fold 3`: the letters of
-/// [`text::base_letters`], Latin letters only, full-width ASCII) and the Unicode tables that split, lower-case and fold
+/// besides the texts: the key's shape, the folding rules (`fold 4`: the letters of
+/// [`text::base_letters`], all of ASCIIFoldingFilter's lower-case Latin ones since 4,
+/// Latin letters only, full-width ASCII) and the Unicode tables that split, lower-case and fold
 /// them (Rust's and unicode-normalization's). A store whose index was built under
 /// another version is rebuilt from its contacts at start, and its folded forms made
 /// again: they would no longer be found from the texts they came from.
 pub fn word_index_version() -> String {
     let (a, b, c) = char::UNICODE_VERSION;
     let (d, e, f) = unicode_normalization::UNICODE_VERSION;
-    format!("keys 2; fold 3; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
+    format!("keys 2; fold 4; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
 }
 
 /// The form and the word a query word looks up in the word index: the lower case

@@ -71,11 +71,12 @@ pub fn fold_into(out: &mut String, s: &str) {
 }
 
 /// Whether a letter is of the Latin script (its blocks: Latin-1, Extended-A and -B,
-/// IPA, Extended Additional (Vietnamese), Extended-C and -D, the Latin ligatures).
+/// IPA, the phonetic extensions, Extended Additional (Vietnamese), Extended-C and -D,
+/// the Latin ligatures).
 fn is_latin(c: char) -> bool {
     c.is_ascii_alphabetic()
         || matches!(c, '\u{00C0}'..='\u{02AF}' | '\u{1E00}'..='\u{1EFF}' | '\u{2C60}'..='\u{2C7F}'
-            | '\u{A720}'..='\u{A7FF}' | '\u{FB00}'..='\u{FB06}')
+            | '\u{1D00}'..='\u{1DBF}' | '\u{A720}'..='\u{A7FF}' | '\u{FB00}'..='\u{FB06}')
 }
 
 /// The base letters of a lower-case Latin letter whose diacritic or stroke is part
@@ -111,6 +112,52 @@ pub fn base_letters(c: char) -> Option<&'static str> {
         'ﬃ' => "ffi",
         'ﬄ' => "ffl",
         'ﬅ' | 'ﬆ' => "st",
+        // The rest of ASCIIFoldingFilter's lower-case Latin letters (its table, read
+        // with Lucene 8.7's `foldToASCII` over every letter of the Latin blocks).
+        'ɐ' | 'ə' | 'ɚ' | 'ẚ' | 'ⱥ' => "a",
+        'ꜳ' => "aa",
+        'ꜵ' => "ao",
+        'ꜷ' => "au",
+        'ꜹ' | 'ꜻ' => "av",
+        'ꜽ' => "ay",
+        'ƃ' => "b",
+        'ƈ' | 'ɕ' | 'ꜿ' => "c",
+        'ƌ' | 'ȡ' | 'ꝺ' => "d",
+        'ȸ' => "db",
+        'ǆ' | 'ǳ' | 'ʣ' | 'ʥ' => "dz",
+        'ǝ' | 'ɘ' | 'ɛ' | 'ɜ' | 'ɝ' | 'ɞ' | 'ʚ' | 'ⱸ' => "e",
+        'ꝼ' => "f",
+        'ɡ' | 'ᵹ' | 'ꝿ' => "g",
+        'ɥ' | 'ɦ' | 'ʮ' | 'ʯ' | 'ⱨ' | 'ⱶ' => "h",
+        'ƕ' => "hv",
+        'ȷ' | 'ɉ' | 'ɟ' | 'ʄ' | 'ʝ' | 'ⱼ' => "j",
+        'ƙ' | 'ʞ' | 'ⱪ' | 'ꝁ' | 'ꝃ' | 'ꝅ' => "k",
+        'ȴ' | 'ⱡ' | 'ꝇ' | 'ꝉ' | 'ꞁ' => "l",
+        'ǉ' => "lj",
+        'ỻ' => "ll",
+        'ʪ' => "ls",
+        'ʫ' => "lz",
+        'ɯ' | 'ɰ' | 'ɱ' => "m",
+        'ŉ' | 'ƞ' | 'ȵ' | 'ɲ' | 'ɳ' => "n",
+        'ǌ' => "nj",
+        'ɔ' | 'ⱺ' | 'ꝋ' | 'ꝍ' => "o",
+        'ꝏ' => "oo",
+        'ȣ' => "ou",
+        'ƥ' | 'ᵽ' | 'ꝑ' | 'ꝓ' | 'ꝕ' | 'ꟼ' => "p",
+        'ĸ' | 'ɋ' | 'ʠ' | 'ꝗ' | 'ꝙ' => "q",
+        'ȹ' => "qp",
+        'ɼ' | 'ɽ' | 'ɾ' | 'ɿ' | 'ꝛ' | 'ꞃ' => "r",
+        'ȿ' | 'ʂ' | 'ẜ' | 'ẝ' => "s",
+        'ƫ' | 'ȶ' | 'ʇ' | 'ⱦ' => "t",
+        'ʨ' => "tc",
+        'ꝧ' => "th",
+        'ʦ' => "ts",
+        'ꜩ' => "tz",
+        'ʋ' | 'ʌ' | 'ⱱ' | 'ⱴ' | 'ꝟ' => "v",
+        'ꝡ' => "vy",
+        'ƿ' | 'ʍ' | 'ⱳ' => "w",
+        'ʎ' | 'ỿ' => "y",
+        'ȝ' | 'ɀ' | 'ʐ' | 'ʑ' | 'ᶎ' | 'ⱬ' | 'ꝣ' => "z",
         _ => return None,
     })
 }
@@ -184,6 +231,18 @@ mod tests {
         assert!(has_diacritics("A\u{301}nh"));
         // A mark with no letter before it starts no word.
         assert_eq!(words("\u{301}ab \u{301} c").collect::<Vec<_>>(), ["ab", "c"]);
+    }
+
+    #[test]
+    fn folds_every_lower_case_latin_letter_of_ascii_folding_filter() {
+        // As Lucene 8.7's ASCIIFoldingFilter folds them (its `foldToASCII`, lower-cased first).
+        assert_eq!(
+            fold("Ǆemal ǅemal ǉubljana Ǌegoš ĸalaallit ꜲRON ꝏp ǝvan Ɛwe Ᵽ ᵽ ŉoon ȣ"),
+            "dzemal dzemal ljubljana njegos qalaallit aaron oop evan ewe p p noon ou"
+        );
+        // Its small capitals fold to capitals, and it leaves ǧ and ǥ as 'G': callsheet folds
+        // those to the lower-case letter a term without diacritics is written with.
+        assert_eq!(fold("ɢ ǧ ǥ"), "ɢ g g");
     }
 
     #[test]

@@ -784,6 +784,22 @@ backend_test!(delete_by_path_or_body, async {
     assert_eq!((status, body), (400, error(1, "customer id '1e3' must be an integer")));
     let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=%2B2")).await;
     assert_eq!((status, body), (400, error(1, "limit must be an integer")));
+    // A page too large for an integer is a page past the list, as a JSON number too;
+    // a limit too large is out of its range.
+    for page in
+        [json!(1e30), serde_json::from_str::<Value>("99999999999999999999999").unwrap(), json!("99999999999999999999")]
+    {
+        let body = json!({"campaign": campaign, "page": page, "limit": 1});
+        let (status, body) =
+            app.send(Method::GET, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(body)).await;
+        assert_eq!((status, body["resFromPccApi"]["data"]["rows"].clone()), (200, json!([])), "{page}: {body}");
+    }
+    for limit in [json!(1e30), json!(-1e30), json!("99999999999999999999")] {
+        let body = json!({"campaign": campaign, "limit": limit});
+        let (status, body) =
+            app.send(Method::GET, "/v1/customcampaign", Some(&app.tenant.token), Body::Json(body)).await;
+        assert_eq!((status, body), (400, error(1, "limit must be between 1 and 1000")), "{limit}");
+    }
     let (status, body) = app.get(&format!("/v1/customcampaign?campaign={campaign}&limit=5&limit=7")).await;
     assert_eq!((status, body), (400, error(1, "limit must be one integer, not a list (a field sent twice is a list)")));
     let (status, body) =
