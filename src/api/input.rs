@@ -1074,6 +1074,7 @@ impl<'a> Fields<'a> {
         items
             .iter()
             .enumerate()
+            .filter(|(_, v)| !v.is_null())
             .map(|(i, v)| {
                 scalar_text(v).ok_or_else(|| ApiError::invalid(format!("{}[{i}] must be a string", self.name(key))))
             })

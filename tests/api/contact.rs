@@ -87,6 +87,7 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
             error(1, "phones: '12ab' is not a valid phone number, and there is no name"),
         ),
         (json!({"name": "x", "phones": [{"n": 1}]}), 400, error(1, "phones[0] must be a string")),
+        (json!({"name": "x", "phones": [null, {"n": 1}]}), 400, error(1, "phones[1] must be a string")),
         (json!({"name": "x", "email": "nope"}), 400, error(1, "email 'nope' is not an email address")),
         (json!({"name": "x", "email": "a@@b.co"}), 400, error(1, "email 'a@@b.co' is not an email address")),
         (
@@ -129,6 +130,9 @@ backend_test!(create_refuses_bad_input_and_writes_nothing, async {
     let (status, body) = app.post("/v1/contact", json!({"name": "x", "phones": ["12ab"]})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!((&body["data"]["phones"], &body["dropped_phones"]), (&json!([]), &json!(["12ab"])));
+    // A null in the list is no phone, as a null field is no field.
+    let (status, body) = app.post("/v1/contact", json!({"name": "y", "phones": [null, "0901234567"]})).await;
+    assert_eq!((status, &body["data"]["phones"]), (200, &json!(["84901234567"])), "{body}");
 });
 
 backend_test!(update_replaces_the_fields_sent, async {
