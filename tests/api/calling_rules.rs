@@ -33,6 +33,55 @@ backend_test!(a_phone_listed_for_ever_leaves_next_eligible_at_null, async {
     assert_eq!(claim(&app, &campaign, "u1").await.0, ids[0]);
 });
 
+backend_test!(an_unblock_racing_a_hand_out_leaves_no_customer_set_aside, async {
+    // A hand-out that read a do-not-call entry just before the entry's delete set its
+    // customer aside just after the delete looked for such customers, and nothing
+    // looked again (PostgreSQL: 4 rounds in 20). Each round races an agent polling
+    // against the delete, and against an edit of the hours that kept the customer out;
+    // once the write has answered, the customer is handed out.
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let (campaign, _) = running(&app, json!({}), &[&[100]]).await;
+    claim(&app, &campaign, "u1").await;
+    let closed = crate::calling::closed_now(&app).await;
+    for round in 0..40u32 {
+        let phone = vn(200 + round);
+        let entry = json!([{"id": format!("race{round}"), "name": "Race", "phones": [phone]}]);
+        let (s, body) = app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entry})).await;
+        assert_eq!(s, 200, "{body}");
+        let by_hours = round % 2 == 1;
+        if by_hours {
+            let (s, body) = app.put(&format!("/v1/campaign/{campaign}"), json!({"businesshour": closed})).await;
+            assert_eq!(s, 200, "{body}");
+        } else {
+            app.post("/v1/dnc", json!({"phones": [phone]})).await;
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let poller = {
+            let (app, campaign, stop) = (app.clone(), campaign.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    if !receive(&app, &campaign, "u2").await["data"].is_null() {
+                        return true;
+                    }
+                }
+                false
+            })
+        };
+        sleep(0.02).await;
+        let (s, body) = if by_hours {
+            app.put(&format!("/v1/campaign/{campaign}"), json!({"businesshour": null})).await
+        } else {
+            app.send(Method::DELETE, "/v1/dnc", Some(&app.tenant.token), Body::Json(json!({"phones": [phone]}))).await
+        };
+        assert_eq!(s, 200, "{body}");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if !poller.await.unwrap() {
+            let handed = receive(&app, &campaign, "u2").await;
+            assert!(!handed["data"].is_null(), "round {round}: set aside after the unblock answered: {handed}");
+        }
+    }
+});
+
 backend_test!(a_customer_stopped_after_its_lease_ran_out_stays_stopped, async {
     let app = TestApp::spawn().await;
     let (campaign, ids) = running(&app, json!({"claim_lease_seconds": 1}), &[&[1]]).await;

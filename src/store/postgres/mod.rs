@@ -644,6 +644,9 @@ impl Store for PgStore {
         team: Team,
     ) -> StoreResult<Option<Campaign>> {
         self.write(async |tx| {
+            // Hand-outs under way finish first, so that those they set aside are
+            // there when `requeue` looks at them again with the new settings.
+            calling::hold_campaign(&PgDb(tx), &account, &id).await?;
             let updated = campaigns::update(tx, &account, &id, fields).await?;
             if let Some(c) = &updated {
                 let (agents, groups) = (team.agents.map(strings), team.groups.map(strings));

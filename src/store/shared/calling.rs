@@ -826,9 +826,17 @@ pub async fn receive(
     // Hand-outs share their campaign's lock; a campaign delete takes it alone, so it
     // waits for the hand-outs under way and then sees their claims. Sent with the
     // first read, in one round trip: it is taken before any customer is read.
+    // They share the account's lock on what blocks phones too: a write that unblocks
+    // (a do-not-call entry deleted, callable hours edited) takes it alone, so that the
+    // customers the hand-outs under way set aside are there when it looks at them
+    // again, and later hand-outs see what it changed (`hold_blocks`).
     let lock = campaign_lock(account, campaign_id);
-    let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due, requeues }) =
-        futures_util::try_join!(db.lock(&lock, false), agents::hand_out(db, account, campaign_id, user, now))?;
+    let blocks = blocks_lock(account);
+    let ((), (), agents::HandOut { campaign, below, agent, quota, callbacks_due, requeues }) = futures_util::try_join!(
+        db.lock(&lock, false),
+        db.lock(&blocks, false),
+        agents::hand_out(db, account, campaign_id, user, now)
+    )?;
     let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {
@@ -971,6 +979,21 @@ fn campaign_lock(account: &str, campaign: &str) -> String {
 /// hand-outs under way finish first, and later ones wait for this write.
 pub async fn hold_campaign(db: &impl Db, account: &str, campaign: &str) -> StoreResult<()> {
     db.lock(&campaign_lock(account, campaign), true).await
+}
+
+/// The name of the account's lock on what blocks phones (see `receive`).
+fn blocks_lock(account: &str) -> String {
+    format!("blocks/{account}")
+}
+
+/// Takes the account's lock on what blocks phones alone until the transaction ends,
+/// before a write that may unblock customers set aside (`unpark`): the hand-outs
+/// under way, which may be setting customers aside for what this write removes,
+/// finish first, and later ones wait for it. Without it a hand-out that read a
+/// do-not-call entry just before its delete set its customer aside just after the
+/// delete looked for such customers, and nothing looked again.
+pub async fn hold_blocks(db: &impl Db, account: &str) -> StoreResult<()> {
+    db.lock(&blocks_lock(account), true).await
 }
 
 /// Takes a customer whose every phone is blocked for now out of the queue until

@@ -103,6 +103,7 @@ pub async fn list(
 /// Removes phones from a list; how many entries went. Customers parked for a
 /// blocked phone are looked at again at their next hand-out.
 pub async fn delete(db: &impl Db, account: &str, campaign: Option<&str>, phones: &[String]) -> StoreResult<i64> {
+    super::calling::hold_blocks(db, account).await?;
     let scope = scope_of(db, account, campaign).await?;
     let mut gone = 0;
     for phone in phones {

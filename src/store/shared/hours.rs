@@ -120,6 +120,7 @@ pub async fn update(
     windows: &[Window],
     holidays: &[NaiveDate],
 ) -> StoreResult<Hours> {
+    super::calling::hold_blocks(db, account).await?;
     editable(db, account, id, "changed").await?;
     db.exec(
         "UPDATE business_hours SET name = ?, timezone = ?, windows = ?, holidays = ?, updated = ? \
