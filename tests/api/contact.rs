@@ -2,7 +2,7 @@
 
 use crate::common::{Body, TestApp, error, pairs};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 backend_test!(create_normalizes_phones_and_returns_the_id_twice, async {
     let app = TestApp::spawn().await;
@@ -256,4 +256,45 @@ backend_test!(a_phone_in_brackets_is_a_phone_not_broken_json, async {
     let (status, body) =
         app.post("/v1/contact", json!({"name": "r", "phones": "[\"0912345670\", \"0912345671\"]"})).await;
     assert_eq!((status, &body["data"]["phones"]), (200, &json!(["84912345670", "84912345671"])), "{body}");
+});
+
+backend_test!(a_contact_read_while_it_changes_is_one_version_of_it, async {
+    // Its name and its phones were read by two statements: a read between a change's
+    // commit and the next could pair one version's name with another's phones (a
+    // customer added by id copied such a pair for good).
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let phone = |v: u32| format!("0970{v:06}");
+    let made = app.create_contact(json!({"name": "v0", "phones": [phone(0)]})).await;
+    let id = made["id"].as_str().unwrap().to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (app, id, stop) = (app.clone(), id.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut v = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                v += 1;
+                let (s, body) =
+                    app.put(&format!("/v1/contact/{id}"), json!({"name": format!("v{v}"), "phones": [phone(v)]})).await;
+                assert_eq!(s, 200, "{body}");
+            }
+        })
+    };
+    let whole = |c: &Value| {
+        let v: u32 = c["name"].as_str().unwrap()[1..].parse().unwrap();
+        c["phones"] == json!([format!("84970{v:06}")])
+    };
+    for round in 0..120 {
+        let (_, got) = app.get(&format!("/v1/contact/{id}")).await;
+        assert!(whole(&got["data"]), "GET: {got}");
+        let (_, found) = app.get("/v1/contact?query=name:v*").await;
+        assert!(whole(&found["data"]["rows"][0]), "search: {found}");
+        let campaign = app.create_campaign(&format!("Round {round}")).await;
+        let (s, added) =
+            app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": [{"id": id}]})).await;
+        assert_eq!(s, 200, "{added}");
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+        assert!(whole(&list["resFromPccApi"]["data"]["rows"][0]), "added by id: {list}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.await.unwrap();
 });

@@ -17,9 +17,15 @@ use crate::query::sql::Compiled;
 use crate::store::plan::{entry_contact, merge_entry};
 use crate::store::{Feed, ImportOutcome};
 
-const COLUMNS: &str = "c.seq, c.id, c.name, c.email, c.fields::text, c.portal_id, c.created, c.updated";
+/// A contact's columns, its phones among them: from its row, or from its phone rows
+/// where the row has none (written by a build before migration 0009), in the same
+/// statement, so that a contact read while another request changes it is one
+/// version of it, name and phones alike.
+const COLUMNS: &str = "c.seq, c.id, c.name, c.email, c.fields::text, c.portal_id, c.created, c.updated, \
+     COALESCE(NULLIF(c.phones, ''), (SELECT string_agg(p.phone, ',' ORDER BY p.pos) FROM contact_phones p \
+       WHERE p.account_id = c.account_id AND p.contact_rowid = c.seq), '')";
 
-/// A contact and its `seq`, phones still to be loaded.
+/// A contact and its `seq`.
 fn row(r: &Row) -> StoreResult<(i64, Contact)> {
     let fields: String = r.get(4);
     let fields: Map<String, Value> = serde_json::from_str(&fields)
@@ -27,7 +33,7 @@ fn row(r: &Row) -> StoreResult<(i64, Contact)> {
     let contact = Contact {
         id: r.get(1),
         name: r.get(2),
-        phones: Vec::new(),
+        phones: r.get::<_, &str>(8).split(',').filter(|p| !p.is_empty()).map(str::to_string).collect(),
         email: r.get(3),
         fields,
         portal: r.get(5),
@@ -37,34 +43,9 @@ fn row(r: &Row) -> StoreResult<(i64, Contact)> {
     Ok((r.get(0), contact))
 }
 
-/// The phones of contacts by `seq`, in their order.
-async fn phones_of(db: &impl GenericClient, account_id: &str, seqs: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
-    let mut phones: HashMap<i64, Vec<String>> = HashMap::new();
-    if seqs.is_empty() {
-        return Ok(phones);
-    }
-    let rows = db
-        .query(
-            "SELECT contact_rowid, phone FROM contact_phones WHERE account_id = $1 AND contact_rowid = ANY($2) \
-             ORDER BY contact_rowid, pos",
-            &[&account_id, &seqs],
-        )
-        .await?;
-    for r in rows {
-        phones.entry(r.get(0)).or_default().push(r.get(1));
-    }
-    Ok(phones)
-}
-
 /// Contacts with their phones, from rows of [`COLUMNS`].
-async fn with_phones(db: &impl GenericClient, account_id: &str, rows: &[Row]) -> StoreResult<Vec<(i64, Contact)>> {
-    let mut found = rows.iter().map(row).collect::<StoreResult<Vec<_>>>()?;
-    let seqs: Vec<i64> = found.iter().map(|(seq, _)| *seq).collect();
-    let mut phones = phones_of(db, account_id, &seqs).await?;
-    for (seq, contact) in &mut found {
-        contact.phones = phones.remove(seq).unwrap_or_default();
-    }
-    Ok(found)
+fn with_phones(rows: &[Row]) -> StoreResult<Vec<(i64, Contact)>> {
+    rows.iter().map(row).collect()
 }
 
 /// The account's contacts with these ids, by id.
@@ -77,24 +58,19 @@ pub async fn by_ids(
         return Ok(HashMap::new());
     }
     let sql = format!("SELECT {COLUMNS} FROM contacts c WHERE c.account_id = $1 AND c.id = ANY($2)");
-    keyed(db, account_id, &sql, &[&account_id, &ids], |c| Some(c.id.clone())).await
+    keyed(db, &sql, &[&account_id, &ids], |c| Some(c.id.clone())).await
 }
 
 /// The contacts a statement of [`COLUMNS`] finds, with their phones, by what `key`
 /// names each (those it names nothing left out).
 async fn keyed(
     db: &impl GenericClient,
-    account_id: &str,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     key: impl Fn(&Contact) -> Option<String>,
 ) -> StoreResult<HashMap<String, (i64, Contact)>> {
     let rows = db.query(sql, params).await?;
-    Ok(with_phones(db, account_id, &rows)
-        .await?
-        .into_iter()
-        .filter_map(|(seq, c)| Some((key(&c)?, (seq, c))))
-        .collect())
+    Ok(with_phones(&rows)?.into_iter().filter_map(|(seq, c)| Some((key(&c)?, (seq, c)))).collect())
 }
 
 /// The earliest contact of `portal` an import made from a row with each of these
@@ -113,10 +89,7 @@ async fn by_external_ids(
          AND c.portal_id = $2 AND c.fields ->> 'external_id' = ANY($3) \
          AND c.fields ->> 'external_id' IS NOT NULL ORDER BY c.fields ->> 'external_id', c.seq"
     );
-    keyed(db, account_id, &sql, &[&account_id, &portal, &ids], |c| {
-        Some(c.fields.get("external_id")?.as_str()?.to_string())
-    })
-    .await
+    keyed(db, &sql, &[&account_id, &portal, &ids], |c| Some(c.fields.get("external_id")?.as_str()?.to_string())).await
 }
 
 /// Writes the phones and name words of contacts (by `seq`), replacing any they had
@@ -437,7 +410,7 @@ pub async fn list(
     args.push(arg(page.limit));
     args.push(arg(page.offset()));
     let rows = db.query(&numbered(&sql), &refs(&args)).await?;
-    let rows = with_phones(db, account_id, &rows).await?.into_iter().map(|(_, c)| c).collect();
+    let rows = with_phones(&rows)?.into_iter().map(|(_, c)| c).collect();
     Ok(Paged { rows, total })
 }
 

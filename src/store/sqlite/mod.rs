@@ -332,6 +332,23 @@ impl SqliteStore {
         self.pool.clone().run(f).await
     }
 
+    /// Runs the reads of `f` in one transaction: they see one state of the database,
+    /// as if the request had been served alone (a contact's row and its phones, read
+    /// by two statements outside one, could meet a write between them).
+    async fn snapshot<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.run(move |c| {
+            let tx = c.transaction()?;
+            let read = f(&tx)?;
+            tx.commit()?;
+            Ok(read)
+        })
+        .await
+    }
+
     /// Runs a long write `f` (which takes its turns at the writer gate in short
     /// steps) with a larger page cache, given back afterwards.
     async fn bulk<T, F>(&self, f: F) -> StoreResult<T>
@@ -786,12 +803,12 @@ impl Store for SqliteStore {
 
     async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<Option<Contact>> {
         let hidden = self.staging.hidden();
-        self.run(move |c| contacts::get(c, &account, &id, &hidden)).await
+        self.snapshot(move |c| contacts::get(c, &account, &id, &hidden)).await
     }
 
     async fn contacts(&self, account: AccountId, search: ContactSearch, page: Page) -> StoreResult<Paged<Contact>> {
         let hidden = self.staging.hidden();
-        self.run(move |c| {
+        self.snapshot(move |c| {
             let (portal, query) = match search {
                 ContactSearch::Portal(portal) => (resolve_portal(c, &account, portal.as_deref())?, None),
                 ContactSearch::Query { portal, query } => {
