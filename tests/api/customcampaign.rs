@@ -1275,3 +1275,23 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     let (s, body) = app.post("/v1/customcampaign", late).await;
     assert_eq!((s, body), (404, error(4, "filter 'FTNOPE0000' not found")));
 });
+
+backend_test!(a_customer_deleted_as_its_campaign_is_deleted_is_not_found, async {
+    // The customer's delete found its campaign gone when it came to lock it, and
+    // answered r 3 for a campaign the request never named (PostgreSQL).
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    for round in 0..10 {
+        let campaign = app.create_campaign(&format!("Round {round}")).await;
+        let entry = json!([{"id": format!("CT{round}"), "name": "Lan", "phones": ["0901234567"]}]);
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entry})).await;
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+        let id = list["resFromPccApi"]["data"]["rows"][0]["id"].as_i64().unwrap();
+        let whole = {
+            let (app, campaign) = (app.clone(), campaign.clone());
+            tokio::spawn(async move { app.delete(&format!("/v1/campaign/{campaign}")).await })
+        };
+        let (s, body) = app.delete(&format!("/v1/customcampaign/{id}")).await;
+        assert!(s == 200 || (s, body["r"].clone()) == (404, json!(4)), "round {round}: {s} {body}");
+        assert_eq!(whole.await.unwrap().0, 200);
+    }
+});

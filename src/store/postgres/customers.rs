@@ -944,8 +944,11 @@ pub async fn delete<C: GenericClient + Sync>(db: &C, account_id: &str, actor: &s
         return Ok(false);
     };
     let campaign: String = found.get(0);
-    // The campaign first, as every other writer of its customers does.
-    require_campaign(db, account_id, &campaign).await?;
+    // The campaign first, as every other writer of its customers does. A campaign
+    // deleted meanwhile took the customer with it: the customer is what is not found.
+    if campaigns::lock(db, account_id, &campaign).await?.is_none() {
+        return Ok(false);
+    }
     let (shared, now) = (PgDb(db), now_secs());
     calling::refuse_any_claimed(&shared, account_id, &[id], "release it or wait for its result first", now).await?;
     calling::record_deletes(&shared, account_id, &[id], actor, now).await?;
