@@ -1075,3 +1075,27 @@ backend_test!(a_time_of_day_is_kept_as_the_time, async {
     let (_, contact) = app.get(&format!("/v1/contact/{}", rows[0]["crm_id"].as_str().unwrap())).await;
     assert_eq!(contact["data"]["fields"]["Gọi lúc"], "14:30:00", "{contact}");
 });
+
+backend_test!(the_same_contact_file_imported_at_once_makes_each_contact_once, async {
+    // Two imports at once each looked for the other's ids before either had
+    // committed, and both made the contact (PostgreSQL every time).
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    for round in 0..4 {
+        let csv = format!("id,name,phone\nEXT{round},Lan,09770000{round:02}\n");
+        let imports: Vec<_> = (0..4)
+            .map(|_| {
+                let (app, csv) = (app.clone(), csv.clone());
+                tokio::spawn(async move { upload(&app, "/v1/contact/import", &[], "c.csv", csv.into_bytes()).await })
+            })
+            .collect();
+        let mut added = 0;
+        for import in imports {
+            let (status, body) = import.await.unwrap();
+            assert_eq!(status, 200, "{body}");
+            added += body["data"]["added"].as_i64().unwrap();
+        }
+        assert_eq!(added, 1, "round {round}");
+        let (_, found) = app.get(&format!("/v1/contact?query=phone:09770000{round:02}")).await;
+        assert_eq!(found["data"]["totalCount"], 1, "{found}");
+    }
+});

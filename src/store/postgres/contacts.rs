@@ -483,6 +483,11 @@ pub async fn import(
     portal: Option<&str>,
     mut feed: crate::store::Entries,
 ) -> StoreResult<ImportOutcome> {
+    // One import or upload that makes contacts at a time in the account, as lead
+    // uploads take turns: two at once each looked for the other's ids before either
+    // committed, and both made the contact.
+    db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text", &[&format!("contacts/{account_id}")])
+        .await?;
     let portal = resolve_portal(db, account_id, portal).await?;
     let now = now_secs();
     let mut outcome = ImportOutcome::default();

@@ -445,6 +445,9 @@ pub fn import(
          DELETE FROM temp.staged_changes;",
     )?;
     let conn: &Connection = conn;
+    // One import or upload that makes contacts at a time in the account: two at once
+    // each looked for the other's ids before either published, and both made the contact.
+    let _making_contacts = staging.lock_contacts_blocking(account_id);
     let portal = resolve_portal(conn, account_id, portal)?;
     let now = now_secs();
     let mut ids = IdKind::Contact.run();
