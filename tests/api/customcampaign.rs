@@ -1295,3 +1295,27 @@ backend_test!(a_customer_deleted_as_its_campaign_is_deleted_is_not_found, async 
         assert_eq!(whole.await.unwrap().0, 200);
     }
 });
+
+backend_test!(a_campaign_deleted_during_a_keepduplicate_takes_turns_with_it, async {
+    // The delete locked the campaign's row, then its hand-out lock; keepduplicate the
+    // other way round: at once, each waited for the other until PostgreSQL broke the
+    // deadlock and one answered r 7 after a second.
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    for round in 0..10 {
+        let campaign = app.create_campaign(&format!("Round {round}")).await;
+        let entries = json!([{"id": format!("A{round}"), "name": "A", "phones": ["0901234567"]},
+                             {"id": format!("B{round}"), "name": "B", "phones": ["0901234567"]}]);
+        app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entries})).await;
+        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+        let keep = list["resFromPccApi"]["data"]["rows"][0]["id"].as_i64().unwrap();
+        let delete = {
+            let (app, campaign) = (app.clone(), campaign.clone());
+            tokio::spawn(async move { app.delete(&format!("/v1/campaign/{campaign}")).await })
+        };
+        let body = json!({"campaign": campaign, "listKeepCustomer": {"84901234567": keep}});
+        let (s, kept) = app.post("/v1/customcampaign/keepduplicate", body).await;
+        assert!(s == 200 || (s, kept["r"].clone()) == (404, json!(3)), "round {round}: {s} {kept}");
+        let (s, deleted) = delete.await.unwrap();
+        assert_eq!(s, 200, "round {round}: {deleted}");
+    }
+});

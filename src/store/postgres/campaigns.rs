@@ -171,6 +171,10 @@ pub async fn delete<C: GenericClient + Sync>(
     actor: Option<&str>,
     id: &str,
 ) -> StoreResult<bool> {
+    // The hand-out lock before the campaign's row, as keepduplicate and a campaign
+    // update take them: taken the other way round, a delete and a keepduplicate at
+    // once each held what the other waited for, until PostgreSQL broke the deadlock.
+    calling::hold_campaign(&PgDb(db), account_id, id).await?;
     if lock(db, account_id, id).await?.is_none() {
         return Ok(false);
     }
