@@ -423,12 +423,12 @@ fn too_large(limit: usize) -> ApiError {
     ApiError::too_large(format!("payload too large: the limit is {}", crate::domain::human_size(limit)))
 }
 
-/// Reads every part of a multipart body: file parts whole (the body limit bounds
-/// them), text parts within the text budget, each charged as a value.
-/// Reads a multipart body's fields into `input`. `sizes`: the upload limit, and the
-/// length the request declared (0 when it did not), room enough for any file in it:
-/// a file is read into one buffer of that room, not one that doubles as it fills
-/// (which held three times a large file at its peak).
+/// Reads every part of a multipart body into `input`: file parts whole (the body
+/// limit bounds them), text parts within the text budget, each charged as a value.
+/// `sizes`: the upload limit, and the length the request declared (0 when it did
+/// not), room enough for any file in it: a file is read into one buffer of that
+/// room, not one that doubles as it fills (which held three times a large file at
+/// its peak).
 async fn read_multipart(
     mut multipart: Multipart,
     input: &mut Input,

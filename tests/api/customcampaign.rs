@@ -1276,20 +1276,31 @@ backend_test!(clients_of_the_reference_in_each_dialect_are_understood, async {
     assert_eq!((s, body), (404, error(4, "filter 'FTNOPE0000' not found")));
 });
 
+/// A campaign made of these `listcontacts` entries, its first customer's id, and the
+/// campaign's delete, sent meanwhile from another task.
+async fn racing_its_delete(
+    app: &std::sync::Arc<TestApp>,
+    round: u32,
+    entries: Value,
+) -> (String, i64, tokio::task::JoinHandle<(u16, Value)>) {
+    let campaign = app.create_campaign(&format!("Round {round}")).await;
+    app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entries})).await;
+    let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
+    let first = list["resFromPccApi"]["data"]["rows"][0]["id"].as_i64().unwrap();
+    let delete = {
+        let (app, campaign) = (app.clone(), campaign.clone());
+        tokio::spawn(async move { app.delete(&format!("/v1/campaign/{campaign}")).await })
+    };
+    (campaign, first, delete)
+}
+
 backend_test!(a_customer_deleted_as_its_campaign_is_deleted_is_not_found, async {
     // The customer's delete found its campaign gone when it came to lock it, and
     // answered r 3 for a campaign the request never named (PostgreSQL).
     let app = std::sync::Arc::new(TestApp::spawn().await);
-    for round in 0..10 {
-        let campaign = app.create_campaign(&format!("Round {round}")).await;
+    for round in 0..10u32 {
         let entry = json!([{"id": format!("CT{round}"), "name": "Lan", "phones": ["0901234567"]}]);
-        app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entry})).await;
-        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
-        let id = list["resFromPccApi"]["data"]["rows"][0]["id"].as_i64().unwrap();
-        let whole = {
-            let (app, campaign) = (app.clone(), campaign.clone());
-            tokio::spawn(async move { app.delete(&format!("/v1/campaign/{campaign}")).await })
-        };
+        let (_, id, whole) = racing_its_delete(&app, round, entry).await;
         let (s, body) = app.delete(&format!("/v1/customcampaign/{id}")).await;
         assert!(s == 200 || (s, body["r"].clone()) == (404, json!(4)), "round {round}: {s} {body}");
         assert_eq!(whole.await.unwrap().0, 200);
@@ -1301,17 +1312,10 @@ backend_test!(a_campaign_deleted_during_a_keepduplicate_takes_turns_with_it, asy
     // other way round: at once, each waited for the other until PostgreSQL broke the
     // deadlock and one answered r 7 after a second.
     let app = std::sync::Arc::new(TestApp::spawn().await);
-    for round in 0..10 {
-        let campaign = app.create_campaign(&format!("Round {round}")).await;
+    for round in 0..10u32 {
         let entries = json!([{"id": format!("A{round}"), "name": "A", "phones": ["0901234567"]},
                              {"id": format!("B{round}"), "name": "B", "phones": ["0901234567"]}]);
-        app.post("/v1/customcampaign", json!({"campaign": campaign, "listcontacts": entries})).await;
-        let (_, list) = app.get(&format!("/v1/customcampaign?campaign={campaign}")).await;
-        let keep = list["resFromPccApi"]["data"]["rows"][0]["id"].as_i64().unwrap();
-        let delete = {
-            let (app, campaign) = (app.clone(), campaign.clone());
-            tokio::spawn(async move { app.delete(&format!("/v1/campaign/{campaign}")).await })
-        };
+        let (campaign, keep, delete) = racing_its_delete(&app, round, entries).await;
         let body = json!({"campaign": campaign, "listKeepCustomer": {"84901234567": keep}});
         let (s, kept) = app.post("/v1/customcampaign/keepduplicate", body).await;
         assert!(s == 200 || (s, kept["r"].clone()) == (404, json!(3)), "round {round}: {s} {kept}");

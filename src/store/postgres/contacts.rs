@@ -43,8 +43,17 @@ fn row(r: &Row) -> StoreResult<(i64, Contact)> {
     Ok((r.get(0), contact))
 }
 
-/// Contacts with their phones, from rows of [`COLUMNS`].
-fn with_phones(rows: &[Row]) -> StoreResult<Vec<(i64, Contact)>> {
+/// Takes the account's turn at making contacts until the transaction ends: one
+/// import or lead upload that makes contacts at a time, so that each one's lookups
+/// (by id, by foreign id, by phone) see what the one before it made.
+pub async fn take_contacts_turn(db: &impl GenericClient, account_id: &str) -> StoreResult<()> {
+    db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text", &[&format!("contacts/{account_id}")])
+        .await?;
+    Ok(())
+}
+
+/// Contacts with their `seq`, from rows of [`COLUMNS`].
+fn contacts_of(rows: &[Row]) -> StoreResult<Vec<(i64, Contact)>> {
     rows.iter().map(row).collect()
 }
 
@@ -61,7 +70,7 @@ pub async fn by_ids(
     keyed(db, &sql, &[&account_id, &ids], |c| Some(c.id.clone())).await
 }
 
-/// The contacts a statement of [`COLUMNS`] finds, with their phones, by what `key`
+/// The contacts a statement of [`COLUMNS`] finds, by what `key`
 /// names each (those it names nothing left out).
 async fn keyed(
     db: &impl GenericClient,
@@ -70,7 +79,7 @@ async fn keyed(
     key: impl Fn(&Contact) -> Option<String>,
 ) -> StoreResult<HashMap<String, (i64, Contact)>> {
     let rows = db.query(sql, params).await?;
-    Ok(with_phones(&rows)?.into_iter().filter_map(|(seq, c)| Some((key(&c)?, (seq, c)))).collect())
+    Ok(contacts_of(&rows)?.into_iter().filter_map(|(seq, c)| Some((key(&c)?, (seq, c)))).collect())
 }
 
 /// The earliest contact of `portal` an import made from a row with each of these
@@ -410,7 +419,7 @@ pub async fn list(
     args.push(arg(page.limit));
     args.push(arg(page.offset()));
     let rows = db.query(&numbered(&sql), &refs(&args)).await?;
-    let rows = with_phones(&rows)?.into_iter().map(|(_, c)| c).collect();
+    let rows = contacts_of(&rows)?.into_iter().map(|(_, c)| c).collect();
     Ok(Paged { rows, total })
 }
 
@@ -483,11 +492,9 @@ pub async fn import(
     portal: Option<&str>,
     mut feed: crate::store::Entries,
 ) -> StoreResult<ImportOutcome> {
-    // One import or upload that makes contacts at a time in the account, as lead
-    // uploads take turns: two at once each looked for the other's ids before either
-    // committed, and both made the contact.
-    db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text", &[&format!("contacts/{account_id}")])
-        .await?;
+    // Two imports at once each looked for the other's ids before either committed,
+    // and both made the contact.
+    take_contacts_turn(db, account_id).await?;
     let portal = resolve_portal(db, account_id, portal).await?;
     let now = now_secs();
     let mut outcome = ImportOutcome::default();

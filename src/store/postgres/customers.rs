@@ -274,12 +274,7 @@ impl<'a, C: GenericClient> Adder<'a, C> {
     async fn lock_contacts(&mut self) -> StoreResult<()> {
         if !self.making_contacts {
             self.end_copy().await?;
-            self.db
-                .execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text",
-                    &[&format!("contacts/{}", self.account_id)],
-                )
-                .await?;
+            contacts::take_contacts_turn(self.db, self.account_id).await?;
             self.making_contacts = true;
             self.portal_was_empty = self
                 .db

@@ -830,13 +830,10 @@ pub async fn receive(
     // (a do-not-call entry deleted, callable hours edited) takes it alone, so that the
     // customers the hand-outs under way set aside are there when it looks at them
     // again, and later hand-outs see what it changed (`hold_blocks`).
-    let lock = campaign_lock(account, campaign_id);
-    let blocks = blocks_lock(account);
-    let ((), (), agents::HandOut { campaign, below, agent, quota, callbacks_due, requeues }) = futures_util::try_join!(
-        db.lock(&lock, false),
-        db.lock(&blocks, false),
-        agents::hand_out(db, account, campaign_id, user, now)
-    )?;
+    let (lock, blocks) = (campaign_lock(account, campaign_id), blocks_lock(account));
+    let keys = [lock.as_str(), blocks.as_str()];
+    let ((), agents::HandOut { campaign, below, agent, quota, callbacks_due, requeues }) =
+        futures_util::try_join!(db.locks(&keys, false), agents::hand_out(db, account, campaign_id, user, now))?;
     let now_ms = crate::domain::ms_within(now);
     let status_now = campaign.status_at(now_ms);
     if status_now != campaign_status::status::RUNNING || (campaign.start_time > 0 && now_ms < campaign.start_time) {

@@ -162,11 +162,19 @@ pub trait Db {
     /// Takes the lock named `key` until the transaction ends, waiting for it:
     /// shared with other shared holders, or alone. SQLite writers take turns already.
     async fn lock(&self, key: &str, exclusive: bool) -> StoreResult<()> {
-        if !self.postgres() {
+        self.locks(&[key], exclusive).await
+    }
+
+    /// Takes the locks named by `keys`, in their order, in one statement (as
+    /// [`Db::lock`] takes one).
+    async fn locks(&self, keys: &[&str], exclusive: bool) -> StoreResult<()> {
+        if !self.postgres() || keys.is_empty() {
             return Ok(());
         }
         let take = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
-        self.rows(&format!("SELECT {take}(hashtextextended(?, 1))::text"), &[key.into()]).await?;
+        let each = vec![format!("{take}(hashtextextended(?, 1))::text"); keys.len()].join(", ");
+        let args: Vec<Val> = keys.iter().map(|k| Val::from(*k)).collect();
+        self.rows(&format!("SELECT {each}"), &args).await?;
         Ok(())
     }
 
