@@ -291,14 +291,17 @@ fn word_key_prefix_into(key: &mut String, portal: &str, form: WordForm) {
 /// name's key, a contact's field words, a campaign's folded name), depend on
 /// besides the texts: the key's shape, the folding rules (`fold 4`: the letters of
 /// [`text::base_letters`], all of ASCIIFoldingFilter's lower-case Latin ones since 4,
-/// Latin letters only, full-width ASCII) and the Unicode tables that split, lower-case and fold
-/// them (Rust's and unicode-normalization's). A store whose index was built under
-/// another version is rebuilt from its contacts at start, and its folded forms made
-/// again: they would no longer be found from the texts they came from.
+/// Latin letters only, full-width ASCII), what a word is made of (`words 2`: letters
+/// and decimal digits, as Lucene's tokenizer reads them, since 2) and the Unicode
+/// tables that split, lower-case and fold them (Rust's, unicode-normalization's and
+/// unicode-properties'). A store whose index was built under another version is
+/// rebuilt from its contacts at start, and its folded forms made again: they would
+/// no longer be found from the texts they came from.
 pub fn word_index_version() -> String {
     let (a, b, c) = char::UNICODE_VERSION;
     let (d, e, f) = unicode_normalization::UNICODE_VERSION;
-    format!("keys 2; fold 4; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}")
+    let (g, h, i) = unicode_properties::UNICODE_VERSION;
+    format!("keys 2; fold 4; words 2; unicode {a}.{b}.{c}; normalization {d}.{e}.{f}; categories {g}.{h}.{i}")
 }
 
 /// The form and the word a query word looks up in the word index: the lower case

@@ -180,10 +180,25 @@ pub fn has_diacritics(s: &str) -> bool {
     fold(s) != lower(s)
 }
 
-/// Whether `c` belongs to a word: a letter or a digit, or a combining mark (the
-/// accents of a name written decomposed, which belong to the letter before them).
+/// Whether `c` belongs to a word: a letter or a decimal digit, as Lucene's
+/// `Character.isLetterOrDigit` reads them (Unicode categories L* and Nd: not `²`,
+/// `½`, `①`, `Ⅻ` or `Ⓐ`, which Rust's `is_alphanumeric` takes), or a combining
+/// mark (the accents of a name written decomposed, which belong to the letter
+/// before them).
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+    use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    // Latin-1's letters past its symbols, Latin Extended-A/B and Latin Extended
+    // Additional (Vietnamese) hold no number: a letter there is alphanumeric.
+    if ('\u{c0}'..='\u{24f}').contains(&c) || ('\u{1e00}'..='\u{1eff}').contains(&c) {
+        return c.is_alphanumeric();
+    }
+    is_combining_mark(c)
+        || (c.is_alphanumeric()
+            && (c.general_category_group() == GeneralCategoryGroup::Letter
+                || c.general_category() == GeneralCategory::DecimalNumber))
 }
 
 /// The words of a text: runs of letters, digits and the marks that follow them
@@ -231,6 +246,14 @@ mod tests {
         assert!(has_diacritics("A\u{301}nh"));
         // A mark with no letter before it starts no word.
         assert_eq!(words("\u{301}ab \u{301} c").collect::<Vec<_>>(), ["ab", "c"]);
+    }
+
+    #[test]
+    fn words_are_letters_and_decimal_digits_as_lucene_reads_them() {
+        // Java's isLetterOrDigit: not superscripts, fractions, circled or Roman numerals.
+        assert_eq!(words("Minh x² ½ Ⓐnh ① Ⅻ 🙂anh").collect::<Vec<_>>(), ["Minh", "x", "nh", "anh"]);
+        assert_eq!(words("Nguyễn ｌｉｎｈ１２ ٣٤ ª").collect::<Vec<_>>(), ["Nguyễn", "ｌｉｎｈ１２", "٣٤", "ª"]);
+        assert_eq!(words("नमस्ते ガンダム Ĳsselmeer").collect::<Vec<_>>(), ["नमस्ते", "ガンダム", "Ĳsselmeer"]);
     }
 
     #[test]

@@ -177,6 +177,27 @@ mod tests {
     }
 
     #[test]
+    fn clauses_the_analyzer_leaves_nothing_of_are_dropped() {
+        let none = Node::Not(Box::new(Node::All));
+        assert_eq!(p("name:linh AND name:😀"), word("name", "linh"));
+        assert_eq!(p("+name:½ name:linh"), word("name", "linh"));
+        assert_eq!(p("name:😀 NOT name:linh"), not(word("name", "linh")));
+        assert_eq!(p("name:linh AND (city:\"-\" OR note:...)"), word("name", "linh"));
+        assert_eq!(
+            p("name:linh OR (name:😀 AND name:minh)"),
+            Node::Or(vec![word("name", "linh"), word("name", "minh")])
+        );
+        assert_eq!(p("name:linh AND NOT name:😀"), word("name", "linh"));
+        for q in ["name:😀", "NOT name:😀", "name:(😀 ½)", "(name:😀)", "-city:①"] {
+            assert_eq!(p(q), none, "{q}");
+        }
+        // Kept: a term without a field (it searches `phone` too), exact fields, prefixes.
+        assert_eq!(p("linh AND 😀"), Node::And(vec![bare("linh"), bare("😀")]));
+        assert_eq!(p("email:😀"), word("email", "😀"));
+        assert_eq!(p("name:😀*"), named("name", Value::Prefix("😀".into())));
+    }
+
+    #[test]
     fn ranges_and_comparisons() {
         let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
         assert_eq!(p("created:[1564592400 TO *]"), range(Bound::Inclusive("1564592400".into()), Bound::Open));
@@ -325,7 +346,10 @@ mod tests {
         };
         prop_oneof![
             Just(Node::All),
-            (field, value).prop_map(|(field, value)| Node::Term { field, value, pos: 0 }),
+            // A term Lucene's analyzer leaves nothing of is dropped when parsed.
+            (field, value)
+                .prop_map(|(field, value)| Node::Term { field, value, pos: 0 })
+                .prop_filter("a term with a word", |term| !parser::dropped(term)),
             (text(), any::<bool>().prop_flat_map(bound), any::<bool>().prop_flat_map(bound))
                 .prop_map(|(f, lower, upper)| Node::Range { field: Field::Named(f), lower, upper, pos: 0 }),
             text().prop_map(|f| Node::Exists { field: f, pos: 0 }),

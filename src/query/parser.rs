@@ -42,7 +42,12 @@ pub fn parse(input: &str) -> Result<Node, QueryError> {
     if p.tokens.is_empty() {
         return Err(QueryError { pos: 0, msg: "expected a query".into() });
     }
-    let node = p.query()?;
+    let mut node = p.query()?;
+    // Nothing left once analyzed (`name:😀`, `NOT name:½`): Lucene's parser answers
+    // a query that matches no document.
+    if dropped(&node) {
+        node = Node::Not(Box::new(Node::All));
+    }
     let mut terms = Vec::new();
     term_positions(&node, &mut terms);
     if let Some(pos) = terms.get(MAX_CLAUSES) {
@@ -425,9 +430,36 @@ fn term(field: Field, text: String, wildcard: bool, pos: usize) -> Node {
     Node::Term { field, value, pos }
 }
 
+/// What a clause the analyzer left nothing of becomes: an empty boolean, which
+/// [`combine`] drops from the boolean that holds it (and [`parse`] turns into a query
+/// that matches nothing when it is all that is left).
+const DROPPED: Node = Node::Or(Vec::new());
+
+/// Whether a clause is dropped: a word or phrase on a field of words (`name`, a
+/// custom field) in which Lucene's analyzer finds no word (`name:😀`, `city:"-"`,
+/// `name:½`), or a group of nothing but such clauses. Lucene's parser leaves such a
+/// clause out of its boolean, and a boolean left empty out of the one above it:
+/// `name:linh AND name:😀` is `name:linh`. A term without a field is never dropped
+/// (it searches `phone` too, as one value), nor a prefix or a range (not analyzed).
+pub(super) fn dropped(node: &Node) -> bool {
+    match node {
+        Node::Or(items) => items.is_empty(),
+        Node::Term { field: Field::Named(name), value: Value::Word(raw) | Value::Phrase(raw), .. } => {
+            !matches!(name.as_str(), "id" | "phone" | "phones" | "email" | "created" | "updated")
+                && crate::domain::text::words(raw).next().is_none()
+        }
+        _ => false,
+    }
+}
+
 /// A boolean of clauses (see the module's doc): required ones, else plain ones,
-/// less the prohibited ones; only prohibited ones: everything but them.
-fn combine(items: Vec<(Occur, Node)>) -> Node {
+/// less the prohibited ones; only prohibited ones: everything but them. Clauses
+/// the analyzer left nothing of are left out first ([`dropped`]).
+fn combine(mut items: Vec<(Occur, Node)>) -> Node {
+    items.retain(|(_, node)| !dropped(node));
+    if items.is_empty() {
+        return DROPPED;
+    }
     if items.len() == 1 && items[0].0 != Occur::MustNot {
         return items.into_iter().next().map(|(_, n)| n).unwrap_or(Node::All);
     }
