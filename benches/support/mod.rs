@@ -291,8 +291,12 @@ impl Drop for Database {
     fn drop(&mut self) {
         // No panic here: a bench that failed is already unwinding.
         if std::env::var_os("CALLSHEET_BENCH_KEEP").is_some() {
-            if let Some((_, name)) = &self.postgres {
-                eprintln!("kept the database {name} (CALLSHEET_BENCH_KEEP)");
+            match &self.postgres {
+                Some((_, name)) => eprintln!("kept the database {name} (CALLSHEET_BENCH_KEEP)"),
+                None => {
+                    self.dir.disable_cleanup(true);
+                    eprintln!("kept the database {} (CALLSHEET_BENCH_KEEP)", self.url);
+                }
             }
             return;
         }

@@ -317,60 +317,80 @@ impl<'a> Adder<'a> {
         let upto = upto.unwrap_or(i64::MAX);
         let window = "FROM temp.filter_matches m JOIN contacts c ON c.seq = m.seq WHERE m.seq > ? AND m.seq <= ?";
         let base: Vec<Sql> = vec![after.into(), upto.into()];
-        // Into an empty campaign no match is in it: the lookups are left out (`? IS NULL`
-        // keeps the statement's values in place).
-        let (in_campaign, before) = if self.filter_into_empty {
-            ("(? IS NULL AND ? IS NULL)", "(? IS NULL AND ? IS NULL AND ? IS NULL)")
-        } else {
-            (
-                "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)",
-                "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
-                 AND x.id < ?)",
-            )
-        };
-        let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
         let with_campaign = |mut args: Vec<Sql>| {
             args.push(self.account_id.to_string().into());
             args.push(self.campaign_id.clone().into());
             args
         };
-        let ids = |sql: String, args: Vec<Sql>| -> StoreResult<Vec<String>> {
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let found = stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
-            Ok(found)
+        // Into an empty campaign no match is in it: the lookups are left out (`? IS NULL`
+        // keeps the statement's values in place).
+        let in_campaign = if self.filter_into_empty {
+            "(? IS NULL AND ? IS NULL)"
+        } else {
+            "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id)"
         };
-        // One pass finds the matches not to add: those in the campaign before the add
-        // (by id), those an earlier entry of the add put there (marked '='), and those
-        // without a phone (marked '!').
-        let mut args = with_campaign(Vec::new());
-        args.push(self.start.into());
-        args.extend(with_campaign(Vec::new()));
-        args.extend(with_campaign(base.clone()));
-        let passed_over = ids(
-            format!(
-                "SELECT CASE WHEN {before} THEN c.id WHEN {in_campaign} THEN '=' || c.id ELSE '!' || c.id END \
-                 {window} AND ({in_campaign} OR NOT {has_phone}) ORDER BY c.seq"
-            ),
-            args,
-        )?;
+        // The matches with a phone that are not in the campaign, their phones joined in
+        // (a match without one has no row to join: it is passed over), in rowid order,
+        // which is the phones' key order too: no sort, one lookup of each match's phones.
+        let before = self.last_id;
         let mut args: Vec<Sql> = vec![
-            self.last_id.into(),
+            before.into(),
             self.account_id.to_string().into(),
             self.campaign_id.clone().into(),
             self.now.into(),
             self.actor.clone().into(),
         ];
-        args.extend(with_campaign(base));
+        args.extend(with_campaign(base.clone()));
         let added = self.conn.prepare_cached(&format!(
             "INSERT INTO customers (id, account_id, campaign_id, insert_time, added_by, crm_id, name, name_key, phones, type) \
              SELECT ? + row_number() OVER (ORDER BY c.seq), ?, ?, ?, ?, c.id, c.name, callsheet_name_key(c.name), \
-                    (SELECT group_concat(p.phone, ',' ORDER BY p.pos) FROM contact_phones p WHERE p.contact_rowid = c.seq), {} \
-             {window} AND NOT {in_campaign} AND {has_phone}",
+                    group_concat(p.phone, ',' ORDER BY p.pos), {} \
+             FROM temp.filter_matches m JOIN contacts c ON c.seq = m.seq JOIN contact_phones p ON p.contact_rowid = c.seq \
+             WHERE m.seq > ? AND m.seq <= ? AND NOT {in_campaign} GROUP BY c.seq",
             Source::Filter as i64
         ))?
         .execute(params_from_iter(args.iter()))? as i64;
         self.last_id += added;
         self.added += added;
+        // The matches of the window it did not add, when there are any: those in the
+        // campaign before the add (by id), those an earlier entry of the add put there
+        // (marked '='), and those without a phone (marked '!'). Only the customers that
+        // were there before this step's insert count.
+        let in_window: i64 = if last {
+            self.conn
+                .prepare_cached("SELECT count(*) FROM temp.filter_matches WHERE seq > ?1")?
+                .query_row([after], |r| r.get(0))?
+        } else {
+            CHUNK_ROWS as i64
+        };
+        let passed_over = if added < in_window {
+            let (was_in, was_before) = if self.filter_into_empty {
+                ("(? IS NULL AND ? IS NULL AND ? IS NULL)", "(? IS NULL AND ? IS NULL AND ? IS NULL)")
+            } else {
+                (
+                    "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
+                     AND x.id <= ?)",
+                    "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
+                     AND x.id < ?)",
+                )
+            };
+            let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
+            let mut args = with_campaign(Vec::new());
+            args.push(self.start.into());
+            args.extend(with_campaign(Vec::new()));
+            args.push(before.into());
+            args.extend(base);
+            args.extend(with_campaign(Vec::new()));
+            args.push(before.into());
+            let sql = format!(
+                "SELECT CASE WHEN {was_before} THEN c.id WHEN {was_in} THEN '=' || c.id ELSE '!' || c.id END \
+                 {window} AND ({was_in} OR NOT {has_phone}) ORDER BY c.seq"
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?
+        } else {
+            Vec::new()
+        };
         record_filter(outcome, row, added, passed_over);
         if last {
             self.conn.execute_batch("DELETE FROM temp.filter_matches;")?;
