@@ -78,7 +78,7 @@ impl Phones {
     }
 }
 
-/// Splits a cell on `,` `;` `/` and newlines and normalizes every number in it.
+/// Splits a cell as [`numbers_in`] does and normalizes every number in it.
 pub fn parse_cell(cell: &str, region: &Region) -> Phones {
     let mut phones = Phones::default();
     add_cell(&mut phones, cell, region);
@@ -94,9 +94,15 @@ pub fn parse_cells<'a>(cells: impl IntoIterator<Item = &'a str>, region: &Region
     phones
 }
 
-/// The numbers written in one cell or field: split on `,` `;` `/` and newlines.
+/// The numbers written in one cell or field: split on `,` `;` `/` and newlines, and
+/// on `:::`, which Google Contacts' export writes between a field's values
+/// (`+84 90 123 4567 ::: +84 91 234 5678`). No number holds a colon: no valid
+/// number is split.
 pub fn numbers_in(cell: &str) -> impl Iterator<Item = &str> {
-    cell.split([',', ';', '/', '\n', '\r']).map(str::trim).filter(|part| !part.is_empty())
+    cell.split(":::")
+        .flat_map(|part| part.split([',', ';', '/', '\n', '\r']))
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
 }
 
 /// Adds every number of one cell to `phones`.
@@ -853,6 +859,10 @@ mod tests {
         let p = parse_cell("0901234567, 84901234567;0912345678 / xyz\n0987654321", &Region::vietnam());
         assert_eq!(p.valid, ["84901234567", "84912345678", "84987654321"]);
         assert_eq!(p.invalid, ["xyz"]);
+        // Google Contacts' export joins a field's values with ` ::: `.
+        let p = parse_cell("+84 90 123 4567 ::: +84 91 234 5678:::0987654321", &Region::vietnam());
+        assert_eq!(p.valid, ["84901234567", "84912345678", "84987654321"]);
+        assert_eq!(numbers_in("a:b ::: c").collect::<Vec<_>>(), ["a:b", "c"]);
     }
 
     #[test]

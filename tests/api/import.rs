@@ -1014,9 +1014,21 @@ backend_test!(csv_exports_are_read_as_the_spreadsheet_shows_them, async {
     let (status, body, added) = uploaded(&app, "dates.csv", dates.as_bytes().to_vec()).await;
     assert_eq!((status, added.len(), &body["summary"]["invalid"]), (200, 1, &json!(3)), "{body}");
     let google = "Name,Given Name,E-mail 1 - Value,Phone 1 - Type,Phone 1 - Value\r\n\
-                  Nguyễn Văn An,An,an@gmail.com,Mobile,+84 912 000 001\r\n";
+                  Nguyễn Văn An,An,an@gmail.com,Mobile,+84 912 000 001\r\n\
+                  Trần Bình,Bình,,Mobile ::: Work,+84 912 000 002 ::: +84 912 000 003\r\n";
     let (status, body, added) = uploaded(&app, "google.csv", google.as_bytes().to_vec()).await;
-    assert_eq!((status, added), (200, vec![("Nguyễn Văn An".to_string(), json!(["84912000001"]))]), "{body}");
+    assert_eq!(
+        (status, added),
+        (
+            200,
+            vec![
+                ("Nguyễn Văn An".to_string(), json!(["84912000001"])),
+                // Its export joins a field's values with ` ::: `.
+                ("Trần Bình".to_string(), json!(["84912000002", "84912000003"]))
+            ]
+        ),
+        "{body}"
+    );
     let outlook =
         "\"First Name\",\"Last Name\",\"Business Phone\",\"Mobile Phone\"\r\n\"An\",\"Trần\",\"\",\"0912000011\"\r\n";
     let (status, body, added) = uploaded(&app, "outlook.csv", outlook.as_bytes().to_vec()).await;

@@ -333,8 +333,9 @@ impl SqliteStore {
     }
 
     /// Runs the reads of `f` in one transaction: they see one state of the database,
-    /// as if the request had been served alone (a contact's row and its phones, read
-    /// by two statements outside one, could meet a write between them).
+    /// as if the request had been served alone (a contact's row and its phones, or a
+    /// list's count and its rows, read by two statements outside one, could meet a
+    /// write between them).
     async fn snapshot<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -763,7 +764,7 @@ impl Store for SqliteStore {
     }
 
     async fn campaigns(&self, account: AccountId, name: Option<String>, page: Page) -> StoreResult<Paged<Campaign>> {
-        self.run(move |c| campaigns::list(c, &account, name.as_deref(), page)).await
+        self.snapshot(move |c| campaigns::list(c, &account, name.as_deref(), page)).await
     }
 
     async fn update_campaign(
@@ -859,7 +860,7 @@ impl Store for SqliteStore {
     }
 
     async fn filters(&self, account: AccountId, page: Page) -> StoreResult<Paged<Filter>> {
-        self.run(move |c| filters::list(c, &account, page)).await
+        self.snapshot(move |c| filters::list(c, &account, page)).await
     }
 
     async fn filter(&self, account: AccountId, id: FilterId) -> StoreResult<Option<Filter>> {
