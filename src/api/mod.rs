@@ -106,10 +106,22 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(head_within_limit))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state);
     // Around the whole router: its method routers add `Allow` outside any layer of theirs.
     Router::new().fallback_service(app).layer(middleware::map_response(unmapped))
+}
+
+/// hyper refuses a head that fills its read buffer ([`unreadable::MAX_HEAD_BYTES`]),
+/// but one read may take it past the buffer's size before it looks: a head up to about
+/// 480 KiB came through. One past the limit is refused here, as hyper refuses it.
+async fn head_within_limit(req: Request, next: Next) -> Response {
+    if unreadable::head_bytes(&req) > unreadable::MAX_HEAD_BYTES {
+        let refused = ApiError::too_large(unreadable::head_too_large());
+        return ApiError { status: Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE), ..refused }.into_response();
+    }
+    next.run(req).await
 }
 
 /// How the server treats connections (`callsheet serve --header-read-timeout`,

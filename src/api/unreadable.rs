@@ -17,6 +17,19 @@ pub const MAX_HEADERS: usize = 100;
 /// pieces of it).
 pub const MAX_HEAD_BYTES: usize = 400 * 1024;
 
+/// The refusal of a head over its limits.
+pub fn head_too_large() -> String {
+    format!("request headers too large: the limit is {MAX_HEADERS} headers and {} KiB", MAX_HEAD_BYTES / 1024)
+}
+
+/// The bytes of a request's head as it came: its request line and its headers.
+pub fn head_bytes<B>(req: &axum::http::Request<B>) -> usize {
+    let target = req.uri().path_and_query().map_or(1, |p| p.as_str().len());
+    let line = req.method().as_str().len() + 1 + target + " HTTP/1.1\r\n".len();
+    let headers: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + 2 + value.len() + 2).sum();
+    line + headers + 2
+}
+
 /// hyper's own answers, by their status line, with the envelope each gets.
 fn envelope_for(status_line: &[u8]) -> Option<(u8, String)> {
     Some(match status_line {
@@ -26,10 +39,7 @@ fn envelope_for(status_line: &[u8]) -> Option<(u8, String)> {
         b"HTTP/1.1 414 URI Too Long" => {
             (9, "URL too long: the limit is 65534 bytes; send long lists in the request body".into())
         }
-        b"HTTP/1.1 431 Request Header Fields Too Large" => (
-            9,
-            format!("request headers too large: the limit is {MAX_HEADERS} headers and {} KiB", MAX_HEAD_BYTES / 1024),
-        ),
+        b"HTTP/1.1 431 Request Header Fields Too Large" => (9, head_too_large()),
         _ => return None,
     })
 }

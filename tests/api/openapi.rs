@@ -131,6 +131,28 @@ fn every_field_a_handler_reads_is_described() {
     assert!(missing.is_empty(), "fields read by handlers but missing from docs/openapi.json: {missing:?}");
 }
 
+/// Every path whose request may ask for a job (`async`) answers with a job started
+/// as one of its 200 answers: a client generated from the description must take it.
+#[test]
+fn every_request_that_may_start_a_job_describes_the_job_started() {
+    let spec = described();
+    let mut asking = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let request = format!("{}{}", op["requestBody"], op["parameters"]);
+            if !request.contains("\"async\"") {
+                continue;
+            }
+            asking.push(format!("{method} {path}"));
+            let answers = &op["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"];
+            let job =
+                answers.as_array().is_some_and(|a| a.iter().any(|s| s["$ref"] == "#/components/schemas/JobStarted"));
+            assert!(job, "{method} {path} takes async but its 200 answer is not oneOf [..., JobStarted]");
+        }
+    }
+    assert_eq!(asking, ["post /v1/contact/import", "post /v1/customcampaign", "post /v1/dnc/import"]);
+}
+
 backend_test!(the_description_is_served_and_every_described_route_answers, async {
     let app = TestApp::spawn().await;
     let resp = app.client.get(app.url("/openapi.json")).send().await.unwrap();
