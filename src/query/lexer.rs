@@ -46,7 +46,13 @@ fn blank(c: char) -> bool {
 }
 
 fn special(c: char) -> bool {
-    matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\' | '^' | '~')
+    matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\' | '^' | '~' | '<' | '>' | '=')
+}
+
+/// Lucene's comparison operators and its `=` (`name=linh` is `name:linh`): no term
+/// holds them but escaped; between a range's brackets they are a bound's own.
+fn operator_char(c: char) -> bool {
+    matches!(c, '<' | '>' | '=')
 }
 
 /// The character an escape at `chars[i]` (a `\\`) stands for, and how many characters
@@ -75,6 +81,7 @@ fn unescape(chars: &[char], i: usize) -> Result<(char, usize), QueryError> {
                 None => None,
             };
             match code {
+                Some(('\0', _)) => Err(nul_at(i)),
                 Some(found) => Ok(found),
                 None => Err(QueryError {
                     pos: i,
@@ -86,16 +93,27 @@ fn unescape(chars: &[char], i: usize) -> Result<(char, usize), QueryError> {
     }
 }
 
+/// A NUL character, raw or escaped (`\u0000`), which no database stores in text or
+/// a JSON path: no contact can hold it, and PostgreSQL refuses to compare with it.
+fn nul_at(pos: usize) -> QueryError {
+    QueryError { pos, msg: "a query cannot hold the character U+0000 (NUL)".into() }
+}
+
 /// Whether `c` belongs to the term before it. `!` is an operator wherever it stands,
 /// as in Lucene's grammar (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a
 /// term's own, so `&&mai` is one term, as Lucene's longest match reads it, and `&&`
 /// an operator only where no term goes on after it.
 fn continues_term(c: Option<&char>, in_range: bool) -> bool {
-    c.is_some_and(|&c| !blank(c) && (!special(c) || c == '\\') && (c != '!' || in_range))
+    c.is_some_and(|&c| {
+        !blank(c) && (!special(c) || c == '\\' || (in_range && operator_char(c))) && (c != '!' || in_range)
+    })
 }
 
 pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
     let chars: Vec<char> = input.chars().collect();
+    if let Some(at) = chars.iter().position(|&c| c == '\0') {
+        return Err(nul_at(at));
+    }
     let mut tokens = Vec::new();
     let mut i = 0;
     // Between a range's brackets `!` is a bound's own character, as in Lucene.
@@ -150,7 +168,12 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 tokens.push(Token { tok: Tok::MustNot, pos });
                 i += 1;
             }
-            '>' | '<' => {
+            // `field=value` is `field:value`, as in Lucene's grammar.
+            '=' if !in_range => {
+                tokens.push(Token { tok: Tok::Colon, pos });
+                i += 1;
+            }
+            '>' | '<' if !in_range => {
                 let eq = chars.get(i + 1) == Some(&'=');
                 let op = match (c, eq) {
                     ('>', true) => ">=",
@@ -218,7 +241,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         });
                     }
                     if ch == '*' {
-                        if chars.get(i + 1).is_some_and(|n| !blank(*n) && !special(*n) && (*n != '!' || in_range)) {
+                        if continues_term(chars.get(i + 1), in_range) && chars.get(i + 1) != Some(&'\\') {
                             return Err(QueryError {
                                 pos: i,
                                 msg: "a wildcard is only allowed at the end of a term".into(),

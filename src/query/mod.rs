@@ -198,6 +198,29 @@ mod tests {
     }
 
     #[test]
+    fn lucene_equals_and_comparisons_without_a_colon() {
+        let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
+        assert_eq!(p("tier=gold"), word("tier", "gold"));
+        assert_eq!(p("tier=(gold silver)"), Node::Or(vec![word("tier", "gold"), word("tier", "silver")]));
+        assert_eq!(p("created>=5"), range(Bound::Inclusive("5".into()), Bound::Open));
+        assert_eq!(p("created<5 linh"), Node::Or(vec![range(Bound::Open, Bound::Exclusive("5".into())), bare("linh")]));
+        // They end a term, unless escaped or between a range's brackets.
+        assert_eq!(p(r"a\=b"), bare("a=b"));
+        assert_eq!(
+            p("name:[a=b TO c>d]"),
+            Node::Range {
+                field: Field::Named("name".into()),
+                lower: Bound::Inclusive("a=b".into()),
+                upper: Bound::Inclusive("c>d".into()),
+                pos: 0
+            }
+        );
+        for q in ["name:linh=anh", "name==linh", "=linh", "linh="] {
+            assert!(parse(q).is_err(), "{q}");
+        }
+    }
+
+    #[test]
     fn ranges_and_comparisons() {
         let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
         assert_eq!(p("created:[1564592400 TO *]"), range(Bound::Inclusive("1564592400".into()), Bound::Open));
@@ -299,6 +322,14 @@ mod tests {
         assert_eq!(err("()"), "expected a clause inside '()' at 1");
         assert_eq!(err(&"(".repeat(5000)), "the query nests deeper than 64 levels at 65");
         assert_eq!(err(&"(NOT ".repeat(2000)), "the query nests deeper than 64 levels at 325");
+        // `field:(` is one level, as `(` is: 64 of them are read, 65 are not.
+        let fielded = |n: usize| format!("name:{}linh{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&fielded(64)).is_ok());
+        assert_eq!(err(&fielded(65)), "the query nests deeper than 64 levels at 70");
+        // NUL, raw or escaped, is no character a contact can hold.
+        for q in ["name:a\0b", "email:\\u0000", "a\\u0000b:x", "name:[\\u0000 TO b]"] {
+            assert!(err(q).starts_with("a query cannot hold the character U+0000 (NUL) at "), "{q}: {}", err(q));
+        }
         assert_eq!(err(&"a ".repeat(6000)), "the query is longer than 10000 characters at 10000");
         assert!(parse(&format!("{}a{}", "(".repeat(64), ")".repeat(64))).is_ok());
         // Lucene's suffixes: a boost changes no match and is read; slop above 0,

@@ -277,9 +277,18 @@ impl Parser {
         match token.tok {
             Tok::LParen => self.group(token.pos),
             Tok::Word { text, wildcard, .. } => {
-                if matches!(self.peek().map(|t| &t.tok), Some(Tok::Colon)) {
-                    let colon = self.next().map(|t| t.pos).unwrap_or(self.end);
-                    return self.fielded(text, wildcard, token.pos, colon);
+                match self.peek() {
+                    Some(Token { tok: Tok::Colon, .. }) => {
+                        let colon = self.next().map(|t| t.pos).unwrap_or(self.end);
+                        return self.fielded(text, wildcard, token.pos, colon);
+                    }
+                    // `created>=5`, Lucene's own spelling of `created:>=5`: the comparison
+                    // is read as after a colon.
+                    Some(Token { tok: Tok::Cmp(_), pos }) => {
+                        let colon = pos.saturating_sub(1);
+                        return self.fielded(text, wildcard, token.pos, colon);
+                    }
+                    _ => {}
                 }
                 Ok(term(self.default_field(), text, wildcard, token.pos))
             }
@@ -323,11 +332,10 @@ impl Parser {
         }
         if token.tok == Tok::LParen {
             // `field:(a OR "b c")`: the group's terms that name no field are on this one.
-            self.deeper()?;
+            // The group is this clause's own level, as a bare `(` is.
             let outer = self.field.replace(field);
             let inner = self.group(token.pos);
             self.field = outer;
-            self.depth -= 1;
             return inner;
         }
         let field = Field::Named(field);

@@ -7,7 +7,7 @@ use super::{Bound, Field, Node, Value};
 /// Escapes every character the lexer would read as syntax.
 fn escape(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
     for c in text.chars() {
-        if c.is_whitespace() || "()[]{}:\"\\*+-!<>&|".contains(c) {
+        if c.is_whitespace() || "()[]{}:\"\\*+-!<>=&|".contains(c) {
             f.write_char('\\')?;
         }
         f.write_char(c)?;

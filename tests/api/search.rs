@@ -162,6 +162,20 @@ backend_test!(invalid_queries_are_r6_with_a_position, async {
         let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
         assert_eq!((status, body), (400, error(6, msg)), "{query}");
     }
+    // NUL, escaped where a raw one cannot pass: in an exact value, a bound, a field's
+    // name (PostgreSQL refused to compare with it: r 10), and in a saved filter.
+    let nul = |at: usize| error(6, &format!("invalid query: a query cannot hold the character U+0000 (NUL) at {at}"));
+    for (query, at) in [("email:\\u0000", 6), ("id:CT\\u0000", 5), ("name:[\\u0000 TO b]", 6), ("a\\u0000b:x", 1)] {
+        let q = form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>();
+        let (status, body) = app.get(&format!("/v1/contact?query={q}")).await;
+        assert_eq!((status, body), (400, nul(at)), "{query}");
+        let (status, body) = app.post("/v1/filter", json!({"name": "nul", "query": query})).await;
+        assert_eq!((status, body), (400, nul(at)), "{query}");
+        let campaign = app.create_campaign("nul").await;
+        let (status, body) =
+            app.post("/v1/customcampaign", json!({"campaign": campaign, "listfilters": [{"query": query}]})).await;
+        assert_eq!((status, body["r"].clone()), (400, json!(6)), "{query}: {body}");
+    }
 });
 
 backend_test!(search_sees_only_the_account, async {
