@@ -215,6 +215,11 @@ mod tests {
                 pos: 0
             }
         );
+        // Quoted: a comparison's value, an `_exists_` field's name.
+        let named_range = |f: &str, lower, upper| Node::Range { field: Field::Named(f.into()), lower, upper, pos: 0 };
+        assert_eq!(p(r#"city:>="da nang""#), named_range("city", Bound::Inclusive("da nang".into()), Bound::Open));
+        assert_eq!(p(r#"tier<"m""#), named_range("tier", Bound::Open, Bound::Exclusive("m".into())));
+        assert_eq!(p(r#"_exists_:"email""#), Node::Exists { field: "email".into(), pos: 0 });
         for q in ["name:linh=anh", "name==linh", "=linh", "linh="] {
             assert!(parse(q).is_err(), "{q}");
         }

@@ -327,6 +327,8 @@ impl Parser {
         if field == "_exists_" {
             return match token.tok {
                 Tok::Word { text, wildcard: false, .. } if !text.is_empty() => Ok(Node::Exists { field: text, pos }),
+                // `_exists_:"email"`, as Lucene reads a quoted field name there.
+                Tok::Phrase(text) if !text.is_empty() => Ok(Node::Exists { field: text, pos }),
                 _ => Err(QueryError { pos: token.pos, msg: "expected a field name after '_exists_:'".into() }),
             };
         }
@@ -352,6 +354,8 @@ impl Parser {
             Tok::Cmp(op) => {
                 let value = match self.signed_value() {
                     Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => text,
+                    // `name:>"d a"`: a quoted value, as Lucene takes one there.
+                    Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => text,
                     _ => {
                         return Err(QueryError {
                             pos: token.pos + op.len(),

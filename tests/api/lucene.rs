@@ -439,6 +439,11 @@ const FIXED: &[&str] = &[
     "tier:[a=b TO m]",
     "name\\=linh",
     "name:lin*=x",
+    // Quoted values after a comparison and quoted field names after `_exists_`.
+    "name:>\"m\"",
+    "city:>=\"ha\" AND tier<\"m\"",
+    "_exists_:\"email\"",
+    "_exists_:\"city\" AND NOT _exists_:\"tier\"",
     // Only letters and decimal digits make words.
     "name:x",
     "name:x²",
