@@ -116,7 +116,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
     }
     let mut tokens = Vec::new();
     let mut i = 0;
-    // Between a range's brackets `!` is a bound's own character, as in Lucene.
+    // Between a range's brackets `!`, `=`, `<` and `>` are a bound's own characters, as in Lucene.
     let mut in_range = false;
     while i < chars.len() {
         let c = chars[i];
