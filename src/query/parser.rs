@@ -457,8 +457,7 @@ pub(super) fn dropped(node: &Node) -> bool {
     match node {
         Node::Or(items) => items.is_empty(),
         Node::Term { field: Field::Named(name), value: Value::Word(raw) | Value::Phrase(raw), .. } => {
-            !matches!(name.as_str(), "id" | "phone" | "phones" | "email" | "created" | "updated")
-                && crate::domain::text::words(raw).next().is_none()
+            super::sql::of_words(name) && crate::domain::customer::name_words(raw).next().is_none()
         }
         _ => false,
     }

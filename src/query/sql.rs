@@ -103,6 +103,12 @@ fn resolve(name: &str) -> Target {
     }
 }
 
+/// Whether a field is searched by its words (`name`, a custom field), not as one
+/// exact value or a number.
+pub(super) fn of_words(name: &str) -> bool {
+    matches!(resolve(name), Target::Builtin(Builtin::Name) | Target::Custom(_))
+}
+
 struct Compiler<'a> {
     dialect: Dialect,
     account_id: &'a str,

@@ -46,10 +46,9 @@ fn row(r: &Row) -> StoreResult<(i64, Contact)> {
 /// Takes the account's turn at making contacts until the transaction ends: one
 /// import or lead upload that makes contacts at a time, so that each one's lookups
 /// (by id, by foreign id, by phone) see what the one before it made.
-pub async fn take_contacts_turn(db: &impl GenericClient, account_id: &str) -> StoreResult<()> {
-    db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))::text", &[&format!("contacts/{account_id}")])
-        .await?;
-    Ok(())
+pub async fn take_contacts_turn(db: &(impl GenericClient + Sync), account_id: &str) -> StoreResult<()> {
+    use crate::store::shared::db::Db as _;
+    super::db::PgDb(db).lock(&format!("contacts/{account_id}"), true).await
 }
 
 /// Contacts with their `seq`, from rows of [`COLUMNS`].
@@ -487,7 +486,7 @@ pub async fn delete(db: &impl GenericClient, account_id: &str, id: &str) -> Stor
 /// contacts updates that contact with the values the row has; any other entry is a
 /// new contact, keeping a foreign id as the custom field `external_id`.
 pub async fn import(
-    db: &impl GenericClient,
+    db: &(impl GenericClient + Sync),
     account_id: &str,
     portal: Option<&str>,
     mut feed: crate::store::Entries,

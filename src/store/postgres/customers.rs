@@ -126,7 +126,7 @@ async fn open_copy(db: &impl GenericClient) -> StoreResult<CustomerCopy> {
     Ok(Box::pin(BinaryCopyInWriter::new(sink, &types)))
 }
 
-impl<'a, C: GenericClient> Adder<'a, C> {
+impl<'a, C: GenericClient + Sync> Adder<'a, C> {
     async fn new(
         db: &'a C,
         account_id: &'a str,

@@ -364,16 +364,15 @@ impl<'a> Adder<'a> {
             CHUNK_ROWS as i64
         };
         let passed_over = if added < in_window {
-            let (was_in, was_before) = if self.filter_into_empty {
-                ("(? IS NULL AND ? IS NULL AND ? IS NULL)", "(? IS NULL AND ? IS NULL AND ? IS NULL)")
-            } else {
-                (
-                    "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
-                     AND x.id <= ?)",
-                    "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? AND x.crm_id = c.id \
-                     AND x.id < ?)",
-                )
+            // In the campaign with an id `op` the bound that follows it.
+            let present = |op: &str| match self.filter_into_empty {
+                true => "(? IS NULL AND ? IS NULL AND ? IS NULL)".to_string(),
+                false => format!(
+                    "EXISTS (SELECT 1 FROM customers x WHERE x.account_id = ? AND x.campaign_id = ? \
+                     AND x.crm_id = c.id AND x.id {op} ?)"
+                ),
             };
+            let (was_in, was_before) = (present("<="), present("<"));
             let has_phone = "EXISTS (SELECT 1 FROM contact_phones p WHERE p.contact_rowid = c.seq)";
             let mut args = with_campaign(Vec::new());
             args.push(self.start.into());

@@ -607,11 +607,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&db::SqliteDb<'_>) -> StoreResult<T> + Send + 'static,
     {
-        self.run(move |conn| {
-            let tx = conn.transaction()?;
-            f(&db::SqliteDb(&tx))
-        })
-        .await
+        self.snapshot(move |conn| f(&db::SqliteDb(conn))).await
     }
 }
 
