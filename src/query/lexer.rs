@@ -49,12 +49,6 @@ fn special(c: char) -> bool {
     matches!(c, '(' | ')' | ':' | '[' | ']' | '{' | '}' | '"' | '\\' | '^' | '~' | '<' | '>' | '=')
 }
 
-/// Lucene's comparison operators and its `=` (`name=linh` is `name:linh`): no term
-/// holds them but escaped; between a range's brackets they are a bound's own.
-fn operator_char(c: char) -> bool {
-    matches!(c, '<' | '>' | '=')
-}
-
 /// The character an escape at `chars[i]` (a `\\`) stands for, and how many characters
 /// it takes: `\\x` is `x`, and `\\u` with four hex digits the character they give, as
 /// Lucene's parser unescapes terms, phrases and range bounds.
@@ -103,9 +97,71 @@ fn nul_at(pos: usize) -> QueryError {
 /// as in Lucene's grammar (`dai!soa` is dai NOT soa); `&`, `|`, `+` and `-` are a
 /// term's own, so `&&mai` is one term, as Lucene's longest match reads it, and `&&`
 /// an operator only where no term goes on after it.
-fn continues_term(c: Option<&char>, in_range: bool) -> bool {
-    c.is_some_and(|&c| {
-        !blank(c) && (!special(c) || c == '\\' || (in_range && operator_char(c))) && (c != '!' || in_range)
+fn continues_term(c: Option<&char>) -> bool {
+    c.is_some_and(|&c| !blank(c) && (!special(c) || c == '\\') && c != '!')
+}
+
+/// The length of the number at `chars[i]`, as Lucene reads one after `^` and `~`:
+/// digits, then a `.` and digits; 0 when none starts there.
+fn number_len(chars: &[char], i: usize) -> usize {
+    let digits = |from: usize| chars.iter().skip(from).take_while(|c| c.is_ascii_digit()).count();
+    let whole = digits(i);
+    if whole == 0 {
+        return 0;
+    }
+    match chars.get(i + whole) {
+        Some('.') if digits(i + whole + 1) > 0 => whole + 1 + digits(i + whole + 1),
+        _ => whole,
+    }
+}
+
+/// The token of a range's bound at `chars[i]`, and where it ends, as Lucene's grammar
+/// reads one between the brackets: any run of characters but a space, `]` and `}`,
+/// or a quoted one when that is the longer; `*` (raw, quoted or `\u002a`) is an open
+/// end, `TO` the keyword (which may also be a bound), `\*` a literal star.
+fn range_bound(chars: &[char], i: usize) -> Result<(Tok, usize), QueryError> {
+    let run_end = (i..chars.len()).find(|&j| matches!(chars[j], ' ' | ']' | '}')).unwrap_or(chars.len());
+    let quoted_end = (chars[i] == '"')
+        .then(|| {
+            let mut j = i + 1;
+            while j < chars.len() {
+                match chars[j] {
+                    '\\' => j += 2,
+                    '"' => return (j > i + 1).then_some(j + 1),
+                    _ => j += 1,
+                }
+            }
+            None
+        })
+        .flatten();
+    let (from, to, end, quoted) = match quoted_end {
+        Some(q) if q >= run_end => (i + 1, q - 1, q, true),
+        _ => (i, run_end, run_end, false),
+    };
+    let raw = &chars[from..to];
+    if !quoted && raw == ['T', 'O'] {
+        return Ok((Tok::Word { text: "TO".into(), wildcard: false, escaped: false }, end));
+    }
+    let mut text = String::new();
+    let mut star = false;
+    let mut j = 0;
+    while j < raw.len() {
+        let (ch, len) = if raw[j] == '\\' {
+            unescape(raw, j).map_err(|e| QueryError { pos: e.pos + from, ..e })?
+        } else {
+            (raw[j], 1)
+        };
+        // Only a star written as one, or as `\u002a`, can be the open end.
+        star = raw.len() == len && ch == '*' && len != 2;
+        text.push(ch);
+        j += len;
+    }
+    Ok(if star {
+        (Tok::Word { text: String::new(), wildcard: true, escaped: false }, end)
+    } else if quoted {
+        (Tok::Phrase(text), end)
+    } else {
+        (Tok::Word { text, wildcard: false, escaped: true }, end)
     })
 }
 
@@ -116,11 +172,22 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
     }
     let mut tokens = Vec::new();
     let mut i = 0;
-    // Between a range's brackets `!`, `=`, `<` and `>` are a bound's own characters, as in Lucene.
+    // Between a range's brackets Lucene reads bounds by other rules (`range_bound`).
     let mut in_range = false;
     while i < chars.len() {
         let c = chars[i];
         let pos = i;
+        if in_range && !matches!(c, ']' | '}') {
+            // A lone blank between bounds is skipped; a run that goes on is a bound.
+            if c == ' ' || (blank(c) && matches!(chars.get(i + 1), None | Some(' ' | ']' | '}'))) {
+                i += 1;
+                continue;
+            }
+            let (tok, end) = range_bound(&chars, i)?;
+            tokens.push(Token { tok, pos });
+            i = end;
+            continue;
+        }
         if blank(c) {
             i += 1;
             continue;
@@ -133,8 +200,6 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             '{' => Some(Tok::RangeOpen(false)),
             ']' => Some(Tok::RangeClose(true)),
             '}' => Some(Tok::RangeClose(false)),
-            '^' => Some(Tok::Caret),
-            '~' => Some(Tok::Tilde),
             _ => None,
         };
         if let Some(tok) = single {
@@ -148,15 +213,29 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             continue;
         }
         match c {
-            '&' if chars.get(i + 1) == Some(&'&') && !continues_term(chars.get(i + 2), in_range) => {
+            '&' if chars.get(i + 1) == Some(&'&') && !continues_term(chars.get(i + 2)) => {
                 tokens.push(Token { tok: Tok::And, pos });
                 i += 2;
             }
-            '|' if chars.get(i + 1) == Some(&'|') && !continues_term(chars.get(i + 2), in_range) => {
+            '|' if chars.get(i + 1) == Some(&'|') && !continues_term(chars.get(i + 2)) => {
                 tokens.push(Token { tok: Tok::Or, pos });
                 i += 2;
             }
-            '!' if !in_range => {
+            // A boost's number must follow `^` at once; a fuzzy term's or slop's may
+            // follow `~`. What comes after the number is a new term (`linh^2x`).
+            '^' | '~' => {
+                let n = number_len(&chars, i + 1);
+                if c == '^' && n == 0 {
+                    return Err(QueryError { pos: i + 1, msg: "expected a number after '^'".into() });
+                }
+                tokens.push(Token { tok: if c == '^' { Tok::Caret } else { Tok::Tilde }, pos });
+                if n > 0 {
+                    let text = chars[i + 1..i + 1 + n].iter().collect();
+                    tokens.push(Token { tok: Tok::Word { text, wildcard: false, escaped: false }, pos: i + 1 });
+                }
+                i += 1 + n;
+            }
+            '!' => {
                 tokens.push(Token { tok: Tok::Not, pos });
                 i += 1;
             }
@@ -169,11 +248,11 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 i += 1;
             }
             // `field=value` is `field:value`, as in Lucene's grammar.
-            '=' if !in_range => {
+            '=' => {
                 tokens.push(Token { tok: Tok::Colon, pos });
                 i += 1;
             }
-            '>' | '<' if !in_range => {
+            '>' | '<' => {
                 let eq = chars.get(i + 1) == Some(&'=');
                 let op = match (c, eq) {
                     ('>', true) => ">=",
@@ -211,19 +290,24 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 let mut text = String::new();
                 let mut wildcard = false;
                 let mut escaped = false;
+                // A comparison's value is a bound, where `*` and `?` are characters,
+                // as Lucene reads `name:>a*b` (but `name:>=*`, which is open).
+                let bound = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
+                let start = i;
                 while i < chars.len() {
-                    let ch = chars[i];
-                    if !continues_term(Some(&ch), in_range) {
+                    if !continues_term(chars.get(i)) {
                         break;
                     }
-                    if ch == '\\' {
-                        let (next, len) = unescape(&chars, i)?;
-                        text.push(next);
-                        escaped = true;
+                    // `\x` is `x` itself; `\u` and four hex digits stand for their
+                    // character as if written there (`\u002a` is a wildcard), as in Lucene.
+                    let (ch, len) = if chars[i] == '\\' { unescape(&chars, i)? } else { (chars[i], 1) };
+                    escaped |= len > 1;
+                    if len == 2 {
+                        text.push(ch);
                         i += len;
                         continue;
                     }
-                    if ch == '/' && !in_range {
+                    if ch == '/' && len == 1 {
                         // Lucene reads `/…/` as a regular expression, wherever a term
                         // meets it.
                         return Err(QueryError {
@@ -231,6 +315,11 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                             msg: "regular expressions ('/…/') are not supported: escape it as '\\/' to match a '/'"
                                 .into(),
                         });
+                    }
+                    if bound && (ch == '?' || ch == '*') {
+                        text.push(ch);
+                        i += len;
+                        continue;
                     }
                     if ch == '?' {
                         return Err(QueryError {
@@ -241,18 +330,21 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         });
                     }
                     if ch == '*' {
-                        if continues_term(chars.get(i + 1), in_range) && chars.get(i + 1) != Some(&'\\') {
+                        if continues_term(chars.get(i + len)) && chars.get(i + len) != Some(&'\\') {
                             return Err(QueryError {
                                 pos: i,
                                 msg: "a wildcard is only allowed at the end of a term".into(),
                             });
                         }
                         wildcard = true;
-                        i += 1;
+                        i += len;
                         break;
                     }
                     text.push(ch);
-                    i += 1;
+                    i += len;
+                }
+                if bound && text == "*" && (i - start == 1 || chars[start + 1] == 'u') {
+                    (text, wildcard) = (String::new(), true);
                 }
                 let tok = match (text.as_str(), wildcard || escaped) {
                     ("AND", false) => Tok::And,

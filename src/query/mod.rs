@@ -226,6 +226,68 @@ mod tests {
     }
 
     #[test]
+    fn range_bounds_as_lucene_reads_them() {
+        let name = |lower, upper| Node::Range { field: Field::Named("name".into()), lower, upper, pos: 0 };
+        let inc = |t: &str| Bound::Inclusive(t.into());
+        // Between the brackets a bound runs to a space, `]` or `}`: syntax elsewhere is its own.
+        assert_eq!(p("name:[a:b TO c]"), name(inc("a:b"), inc("c")));
+        assert_eq!(p("name:[(a TO c^2]"), name(inc("(a"), inc("c^2")));
+        assert_eq!(p("name:[a TO c~]"), name(inc("a"), inc("c~")));
+        assert_eq!(p("name:[a TO [c)]"), name(inc("a"), inc("[c)")));
+        assert_eq!(p("name:[-a TO +c!]"), name(inc("-a"), inc("+c!")));
+        assert_eq!(p("name:[ a  TO  c ]"), name(inc("a"), inc("c")));
+        assert_eq!(
+            p("created:[-5 TO 10]").without_positions(),
+            Node::Range { field: Field::Named("created".into()), lower: inc("-5"), upper: inc("10"), pos: 0 }
+        );
+        // A tab goes on with the bound (Lucene's grammar skips only a lone one).
+        assert_eq!(err("name:[a\tTO\tc]"), "expected TO in the range at 12");
+        // Quoted when that is the longer token; `""` is two quote marks.
+        assert_eq!(p("name:[\"a b\" TO c]"), name(inc("a b"), inc("c")));
+        assert_eq!(p("name:[\"a\"b TO c]"), name(inc("\"a\"b"), inc("c")));
+        assert_eq!(p("name:[\"\" TO c]"), name(inc("\"\""), inc("c")));
+        // `*` is an open end written plain, quoted or as `\u002a`; `\*` is a star.
+        assert_eq!(p("name:[\"*\" TO c]"), name(Bound::Open, inc("c")));
+        assert_eq!(p("name:[a TO \\u002a]"), name(inc("a"), Bound::Open));
+        assert_eq!(p("name:[\\* TO c]"), name(inc("*"), inc("c")));
+        // `TO` is a bound too where one goes.
+        assert_eq!(p("name:[TO TO c]"), name(inc("TO"), inc("c")));
+        assert_eq!(p("name:[b TO TO]"), name(inc("b"), inc("TO")));
+        // An escape needs its character inside the bound.
+        assert_eq!(err("name:[a TO c\\]]"), "expected a character after '\\' at 12");
+        // A comparison with `*` is open at both ends.
+        for q in ["name:>=*", "name:<*", "name:>\"*\""] {
+            assert_eq!(p(q), name(Bound::Open, Bound::Open), "{q}");
+        }
+        // A comparison's value is a bound: its `*` and `?` are characters.
+        assert_eq!(p("name:>a*b"), name(Bound::Exclusive("a*b".into()), Bound::Open));
+        assert_eq!(p("name:<=&&*"), name(Bound::Open, inc("&&*")));
+        assert_eq!(p("name:>=a?"), name(inc("a?"), Bound::Open));
+        assert_eq!(p("name:>\\*"), name(Bound::Exclusive("*".into()), Bound::Open));
+        assert_eq!(p("name:>\\u002a"), name(Bound::Open, Bound::Open));
+        // What follows a range goes on as usual.
+        assert_eq!(p("name:[a TO c]AND x"), Node::And(vec![name(inc("a"), inc("c")), bare("x")]));
+        // Printed and read again.
+        for q in ["name:[\"a b\" TO \\*]", "name:[\"*\" TO c]", "name:[a TO \"c]d\"]"] {
+            assert_eq!(parse(&p(q).to_string()).unwrap().without_positions(), p(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn boosts_end_at_their_number_and_unicode_escapes_are_written_characters() {
+        assert_eq!(p("linh^2x"), Node::Or(vec![bare("linh"), bare("x")]));
+        assert_eq!(p("linh ^2"), bare("linh"));
+        assert_eq!(p("name:linh^2.5"), word("name", "linh"));
+        assert_eq!(err("name:linh^.5"), "expected a number after '^' at 10");
+        assert_eq!(err("linh^ 2"), "expected a number after '^' at 5");
+        // `\u002a` is a wildcard, `\*` a star, as Lucene reads them.
+        assert_eq!(p("name:lin\\u002a"), named("name", Value::Prefix("lin".into())));
+        assert_eq!(p("name:lin\\*"), word("name", "lin*"));
+        assert_eq!(err("name:\\u002alin"), "a wildcard is only allowed at the end of a term at 5");
+        assert!(err("name:lin\\u003f").starts_with("a single-character wildcard ('?') is not supported"));
+    }
+
+    #[test]
     fn ranges_and_comparisons() {
         let range = |lower, upper| Node::Range { field: Field::Named("created".into()), lower, upper, pos: 0 };
         assert_eq!(p("created:[1564592400 TO *]"), range(Bound::Inclusive("1564592400".into()), Bound::Open));

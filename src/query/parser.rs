@@ -353,9 +353,12 @@ impl Parser {
             },
             Tok::Cmp(op) => {
                 let value = match self.signed_value() {
-                    Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => text,
+                    // `name:>=*`: an open end, as Lucene reads it (every contact with a name).
+                    Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => None,
+                    Some(Token { tok: Tok::Phrase(text), .. }) if text == "*" => None,
+                    Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => Some(text),
                     // `name:>"d a"`: a quoted value, as Lucene takes one there.
-                    Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => text,
+                    Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => Some(text),
                     _ => {
                         return Err(QueryError {
                             pos: token.pos + op.len(),
@@ -363,11 +366,12 @@ impl Parser {
                         });
                     }
                 };
-                let (lower, upper) = match op {
-                    ">" => (Bound::Exclusive(value), Bound::Open),
-                    ">=" => (Bound::Inclusive(value), Bound::Open),
-                    "<" => (Bound::Open, Bound::Exclusive(value)),
-                    _ => (Bound::Open, Bound::Inclusive(value)),
+                let (lower, upper) = match (op, value) {
+                    (_, None) => (Bound::Open, Bound::Open),
+                    (">", Some(v)) => (Bound::Exclusive(v), Bound::Open),
+                    (">=", Some(v)) => (Bound::Inclusive(v), Bound::Open),
+                    ("<", Some(v)) => (Bound::Open, Bound::Exclusive(v)),
+                    (_, Some(v)) => (Bound::Open, Bound::Inclusive(v)),
                 };
                 Ok(Node::Range { field, lower, upper, pos })
             }
@@ -424,12 +428,10 @@ impl Parser {
     fn bound(&mut self, inclusive: bool, msg: &str) -> Result<Bound, QueryError> {
         match self.signed_value() {
             Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => Ok(Bound::Open),
-            Some(Token { tok: Tok::Word { text, wildcard: false, escaped }, .. })
-                if !text.is_empty() && (escaped || text != "TO") =>
+            // `TO` is a bound too where one is expected (`[TO TO c]`), as in Lucene.
+            Some(Token { tok: Tok::Word { text, wildcard: false, .. } | Tok::Phrase(text), .. })
+                if !text.is_empty() =>
             {
-                Ok(if inclusive { Bound::Inclusive(text) } else { Bound::Exclusive(text) })
-            }
-            Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => {
                 Ok(if inclusive { Bound::Inclusive(text) } else { Bound::Exclusive(text) })
             }
             other => Err(QueryError { pos: other.map(|t| t.pos).unwrap_or(self.end), msg: msg.into() }),

@@ -23,6 +23,17 @@ fn word(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
     escape(f, text)
 }
 
+fn quoted(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_char('"')?;
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            f.write_char('\\')?;
+        }
+        f.write_char(c)?;
+    }
+    f.write_char('"')
+}
+
 fn value(f: &mut Formatter<'_>, v: &Value) -> fmt::Result {
     match v {
         Value::Word(w) => word(f, w),
@@ -30,16 +41,20 @@ fn value(f: &mut Formatter<'_>, v: &Value) -> fmt::Result {
             word(f, p)?;
             f.write_char('*')
         }
-        Value::Phrase(p) => {
-            f.write_char('"')?;
-            for c in p.chars() {
-                if c == '"' || c == '\\' {
-                    f.write_char('\\')?;
-                }
-                f.write_char(c)?;
-            }
-            f.write_char('"')
-        }
+        Value::Phrase(p) => quoted(f, p),
+    }
+}
+
+/// A range's bound, as the lexer reads one between brackets: plain when it is
+/// letters, digits and a few marks; a literal star escaped (a plain or quoted one is
+/// an open end); anything else quoted.
+fn bound(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
+    if text == "*" {
+        f.write_str("\\*")
+    } else if !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || "-+._@".contains(c)) {
+        f.write_str(text)
+    } else {
+        quoted(f, text)
     }
 }
 
@@ -67,22 +82,22 @@ impl Display for Node {
                     Bound::Open => f.write_str("[*")?,
                     Bound::Inclusive(v) => {
                         f.write_char('[')?;
-                        word(f, v)?;
+                        bound(f, v)?;
                     }
                     Bound::Exclusive(v) => {
                         f.write_char('{')?;
-                        word(f, v)?;
+                        bound(f, v)?;
                     }
                 }
                 f.write_str(" TO ")?;
                 match upper {
                     Bound::Open => f.write_str("*]"),
                     Bound::Inclusive(v) => {
-                        word(f, v)?;
+                        bound(f, v)?;
                         f.write_char(']')
                     }
                     Bound::Exclusive(v) => {
-                        word(f, v)?;
+                        bound(f, v)?;
                         f.write_char('}')
                     }
                 }

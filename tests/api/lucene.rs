@@ -199,19 +199,36 @@ impl Queries<'_> {
         let (open, close) = [("[", "]"), ("{", "}"), ("[", "}"), ("{", "]")][self.rng.below(4)];
         let lo = if self.rng.chance(15) { "*".to_string() } else { lo };
         let hi = if self.rng.chance(15) { "*".to_string() } else { hi };
-        // A bound may be quoted, as Lucene's grammar allows (in the bracket forms).
-        let quoted = |rng: &mut Rng, b: String| if b != "*" && rng.chance(15) { format!("\"{b}\"") } else { b };
+        // A bound may be quoted, as Lucene's grammar allows (`"*"` is an open end).
+        let quoted = |rng: &mut Rng, b: String| if rng.chance(15) { format!("\"{b}\"") } else { b };
         let (lo, hi) = (quoted(&mut self.rng, lo), quoted(&mut self.rng, hi));
-        if field.is_empty() {
+        // Between the brackets a bound of words runs to a space, `]` or `}`: what
+        // is syntax elsewhere is its own. A comparison's value is a term, whose `*`
+        // and `?` are characters.
+        let words = !matches!(field, "" | "created" | "updated" | "id" | "phone" | "phones" | "email");
+        let form = if field.is_empty() { 5 } else { self.rng.below(6) };
+        let glue: &[&str] = if form < 4 {
+            &["*", "*-", "?", "-", "&&*", "*x", "+"]
+        } else {
+            &[":", "^2", "(", ")", "~", "!", "-", "[", "{", "&&", "=", "*"]
+        };
+        let (lo, hi) = if words && !lo.starts_with('"') && !hi.starts_with('"') && self.rng.chance(10) {
+            let glued = *self.rng.pick(glue);
+            match (form, self.rng.chance(50)) {
+                (0 | 1, _) | (4.., true) => (format!("{lo}{glued}"), hi),
+                (2 | 3, _) => (lo, format!("{hi}{glued}")),
+                _ => (lo, format!("{glued}{hi}")),
+            }
+        } else {
+            (lo, hi)
+        };
+        match form {
+            0 => format!("{field}:>={lo}"),
+            1 => format!("{field}:>{lo}"),
+            2 => format!("{field}:<{hi}"),
+            3 => format!("{field}:<={hi}"),
             // No field: the default fields, and only the bracket forms.
-            return format!("{open}{lo} TO {hi}{close}");
-        }
-        let bare = |b: &str| b != "*" && !b.starts_with('"');
-        match self.rng.below(6) {
-            0 if bare(&lo) => format!("{field}:>={lo}"),
-            1 if bare(&lo) => format!("{field}:>{lo}"),
-            2 if bare(&hi) => format!("{field}:<{hi}"),
-            3 if bare(&hi) => format!("{field}:<={hi}"),
+            _ if field.is_empty() => format!("{open}{lo} TO {hi}{close}"),
             _ => format!("{field}:{open}{lo} TO {hi}{close}"),
         }
     }
@@ -516,6 +533,45 @@ const FIXED: &[&str] = &[
     "city:[\"da lat\" TO \"ha noi\"]",
     "tier:[\"gold plus\" TO *]",
     "name:{\"anh\" TO linh]",
+    // Between a range's brackets a bound runs to a space, `]` or `}`; `*` written
+    // plain, quoted or as `\u002a` is an open end, `\*` a star.
+    "tier:[a:b TO m]",
+    "tier:[a TO m^2]",
+    "tier:[a TO m~]",
+    "tier:[(a TO m]",
+    "tier:[a TO m)]",
+    "tier:[a TO [m]",
+    "tier:[!a TO m]",
+    "name:[\"\" TO m]",
+    "name:[\"*\" TO m]",
+    "name:[b TO \"*\"]",
+    "name:[\\u002a TO m]",
+    "name:[b TO \\u002a]",
+    "name:[\\* TO m]",
+    "name:[b TO \\*]",
+    "name:[b\tTO\tm]",
+    "name:[\tb TO m]",
+    "name:[b TO m\\]]",
+    "name:[b TO m]^2",
+    "name:[b TO m]AND name:linh",
+    "name:[b TO m]anh",
+    "created:[-5 TO 9999999999]",
+    "created:[-5TO 9999999999]",
+    // A boost is a number right after `^`; what follows it is a new term.
+    "linh^2anh",
+    "name:linh^2.",
+    "name:linh^.5",
+    "linh^ 2",
+    "linh ^2",
+    "city:\"da nang\"~0hue",
+    // A comparison with `*` is open at both ends; `\u002a` is a wildcard.
+    "name:>=*",
+    "name:<*",
+    "city:>*",
+    "name:>=\"*\"",
+    "created:>=*",
+    "name:lin\\u002a",
+    "name:lin\\* OR name:linh",
 ];
 
 /// Where the oracle's classes and jars are, compiled once per process; `None` with
