@@ -1,6 +1,8 @@
 //! [`Db`] on a PostgreSQL client or transaction: the shared store code's statements,
 //! their `?` placeholders numbered, bound and read with tokio-postgres.
 
+use std::cell::Cell;
+
 use bytes::BytesMut;
 use tokio_postgres::GenericClient;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
@@ -8,6 +10,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use super::numbered;
 use crate::store::StoreResult;
 use crate::store::shared::db::{Db, Row, Val};
+use crate::store::shared::queue_head;
 
 /// A client (usually a transaction) for the shared store code.
 pub struct PgDb<'a, C: GenericClient>(pub &'a C);
@@ -82,6 +85,28 @@ fn exec_if_sql(first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> (String,
     (sql, args)
 }
 
+/// Writes that do not depend on each other as one statement: each but the last a
+/// data-modifying `WITH`, which costs one executor start instead of one each.
+fn all_sql(writes: &[(&str, Vec<Val>)]) -> Option<(String, Vec<Val>)> {
+    let ((last, _), before) = writes.split_last()?;
+    let mut sql = String::new();
+    for (i, (write, _)) in before.iter().enumerate() {
+        sql.push_str(if i == 0 { "WITH " } else { ", " });
+        sql.push_str(&format!("w{i} AS ({write})"));
+    }
+    if !before.is_empty() {
+        sql.push(' ');
+    }
+    sql.push_str(last);
+    Some((sql, writes.iter().flat_map(|(_, args)| args.iter().cloned()).collect()))
+}
+
+/// A transaction's COMMIT; with `requeued`, then the bump of the `requeues` count in
+/// the same round trip (migration 0013).
+pub fn commit_statement(requeued: bool) -> &'static str {
+    if requeued { "COMMIT; SELECT nextval('requeues')" } else { "COMMIT" }
+}
+
 /// The most statements one connection keeps prepared.
 const MAX_STATEMENTS: usize = 512;
 
@@ -89,6 +114,10 @@ tokio::task_local! {
     /// The statement cache of the connection the running store call holds: its
     /// statements are parsed and planned once per connection, not once per call.
     pub static STATEMENTS: std::sync::Arc<deadpool_postgres::StatementCache>;
+
+    /// Within `PgStore::write`: whether a statement has ended its transaction with
+    /// the COMMIT sent beside it ([`Db::finish`]), so that `write` sends none.
+    pub static COMMITTED: Cell<bool>;
 }
 
 impl<C: GenericClient + Sync> PgDb<'_, C> {
@@ -129,20 +158,30 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
     }
 
     async fn exec_all(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
-        let Some(((last, _), before)) = writes.split_last() else {
+        if let Some((sql, args)) = all_sql(writes) {
+            self.exec(&sql, &args).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
+        // Only inside `PgStore::write`, which then sends no COMMIT of its own, and
+        // with the statement prepared first: its execution must go out before the
+        // COMMIT, in the same round trip.
+        let (Ok(cache), Ok(false)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
+            return self.exec_all(writes).await;
+        };
+        let Some((sql, args)) = all_sql(writes) else {
             return Ok(());
         };
-        let mut sql = String::new();
-        for (i, (write, _)) in before.iter().enumerate() {
-            sql.push_str(if i == 0 { "WITH " } else { ", " });
-            sql.push_str(&format!("w{i} AS ({write})"));
-        }
-        if !before.is_empty() {
-            sql.push(' ');
-        }
-        sql.push_str(last);
-        let args: Vec<Val> = writes.iter().flat_map(|(_, args)| args.iter().cloned()).collect();
-        self.exec(&sql, &args).await?;
+        let statement = prepare_in(&cache, self.0.client(), &numbered(&sql)).await?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let requeued = queue_head::REQUEUED.try_with(Cell::get).unwrap_or(false);
+        COMMITTED.with(|c| c.set(true));
+        let (written, committed) =
+            futures_util::join!(self.0.execute(&statement, &params), self.0.batch_execute(commit_statement(requeued)));
+        written?;
+        committed?;
         Ok(())
     }
 

@@ -184,8 +184,13 @@ impl Tx {
     /// Commits; with `requeued`, then bumps the `requeues` count in the same round trip.
     async fn commit(mut self, requeued: bool) -> StoreResult<()> {
         self.open = false;
-        self.conn.batch_execute(if requeued { "COMMIT; SELECT nextval('requeues')" } else { "COMMIT" }).await?;
+        self.conn.batch_execute(db::commit_statement(requeued)).await?;
         Ok(())
+    }
+
+    /// Ended already, by the COMMIT a last statement carried ([`db::COMMITTED`]).
+    fn ended(mut self) {
+        self.open = false;
     }
 }
 
@@ -322,10 +327,16 @@ impl PgStore {
         let statements = conn.0.statement_cache.clone();
         let work = async {
             let tx = Tx::new(conn);
-            let value = tx.run("BEGIN", f).await?;
+            let value = tx.run("BEGIN", f).await;
+            if db::COMMITTED.with(std::cell::Cell::get) {
+                tx.ended();
+                return value;
+            }
+            let value = value?;
             tx.commit(queue_head::REQUEUED.with(std::cell::Cell::get)).await?;
             Ok(value)
         };
+        let work = db::COMMITTED.scope(std::cell::Cell::new(false), work);
         db::STATEMENTS.scope(statements, queue_head::REQUEUED.scope(std::cell::Cell::new(false), work)).await
     }
 
@@ -1173,5 +1184,55 @@ mod tests {
     #[test]
     fn placeholders_are_numbered() {
         assert_eq!(numbered("a = ? AND b < ?::text"), "a = $1 AND b < $2::text");
+    }
+
+    /// A last write sent with its COMMIT (`Db::finish`) commits the whole
+    /// transaction when it succeeds, and when it fails undoes everything before it
+    /// too and leaves the connection ready for the next call, on PostgreSQL
+    /// (CALLSHEET_TEST_POSTGRES_URL; said plainly when skipped).
+    #[tokio::test]
+    async fn a_last_write_sent_with_the_commit_commits_all_or_nothing() {
+        use crate::store::shared::db::Db;
+        let Some(base) = std::env::var("CALLSHEET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
+            eprintln!("PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let schema = format!("t_{}", IdKind::KeySecret.generate().to_lowercase());
+        let schema: String = schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+        let admin = connect(&base).await.unwrap();
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        let store = PgStore::open(&url).await.unwrap();
+        admin.batch_execute(&format!("CREATE TABLE {schema}.probe (n BIGINT PRIMARY KEY)")).await.unwrap();
+        let insert = "INSERT INTO probe (n) VALUES (?)";
+
+        for round in 0..3 {
+            // The pool's connections are reused across the rounds.
+            let n = round * 10;
+            let done = store
+                .write(async |tx| {
+                    let db = db::PgDb(tx);
+                    db.exec(insert, &[(n + 1).into()]).await?;
+                    db.finish(&[(insert, vec![(n + 2).into()]), (insert, vec![(n + 3).into()])]).await
+                })
+                .await;
+            assert!(done.is_ok(), "{done:?}");
+            // The second write meets the first's row: nothing of it stays.
+            let failed = store
+                .write(async |tx| {
+                    let db = db::PgDb(tx);
+                    db.exec(insert, &[(n + 4).into()]).await?;
+                    db.finish(&[(insert, vec![(n + 1).into()])]).await
+                })
+                .await;
+            assert!(failed.is_err());
+        }
+        let sql = format!("SELECT coalesce(array_agg(n ORDER BY n), '{{}}') FROM {schema}.probe");
+        let rows: Vec<i64> = admin.query_one(&sql, &[]).await.unwrap().get(0);
+        assert_eq!(rows, vec![1, 2, 3, 11, 12, 13, 21, 22, 23]);
+        drop(store);
+        admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.unwrap();
     }
 }

@@ -1335,8 +1335,9 @@ pub async fn result(
     ];
     let hold = vec![account.into(), claim.phone.as_str().into(), claim.id.as_str().into()];
     let settled = vec![answer.as_str().into(), now.into(), account.into(), claim.id.as_str().into()];
-    // Writes that do not depend on each other: one statement on PostgreSQL.
-    db.exec_all(&[
+    // Writes that do not depend on each other: one statement on PostgreSQL, sent
+    // with the COMMIT.
+    db.finish(&[
         state_write(account, &applied.state, &campaign, None),
         ("INSERT INTO phone_calls (account_id, phone, at, campaign_id, advertising) VALUES (?, ?, ?, ?, ?)", call),
         ("DELETE FROM phone_holds WHERE account_id = ? AND phone = ? AND claim_id = ?", hold),

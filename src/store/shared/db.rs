@@ -120,6 +120,13 @@ pub trait Db {
         Ok(())
     }
 
+    /// Runs `writes` (as [`Db::exec_all`]) as the transaction's last statement:
+    /// nothing may follow it. PostgreSQL sends the COMMIT in the same round trip (a
+    /// write that fails turns it into a rollback); SQLite's caller commits after.
+    async fn finish(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
+        self.exec_all(writes).await
+    }
+
     /// Runs `first` (an INSERT, UPDATE or DELETE), then `writes` (as [`Db::exec_all`])
     /// only if `first` changed a row: whether it did. PostgreSQL runs it all as one
     /// statement; SQLite, one after another.
