@@ -121,6 +121,26 @@ tokio::task_local! {
 }
 
 impl<C: GenericClient + Sync> PgDb<'_, C> {
+    /// Runs `sql` as the transaction's last statement with the COMMIT sent beside it,
+    /// in one round trip: its rows. `None`, having sent nothing, outside
+    /// `PgStore::write` (which then sends no COMMIT of its own). The statement is
+    /// prepared first, so that its execution goes out before the COMMIT; if it
+    /// fails, the COMMIT is a rollback.
+    async fn committing(&self, sql: &str, args: &[Val]) -> StoreResult<Option<Vec<Row>>> {
+        let (Ok(cache), Ok(false)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
+            return Ok(None);
+        };
+        let statement = prepare_in(&cache, self.0.client(), &numbered(sql)).await?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let requeued = queue_head::REQUEUED.try_with(Cell::get).unwrap_or(false);
+        COMMITTED.with(|c| c.set(true));
+        let (rows, committed) =
+            futures_util::join!(self.0.query(&statement, &params), self.0.batch_execute(commit_statement(requeued)));
+        let rows = rows?;
+        committed?;
+        Ok(Some(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect()))
+    }
+
     /// The statement prepared for `sql` on this connection, when its cache is known.
     async fn statement(&self, sql: &str) -> StoreResult<Option<tokio_postgres::Statement>> {
         let Ok(cache) = STATEMENTS.try_with(|c| c.clone()) else {
@@ -165,24 +185,26 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
     }
 
     async fn finish(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
-        // Only inside `PgStore::write`, which then sends no COMMIT of its own, and
-        // with the statement prepared first: its execution must go out before the
-        // COMMIT, in the same round trip.
-        let (Ok(cache), Ok(false)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
-            return self.exec_all(writes).await;
-        };
         let Some((sql, args)) = all_sql(writes) else {
             return Ok(());
         };
-        let statement = prepare_in(&cache, self.0.client(), &numbered(&sql)).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        let requeued = queue_head::REQUEUED.try_with(Cell::get).unwrap_or(false);
-        COMMITTED.with(|c| c.set(true));
-        let (written, committed) =
-            futures_util::join!(self.0.execute(&statement, &params), self.0.batch_execute(commit_statement(requeued)));
-        written?;
-        committed?;
+        if self.committing(&sql, &args).await?.is_none() {
+            self.exec(&sql, &args).await?;
+        }
         Ok(())
+    }
+
+    async fn finish_if(&self, first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> StoreResult<bool> {
+        let (sql, args) = exec_if_sql(first, writes);
+        let row = match self.committing(&sql, &args).await? {
+            Some(rows) => rows.into_iter().next(),
+            None => self.row(&sql, &args).await?,
+        };
+        Ok(row.is_some_and(|r| r.int(0) > 0))
+    }
+
+    fn ended(&self) -> bool {
+        COMMITTED.try_with(Cell::get).unwrap_or(false)
     }
 
     async fn exec_if(&self, first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> StoreResult<bool> {

@@ -133,6 +133,10 @@ async fn again<T, F: std::future::Future<Output = StoreResult<T>>>(mut attempt: 
     }
 }
 
+/// How many times in a row a hand-out asks again at once after its claim lost its
+/// phone to another committing first; then it waits as one that passed others over.
+const LOST_PHONE_TRIES: usize = 16;
+
 /// How long a request waits for a pooled connection, for a new connection to be
 /// made, or for an idle one to be checked, before it fails: during a database outage
 /// requests answer r=10 at once instead of hanging.
@@ -932,15 +936,23 @@ impl Store for PgStore {
         // A hand-out that found nobody while others held customers locked asks again
         // once they are done (a few milliseconds), from the queue's start: they may
         // leave one callable.
+        // One whose claim lost its phone to a hand-out that committed first asks
+        // again at once (each time one more such hand-out has committed).
         let mut waits = [2, 5, 10].into_iter();
         let mut from_start = false;
+        let mut lost = 0;
         loop {
-            let (answer, passed) = again(|| {
+            let (answer, then) = again(|| {
                 self.write(async |tx| {
                     calling::receive(&PgDb(tx), &account, &region, &campaign, &user, now_secs(), from_start).await
                 })
             })
             .await?;
+            if then == calling::Then::AgainNow && lost < LOST_PHONE_TRIES {
+                lost += 1;
+                continue;
+            }
+            let passed = then != calling::Then::Answer;
             match (waits.next(), answer) {
                 (Some(ms), _) if passed => tokio::time::sleep(Duration::from_millis(ms)).await,
                 // Still passing over customers others write: one of them may be

@@ -807,13 +807,25 @@ async fn candidates(db: &impl Db, scan: &Scan<'_>, stage: usize, after: (i64, i6
     Ok(db.rows(&sql, &args).await?.iter().map(state_of).collect())
 }
 
+/// What a hand-out's caller does after it (PostgreSQL's; SQLite's answers at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    Answer,
+    /// An answer of nobody passed over customers that other hand-outs held locked
+    /// meanwhile (PostgreSQL skips them rather than wait): customers those may leave
+    /// callable, which the answer did not judge. Ask again once they are done,
+    /// `from_start` then scanning the queue from its start, not from the mark of the
+    /// last hand-out.
+    AskAgain,
+    /// The claim's write, sent with the COMMIT, found its phone taken by a hand-out
+    /// that committed first: the transaction ended with nobody handed out (the
+    /// answer means nothing). Ask again now; the next scan sees that hold.
+    AgainNow,
+}
+
 /// Hands the next callable customer of the campaign to the agent `user`, with a
-/// lease, in the caller's one transaction (CONTRACT §9.3); and whether an answer of
-/// nobody passed over customers that other hand-outs held locked meanwhile
-/// (PostgreSQL, which skips them rather than wait): customers those may leave
-/// callable, which the answer did not judge. The caller asks again once they are
-/// done, `from_start` then scanning the queue from its start, not from the mark of
-/// the last hand-out.
+/// lease, in the caller's one transaction (CONTRACT §9.3), and what the caller does
+/// next ([`Then`]).
 pub async fn receive(
     db: &impl Db,
     account: &str,
@@ -822,7 +834,7 @@ pub async fn receive(
     user: &str,
     now: i64,
     from_start: bool,
-) -> StoreResult<(Receive, bool)> {
+) -> StoreResult<(Receive, Then)> {
     // Hand-outs share their campaign's lock; a campaign delete takes it alone, so it
     // waits for the hand-outs under way and then sees their claims. Sent with the
     // first read, in one round trip: it is taken before any customer is read.
@@ -842,7 +854,7 @@ pub async fn receive(
         } else {
             None
         };
-        return Ok((Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }), false));
+        return Ok((Receive::Nobody(Nobody { reason: "campaign_not_running", next_eligible_at: next }), Then::Answer));
     }
     if let Some(limit) = quota.per_day() {
         // One hand-out at a time per agent and campaign, or two at once would each
@@ -851,7 +863,7 @@ pub async fn receive(
         if let Some(until) = quota_full_until(db, account, campaign_id, &agent, region, limit, now).await? {
             // Tomorrow's quota calls only whom the list holds callable then.
             let next = next_from(db, account, &campaign, &[(agent, user.to_string())], below, None, until).await?;
-            return Ok((Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }), false));
+            return Ok((Receive::Nobody(Nobody { reason: "quota_reached", next_eligible_at: next }), Then::Answer));
         }
     }
     // A sweep that gave back or woke anyone may have made a callback due.
@@ -913,7 +925,11 @@ pub async fn receive(
                 while let Some(phone) = rules::choose_phone(&facts).map(|f| f.phone.clone()) {
                     tried = true;
                     if let Some(handed) = claim_customer(db, account, &campaign, &agent, user, c, &phone, now).await? {
-                        return Ok((Receive::Handed(Box::new(handed)), false));
+                        return Ok((Receive::Handed(Box::new(handed)), Then::Answer));
+                    }
+                    if db.ended() {
+                        let nobody = Nobody { reason: "nothing_due", next_eligible_at: None };
+                        return Ok((Receive::Nobody(nobody), Then::AgainNow));
                     }
                     // Held meanwhile by a hand-out that raced this one: the customer's other phones.
                     facts.retain(|f| f.phone != phone);
@@ -934,7 +950,7 @@ pub async fn receive(
     if answer.reason != "list_empty" {
         answer.next_eligible_at = rules::earliest([answer.next_eligible_at, held_until], &campaign);
     }
-    Ok((Receive::Nobody(answer), passed))
+    Ok((Receive::Nobody(answer), if passed { Then::AskAgain } else { Then::Answer }))
 }
 
 /// Judged customers past which a scan stops telling those it passed over.
@@ -1050,7 +1066,7 @@ async fn claim_customer(
         ..Event::default()
     };
     // The phone's hold first: the claim's three writes follow only if it was free
-    // (one statement on PostgreSQL).
+    // (one statement on PostgreSQL, sent with the COMMIT).
     let hold = (
         "INSERT INTO phone_holds (account_id, phone, claim_id, expires_at) VALUES (?, ?, ?, ?) \
          ON CONFLICT (account_id, phone) DO UPDATE SET claim_id = excluded.claim_id, expires_at = excluded.expires_at \
@@ -1058,7 +1074,7 @@ async fn claim_customer(
         vec![account.into(), phone.into(), claim_id.as_str().into(), lease.into(), now.into()],
     );
     let held = db
-        .exec_if(
+        .finish_if(
             hold,
             &[
                 state_write(account, &claimed, campaign, Some((&claim_id, lease))),

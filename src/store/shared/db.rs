@@ -127,6 +127,20 @@ pub trait Db {
         self.exec_all(writes).await
     }
 
+    /// Runs `first` and `writes` as [`Db::exec_if`] does, as the transaction's last
+    /// statement when `first` changes a row: whether it did. PostgreSQL sends the
+    /// COMMIT in the same round trip, so the transaction ends either way
+    /// ([`Db::ended`]); SQLite's goes on.
+    async fn finish_if(&self, first: (&str, Vec<Val>), writes: &[(&str, Vec<Val>)]) -> StoreResult<bool> {
+        self.exec_if(first, writes).await
+    }
+
+    /// Whether [`Db::finish`] or [`Db::finish_if`] ended the transaction: nothing
+    /// more may be sent in it.
+    fn ended(&self) -> bool {
+        false
+    }
+
     /// Runs `first` (an INSERT, UPDATE or DELETE), then `writes` (as [`Db::exec_all`])
     /// only if `first` changed a row: whether it did. PostgreSQL runs it all as one
     /// statement; SQLite, one after another.
