@@ -121,17 +121,23 @@ fn number_len(chars: &[char], i: usize) -> usize {
 /// end, `TO` the keyword (which may also be a bound), `\*` a literal star.
 fn range_bound(chars: &[char], i: usize) -> Result<(Tok, usize), QueryError> {
     let run_end = (i..chars.len()).find(|&j| matches!(chars[j], ' ' | ']' | '}')).unwrap_or(chars.len());
+    // Lucene's RANGE_QUOTED: `"`, characters but `"` (a `\\` one of them too) or `\\"`,
+    // then `"`: a `"` after a `\\` may close it or go on, and the longest is taken.
     let quoted_end = (chars[i] == '"')
         .then(|| {
-            let mut j = i + 1;
-            while j < chars.len() {
-                match chars[j] {
-                    '\\' => j += 2,
-                    '"' => return (j > i + 1).then_some(j + 1),
-                    _ => j += 1,
+            let mut end = None;
+            for j in i + 1..chars.len() {
+                if chars[j] != '"' {
+                    continue;
+                }
+                if j > i + 1 {
+                    end = Some(j + 1);
+                }
+                if j == i + 1 || chars[j - 1] != '\\' {
+                    break;
                 }
             }
-            None
+            end
         })
         .flatten();
     let (from, to, end, quoted) = match quoted_end {
@@ -284,15 +290,29 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                         }
                     }
                 }
-                tokens.push(Token { tok: Tok::Phrase(text), pos });
+                // `name:>"*"` is open at both ends; `name:>"\\*"` is a star.
+                let after_cmp = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
+                let tok = if after_cmp && text == "*" && (i - pos == 3 || chars[pos + 2] == 'u') {
+                    Tok::Word { text: String::new(), wildcard: true, escaped: false }
+                } else {
+                    Tok::Phrase(text)
+                };
+                tokens.push(Token { tok, pos });
             }
             _ => {
                 let mut text = String::new();
                 let mut wildcard = false;
                 let mut escaped = false;
                 // A comparison's value is a bound, where `*` and `?` are characters,
-                // as Lucene reads `name:>a*b` (but `name:>=*`, which is open).
-                let bound = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
+                // as Lucene reads `name:>a*b` (but `name:>=*`, which is open), signed
+                // or not (`balance:>-1*`).
+                let after_cmp = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
+                let bound = after_cmp
+                    || matches!(
+                        tokens.as_slice(),
+                        [.., Token { tok: Tok::Cmp(_), .. }, Token { tok: Tok::Must | Tok::MustNot, pos: sign }]
+                            if *sign + 1 == i
+                    );
                 let start = i;
                 while i < chars.len() {
                     if !continues_term(chars.get(i)) {
@@ -343,7 +363,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                     text.push(ch);
                     i += len;
                 }
-                if bound && text == "*" && (i - start == 1 || chars[start + 1] == 'u') {
+                if after_cmp && text == "*" && (i - start == 1 || chars[start + 1] == 'u') {
                     (text, wildcard) = (String::new(), true);
                 }
                 let tok = match (text.as_str(), wildcard || escaped) {

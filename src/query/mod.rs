@@ -265,6 +265,14 @@ mod tests {
         assert_eq!(p("name:>=a?"), name(inc("a?"), Bound::Open));
         assert_eq!(p("name:>\\*"), name(Bound::Exclusive("*".into()), Bound::Open));
         assert_eq!(p("name:>\\u002a"), name(Bound::Open, Bound::Open));
+        assert_eq!(p("name:>\"\\*\""), name(Bound::Exclusive("*".into()), Bound::Open));
+        // Signed too.
+        assert_eq!(p("name:>-a*b"), name(Bound::Exclusive("-a*b".into()), Bound::Open));
+        assert_eq!(p("name:<=+1?"), name(Bound::Open, inc("+1?")));
+        // A quoted bound's `"` after a `\` may close it: the longest reading is taken.
+        assert_eq!(err("name:[\"a\\\" TO c]"), "expected a character after '\\' at 8");
+        assert_eq!(p("name:[\"a\\\" b\" TO c]"), name(inc("a\" b"), inc("c")));
+        assert_eq!(p("name:[\"\\\"\" TO c]"), name(inc("\""), inc("c")));
         // What follows a range goes on as usual.
         assert_eq!(p("name:[a TO c]AND x"), Node::And(vec![name(inc("a"), inc("c")), bare("x")]));
         // Printed and read again.
@@ -428,7 +436,7 @@ mod tests {
             "[a-zđàáạảãâầấậẩẫăằắặẳẵ ]{1,8}",
             Just("AND".to_string()),
             Just("TO".to_string()),
-            "[a-z:()\\[\\]{}\"*+!<>&|\\\\-]{1,6}",
+            "[a-z:()\\[\\]{}\"*?+!<>&|^~/\\\\-]{1,6}",
         ]
     }
 

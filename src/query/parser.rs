@@ -355,7 +355,6 @@ impl Parser {
                 let value = match self.signed_value() {
                     // `name:>=*`: an open end, as Lucene reads it (every contact with a name).
                     Some(Token { tok: Tok::Word { text, wildcard: true, .. }, .. }) if text.is_empty() => None,
-                    Some(Token { tok: Tok::Phrase(text), .. }) if text == "*" => None,
                     Some(Token { tok: Tok::Word { text, wildcard: false, .. }, .. }) if !text.is_empty() => Some(text),
                     // `name:>"d a"`: a quoted value, as Lucene takes one there.
                     Some(Token { tok: Tok::Phrase(text), .. }) if !text.is_empty() => Some(text),

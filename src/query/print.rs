@@ -7,7 +7,7 @@ use super::{Bound, Field, Node, Value};
 /// Escapes every character the lexer would read as syntax.
 fn escape(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
     for c in text.chars() {
-        if c.is_whitespace() || "()[]{}:\"\\*+-!<>=&|".contains(c) {
+        if c.is_whitespace() || "()[]{}:\"\\*?+-!<>=&|^~/".contains(c) {
             f.write_char('\\')?;
         }
         f.write_char(c)?;
@@ -47,14 +47,23 @@ fn value(f: &mut Formatter<'_>, v: &Value) -> fmt::Result {
 
 /// A range's bound, as the lexer reads one between brackets: plain when it is
 /// letters, digits and a few marks; a literal star escaped (a plain or quoted one is
-/// an open end); anything else quoted.
+/// an open end); anything else quoted, its `"` and `\\` written as `\\u` escapes (a
+/// `"` after a `\\` may go on with the bound, as Lucene reads one).
 fn bound(f: &mut Formatter<'_>, text: &str) -> fmt::Result {
     if text == "*" {
         f.write_str("\\*")
     } else if !text.is_empty() && text.chars().all(|c| c.is_alphanumeric() || "-+._@".contains(c)) {
         f.write_str(text)
     } else {
-        quoted(f, text)
+        f.write_char('"')?;
+        for c in text.chars() {
+            match c {
+                '"' => f.write_str("\\u0022")?,
+                '\\' => f.write_str("\\u005c")?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
     }
 }
 

@@ -572,6 +572,10 @@ const FIXED: &[&str] = &[
     "created:>=*",
     "name:lin\\u002a",
     "name:lin\\* OR name:linh",
+    "name:>\"\\*\"",
+    "name:[\"a\\\" TO m]",
+    "name:[\"b\\\" c\" TO m]",
+    "name:[\"\\\"\" TO m]",
 ];
 
 /// Where the oracle's classes and jars are, compiled once per process; `None` with

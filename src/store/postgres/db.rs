@@ -8,9 +8,9 @@ use tokio_postgres::GenericClient;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::numbered;
-use crate::store::StoreResult;
 use crate::store::shared::db::{Db, Row, Val};
 use crate::store::shared::queue_head;
+use crate::store::{StoreError, StoreResult};
 
 /// A client (usually a transaction) for the shared store code.
 pub struct PgDb<'a, C: GenericClient>(pub &'a C);
@@ -127,18 +127,29 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
     /// prepared first, so that its execution goes out before the COMMIT; if it
     /// fails, the COMMIT is a rollback.
     async fn committing(&self, sql: &str, args: &[Val]) -> StoreResult<Option<Vec<Row>>> {
-        let (Ok(cache), Ok(false)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
+        let rows_of = |rows: Vec<tokio_postgres::Row>| {
+            rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect::<Vec<Row>>()
+        };
+        let (Ok(cache), Ok(committed)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
             return Ok(None);
         };
+        if committed {
+            return Err(StoreError::internal(anyhow::anyhow!("a statement after its transaction's COMMIT: {sql}")));
+        }
         let statement = prepare_in(&cache, self.0.client(), &numbered(sql)).await?;
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let mut query = std::pin::pin!(self.0.query(&statement, &params));
+        // Its first poll sends it, or fails having sent nothing (a value it could not
+        // encode): then no COMMIT goes out, and the transaction is rolled back.
+        if let std::task::Poll::Ready(early) = futures_util::poll!(query.as_mut()) {
+            return Ok(Some(rows_of(early?)));
+        }
         let requeued = queue_head::REQUEUED.try_with(Cell::get).unwrap_or(false);
         COMMITTED.with(|c| c.set(true));
-        let (rows, committed) =
-            futures_util::join!(self.0.query(&statement, &params), self.0.batch_execute(commit_statement(requeued)));
+        let (rows, committed) = futures_util::join!(query, self.0.batch_execute(commit_statement(requeued)));
         let rows = rows?;
         committed?;
-        Ok(Some(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect()))
+        Ok(Some(rows_of(rows)))
     }
 
     /// The statement prepared for `sql` on this connection, when its cache is known.
