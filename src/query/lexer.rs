@@ -115,6 +115,14 @@ fn number_len(chars: &[char], i: usize) -> usize {
     }
 }
 
+/// Whether `raw`, as written, is a star that can be an open end: `*` itself or one
+/// `\\u` escape naming it (`\\u002a`), never the escaped `\\*`.
+fn open_star(raw: &[char]) -> bool {
+    raw == ['*']
+        || (raw.first() == Some(&'\\')
+            && unescape(raw, 0).is_ok_and(|(c, len)| c == '*' && len == raw.len() && len > 2))
+}
+
 /// The token of a range's bound at `chars[i]`, and where it ends, as Lucene's grammar
 /// reads one between the brackets: any run of characters but a space, `]` and `}`,
 /// or a quoted one when that is the longer; `*` (raw, quoted or `\u002a`) is an open
@@ -149,7 +157,6 @@ fn range_bound(chars: &[char], i: usize) -> Result<(Tok, usize), QueryError> {
         return Ok((Tok::Word { text: "TO".into(), wildcard: false, escaped: false }, end));
     }
     let mut text = String::new();
-    let mut star = false;
     let mut j = 0;
     while j < raw.len() {
         let (ch, len) = if raw[j] == '\\' {
@@ -157,12 +164,10 @@ fn range_bound(chars: &[char], i: usize) -> Result<(Tok, usize), QueryError> {
         } else {
             (raw[j], 1)
         };
-        // Only a star written as one, or as `\u002a`, can be the open end.
-        star = raw.len() == len && ch == '*' && len != 2;
         text.push(ch);
         j += len;
     }
-    Ok(if star {
+    Ok(if open_star(raw) {
         (Tok::Word { text: String::new(), wildcard: true, escaped: false }, end)
     } else if quoted {
         (Tok::Phrase(text), end)
@@ -218,6 +223,8 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
             i += 1;
             continue;
         }
+        // A comparison's value is a bound: what follows `>`, `>=`, `<`, `<=`.
+        let after_cmp = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
         match c {
             '&' if chars.get(i + 1) == Some(&'&') && !continues_term(chars.get(i + 2)) => {
                 tokens.push(Token { tok: Tok::And, pos });
@@ -291,8 +298,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                     }
                 }
                 // `name:>"*"` is open at both ends; `name:>"\\*"` is a star.
-                let after_cmp = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
-                let tok = if after_cmp && text == "*" && (i - pos == 3 || chars[pos + 2] == 'u') {
+                let tok = if after_cmp && open_star(&chars[pos + 1..i - 1]) {
                     Tok::Word { text: String::new(), wildcard: true, escaped: false }
                 } else {
                     Tok::Phrase(text)
@@ -306,7 +312,6 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                 // A comparison's value is a bound, where `*` and `?` are characters,
                 // as Lucene reads `name:>a*b` (but `name:>=*`, which is open), signed
                 // or not (`balance:>-1*`).
-                let after_cmp = matches!(tokens.last(), Some(Token { tok: Tok::Cmp(_), .. }));
                 let bound = after_cmp
                     || matches!(
                         tokens.as_slice(),
@@ -363,7 +368,7 @@ pub fn lex(input: &str) -> Result<Vec<Token>, QueryError> {
                     text.push(ch);
                     i += len;
                 }
-                if after_cmp && text == "*" && (i - start == 1 || chars[start + 1] == 'u') {
+                if after_cmp && open_star(&chars[start..i]) {
                     (text, wildcard) = (String::new(), true);
                 }
                 let tok = match (text.as_str(), wildcard || escaped) {

@@ -709,17 +709,9 @@ mod tests {
     /// (CALLSHEET_TEST_POSTGRES_URL; said plainly when skipped).
     #[tokio::test]
     async fn a_bulk_write_meeting_a_taken_id_draws_it_again() {
-        let Some(base) = std::env::var("CALLSHEET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
-            eprintln!("PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
+        let Some((admin, schema, url)) = super::super::test_schema().await else {
             return;
         };
-        let schema = format!("t_{}", IdKind::KeySecret.generate().to_lowercase());
-        let schema: String = schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
-        let admin = super::super::connect(&base).await.unwrap();
-        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
         let store = super::super::PgStore::open(&url).await.unwrap();
         let (account, portal) = store.create_account("ids".into(), "VN".into()).await.unwrap();
         let mut conn = super::super::connect(&url).await.unwrap();

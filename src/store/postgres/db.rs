@@ -107,6 +107,16 @@ pub fn commit_statement(requeued: bool) -> &'static str {
     if requeued { "COMMIT; SELECT nextval('requeues')" } else { "COMMIT" }
 }
 
+/// Bound values as tokio-postgres takes them.
+fn params(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+/// Rows read back as the shared store code reads them.
+fn rows_of(rows: &[tokio_postgres::Row]) -> Vec<Row> {
+    rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect()
+}
+
 /// The most statements one connection keeps prepared.
 const MAX_STATEMENTS: usize = 512;
 
@@ -127,9 +137,6 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
     /// prepared first, so that its execution goes out before the COMMIT; if it
     /// fails, the COMMIT is a rollback.
     async fn committing(&self, sql: &str, args: &[Val]) -> StoreResult<Option<Vec<Row>>> {
-        let rows_of = |rows: Vec<tokio_postgres::Row>| {
-            rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect::<Vec<Row>>()
-        };
         let (Ok(cache), Ok(committed)) = (STATEMENTS.try_with(|c| c.clone()), COMMITTED.try_with(Cell::get)) else {
             return Ok(None);
         };
@@ -137,19 +144,19 @@ impl<C: GenericClient + Sync> PgDb<'_, C> {
             return Err(StoreError::internal(anyhow::anyhow!("a statement after its transaction's COMMIT: {sql}")));
         }
         let statement = prepare_in(&cache, self.0.client(), &numbered(sql)).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let params = params(args);
         let mut query = std::pin::pin!(self.0.query(&statement, &params));
         // Its first poll sends it, or fails having sent nothing (a value it could not
         // encode): then no COMMIT goes out, and the transaction is rolled back.
         if let std::task::Poll::Ready(early) = futures_util::poll!(query.as_mut()) {
-            return Ok(Some(rows_of(early?)));
+            return Ok(Some(rows_of(&early?)));
         }
         let requeued = queue_head::REQUEUED.try_with(Cell::get).unwrap_or(false);
         COMMITTED.with(|c| c.set(true));
         let (rows, committed) = futures_util::join!(query, self.0.batch_execute(commit_statement(requeued)));
         let rows = rows?;
         committed?;
-        Ok(Some(rows_of(rows)))
+        Ok(Some(rows_of(&rows)))
     }
 
     /// The statement prepared for `sql` on this connection, when its cache is known.
@@ -180,12 +187,12 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
     }
 
     async fn rows(&self, sql: &str, args: &[Val]) -> StoreResult<Vec<Row>> {
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let params = params(args);
         let rows = match self.statement(sql).await? {
             Some(statement) => self.0.query(&statement, &params).await?,
             None => self.0.query(&numbered(sql), &params).await?,
         };
-        Ok(rows.iter().map(|r| Row((0..r.len()).map(|i| read(r, i)).collect())).collect())
+        Ok(rows_of(&rows))
     }
 
     async fn exec_all(&self, writes: &[(&str, Vec<Val>)]) -> StoreResult<()> {
@@ -225,7 +232,7 @@ impl<C: GenericClient + Sync> Db for PgDb<'_, C> {
     }
 
     async fn exec(&self, sql: &str, args: &[Val]) -> StoreResult<u64> {
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let params = params(args);
         Ok(match self.statement(sql).await? {
             Some(statement) => self.0.execute(&statement, &params).await?,
             None => self.0.execute(&numbered(sql), &params).await?,

@@ -1189,6 +1189,25 @@ impl PgStore {
     }
 }
 
+/// A schema of its own on the test database (CALLSHEET_TEST_POSTGRES_URL), for a
+/// store test: a connection to drop it with, its name, and a URL whose connections
+/// work in it. `None`, said plainly, when the variable is not set (under CI, a failure).
+#[cfg(test)]
+async fn test_schema() -> Option<(Client, String, String)> {
+    let Some(base) = std::env::var("CALLSHEET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
+        eprintln!("PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let schema = format!("t_{}", IdKind::KeySecret.generate().to_lowercase());
+    let schema: String = schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+    let admin = connect(&base).await.unwrap();
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    Some((admin, schema, url))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1205,17 +1224,9 @@ mod tests {
     #[tokio::test]
     async fn a_last_write_sent_with_the_commit_commits_all_or_nothing() {
         use crate::store::shared::db::Db;
-        let Some(base) = std::env::var("CALLSHEET_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) else {
-            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "CI must set CALLSHEET_TEST_POSTGRES_URL");
-            eprintln!("PostgreSQL run SKIPPED: CALLSHEET_TEST_POSTGRES_URL is not set");
+        let Some((admin, schema, url)) = test_schema().await else {
             return;
         };
-        let schema = format!("t_{}", IdKind::KeySecret.generate().to_lowercase());
-        let schema: String = schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
-        let admin = connect(&base).await.unwrap();
-        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
         let store = PgStore::open(&url).await.unwrap();
         admin.batch_execute(&format!("CREATE TABLE {schema}.probe (n BIGINT PRIMARY KEY)")).await.unwrap();
         let insert = "INSERT INTO probe (n) VALUES (?)";
